@@ -1,0 +1,269 @@
+// Package config reads Steeple's typed configuration from STEEPLE_*
+// environment variables and command-line flags, fills in defaults and
+// validates it. It is built once in main and passed down; there is no global.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is everything Steeple reads from its environment.
+type Config struct {
+	// DataDir holds registry.db, tenant files and generated keys on the embedded default.
+	DataDir string
+	// DatabaseURL is the PostgreSQL registry; empty selects the embedded SQLite default.
+	DatabaseURL string
+	// TenantServers are the PostgreSQL servers tenant databases are placed on
+	// (default: the registry's server).
+	TenantServers []string
+	// DBMaxConns is the connection budget for all tenant databases together.
+	DBMaxConns int
+	// DBMaxConnsPerTenant caps one tenant's share of the budget.
+	DBMaxConnsPerTenant int
+	// RegistryMaxConns sizes the registry pool (shared with the job queue).
+	RegistryMaxConns int
+	// MaxOpenTenants caps how many tenant databases (SQLite files) are open at once.
+	MaxOpenTenants int
+	// PoolIdleTimeout closes a tenant pool nobody has used for this long.
+	PoolIdleTimeout time.Duration
+	// AcquireTimeout bounds how long a request waits for a tenant connection.
+	AcquireTimeout time.Duration
+	// Addr is where `steeple serve` listens.
+	Addr string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+	// LogFormat is text or json.
+	LogFormat string
+}
+
+// Default returns the configuration with every default filled in.
+func Default() Config {
+	return Config{
+		DataDir:             "./steeple-data",
+		DBMaxConns:          20,
+		DBMaxConnsPerTenant: 4,
+		RegistryMaxConns:    5,
+		MaxOpenTenants:      256,
+		PoolIdleTimeout:     5 * time.Minute,
+		AcquireTimeout:      5 * time.Second,
+		Addr:                "127.0.0.1:8080",
+		LogLevel:            "info",
+		LogFormat:           "text",
+	}
+}
+
+// Postgres reports whether the PostgreSQL backend is configured.
+func (c Config) Postgres() bool { return c.DatabaseURL != "" }
+
+// setting ties one Config field to its environment variable and flag.
+type setting struct {
+	env, flag, usage string
+	bind             func(fs *flag.FlagSet, c *Config, name, usage string)
+	parse            func(c *Config, s string) error
+}
+
+func strSetting(env, fl, usage string, p func(*Config) *string) setting {
+	return setting{env, fl, usage,
+		func(fs *flag.FlagSet, c *Config, n, u string) { fs.StringVar(p(c), n, *p(c), u) },
+		func(c *Config, s string) error { *p(c) = s; return nil }}
+}
+
+func intSetting(env, fl, usage string, p func(*Config) *int) setting {
+	return setting{env, fl, usage,
+		func(fs *flag.FlagSet, c *Config, n, u string) { fs.IntVar(p(c), n, *p(c), u) },
+		func(c *Config, s string) error {
+			v, err := strconv.Atoi(s)
+			if err != nil {
+				return errors.New("not a whole number")
+			}
+			*p(c) = v
+			return nil
+		}}
+}
+
+func durSetting(env, fl, usage string, p func(*Config) *time.Duration) setting {
+	return setting{env, fl, usage,
+		func(fs *flag.FlagSet, c *Config, n, u string) { fs.DurationVar(p(c), n, *p(c), u) },
+		func(c *Config, s string) error {
+			v, err := time.ParseDuration(s)
+			if err != nil {
+				return errors.New("not a duration such as 30s or 5m")
+			}
+			*p(c) = v
+			return nil
+		}}
+}
+
+// serversValue lets a flag fill TenantServers from a comma-separated list.
+type serversValue struct{ c *Config }
+
+func (v serversValue) String() string {
+	if v.c == nil {
+		return ""
+	}
+	return strings.Join(v.c.TenantServers, ",")
+}
+func (v serversValue) Set(s string) error { v.c.TenantServers = splitList(s); return nil }
+
+var settings = []setting{
+	strSetting("STEEPLE_DATA_DIR", "data-dir", "directory for registry.db, tenant files and generated keys", func(c *Config) *string { return &c.DataDir }),
+	strSetting("STEEPLE_DATABASE_URL", "database-url", "PostgreSQL URL of the registry (empty: embedded SQLite)", func(c *Config) *string { return &c.DatabaseURL }),
+	{"STEEPLE_TENANT_SERVERS", "tenant-servers", "comma-separated PostgreSQL URLs for tenant databases (default: the registry's server)",
+		func(fs *flag.FlagSet, c *Config, n, u string) { fs.Var(serversValue{c}, n, u) },
+		func(c *Config, s string) error { c.TenantServers = splitList(s); return nil }},
+	intSetting("STEEPLE_DB_MAX_CONNS", "db-max-conns", "connection budget for all tenant databases together", func(c *Config) *int { return &c.DBMaxConns }),
+	intSetting("STEEPLE_DB_MAX_CONNS_PER_TENANT", "db-max-conns-per-tenant", "most connections one tenant may hold", func(c *Config) *int { return &c.DBMaxConnsPerTenant }),
+	intSetting("STEEPLE_REGISTRY_MAX_CONNS", "registry-max-conns", "registry pool size (shared with the job queue)", func(c *Config) *int { return &c.RegistryMaxConns }),
+	intSetting("STEEPLE_MAX_OPEN_TENANTS", "max-open-tenants", "most tenant databases open at once", func(c *Config) *int { return &c.MaxOpenTenants }),
+	durSetting("STEEPLE_POOL_IDLE_TIMEOUT", "pool-idle-timeout", "close a tenant pool unused for this long", func(c *Config) *time.Duration { return &c.PoolIdleTimeout }),
+	durSetting("STEEPLE_ACQUIRE_TIMEOUT", "acquire-timeout", "longest wait for a tenant connection", func(c *Config) *time.Duration { return &c.AcquireTimeout }),
+	strSetting("STEEPLE_ADDR", "addr", "HTTP listen address", func(c *Config) *string { return &c.Addr }),
+	strSetting("STEEPLE_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
+	strSetting("STEEPLE_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
+}
+
+// Load starts from the defaults, applies the environment (lookup is usually
+// os.LookupEnv), and registers flags on fs that override it once fs is parsed.
+// A secret setting may instead come from a file named by its *_FILE variable.
+func Load(fs *flag.FlagSet, lookup func(string) (string, bool)) (*Config, error) {
+	c := Default()
+	for _, s := range settings {
+		v, ok := lookup(s.env)
+		if !ok {
+			if path, okFile := lookup(s.env + "_FILE"); okFile {
+				b, err := os.ReadFile(path)
+				if err != nil {
+					return nil, fmt.Errorf("%s_FILE: %w", s.env, err)
+				}
+				v, ok = strings.TrimSpace(string(b)), true
+			}
+		}
+		if ok {
+			if err := s.parse(&c, v); err != nil {
+				return nil, fmt.Errorf("%s=%q: %v", s.env, v, err)
+			}
+		}
+	}
+	if fs != nil {
+		for _, s := range settings {
+			s.bind(fs, &c, s.flag, s.usage+" ("+s.env+")")
+		}
+	}
+	return &c, nil
+}
+
+// Validate checks every setting and names the first bad one.
+func (c *Config) Validate() error {
+	if !c.Postgres() && c.DataDir == "" {
+		return errors.New("STEEPLE_DATA_DIR: must not be empty")
+	}
+	if c.Postgres() {
+		if err := checkPostgresURL(c.DatabaseURL); err != nil {
+			return fmt.Errorf("STEEPLE_DATABASE_URL: %v", err)
+		}
+		for _, s := range c.TenantServers {
+			if err := checkPostgresURL(s); err != nil {
+				return fmt.Errorf("STEEPLE_TENANT_SERVERS: %q: %v", redact(s), err)
+			}
+		}
+	} else if len(c.TenantServers) > 0 {
+		return errors.New("STEEPLE_TENANT_SERVERS: needs STEEPLE_DATABASE_URL (PostgreSQL backend)")
+	}
+	positive := []struct {
+		name string
+		v    int
+	}{
+		{"STEEPLE_DB_MAX_CONNS", c.DBMaxConns},
+		{"STEEPLE_DB_MAX_CONNS_PER_TENANT", c.DBMaxConnsPerTenant},
+		{"STEEPLE_REGISTRY_MAX_CONNS", c.RegistryMaxConns},
+		{"STEEPLE_MAX_OPEN_TENANTS", c.MaxOpenTenants},
+	}
+	for _, p := range positive {
+		if p.v < 1 {
+			return fmt.Errorf("%s: must be at least 1, got %d", p.name, p.v)
+		}
+	}
+	if c.DBMaxConnsPerTenant > c.DBMaxConns {
+		return fmt.Errorf("STEEPLE_DB_MAX_CONNS_PER_TENANT: %d exceeds STEEPLE_DB_MAX_CONNS (%d)", c.DBMaxConnsPerTenant, c.DBMaxConns)
+	}
+	if c.RegistryMaxConns < 2 {
+		return fmt.Errorf("STEEPLE_REGISTRY_MAX_CONNS: must be at least 2 (the job queue holds one), got %d", c.RegistryMaxConns)
+	}
+	if c.PoolIdleTimeout <= 0 {
+		return errors.New("STEEPLE_POOL_IDLE_TIMEOUT: must be positive")
+	}
+	if c.AcquireTimeout <= 0 {
+		return errors.New("STEEPLE_ACQUIRE_TIMEOUT: must be positive")
+	}
+	if c.Addr == "" {
+		return errors.New("STEEPLE_ADDR: must not be empty")
+	}
+	if _, err := c.SlogLevel(); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("STEEPLE_LOG_FORMAT: must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+// SlogLevel parses LogLevel.
+func (c *Config) SlogLevel() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("STEEPLE_LOG_LEVEL: must be debug, info, warn or error, got %q", c.LogLevel)
+	}
+	return l, nil
+}
+
+// Servers returns the tenant servers, defaulting to the registry's server.
+func (c *Config) Servers() []string {
+	if len(c.TenantServers) > 0 {
+		return c.TenantServers
+	}
+	if c.Postgres() {
+		return []string{c.DatabaseURL}
+	}
+	return nil
+}
+
+func checkPostgresURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return errors.New("not a URL")
+	}
+	if u.Scheme != "postgres" && u.Scheme != "postgresql" {
+		return errors.New("must start with postgres://")
+	}
+	if u.Host == "" {
+		return errors.New("names no host")
+	}
+	return nil
+}
+
+// redact hides a password in a URL for messages and logs.
+func redact(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}

@@ -1,0 +1,149 @@
+// Package steeple holds Steeple's domain types and its error type. It imports
+// nothing from this module, so every other package may depend on it.
+package steeple
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Error codes. The HTTP layer maps each to exactly one status code.
+const (
+	ECONFLICT     = "conflict"     // the object already exists or the change clashes
+	EINTERNAL     = "internal"     // a bug or an unexpected failure; details are logged, not shown
+	EINVALID      = "invalid"      // bad input; Fields may name the bad ones
+	ENOTFOUND     = "not_found"    // no such object, or not the caller's
+	EUNAUTHORIZED = "unauthorized" // missing or bad credentials
+	EFORBIDDEN    = "forbidden"    // authenticated but not allowed
+	EUNAVAILABLE  = "unavailable"  // temporarily out of capacity; retry later
+	ETOOMANY      = "too_many"     // rate limited; retry later
+	ESUSPENDED    = "suspended"    // the church is suspended or deleted
+	ESCHEMA       = "schema_newer" // the church's database is newer than this binary
+)
+
+// Error is Steeple's one error type: a code for callers and machines, a
+// message safe to show a user, and optional per-field messages.
+type Error struct {
+	Code    string
+	Message string
+	Fields  map[string]string
+	// RetryAfter, when set, tells the client how long to wait (EUNAVAILABLE, ETOOMANY).
+	RetryAfter time.Duration
+	// Err is the underlying cause, for logs only.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+// Unwrap exposes the cause to errors.Is and errors.As.
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with the given code and a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an EINVALID error naming one bad field.
+func FieldError(field, message string) *Error {
+	return &Error{Code: EINVALID, Message: field + ": " + message, Fields: map[string]string{field: message}}
+}
+
+// ErrorCode returns the code of the first *Error in err's chain: "" for nil,
+// EINTERNAL for any other error.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// ErrorMessage returns the user-safe message of err; internal errors get a
+// generic message so that no detail leaks.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != EINTERNAL {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// TenantStatus is where a church is in its lifecycle.
+type TenantStatus string
+
+// Tenant statuses. Only active tenants are served.
+const (
+	TenantProvisioning TenantStatus = "provisioning"
+	TenantActive       TenantStatus = "active"
+	TenantSuspended    TenantStatus = "suspended"
+	TenantDeleting     TenantStatus = "deleting"
+	TenantDeleted      TenantStatus = "deleted"
+)
+
+// Backend names where tenant databases live.
+type Backend string
+
+// The two backends.
+const (
+	BackendSQLite   Backend = "sqlite"
+	BackendPostgres Backend = "postgres"
+)
+
+// Tenant is a church as the registry knows it.
+type Tenant struct {
+	ID            string       `json:"id"`
+	Name          string       `json:"name"`
+	Slug          string       `json:"slug"`
+	Status        TenantStatus `json:"status"`
+	Timezone      string       `json:"timezone"`
+	Backend       Backend      `json:"backend"`
+	Server        string       `json:"server,omitempty"` // reference of the PostgreSQL server; "" on SQLite
+	DatabaseName  string       `json:"database_name"`    // file name on SQLite, database name on PostgreSQL
+	SchemaVersion int64        `json:"schema_version"`
+	CreatedAt     time.Time    `json:"created_at"`
+	UpdatedAt     time.Time    `json:"updated_at"`
+}
+
+// NewID returns a random UUID (version 4) in its canonical text form.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand never fails on supported platforms
+	}
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// ValidID reports whether s is a canonical lower-case UUID as NewID makes.
+func ValidID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !strings.ContainsRune("0123456789abcdef", c) {
+				return false
+			}
+		}
+	}
+	return true
+}

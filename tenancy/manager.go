@@ -1,0 +1,511 @@
+package tenancy
+
+import (
+	"container/list"
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+)
+
+// ErrBudgetExhausted is the cause inside the EUNAVAILABLE error a caller gets
+// when no connection came free before its deadline.
+var ErrBudgetExhausted = errors.New("tenant connection budget exhausted")
+
+// ErrManagerClosed is returned by Acquire after Close.
+var ErrManagerClosed = steeple.Errorf(steeple.EUNAVAILABLE, "shutting down")
+
+// ManagerConfig bounds the tenant manager.
+type ManagerConfig struct {
+	// MaxConns is the budget: connections to all tenant databases together.
+	MaxConns int
+	// MaxPerTenant caps one tenant's pool.
+	MaxPerTenant int
+	// MaxPools caps how many tenant databases are open at once.
+	MaxPools int
+	// IdleTimeout closes a pool nobody has used for this long.
+	IdleTimeout time.Duration
+	// AcquireTimeout bounds the wait of a caller whose context has no deadline.
+	AcquireTimeout time.Duration
+}
+
+// Manager hands out tenant handles within one connection budget for the
+// whole process. It opens a tenant's pool once however many callers ask at
+// the same moment, closes the least recently used idle pools when it needs
+// room, refuses tenants that are not active, and never makes a caller wait
+// past its context's deadline.
+//
+// Accounting: conns counts connections reserved against the budget. A pool
+// is configured never to open a connection nobody reserved and never to drop
+// one by itself, so conns is always at least the number of real connections.
+type Manager struct {
+	reg     *Registry
+	be      backend
+	cfg     ManagerConfig
+	latest  int64 // newest tenant schema this binary knows
+	now     func() time.Time
+	log     *slog.Logger
+	metrics *managerMetrics
+	opens   atomic.Int64
+
+	mu        sync.Mutex
+	pools     map[string]*pool
+	idle      list.List // pools with nothing in use; front = least recently used
+	conns     int       // reserved connections, pools and dedicated
+	inUse     int
+	dedicated int // single-connection pools for migrations and provisioning
+	closing   int // pools being closed: still open until Close returns
+	waiting   int
+	changed   chan struct{} // closed and replaced whenever room may have come free
+	closed    bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+type pool struct {
+	id       string
+	db       *sql.DB
+	ready    chan struct{} // closed once opened (or failed to)
+	conns    int
+	inUse    int
+	lastUsed time.Time
+	idleElem *list.Element
+}
+
+func newManager(reg *Registry, be backend, cfg ManagerConfig, latest int64, o *Options) *Manager {
+	m := &Manager{
+		reg: reg, be: be, cfg: cfg, latest: latest, now: o.Now, log: o.Logger,
+		pools:   map[string]*pool{},
+		changed: make(chan struct{}),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	m.metrics = newManagerMetrics(o.Metrics, m)
+	go m.reapIdle()
+	return m
+}
+
+// Stats is a snapshot of the manager's accounting.
+type Stats struct {
+	Pools int   // open tenant databases, including dedicated ones
+	Conns int   // connections counted against the budget
+	InUse int   // connections held by handles
+	Opens int64 // pools opened since start (dedicated ones included)
+}
+
+// Stats returns the current accounting.
+func (m *Manager) Stats() Stats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return Stats{Pools: len(m.pools) + m.dedicated + m.closing, Conns: m.conns, InUse: m.inUse, Opens: m.opens.Load()}
+}
+
+// Acquire returns a handle on the tenant's database. Errors: EINVALID for a
+// malformed id, ENOTFOUND for an unknown or deleted church, ESUSPENDED for a
+// suspended one, ESCHEMA when its database is newer than this binary, and
+// EUNAVAILABLE (wrapping ErrBudgetExhausted) when no connection came free
+// before ctx's deadline — or before AcquireTimeout if ctx has none.
+func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error) {
+	h, err := m.acquire(ctx, tenantID)
+	if err != nil {
+		m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
+	}
+	return h, err
+}
+
+func (m *Manager) acquire(ctx context.Context, id string) (*Handle, error) {
+	t, err := m.reg.Tenant(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.servable(t); err != nil {
+		return nil, err
+	}
+	ctx, cancel := m.withDeadline(ctx)
+	defer cancel()
+	var w waitClock
+	defer w.record(m.metrics)
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrManagerClosed
+		}
+		p := m.pools[id]
+		if p != nil && p.db == nil { // another caller is opening it
+			ready := p.ready
+			m.mu.Unlock()
+			if err := w.wait(ctx, m, ready); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p != nil && p.inUse < p.conns { // an idle connection in this pool
+			m.take(p)
+			m.mu.Unlock()
+			return m.connect(ctx, t, p, false)
+		}
+		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
+		if canGrow && m.roomFor(p == nil) {
+			fresh := p == nil
+			if fresh {
+				p = &pool{id: id, ready: make(chan struct{})}
+				m.pools[id] = p
+			}
+			p.conns++
+			m.conns++
+			m.take(p)
+			m.mu.Unlock()
+			if fresh {
+				if err := m.openPool(t, p); err != nil {
+					return nil, err
+				}
+			}
+			return m.connect(ctx, t, p, true)
+		}
+		if canGrow {
+			if victim := m.popIdle(); victim != nil {
+				m.mu.Unlock()
+				m.closePool(victim)
+				continue
+			}
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		if err := w.wait(ctx, m, ch); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// servable refuses tenants that must not be served.
+func (m *Manager) servable(t *steeple.Tenant) error {
+	switch t.Status {
+	case steeple.TenantActive:
+	case steeple.TenantSuspended:
+		return steeple.Errorf(steeple.ESUSPENDED, "church %s is suspended", t.ID)
+	case steeple.TenantProvisioning:
+		return steeple.Errorf(steeple.EUNAVAILABLE, "church %s is still being set up", t.ID)
+	default:
+		return steeple.Errorf(steeple.ENOTFOUND, "church %s not found", t.ID)
+	}
+	if t.SchemaVersion > m.latest {
+		return steeple.Errorf(steeple.ESCHEMA,
+			"church %s has database schema version %d, newer than this binary knows (%d): upgrade steeple",
+			t.ID, t.SchemaVersion, m.latest)
+	}
+	return nil
+}
+
+func (m *Manager) withDeadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, m.cfg.AcquireTimeout)
+}
+
+// roomFor reports whether one more connection (and, for a new pool, one more
+// open database) fits the budget. Caller holds mu.
+func (m *Manager) roomFor(newPool bool) bool {
+	if m.conns >= m.cfg.MaxConns {
+		return false
+	}
+	return !newPool || len(m.pools)+m.dedicated+m.closing < m.cfg.MaxPools
+}
+
+// take marks one of p's connections in use. Caller holds mu.
+func (m *Manager) take(p *pool) {
+	if p.idleElem != nil {
+		m.idle.Remove(p.idleElem)
+		p.idleElem = nil
+	}
+	p.inUse++
+	m.inUse++
+}
+
+// popIdle removes the least recently used idle pool from the manager's view;
+// its connections stay counted until closePool has closed them. Caller holds mu.
+func (m *Manager) popIdle() *pool {
+	e := m.idle.Front()
+	if e == nil {
+		return nil
+	}
+	p := m.idle.Remove(e).(*pool)
+	p.idleElem = nil
+	delete(m.pools, p.id)
+	m.closing++
+	return p
+}
+
+// closePool closes a pool taken out by popIdle and only then gives its
+// connections back to the budget, so real connections never exceed it.
+func (m *Manager) closePool(p *pool) {
+	if err := p.db.Close(); err != nil {
+		m.log.Warn("closing tenant pool", "tenant", p.id, "err", err)
+	}
+	m.metrics.evictions.Inc()
+	m.mu.Lock()
+	m.conns -= p.conns
+	m.closing--
+	m.notify()
+	m.mu.Unlock()
+}
+
+// notify wakes every waiter to look again. Caller holds mu.
+func (m *Manager) notify() {
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// openPool opens the database of a pool just added by acquire.
+func (m *Manager) openPool(t *steeple.Tenant, p *pool) error {
+	db, err := m.be.open(t, m.cfg.MaxPerTenant)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err != nil {
+		delete(m.pools, p.id)
+		p.conns--
+		m.conns--
+		p.inUse--
+		m.inUse--
+		close(p.ready)
+		m.notify()
+		return &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
+	}
+	p.db = db
+	close(p.ready)
+	m.opens.Add(1)
+	m.metrics.opens.Inc()
+	return nil
+}
+
+// connect takes a real connection for a reserved slot. grew says whether the
+// slot was a new reservation (given back if the connection cannot be made).
+func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew bool) (*Handle, error) {
+	conn, err := p.db.Conn(ctx)
+	if err != nil {
+		m.mu.Lock()
+		p.inUse--
+		m.inUse--
+		if grew {
+			p.conns--
+			m.conns--
+		}
+		m.settle(p)
+		m.mu.Unlock()
+		m.log.Warn("tenant database unavailable", "tenant", t.ID, "err", err)
+		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
+	}
+	h := &Handle{tenant: *t, conn: conn}
+	h.release = func(bool) { m.release(p, conn) }
+	return h, nil
+}
+
+// release gives a handle's connection back. When others wait for room and
+// the budget is full, a connection its pool does not need right now is
+// closed instead of kept idle, so that the room goes to whoever waits.
+func (m *Manager) release(p *pool, conn *sql.Conn) {
+	m.mu.Lock()
+	discard := m.waiting > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
+	m.mu.Unlock()
+	if discard {
+		// Returning ErrBadConn from Raw makes database/sql close this very connection.
+		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+	}
+	_ = conn.Close()
+	m.mu.Lock()
+	p.inUse--
+	m.inUse--
+	if discard {
+		p.conns--
+		m.conns--
+	}
+	p.lastUsed = m.now()
+	m.settle(p)
+	m.mu.Unlock()
+}
+
+// settle files a pool with nothing in use as idle (or closes it once the
+// manager is closed) and wakes waiters. Caller holds mu.
+func (m *Manager) settle(p *pool) {
+	if p.inUse == 0 && m.pools[p.id] == p {
+		if m.closed {
+			delete(m.pools, p.id)
+			m.closing++
+			go m.closePool(p)
+		} else if p.idleElem == nil {
+			p.idleElem = m.idle.PushBack(p)
+		}
+	}
+	m.notify()
+}
+
+// reserveRoom takes one connection and one open-database slot from the
+// budget for work that does not go through a pool (provisioning, migrations,
+// administrative connections), evicting idle pools or waiting as Acquire does.
+func (m *Manager) reserveRoom(ctx context.Context) error {
+	ctx, cancel := m.withDeadline(ctx)
+	defer cancel()
+	var w waitClock
+	defer w.record(m.metrics)
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return ErrManagerClosed
+		}
+		if m.roomFor(true) {
+			m.conns++
+			m.dedicated++
+			m.mu.Unlock()
+			return nil
+		}
+		if victim := m.popIdle(); victim != nil {
+			m.mu.Unlock()
+			m.closePool(victim)
+			continue
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		if err := w.wait(ctx, m, ch); err != nil {
+			return err
+		}
+	}
+}
+
+func (m *Manager) unreserveRoom() {
+	m.mu.Lock()
+	m.conns--
+	m.dedicated--
+	m.notify()
+	m.mu.Unlock()
+}
+
+// withRoom runs fn while holding one connection's worth of budget.
+func (m *Manager) withRoom(ctx context.Context, fn func() error) error {
+	if err := m.reserveRoom(ctx); err != nil {
+		return err
+	}
+	defer m.unreserveRoom()
+	return fn()
+}
+
+// withDedicated runs fn on a fresh single-connection pool on t's database,
+// counted against the budget. Migrations need a *sql.DB (goose) and must not
+// share serving pools; t need not be active.
+func (m *Manager) withDedicated(ctx context.Context, t *steeple.Tenant, fn func(*sql.DB) error) error {
+	return m.withRoom(ctx, func() error {
+		db, err := m.be.open(t, 1)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		m.opens.Add(1)
+		return fn(db)
+	})
+}
+
+// dedicatedHandle runs fn with a handle on a dedicated connection to t's
+// database, for setup work on a tenant that is not active yet.
+func (m *Manager) dedicatedHandle(ctx context.Context, t *steeple.Tenant, fn func(*Handle) error) error {
+	return m.withDedicated(ctx, t, func(db *sql.DB) error {
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		return fn(&Handle{tenant: *t, conn: conn, release: func(bool) {}})
+	})
+}
+
+// reapIdle closes pools idle for longer than IdleTimeout.
+func (m *Manager) reapIdle() {
+	defer close(m.done)
+	every := m.cfg.IdleTimeout / 2
+	if every > 30*time.Second {
+		every = 30 * time.Second
+	}
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-tick.C:
+		}
+		cutoff := m.now().Add(-m.cfg.IdleTimeout)
+		var stale []*pool
+		m.mu.Lock()
+		for e := m.idle.Front(); e != nil && e.Value.(*pool).lastUsed.Before(cutoff); e = m.idle.Front() {
+			stale = append(stale, m.popIdle())
+		}
+		m.mu.Unlock()
+		for _, p := range stale {
+			m.closePool(p)
+		}
+	}
+}
+
+// Close refuses new acquisitions, closes idle pools now and busy ones as
+// their handles are released.
+func (m *Manager) Close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	var idle []*pool
+	for m.idle.Len() > 0 {
+		idle = append(idle, m.popIdle())
+	}
+	m.notify()
+	m.mu.Unlock()
+	close(m.stop)
+	<-m.done
+	for _, p := range idle {
+		m.closePool(p)
+	}
+}
+
+// waitClock measures how long one acquisition waited, for the metrics.
+type waitClock struct{ start time.Time }
+
+func (w *waitClock) wait(ctx context.Context, m *Manager, ch <-chan struct{}) error {
+	if w.start.IsZero() {
+		w.start = time.Now()
+		m.metrics.waits.Inc()
+	}
+	m.mu.Lock()
+	m.waiting++
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.waiting--
+		m.mu.Unlock()
+	}()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		return &steeple.Error{
+			Code:       steeple.EUNAVAILABLE,
+			Message:    "all database connections are busy; try again shortly",
+			RetryAfter: time.Second,
+			Err:        ErrBudgetExhausted,
+		}
+	}
+}
+
+func (w *waitClock) record(mm *managerMetrics) {
+	if !w.start.IsZero() {
+		mm.waitTime.Observe(time.Since(w.start).Seconds())
+	}
+}
