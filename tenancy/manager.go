@@ -107,6 +107,23 @@ func (m *Manager) Stats() Stats {
 	return Stats{Pools: len(m.pools) + m.dedicated + m.closing, Conns: m.conns, InUse: m.inUse, Opens: m.opens.Load()}
 }
 
+// OpenTenants lists the tenants whose pools are open, least recently used
+// idle ones first, then those in use (in no particular order).
+func (m *Manager) OpenTenants() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []string
+	for e := m.idle.Front(); e != nil; e = e.Next() {
+		out = append(out, e.Value.(*pool).id)
+	}
+	for id, p := range m.pools {
+		if p.idleElem == nil {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Acquire returns a handle on the tenant's database. Errors: EINVALID for a
 // malformed id, ENOTFOUND for an unknown or deleted church, ESUSPENDED for a
 // suspended one, ESCHEMA when its database is newer than this binary, and
