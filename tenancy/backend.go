@@ -55,7 +55,16 @@ func (b sqliteBackend) create(ctx context.Context, t *steeple.Tenant) error {
 	}
 	defer db.Close()
 	// The first connection applies journal_mode=WAL, which persists in the file.
-	return db.PingContext(ctx)
+	if err := db.PingContext(ctx); err != nil {
+		return err
+	}
+	return privateFile(b.path(t))
+}
+
+// privateFile makes a database file readable by its owner only; SQLite gives
+// the -wal and -shm files it creates later the same mode.
+func privateFile(path string) error {
+	return os.Chmod(path, 0o600)
 }
 
 func (b sqliteBackend) drop(_ context.Context, t *steeple.Tenant) error {

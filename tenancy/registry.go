@@ -82,6 +82,12 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		r.Close()
 		return nil, fmt.Errorf("registry %s unreachable: %w", r.describe(o), err)
 	}
+	if r.backend == steeple.BackendSQLite {
+		if err := privateFile(RegistryPath(o.DataDir)); err != nil {
+			r.Close()
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/steeple-sms/steeple/httpapi"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
+	fs, cfg, err := newFlags("serve", errOut)
+	if err != nil {
+		return err
+	}
+	if err := parse(fs, cfg, args); err != nil {
+		return err
+	}
+	e, err := openReady(ctx, cfg, errOut)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	e.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(httpapi.Deps{Tenancy: e.ten, Metrics: e.metrics, Logger: e.log}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          nil,
+	}
+	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),
+		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
+	hintFirstSteps(ctx, e)
+
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	select {
+	case err := <-served:
+		return err
+	case <-ctx.Done():
+	}
+	e.log.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		e.log.Warn("requests still running at shutdown", "err", err)
+	}
+	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	e.log.Info("stopped")
+	return nil
+}
+
+// hintFirstSteps tells a new operator what to do next.
+func hintFirstSteps(ctx context.Context, e *env) {
+	ts, err := e.ten.Registry.Tenants(ctx, tenancy.TenantFilter{})
+	if err != nil || len(ts) > 0 {
+		return
+	}
+	e.log.Info("no churches yet: create one with `steeple tenants create --name \"Grace Chapel\" --timezone America/Chicago`")
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
+
+  create --name NAME --timezone ZONE   provision a church (completes one stuck in provisioning)
+  list [--status S]                    list churches
+  show ID|SLUG                         one church
+  suspend ID|SLUG                      stop serving a church (its data is kept)
+  resume ID|SLUG                       serve a suspended church again
+  cleanup [--older-than 1h]            remove churches stuck in provisioning
+
+Each takes --json for scripts, and the configuration flags (see --help of each).
+`
+
+func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(out, tenantsUsage)
+		if len(args) == 0 {
+			return exitStatus(2)
+		}
+		return nil
+	}
+	sub, args := args[0], args[1:]
+	fs, cfg, err := newFlags("tenants "+sub, errOut)
+	if err != nil {
+		return err
+	}
+	asJSON := fs.Bool("json", false, "print JSON")
+	var name, tz, status *string
+	var olderThan *time.Duration
+	switch sub {
+	case "create":
+		name = fs.String("name", "", "the church's name (required)")
+		tz = fs.String("timezone", "", "IANA time zone such as America/Chicago (required)")
+	case "list":
+		status = fs.String("status", "", "only churches in this status")
+	case "cleanup":
+		olderThan = fs.Duration("older-than", time.Hour, "only churches stuck for at least this long")
+	case "show", "suspend", "resume":
+	default:
+		fmt.Fprint(errOut, tenantsUsage)
+		return usageError{fmt.Sprintf("unknown tenants subcommand %q", sub)}
+	}
+	pos, err := parseInterspersed(fs, cfg, args)
+	if err != nil {
+		return err
+	}
+	needsRef := sub == "show" || sub == "suspend" || sub == "resume"
+	if needsRef && len(pos) != 1 {
+		return usageError{fmt.Sprintf("tenants %s takes one church id or slug", sub)}
+	}
+	if !needsRef && len(pos) != 0 {
+		return usageError{fmt.Sprintf("tenants %s takes no arguments, got %q", sub, pos)}
+	}
+	e, err := openReady(ctx, cfg, errOut)
+	if err != nil {
+		return err
+	}
+	defer e.close()
+	reg := e.ten.Registry
+	switch sub {
+	case "create":
+		t, err := e.ten.Provisioner.Provision(ctx, tenancy.NewTenant{Name: *name, Timezone: *tz})
+		if err != nil {
+			return fmt.Errorf("create church: %s", describeErr(err))
+		}
+		return printTenants(out, *asJSON, false, t)
+	case "list":
+		ts, err := reg.Tenants(ctx, tenancy.TenantFilter{Status: steeple.TenantStatus(*status)})
+		if err != nil {
+			return err
+		}
+		return printTenants(out, *asJSON, true, ts...)
+	case "show":
+		t, err := reg.TenantByRef(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("%s", describeErr(err))
+		}
+		return printTenants(out, *asJSON, false, t)
+	case "suspend", "resume":
+		t, err := reg.TenantByRef(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("%s", describeErr(err))
+		}
+		to, from := steeple.TenantSuspended, steeple.TenantActive
+		if sub == "resume" {
+			to, from = from, to
+		}
+		if t, err = reg.SetStatus(ctx, t.ID, to, from); err != nil {
+			return fmt.Errorf("%s", describeErr(err))
+		}
+		return printTenants(out, *asJSON, false, t)
+	default: // cleanup
+		removed, err := e.ten.Provisioner.Cleanup(ctx, *olderThan)
+		if *asJSON {
+			_ = json.NewEncoder(out).Encode(map[string]any{"removed": removed})
+		} else {
+			fmt.Fprintf(out, "removed %d church(es) stuck in provisioning\n", len(removed))
+		}
+		return err
+	}
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments (`show ID --json` as well as `show --json ID`).
+func parseInterspersed(fs *flag.FlagSet, cfg interface{ Validate() error }, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if err == flag.ErrHelp {
+				return nil, err
+			}
+			return nil, usageError{err.Error()}
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("invalid configuration: %w", err)
+	}
+	return pos, nil
+}
+
+func printTenants(w io.Writer, asJSON, list bool, ts ...*steeple.Tenant) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if list {
+			if ts == nil {
+				ts = []*steeple.Tenant{}
+			}
+			return enc.Encode(ts)
+		}
+		return enc.Encode(ts[0])
+	}
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSLUG\tNAME\tSTATUS\tTIMEZONE\tSCHEMA\tWHERE")
+	for _, t := range ts {
+		where := t.DatabaseName
+		if t.Server != "" {
+			where = t.Server + "/" + t.DatabaseName
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", t.ID, t.Slug, t.Name, t.Status, t.Timezone, t.SchemaVersion, where)
+	}
+	return tw.Flush()
+}

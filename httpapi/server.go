@@ -1,0 +1,75 @@
+// Package httpapi serves Steeple's HTTP interface: the JSON API, health and
+// readiness probes, and metrics. Errors are mapped to HTTP in errors.go only.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Deps are what the handlers need, wired in main.
+type Deps struct {
+	Tenancy *tenancy.Tenancy
+	Metrics prometheus.Gatherer
+	Logger  *slog.Logger
+	// Notes are extra facts /readyz reports (e.g. that the Telnyx simulator is in use).
+	Notes map[string]string
+}
+
+// Server routes requests to handlers.
+type Server struct {
+	deps Deps
+	mux  *http.ServeMux
+}
+
+// New builds the HTTP handler.
+func New(d Deps) *Server {
+	s := &Server{deps: d, mux: http.NewServeMux()}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.mux.ServeHTTP(w, r)
+}
+
+// healthz says the process is up; it touches no database.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// readyz says whether the process can serve: registry reachable and its
+// schema current.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	body := map[string]any{"status": "ready"}
+	for k, v := range s.deps.Notes {
+		body[k] = v
+	}
+	st, err := s.deps.Tenancy.Registry.Status(ctx)
+	switch {
+	case err != nil:
+		s.deps.Logger.Warn("readiness: registry unreachable", "err", err)
+		body["status"], body["registry"] = "unavailable", "unreachable"
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	case !st.Current():
+		body["status"], body["registry"] = "unavailable", "schema behind: run `steeple migrate`"
+		writeJSON(w, http.StatusServiceUnavailable, body)
+		return
+	}
+	body["registry"] = "ok"
+	body["registry_schema_version"] = st.Version
+	writeJSON(w, http.StatusOK, body)
+}
