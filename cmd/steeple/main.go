@@ -24,7 +24,6 @@ func commands() []command {
 		{"migrate", "migrate the registry, then every church database", runMigrate},
 		{"tenants", "create, list, show, suspend, resume and clean up churches", runTenants},
 		{"servers", "list PostgreSQL tenant servers; drain or activate one", runServers},
-		
 	}
 }
 

@@ -1,0 +1,71 @@
+package config
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func lookup(env map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+}
+
+func TestDefaultsAreValid(t *testing.T) {
+	c, err := Load(nil, lookup(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.DBMaxConns != 20 || c.RegistryMaxConns != 5 || c.MaxOpenTenants != 256 || c.Addr != "127.0.0.1:8080" || c.DataDir != "./steeple-data" || c.Postgres() {
+		t.Fatalf("unexpected defaults %+v", c)
+	}
+}
+
+func TestEnvironmentThenFlags(t *testing.T) {
+	fs := flag.NewFlagSet("x", flag.ContinueOnError)
+	c, err := Load(fs, lookup(map[string]string{
+		"STEEPLE_DB_MAX_CONNS":    "12",
+		"STEEPLE_DATABASE_URL":    "postgres://u@db1:5432/reg",
+		"STEEPLE_TENANT_SERVERS":  "postgres://u@db1:5432/postgres, postgres://u@db2:5432/postgres",
+		"STEEPLE_ACQUIRE_TIMEOUT": "2s",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Parse([]string{"--db-max-conns", "15", "--addr", ":9000"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.DBMaxConns != 15 || c.Addr != ":9000" || len(c.Servers()) != 2 || c.AcquireTimeout != 2*time.Second {
+		t.Fatalf("got %+v", c)
+	}
+}
+
+func TestBadSettingsAreNamed(t *testing.T) {
+	cases := map[string]map[string]string{
+		"STEEPLE_DB_MAX_CONNS":            {"STEEPLE_DB_MAX_CONNS": "0"},
+		"STEEPLE_DB_MAX_CONNS_PER_TENANT": {"STEEPLE_DB_MAX_CONNS_PER_TENANT": "30"},
+		"STEEPLE_DATABASE_URL":            {"STEEPLE_DATABASE_URL": "mysql://x"},
+		"STEEPLE_TENANT_SERVERS":          {"STEEPLE_TENANT_SERVERS": "postgres://db2/x"},
+		"STEEPLE_LOG_LEVEL":               {"STEEPLE_LOG_LEVEL": "loud"},
+		"STEEPLE_LOG_FORMAT":              {"STEEPLE_LOG_FORMAT": "xml"},
+		"STEEPLE_REGISTRY_MAX_CONNS":      {"STEEPLE_REGISTRY_MAX_CONNS": "1"},
+	}
+	for want, env := range cases {
+		c, err := Load(nil, lookup(env))
+		if err == nil {
+			err = c.Validate()
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%v: error %v should name %s", env, err, want)
+		}
+	}
+	if _, err := Load(nil, lookup(map[string]string{"STEEPLE_POOL_IDLE_TIMEOUT": "soon"})); err == nil || !strings.Contains(err.Error(), "STEEPLE_POOL_IDLE_TIMEOUT") {
+		t.Errorf("unparseable duration: %v", err)
+	}
+}
