@@ -112,6 +112,7 @@ type Tenant struct {
 	Server        string       `json:"server,omitempty"` // reference of the PostgreSQL server; "" on SQLite
 	DatabaseName  string       `json:"database_name"`    // file name on SQLite, database name on PostgreSQL
 	SchemaVersion int64        `json:"schema_version"`
+	Plan          string       `json:"plan"`
 	CreatedAt     time.Time    `json:"created_at"`
 	UpdatedAt     time.Time    `json:"updated_at"`
 }
@@ -146,4 +147,87 @@ func ValidID(s string) bool {
 		}
 	}
 	return true
+}
+
+// Role is what an admin may do in their church.
+type Role string
+
+// Admin roles. Owners also manage admins and read the audit log.
+const (
+	RoleOwner Role = "owner"
+	RoleAdmin Role = "admin"
+)
+
+// Admin is a person who runs a church's Steeple.
+type Admin struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Email      string    `json:"email"`
+	Role       Role      `json:"role"`
+	MFAEnabled bool      `json:"mfa_enabled"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// Plan is a church's limits.
+type Plan struct {
+	Name            string `json:"name"`
+	MaxAdmins       int    `json:"max_admins"`       // 0: no limit
+	MonthlySegments int    `json:"monthly_segments"` // 0: no limit
+}
+
+// Consent statuses and sources.
+const (
+	ConsentOptedIn  = "opted_in"
+	ConsentOptedOut = "opted_out"
+
+	ConsentSourceAdmin    = "admin"    // entered by an admin who collected consent
+	ConsentSourceImport   = "import"   // imported from a file
+	ConsentSourceKeyword  = "keyword"  // the member texted STOP / START
+	ConsentSourceProvider = "provider" // the provider reported a block (40300)
+)
+
+// Consent is a member's current permission to be texted.
+type Consent struct {
+	Status  string    `json:"status"`
+	Source  string    `json:"source"`
+	At      time.Time `json:"at"`
+	Wording string    `json:"wording,omitempty"` // the consent language shown when it was given
+}
+
+// GroupRef names a group a member belongs to.
+type GroupRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// Member is a person a church texts.
+type Member struct {
+	ID           string     `json:"id"`
+	FirstName    string     `json:"first_name"`
+	LastName     string     `json:"last_name"`
+	Phone        string     `json:"phone"` // E.164
+	Email        string     `json:"email,omitempty"`
+	Groups       []GroupRef `json:"groups"`
+	Consent      Consent    `json:"consent"`
+	PhoneInvalid bool       `json:"phone_invalid,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	UpdatedAt    time.Time  `json:"updated_at"`
+}
+
+// Group is a named set of members.
+type Group struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Members   int       `json:"members"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Template is reusable message text; {first_name} and {church_name} are
+// filled in per recipient.
+type Template struct {
+	ID        string    `json:"id"`
+	Name      string    `json:"name"`
+	Body      string    `json:"body"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

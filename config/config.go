@@ -42,6 +42,30 @@ type Config struct {
 	LogLevel string
 	// LogFormat is text or json.
 	LogFormat string
+	// KeysFile holds the encryption, blind-index and token-signing keys. On
+	// the embedded default it is generated in DataDir on first run.
+	KeysFile string
+	// PublicURL is where people and Telnyx reach this server (links, webhooks).
+	PublicURL string
+	// Plans are the limits churches can be on; DefaultPlan is a new church's.
+	Plans       map[string]Plan
+	DefaultPlan string
+	// TelnyxAPIKey selects real Telnyx; empty runs the built-in simulator.
+	TelnyxAPIKey  string
+	TelnyxBaseURL string
+	// TelnyxPublicKey verifies webhook signatures (base64 Ed25519).
+	TelnyxPublicKey string
+	// SendRatePerNumber and SendRateAccount pace sending (messages per second).
+	SendRatePerNumber float64
+	SendRateAccount   float64
+	// Workers is how many jobs this process runs at once.
+	Workers int
+}
+
+// Plan is one plan's limits (0 means no limit).
+type Plan struct {
+	MaxAdmins       int
+	MonthlySegments int
 }
 
 // Default returns the configuration with every default filled in.
@@ -57,8 +81,21 @@ func Default() Config {
 		Addr:                "127.0.0.1:8080",
 		LogLevel:            "info",
 		LogFormat:           "text",
+		PublicURL:           "http://127.0.0.1:8080",
+		Plans: map[string]Plan{
+			"starter":  {MaxAdmins: 2, MonthlySegments: 2000},
+			"standard": {MaxAdmins: 10, MonthlySegments: 20000},
+		},
+		DefaultPlan:       "standard",
+		TelnyxBaseURL:     "https://api.telnyx.com/v2",
+		SendRatePerNumber: 1,
+		SendRateAccount:   50,
+		Workers:           10,
 	}
 }
+
+// Simulated reports whether Steeple runs against its built-in Telnyx simulator.
+func (c Config) Simulated() bool { return c.TelnyxAPIKey == "" }
 
 // Postgres reports whether the PostgreSQL backend is configured.
 func (c Config) Postgres() bool { return c.DatabaseURL != "" }
@@ -128,6 +165,67 @@ var settings = []setting{
 	strSetting("STEEPLE_ADDR", "addr", "HTTP listen address", func(c *Config) *string { return &c.Addr }),
 	strSetting("STEEPLE_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	strSetting("STEEPLE_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
+	strSetting("STEEPLE_KEYS_FILE", "keys-file", "keys file (default on SQLite: DATA_DIR/keys.json, generated)", func(c *Config) *string { return &c.KeysFile }),
+	strSetting("STEEPLE_PUBLIC_URL", "public-url", "base URL people and Telnyx use to reach this server", func(c *Config) *string { return &c.PublicURL }),
+	{"STEEPLE_PLANS", "plans", "plans as name:admins=N:segments=N, comma-separated (0 = unlimited)",
+		func(fs *flag.FlagSet, c *Config, n, u string) {
+			fs.Func(n, u, func(s string) error { return parsePlans(c, s) })
+		},
+		parsePlans},
+	strSetting("STEEPLE_DEFAULT_PLAN", "default-plan", "plan of a new church", func(c *Config) *string { return &c.DefaultPlan }),
+	strSetting("STEEPLE_TELNYX_API_KEY", "telnyx-api-key", "Telnyx API key (empty: run the built-in simulator)", func(c *Config) *string { return &c.TelnyxAPIKey }),
+	strSetting("STEEPLE_TELNYX_BASE_URL", "telnyx-base-url", "Telnyx API base URL", func(c *Config) *string { return &c.TelnyxBaseURL }),
+	strSetting("STEEPLE_TELNYX_PUBLIC_KEY", "telnyx-public-key", "Telnyx webhook public key (base64)", func(c *Config) *string { return &c.TelnyxPublicKey }),
+	floatSetting("STEEPLE_SEND_RATE_PER_NUMBER", "send-rate-per-number", "messages per second from one number (until registered)", func(c *Config) *float64 { return &c.SendRatePerNumber }),
+	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
+	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
+}
+
+func floatSetting(env, fl, usage string, p func(*Config) *float64) setting {
+	return setting{env, fl, usage,
+		func(fs *flag.FlagSet, c *Config, n, u string) { fs.Float64Var(p(c), n, *p(c), u) },
+		func(c *Config, s string) error {
+			v, err := strconv.ParseFloat(s, 64)
+			if err != nil {
+				return errors.New("not a number")
+			}
+			*p(c) = v
+			return nil
+		}}
+}
+
+// parsePlans reads "starter:admins=2:segments=2000,standard:admins=10:segments=20000".
+func parsePlans(c *Config, s string) error {
+	plans := map[string]Plan{}
+	for _, item := range splitList(s) {
+		parts := strings.Split(item, ":")
+		name := strings.TrimSpace(parts[0])
+		if name == "" {
+			return fmt.Errorf("plan %q has no name", item)
+		}
+		var p Plan
+		for _, kv := range parts[1:] {
+			k, v, ok := strings.Cut(kv, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil || n < 0 {
+				return fmt.Errorf("plan %s: %q is not key=number", name, kv)
+			}
+			switch k {
+			case "admins":
+				p.MaxAdmins = n
+			case "segments":
+				p.MonthlySegments = n
+			default:
+				return fmt.Errorf("plan %s: unknown limit %q (admins, segments)", name, k)
+			}
+		}
+		plans[name] = p
+	}
+	if len(plans) == 0 {
+		return errors.New("no plans")
+	}
+	c.Plans = plans
+	return nil
 }
 
 // Load starts from the defaults, applies the environment (lookup is usually
@@ -205,6 +303,24 @@ func (c *Config) Validate() error {
 	}
 	if c.Addr == "" {
 		return errors.New("STEEPLE_ADDR: must not be empty")
+	}
+	if _, ok := c.Plans[c.DefaultPlan]; !ok {
+		return fmt.Errorf("STEEPLE_DEFAULT_PLAN: %q is not one of STEEPLE_PLANS", c.DefaultPlan)
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("STEEPLE_PUBLIC_URL: %q must be an http(s) URL", c.PublicURL)
+	}
+	if c.SendRatePerNumber <= 0 || c.SendRateAccount <= 0 {
+		return errors.New("STEEPLE_SEND_RATE_PER_NUMBER and STEEPLE_SEND_RATE_ACCOUNT: must be positive")
+	}
+	if c.Workers < 1 {
+		return fmt.Errorf("STEEPLE_WORKERS: must be at least 1, got %d", c.Workers)
+	}
+	if !c.Simulated() && c.TelnyxPublicKey == "" {
+		return errors.New("STEEPLE_TELNYX_PUBLIC_KEY: required with STEEPLE_TELNYX_API_KEY, to verify webhooks")
+	}
+	if c.Postgres() && c.KeysFile == "" {
+		return errors.New("STEEPLE_KEYS_FILE: required on PostgreSQL so that every process shares the keys (make one with `steeple keys generate`)")
 	}
 	if _, err := c.SlogLevel(); err != nil {
 		return err

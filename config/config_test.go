@@ -31,6 +31,9 @@ func TestEnvironmentThenFlags(t *testing.T) {
 		"STEEPLE_DATABASE_URL":    "postgres://u@db1:5432/reg",
 		"STEEPLE_TENANT_SERVERS":  "postgres://u@db1:5432/postgres, postgres://u@db2:5432/postgres",
 		"STEEPLE_ACQUIRE_TIMEOUT": "2s",
+		"STEEPLE_KEYS_FILE":       "/etc/steeple/keys.json",
+		"STEEPLE_PLANS":           "small:admins=1:segments=100,big:admins=0",
+		"STEEPLE_DEFAULT_PLAN":    "small",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +43,9 @@ func TestEnvironmentThenFlags(t *testing.T) {
 	}
 	if err := c.Validate(); err != nil {
 		t.Fatal(err)
+	}
+	if c.Plans["small"] != (Plan{MaxAdmins: 1, MonthlySegments: 100}) || c.Plans["big"] != (Plan{}) || len(c.Plans) != 2 {
+		t.Fatalf("plans %+v", c.Plans)
 	}
 	if c.DBMaxConns != 15 || c.Addr != ":9000" || len(c.Servers()) != 2 || c.AcquireTimeout != 2*time.Second {
 		t.Fatalf("got %+v", c)
@@ -55,6 +61,10 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"STEEPLE_LOG_LEVEL":               {"STEEPLE_LOG_LEVEL": "loud"},
 		"STEEPLE_LOG_FORMAT":              {"STEEPLE_LOG_FORMAT": "xml"},
 		"STEEPLE_REGISTRY_MAX_CONNS":      {"STEEPLE_REGISTRY_MAX_CONNS": "1"},
+		"STEEPLE_KEYS_FILE":               {"STEEPLE_DATABASE_URL": "postgres://db1/reg"},
+		"STEEPLE_DEFAULT_PLAN":            {"STEEPLE_DEFAULT_PLAN": "gold"},
+		"STEEPLE_PLANS":                   {"STEEPLE_PLANS": "x:admins=many"},
+		"STEEPLE_PUBLIC_URL":              {"STEEPLE_PUBLIC_URL": "ftp://x"},
 	}
 	for want, env := range cases {
 		c, err := Load(nil, lookup(env))

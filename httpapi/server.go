@@ -11,14 +11,23 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // Deps are what the handlers need, wired in main.
 type Deps struct {
-	Tenancy *tenancy.Tenancy
-	Metrics prometheus.Gatherer
-	Logger  *slog.Logger
+	Tenancy   *tenancy.Tenancy
+	Auth      *auth.Service
+	Members   *members.Service
+	Messaging *messaging.Service
+	Metrics   prometheus.Gatherer
+	// AcquireTimeout bounds a request's wait for its church's database.
+	AcquireTimeout time.Duration
+	Logger         *slog.Logger
 	// Notes are extra facts /readyz reports (e.g. that the Telnyx simulator is in use).
 	Notes map[string]string
 }
@@ -31,10 +40,27 @@ type Server struct {
 
 // New builds the HTTP handler.
 func New(d Deps) *Server {
+	if d.AcquireTimeout == 0 {
+		d.AcquireTimeout = 5 * time.Second
+	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
+	if d.Auth != nil {
+		s.routeAccounts()
+		s.routeAdmins()
+	}
+	if d.Members != nil {
+		s.routeMembers()
+		s.routeGroups()
+	}
+	if d.Messaging != nil {
+		s.routeMessages()
+	}
+	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
 	return s
 }
 

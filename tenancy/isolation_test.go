@@ -27,6 +27,7 @@ func provision(t testing.TB, ten *tenancy.Tenancy, prefix string, n int) []*stee
 }
 
 func TestIsolationAcrossTenants(t *testing.T) {
+	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		ten := b.Open(t, b.Options())
 		tenants := provision(t, ten, "Iso", 50)
@@ -81,6 +82,7 @@ func TestIsolationAcrossTenants(t *testing.T) {
 }
 
 func TestAcquireRefusesBadTenants(t *testing.T) {
+	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		ten := b.Open(t, b.Options())
 		tn := provision(t, ten, "Refuse", 1)[0]

@@ -18,6 +18,9 @@ import (
 // when no connection came free before its deadline.
 var ErrBudgetExhausted = errors.New("tenant connection budget exhausted")
 
+// ErrNotReady is the cause when a church is still being provisioned.
+var ErrNotReady = errors.New("church still being provisioned")
+
 // ErrManagerClosed is returned by Acquire after Close.
 var ErrManagerClosed = steeple.Errorf(steeple.EUNAVAILABLE, "shutting down")
 
@@ -62,6 +65,7 @@ type Manager struct {
 	dedicated int // single-connection pools for migrations and provisioning
 	closing   int // pools being closed: still open until Close returns
 	waiting   int
+	starving  int           // waiters whose church has no connection yet
 	changed   chan struct{} // closed and replaced whenever room may have come free
 	closed    bool
 
@@ -138,15 +142,19 @@ func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error)
 }
 
 func (m *Manager) acquire(ctx context.Context, id string) (*Handle, error) {
+	ctx, cancel := m.withDeadline(ctx)
+	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
 	if err != nil {
+		if expired(ctx) && steeple.ErrorCode(err) == steeple.EINTERNAL {
+			// The registry's connections stayed busy until the deadline.
+			return nil, errBudgetExhausted()
+		}
 		return nil, err
 	}
 	if err := m.servable(t); err != nil {
 		return nil, err
 	}
-	ctx, cancel := m.withDeadline(ctx)
-	defer cancel()
 	var w waitClock
 	defer w.record(m.metrics)
 	for {
@@ -187,16 +195,27 @@ func (m *Manager) acquire(ctx context.Context, id string) (*Handle, error) {
 			}
 			return m.connect(ctx, t, p, true)
 		}
-		if canGrow {
+		// Only a church with no connection at all may close another's idle
+		// pool: growing a pool that already has one comes from free budget
+		// alone, or churches would evict each other on every request.
+		starving := p == nil || p.conns == 0
+		if starving {
 			if victim := m.popIdle(); victim != nil {
 				m.mu.Unlock()
 				m.closePool(victim)
 				continue
 			}
+			m.starving++
 		}
 		ch := m.changed
 		m.mu.Unlock()
-		if err := w.wait(ctx, m, ch); err != nil {
+		err := w.wait(ctx, m, ch)
+		if starving {
+			m.mu.Lock()
+			m.starving--
+			m.mu.Unlock()
+		}
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -209,7 +228,7 @@ func (m *Manager) servable(t *steeple.Tenant) error {
 	case steeple.TenantSuspended:
 		return steeple.Errorf(steeple.ESUSPENDED, "church %s is suspended", t.ID)
 	case steeple.TenantProvisioning:
-		return steeple.Errorf(steeple.EUNAVAILABLE, "church %s is still being set up", t.ID)
+		return &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church is still being set up", RetryAfter: 5 * time.Second, Err: ErrNotReady}
 	default:
 		return steeple.Errorf(steeple.ENOTFOUND, "church %s not found", t.ID)
 	}
@@ -317,6 +336,11 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 		}
 		m.settle(p)
 		m.mu.Unlock()
+		if expired(ctx) {
+			// The caller's deadline passed while the connection was being
+			// made: the budget's answer, not a database outage.
+			return nil, errBudgetExhausted()
+		}
 		m.log.Warn("tenant database unavailable", "tenant", t.ID, "err", err)
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
@@ -325,12 +349,13 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 	return h, nil
 }
 
-// release gives a handle's connection back. When others wait for room and
-// the budget is full, a connection its pool does not need right now is
-// closed instead of kept idle, so that the room goes to whoever waits.
+// release gives a handle's connection back. When a church with no
+// connection at all waits and the budget is full, a connection its pool
+// does not need right now is closed instead of kept idle, so that the room
+// goes to that church; otherwise it stays for this pool's next caller.
 func (m *Manager) release(p *pool, conn *sql.Conn) {
 	m.mu.Lock()
-	discard := m.waiting > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
+	discard := m.starving > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
 	m.mu.Unlock()
 	if discard {
 		// Returning ErrBadConn from Raw makes database/sql close this very connection.
@@ -512,12 +537,28 @@ func (w *waitClock) wait(ctx context.Context, m *Manager, ch <-chan struct{}) er
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		return &steeple.Error{
-			Code:       steeple.EUNAVAILABLE,
-			Message:    "all database connections are busy; try again shortly",
-			RetryAfter: time.Second,
-			Err:        ErrBudgetExhausted,
-		}
+		return errBudgetExhausted()
+	}
+}
+
+// expired reports whether ctx is done or past its deadline: a driver may
+// notice the deadline (as a network timeout) before the context does.
+func expired(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	dl, ok := ctx.Deadline()
+	return ok && !time.Now().Before(dl)
+}
+
+// errBudgetExhausted is what a caller gets when its deadline passes before
+// it has a connection.
+func errBudgetExhausted() error {
+	return &steeple.Error{
+		Code:       steeple.EUNAVAILABLE,
+		Message:    "all database connections are busy; try again shortly",
+		RetryAfter: time.Second,
+		Err:        ErrBudgetExhausted,
 	}
 }
 

@@ -28,6 +28,12 @@ const (
 type NewTenant struct {
 	Name     string
 	Timezone string
+	// Plan is the church's plan (default: the provisioner's default plan).
+	Plan string
+	// Resume completes a church of the same name stuck in provisioning
+	// instead of making another (operators at a terminal). Self-service
+	// signup leaves it off: a stranger's stuck church is never handed over.
+	Resume bool
 	// Setup, if set, runs on the new database after migrations and before the
 	// church becomes active (signup creates the first admin here). It may run
 	// again when a stuck provisioning is completed, so it must be idempotent.
@@ -44,6 +50,8 @@ type Provisioner struct {
 	be     backend
 	schema Schema
 	now    func() time.Time
+	// DefaultPlan is the plan of a church created without one.
+	DefaultPlan string
 	// BeforeStep, when set, runs before each step; an error fails that step.
 	// It exists for fault-injection tests and drills.
 	BeforeStep func(ctx context.Context, step Step, t *steeple.Tenant) error
@@ -57,7 +65,11 @@ func (p *Provisioner) Provision(ctx context.Context, req NewTenant) (*steeple.Te
 	if err != nil {
 		return nil, err
 	}
-	t, err := p.register(ctx, name, tz)
+	plan := req.Plan
+	if plan == "" {
+		plan = p.DefaultPlan
+	}
+	t, err := p.register(ctx, name, tz, plan, req.Resume)
 	if err != nil {
 		return nil, err
 	}
@@ -89,20 +101,23 @@ func validateNewTenant(req NewTenant) (name, tz string, err error) {
 
 // register finds the church stuck in provisioning under this name, or adds
 // its registry row with a free slug and, on PostgreSQL, a server.
-func (p *Provisioner) register(ctx context.Context, name, tz string) (*steeple.Tenant, error) {
-	stuck, err := p.reg.Tenants(ctx, TenantFilter{Status: steeple.TenantProvisioning})
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range stuck {
-		if t.Name == name {
-			return t, nil
+func (p *Provisioner) register(ctx context.Context, name, tz, plan string, resume bool) (*steeple.Tenant, error) {
+	if resume {
+		stuck, err := p.reg.Tenants(ctx, TenantFilter{Status: steeple.TenantProvisioning})
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range stuck {
+			if t.Name == name {
+				return t, nil
+			}
 		}
 	}
+	var err error
 	now := p.now().UTC()
 	id := steeple.NewID()
 	t := &steeple.Tenant{
-		ID: id, Name: name, Status: steeple.TenantProvisioning, Timezone: tz,
+		ID: id, Name: name, Status: steeple.TenantProvisioning, Timezone: tz, Plan: plan,
 		Backend: p.be.kind(), DatabaseName: p.be.databaseName(id), CreatedAt: now, UpdatedAt: now,
 	}
 	if pg, ok := p.be.(*postgresBackend); ok {

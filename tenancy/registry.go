@@ -179,12 +179,12 @@ func (r *Registry) queueMigrator() queueMigrator {
 	return m
 }
 
-const tenantColumns = `id, name, slug, status, timezone, backend, COALESCE(server_ref, ''), database_name, schema_version, created_at, updated_at`
+const tenantColumns = `id, name, slug, status, timezone, backend, COALESCE(server_ref, ''), database_name, schema_version, plan, created_at, updated_at`
 
 func scanTenant(row interface{ Scan(...any) error }) (*steeple.Tenant, error) {
 	var t steeple.Tenant
 	err := row.Scan(&t.ID, &t.Name, &t.Slug, &t.Status, &t.Timezone, &t.Backend, &t.Server,
-		&t.DatabaseName, &t.SchemaVersion, &t.CreatedAt, &t.UpdatedAt)
+		&t.DatabaseName, &t.SchemaVersion, &t.Plan, &t.CreatedAt, &t.UpdatedAt)
 	if err != nil {
 		return nil, err
 	}
@@ -263,9 +263,9 @@ func (r *Registry) insertTenant(ctx context.Context, t *steeple.Tenant) error {
 		server = t.Server
 	}
 	_, err := r.db.ExecContext(ctx, `INSERT INTO tenants (id, name, slug, status, timezone, backend, server_ref,
-		database_name, schema_version, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		t.ID, t.Name, t.Slug, t.Status, t.Timezone, t.Backend, server, t.DatabaseName, t.SchemaVersion, t.CreatedAt, t.UpdatedAt)
-	if isUniqueViolation(err) {
+		database_name, schema_version, plan, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		t.ID, t.Name, t.Slug, t.Status, t.Timezone, t.Backend, server, t.DatabaseName, t.SchemaVersion, t.Plan, t.CreatedAt, t.UpdatedAt)
+	if IsUniqueViolation(err) {
 		return steeple.Errorf(steeple.ECONFLICT, "a church with the short name %q already exists", t.Slug)
 	}
 	return err
@@ -302,9 +302,23 @@ func (r *Registry) setSchemaVersion(ctx context.Context, id string, v int64) err
 	return err
 }
 
+// deleteTenantRow removes a church that never became active, with every
+// index entry pointing at it, in one transaction.
 func (r *Registry) deleteTenantRow(ctx context.Context, id string) error {
-	_, err := r.db.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'`, id)
-	return err
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, table := range []string{"login_index", "phone_numbers", "provider_objects"} {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1`, id); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'`, id); err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 // Server is a PostgreSQL server as the registry knows it.
@@ -393,8 +407,8 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// isUniqueViolation recognises a unique-constraint failure from either driver.
-func isUniqueViolation(err error) bool {
+// IsUniqueViolation recognises a unique-constraint failure from either driver.
+func IsUniqueViolation(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code == "23505"
@@ -404,4 +418,11 @@ func isUniqueViolation(err error) bool {
 		return sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || sqErr.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 	}
 	return false
+}
+
+func ignoreNoRows(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	return err
 }

@@ -34,6 +34,8 @@ type Options struct {
 	Logger       *slog.Logger
 	Metrics      prometheus.Registerer // nil: not registered
 	Now          func() time.Time
+	// DefaultPlan is the plan of a new church (default "standard").
+	DefaultPlan string
 }
 
 // OptionsFromConfig maps the process configuration onto Options. On SQLite
@@ -54,6 +56,7 @@ func OptionsFromConfig(c *config.Config, schema Schema) Options {
 	return Options{
 		DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, TenantServers: c.Servers(),
 		RegistryMaxConns: c.RegistryMaxConns, Manager: mc, AppName: "steeple", TenantSchema: schema,
+		DefaultPlan: c.DefaultPlan,
 	}
 }
 
@@ -106,7 +109,10 @@ func Open(ctx context.Context, o Options) (*Tenancy, error) {
 	}
 	mgr := newManager(reg, be, o.Manager, latest, &o)
 	t := &Tenancy{Registry: reg, Manager: mgr, schema: o.TenantSchema, be: be}
-	t.Provisioner = &Provisioner{reg: reg, mgr: mgr, be: be, schema: o.TenantSchema, now: o.Now}
+	if o.DefaultPlan == "" {
+		o.DefaultPlan = "standard"
+	}
+	t.Provisioner = &Provisioner{reg: reg, mgr: mgr, be: be, schema: o.TenantSchema, now: o.Now, DefaultPlan: o.DefaultPlan}
 	return t, nil
 }
 

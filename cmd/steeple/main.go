@@ -24,6 +24,10 @@ func commands() []command {
 		{"migrate", "migrate the registry, then every church database", runMigrate},
 		{"tenants", "create, list, show, suspend, resume and clean up churches", runTenants},
 		{"servers", "list PostgreSQL tenant servers; drain or activate one", runServers},
+		{"numbers", "assign a phone number to a church; list a church's numbers", runNumbers},
+		{"keys", "generate a keys file (encryption, blind index, token signing)", runKeys},
+		{"sim", "run the Telnyx simulator standalone", runSim},
+		{"bench", "run a benchmark scenario (see docs/benchmarks.md)", runBench},
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,6 +25,11 @@ func useBackend(t *testing.T, b *testkit.Backend) {
 	if b.Postgres() {
 		t.Setenv("STEEPLE_DATABASE_URL", b.RegistryURL())
 		t.Setenv("STEEPLE_TENANT_SERVERS", strings.Join(b.Servers(), ","))
+		keys := filepath.Join(t.TempDir(), "keys.json")
+		if code, out, errOut := runCLI(t, "keys", "generate"); code != 0 || os.WriteFile(keys, []byte(out), 0o600) != nil {
+			t.Fatalf("keys generate: %d %s", code, errOut)
+		}
+		t.Setenv("STEEPLE_KEYS_FILE", keys)
 	} else {
 		t.Setenv("STEEPLE_DATA_DIR", b.DataDir())
 	}
@@ -146,6 +153,7 @@ func TestServeRefusesRegistryBehind(t *testing.T) {
 func TestStartupErrorsNameTheCause(t *testing.T) {
 	t.Setenv("STEEPLE_LOG_LEVEL", "warn")
 	t.Setenv("STEEPLE_DATABASE_URL", "postgres://postgres@127.0.0.1:1/steeple?connect_timeout=2")
+	t.Setenv("STEEPLE_KEYS_FILE", "/nonexistent/keys.json") // read only once connected
 	code, _, errOut := runCLI(t, "tenants", "list")
 	if code != 1 || !strings.Contains(errOut, "127.0.0.1:1") {
 		t.Fatalf("unreachable registry: exit %d, %q", code, errOut)

@@ -30,14 +30,27 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	defer e.close()
 	e.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	svc, err := wire(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer svc.stopSim()
+	if err := svc.queue.Start(ctx); err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	notes := map[string]string{"telnyx": "live"}
+	if svc.sim != nil {
+		notes["telnyx"] = "simulator (no STEEPLE_TELNYX_API_KEY): texts are not delivered to phones"
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
-		Handler:           httpapi.New(httpapi.Deps{Tenancy: e.ten, Metrics: e.metrics, Logger: e.log}),
+		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
+			Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes}),
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          nil,
 	}
 	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),
 		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
@@ -58,6 +71,10 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
+	}
+	e.log.Info("shutting down: finishing running jobs")
+	if err := svc.queue.Stop(sctx); err != nil {
+		e.log.Warn("jobs still running at shutdown; the queue will retry them", "err", err)
 	}
 	e.log.Info("stopped")
 	return nil

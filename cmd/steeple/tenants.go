@@ -39,12 +39,13 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		return err
 	}
 	asJSON := fs.Bool("json", false, "print JSON")
-	var name, tz, status *string
+	var name, tz, status, plan *string
 	var olderThan *time.Duration
 	switch sub {
 	case "create":
 		name = fs.String("name", "", "the church's name (required)")
 		tz = fs.String("timezone", "", "IANA time zone such as America/Chicago (required)")
+		plan = fs.String("plan", "", "the church's plan (default STEEPLE_DEFAULT_PLAN)")
 	case "list":
 		status = fs.String("status", "", "only churches in this status")
 	case "cleanup":
@@ -65,6 +66,11 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	if !needsRef && len(pos) != 0 {
 		return usageError{fmt.Sprintf("tenants %s takes no arguments, got %q", sub, pos)}
 	}
+	if plan != nil && *plan != "" {
+		if _, ok := cfg.Plans[*plan]; !ok {
+			return usageError{fmt.Sprintf("--plan %q is not one of STEEPLE_PLANS", *plan)}
+		}
+	}
 	e, err := openReady(ctx, cfg, errOut)
 	if err != nil {
 		return err
@@ -73,7 +79,7 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	reg := e.ten.Registry
 	switch sub {
 	case "create":
-		t, err := e.ten.Provisioner.Provision(ctx, tenancy.NewTenant{Name: *name, Timezone: *tz})
+		t, err := e.ten.Provisioner.Provision(ctx, tenancy.NewTenant{Name: *name, Timezone: *tz, Plan: *plan, Resume: true})
 		if err != nil {
 			return fmt.Errorf("create church: %s", describeErr(err))
 		}

@@ -1,0 +1,289 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// LoginRequest is an email and password, and optionally the church chosen.
+type LoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+	TenantID string `json:"tenant_id,omitempty"`
+}
+
+// Church names a church for the person to choose from.
+type Church struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// LoginResult is one of: a session; an MFA challenge; or a choice of churches
+// (the password was right at several and none was chosen) — never tokens
+// for a church that was not the only match.
+type LoginResult struct {
+	Tenant      *Church
+	Session     *Session
+	MFARequired bool
+	MFAToken    string
+	Churches    []Church
+}
+
+// errBadLogin is the one answer for an unknown email, a wrong password and
+// a suspended church, so that none can be told from the others.
+var errBadLogin = steeple.Errorf(steeple.EUNAUTHORIZED, "invalid email or password")
+
+// Login finds every church where the email is an admin (through the
+// registry's blind index), checks the password in each church's own
+// database, and answers per LoginResult.
+func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*LoginResult, error) {
+	email, msg := NormalizeEmail(req.Email)
+	if msg != "" {
+		return nil, steeple.FieldError("email", msg)
+	}
+	if req.TenantID != "" && !steeple.ValidID(req.TenantID) {
+		return nil, steeple.FieldError("tenant_id", "is not a church id")
+	}
+	key := s.store.EmailIndex(email)
+	if err := s.checkThrottle(ctx, ip, key); err != nil {
+		return nil, err
+	}
+	entries, err := s.ten.Registry.LoginEntries(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	type match struct {
+		tenant steeple.Tenant
+		admin  *store.AdminRecord
+	}
+	var matches []match
+	checked := 0
+	for _, e := range entries {
+		if req.TenantID != "" && e.TenantID != req.TenantID {
+			continue
+		}
+		checked++
+		t, a, err := s.checkAt(ctx, e, req.Password, ip)
+		if err != nil {
+			return nil, err
+		}
+		if a != nil {
+			matches = append(matches, match{t, a})
+		}
+	}
+	if checked == 0 {
+		checkPassword(req.Password, dummyHash)
+	}
+	switch {
+	case len(matches) == 0:
+		if err := s.recordFailure(ctx, ip, key); err != nil {
+			return nil, err
+		}
+		return nil, errBadLogin
+	case len(matches) > 1:
+		res := &LoginResult{}
+		for _, m := range matches {
+			res.Churches = append(res.Churches, Church{ID: m.tenant.ID, Name: m.tenant.Name})
+		}
+		return res, nil
+	}
+	_ = s.ten.Registry.ClearLoginFailures(ctx, key)
+	m := matches[0]
+	res := &LoginResult{Tenant: &Church{ID: m.tenant.ID, Name: m.tenant.Name}}
+	if m.admin.MFAEnabled {
+		res.MFARequired = true
+		res.MFAToken, err = s.tokens.issue(TypeMFA, m.admin.ID, m.tenant.ID, "", MFATTL)
+		return res, err
+	}
+	h, err := s.ten.Manager.Acquire(ctx, m.tenant.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	if err := s.audit(ctx, h, m.admin.ID, "login.succeeded", m.admin.ID, ip, ""); err != nil {
+		return nil, err
+	}
+	res.Session, err = s.issueSession(ctx, h, m.admin.ID, m.admin.Role)
+	return res, err
+}
+
+// checkAt checks the password at one church. A church that cannot be
+// served (suspended, deleted) still costs one password check, and answers
+// no match. A wrong password is audited in that church.
+func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, ip string) (steeple.Tenant, *store.AdminRecord, error) {
+	h, err := s.ten.Manager.Acquire(ctx, e.TenantID)
+	switch code := steeple.ErrorCode(err); {
+	case code == "":
+	case code == steeple.ESUSPENDED || code == steeple.ENOTFOUND || errors.Is(err, tenancy.ErrNotReady):
+		// Not servable: the same work as a real check, and never a match.
+		checkPassword(password, dummyHash)
+		return steeple.Tenant{}, nil, nil
+	default:
+		return steeple.Tenant{}, nil, err
+	}
+	defer h.Release()
+	a, err := s.store.Admin(ctx, h, e.AdminID)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		checkPassword(password, dummyHash)
+		return steeple.Tenant{}, nil, nil
+	}
+	if err != nil {
+		return steeple.Tenant{}, nil, err
+	}
+	if !checkPassword(password, a.PasswordHash) {
+		return steeple.Tenant{}, nil, s.audit(ctx, h, a.ID, "login.failed", a.ID, ip, "wrong password")
+	}
+	return h.Tenant(), a, nil
+}
+
+// MFARequest completes a login with a TOTP code or a recovery code.
+type MFARequest struct {
+	MFAToken     string `json:"mfa_token"`
+	Code         string `json:"code,omitempty"`
+	RecoveryCode string `json:"recovery_code,omitempty"`
+}
+
+// CompleteMFA exchanges an MFA token and a code for a session.
+func (s *Service) CompleteMFA(ctx context.Context, req MFARequest, ip string) (*LoginResult, error) {
+	c, err := s.tokens.parse(req.MFAToken, TypeMFA)
+	if err != nil {
+		return nil, err
+	}
+	if (req.Code == "") == (req.RecoveryCode == "") {
+		return nil, steeple.FieldError("code", "give either code or recovery_code")
+	}
+	key := "mfa:" + c.AdminID()
+	if err := s.checkThrottle(ctx, ip, key); err != nil {
+		return nil, err
+	}
+	h, err := s.ten.Manager.Acquire(ctx, c.TenantID)
+	if err != nil {
+		return nil, unauthorizedIfGone(err)
+	}
+	defer h.Release()
+	a, err := s.store.Admin(ctx, h, c.AdminID())
+	if err != nil {
+		return nil, unauthorizedIfGone(err)
+	}
+	if !a.MFAEnabled {
+		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid or expired token")
+	}
+	ok, how, err := s.verifySecondFactor(ctx, h, a, req.Code, req.RecoveryCode)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		if err := s.audit(ctx, h, a.ID, "login.mfa_failed", a.ID, ip, how); err != nil {
+			return nil, err
+		}
+		if err := s.recordFailure(ctx, ip, key); err != nil {
+			return nil, err
+		}
+		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid code")
+	}
+	_ = s.ten.Registry.ClearLoginFailures(ctx, key)
+	if err := s.audit(ctx, h, a.ID, "login.succeeded", a.ID, ip, how); err != nil {
+		return nil, err
+	}
+	sess, err := s.issueSession(ctx, h, a.ID, a.Role)
+	if err != nil {
+		return nil, err
+	}
+	t := h.Tenant()
+	return &LoginResult{Tenant: &Church{ID: t.ID, Name: t.Name}, Session: sess}, nil
+}
+
+// verifySecondFactor checks a TOTP code (each time step accepted once) or a
+// recovery code (each usable once).
+func (s *Service) verifySecondFactor(ctx context.Context, h *tenancy.Handle, a *store.AdminRecord, code, recovery string) (bool, string, error) {
+	if recovery != "" {
+		ok, err := s.store.UseRecoveryCode(ctx, h, a.ID, store.TokenHash(normalizeRecoveryCode(recovery)))
+		return ok, "recovery code", err
+	}
+	step, ok := matchTOTP(a.TOTPSecret, code, s.now())
+	if !ok {
+		return false, "totp", nil
+	}
+	fresh, err := s.store.UseTOTPStep(ctx, h, a.ID, step)
+	return fresh, "totp", err
+}
+
+// matchTOTP finds the time step (now ±1, for clock drift) whose code equals
+// code, comparing in constant time.
+func matchTOTP(secret, code string, now time.Time) (int64, bool) {
+	if secret == "" || len(code) != 6 {
+		return 0, false
+	}
+	for _, d := range []int64{0, -1, 1} {
+		t := now.Add(time.Duration(d) * 30 * time.Second)
+		want, err := totp.GenerateCodeCustom(secret, t, totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			return t.Unix() / 30, true
+		}
+	}
+	return 0, false
+}
+
+// Refresh spends a refresh token for a new access token and its successor.
+// Presenting a spent token revokes its family.
+func (s *Service) Refresh(ctx context.Context, refresh string) (*Session, error) {
+	tenantID := opaqueTenant("rt1", refresh)
+	if tenantID == "" {
+		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid refresh token")
+	}
+	h, err := s.ten.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		return nil, unauthorizedIfGone(err)
+	}
+	defer h.Release()
+	next := opaque("rt1", tenantID)
+	adminID, err := s.store.RotateRefreshToken(ctx, h, store.TokenHash(refresh), store.TokenHash(next), RefreshTTL)
+	if err != nil {
+		return nil, err
+	}
+	a, err := s.store.Admin(ctx, h, adminID)
+	if err != nil {
+		return nil, unauthorizedIfGone(err)
+	}
+	access, err := s.tokens.issue(TypeAccess, a.ID, tenantID, a.Role, AccessTTL)
+	if err != nil {
+		return nil, err
+	}
+	return &Session{AccessToken: access, RefreshToken: next, ExpiresIn: int(AccessTTL.Seconds())}, nil
+}
+
+// Logout revokes the refresh token's whole family.
+func (s *Service) Logout(ctx context.Context, refresh, ip string) error {
+	tenantID := opaqueTenant("rt1", refresh)
+	if tenantID == "" {
+		return steeple.Errorf(steeple.EUNAUTHORIZED, "invalid refresh token")
+	}
+	h, err := s.ten.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		return unauthorizedIfGone(err)
+	}
+	defer h.Release()
+	adminID, err := s.store.RevokeRefreshFamily(ctx, h, store.TokenHash(refresh))
+	if err != nil {
+		return err
+	}
+	return s.audit(ctx, h, adminID, "logout", adminID, ip, "")
+}
+
+// unauthorizedIfGone hides whether a token's church or admin exists.
+func unauthorizedIfGone(err error) error {
+	switch steeple.ErrorCode(err) {
+	case steeple.ENOTFOUND, steeple.EINVALID, steeple.ESUSPENDED:
+		return &steeple.Error{Code: steeple.EUNAUTHORIZED, Message: "invalid or expired token", Err: err}
+	}
+	return err
+}

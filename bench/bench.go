@@ -1,0 +1,674 @@
+// Package bench holds Steeple's benchmark scenarios, run as
+// `steeple bench SCENARIO [--backend sqlite|postgres] [flags]`.
+//
+// The contract (see the project's benchmark notes): one JSON object per line
+// on stdout, one line per figure and nothing else; progress on stderr; every
+// scenario cleans up what it created (a temporary data directory, or the
+// PostgreSQL databases of its run) and finishes in under a minute with its
+// default flags on a 2-core machine.
+//
+// PostgreSQL comes from STEEPLE_BENCH_POSTGRES_URL, a server URL whose role
+// may create databases. Each run creates its own registry database under a
+// random name, places its tenants on that server, and drops the registry and
+// every tenant database it created when it ends, also after an error or an
+// interrupt. Every connection Steeple makes in a run carries the run's own
+// application_name, so pg_stat_activity can be filtered to that run.
+package bench
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// EnvPostgresURL names the PostgreSQL server benchmarks run against.
+const EnvPostgresURL = "STEEPLE_BENCH_POSTGRES_URL"
+
+// scenario is one benchmark: it parses its own flags and prints its figures.
+type scenario struct {
+	summary string
+	run     func(ctx context.Context, r *runner, args []string) error
+}
+
+var scenarios = map[string]scenario{
+	"tenancy": {"provisioning latency and fleet migration speed", runTenancy},
+	"budget":  {"throughput of many tenants within one connection budget", runBudget},
+}
+
+// usageError makes Main exit with status 2 (bad scenario or flags).
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+// Main runs the scenario named by args[0] with the flags that follow. It
+// returns the process exit status: 0 on success, 2 for an unknown scenario
+// or bad flags, 1 for any other failure.
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "" || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stderr)
+		return 2
+	}
+	sc, ok := scenarios[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "steeple bench: unknown scenario %q\n", args[0])
+		printUsage(stderr)
+		return 2
+	}
+
+	// The first interrupt cancels the run so that cleanup still happens; a
+	// second one kills the process as usual.
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	r := &runner{
+		scenario: args[0],
+		out:      &output{w: stdout, scenario: args[0]},
+		errw:     &syncWriter{w: stderr},
+		start:    time.Now(),
+	}
+	watching := make(chan struct{})
+	defer func() {
+		stop()
+		<-watching
+	}()
+	go func() {
+		defer close(watching)
+		<-ctx.Done()
+		stop()
+		// A signal cancels with a cause of its own; Main's return with the plain error.
+		if cause := context.Cause(ctx); cause != context.Canceled && cause != context.DeadlineExceeded {
+			r.logf("%v: stopping, then cleaning up (interrupt again to quit at once, leaving data behind)", cause)
+		}
+	}()
+	err := sc.run(ctx, r, args[1:])
+	if err == nil {
+		err = r.out.err
+	}
+	var ue usageError
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 2
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "steeple bench %s: %s\n", args[0], ue.msg)
+		return 2
+	case err != nil:
+		if ctx.Err() != nil {
+			r.logf("stopped early (cleanup done): %v", context.Cause(ctx))
+		}
+		fmt.Fprintf(stderr, "steeple bench %s: FAILED: %v\n", args[0], err)
+		return 1
+	}
+	r.logf("done in %.1fs", time.Since(r.start).Seconds())
+	return 0
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: steeple bench SCENARIO [--backend sqlite|postgres] [flags]")
+	fmt.Fprintln(w, "scenarios (steeple bench SCENARIO -h lists its flags):")
+	names := make([]string, 0, len(scenarios))
+	for n := range scenarios {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, scenarios[n].summary)
+	}
+	fmt.Fprintf(w, "PostgreSQL runs need %s (a server URL whose role may create databases).\n", EnvPostgresURL)
+}
+
+// runner carries what every scenario needs: output, progress, cleanup.
+type runner struct {
+	scenario string
+	out      *output
+	errw     *syncWriter
+	start    time.Time
+}
+
+// logf prints a progress line on stderr.
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.errw, "[%6.1fs] %s\n", time.Since(r.start).Seconds(), fmt.Sprintf(format, args...))
+}
+
+// newFlags returns a flag set that reports to stderr and never exits.
+func (r *runner) newFlags() *flag.FlagSet {
+	fs := flag.NewFlagSet("steeple bench "+r.scenario, flag.ContinueOnError)
+	fs.SetOutput(r.errw)
+	return fs
+}
+
+// parseFlags parses args, turning every complaint into a usageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected arguments: %s", strings.Join(fs.Args(), " "))}
+	}
+	return nil
+}
+
+// backendFlag validates --backend.
+func backendFlag(v string) (steeple.Backend, error) {
+	switch v {
+	case "sqlite":
+		return steeple.BackendSQLite, nil
+	case "postgres", "postgresql", "pg":
+		return steeple.BackendPostgres, nil
+	}
+	return "", usageError{fmt.Sprintf("--backend must be sqlite or postgres, not %q", v)}
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// ---- JSON output ----------------------------------------------------------
+
+// kv is one extra key of an output line; order is kept as given.
+type kv struct {
+	k string
+	v any
+}
+
+// output writes one JSON object per figure:
+// {"scenario":…,"backend":…,"metric":…,"value":…,"unit":…, extra keys…}.
+type output struct {
+	mu       sync.Mutex
+	w        io.Writer
+	scenario string
+	backend  string
+	common   []kv // extra keys on every line (e.g. the machine)
+	err      error
+}
+
+func (o *output) metric(name string, value float64, unit string, extra ...kv) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var b strings.Builder
+	b.WriteByte('{')
+	write := func(k string, v any) {
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		kb, _ := json.Marshal(k)
+		b.Write(kb)
+		b.WriteByte(':')
+		if f, ok := v.(float64); ok {
+			b.WriteString(formatValue(f))
+			return
+		}
+		vb, err := json.Marshal(v)
+		if err != nil {
+			vb = []byte("null")
+		}
+		b.Write(vb)
+	}
+	write("scenario", o.scenario)
+	write("backend", o.backend)
+	write("metric", name)
+	write("value", value)
+	write("unit", unit)
+	seen := map[string]bool{"scenario": true, "backend": true, "metric": true, "value": true, "unit": true}
+	for _, e := range append(append([]kv(nil), extra...), o.common...) {
+		if !seen[e.k] {
+			seen[e.k] = true
+			write(e.k, e.v)
+		}
+	}
+	b.WriteString("}\n")
+	if _, err := io.WriteString(o.w, b.String()); err != nil && o.err == nil {
+		o.err = fmt.Errorf("writing results: %w", err)
+	}
+}
+
+// formatValue prints a figure with the precision it deserves: one decimal
+// from 100 up, four significant digits below. JSON has no NaN or infinity;
+// those print as null.
+func formatValue(v float64) string {
+	switch {
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return "null"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	case math.Abs(v) >= 100:
+		return strconv.FormatFloat(math.Round(v*10)/10, 'f', -1, 64)
+	}
+	s, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 4, 64), 64)
+	return strconv.FormatFloat(s, 'f', -1, 64)
+}
+
+func machine() map[string]any {
+	return map[string]any{"cpus": runtime.NumCPU()}
+}
+
+// ---- statistics -----------------------------------------------------------
+
+// percentile returns the nearest-rank p-th percentile (0 < p ≤ 100) of xs.
+func percentile(xs []float64, p float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := int(math.Ceil(p/100*float64(len(s)))) - 1
+	return s[max(0, min(i, len(s)-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// ---- environments ---------------------------------------------------------
+
+// env is where one run's data lives: a temporary data directory (SQLite) or
+// a registry database of its own on the PostgreSQL server, plus the tenant
+// databases the run creates there.
+type env struct {
+	r       *runner
+	backend steeple.Backend
+	appName string // application_name of every connection Steeple makes
+
+	dataDir string // SQLite
+
+	serverURL string // PostgreSQL: STEEPLE_BENCH_POSTGRES_URL
+	regDB     string
+	regURL    string
+
+	mu     sync.Mutex
+	opened []*closeOnce
+}
+
+type closeOnce struct {
+	once sync.Once
+	ten  *tenancy.Tenancy
+}
+
+func (c *closeOnce) close() { c.once.Do(func() { _ = c.ten.Close() }) }
+
+// newEnv prepares a fresh place for a run. The caller must call cleanup,
+// whatever happens next.
+func newEnv(ctx context.Context, r *runner, b steeple.Backend) (*env, error) {
+	e := &env{r: r, backend: b, appName: "steeple-bench-" + randHex(4)}
+	if b == steeple.BackendSQLite {
+		dir, err := os.MkdirTemp("", "steeple-bench-")
+		if err != nil {
+			return nil, err
+		}
+		if real, err := filepath.EvalSymlinks(dir); err == nil {
+			dir = real // as /proc/self/fd shows it
+		}
+		e.dataDir = dir
+		r.logf("sqlite data directory %s", dir)
+		return e, nil
+	}
+	e.serverURL = os.Getenv(EnvPostgresURL)
+	if e.serverURL == "" {
+		return nil, fmt.Errorf("--backend postgres needs %s: a PostgreSQL server URL whose role may create databases, e.g. postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", EnvPostgresURL)
+	}
+	e.regDB = "steeple_bench_reg_" + randHex(6)
+	regURL, err := withDatabase(e.serverURL, e.regDB)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EnvPostgresURL, err)
+	}
+	e.regURL = regURL
+	if err := e.adminExec(ctx, "CREATE DATABASE "+pgx.Identifier{e.regDB}.Sanitize()); err != nil {
+		e.regDB = ""
+		return nil, err
+	}
+	r.logf("postgres registry database %s, application_name %s", e.regDB, e.appName)
+	return e, nil
+}
+
+// options returns tenancy options for this environment.
+func (e *env) options(registryConns int, mc tenancy.ManagerConfig, schema tenancy.Schema) tenancy.Options {
+	o := tenancy.Options{
+		DataDir:          e.dataDir,
+		RegistryMaxConns: registryConns,
+		Manager:          mc,
+		AppName:          e.appName,
+		TenantSchema:     schema,
+	}
+	if e.backend == steeple.BackendPostgres {
+		o.DataDir = ""
+		o.DatabaseURL = e.regURL
+		o.TenantServers = []string{e.serverURL}
+	}
+	return o
+}
+
+// open opens a Tenancy, migrates the registry and prepares it; cleanup
+// closes it if the scenario did not.
+func (e *env) open(ctx context.Context, o tenancy.Options) (*tenancy.Tenancy, func(), error) {
+	ten, err := tenancy.Open(ctx, o)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open tenancy: %w", err)
+	}
+	c := &closeOnce{ten: ten}
+	e.mu.Lock()
+	e.opened = append(e.opened, c)
+	e.mu.Unlock()
+	if _, err := ten.Registry.Migrate(ctx); err != nil {
+		c.close()
+		return nil, nil, fmt.Errorf("migrate registry: %w", err)
+	}
+	if err := ten.Prepare(ctx); err != nil {
+		c.close()
+		return nil, nil, fmt.Errorf("prepare: %w", err)
+	}
+	return ten, c.close, nil
+}
+
+// cleanup closes every Tenancy of the run and removes what the run created:
+// the data directory, or every tenant database the registry lists and then
+// the registry database itself. It works on its own context, so that it
+// also runs after an interrupt.
+func (e *env) cleanup() error {
+	e.mu.Lock()
+	opened := e.opened
+	e.opened = nil
+	e.mu.Unlock()
+	for _, c := range opened {
+		c.close()
+	}
+	start := time.Now()
+	if e.backend == steeple.BackendSQLite {
+		if e.dataDir == "" {
+			return nil
+		}
+		err := os.RemoveAll(e.dataDir)
+		e.r.logf("cleanup: removed %s (%.1fs)", e.dataDir, time.Since(start).Seconds())
+		return err
+	}
+	if e.regDB == "" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	names, err := e.tenantDatabases(ctx)
+	if err != nil {
+		e.r.logf("cleanup: listing tenant databases: %v", err)
+	}
+	dropErr := e.dropDatabases(ctx, names)
+	if err := e.adminExec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{e.regDB}.Sanitize()+" WITH (FORCE)"); err != nil {
+		return errors.Join(dropErr, fmt.Errorf("drop registry database %s: %w", e.regDB, err))
+	}
+	e.r.logf("cleanup: dropped %d tenant databases and registry %s (%.1fs)", len(names), e.regDB, time.Since(start).Seconds())
+	return dropErr
+}
+
+// tenantDatabases lists the databases on the server that the run's registry
+// names as tenant databases (registry rows that never had a database, such
+// as the rows the no-op migration adds, are left out).
+func (e *env) tenantDatabases(ctx context.Context) ([]string, error) {
+	var names []string
+	err := e.withConn(ctx, e.regURL, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, "SELECT database_name FROM tenants")
+		if err != nil {
+			var pgErr interface{ SQLState() string }
+			if errors.As(err, &pgErr) && pgErr.SQLState() == "42P01" { // registry never migrated
+				return nil
+			}
+			return err
+		}
+		names, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	if err != nil || len(names) == 0 {
+		return nil, err
+	}
+	var existing []string
+	err = e.withConn(ctx, e.serverURL, func(c *pgx.Conn) error {
+		rows, err := c.Query(ctx, "SELECT datname FROM pg_database WHERE datname = ANY($1) ORDER BY datname", names)
+		if err != nil {
+			return err
+		}
+		existing, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return existing, err
+}
+
+// dropDatabases drops the named databases, a few at a time.
+func (e *env) dropDatabases(ctx context.Context, names []string) error {
+	const parallel = 4
+	work := make(chan string)
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for range min(parallel, len(names)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := e.withConn(ctx, e.serverURL, func(c *pgx.Conn) error {
+				for n := range work {
+					if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{n}.Sanitize()+" WITH (FORCE)"); err != nil {
+						mu.Lock()
+						errs = append(errs, fmt.Errorf("drop %s: %w", n, err))
+						mu.Unlock()
+					}
+				}
+				return nil
+			})
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+				for range work { // let the others finish the list
+				}
+			}
+		}()
+	}
+	for _, n := range names {
+		work <- n
+	}
+	close(work)
+	wg.Wait()
+	if len(errs) > 3 {
+		errs = append(errs[:3], fmt.Errorf("… and %d more", len(errs)-3))
+	}
+	return errors.Join(errs...)
+}
+
+// connConfig parses a URL and labels the connection as the bench's own
+// (not counted as Steeple's in pg_stat_activity).
+func (e *env) connConfig(u, role string) (*pgx.ConnConfig, error) {
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["application_name"] = e.appName + "-" + role
+	return cfg, nil
+}
+
+func (e *env) withConn(ctx context.Context, u string, fn func(*pgx.Conn) error) error {
+	cfg, err := e.connConfig(u, "admin")
+	if err != nil {
+		return err
+	}
+	c, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer c.Close(context.WithoutCancel(ctx))
+	return fn(c)
+}
+
+func (e *env) adminExec(ctx context.Context, sql string) error {
+	return e.withConn(ctx, e.serverURL, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, sql)
+		return err
+	})
+}
+
+// withDatabase returns the server URL naming another database, keeping
+// credentials and parameters.
+func withDatabase(server, db string) (string, error) {
+	if strings.HasPrefix(server, "postgres://") || strings.HasPrefix(server, "postgresql://") {
+		u, err := url.Parse(server)
+		if err != nil {
+			return "", errors.New("not a valid URL")
+		}
+		u.Path = "/" + db
+		u.RawPath = ""
+		return u.String(), nil
+	}
+	// keyword=value form: a later dbname overrides an earlier one.
+	return server + " dbname=" + db, nil
+}
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ---- provisioning ---------------------------------------------------------
+
+// provisionMany provisions n tenants named prefix-NNNNN, parallel at a time,
+// and returns them in order with how long each Provision took. The first
+// failure stops the rest.
+func provisionMany(ctx context.Context, r *runner, ten *tenancy.Tenancy, prefix string, first, n, parallel int) ([]*steeple.Tenant, []time.Duration, error) {
+	out := make([]*steeple.Tenant, n)
+	took := make([]time.Duration, n)
+	if n <= 0 {
+		return out, took, nil
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	work := make(chan int)
+	var wg sync.WaitGroup
+	var done, lastShown int
+	var mu sync.Mutex
+	start := time.Now()
+	for range max(1, min(parallel, n)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				t0 := time.Now()
+				tn, err := ten.Provisioner.Provision(ctx, tenancy.NewTenant{
+					Name: fmt.Sprintf("%s %05d", prefix, first+i), Timezone: "America/Chicago"})
+				if err != nil {
+					cancel(fmt.Errorf("provision tenant %d: %w", first+i, err))
+					continue
+				}
+				out[i], took[i] = tn, time.Since(t0)
+				mu.Lock()
+				done++
+				if done-lastShown >= max(100, n/10) || done == n {
+					lastShown = done
+					r.logf("provisioned %d/%d (%.0f/s)", done, n, float64(done)/time.Since(start).Seconds())
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+feed:
+	for i := range n {
+		select {
+		case work <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(work)
+	wg.Wait()
+	if err := context.Cause(ctx); err != nil {
+		return nil, nil, err
+	}
+	return out, took, nil
+}
+
+// ---- CPU accounting (Linux; elsewhere the figures are left out) -----------
+
+// cpuSample is the CPU time used so far by this process and by the whole
+// host, read from /proc. A phase's figures are the difference of two.
+type cpuSample struct {
+	ok                  bool
+	process             time.Duration // this process, user + system
+	hostBusy, hostTotal uint64        // host-wide, in clock ticks
+}
+
+// clockTick is USER_HZ, 100 on every Linux architecture Go supports.
+const clockTick = 10 * time.Millisecond
+
+func readCPU() cpuSample {
+	self, err := os.ReadFile("/proc/self/stat")
+	if err != nil {
+		return cpuSample{}
+	}
+	host, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuSample{}
+	}
+	// Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+	rest := string(self)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return cpuSample{}
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	line, _, _ := strings.Cut(string(host), "\n")
+	hf := strings.Fields(line)
+	if err1 != nil || err2 != nil || len(hf) < 5 || hf[0] != "cpu" {
+		return cpuSample{}
+	}
+	s := cpuSample{ok: true, process: time.Duration(ut+st) * clockTick}
+	for i, v := range hf[1:] {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return cpuSample{}
+		}
+		if i < 8 { // user nice system idle iowait irq softirq steal; guest time is inside user
+			s.hostTotal += n
+			if i != 3 && i != 4 {
+				s.hostBusy += n
+			}
+		}
+	}
+	return s
+}
+
+// cpuSince describes the CPU used between two samples as extra keys: this
+// process's CPU seconds and how busy the host's CPUs were (0…1).
+func cpuSince(a, b cpuSample) []kv {
+	if !a.ok || !b.ok || b.hostTotal <= a.hostTotal {
+		return nil
+	}
+	return []kv{
+		{"process_cpu_s", roundTo((b.process - a.process).Seconds(), 2)},
+		{"host_cpu_busy", roundTo(float64(b.hostBusy-a.hostBusy)/float64(b.hostTotal-a.hostTotal), 3)},
+	}
+}

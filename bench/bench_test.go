@@ -1,0 +1,165 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// run calls Main and returns its exit code, stdout and stderr.
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	code := Main(context.Background(), args, &stdout, &stderr)
+	return code, stdout.String(), stderr.String()
+}
+
+// checkLines asserts that stdout is nothing but JSON objects, one a line,
+// each with the contract's keys, and returns them by metric.
+func checkLines(t *testing.T, stdout, scenario, backend string) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	if !strings.HasSuffix(stdout, "\n") {
+		t.Fatalf("stdout does not end with a newline: %q", stdout)
+	}
+	for _, line := range strings.Split(strings.TrimSuffix(stdout, "\n"), "\n") {
+		var obj map[string]any
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.UseNumber()
+		if err := dec.Decode(&obj); err != nil || dec.More() {
+			t.Fatalf("stdout line is not one JSON object: %q (%v)", line, err)
+		}
+		if obj["scenario"] != scenario || obj["backend"] != backend {
+			t.Errorf("line %q: want scenario %q backend %q", line, scenario, backend)
+		}
+		name, _ := obj["metric"].(string)
+		if name == "" {
+			t.Errorf("line %q has no metric", line)
+		}
+		if _, ok := obj["value"].(json.Number); !ok {
+			t.Errorf("line %q: value is not a number", line)
+		}
+		if u, _ := obj["unit"].(string); u == "" {
+			t.Errorf("line %q has no unit", line)
+		}
+		if _, dup := out[name]; dup {
+			t.Errorf("metric %s printed twice", name)
+		}
+		out[name] = obj
+	}
+	return out
+}
+
+func checkMetrics(t *testing.T, got map[string]map[string]any, want ...string) {
+	t.Helper()
+	var names []string
+	for n := range got {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	sort.Strings(want)
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("metrics %v, want %v", names, want)
+	}
+}
+
+// checkCleanedUp asserts that the temporary data directory named on stderr is gone.
+func checkCleanedUp(t *testing.T, stderr string) {
+	t.Helper()
+	m := regexp.MustCompile(`sqlite data directory (\S+)`).FindStringSubmatch(stderr)
+	if m == nil {
+		t.Fatalf("stderr does not name the data directory:\n%s", stderr)
+	}
+	if _, err := os.Stat(m[1]); !os.IsNotExist(err) {
+		t.Errorf("data directory %s still exists (%v)", m[1], err)
+	}
+}
+
+func TestTenancyScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "tenancy", "--backend", "sqlite",
+		"--provision", "3", "--real", "6", "--fleet", "25", "--parallel", "2", "--provision-parallel", "2")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "tenancy", "sqlite")
+	checkMetrics(t, got, "provision_p50_ms", "provision_p95_ms", "migrate_noop_seconds", "migrate_tenants_per_s")
+	noop := got["migrate_noop_seconds"]
+	if noop["tenants"] != json.Number("25") || noop["real_tenants"] != json.Number("6") || noop["tenant_opens"] != json.Number("0") {
+		t.Errorf("migrate_noop_seconds line: %v", noop)
+	}
+	if got["migrate_tenants_per_s"]["tenants"] != json.Number("6") {
+		t.Errorf("migrate_tenants_per_s line: %v", got["migrate_tenants_per_s"])
+	}
+	checkCleanedUp(t, stderr)
+}
+
+func TestBudgetScenarioSQLite(t *testing.T) {
+	for _, dist := range []string{"uniform", "zipf"} {
+		t.Run(dist, func(t *testing.T) {
+			code, stdout, stderr := run(t, "budget", "--backend", "sqlite", "--tenants", "6", "--budget", "4",
+				"--per-tenant", "2", "--workers", "8", "--duration", "300ms", "--dist", dist)
+			if code != 0 {
+				t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+			}
+			got := checkLines(t, stdout, "budget", "sqlite")
+			checkMetrics(t, got, "provision_seconds", "single_tenant_throughput", "single_tenant_acquire_errors",
+				"throughput", "acquire_errors", "max_open_tenant_files")
+			for _, line := range got {
+				if line["budget"] != json.Number("4") || line["registry_conns"] != json.Number("5") || line["tenants"] != json.Number("6") {
+					t.Errorf("line lacks the setup keys: %v", line)
+				}
+			}
+			if n, _ := got["max_open_tenant_files"]["value"].(json.Number).Int64(); n < 1 || n > 4 {
+				t.Errorf("max_open_tenant_files = %d, want 1…4 (the budget)", n)
+			}
+			checkCleanedUp(t, stderr)
+		})
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	t.Setenv(EnvPostgresURL, "")
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{nil, 2},
+		{[]string{"nope"}, 2},
+		{[]string{"tenancy", "--no-such-flag"}, 2},
+		{[]string{"tenancy", "--backend", "oracle"}, 2},
+		{[]string{"budget", "--dist", "pareto"}, 2},
+		{[]string{"budget", "--tenants", "0"}, 2},
+		{[]string{"budget", "extra-argument"}, 2},
+		{[]string{"tenancy", "--backend", "postgres"}, 1},
+		{[]string{"budget", "--backend", "postgres"}, 1},
+	} {
+		code, stdout, stderr := run(t, tc.args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d\nstderr:\n%s", tc.args, code, tc.code, stderr)
+		}
+		if stdout != "" {
+			t.Errorf("%v: stdout %q, want nothing", tc.args, stdout)
+		}
+		if stderr == "" {
+			t.Errorf("%v: nothing on stderr", tc.args)
+		}
+		if len(tc.args) > 2 && tc.args[2] == "postgres" && !strings.Contains(stderr, EnvPostgresURL) {
+			t.Errorf("%v: stderr does not name %s:\n%s", tc.args, EnvPostgresURL, stderr)
+		}
+	}
+}
+
+func TestFormatValue(t *testing.T) {
+	for v, want := range map[float64]string{
+		5234.2345: "5234.2", 12.3456: "12.35", 0.0401234: "0.04012", 20: "20", 0: "0",
+	} {
+		if got := formatValue(v); got != want {
+			t.Errorf("formatValue(%v) = %s, want %s", v, got, want)
+		}
+	}
+}

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
+)
+
+// services are the serving parts, wired together.
+type services struct {
+	accounts  *auth.Service
+	members   *members.Service
+	messaging *messaging.Service
+	queue     *jobs.Queue
+	sim       *telnyxsim.Sim // nil when talking to real Telnyx
+	stopSim   func()
+}
+
+// wire builds the services over an opened env.
+func wire(ctx context.Context, e *env) (*services, error) {
+	cfg := e.cfg
+	keys, err := loadKeys(cfg, e)
+	if err != nil {
+		return nil, err
+	}
+	plans := map[string]steeple.Plan{}
+	for name, p := range cfg.Plans {
+		plans[name] = steeple.Plan{Name: name, MaxAdmins: p.MaxAdmins, MonthlySegments: p.MonthlySegments}
+	}
+	st := store.New(keys, nil)
+	authCfg := auth.DefaultConfig()
+	authCfg.PublicURL, authCfg.Plans = cfg.PublicURL, plans
+	s := &services{accounts: auth.New(e.ten, st, keys, authCfg, nil), members: members.New(st), stopSim: func() {}}
+
+	baseURL, apiKey := cfg.TelnyxBaseURL, cfg.TelnyxAPIKey
+	if cfg.Simulated() {
+		s.sim = telnyxsim.New(telnyxsim.Options{Logger: e.log})
+		root, stop, err := s.sim.Start("127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		baseURL, apiKey, s.stopSim = root+"/v2", "simulated", stop
+		e.log.Warn("NO TELNYX KEY: texts go to the built-in Telnyx simulator, not to phones", "simulator", root,
+			"hint", "set STEEPLE_TELNYX_API_KEY and STEEPLE_TELNYX_PUBLIC_KEY to send for real")
+	}
+	mc := messaging.DefaultConfig()
+	mc.PublicURL, mc.PerNumberRate, mc.AccountRate, mc.Plans = cfg.PublicURL, cfg.SendRatePerNumber, cfg.SendRateAccount, plans
+	provider := messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: baseURL, APIKey: apiKey})}
+	s.messaging = messaging.New(e.ten, st, provider, mc, e.log)
+	workers := river.NewWorkers()
+	s.messaging.Register(workers)
+	quiet := slog.New(e.log.Handler()).With("component", "queue")
+	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers,
+		PeriodicJobs: s.messaging.PeriodicJobs(time.Minute), Logger: quiet})
+	if err != nil {
+		s.stopSim()
+		return nil, err
+	}
+	s.messaging.UseQueue(s.queue)
+	return s, nil
+}

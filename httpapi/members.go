@@ -1,0 +1,133 @@
+package httpapi
+
+import (
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
+)
+
+// maxImportBody bounds an import upload (10,000 rows fit comfortably).
+const maxImportBody = 20 << 20
+
+func (s *Server) routeMembers() {
+	s.mux.HandleFunc("GET /api/v1/members", s.authed(s.listMembers))
+	s.mux.HandleFunc("POST /api/v1/members", s.authed(s.createMember))
+	s.mux.HandleFunc("POST /api/v1/members/import", s.authed(s.importMembers))
+	s.mux.HandleFunc("GET /api/v1/members/{id}", s.authed(s.getMember))
+	s.mux.HandleFunc("PUT /api/v1/members/{id}", s.authed(s.updateMember))
+	s.mux.HandleFunc("DELETE /api/v1/members/{id}", s.authed(s.deleteMember))
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c *caller) {
+	limit, err := limitParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	ms, next, err := s.deps.Members.List(r.Context(), c.h, r.URL.Query().Get("q"), r.URL.Query().Get("cursor"), limit)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	body := map[string]any{"members": ms}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func (s *Server) createMember(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req members.MemberRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := s.deps.Members.Create(r.Context(), c.h, req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, m)
+}
+
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request, c *caller) {
+	m, err := s.deps.Members.Get(r.Context(), c.h, r.PathValue("id"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req members.MemberRequest
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	m, err := s.deps.Members.Update(r.Context(), c.h, r.PathValue("id"), req)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, m)
+}
+
+func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := s.deps.Members.Delete(r.Context(), c.h, r.PathValue("id")); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// importMembers takes multipart/form-data (field "file") or a raw text/csv
+// body; ?consent=opted_in&wording=… records the consent the church collected.
+func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *caller) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxImportBody)
+	var file io.Reader = r.Body
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "multipart/form-data":
+		f, _, err := r.FormFile("file")
+		if err != nil {
+			s.fail(w, r, steeple.FieldError("file", "multipart upload needs a \"file\" field: "+err.Error()))
+			return
+		}
+		defer f.Close()
+		file = f
+	case "text/csv", "application/csv", "text/plain":
+	default:
+		s.fail(w, r, steeple.Errorf(steeple.EINVALID, "send the CSV as text/csv or as multipart/form-data with a \"file\" field"))
+		return
+	}
+	q := r.URL.Query()
+	consent := q.Get("consent")
+	if consent != "" && consent != steeple.ConsentOptedIn && consent != steeple.ConsentOptedOut {
+		s.fail(w, r, steeple.FieldError("consent", "must be opted_in or opted_out"))
+		return
+	}
+	sum, err := s.deps.Members.Import(r.Context(), c.h, file, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sum)
+}
+
+// limitParam reads ?limit= (1–200, default 50).
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 200 {
+		return 0, steeple.FieldError("limit", "must be a whole number from 1 to 200")
+	}
+	return n, nil
+}

@@ -1,0 +1,136 @@
+// Package jobs runs Steeple's background work on River, whose tables live in
+// the registry database: the pgx driver on PostgreSQL, the SQLite driver on
+// the embedded default. Job arguments carry a tenant id; workers reach the
+// church's data only through the tenant manager.
+package jobs
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Execer runs a statement inside the queue's registry transaction.
+type Execer interface {
+	Exec(ctx context.Context, query string, args ...any) error
+}
+
+// Config tunes the queue.
+type Config struct {
+	MaxWorkers   int // concurrent jobs in this process (default 10)
+	PeriodicJobs []*river.PeriodicJob
+	Logger       *slog.Logger
+	// PollInterval is how often idle workers look for jobs (default 200 ms on
+	// SQLite, which has no notifications).
+	PollInterval time.Duration
+}
+
+// Queue is River on the registry, for either driver.
+type Queue struct {
+	start    func(context.Context) error
+	stop     func(context.Context) error
+	insertTx func(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// New builds the queue over the registry with the given workers.
+func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error) {
+	if c.MaxWorkers == 0 {
+		c.MaxWorkers = 10
+	}
+	rc := &river.Config{
+		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		Workers:      workers,
+		PeriodicJobs: c.PeriodicJobs,
+		Logger:       c.Logger,
+	}
+	if pool := reg.Pool(); pool != nil {
+		client, err := river.NewClient(riverpgxv5.New(pool), rc)
+		if err != nil {
+			return nil, fmt.Errorf("job queue: %w", err)
+		}
+		return &Queue{start: client.Start, stop: client.Stop,
+			insertTx: func(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+				var res []*rivertype.JobInsertResult
+				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+					if err := fn(pgxExecer{tx}); err != nil {
+						return err
+					}
+					if len(params) == 0 {
+						return nil
+					}
+					var err error
+					res, err = client.InsertManyTx(ctx, tx, params)
+					return err
+				})
+				return res, err
+			}}, nil
+	}
+	rc.PollOnly = true
+	rc.FetchPollInterval = c.PollInterval
+	if rc.FetchPollInterval == 0 {
+		rc.FetchPollInterval = 200 * time.Millisecond
+	}
+	rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
+	db := reg.DB()
+	client, err := river.NewClient(riversqlite.New(db), rc)
+	if err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
+	}
+	return &Queue{start: client.Start, stop: client.Stop,
+		insertTx: func(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+			tx, err := db.BeginTx(ctx, nil)
+			if err != nil {
+				return nil, err
+			}
+			defer tx.Rollback()
+			if err := fn(sqlExecer{tx}); err != nil {
+				return nil, err
+			}
+			if len(params) == 0 {
+				return nil, tx.Commit()
+			}
+			res, err := client.InsertManyTx(ctx, tx, params)
+			if err != nil {
+				return nil, err
+			}
+			return res, tx.Commit()
+		}}, nil
+}
+
+// Start runs the workers until Stop.
+func (q *Queue) Start(ctx context.Context) error { return q.start(ctx) }
+
+// Stop waits for running jobs to finish (until ctx ends).
+func (q *Queue) Stop(ctx context.Context) error { return q.stop(ctx) }
+
+// InsertTx runs fn and inserts jobs in one registry transaction.
+func (q *Queue) InsertTx(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	if fn == nil {
+		fn = func(Execer) error { return nil }
+	}
+	return q.insertTx(ctx, fn, params)
+}
+
+type pgxExecer struct{ tx pgx.Tx }
+
+func (e pgxExecer) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := e.tx.Exec(ctx, q, args...)
+	return err
+}
+
+type sqlExecer struct{ tx *sql.Tx }
+
+func (e sqlExecer) Exec(ctx context.Context, q string, args ...any) error {
+	_, err := e.tx.ExecContext(ctx, q, args...)
+	return err
+}

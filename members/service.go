@@ -1,0 +1,154 @@
+// Package members is a church's directory: members with their consent,
+// groups and message templates. Input is validated and normalised here;
+// storage is in package store, always through a tenant handle.
+package members
+
+import (
+	"context"
+	"strings"
+
+	"github.com/nyaruka/phonenumbers"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// DefaultRegion is used to read national phone numbers when the church has
+// not set its own.
+const DefaultRegion = "US"
+
+// Service manages members, groups and templates.
+type Service struct {
+	store *store.Store
+}
+
+// New returns the service.
+func New(st *store.Store) *Service { return &Service{store: st} }
+
+// NormalizePhone parses a phone number (national numbers in region) and
+// returns it in E.164, or a message saying why it is not valid.
+func NormalizePhone(raw, region string) (string, string) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", "is required"
+	}
+	n, err := phonenumbers.Parse(raw, region)
+	if err != nil || !phonenumbers.IsValidNumber(n) {
+		return "", "is not a valid phone number"
+	}
+	return phonenumbers.Format(n, phonenumbers.E164), ""
+}
+
+// MemberRequest is a member as an admin enters it.
+type MemberRequest struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Phone     string `json:"phone"`
+	Email     string `json:"email"`
+	// Consent is how the member agreed to receive texts: the admin records
+	// that consent was collected and the wording shown.
+	Consent *struct {
+		OptedIn bool   `json:"opted_in"`
+		Wording string `json:"wording"`
+	} `json:"consent,omitempty"`
+}
+
+// validate checks and normalises a member's fields.
+func (r MemberRequest) validate(region string) (store.MemberInput, error) {
+	fe := map[string]string{}
+	in := store.MemberInput{FirstName: strings.TrimSpace(r.FirstName), LastName: strings.TrimSpace(r.LastName)}
+	if in.FirstName == "" {
+		fe["first_name"] = "is required"
+	} else if len([]rune(in.FirstName)) > 100 {
+		fe["first_name"] = "must be at most 100 characters"
+	}
+	if len([]rune(in.LastName)) > 100 {
+		fe["last_name"] = "must be at most 100 characters"
+	}
+	var msg string
+	if in.Phone, msg = NormalizePhone(r.Phone, region); msg != "" {
+		fe["phone"] = msg
+	}
+	if strings.TrimSpace(r.Email) != "" {
+		if in.Email, msg = auth.NormalizeEmail(r.Email); msg != "" {
+			fe["email"] = msg
+		}
+	}
+	if len(fe) > 0 {
+		return in, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
+	}
+	return in, nil
+}
+
+// region is the church's default region for national phone numbers.
+func (s *Service) region(h *tenancy.Handle) string { return DefaultRegion }
+
+// Create adds a member. Consent defaults to opted in by admin entry only
+// when the request says consent was collected; otherwise the member starts
+// opted out and receives nothing until they text START.
+func (s *Service) Create(ctx context.Context, h *tenancy.Handle, r MemberRequest) (*steeple.Member, error) {
+	in, err := r.validate(s.region(h))
+	if err != nil {
+		return nil, err
+	}
+	c := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin}
+	if r.Consent != nil && r.Consent.OptedIn {
+		c.Status, c.Wording = steeple.ConsentOptedIn, strings.TrimSpace(r.Consent.Wording)
+	}
+	return s.store.CreateMember(ctx, h, in, c)
+}
+
+// Update replaces a member's fields (and consent, if given).
+func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r MemberRequest) (*steeple.Member, error) {
+	if !steeple.ValidID(id) {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "member not found")
+	}
+	in, err := r.validate(s.region(h))
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.UpdateMember(ctx, h, id, in)
+	if err != nil || r.Consent == nil {
+		return m, err
+	}
+	c := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin, Wording: strings.TrimSpace(r.Consent.Wording)}
+	if r.Consent.OptedIn {
+		c.Status = steeple.ConsentOptedIn
+	}
+	if _, err := s.store.SetConsent(ctx, h, id, c); err != nil {
+		return nil, err
+	}
+	return s.store.Member(ctx, h, id)
+}
+
+// Get returns a member. Errors: ENOTFOUND (also for another church's id).
+func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id string) (*steeple.Member, error) {
+	if !steeple.ValidID(id) {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "member not found")
+	}
+	return s.store.Member(ctx, h, id)
+}
+
+// Delete removes a member.
+func (s *Service) Delete(ctx context.Context, h *tenancy.Handle, id string) error {
+	if !steeple.ValidID(id) {
+		return steeple.Errorf(steeple.ENOTFOUND, "member not found")
+	}
+	return s.store.DeleteMember(ctx, h, id)
+}
+
+// List searches members: q is a name fragment, or a phone number (matched
+// exactly: phone numbers are stored encrypted, so there is no partial match).
+func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string, limit int) ([]*steeple.Member, string, error) {
+	mq := store.MemberQuery{Cursor: cursor, Limit: limit}
+	if q = strings.TrimSpace(q); q != "" {
+		if e164, msg := NormalizePhone(q, s.region(h)); msg == "" && strings.ContainsAny(q, "0123456789") && !strings.ContainsAny(strings.ToLower(q), "abcdefghijklmnopqrstuvwxyz") {
+			mq.Phone = e164
+		} else {
+			mq.Name = q
+		}
+	}
+	return s.store.Members(ctx, h, mq)
+}

@@ -1,0 +1,166 @@
+package messaging
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// BroadcastRequest is a text to many members. Text may use {first_name}
+// and {church_name}; TemplateID uses a saved template's body instead.
+type BroadcastRequest struct {
+	Text       string         `json:"text"`
+	TemplateID string         `json:"template_id,omitempty"`
+	MediaURLs  []string       `json:"media_urls,omitempty"`
+	Audience   store.Audience `json:"audience"`
+}
+
+// Preview is what a broadcast will cost: the church is billed per segment.
+type Preview struct {
+	Recipients         int    `json:"recipients"`
+	Encoding           string `json:"encoding"`
+	SegmentsPerMessage int    `json:"segments_per_message"`
+	TotalSegments      int    `json:"total_segments"`
+}
+
+// plan is a broadcast ready to commit.
+type plan struct {
+	Preview
+	text       string
+	recipients []store.OutgoingRecipient
+}
+
+// prepare validates a request, resolves its audience (opted-out members
+// excluded) and renders every recipient's text.
+func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastRequest) (*plan, error) {
+	fe := map[string]string{}
+	text := strings.TrimSpace(r.Text)
+	if r.TemplateID != "" {
+		if text != "" {
+			fe["text"] = "give text or template_id, not both"
+		} else if t, err := s.store.Template(ctx, h, r.TemplateID); err != nil {
+			if steeple.ErrorCode(err) != steeple.ENOTFOUND {
+				return nil, err
+			}
+			fe["template_id"] = "no such template"
+		} else {
+			text = t.Body
+		}
+	} else if text == "" {
+		fe["text"] = "is required"
+	}
+	if len(r.MediaURLs) > 10 {
+		fe["media_urls"] = "at most 10"
+	}
+	for _, m := range r.MediaURLs {
+		if u, err := url.Parse(m); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fe["media_urls"] = "each must be an http(s) URL"
+		}
+	}
+	a := r.Audience
+	kinds := 0
+	for _, set := range []bool{a.All, len(a.GroupIDs) > 0, len(a.MemberIDs) > 0} {
+		if set {
+			kinds++
+		}
+	}
+	if kinds != 1 {
+		fe["audience"] = `give exactly one of {"all":true}, {"group_ids":[…]} or {"member_ids":[…]}`
+	}
+	if len(fe) > 0 {
+		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
+	}
+	people, err := s.store.AudienceMembers(ctx, h, a)
+	if err != nil {
+		return nil, err
+	}
+	if len(people) == 0 {
+		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out, or there is no one)")
+	}
+	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7}}
+	church := h.Tenant().Name
+	mms := len(r.MediaURLs) > 0
+	for i, m := range people {
+		body := members.Render(text, m.FirstName, church)
+		seg := Segments(body)
+		if seg.PerMessage > MaxSegments {
+			return nil, steeple.FieldError("text", "is too long: it needs more than 10 segments for some recipients")
+		}
+		if seg.Encoding == EncodingUCS2 {
+			p.Encoding = EncodingUCS2
+		}
+		n := seg.PerMessage
+		if mms {
+			n = 1 // an MMS is billed as one message
+		}
+		p.SegmentsPerMessage = max(p.SegmentsPerMessage, n)
+		p.TotalSegments += n
+		p.recipients = append(p.recipients, store.OutgoingRecipient{Recipient: m, Body: body, Chunk: i / store.ChunkSize})
+	}
+	return p, nil
+}
+
+// Preview answers what a broadcast would reach and cost, creating nothing.
+func (s *Service) Preview(ctx context.Context, h *tenancy.Handle, r BroadcastRequest) (*Preview, error) {
+	p, err := s.prepare(ctx, h, r)
+	if err != nil {
+		return nil, err
+	}
+	return &p.Preview, nil
+}
+
+// Create commits a broadcast and its recipients, then hands it to the queue.
+// The registry intent is written first, so a crash at any point leaves
+// something the recovery sweep completes: nothing is lost, nothing sent twice.
+func (s *Service) Create(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r BroadcastRequest) (*store.Broadcast, error) {
+	p, err := s.prepare(ctx, h, r)
+	if err != nil {
+		return nil, err
+	}
+	numbers, err := s.ten.Registry.TenantNumbers(ctx, h.TenantID())
+	if err != nil {
+		return nil, err
+	}
+	if len(numbers) == 0 {
+		return nil, steeple.Errorf(steeple.EINVALID, "this church has no phone number to send from yet")
+	}
+	b := &store.Broadcast{ID: steeple.NewID(), Text: p.text, MediaURLs: r.MediaURLs, Audience: r.Audience, From: numbers[0],
+		Encoding: p.Encoding, SegmentsPerMessage: p.SegmentsPerMessage, Recipients: p.Recipients,
+		Chunks: (p.Recipients + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: admin.ID}
+	if b.MediaURLs == nil {
+		b.MediaURLs = []string{}
+	}
+	if err := s.ten.Registry.AddDispatchIntent(ctx, h.TenantID(), b.ID); err != nil {
+		return nil, err
+	}
+	quota := s.cfg.Plans[h.Tenant().Plan].MonthlySegments
+	if err := s.store.CreateBroadcast(ctx, h, b, p.recipients, p.TotalSegments, quota); err != nil {
+		return nil, err // the sweep finds no message and drops the intent
+	}
+	if err := s.dispatch(ctx, h.TenantID(), b.ID, b.Chunks); err != nil {
+		s.log.Warn("broadcast saved; dispatch deferred to the recovery sweep", "tenant", h.TenantID(), "message", b.ID, "err", err)
+	} else if err := s.store.MarkDispatched(ctx, h, b.ID); err != nil {
+		s.log.Warn("marking broadcast dispatched", "message", b.ID, "err", err)
+	}
+	return s.store.Broadcast(ctx, h, b.ID)
+}
+
+// Get returns a broadcast with its counts and every recipient's status.
+func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id string) (*store.Broadcast, []store.RecipientStatus, error) {
+	b, err := s.store.Broadcast(ctx, h, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := s.store.BroadcastRecipients(ctx, h, id)
+	return b, rs, err
+}
+
+// List returns the newest broadcasts.
+func (s *Service) List(ctx context.Context, h *tenancy.Handle, limit int) ([]*store.Broadcast, error) {
+	return s.store.Broadcasts(ctx, h, limit)
+}

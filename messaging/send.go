@@ -1,0 +1,216 @@
+package messaging
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// SettingSendRate is the church setting for messages per second from its
+// number (overrides Config.PerNumberRate).
+const SettingSendRate = "send_rate_per_second"
+
+type sendWorker struct {
+	river.WorkerDefaults[SendChunkArgs]
+	svc *Service
+}
+
+// Timeout lets a paced chunk take as long as pacing needs.
+func (w *sendWorker) Timeout(*river.Job[SendChunkArgs]) time.Duration { return -1 }
+
+func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) error {
+	return w.svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+}
+
+// handleHolder acquires the church's handle when needed and gives it back
+// while the worker waits for its pacing slot, so a paced send does not sit
+// on a budgeted connection.
+type handleHolder struct {
+	ten *tenancy.Tenancy
+	id  string
+	h   *tenancy.Handle
+}
+
+func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
+	if hh.h == nil {
+		h, err := hh.ten.Manager.Acquire(ctx, hh.id)
+		if err != nil {
+			return nil, err
+		}
+		hh.h = h
+	}
+	return hh.h, nil
+}
+
+func (hh *handleHolder) release() {
+	if hh.h != nil {
+		hh.h.Release()
+		hh.h = nil
+	}
+}
+
+// sendChunk sends a chunk's pending recipients, paced per sending number
+// and per provider account. A recipient is marked sending before the
+// provider call and sent (with the provider's id) right after: if the
+// worker dies between the two, the retry sends that one recipient again —
+// the only window for a duplicate. On lastTry, recipients the provider kept
+// refusing are marked failed rather than left queued.
+func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
+	hh := &handleHolder{ten: s.ten, id: a.TenantID}
+	defer hh.release()
+	h, err := hh.get(ctx)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND || steeple.ErrorCode(err) == steeple.ESUSPENDED {
+		s.log.Warn("send job for a church that cannot be served; dropped", "tenant", a.TenantID, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	b, err := s.store.Broadcast(ctx, h, a.MessageID)
+	if err != nil {
+		return err
+	}
+	items, err := s.store.PendingRecipients(ctx, h, a.MessageID, a.Chunk)
+	if err != nil {
+		return err
+	}
+	rate, err := s.churchRate(ctx, h)
+	if err != nil {
+		return err
+	}
+	webhook := s.webhookURL(a.TenantID)
+	for _, it := range items {
+		if err := s.sendOne(ctx, hh, b, it, rate, webhook, lastTry); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, it store.SendItem, rate float64, webhook string, lastTry bool) error {
+	update := func(u store.RecipientUpdate) error {
+		h, err := hh.get(ctx)
+		if err != nil {
+			return err
+		}
+		return s.store.UpdateRecipient(ctx, h, b.ID, it.MemberID, u)
+	}
+	if !it.OptedIn {
+		return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
+	}
+	for try := 0; ; try++ {
+		if err := s.waitForSlot(ctx, hh, b.From, rate); err != nil {
+			return err
+		}
+		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
+			return err
+		}
+		id, err := s.provider.Send(ctx, Outbound{From: b.From, To: it.Phone, Text: it.Body, MediaURLs: b.MediaURLs, WebhookURL: webhook})
+		o, code, detail, wait := classify(err)
+		switch o {
+		case outcomeSent:
+			return update(store.RecipientUpdate{Status: store.StatusSent, ProviderID: id})
+		case outcomeOptedOut:
+			if err := s.providerOptOut(ctx, hh, it.MemberID); err != nil {
+				return err
+			}
+			return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorCode: code, ErrorDetail: "opted out at the provider: " + detail})
+		case outcomeInvalidTo:
+			h, err := hh.get(ctx)
+			if err != nil {
+				return err
+			}
+			if err := s.store.MarkPhoneInvalid(ctx, h, it.MemberID); err != nil {
+				return err
+			}
+			return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: "invalid number: " + detail})
+		case outcomeRejected:
+			return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: detail})
+		}
+		// Retryable: put it back, wait, try again; after the last wait hand
+		// the chunk back to the queue (or give up on the job's last try).
+		if err := update(store.RecipientUpdate{Status: store.StatusQueued, ErrorCode: code, ErrorDetail: detail}); err != nil {
+			return err
+		}
+		if try >= len(s.cfg.RetryBackoff) {
+			if lastTry {
+				return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: "provider kept failing: " + detail})
+			}
+			return fmt.Errorf("provider unavailable for %s: %s %s", it.MemberID, code, detail)
+		}
+		hh.release()
+		if err := s.sleep(ctx, max(wait, s.cfg.RetryBackoff[try])); err != nil {
+			return err
+		}
+	}
+}
+
+// providerOptOut records the provider's block as the member's own opt-out.
+func (s *Service) providerOptOut(ctx context.Context, hh *handleHolder, memberID string) error {
+	h, err := hh.get(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.store.SetConsent(ctx, h, memberID, steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceProvider})
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		return nil
+	}
+	return err
+}
+
+// waitForSlot reserves the next send time for the number and for the
+// account (both shared through the registry by every process) and waits
+// for the later one, giving the handle back during a long wait.
+func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) error {
+	at, err := s.ten.Registry.ReserveSendSlot(ctx, "number:"+from, interval(rate))
+	if err != nil {
+		return err
+	}
+	if s.cfg.AccountRate > 0 {
+		acct, err := s.ten.Registry.ReserveSendSlot(ctx, "account", interval(s.cfg.AccountRate))
+		if err != nil {
+			return err
+		}
+		if acct.After(at) {
+			at = acct
+		}
+	}
+	wait := time.Until(at)
+	if wait > 20*time.Millisecond {
+		hh.release()
+	}
+	return s.sleep(ctx, wait)
+}
+
+// interval spaces sends for a rate, with 1% to spare so that jitter in the
+// send path never puts one more message into a second than the rate allows.
+func interval(perSecond float64) time.Duration {
+	return time.Duration(float64(time.Second) / perSecond * 1.01)
+}
+
+func (s *Service) churchRate(ctx context.Context, h *tenancy.Handle) (float64, error) {
+	v, err := s.store.Setting(ctx, h, SettingSendRate)
+	if err != nil || v == "" {
+		return s.cfg.PerNumberRate, err
+	}
+	r, err := strconv.ParseFloat(v, 64)
+	if err != nil || r <= 0 {
+		return s.cfg.PerNumberRate, nil
+	}
+	return r, nil
+}
+
+// webhookURL names the church, so receipts reach it in O(1) even after its
+// number has moved to another church.
+func (s *Service) webhookURL(tenantID string) string {
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/webhooks/telnyx?tenant=" + url.QueryEscape(tenantID)
+}

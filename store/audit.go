@@ -1,0 +1,56 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// AuditEntry is one recorded action.
+type AuditEntry struct {
+	Seq     int64     `json:"seq"`
+	At      time.Time `json:"at"`
+	ActorID string    `json:"actor_id,omitempty"`
+	Action  string    `json:"action"`
+	Target  string    `json:"target,omitempty"`
+	IP      string    `json:"ip,omitempty"`
+	Detail  string    `json:"detail,omitempty"`
+}
+
+// Audit records an action in the church's audit log.
+func (s *Store) Audit(ctx context.Context, h *tenancy.Handle, e AuditEntry) error {
+	var actor any
+	if e.ActorID != "" {
+		actor = e.ActorID
+	}
+	_, err := h.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
+		s.Now(), actor, e.Action, e.Target, e.IP, e.Detail)
+	return err
+}
+
+// AuditLog returns up to limit entries, newest first, older than the
+// cursor (a seq; 0 for the newest).
+func (s *Store) AuditLog(ctx context.Context, h *tenancy.Handle, before int64, limit int) ([]AuditEntry, error) {
+	q := `SELECT seq, at, COALESCE(actor_id, ''), action, target, ip, detail FROM audit_log`
+	args := []any{limit}
+	if before > 0 {
+		q += ` WHERE seq < $2`
+		args = append(args, before)
+	}
+	rows, err := h.QueryContext(ctx, q+` ORDER BY seq DESC LIMIT $1`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []AuditEntry{}
+	for rows.Next() {
+		var e AuditEntry
+		if err := rows.Scan(&e.Seq, &e.At, &e.ActorID, &e.Action, &e.Target, &e.IP, &e.Detail); err != nil {
+			return nil, err
+		}
+		e.At = e.At.UTC()
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Invitation asks someone to become an admin.
+type Invitation struct {
+	ID         string       `json:"id"`
+	Email      string       `json:"email"`
+	Role       steeple.Role `json:"role"`
+	InvitedBy  string       `json:"invited_by"`
+	CreatedAt  time.Time    `json:"created_at"`
+	ExpiresAt  time.Time    `json:"expires_at"`
+	AcceptedAt *time.Time   `json:"accepted_at,omitempty"`
+}
+
+var invitationAAD = []byte("invitations.email")
+
+// CreateInvitation stores an invitation by its token's hash.
+func (s *Store) CreateInvitation(ctx context.Context, h *tenancy.Handle, email string, role steeple.Role, invitedBy, tokenHash string, ttl time.Duration) (*Invitation, error) {
+	now := s.Now()
+	inv := &Invitation{ID: steeple.NewID(), Email: email, Role: role, InvitedBy: invitedBy, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	_, err := h.ExecContext(ctx, `INSERT INTO invitations (id, token_hash, email_cipher, email_hash, role, invited_by, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, inv.ID, tokenHash, s.keys.Seal([]byte(email), invitationAAD), s.EmailIndex(email),
+		role, invitedBy, inv.CreatedAt, inv.ExpiresAt)
+	return inv, translate(err, "invitation")
+}
+
+// AcceptInvitation spends an invitation and creates its admin in one
+// transaction. Errors: ENOTFOUND for an unknown, expired or spent token;
+// ECONFLICT if the email is already an admin here.
+func (s *Store) AcceptInvitation(ctx context.Context, h *tenancy.Handle, tokenHash, name, passwordHash string) (*steeple.Admin, error) {
+	var adm *steeple.Admin
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var id string
+		var sealed []byte
+		var role steeple.Role
+		var expires time.Time
+		var accepted sql.NullTime
+		err := tx.QueryRowContext(ctx, `SELECT id, email_cipher, role, expires_at, accepted_at FROM invitations WHERE token_hash = $1`,
+			tokenHash).Scan(&id, &sealed, &role, &expires, &accepted)
+		now := s.Now()
+		if err == sql.ErrNoRows || (err == nil && (accepted.Valid || !expires.After(now))) {
+			return steeple.Errorf(steeple.ENOTFOUND, "invitation not found, expired or already used")
+		}
+		if err != nil {
+			return err
+		}
+		email, err := s.keys.Open(sealed, invitationAAD)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = $1 WHERE id = $2`, now, id); err != nil {
+			return err
+		}
+		adm = &steeple.Admin{ID: steeple.NewID(), Name: name, Email: string(email), Role: role, CreatedAt: now}
+		_, err = tx.ExecContext(ctx, `INSERT INTO admins (id, name, email_cipher, email_hash, password_hash, role, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, adm.ID, name, s.keys.Seal(email, emailAAD), s.EmailIndex(adm.Email), passwordHash, role, now)
+		return translate(err, "an admin with this email")
+	})
+	return adm, err
+}
+
+// PendingInvitations counts invitations neither accepted nor expired.
+func (s *Store) PendingInvitations(ctx context.Context, h *tenancy.Handle) (int, error) {
+	rows, err := h.QueryContext(ctx, `SELECT expires_at FROM invitations WHERE accepted_at IS NULL`)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	n, now := 0, s.Now()
+	for rows.Next() {
+		var exp time.Time
+		if err := rows.Scan(&exp); err != nil {
+			return 0, err
+		}
+		if exp.After(now) {
+			n++
+		}
+	}
+	return n, rows.Err()
+}

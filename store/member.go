@@ -1,0 +1,296 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"strconv"
+	"strings"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+var (
+	phoneAAD       = []byte("members.phone")
+	memberEmailAAD = []byte("members.email")
+)
+
+// PhoneIndex is the blind index of an E.164 phone number.
+func (s *Store) PhoneIndex(e164 string) string { return s.keys.BlindIndex("phone", e164) }
+
+// MemberInput is a member's editable fields, already validated and
+// normalised (phone in E.164, email lower-cased).
+type MemberInput struct {
+	FirstName, LastName, Phone, Email string
+}
+
+// CreateMember adds a member with its initial consent. Errors: ECONFLICT
+// naming the existing member when the phone number is taken.
+func (s *Store) CreateMember(ctx context.Context, h *tenancy.Handle, in MemberInput, c steeple.Consent) (*steeple.Member, error) {
+	now := s.Now()
+	c.At = now
+	m := &steeple.Member{ID: steeple.NewID(), FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email,
+		Groups: []steeple.GroupRef{}, Consent: c, CreatedAt: now, UpdatedAt: now}
+	err := h.InTx(ctx, func(tx *sql.Tx) error { return s.insertMember(ctx, tx, m) })
+	if tenancy.IsUniqueViolation(err) {
+		// Looked up after the transaction: PostgreSQL refuses queries in a failed one.
+		return nil, s.duplicatePhone(ctx, h, in.Phone)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// insertMember writes a new member and its first consent event.
+func (s *Store) insertMember(ctx context.Context, q querier, m *steeple.Member) error {
+	email, emailHash := s.sealEmail(m.Email)
+	c := m.Consent
+	_, err := q.ExecContext(ctx, `INSERT INTO members (id, first_name, last_name, name_key, phone_cipher, phone_hash,
+		email_cipher, email_hash, consent_status, consent_source, consent_at, consent_text, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		m.ID, m.FirstName, m.LastName, nameKey(m.FirstName, m.LastName), s.keys.Seal([]byte(m.Phone), phoneAAD),
+		s.PhoneIndex(m.Phone), email, emailHash, c.Status, c.Source, c.At, c.Wording, m.CreatedAt)
+	if err != nil {
+		return err
+	}
+	return insertConsentEvent(ctx, q, m.ID, c)
+}
+
+// duplicatePhone builds the conflict error naming the member who has the number.
+func (s *Store) duplicatePhone(ctx context.Context, q querier, phone string) error {
+	var id, first, last string
+	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash = $1`, s.PhoneIndex(phone)).Scan(&id, &first, &last)
+	if err != nil {
+		return steeple.Errorf(steeple.ECONFLICT, "a member already has phone %s", phone)
+	}
+	e := steeple.Errorf(steeple.ECONFLICT, "phone %s already belongs to member %s %s (%s)", phone, first, last, id)
+	e.Fields = map[string]string{"phone": "already belongs to member " + id}
+	return e
+}
+
+func insertConsentEvent(ctx context.Context, q querier, memberID string, c steeple.Consent) error {
+	_, err := q.ExecContext(ctx, `INSERT INTO consent_events (member_id, status, source, at, wording) VALUES ($1, $2, $3, $4, $5)`,
+		memberID, c.Status, c.Source, c.At, c.Wording)
+	return err
+}
+
+func (s *Store) sealEmail(email string) (any, any) {
+	if email == "" {
+		return nil, nil
+	}
+	return s.keys.Seal([]byte(email), memberEmailAAD), s.keys.BlindIndex("email", email)
+}
+
+func nameKey(first, last string) string {
+	return strings.ToLower(strings.TrimSpace(first + " " + last))
+}
+
+const memberColumns = `id, first_name, last_name, phone_cipher, email_cipher, consent_status, consent_source, consent_at,
+	consent_text, phone_invalid, created_at, updated_at, name_key`
+
+func (s *Store) scanMember(row interface{ Scan(...any) error }) (*steeple.Member, string, error) {
+	var m steeple.Member
+	var phone, email []byte
+	var key string
+	err := row.Scan(&m.ID, &m.FirstName, &m.LastName, &phone, &email, &m.Consent.Status, &m.Consent.Source, &m.Consent.At,
+		&m.Consent.Wording, &m.PhoneInvalid, &m.CreatedAt, &m.UpdatedAt, &key)
+	if err != nil {
+		return nil, "", err
+	}
+	p, err := s.keys.Open(phone, phoneAAD)
+	if err != nil {
+		return nil, "", err
+	}
+	m.Phone = string(p)
+	if m.Email, err = s.openOptional(email, memberEmailAAD); err != nil {
+		return nil, "", err
+	}
+	m.Consent.At, m.CreatedAt, m.UpdatedAt = m.Consent.At.UTC(), m.CreatedAt.UTC(), m.UpdatedAt.UTC()
+	m.Groups = []steeple.GroupRef{}
+	return &m, key, nil
+}
+
+// Member returns one member with its groups. Errors: ENOTFOUND.
+func (s *Store) Member(ctx context.Context, h *tenancy.Handle, id string) (*steeple.Member, error) {
+	m, _, err := s.scanMember(h.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1`, id))
+	if err != nil {
+		return nil, translate(err, "member")
+	}
+	return m, s.fillGroups(ctx, h, []*steeple.Member{m})
+}
+
+// MemberByPhone finds a member by E.164 phone. Errors: ENOTFOUND.
+func (s *Store) MemberByPhone(ctx context.Context, h *tenancy.Handle, e164 string) (*steeple.Member, error) {
+	m, _, err := s.scanMember(h.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE phone_hash = $1`, s.PhoneIndex(e164)))
+	if err != nil {
+		return nil, translate(err, "member")
+	}
+	return m, s.fillGroups(ctx, h, []*steeple.Member{m})
+}
+
+// MemberQuery lists members: by name (substring, case-insensitive) or by
+// exact phone (Phone, E.164), ordered by name, Limit at a time after Cursor.
+type MemberQuery struct {
+	Name, Phone, Cursor string
+	Limit               int
+}
+
+// Members lists members and returns the cursor of the next page ("" at the end).
+func (s *Store) Members(ctx context.Context, h *tenancy.Handle, q MemberQuery) ([]*steeple.Member, string, error) {
+	where, args := []string{"1=1"}, []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if q.Phone != "" {
+		where = append(where, "phone_hash = "+arg(s.PhoneIndex(q.Phone)))
+	}
+	if q.Name != "" {
+		where = append(where, "name_key LIKE "+arg("%"+escapeLike(strings.ToLower(q.Name))+"%")+" ESCAPE '\\'")
+	}
+	if q.Cursor != "" {
+		key, id, err := decodeCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		k, i := arg(key), arg(id)
+		where = append(where, "(name_key > "+k+" OR (name_key = "+k+" AND id > "+i+"))")
+	}
+	rows, err := h.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY name_key, id LIMIT `+arg(q.Limit+1), args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	var out []*steeple.Member
+	var keys []string
+	for rows.Next() {
+		m, key, err := s.scanMember(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out, keys = append(out, m), append(keys, key)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		next = encodeCursor(keys[q.Limit-1], out[q.Limit-1].ID)
+	}
+	if out == nil {
+		out = []*steeple.Member{}
+	}
+	return out, next, s.fillGroups(ctx, h, out)
+}
+
+// fillGroups loads the groups of the given members.
+func (s *Store) fillGroups(ctx context.Context, h *tenancy.Handle, ms []*steeple.Member) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	byID := map[string]*steeple.Member{}
+	args := make([]any, len(ms))
+	marks := make([]string, len(ms))
+	for i, m := range ms {
+		byID[m.ID] = m
+		args[i] = m.ID
+		marks[i] = "$" + strconv.Itoa(i+1)
+	}
+	rows, err := h.QueryContext(ctx, `SELECT gm.member_id, g.id, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id
+		WHERE gm.member_id IN (`+strings.Join(marks, ", ")+`) ORDER BY g.name_key`, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mid string
+		var g steeple.GroupRef
+		if err := rows.Scan(&mid, &g.ID, &g.Name); err != nil {
+			return err
+		}
+		byID[mid].Groups = append(byID[mid].Groups, g)
+	}
+	return rows.Err()
+}
+
+// UpdateMember replaces a member's editable fields. Errors: ENOTFOUND, ECONFLICT (phone taken).
+func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, in MemberInput) (*steeple.Member, error) {
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		email, emailHash := s.sealEmail(in.Email)
+		res, err := tx.ExecContext(ctx, `UPDATE members SET first_name = $1, last_name = $2, name_key = $3, phone_cipher = $4,
+			phone_hash = $5, email_cipher = $6, email_hash = $7, phone_invalid = CASE WHEN phone_hash = $5 THEN phone_invalid ELSE FALSE END,
+			updated_at = $8 WHERE id = $9`,
+			in.FirstName, in.LastName, nameKey(in.FirstName, in.LastName), s.keys.Seal([]byte(in.Phone), phoneAAD),
+			s.PhoneIndex(in.Phone), email, emailHash, s.Now(), id)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return steeple.Errorf(steeple.ENOTFOUND, "member not found")
+		}
+		return nil
+	})
+	if tenancy.IsUniqueViolation(err) {
+		return nil, s.duplicatePhone(ctx, h, in.Phone)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Member(ctx, h, id)
+}
+
+// DeleteMember removes a member. Errors: ENOTFOUND.
+func (s *Store) DeleteMember(ctx context.Context, h *tenancy.Handle, id string) error {
+	res, err := h.ExecContext(ctx, `DELETE FROM members WHERE id = $1`, id)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return steeple.Errorf(steeple.ENOTFOUND, "member not found")
+	}
+	return nil
+}
+
+// SetConsent records a consent change (and its history). It reports
+// whether the status changed. Errors: ENOTFOUND.
+func (s *Store) SetConsent(ctx context.Context, h *tenancy.Handle, id string, c steeple.Consent) (bool, error) {
+	changed := false
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&cur); err != nil {
+			return translate(err, "member")
+		}
+		c.At = s.Now()
+		if _, err := tx.ExecContext(ctx, `UPDATE members SET consent_status = $1, consent_source = $2, consent_at = $3,
+			consent_text = $4, updated_at = $3 WHERE id = $5`, c.Status, c.Source, c.At, c.Wording, id); err != nil {
+			return err
+		}
+		changed = cur != c.Status
+		return insertConsentEvent(ctx, tx, id, c)
+	})
+	return changed, err
+}
+
+// MarkPhoneInvalid flags a member whose number the provider rejected.
+func (s *Store) MarkPhoneInvalid(ctx context.Context, h *tenancy.Handle, id string) error {
+	_, err := h.ExecContext(ctx, `UPDATE members SET phone_invalid = TRUE, updated_at = $1 WHERE id = $2`, s.Now(), id)
+	return err
+}
+
+func escapeLike(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}
+
+func encodeCursor(key, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(key + "\x00" + id))
+}
+
+func decodeCursor(c string) (string, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	key, id, ok := strings.Cut(string(b), "\x00")
+	if err != nil || !ok || !steeple.ValidID(id) {
+		return "", "", steeple.FieldError("cursor", "is not a cursor from a previous page")
+	}
+	return key, id, nil
+}

@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Audience is who a broadcast goes to: everyone, some groups, or some members.
+type Audience struct {
+	All       bool     `json:"all,omitempty"`
+	GroupIDs  []string `json:"group_ids,omitempty"`
+	MemberIDs []string `json:"member_ids,omitempty"`
+}
+
+// Recipient is a member a broadcast may go to.
+type Recipient struct {
+	MemberID, FirstName, Phone string
+}
+
+// AudienceMembers resolves an audience to the members who may be texted now
+// (opted in, phone not rejected). Errors: ENOTFOUND naming an unknown group
+// or member (another church's ids are unknown here).
+func (s *Store) AudienceMembers(ctx context.Context, h *tenancy.Handle, a Audience) ([]Recipient, error) {
+	var where string
+	var args []any
+	marks := func(ids []string) string {
+		m := make([]string, len(ids))
+		for i, id := range ids {
+			args = append(args, id)
+			m[i] = "$" + strconv.Itoa(len(args))
+		}
+		return strings.Join(m, ", ")
+	}
+	switch {
+	case a.All:
+		where = "1=1"
+	case len(a.GroupIDs) > 0:
+		for _, id := range a.GroupIDs {
+			if err := s.mustExist(ctx, h, "groups", id, "group "+id); err != nil {
+				return nil, err
+			}
+		}
+		where = "id IN (SELECT member_id FROM group_members WHERE group_id IN (" + marks(a.GroupIDs) + "))"
+	default:
+		for _, id := range a.MemberIDs {
+			if err := s.mustExist(ctx, h, "members", id, "member "+id); err != nil {
+				return nil, err
+			}
+		}
+		where = "id IN (" + marks(a.MemberIDs) + ")"
+	}
+	rows, err := h.QueryContext(ctx, `SELECT id, first_name, phone_cipher FROM members WHERE `+where+`
+		AND consent_status = 'opted_in' AND phone_invalid = FALSE ORDER BY id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Recipient
+	for rows.Next() {
+		var r Recipient
+		var phone []byte
+		if err := rows.Scan(&r.MemberID, &r.FirstName, &phone); err != nil {
+			return nil, err
+		}
+		p, err := s.keys.Open(phone, phoneAAD)
+		if err != nil {
+			return nil, err
+		}
+		r.Phone = string(p)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func (s *Store) mustExist(ctx context.Context, h *tenancy.Handle, table, id, what string) error {
+	if !steeple.ValidID(id) {
+		return steeple.Errorf(steeple.ENOTFOUND, "%s not found", what)
+	}
+	var one int
+	return translate(h.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`, id).Scan(&one), what)
+}
+
+// Broadcast is a message to many members and where each recipient stands.
+type Broadcast struct {
+	ID                 string         `json:"id"`
+	Text               string         `json:"text"`
+	MediaURLs          []string       `json:"media_urls"`
+	Audience           Audience       `json:"audience"`
+	From               string         `json:"from"`
+	Encoding           string         `json:"encoding"`
+	SegmentsPerMessage int            `json:"segments_per_message"`
+	Recipients         int            `json:"recipients"`
+	Chunks             int            `json:"-"`
+	CreatedBy          string         `json:"created_by"`
+	CreatedAt          time.Time      `json:"created_at"`
+	Dispatched         bool           `json:"dispatched"`
+	Counts             map[string]int `json:"counts"`
+}
+
+// OutgoingRecipient is one rendered message of a broadcast.
+type OutgoingRecipient struct {
+	Recipient
+	Body  string
+	Chunk int
+}
+
+// ChunkSize is how many recipients one send job covers.
+const ChunkSize = 100
+
+// CreateBroadcast commits a broadcast, its rendered recipients and the
+// segments it will use, in one transaction, after checking the monthly
+// quota (0 = none). Errors: EFORBIDDEN when the quota would be exceeded.
+func (s *Store) CreateBroadcast(ctx context.Context, h *tenancy.Handle, b *Broadcast, rs []OutgoingRecipient, segments, quota int) error {
+	now := s.Now()
+	b.CreatedAt = now
+	month := now.Format("2006-01")
+	media, _ := json.Marshal(b.MediaURLs)
+	audience, _ := json.Marshal(b.Audience)
+	return h.InTx(ctx, func(tx *sql.Tx) error {
+		var used int
+		err := tx.QueryRowContext(ctx, `SELECT segments FROM segment_usage WHERE month = $1`, month).Scan(&used)
+		if err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		if quota > 0 && used+segments > quota {
+			return steeple.Errorf(steeple.EFORBIDDEN, "this broadcast needs %d segments but only %d of the plan's %d remain this month",
+				segments, max(quota-used, 0), quota)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segment_usage (month, segments) VALUES ($1, $2)
+			ON CONFLICT (month) DO UPDATE SET segments = segment_usage.segments + $2`, month, segments); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, body, media_urls, audience, from_number, encoding,
+			segments_per_message, recipients, chunks, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			b.ID, b.Text, string(media), string(audience), b.From, b.Encoding, b.SegmentsPerMessage, b.Recipients, b.Chunks,
+			b.CreatedBy, now); err != nil {
+			return err
+		}
+		return s.insertRecipients(ctx, tx, b.ID, rs, now)
+	})
+}
+
+// insertRecipients writes recipients in multi-row statements: one round
+// trip per 500 rows rather than per row.
+func (s *Store) insertRecipients(ctx context.Context, tx *sql.Tx, messageID string, rs []OutgoingRecipient, now time.Time) error {
+	const perStatement = 500
+	for start := 0; start < len(rs); start += perStatement {
+		batch := rs[start:min(start+perStatement, len(rs))]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO message_recipients (message_id, member_id, chunk, phone_cipher, body, status, updated_at) VALUES `)
+		args := make([]any, 0, len(batch)*5+2)
+		args = append(args, messageID, now)
+		for i, r := range batch {
+			if i > 0 {
+				sb.WriteString(", ")
+			}
+			n := len(args)
+			sb.WriteString("($1, $" + strconv.Itoa(n+1) + ", $" + strconv.Itoa(n+2) + ", $" + strconv.Itoa(n+3) +
+				", $" + strconv.Itoa(n+4) + ", 'queued', $2)")
+			args = append(args, r.MemberID, r.Chunk, s.keys.Seal([]byte(r.Phone), phoneAAD), r.Body)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// MarkDispatched records that the broadcast's jobs exist.
+func (s *Store) MarkDispatched(ctx context.Context, h *tenancy.Handle, id string) error {
+	_, err := h.ExecContext(ctx, `UPDATE messages SET dispatched_at = $1 WHERE id = $2 AND dispatched_at IS NULL`, s.Now(), id)
+	return err
+}
+
+const broadcastColumns = `id, body, media_urls, audience, from_number, encoding, segments_per_message, recipients, chunks,
+	created_by, created_at, dispatched_at`
+
+func scanBroadcast(row interface{ Scan(...any) error }) (*Broadcast, error) {
+	var b Broadcast
+	var media, audience string
+	var dispatched sql.NullTime
+	if err := row.Scan(&b.ID, &b.Text, &media, &audience, &b.From, &b.Encoding, &b.SegmentsPerMessage, &b.Recipients,
+		&b.Chunks, &b.CreatedBy, &b.CreatedAt, &dispatched); err != nil {
+		return nil, err
+	}
+	_ = json.Unmarshal([]byte(media), &b.MediaURLs)
+	_ = json.Unmarshal([]byte(audience), &b.Audience)
+	b.CreatedAt, b.Dispatched = b.CreatedAt.UTC(), dispatched.Valid
+	return &b, nil
+}
+
+// Broadcast returns a broadcast with its counts by status. Errors: ENOTFOUND.
+func (s *Store) Broadcast(ctx context.Context, h *tenancy.Handle, id string) (*Broadcast, error) {
+	if !steeple.ValidID(id) {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "message not found")
+	}
+	b, err := scanBroadcast(h.QueryRowContext(ctx, `SELECT `+broadcastColumns+` FROM messages WHERE id = $1`, id))
+	if err != nil {
+		return nil, translate(err, "message")
+	}
+	b.Counts = map[string]int{"queued": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0, "skipped": 0}
+	rows, err := h.QueryContext(ctx, `SELECT status, COUNT(*) FROM message_recipients WHERE message_id = $1 GROUP BY status`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var st string
+		var n int
+		if err := rows.Scan(&st, &n); err != nil {
+			return nil, err
+		}
+		b.Counts[st] = n
+	}
+	return b, rows.Err()
+}
+
+// Broadcasts lists broadcasts, newest first, before the cursor (an id).
+func (s *Store) Broadcasts(ctx context.Context, h *tenancy.Handle, limit int) ([]*Broadcast, error) {
+	rows, err := h.QueryContext(ctx, `SELECT `+broadcastColumns+` FROM messages ORDER BY created_at DESC, id LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Broadcast{}
+	for rows.Next() {
+		b, err := scanBroadcast(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}

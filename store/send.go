@@ -1,0 +1,141 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Recipient statuses.
+const (
+	StatusQueued    = "queued"
+	StatusSending   = "sending"
+	StatusSent      = "sent"
+	StatusDelivered = "delivered"
+	StatusFailed    = "failed"
+	StatusSkipped   = "skipped"
+)
+
+// SendItem is a recipient still to be sent, with its member's consent now.
+type SendItem struct {
+	MemberID, Phone, Body, Status string
+	OptedIn                       bool // false also when the member was deleted
+}
+
+// PendingRecipients returns a chunk's recipients that are queued, or were
+// being sent when a worker stopped (status sending).
+func (s *Store) PendingRecipients(ctx context.Context, h *tenancy.Handle, messageID string, chunk int) ([]SendItem, error) {
+	rows, err := h.QueryContext(ctx, `SELECT r.member_id, r.phone_cipher, r.body, r.status, COALESCE(m.consent_status, '')
+		FROM message_recipients r LEFT JOIN members m ON m.id = r.member_id
+		WHERE r.message_id = $1 AND r.chunk = $2 AND r.status IN ('queued', 'sending') ORDER BY r.member_id`, messageID, chunk)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []SendItem
+	for rows.Next() {
+		var it SendItem
+		var phone []byte
+		var consent string
+		if err := rows.Scan(&it.MemberID, &phone, &it.Body, &it.Status, &consent); err != nil {
+			return nil, err
+		}
+		p, err := s.keys.Open(phone, phoneAAD)
+		if err != nil {
+			return nil, err
+		}
+		it.Phone, it.OptedIn = string(p), consent == steeple.ConsentOptedIn
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}
+
+// RecipientUpdate is a change of one recipient's status.
+type RecipientUpdate struct {
+	Status, ProviderID, ErrorCode, ErrorDetail string
+}
+
+// UpdateRecipient records a recipient's new status. Statuses only move
+// forward: a finished recipient (sent, failed, skipped…) is never sent again.
+func (s *Store) UpdateRecipient(ctx context.Context, h *tenancy.Handle, messageID, memberID string, u RecipientUpdate) error {
+	now := s.Now()
+	var sentAt, finishedAt any
+	switch u.Status {
+	case StatusSent:
+		sentAt = now
+	case StatusFailed, StatusSkipped, StatusDelivered:
+		finishedAt = now
+	}
+	attempt := 0
+	if u.Status == StatusSending {
+		attempt = 1
+	}
+	var provider any
+	if u.ProviderID != "" {
+		provider = u.ProviderID
+	}
+	_, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = $1, provider_id = COALESCE($2, provider_id),
+		error_code = $3, error_detail = $4, attempts = attempts + $5, sent_at = COALESCE($6, sent_at),
+		finished_at = COALESCE($7, finished_at), updated_at = $8
+		WHERE message_id = $9 AND member_id = $10 AND status IN ('queued', 'sending')`,
+		u.Status, provider, u.ErrorCode, u.ErrorDetail, attempt, sentAt, finishedAt, now, messageID, memberID)
+	return err
+}
+
+// RecipientStatus is one recipient as an admin sees it.
+type RecipientStatus struct {
+	MemberID    string     `json:"member_id"`
+	Status      string     `json:"status"`
+	ErrorCode   string     `json:"error_code,omitempty"`
+	ErrorDetail string     `json:"error_detail,omitempty"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+}
+
+// BroadcastRecipients lists each recipient's status.
+func (s *Store) BroadcastRecipients(ctx context.Context, h *tenancy.Handle, messageID string) ([]RecipientStatus, error) {
+	rows, err := h.QueryContext(ctx, `SELECT member_id, status, error_code, error_detail, sent_at, finished_at
+		FROM message_recipients WHERE message_id = $1 ORDER BY member_id`, messageID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []RecipientStatus{}
+	for rows.Next() {
+		var r RecipientStatus
+		var sent, fin sql.NullTime
+		if err := rows.Scan(&r.MemberID, &r.Status, &r.ErrorCode, &r.ErrorDetail, &sent, &fin); err != nil {
+			return nil, err
+		}
+		if sent.Valid {
+			t := sent.Time.UTC()
+			r.SentAt = &t
+		}
+		if fin.Valid {
+			t := fin.Time.UTC()
+			r.FinishedAt = &t
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Setting reads a church setting ("" when unset).
+func (s *Store) Setting(ctx context.Context, h *tenancy.Handle, key string) (string, error) {
+	var v string
+	err := h.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = $1`, key).Scan(&v)
+	if err == sql.ErrNoRows {
+		return "", nil
+	}
+	return v, err
+}
+
+// SetSetting writes a church setting.
+func (s *Store) SetSetting(ctx context.Context, h *tenancy.Handle, key, value string) error {
+	_, err := h.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (key) DO UPDATE SET value = $2, updated_at = $3`, key, value, s.Now())
+	return err
+}

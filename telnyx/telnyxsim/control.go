@@ -1,0 +1,88 @@
+package telnyxsim
+
+import (
+	"errors"
+	"net/http"
+	"time"
+)
+
+// routeControl adds the /sim endpoints described in the package comment.
+// Their errors use Steeple's envelope {"error":{"code","message"}}, since they
+// are the simulator's own API, not Telnyx's.
+func (s *Sim) routeControl() {
+	s.mux.HandleFunc("GET /sim/public-key", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"public_key": s.PublicKeyBase64()})
+	})
+	s.mux.HandleFunc("GET /sim/messages", s.handleSimMessages)
+	s.mux.HandleFunc("POST /sim/inbound", s.handleSimInbound)
+	s.mux.HandleFunc("POST /sim/outcome", s.handleSimOutcome)
+	s.mux.HandleFunc("POST /sim/reset", func(w http.ResponseWriter, r *http.Request) {
+		s.Reset()
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func controlError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+func (s *Sim) handleSimMessages(w http.ResponseWriter, r *http.Request) {
+	to := r.URL.Query().Get("to")
+	out := []SentMessage{}
+	for _, m := range s.Messages() {
+		if to == "" || m.To == to {
+			out = append(out, m)
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"data": out})
+}
+
+func (s *Sim) handleSimInbound(w http.ResponseWriter, r *http.Request) {
+	var msg InboundMessage
+	if !decodeBody(w, r, &msg) {
+		return
+	}
+	switch err := s.Inbound(r.Context(), msg); {
+	case err == nil:
+		w.WriteHeader(http.StatusNoContent)
+	case errors.Is(err, ErrNoWebhookURL):
+		controlError(w, http.StatusUnprocessableEntity, "invalid", err.Error())
+	case !isE164(msg.From) || !isE164(msg.To):
+		controlError(w, http.StatusBadRequest, "invalid", err.Error())
+	default:
+		controlError(w, http.StatusBadGateway, "unavailable", "webhook not delivered: "+err.Error())
+	}
+}
+
+func (s *Sim) handleSimOutcome(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		To     string `json:"to"`
+		Kind   string `json:"kind"`
+		Code   string `json:"code"`
+		Status string `json:"status"`
+		Delay  string `json:"delay"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.To == "" {
+		controlError(w, http.StatusBadRequest, "invalid", `"to" is required ("*" for the default)`)
+		return
+	}
+	o := Outcome{Code: req.Code, Status: req.Status}
+	var err error
+	if req.Kind != "" {
+		if o.Kind, err = ParseOutcomeKind(req.Kind); err != nil {
+			controlError(w, http.StatusBadRequest, "invalid", err.Error())
+			return
+		}
+	}
+	if req.Delay != "" {
+		if o.Delay, err = time.ParseDuration(req.Delay); err != nil || o.Delay < 0 {
+			controlError(w, http.StatusBadRequest, "invalid", `"delay" must be a duration such as "2s"`)
+			return
+		}
+	}
+	s.SetOutcome(req.To, o)
+	w.WriteHeader(http.StatusNoContent)
+}
