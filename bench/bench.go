@@ -53,8 +53,9 @@ type scenario struct {
 }
 
 var scenarios = map[string]scenario{
-	"tenancy": {"provisioning latency and fleet migration speed", runTenancy},
-	"budget":  {"throughput of many tenants within one connection budget", runBudget},
+	"tenancy":   {"provisioning latency and fleet migration speed", runTenancy},
+	"budget":    {"throughput of many tenants within one connection budget", runBudget},
+	"broadcast": {"the send pipeline: persist and enqueue, drain, pacing", runBroadcast},
 }
 
 // usageError makes Main exit with status 2 (bad scenario or flags).

@@ -163,3 +163,16 @@ func TestFormatValue(t *testing.T) {
 		}
 	}
 }
+
+func TestBroadcastScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "broadcast", "--recipients", "150", "--paced", "6", "--rate", "50")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "broadcast", "sqlite")
+	checkMetrics(t, got, "persist_enqueue_seconds", "drain_msgs_per_s", "pacing_error_pct", "pacing_max_per_second")
+	if got["persist_enqueue_seconds"]["recipients"] != json.Number("150") {
+		t.Errorf("persist_enqueue_seconds line: %v", got["persist_enqueue_seconds"])
+	}
+	checkCleanedUp(t, stderr)
+}
