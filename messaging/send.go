@@ -108,10 +108,12 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 		return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
 	}
 	for try := 0; ; try++ {
-		if err := s.waitForSlot(ctx, hh, b.From, rate); err != nil {
+		// Mark first, then take the slot: only the wait and the call itself
+		// stand between a slot and its send, so sends keep their spacing.
+		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
 			return err
 		}
-		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
+		if err := s.waitForSlot(ctx, hh, b.From, rate); err != nil {
 			return err
 		}
 		id, err := s.provider.Send(ctx, Outbound{From: b.From, To: it.Phone, Text: it.Body, MediaURLs: b.MediaURLs, WebhookURL: webhook})
@@ -167,11 +169,11 @@ func (s *Service) providerOptOut(ctx context.Context, hh *handleHolder, memberID
 	return err
 }
 
-// waitForSlot reserves the next send time for the number and for the
+// waitForSlot reserves the next send slot for the number and for the
 // account (both shared through the registry by every process) and waits
 // for the later one, giving the handle back during a long wait.
 func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) error {
-	at, err := s.ten.Registry.ReserveSendSlot(ctx, "number:"+from, interval(rate))
+	wait, err := s.ten.Registry.ReserveSendSlot(ctx, "number:"+from, interval(rate))
 	if err != nil {
 		return err
 	}
@@ -180,21 +182,18 @@ func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string
 		if err != nil {
 			return err
 		}
-		if acct.After(at) {
-			at = acct
-		}
+		wait = max(wait, acct)
 	}
-	wait := time.Until(at)
 	if wait > 20*time.Millisecond {
 		hh.release()
 	}
 	return s.sleep(ctx, wait)
 }
 
-// interval spaces sends for a rate, with 1% to spare so that jitter in the
+// interval spaces sends for a rate, with 2% to spare so that jitter in the
 // send path never puts one more message into a second than the rate allows.
 func interval(perSecond float64) time.Duration {
-	return time.Duration(float64(time.Second) / perSecond * 1.01)
+	return time.Duration(float64(time.Second) / perSecond * 1.02)
 }
 
 func (s *Service) churchRate(ctx context.Context, h *tenancy.Handle) (float64, error) {

@@ -40,10 +40,11 @@ func (r *Registry) StaleDispatchIntents(ctx context.Context, age time.Duration, 
 // transaction that inserts the broadcast's jobs.
 const DeleteDispatchIntentSQL = `DELETE FROM dispatch_intents WHERE tenant_id = $1 AND message_id = $2`
 
-// ReserveSendSlot takes the next free send time for key, spaced by
-// interval, and returns it; the caller sends at that time. One statement,
-// so processes sharing the registry never hand out the same slot.
-func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval time.Duration) (time.Time, error) {
+// ReserveSendSlot takes the next free send slot for key, spaced by
+// interval, and returns how long to wait for it. One statement, so
+// processes sharing the registry never hand out the same slot. The wait is
+// relative, so a caller sleeps correctly whatever clock the registry uses.
+func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval time.Duration) (time.Duration, error) {
 	now := r.now().UnixMicro()
 	step := interval.Microseconds()
 	var next int64
@@ -52,7 +53,7 @@ func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval tim
 			(CASE WHEN send_pacing.next_us > CAST($2 AS BIGINT) THEN send_pacing.next_us ELSE CAST($2 AS BIGINT) END) + CAST($3 AS BIGINT)
 		RETURNING next_us`, key, now, step).Scan(&next)
 	if err != nil {
-		return time.Time{}, err
+		return 0, err
 	}
-	return time.UnixMicro(next - step), nil
+	return time.Duration(next-step-now) * time.Microsecond, nil
 }
