@@ -104,7 +104,16 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 		}
 		return s.store.UpdateRecipient(ctx, h, b.ID, it.MemberID, u)
 	}
-	if !it.OptedIn {
+	// Consent is read again right before the send: a chunk at a slow rate
+	// takes minutes, and an opt-out meanwhile must hold.
+	h, err := hh.get(ctx)
+	if err != nil {
+		return err
+	}
+	if optedIn, err := s.store.OptedIn(ctx, h, it.MemberID); err != nil || !optedIn {
+		if err != nil {
+			return err
+		}
 		return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
 	}
 	for try := 0; ; try++ {

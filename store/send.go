@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -19,18 +18,16 @@ const (
 	StatusSkipped   = "skipped"
 )
 
-// SendItem is a recipient still to be sent, with its member's consent now.
+// SendItem is a recipient still to be sent.
 type SendItem struct {
 	MemberID, Phone, Body, Status string
-	OptedIn                       bool // false also when the member was deleted
 }
 
 // PendingRecipients returns a chunk's recipients that are queued, or were
 // being sent when a worker stopped (status sending).
 func (s *Store) PendingRecipients(ctx context.Context, h *tenancy.Handle, messageID string, chunk int) ([]SendItem, error) {
-	rows, err := h.QueryContext(ctx, `SELECT r.member_id, r.phone_cipher, r.body, r.status, COALESCE(m.consent_status, '')
-		FROM message_recipients r LEFT JOIN members m ON m.id = r.member_id
-		WHERE r.message_id = $1 AND r.chunk = $2 AND r.status IN ('queued', 'sending') ORDER BY r.member_id`, messageID, chunk)
+	rows, err := h.QueryContext(ctx, `SELECT member_id, phone_cipher, body, status FROM message_recipients
+		WHERE message_id = $1 AND chunk = $2 AND status IN ('queued', 'sending') ORDER BY member_id`, messageID, chunk)
 	if err != nil {
 		return nil, err
 	}
@@ -39,18 +36,28 @@ func (s *Store) PendingRecipients(ctx context.Context, h *tenancy.Handle, messag
 	for rows.Next() {
 		var it SendItem
 		var phone []byte
-		var consent string
-		if err := rows.Scan(&it.MemberID, &phone, &it.Body, &it.Status, &consent); err != nil {
+		if err := rows.Scan(&it.MemberID, &phone, &it.Body, &it.Status); err != nil {
 			return nil, err
 		}
 		p, err := s.keys.Open(phone, phoneAAD)
 		if err != nil {
 			return nil, err
 		}
-		it.Phone, it.OptedIn = string(p), consent == steeple.ConsentOptedIn
+		it.Phone = string(p)
 		out = append(out, it)
 	}
 	return out, rows.Err()
+}
+
+// OptedIn reports whether a member may be texted now (false for a member
+// who opted out, whose phone was rejected, or who was removed).
+func (s *Store) OptedIn(ctx context.Context, h *tenancy.Handle, memberID string) (bool, error) {
+	var ok bool
+	err := h.QueryRowContext(ctx, `SELECT consent_status = 'opted_in' AND phone_invalid = FALSE FROM members WHERE id = $1`, memberID).Scan(&ok)
+	if err == sql.ErrNoRows {
+		return false, nil
+	}
+	return ok, err
 }
 
 // RecipientUpdate is a change of one recipient's status.
