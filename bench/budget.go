@@ -56,7 +56,7 @@ func runBudget(ctx context.Context, r *runner, args []string) (err error) {
 	duration := fl.Duration("duration", 10*time.Second, "length of each of the two phases")
 	acquireTimeout := fl.Duration("acquire-timeout", 2*time.Second, "deadline of each Acquire")
 	dist := fl.String("dist", "uniform", "tenant choice in the spread phase: uniform or zipf")
-	visit := fl.Int("visit", 1, "ops a worker runs on one tenant before choosing another (1: every op a fresh random choice, the worst case; real traffic comes in visits: a session's requests, a send job's 100 recipients)")
+	visit := fl.Int("visit", 1, "requests a worker runs on one acquired handle before choosing another tenant (1: every request a fresh random choice, the worst case; a send job holds its church for a chunk of 100 recipients)")
 	zipfS := fl.Float64("zipf-s", 1.1, "zipf exponent s (> 1): the larger, the hotter the hottest tenants")
 	op := fl.String("op", "readwrite", "work per op: readwrite (read a setting, upsert one) or read")
 	provParallel := fl.Int("provision-parallel", 8, "tenants provisioned at once")
@@ -84,6 +84,8 @@ func runBudget(ctx context.Context, r *runner, args []string) (err error) {
 		return usageError{"--workers and --provision-parallel must be at least 1"}
 	case *duration <= 0 || *acquireTimeout <= 0 || *sampleEvery <= 0:
 		return usageError{"--duration, --acquire-timeout and --sample-interval must be positive"}
+	case *visit < 1:
+		return usageError{"--visit must be at least 1"}
 	case *dist != "uniform" && *dist != "zipf":
 		return usageError{fmt.Sprintf("--dist must be uniform or zipf, not %q", *dist)}
 	case *dist == "zipf" && *zipfS <= 1:
@@ -160,7 +162,7 @@ func runBudget(ctx context.Context, r *runner, args []string) (err error) {
 		sessions = func() int64 { return e.serverSessions(ctx, dbNames) }
 	}
 
-	w := &workload{ten: ten, workers: *workers, duration: *duration, acquireTimeout: *acquireTimeout, readOnly: *op == "read"}
+	w := &workload{ten: ten, workers: *workers, duration: *duration, acquireTimeout: *acquireTimeout, readOnly: *op == "read", perVisit: *visit}
 
 	r.logf("phase 1: %d workers on one tenant for %s", *workers, *duration)
 	s0 := sessions()
@@ -184,7 +186,7 @@ func runBudget(ctx context.Context, r *runner, args []string) (err error) {
 			z := rand.NewZipf(rng, *zipfS, 1, uint64(len(ids)-1))
 			choose = func() string { return ids[order[z.Uint64()]] }
 		}
-		return visits(choose, *visit)
+		return choose
 	})
 	if err != nil {
 		return err
@@ -248,18 +250,6 @@ func runBudget(ctx context.Context, r *runner, args []string) (err error) {
 	return nil
 }
 
-// visits makes a chooser that stays on one tenant for n ops at a time.
-func visits(choose func() string, n int) func() string {
-	left, cur := 0, ""
-	return func() string {
-		if left == 0 {
-			cur, left = choose(), max(n, 1)
-		}
-		left--
-		return cur
-	}
-}
-
 func distLabel(dist string, s float64) string {
 	if dist == "zipf" {
 		return fmt.Sprintf("zipf(s=%g)", s)
@@ -278,6 +268,7 @@ func roundTo(v float64, digits int) float64 {
 // ---- workload --------------------------------------------------------------
 
 type workload struct {
+	perVisit       int // requests per acquired handle
 	ten            *tenancy.Tenancy
 	workers        int
 	duration       time.Duration
@@ -362,7 +353,22 @@ func (w *workload) run(ctx context.Context, seed uint64, pick func(*rand.Rand) f
 					continue
 				}
 				t1 := time.Now()
-				err = w.request(actx, h, key)
+				acqMs = append(acqMs, ms(t1.Sub(t0)))
+				// A visit holds its handle for all its requests, as a request
+				// or a send job does in Steeple.
+				for j := 0; j < w.perVisit; j++ {
+					rs := time.Now()
+					err = w.request(actx, h, key)
+					if err != nil {
+						break
+					}
+					ops.Add(1)
+					d := time.Since(rs)
+					if j == 0 {
+						d += t1.Sub(t0) // the first request of a visit waits for the handle
+					}
+					opMs = append(opMs, ms(d))
+				}
 				h.Release()
 				acancel()
 				if err != nil {
@@ -379,10 +385,6 @@ func (w *workload) run(ctx context.Context, seed uint64, pick func(*rand.Rand) f
 					}
 					continue
 				}
-				t2 := time.Now()
-				ops.Add(1)
-				acqMs = append(acqMs, ms(t1.Sub(t0)))
-				opMs = append(opMs, ms(t2.Sub(t0)))
 			}
 			mu.Lock()
 			res.acquireMs = append(res.acquireMs, acqMs...)
