@@ -33,6 +33,10 @@ type Config struct {
 	// PollInterval is how often idle workers look for jobs (default 200 ms on
 	// SQLite, which has no notifications).
 	PollInterval time.Duration
+	// RescueAfter is how long a job may stay running before the queue
+	// assumes its process died and runs it again (default 15 minutes: a
+	// chunk of 100 recipients at 1 message a second takes about 2).
+	RescueAfter time.Duration
 }
 
 // Queue is River on the registry, for either driver.
@@ -47,11 +51,15 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 	if c.MaxWorkers == 0 {
 		c.MaxWorkers = 10
 	}
+	if c.RescueAfter == 0 {
+		c.RescueAfter = 15 * time.Minute
+	}
 	rc := &river.Config{
-		Queues:       map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
-		Workers:      workers,
-		PeriodicJobs: c.PeriodicJobs,
-		Logger:       c.Logger,
+		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		Workers:              workers,
+		PeriodicJobs:         c.PeriodicJobs,
+		Logger:               c.Logger,
+		RescueStuckJobsAfter: c.RescueAfter,
 	}
 	if pool := reg.Pool(); pool != nil {
 		client, err := river.NewClient(riverpgxv5.New(pool), rc)

@@ -97,23 +97,32 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 }
 
 func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, it store.SendItem, rate float64, webhook string, lastTry bool) error {
+	// Bookkeeping and the provider call run on a context a shutdown does not
+	// cancel (bounded by a timeout): a send under way finishes and is
+	// recorded, rather than being forgotten and sent again after a restart.
+	work := func() (context.Context, context.CancelFunc) {
+		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	}
 	update := func(u store.RecipientUpdate) error {
-		h, err := hh.get(ctx)
+		wctx, cancel := work()
+		defer cancel()
+		h, err := hh.get(wctx)
 		if err != nil {
 			return err
 		}
-		return s.store.UpdateRecipient(ctx, h, b.ID, it.MemberID, u)
+		return s.store.UpdateRecipient(wctx, h, b.ID, it.MemberID, u)
 	}
-	// Consent is read again right before the send: a chunk at a slow rate
-	// takes minutes, and an opt-out meanwhile must hold.
+	// Consent and phone are read again right before the send: a chunk at a
+	// slow rate takes minutes, and a change meanwhile must hold.
 	h, err := hh.get(ctx)
 	if err != nil {
 		return err
 	}
-	if optedIn, err := s.store.OptedIn(ctx, h, it.MemberID); err != nil || !optedIn {
-		if err != nil {
-			return err
-		}
+	phone, ok, err := s.store.SendTarget(ctx, h, it.MemberID)
+	if err != nil {
+		return err
+	}
+	if !ok {
 		return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
 	}
 	for try := 0; ; try++ {
@@ -125,7 +134,9 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 		if err := s.waitForSlot(ctx, hh, b.From, rate); err != nil {
 			return err
 		}
-		id, err := s.provider.Send(ctx, Outbound{From: b.From, To: it.Phone, Text: it.Body, MediaURLs: b.MediaURLs, WebhookURL: webhook})
+		sctx, cancel := work()
+		id, err := s.provider.Send(sctx, Outbound{From: b.From, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, WebhookURL: webhook})
+		cancel()
 		o, code, detail, wait := classify(err)
 		switch o {
 		case outcomeSent:

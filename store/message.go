@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -124,18 +125,27 @@ func (s *Store) CreateBroadcast(ctx context.Context, h *tenancy.Handle, b *Broad
 	media, _ := json.Marshal(b.MediaURLs)
 	audience, _ := json.Marshal(b.Audience)
 	return h.InTx(ctx, func(tx *sql.Tx) error {
-		var used int
-		err := tx.QueryRowContext(ctx, `SELECT segments FROM segment_usage WHERE month = $1`, month).Scan(&used)
-		if err != nil && err != sql.ErrNoRows {
+		// Check and add in one statement, so concurrent broadcasts cannot
+		// all pass a check made before any of them added its segments.
+		limit := int64(quota)
+		if quota <= 0 {
+			limit = math.MaxInt64 / 2
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segment_usage (month, segments) VALUES ($1, 0) ON CONFLICT (month) DO NOTHING`, month); err != nil {
 			return err
 		}
-		if quota > 0 && used+segments > quota {
+		res, err := tx.ExecContext(ctx, `UPDATE segment_usage SET segments = segments + $1 WHERE month = $2 AND segments + $1 <= $3`,
+			segments, month, limit)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			var used int
+			if err := tx.QueryRowContext(ctx, `SELECT segments FROM segment_usage WHERE month = $1`, month).Scan(&used); err != nil {
+				return err
+			}
 			return steeple.Errorf(steeple.EFORBIDDEN, "this broadcast needs %d segments but only %d of the plan's %d remain this month",
 				segments, max(quota-used, 0), quota)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO segment_usage (month, segments) VALUES ($1, $2)
-			ON CONFLICT (month) DO UPDATE SET segments = segment_usage.segments + $2`, month, segments); err != nil {
-			return err
 		}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO messages (id, body, media_urls, audience, from_number, encoding,
 			segments_per_message, recipients, chunks, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,

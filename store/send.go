@@ -18,15 +18,16 @@ const (
 	StatusSkipped   = "skipped"
 )
 
-// SendItem is a recipient still to be sent.
+// SendItem is a recipient still to be sent (the phone is read from the
+// member at send time).
 type SendItem struct {
-	MemberID, Phone, Body, Status string
+	MemberID, Body, Status string
 }
 
 // PendingRecipients returns a chunk's recipients that are queued, or were
 // being sent when a worker stopped (status sending).
 func (s *Store) PendingRecipients(ctx context.Context, h *tenancy.Handle, messageID string, chunk int) ([]SendItem, error) {
-	rows, err := h.QueryContext(ctx, `SELECT member_id, phone_cipher, body, status FROM message_recipients
+	rows, err := h.QueryContext(ctx, `SELECT member_id, body, status FROM message_recipients
 		WHERE message_id = $1 AND chunk = $2 AND status IN ('queued', 'sending') ORDER BY member_id`, messageID, chunk)
 	if err != nil {
 		return nil, err
@@ -35,29 +36,31 @@ func (s *Store) PendingRecipients(ctx context.Context, h *tenancy.Handle, messag
 	var out []SendItem
 	for rows.Next() {
 		var it SendItem
-		var phone []byte
-		if err := rows.Scan(&it.MemberID, &phone, &it.Body, &it.Status); err != nil {
+		if err := rows.Scan(&it.MemberID, &it.Body, &it.Status); err != nil {
 			return nil, err
 		}
-		p, err := s.keys.Open(phone, phoneAAD)
-		if err != nil {
-			return nil, err
-		}
-		it.Phone = string(p)
 		out = append(out, it)
 	}
 	return out, rows.Err()
 }
 
-// OptedIn reports whether a member may be texted now (false for a member
-// who opted out, whose phone was rejected, or who was removed).
-func (s *Store) OptedIn(ctx context.Context, h *tenancy.Handle, memberID string) (bool, error) {
+// SendTarget returns the member's phone now, and whether they may be texted
+// (false for a member who opted out, whose phone was rejected, or who was
+// removed). Sending goes to the current phone: a number changed since the
+// broadcast was created may belong to someone who never agreed.
+func (s *Store) SendTarget(ctx context.Context, h *tenancy.Handle, memberID string) (string, bool, error) {
+	var sealed []byte
 	var ok bool
-	err := h.QueryRowContext(ctx, `SELECT consent_status = 'opted_in' AND phone_invalid = FALSE FROM members WHERE id = $1`, memberID).Scan(&ok)
-	if err == sql.ErrNoRows {
-		return false, nil
+	err := h.QueryRowContext(ctx, `SELECT phone_cipher, consent_status = 'opted_in' AND phone_invalid = FALSE FROM members WHERE id = $1`,
+		memberID).Scan(&sealed, &ok)
+	if err == sql.ErrNoRows || (err == nil && !ok) {
+		return "", false, nil
 	}
-	return ok, err
+	if err != nil {
+		return "", false, err
+	}
+	p, err := s.keys.Open(sealed, phoneAAD)
+	return string(p), err == nil, err
 }
 
 // RecipientUpdate is a change of one recipient's status.

@@ -43,9 +43,10 @@ const DeleteDispatchIntentSQL = `DELETE FROM dispatch_intents WHERE tenant_id = 
 // ReserveSendSlot takes the next free send slot for key, spaced by
 // interval, and returns how long to wait for it. One statement, so
 // processes sharing the registry never hand out the same slot. The wait is
-// relative, so a caller sleeps correctly whatever clock the registry uses.
+// relative. Slots are on the wall clock, not the registry's injectable one:
+// the provider counts real seconds.
 func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval time.Duration) (time.Duration, error) {
-	now := r.now().UnixMicro()
+	now := time.Now().UnixMicro()
 	step := interval.Microseconds()
 	var next int64
 	err := r.db.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
