@@ -199,10 +199,10 @@ func test429Storm(t *testing.T, s *testkit.Server, c *church) {
 	}
 }
 
-// outage is how long the provider is down in testOutage. The issue asks for
-// 30 s; 10 s covers the same paths (in-job backoff runs out, the queue
-// retries the job, the provider comes back) in a third of the time.
-const outage = 10 * time.Second
+// outage is how long the provider is down in testOutage, as the issue asks:
+// the in-job backoff runs out, the queue retries the job (twice), and the
+// provider comes back.
+const outage = 30 * time.Second
 
 // testOutage: the provider answers 503 for a while; everything is sent once
 // it is back, nothing twice.
@@ -216,7 +216,7 @@ func testOutage(t *testing.T, s *testkit.Server, c *church) {
 	defer s.Sim.SetDown(false)
 	id := broadcast(t, s, c, map[string]any{"text": "Potluck after service", "audience": map[string]any{"member_ids": ids}})
 	// The worker is trying (and being refused) during the outage.
-	poll(t, outage, func() bool {
+	poll(t, outage-5*time.Second, func() bool {
 		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
 		if err != nil {
 			t.Fatal(err)

@@ -1,0 +1,98 @@
+package messaging_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/telnyx"
+)
+
+// countingProvider counts what one process sends.
+type countingProvider struct {
+	messaging.Provider
+	sent atomic.Int64
+}
+
+func (p *countingProvider) Send(ctx context.Context, m messaging.Outbound) (string, error) {
+	id, err := p.Provider.Send(ctx, m)
+	if err == nil {
+		p.sent.Add(1)
+	}
+	return id, err
+}
+
+// Two processes — each its own messaging service and River queue over the
+// same registry — sending from one church's number together still keep to
+// its 5 texts a second: the pacing slots live in the registry.
+func TestPacingAcrossProcesses(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: wallClock})
+		c := newChurch(t, s, "Shared Number Church", "owner@shared.example.org", "+13125550900")
+		ctx := context.Background()
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Store.SetSetting(ctx, h, messaging.SettingSendRate, "5"); err != nil {
+			t.Fatal(err)
+		}
+		h.Release()
+		ids := importMembers(t, s, c, membersCSV("Two", 5000, 5060)).ids()
+		// Four broadcasts: four send jobs for two one-job-at-a-time processes.
+		var msgs []string
+		for i := 0; i < 4; i++ {
+			msgs = append(msgs, broadcast(t, s, c, map[string]any{"text": "Choir practice moved",
+				"audience": map[string]any{"member_ids": ids[i*15 : (i+1)*15]}}))
+		}
+		simHTTP := httptest.NewServer(s.Sim)
+		t.Cleanup(simHTTP.Close)
+		log := slog.New(slog.NewTextHandler(io.Discard, nil))
+		var procs []*countingProvider
+		for range 2 {
+			p := &countingProvider{Provider: messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simHTTP.URL + "/v2", APIKey: "test"})}}
+			procs = append(procs, p)
+			cfg := messaging.DefaultConfig()
+			cfg.PerNumberRate, cfg.AccountRate = 1000, 0
+			svc := messaging.New(s.Tenancy, s.Store, p, cfg, log)
+			w := river.NewWorkers()
+			svc.Register(w)
+			q, err := jobs.New(s.Tenancy.Registry, w, jobs.Config{MaxWorkers: 1, Logger: log, PollInterval: 20 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			svc.UseQueue(q)
+			startQueue(t, q, t.Cleanup)
+		}
+		for _, id := range msgs {
+			wantAllSent(t, waitDone(t, s, c, id, time.Minute), 15)
+		}
+		if procs[0].sent.Load() == 0 || procs[1].sent.Load() == 0 {
+			t.Fatalf("one process sent everything (%d, %d): the test proves nothing", procs[0].sent.Load(), procs[1].sent.Load())
+		}
+		got := sentFrom(s.Sim, c.number)
+		if len(got) != 60 {
+			t.Fatalf("simulator accepted %d texts; want 60", len(got))
+		}
+		for i := 0; i+5 < len(got); i++ {
+			if gap := got[i+5].ReceivedAt.Sub(got[i].ReceivedAt); gap < time.Second {
+				t.Fatalf("six texts within %v from two processes at a 5/s limit (texts %d–%d)", gap, i, i+5)
+			}
+		}
+		if span := got[59].ReceivedAt.Sub(got[0].ReceivedAt); span < 11*time.Second {
+			t.Errorf("60 texts at 5/s took %v; want about 12 s", span)
+		}
+		t.Logf("%s: processes sent %d and %d", b.Name, procs[0].sent.Load(), procs[1].sent.Load())
+	})
+}
