@@ -364,7 +364,13 @@ func (w *workload) run(ctx context.Context, seed uint64, pick func(*rand.Rand) f
 				// or a send job does in Steeple.
 				for j := 0; j < w.perVisit; j++ {
 					rs := time.Now()
-					err = w.request(actx, h, key)
+					rctx := actx // the first request shares the acquire's deadline
+					rcancel := func() {}
+					if j > 0 {
+						rctx, rcancel = context.WithTimeout(phase, w.acquireTimeout)
+					}
+					err = w.request(rctx, h, key)
+					rcancel()
 					if err != nil {
 						break
 					}

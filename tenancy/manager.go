@@ -36,6 +36,10 @@ type ManagerConfig struct {
 	IdleTimeout time.Duration
 	// AcquireTimeout bounds the wait of a caller whose context has no deadline.
 	AcquireTimeout time.Duration
+	// CloseGrace is how long a closed connection still counts against the
+	// budget: a PostgreSQL server process lingers a few milliseconds after
+	// its client has gone. Zero on SQLite, whose files close at once.
+	CloseGrace time.Duration
 }
 
 // Manager hands out tenant handles within one connection budget for the
@@ -286,6 +290,7 @@ func (m *Manager) closePool(p *pool) {
 	if err := p.db.Close(); err != nil {
 		m.log.Warn("closing tenant pool", "tenant", p.id, "err", err)
 	}
+	time.Sleep(m.cfg.CloseGrace)
 	m.metrics.evictions.Inc()
 	m.mu.Lock()
 	m.conns -= p.conns
@@ -367,7 +372,17 @@ func (m *Manager) release(p *pool, conn *sql.Conn) {
 	m.inUse--
 	if discard {
 		p.conns--
-		m.conns--
+		if m.cfg.CloseGrace > 0 {
+			// The pool's count drops now; the budget's after the grace.
+			time.AfterFunc(m.cfg.CloseGrace, func() {
+				m.mu.Lock()
+				m.conns--
+				m.notify()
+				m.mu.Unlock()
+			})
+		} else {
+			m.conns--
+		}
 	}
 	p.lastUsed = m.now()
 	m.settle(p)

@@ -84,6 +84,9 @@ func Open(ctx context.Context, o Options) (*Tenancy, error) {
 	if o.Manager.MaxPools == 0 {
 		o.Manager.MaxPools = o.Manager.MaxConns
 	}
+	if o.DatabaseURL != "" && o.Manager.CloseGrace == 0 {
+		o.Manager.CloseGrace = 20 * time.Millisecond
+	}
 	reg, err := openRegistry(ctx, &o)
 	if err != nil {
 		return nil, err
