@@ -207,7 +207,14 @@ func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string
 	if wait > 20*time.Millisecond {
 		hh.release()
 	}
-	return s.sleep(ctx, wait)
+	due := time.Now().Add(wait)
+	if err := s.sleep(ctx, wait); err != nil {
+		return err
+	}
+	if time.Since(due) > 2*time.Millisecond {
+		return s.ten.Registry.DelaySendSlots(ctx, "number:"+from, interval(rate))
+	}
+	return nil
 }
 
 // interval spaces sends for a rate, with 2% to spare so that jitter in the

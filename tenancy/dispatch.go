@@ -58,3 +58,12 @@ func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval tim
 	}
 	return time.Duration(next-step-now) * time.Microsecond, nil
 }
+
+// DelaySendSlots moves key's next free slot to at least interval from now:
+// a sender that woke late calls it just before sending, so that the next
+// send keeps a full interval after this one rather than after the planned time.
+func (r *Registry) DelaySendSlots(ctx context.Context, key string, interval time.Duration) error {
+	floor := time.Now().Add(interval).UnixMicro()
+	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
+	return err
+}
