@@ -20,6 +20,23 @@ func (s *Server) routeMembers() {
 	s.mux.HandleFunc("GET /api/v1/members/{id}", s.authed(s.getMember))
 	s.mux.HandleFunc("PUT /api/v1/members/{id}", s.authed(s.updateMember))
 	s.mux.HandleFunc("DELETE /api/v1/members/{id}", s.authed(s.deleteMember))
+	s.mux.HandleFunc("GET /api/v1/settings", s.authed(s.getSettings))
+	s.mux.HandleFunc("PUT /api/v1/settings", s.authed(s.putSettings))
+}
+
+func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, c *caller) {
+	st, err := s.deps.Members.Settings(r.Context(), c.h)
+	respond(s, w, r, http.StatusOK, st, err)
+}
+
+func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req members.Settings
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	st, err := s.deps.Members.UpdateSettings(r.Context(), c.h, req)
+	respond(s, w, r, http.StatusOK, st, err)
 }
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c *caller) {

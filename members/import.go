@@ -67,7 +67,10 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	var rows []store.ImportRow
 	var invalid []store.ImportResult
 	seen := map[string]int{} // phone → first line
-	region := s.region(h)
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	for line := 2; ; line++ {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {

@@ -82,14 +82,52 @@ func (r MemberRequest) validate(region string) (store.MemberInput, error) {
 	return in, nil
 }
 
+// SettingPhoneRegion is the church setting naming the region (ISO 3166
+// code, e.g. US, CA, GB) whose national phone numbers it accepts.
+const SettingPhoneRegion = "phone_region"
+
 // region is the church's default region for national phone numbers.
-func (s *Service) region(h *tenancy.Handle) string { return DefaultRegion }
+func (s *Service) region(ctx context.Context, h *tenancy.Handle) (string, error) {
+	v, err := s.store.Setting(ctx, h, SettingPhoneRegion)
+	if v == "" {
+		v = DefaultRegion
+	}
+	return v, err
+}
+
+// Settings are what a church can change about itself here.
+type Settings struct {
+	PhoneRegion string `json:"phone_region"`
+}
+
+// Settings returns the church's settings.
+func (s *Service) Settings(ctx context.Context, h *tenancy.Handle) (*Settings, error) {
+	r, err := s.region(ctx, h)
+	return &Settings{PhoneRegion: r}, err
+}
+
+// UpdateSettings changes the church's settings. Errors: EINVALID for a
+// region phone numbers are not known for.
+func (s *Service) UpdateSettings(ctx context.Context, h *tenancy.Handle, in Settings) (*Settings, error) {
+	r := strings.ToUpper(strings.TrimSpace(in.PhoneRegion))
+	if !phonenumbers.GetSupportedRegions()[r] {
+		return nil, steeple.FieldError("phone_region", "is not a region code phone numbers are known for (e.g. US, CA, GB)")
+	}
+	if err := s.store.SetSetting(ctx, h, SettingPhoneRegion, r); err != nil {
+		return nil, err
+	}
+	return &Settings{PhoneRegion: r}, nil
+}
 
 // Create adds a member. Consent defaults to opted in by admin entry only
 // when the request says consent was collected; otherwise the member starts
 // opted out and receives nothing until they text START.
 func (s *Service) Create(ctx context.Context, h *tenancy.Handle, r MemberRequest) (*steeple.Member, error) {
-	in, err := r.validate(s.region(h))
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.validate(region)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +143,11 @@ func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r Me
 	if !steeple.ValidID(id) {
 		return nil, steeple.Errorf(steeple.ENOTFOUND, "member not found")
 	}
-	in, err := r.validate(s.region(h))
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	in, err := r.validate(region)
 	if err != nil {
 		return nil, err
 	}
@@ -143,8 +185,12 @@ func (s *Service) Delete(ctx context.Context, h *tenancy.Handle, id string) erro
 // exactly: phone numbers are stored encrypted, so there is no partial match).
 func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string, limit int) ([]*steeple.Member, string, error) {
 	mq := store.MemberQuery{Cursor: cursor, Limit: limit}
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, "", err
+	}
 	if q = strings.TrimSpace(q); q != "" {
-		if e164, msg := NormalizePhone(q, s.region(h)); msg == "" && strings.ContainsAny(q, "0123456789") && !strings.ContainsAny(strings.ToLower(q), "abcdefghijklmnopqrstuvwxyz") {
+		if e164, msg := NormalizePhone(q, region); msg == "" && strings.ContainsAny(q, "0123456789") && !strings.ContainsAny(strings.ToLower(q), "abcdefghijklmnopqrstuvwxyz") {
 			mq.Phone = e164
 		} else {
 			mq.Name = q
