@@ -34,9 +34,13 @@ type Config struct {
 	// SQLite, which has no notifications).
 	PollInterval time.Duration
 	// RescueAfter is how long a job may stay running before the queue
-	// assumes its process died and runs it again (default 15 minutes: a
-	// chunk of 100 recipients at 1 message a second takes about 2).
+	// assumes its process died and runs it again (default 11 minutes, just
+	// past the send job's own 10-minute timeout: a chunk of 100 recipients
+	// at 1 message a second takes about 2).
 	RescueAfter time.Duration
+	// JobTimeout bounds a job that sets no timeout of its own (River's
+	// default, 1 minute, when zero); it must be shorter than RescueAfter.
+	JobTimeout time.Duration
 }
 
 // Queue is River on the registry, for either driver.
@@ -52,7 +56,7 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 		c.MaxWorkers = 10
 	}
 	if c.RescueAfter == 0 {
-		c.RescueAfter = 15 * time.Minute
+		c.RescueAfter = 11 * time.Minute
 	}
 	rc := &river.Config{
 		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
@@ -60,6 +64,7 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 		PeriodicJobs:         c.PeriodicJobs,
 		Logger:               c.Logger,
 		RescueStuckJobsAfter: c.RescueAfter,
+		JobTimeout:           c.JobTimeout,
 	}
 	if pool := reg.Pool(); pool != nil {
 		client, err := river.NewClient(riverpgxv5.New(pool), rc)

@@ -45,6 +45,9 @@ func checkIDs(field string, ids []string) error {
 	if len(ids) == 0 {
 		return steeple.FieldError(field, "must name at least one id")
 	}
+	if len(ids) > 10_000 {
+		return steeple.FieldError(field, "at most 10000 ids at once")
+	}
 	for _, id := range ids {
 		if !steeple.ValidID(id) {
 			return steeple.Errorf(steeple.ENOTFOUND, "member %s not found", id)

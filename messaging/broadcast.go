@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 
@@ -10,6 +11,10 @@ import (
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
+
+// maxAudienceIDs bounds the ids one request may name: each is checked
+// while the church's connection is held.
+const maxAudienceIDs = 10_000
 
 // BroadcastRequest is a text to many members. Text may use {first_name}
 // and {church_name}; TemplateID uses a saved template's body instead.
@@ -71,6 +76,8 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	}
 	if kinds != 1 {
 		fe["audience"] = `give exactly one of {"all":true}, {"group_ids":[…]} or {"member_ids":[…]}`
+	} else if len(a.GroupIDs) > maxAudienceIDs || len(a.MemberIDs) > maxAudienceIDs {
+		fe["audience"] = fmt.Sprintf("at most %d ids; use a group for more", maxAudienceIDs)
 	}
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}

@@ -24,8 +24,10 @@ type sendWorker struct {
 	svc *Service
 }
 
-// Timeout lets a paced chunk take as long as pacing needs.
-func (w *sendWorker) Timeout(*river.Job[SendChunkArgs]) time.Duration { return -1 }
+// Timeout bounds one run of a chunk. It must be finite: the queue rescues
+// the jobs of a process that died only once they are past it. A chunk cut
+// off by it (a very slow rate) is retried and resumes where it stopped.
+func (w *sendWorker) Timeout(*river.Job[SendChunkArgs]) time.Duration { return w.svc.cfg.JobTimeout }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) error {
 	return w.svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)

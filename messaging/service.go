@@ -34,6 +34,9 @@ type Config struct {
 	// SweepAge is how old an undispatched broadcast must be before the
 	// recovery sweep dispatches it.
 	SweepAge time.Duration
+	// JobTimeout bounds one run of a send job (100 recipients); keep it
+	// below the queue's RescueAfter.
+	JobTimeout time.Duration
 }
 
 // DefaultConfig returns the documented defaults.
@@ -42,6 +45,7 @@ func DefaultConfig() Config {
 		PublicURL: "http://127.0.0.1:8080", PerNumberRate: 1, AccountRate: 50,
 		RetryBackoff: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
 		SweepAge:     30 * time.Second,
+		JobTimeout:   10 * time.Minute,
 	}
 }
 

@@ -51,7 +51,16 @@ func (s *Store) RotateRefreshToken(ctx context.Context, h *tenancy.Handle, oldHa
 			_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, now, t.FamilyID)
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2`, now, oldHash); err != nil {
+		// Spend it only if still unspent: two requests racing with the same
+		// token (PostgreSQL's READ COMMITTED lets both read it unused) must
+		// not both win. The loser is treated as a reuse.
+		res, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL`, now, oldHash)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			reused = true
+			_, err := tx.ExecContext(ctx, `UPDATE refresh_tokens SET revoked_at = $1 WHERE family_id = $2 AND revoked_at IS NULL`, now, t.FamilyID)
 			return err
 		}
 		adminID = t.AdminID

@@ -34,12 +34,14 @@ import (
 type Server struct {
 	URL       string
 	Sim       *telnyxsim.Sim
+	SimURL    string // the simulator's root; its API is SimURL + "/v2"
 	Messaging *messaging.Service
 	Queue     *jobs.Queue
 	Tenancy   *tenancy.Tenancy
 	Auth      *auth.Service
 	Store     *store.Store
 	Keys      *secret.Keys
+	KeysFile  secret.File // Keys in file form, for another process of the same test
 	Clock     *Clock
 	Backend   *Backend
 }
@@ -87,7 +89,8 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt.Tenancy(&o)
 	}
 	ten := b.Open(t, o)
-	keys, err := secret.New(secret.Generate())
+	keysFile := secret.Generate()
+	keys, err := secret.New(keysFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +140,8 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		})
 	}
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Sim: sim, Messaging: msg, Queue: q, Tenancy: ten, Auth: svc, Store: st, Keys: keys, Clock: clock, Backend: b}
+	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Queue: q, Tenancy: ten, Auth: svc, Store: st,
+		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
 }
 
 // Response is a decoded JSON answer.
