@@ -294,6 +294,17 @@ type phaseResult struct {
 	sessions     int64 // server sessions on tenant databases; -1 when unknown
 }
 
+// add merges one worker's latencies and first error into the phase.
+func (p *phaseResult) add(mu *sync.Mutex, acqMs, opMs []float64, firstErr error) {
+	mu.Lock()
+	defer mu.Unlock()
+	p.acquireMs = append(p.acquireMs, acqMs...)
+	p.opMs = append(p.opMs, opMs...)
+	if p.firstErr == nil {
+		p.firstErr = firstErr
+	}
+}
+
 func (p *phaseResult) throughput() float64 { return float64(p.ops) / p.elapsed.Seconds() }
 
 func (p *phaseResult) extra() []kv {
@@ -394,13 +405,7 @@ func (w *workload) run(ctx context.Context, seed uint64, pick func(*rand.Rand) f
 					continue
 				}
 			}
-			mu.Lock()
-			res.acquireMs = append(res.acquireMs, acqMs...)
-			res.opMs = append(res.opMs, opMs...)
-			if res.firstErr == nil {
-				res.firstErr = firstErr
-			}
-			mu.Unlock()
+			res.add(&mu, acqMs, opMs, firstErr)
 		}()
 	}
 	wg.Wait()

@@ -208,13 +208,7 @@ func (e *env) freshConnOps(ctx context.Context, dbNames []string, workers int, d
 				acqMs = append(acqMs, ms(t1.Sub(t0)))
 				opMs = append(opMs, ms(time.Since(t0)))
 			}
-			mu.Lock()
-			res.acquireMs = append(res.acquireMs, acqMs...)
-			res.opMs = append(res.opMs, opMs...)
-			if res.firstErr == nil {
-				res.firstErr = firstErr
-			}
-			mu.Unlock()
+			res.add(&mu, acqMs, opMs, firstErr)
 		}()
 	}
 	wg.Wait()

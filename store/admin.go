@@ -134,12 +134,6 @@ func (s *Store) DeleteAdmin(ctx context.Context, h *tenancy.Handle, id string) (
 	return removed, err
 }
 
-// SetPassword replaces an admin's password hash.
-func (s *Store) SetPassword(ctx context.Context, h *tenancy.Handle, id, hash string) error {
-	_, err := h.ExecContext(ctx, `UPDATE admins SET password_hash = $1 WHERE id = $2`, hash, id)
-	return err
-}
-
 var totpAAD = []byte("admins.totp")
 
 // SetPendingTOTP stores a TOTP secret awaiting confirmation, sealed.

@@ -15,7 +15,7 @@ import (
 type Handle struct {
 	tenant  steeple.Tenant
 	conn    *sql.Conn
-	release func(discard bool)
+	release func()
 	once    sync.Once
 }
 
@@ -44,11 +44,6 @@ func (h *Handle) QueryRowContext(ctx context.Context, query string, args ...any)
 	return h.conn.QueryRowContext(ctx, query, args...)
 }
 
-// BeginTx starts a transaction on the handle's connection.
-func (h *Handle) BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error) {
-	return h.conn.BeginTx(ctx, opts)
-}
-
 // InTx runs fn in a transaction, committing if it returns nil.
 func (h *Handle) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := h.conn.BeginTx(ctx, nil)
@@ -65,5 +60,5 @@ func (h *Handle) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 // Release returns the connection to the manager. It is safe to call more
 // than once; the handle must not be used afterwards.
 func (h *Handle) Release() {
-	h.once.Do(func() { h.release(false) })
+	h.once.Do(h.release)
 }

@@ -350,7 +350,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
 	h := &Handle{tenant: *t, conn: conn}
-	h.release = func(bool) { m.release(p, conn) }
+	h.release = func() { m.release(p, conn) }
 	return h, nil
 }
 
@@ -478,7 +478,7 @@ func (m *Manager) dedicatedHandle(ctx context.Context, t *steeple.Tenant, fn fun
 			return err
 		}
 		defer conn.Close()
-		return fn(&Handle{tenant: *t, conn: conn, release: func(bool) {}})
+		return fn(&Handle{tenant: *t, conn: conn, release: func() {}})
 	})
 }
 

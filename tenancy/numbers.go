@@ -42,13 +42,3 @@ func (r *Registry) TenantNumbers(ctx context.Context, tenantID string) ([]string
 	}
 	return out, rows.Err()
 }
-
-// NumberOwner returns the church that owns a number. Errors: ENOTFOUND.
-func (r *Registry) NumberOwner(ctx context.Context, e164 string) (string, error) {
-	var id string
-	err := r.db.QueryRowContext(ctx, `SELECT tenant_id FROM phone_numbers WHERE e164 = $1`, e164).Scan(&id)
-	if ignoreNoRows(err) == nil && id == "" {
-		return "", steeple.Errorf(steeple.ENOTFOUND, "number %s is not a church's", e164)
-	}
-	return id, err
-}

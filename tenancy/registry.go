@@ -220,8 +220,6 @@ func (r *Registry) TenantByRef(ctx context.Context, ref string) (*steeple.Tenant
 // TenantFilter narrows Tenants. Zero values mean no filter.
 type TenantFilter struct {
 	Status steeple.TenantStatus
-	// BehindVersion keeps tenants whose schema version is below it.
-	BehindVersion int64
 	// Migratable keeps tenants whose database may be migrated (active or suspended).
 	Migratable bool
 }
@@ -233,10 +231,6 @@ func (r *Registry) Tenants(ctx context.Context, f TenantFilter) ([]*steeple.Tena
 	if f.Status != "" {
 		args = append(args, f.Status)
 		q += fmt.Sprintf(" AND status = $%d", len(args))
-	}
-	if f.BehindVersion > 0 {
-		args = append(args, f.BehindVersion)
-		q += fmt.Sprintf(" AND schema_version < $%d", len(args))
 	}
 	if f.Migratable {
 		q += " AND status IN ('active', 'suspended')"
