@@ -133,12 +133,19 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
 			return err
 		}
-		if err := s.waitForSlot(ctx, hh, b.From, rate); err != nil {
+		claimed, err := s.waitForSlot(ctx, hh, b.From, rate)
+		if err != nil {
 			return err
 		}
 		sctx, cancel := work()
+		sentAt := time.Now()
 		id, err := s.provider.Send(sctx, Outbound{From: b.From, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, WebhookURL: webhook})
 		cancel()
+		if sentAt.Sub(claimed) > 2*time.Millisecond {
+			if err := s.ten.Registry.DelaySendSlots(ctx, "number:"+b.From, sentAt, interval(rate)); err != nil {
+				return err
+			}
+		}
 		o, code, detail, wait := classify(err)
 		switch o {
 		case outcomeSent:
@@ -191,36 +198,43 @@ func (s *Service) providerOptOut(ctx context.Context, hh *handleHolder, memberID
 	return err
 }
 
-// waitForSlot reserves the next send slot for the number and for the
-// account (both shared through the registry by every process) and waits
-// for the later one, giving the handle back during a long wait.
-func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) error {
-	wait, err := s.ten.Registry.ReserveSendSlot(ctx, "number:"+from, interval(rate))
-	if err != nil {
-		return err
-	}
+// waitForSlot waits until this send may go: the account's rate is a slot
+// reserved ahead, the number's (the limit carriers enforce) a moment
+// claimed right before sending. Both are shared through the registry by
+// every process. The handle is given back during a long wait. It returns
+// the moment claimed.
+func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) (time.Time, error) {
 	if s.cfg.AccountRate > 0 {
-		acct, err := s.ten.Registry.ReserveSendSlot(ctx, "account", interval(s.cfg.AccountRate))
+		wait, err := s.ten.Registry.ReserveSendSlot(ctx, "account", interval(s.cfg.AccountRate))
 		if err != nil {
-			return err
+			return time.Time{}, err
 		}
-		wait = max(wait, acct)
+		if err := s.pause(ctx, hh, wait); err != nil {
+			return time.Time{}, err
+		}
 	}
+	for {
+		wait, claimed, err := s.ten.Registry.ClaimSendTime(ctx, "number:"+from, interval(rate))
+		if err != nil || wait == 0 {
+			return claimed, err
+		}
+		if err := s.pause(ctx, hh, wait); err != nil {
+			return time.Time{}, err
+		}
+	}
+}
+
+// pause sleeps, giving the church's handle back first if the wait is long.
+func (s *Service) pause(ctx context.Context, hh *handleHolder, wait time.Duration) error {
 	if wait > 20*time.Millisecond {
 		hh.release()
 	}
-	due := time.Now().Add(wait)
-	if err := s.sleep(ctx, wait); err != nil {
-		return err
-	}
-	if time.Since(due) > 2*time.Millisecond {
-		return s.ten.Registry.DelaySendSlots(ctx, "number:"+from, interval(rate))
-	}
-	return nil
+	return s.sleep(ctx, wait)
 }
 
-// interval spaces sends for a rate, with 2% to spare so that jitter in the
-// send path never puts one more message into a second than the rate allows.
+// interval spaces sends for a rate, with 2% to spare so that jitter between
+// the claim and the provider's receipt never puts one more message into a
+// second than the rate allows.
 func interval(perSecond float64) time.Duration {
 	return time.Duration(float64(time.Second) / perSecond * 1.02)
 }

@@ -2,6 +2,8 @@ package tenancy
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 )
 
@@ -59,11 +61,44 @@ func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval tim
 	return time.Duration(next-step-now) * time.Microsecond, nil
 }
 
-// DelaySendSlots moves key's next free slot to at least interval from now:
-// a sender that woke late calls it just before sending, so that the next
-// send keeps a full interval after this one rather than after the planned time.
-func (r *Registry) DelaySendSlots(ctx context.Context, key string, interval time.Duration) error {
-	floor := time.Now().Add(interval).UnixMicro()
+// ClaimSendTime claims the present moment for a send on key, if key's
+// next free time has come: it then moves the next free time one interval
+// on and answers a zero wait with the moment claimed. Otherwise it
+// answers how long to wait before trying again. Claims made right before
+// sending are a full interval apart whichever process makes them, however
+// late each sender woke.
+func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.Duration) (time.Duration, time.Time, error) {
+	claimed := time.Now()
+	now := claimed.UnixMicro()
+	// The next free time advances from its schedule, not from now, unless
+	// the sender is more than slack late: small wake-up delays then cost no
+	// drift, and any run of sends still spans its intervals minus slack.
+	slack := min(interval/10, 10*time.Millisecond).Microseconds()
+	var next int64
+	err := r.db.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
+		ON CONFLICT (key) DO UPDATE SET next_us =
+			(CASE WHEN send_pacing.next_us > CAST($2 AS BIGINT) - CAST($4 AS BIGINT) THEN send_pacing.next_us
+				ELSE CAST($2 AS BIGINT) - CAST($4 AS BIGINT) END) + CAST($3 AS BIGINT)
+		WHERE send_pacing.next_us <= CAST($2 AS BIGINT)
+		RETURNING next_us`, key, now, interval.Microseconds(), slack).Scan(&next)
+	if err == nil {
+		return 0, claimed, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return 0, time.Time{}, err
+	}
+	if err := r.db.QueryRowContext(ctx, `SELECT next_us FROM send_pacing WHERE key = $1`, key).Scan(&next); err != nil {
+		return 0, time.Time{}, err
+	}
+	return max(time.Duration(next-now)*time.Microsecond, time.Microsecond), time.Time{}, nil
+}
+
+// DelaySendSlots moves key's next free time to at least interval after
+// sentAt. A sender whose send began well after its claim (a slow registry
+// or scheduler) calls it, so the next send keeps a full interval after the
+// real one.
+func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.Time, interval time.Duration) error {
+	floor := sentAt.Add(interval).UnixMicro()
 	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
 	return err
 }
