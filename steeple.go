@@ -23,6 +23,7 @@ const (
 	ETOOMANY      = "too_many"     // rate limited; retry later
 	ESUSPENDED    = "suspended"    // the church is suspended or deleted
 	ESCHEMA       = "schema_newer" // the church's database is newer than this binary
+	ETOOLARGE     = "too_large"    // the request body is over its limit
 )
 
 // Error is Steeple's one error type: a code for callers and machines, a

@@ -55,6 +55,9 @@ type Config struct {
 	TelnyxBaseURL string
 	// TelnyxPublicKey verifies webhook signatures (base64 Ed25519).
 	TelnyxPublicKey string
+	// ProviderConfirmsKeywords: Telnyx answers STOP and START itself, so
+	// Steeple confirms only the keywords it did not act on.
+	ProviderConfirmsKeywords bool
 	// SendRatePerNumber and SendRateAccount pace sending (messages per second).
 	SendRatePerNumber float64
 	SendRateAccount   float64
@@ -86,11 +89,12 @@ func Default() Config {
 			"starter":  {MaxAdmins: 2, MonthlySegments: 2000},
 			"standard": {MaxAdmins: 10, MonthlySegments: 20000},
 		},
-		DefaultPlan:       "standard",
-		TelnyxBaseURL:     "https://api.telnyx.com/v2",
-		SendRatePerNumber: 1,
-		SendRateAccount:   50,
-		Workers:           10,
+		DefaultPlan:              "standard",
+		TelnyxBaseURL:            "https://api.telnyx.com/v2",
+		SendRatePerNumber:        1,
+		SendRateAccount:          50,
+		Workers:                  10,
+		ProviderConfirmsKeywords: true,
 	}
 }
 
@@ -176,9 +180,23 @@ var settings = []setting{
 	strSetting("STEEPLE_TELNYX_API_KEY", "telnyx-api-key", "Telnyx API key (empty: run the built-in simulator)", func(c *Config) *string { return &c.TelnyxAPIKey }),
 	strSetting("STEEPLE_TELNYX_BASE_URL", "telnyx-base-url", "Telnyx API base URL", func(c *Config) *string { return &c.TelnyxBaseURL }),
 	strSetting("STEEPLE_TELNYX_PUBLIC_KEY", "telnyx-public-key", "Telnyx webhook public key (base64)", func(c *Config) *string { return &c.TelnyxPublicKey }),
+	boolSetting("STEEPLE_PROVIDER_CONFIRMS_KEYWORDS", "provider-confirms-keywords", "the provider answers STOP and START itself (Telnyx does); false: Steeple always confirms", func(c *Config) *bool { return &c.ProviderConfirmsKeywords }),
 	floatSetting("STEEPLE_SEND_RATE_PER_NUMBER", "send-rate-per-number", "messages per second from one number (until registered)", func(c *Config) *float64 { return &c.SendRatePerNumber }),
 	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
+}
+
+func boolSetting(env, fl, usage string, p func(*Config) *bool) setting {
+	return setting{env, fl, usage,
+		func(fs *flag.FlagSet, c *Config, n, u string) { fs.BoolVar(p(c), n, *p(c), u) },
+		func(c *Config, s string) error {
+			v, err := strconv.ParseBool(s)
+			if err != nil {
+				return errors.New("not true or false")
+			}
+			*p(c) = v
+			return nil
+		}}
 }
 
 func floatSetting(env, fl, usage string, p func(*Config) *float64) setting {

@@ -23,6 +23,7 @@ var statusOf = map[string]int{
 	steeple.ETOOMANY:      http.StatusTooManyRequests,
 	steeple.ESUSPENDED:    http.StatusForbidden,
 	steeple.ESCHEMA:       http.StatusServiceUnavailable,
+	steeple.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 }
 
 // errorBody is the one envelope every API error uses.

@@ -30,7 +30,7 @@ func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req members.Settings
+	var req members.SettingsUpdate
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return

@@ -13,9 +13,11 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/tenancy"
+	"github.com/steeple-sms/steeple/webhooks"
 )
 
 // Deps are what the handlers need, wired in main.
@@ -24,6 +26,8 @@ type Deps struct {
 	Auth      *auth.Service
 	Members   *members.Service
 	Messaging *messaging.Service
+	Inbox     *inbox.Service
+	Webhooks  *webhooks.Service
 	Metrics   prometheus.Gatherer
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
@@ -57,6 +61,12 @@ func New(d Deps) *Server {
 	}
 	if d.Messaging != nil {
 		s.routeMessages()
+	}
+	if d.Inbox != nil {
+		s.routeConversations()
+	}
+	if d.Webhooks != nil {
+		s.routeWebhooks()
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))

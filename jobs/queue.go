@@ -20,9 +20,10 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// Execer runs a statement inside the queue's registry transaction.
+// Execer runs a statement inside the queue's registry transaction and
+// returns the rows it affected.
 type Execer interface {
-	Exec(ctx context.Context, query string, args ...any) error
+	Exec(ctx context.Context, query string, args ...any) (int64, error)
 }
 
 // Config tunes the queue.
@@ -136,14 +137,17 @@ func (q *Queue) InsertTx(ctx context.Context, fn func(Execer) error, params []ri
 
 type pgxExecer struct{ tx pgx.Tx }
 
-func (e pgxExecer) Exec(ctx context.Context, q string, args ...any) error {
-	_, err := e.tx.Exec(ctx, q, args...)
-	return err
+func (e pgxExecer) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	tag, err := e.tx.Exec(ctx, q, args...)
+	return tag.RowsAffected(), err
 }
 
 type sqlExecer struct{ tx *sql.Tx }
 
-func (e sqlExecer) Exec(ctx context.Context, q string, args ...any) error {
-	_, err := e.tx.ExecContext(ctx, q, args...)
-	return err
+func (e sqlExecer) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := e.tx.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

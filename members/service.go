@@ -6,6 +6,7 @@ package members
 import (
 	"context"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/nyaruka/phonenumbers"
 
@@ -95,28 +96,66 @@ func (s *Service) region(ctx context.Context, h *tenancy.Handle) (string, error)
 	return v, err
 }
 
+// SettingHelpContact is the church setting telling members how to reach
+// it, sent in the answer to HELP.
+const SettingHelpContact = "help_contact"
+
 // Settings are what a church can change about itself here.
 type Settings struct {
 	PhoneRegion string `json:"phone_region"`
+	// HelpContact is how members reach the church (a phone number, an
+	// email, office hours), sent in the answer to HELP.
+	HelpContact string `json:"help_contact"`
+}
+
+// SettingsUpdate changes the settings given; absent ones stay.
+type SettingsUpdate struct {
+	PhoneRegion *string `json:"phone_region"`
+	HelpContact *string `json:"help_contact"`
 }
 
 // Settings returns the church's settings.
 func (s *Service) Settings(ctx context.Context, h *tenancy.Handle) (*Settings, error) {
 	r, err := s.region(ctx, h)
-	return &Settings{PhoneRegion: r}, err
-}
-
-// UpdateSettings changes the church's settings. Errors: EINVALID for a
-// region phone numbers are not known for.
-func (s *Service) UpdateSettings(ctx context.Context, h *tenancy.Handle, in Settings) (*Settings, error) {
-	r := strings.ToUpper(strings.TrimSpace(in.PhoneRegion))
-	if !phonenumbers.GetSupportedRegions()[r] {
-		return nil, steeple.FieldError("phone_region", "is not a region code phone numbers are known for (e.g. US, CA, GB)")
-	}
-	if err := s.store.SetSetting(ctx, h, SettingPhoneRegion, r); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	return &Settings{PhoneRegion: r}, nil
+	hc, err := s.store.Setting(ctx, h, SettingHelpContact)
+	return &Settings{PhoneRegion: r, HelpContact: hc}, err
+}
+
+// UpdateSettings changes the church's settings; nothing is written unless
+// every given field is valid. Errors: EINVALID for a region phone numbers
+// are not known for, or a help contact over 120 characters.
+func (s *Service) UpdateSettings(ctx context.Context, h *tenancy.Handle, in SettingsUpdate) (*Settings, error) {
+	fe := map[string]string{}
+	var region, contact string
+	if in.PhoneRegion != nil {
+		region = strings.ToUpper(strings.TrimSpace(*in.PhoneRegion))
+		if !phonenumbers.GetSupportedRegions()[region] {
+			fe["phone_region"] = "is not a region code phone numbers are known for (e.g. US, CA, GB)"
+		}
+	}
+	if in.HelpContact != nil {
+		contact = strings.Join(strings.Fields(*in.HelpContact), " ")
+		if utf8.RuneCountInString(contact) > 120 {
+			fe["help_contact"] = "must be at most 120 characters"
+		}
+	}
+	if len(fe) > 0 {
+		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
+	}
+	if in.PhoneRegion != nil {
+		if err := s.store.SetSetting(ctx, h, SettingPhoneRegion, region); err != nil {
+			return nil, err
+		}
+	}
+	if in.HelpContact != nil {
+		if err := s.store.SetSetting(ctx, h, SettingHelpContact, contact); err != nil {
+			return nil, err
+		}
+	}
+	return s.Settings(ctx, h)
 }
 
 // Create adds a member. Consent defaults to opted in by admin entry only
@@ -197,4 +236,28 @@ func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string,
 		}
 	}
 	return s.store.Members(ctx, h, mq)
+}
+
+// FromConversation turns the unknown contact of a conversation into a
+// member with the phone they texted from (the request gives no phone).
+// Consent is as for Create, except that a contact who texted STOP stays
+// opted out. Errors: EINVALID, ENOTFOUND, ECONFLICT.
+func (s *Service) FromConversation(ctx context.Context, h *tenancy.Handle, conversationID string, r MemberRequest) (*steeple.Member, error) {
+	if strings.TrimSpace(r.Phone) != "" {
+		return nil, steeple.FieldError("phone", "comes from the conversation; leave it out")
+	}
+	conv, err := s.store.Conversation(ctx, h, conversationID)
+	if err != nil {
+		return nil, err
+	}
+	r.Phone = conv.Phone
+	in, err := r.validate(DefaultRegion)
+	if err != nil {
+		return nil, err
+	}
+	c := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin}
+	if r.Consent != nil && r.Consent.OptedIn {
+		c.Status, c.Wording = steeple.ConsentOptedIn, strings.TrimSpace(r.Consent.Wording)
+	}
+	return s.store.MemberFromConversation(ctx, h, conversationID, in, c)
 }

@@ -142,7 +142,7 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, admin *steeple.
 	if b.MediaURLs == nil {
 		b.MediaURLs = []string{}
 	}
-	if err := s.ten.Registry.AddDispatchIntent(ctx, h.TenantID(), b.ID); err != nil {
+	if err := s.ten.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, h.TenantID(), b.ID); err != nil {
 		return nil, err
 	}
 	quota := s.cfg.Plans[h.Tenant().Plan].MonthlySegments

@@ -19,6 +19,7 @@ import (
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // chunkJob is one send job of a broadcast as River holds it.
@@ -113,7 +114,7 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 	bc := &store.Broadcast{ID: steeple.NewID(), Text: "Hello {first_name}", MediaURLs: []string{}, Audience: store.Audience{All: true},
 		From: c.number, Encoding: messaging.EncodingGSM7, SegmentsPerMessage: 1, Recipients: len(rs),
 		Chunks: (len(rs) + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: steeple.NewID()}
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, c.id, bc.ID); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.id, bc.ID); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Store.CreateBroadcast(ctx, h, bc, rs, len(rs), 0)
@@ -123,7 +124,7 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 	}
 	// Another process died before its church transaction committed.
 	ghost := steeple.NewID()
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, c.id, ghost); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.id, ghost); err != nil {
 		t.Fatal(err)
 	}
 	if v := getBroadcast(t, s, c, bc.ID); v.Message.Dispatched || v.Message.Counts["queued"] != 150 || len(chunkJobs(t, s, bc.ID)) != 0 {
@@ -167,7 +168,7 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 	}, func() string { return fmt.Sprintf("send jobs not completed: %+v", chunkJobs(t, s, bc.ID)) })
 
 	// A stale intent for a broadcast already sent dispatches nothing new.
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, c.id, bc.ID); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.id, bc.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {

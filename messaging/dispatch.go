@@ -36,7 +36,8 @@ func (s *Service) dispatch(ctx context.Context, tenantID, messageID string, chun
 		params[i] = river.InsertManyParams{Args: SendChunkArgs{TenantID: tenantID, MessageID: messageID, Chunk: i}}
 	}
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		return tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
+		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
+		return err
 	}, params)
 	return err
 }
@@ -90,6 +91,16 @@ func (s *Service) recover(ctx context.Context, in tenancy.DispatchIntent) error 
 		return err
 	}
 	defer h.Release()
+	if in.Kind == tenancy.IntentReply {
+		_, err := s.store.ReplyTarget(ctx, h, in.MessageID)
+		if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+			return s.dropIntent(ctx, in) // the church's transaction never committed
+		}
+		if err != nil {
+			return err
+		}
+		return s.dispatchReply(ctx, in.TenantID, in.MessageID)
+	}
 	b, err := s.store.Broadcast(ctx, h, in.MessageID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return s.dropIntent(ctx, in) // the church's transaction never committed
@@ -105,7 +116,8 @@ func (s *Service) recover(ctx context.Context, in tenancy.DispatchIntent) error 
 
 func (s *Service) dropIntent(ctx context.Context, in tenancy.DispatchIntent) error {
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		return tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, in.TenantID, in.MessageID)
+		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, in.TenantID, in.MessageID)
+		return err
 	}, nil)
 	return err
 }

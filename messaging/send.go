@@ -99,21 +99,6 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 }
 
 func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, it store.SendItem, rate float64, webhook string, lastTry bool) error {
-	// Bookkeeping and the provider call run on a context a shutdown does not
-	// cancel (bounded by a timeout): a send under way finishes and is
-	// recorded, rather than being forgotten and sent again after a restart.
-	work := func() (context.Context, context.CancelFunc) {
-		return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-	}
-	update := func(u store.RecipientUpdate) error {
-		wctx, cancel := work()
-		defer cancel()
-		h, err := hh.get(wctx)
-		if err != nil {
-			return err
-		}
-		return s.store.UpdateRecipient(wctx, h, b.ID, it.MemberID, u)
-	}
 	// Consent and phone are read again right before the send: a chunk at a
 	// slow rate takes minutes, and a change meanwhile must hold.
 	h, err := hh.get(ctx)
@@ -124,25 +109,62 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 	if err != nil {
 		return err
 	}
+	out := outgoing{From: b.From, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, MemberID: it.MemberID,
+		record: func(ctx context.Context, h *tenancy.Handle, u store.RecipientUpdate) error {
+			return s.store.UpdateRecipient(ctx, h, b.ID, it.MemberID, u)
+		}}
 	if !ok {
-		return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
 	}
+	return s.deliver(ctx, hh, out, rate, webhook, lastTry)
+}
+
+// outgoing is one text to send (a broadcast recipient or a conversation
+// message) with how to record its status.
+type outgoing struct {
+	From, To, Text string
+	MediaURLs      []string
+	MemberID       string // the member texted, "" for an unknown contact
+	record         func(context.Context, *tenancy.Handle, store.RecipientUpdate) error
+}
+
+// record writes a status change on a context a shutdown does not cancel
+// (bounded by a timeout): a send under way finishes and is recorded,
+// rather than being forgotten and sent again after a restart.
+func (s *Service) record(ctx context.Context, hh *handleHolder, out outgoing, u store.RecipientUpdate) error {
+	wctx, cancel := detached(ctx)
+	defer cancel()
+	h, err := hh.get(wctx)
+	if err != nil {
+		return err
+	}
+	return out.record(wctx, h, u)
+}
+
+func detached(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+}
+
+// deliver sends one text, paced per sending number and per account,
+// retrying what the provider refuses for now, and records each step.
+func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, rate float64, webhook string, lastTry bool) error {
+	update := func(u store.RecipientUpdate) error { return s.record(ctx, hh, out, u) }
 	for try := 0; ; try++ {
 		// Mark first, then take the slot: only the wait and the call itself
 		// stand between a slot and its send, so sends keep their spacing.
 		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
 			return err
 		}
-		claimed, err := s.waitForSlot(ctx, hh, b.From, rate)
+		claimed, err := s.waitForSlot(ctx, hh, out.From, rate)
 		if err != nil {
 			return err
 		}
-		sctx, cancel := work()
+		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
-		id, err := s.provider.Send(sctx, Outbound{From: b.From, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, WebhookURL: webhook})
+		id, err := s.provider.Send(sctx, Outbound{From: out.From, To: out.To, Text: out.Text, MediaURLs: out.MediaURLs, WebhookURL: webhook})
 		cancel()
 		if sentAt.Sub(claimed) > 2*time.Millisecond {
-			if err := s.ten.Registry.DelaySendSlots(ctx, "number:"+b.From, sentAt, interval(rate)); err != nil {
+			if err := s.ten.Registry.DelaySendSlots(ctx, "number:"+out.From, sentAt, interval(rate)); err != nil {
 				return err
 			}
 		}
@@ -151,24 +173,26 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 		case outcomeSent:
 			return update(store.RecipientUpdate{Status: store.StatusSent, ProviderID: id})
 		case outcomeOptedOut:
-			if err := s.providerOptOut(ctx, hh, it.MemberID); err != nil {
+			if err := s.providerOptOut(ctx, hh, out.MemberID); err != nil {
 				return err
 			}
 			return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorCode: code, ErrorDetail: "opted out at the provider: " + detail})
 		case outcomeInvalidTo:
-			h, err := hh.get(ctx)
-			if err != nil {
-				return err
-			}
-			if err := s.store.MarkPhoneInvalid(ctx, h, it.MemberID); err != nil {
-				return err
+			if out.MemberID != "" {
+				h, err := hh.get(ctx)
+				if err != nil {
+					return err
+				}
+				if err := s.store.MarkPhoneInvalid(ctx, h, out.MemberID); err != nil {
+					return err
+				}
 			}
 			return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: "invalid number: " + detail})
 		case outcomeRejected:
 			return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: detail})
 		}
 		// Retryable: put it back, wait, try again; after the last wait hand
-		// the chunk back to the queue (or give up on the job's last try).
+		// the job back to the queue (or give up on the job's last try).
 		if err := update(store.RecipientUpdate{Status: store.StatusQueued, ErrorCode: code, ErrorDetail: detail}); err != nil {
 			return err
 		}
@@ -176,7 +200,7 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 			if lastTry {
 				return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: "provider kept failing: " + detail})
 			}
-			return fmt.Errorf("provider unavailable for %s: %s %s", it.MemberID, code, detail)
+			return fmt.Errorf("provider unavailable: %s %s", code, detail)
 		}
 		hh.release()
 		if err := s.sleep(ctx, max(wait, s.cfg.RetryBackoff[try])); err != nil {
@@ -187,6 +211,9 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 
 // providerOptOut records the provider's block as the member's own opt-out.
 func (s *Service) providerOptOut(ctx context.Context, hh *handleHolder, memberID string) error {
+	if memberID == "" {
+		return nil
+	}
 	h, err := hh.get(ctx)
 	if err != nil {
 		return err

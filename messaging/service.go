@@ -70,6 +70,7 @@ func New(ten *tenancy.Tenancy, st *store.Store, p Provider, cfg Config, log *slo
 func (s *Service) Register(w *river.Workers) {
 	river.AddWorker(w, &sendWorker{svc: s})
 	river.AddWorker(w, &sweepWorker{svc: s})
+	river.AddWorker(w, &replyWorker{svc: s})
 }
 
 // PeriodicJobs are the recovery sweep, every interval.

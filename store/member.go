@@ -256,20 +256,25 @@ func (s *Store) DeleteMember(ctx context.Context, h *tenancy.Handle, id string) 
 // whether the status changed. Errors: ENOTFOUND.
 func (s *Store) SetConsent(ctx context.Context, h *tenancy.Handle, id string, c steeple.Consent) (bool, error) {
 	changed := false
+	c.At = s.Now()
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
 		var cur string
 		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&cur); err != nil {
 			return translate(err, "member")
 		}
-		c.At = s.Now()
-		if _, err := tx.ExecContext(ctx, `UPDATE members SET consent_status = $1, consent_source = $2, consent_at = $3,
-			consent_text = $4, updated_at = $3 WHERE id = $5`, c.Status, c.Source, c.At, c.Wording, id); err != nil {
-			return err
-		}
 		changed = cur != c.Status
-		return insertConsentEvent(ctx, tx, id, c)
+		return setConsentTx(ctx, tx, id, c)
 	})
 	return changed, err
+}
+
+// setConsentTx writes a consent change and its history row.
+func setConsentTx(ctx context.Context, q querier, id string, c steeple.Consent) error {
+	if _, err := q.ExecContext(ctx, `UPDATE members SET consent_status = $1, consent_source = $2, consent_at = $3,
+		consent_text = $4, updated_at = $3 WHERE id = $5`, c.Status, c.Source, c.At, c.Wording, id); err != nil {
+		return err
+	}
+	return insertConsentEvent(ctx, q, id, c)
 }
 
 // MarkPhoneInvalid flags a member whose number the provider rejected.

@@ -7,21 +7,27 @@ import (
 	"time"
 )
 
-// AddDispatchIntent records that a broadcast must be handed to the queue.
+// Kinds of dispatch intent: what the message id names.
+const (
+	IntentBroadcast = "broadcast" // a broadcast's chunks
+	IntentReply     = "reply"     // one conversation message
+)
+
+// AddDispatchIntent records that a message must be handed to the queue.
 // It is written before the church's own transaction commits.
-func (r *Registry) AddDispatchIntent(ctx context.Context, tenantID, messageID string) error {
-	_, err := r.db.ExecContext(ctx, `INSERT INTO dispatch_intents (tenant_id, message_id, created_at) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, tenantID, messageID, r.now().Unix())
+func (r *Registry) AddDispatchIntent(ctx context.Context, kind, tenantID, messageID string) error {
+	_, err := r.db.ExecContext(ctx, `INSERT INTO dispatch_intents (tenant_id, message_id, created_at, kind) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, tenantID, messageID, r.now().Unix(), kind)
 	return err
 }
 
-// DispatchIntent is a broadcast not yet handed to the queue.
-type DispatchIntent struct{ TenantID, MessageID string }
+// DispatchIntent is a message not yet handed to the queue.
+type DispatchIntent struct{ Kind, TenantID, MessageID string }
 
 // StaleDispatchIntents lists intents older than age, oldest first: the
 // recovery sweep's work, found without opening any church's database.
 func (r *Registry) StaleDispatchIntents(ctx context.Context, age time.Duration, limit int) ([]DispatchIntent, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT tenant_id, message_id FROM dispatch_intents WHERE created_at <= $1
+	rows, err := r.db.QueryContext(ctx, `SELECT kind, tenant_id, message_id FROM dispatch_intents WHERE created_at <= $1
 		ORDER BY created_at LIMIT $2`, r.now().Add(-age).Unix(), limit)
 	if err != nil {
 		return nil, err
@@ -30,7 +36,7 @@ func (r *Registry) StaleDispatchIntents(ctx context.Context, age time.Duration, 
 	var out []DispatchIntent
 	for rows.Next() {
 		var d DispatchIntent
-		if err := rows.Scan(&d.TenantID, &d.MessageID); err != nil {
+		if err := rows.Scan(&d.Kind, &d.TenantID, &d.MessageID); err != nil {
 			return nil, err
 		}
 		out = append(out, d)
@@ -101,4 +107,18 @@ func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.T
 	floor := sentAt.Add(interval).UnixMicro()
 	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
 	return err
+}
+
+// InsertWebhookEventSQL records a webhook event id; it inserts nothing when
+// the id was seen before. Run it in the transaction that queues the event.
+const InsertWebhookEventSQL = `INSERT INTO webhook_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`
+
+// PruneWebhookEvents forgets event ids received before cutoff (the provider
+// redelivers for minutes, not days).
+func (r *Registry) PruneWebhookEvents(ctx context.Context, cutoff time.Time) (int64, error) {
+	res, err := r.db.ExecContext(ctx, `DELETE FROM webhook_events WHERE received_at < $1`, cutoff.UTC())
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -2,6 +2,8 @@ package tenancy
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 
 	"github.com/steeple-sms/steeple"
 )
@@ -41,4 +43,15 @@ func (r *Registry) TenantNumbers(ctx context.Context, tenantID string) ([]string
 		out = append(out, n)
 	}
 	return out, rows.Err()
+}
+
+// NumberOwner returns the church that owns a phone number (E.164): the one
+// lookup that routes an inbound text. Errors: ENOTFOUND when no church owns it.
+func (r *Registry) NumberOwner(ctx context.Context, e164 string) (string, error) {
+	var id string
+	err := r.db.QueryRowContext(ctx, `SELECT tenant_id FROM phone_numbers WHERE e164 = $1`, e164).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", steeple.Errorf(steeple.ENOTFOUND, "no church owns %s", e164)
+	}
+	return id, err
 }

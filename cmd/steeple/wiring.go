@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -9,12 +10,14 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
+	"github.com/steeple-sms/steeple/webhooks"
 )
 
 // services are the serving parts, wired together.
@@ -22,6 +25,8 @@ type services struct {
 	accounts  *auth.Service
 	members   *members.Service
 	messaging *messaging.Service
+	inbox     *inbox.Service
+	webhooks  *webhooks.Service
 	queue     *jobs.Queue
 	sim       *telnyxsim.Sim // nil when talking to real Telnyx
 	stopSim   func()
@@ -43,7 +48,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	authCfg.PublicURL, authCfg.Plans = cfg.PublicURL, plans
 	s := &services{accounts: auth.New(e.ten, st, keys, authCfg, nil), members: members.New(st), stopSim: func() {}}
 
-	baseURL, apiKey := cfg.TelnyxBaseURL, cfg.TelnyxAPIKey
+	baseURL, apiKey, publicKey := cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, cfg.TelnyxPublicKey
 	if cfg.Simulated() {
 		s.sim = telnyxsim.New(telnyxsim.Options{Logger: e.log})
 		root, stop, err := s.sim.Start("127.0.0.1:0")
@@ -51,6 +56,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 			return nil, err
 		}
 		baseURL, apiKey, s.stopSim = root+"/v2", "simulated", stop
+		publicKey = s.sim.PublicKeyBase64()
 		e.log.Warn("NO TELNYX KEY: texts go to the built-in Telnyx simulator, not to phones", "simulator", root,
 			"hint", "set STEEPLE_TELNYX_API_KEY and STEEPLE_TELNYX_PUBLIC_KEY to send for real")
 	}
@@ -58,15 +64,26 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	mc.PublicURL, mc.PerNumberRate, mc.AccountRate, mc.Plans = cfg.PublicURL, cfg.SendRatePerNumber, cfg.SendRateAccount, plans
 	provider := messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: baseURL, APIKey: apiKey})}
 	s.messaging = messaging.New(e.ten, st, provider, mc, e.log)
+	pub, err := telnyx.ParsePublicKey(publicKey)
+	if err != nil {
+		s.stopSim()
+		return nil, fmt.Errorf("STEEPLE_TELNYX_PUBLIC_KEY: %w", err)
+	}
+	s.inbox = inbox.New(st, s.messaging, inbox.Config{ProviderConfirmsKeywords: cfg.ProviderConfirmsKeywords}, e.log)
+	wc := webhooks.DefaultConfig()
+	wc.PublicKey = pub
+	s.webhooks = webhooks.New(e.ten, s.inbox, s.messaging, wc, e.metrics, e.log)
 	workers := river.NewWorkers()
 	s.messaging.Register(workers)
+	s.webhooks.Register(workers)
 	quiet := slog.New(e.log.Handler()).With("component", "queue")
-	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers,
-		PeriodicJobs: s.messaging.PeriodicJobs(time.Minute), Logger: quiet})
+	periodic := append(s.messaging.PeriodicJobs(time.Minute), s.webhooks.PeriodicJobs(time.Hour)...)
+	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers, PeriodicJobs: periodic, Logger: quiet})
 	if err != nil {
 		s.stopSim()
 		return nil, err
 	}
 	s.messaging.UseQueue(s.queue)
+	s.webhooks.UseQueue(s.queue)
 	return s, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/httpapi"
+	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
@@ -27,6 +28,7 @@ import (
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
+	"github.com/steeple-sms/steeple/webhooks"
 )
 
 // Server is the whole HTTP stack on a real listener over one backend, with
@@ -36,6 +38,9 @@ type Server struct {
 	Sim       *telnyxsim.Sim
 	SimURL    string // the simulator's root; its API is SimURL + "/v2"
 	Messaging *messaging.Service
+	Inbox     *inbox.Service
+	Webhooks  *webhooks.Service
+	Metrics   *prometheus.Registry
 	Queue     *jobs.Queue
 	Tenancy   *tenancy.Tenancy
 	Auth      *auth.Service
@@ -71,6 +76,8 @@ type ServerOptions struct {
 	Auth      func(*auth.Config)      // adjust the account service's configuration
 	Tenancy   func(*tenancy.Options)  // adjust the tenancy options
 	Messaging func(*messaging.Config) // adjust messaging (rates, retries)
+	Inbox     func(*inbox.Config)     // adjust the inbox (keyword confirmations)
+	Webhooks  func(*webhooks.Config)  // adjust webhook handling (key, receipt grace)
 	NoQueue   bool                    // do not start the job queue's workers
 }
 
@@ -116,15 +123,29 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt.Messaging(&mc)
 	}
 	msg := messaging.New(ten, st, messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "test"})}, mc, log)
+	ic := inbox.Config{ProviderConfirmsKeywords: true}
+	if opt.Inbox != nil {
+		opt.Inbox(&ic)
+	}
+	ib := inbox.New(st, msg, ic, log)
+	wc := webhooks.DefaultConfig()
+	wc.PublicKey, wc.RetryEvery = sim.PublicKey(), 50*time.Millisecond
+	if opt.Webhooks != nil {
+		opt.Webhooks(&wc)
+	}
+	metrics := prometheus.NewRegistry()
+	wh := webhooks.New(ten, ib, msg, wc, metrics, log)
 	workers := river.NewWorkers()
 	msg.Register(workers)
+	wh.Register(workers)
 	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, Logger: log, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg.UseQueue(q)
-	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: members.New(st), Messaging: msg,
-		Metrics: prometheus.NewRegistry(), Logger: log, AcquireTimeout: 5 * time.Second})
+	wh.UseQueue(q)
+	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: members.New(st), Messaging: msg, Inbox: ib, Webhooks: wh,
+		Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
 	hs := httptest.NewServer(h)
 	msg.SetPublicURL(hs.URL)
 	if !opt.NoQueue {
@@ -140,7 +161,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		})
 	}
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Queue: q, Tenancy: ten, Auth: svc, Store: st,
+	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
 		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
 }
 

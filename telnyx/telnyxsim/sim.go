@@ -91,6 +91,7 @@ type Sim struct {
 	sentTo     map[string]int // sends per destination, never trimmed
 	outcomes   map[string]Outcome
 	optedOut   map[string]bool
+	noKeywords bool // the profile's opt-out management is off
 	webhooks   []DeliveredWebhook
 	pending    int
 	idle       chan struct{} // closed when pending drops to 0
@@ -312,6 +313,16 @@ func (s *Sim) OptIn(phone string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.optedOut, phone)
+}
+
+// SetKeywordHandling turns the provider's own STOP/START/HELP handling on
+// (the default, as Telnyx on long codes) or off, as for a messaging profile
+// whose opt-out management is disabled: then an inbound keyword neither
+// blocks nor lifts a block, and no autoresponse_type is set.
+func (s *Sim) SetKeywordHandling(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.noKeywords = !on
 }
 
 // OptedOut reports whether phone has a block rule.

@@ -187,7 +187,8 @@ var ErrNoWebhookURL = errors.New("telnyxsim: no webhook URL for inbound message"
 // keywords first: STOP, STOPALL, STOP ALL, UNSUBSCRIBE, CANCEL, END or QUIT
 // block sends to msg.From (40300); START or UNSTOP lift the block; HELP only
 // marks the payload. A matched keyword (the whole text, any case) sets
-// autoresponse_type to "stop", "start" or "help".
+// autoresponse_type to "stop", "start" or "help". SetKeywordHandling(false)
+// turns all of this off.
 func (s *Sim) Inbound(ctx context.Context, msg InboundMessage) error {
 	if !isE164(msg.From) || !isE164(msg.To) {
 		return fmt.Errorf("telnyxsim: inbound from %q to %q: both must be E.164", msg.From, msg.To)
@@ -202,6 +203,9 @@ func (s *Sim) Inbound(ctx context.Context, msg InboundMessage) error {
 	}
 	now := s.clock()
 	s.mu.Lock()
+	if s.noKeywords {
+		auto = ""
+	}
 	switch auto {
 	case "stop":
 		s.optedOut[msg.From] = true

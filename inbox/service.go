@@ -1,0 +1,153 @@
+// Package inbox is a church's two-way inbox: inbound texts matched to
+// members (or kept as unknown contacts), STOP/START/HELP keywords, and the
+// conversations admins read and answer. Routing an event to its church is
+// the webhooks package's job; everything here runs on one church's handle.
+package inbox
+
+import (
+	"context"
+	"log/slog"
+	"strings"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Config tunes the inbox.
+type Config struct {
+	// ProviderConfirmsKeywords says the provider answers STOP and START
+	// itself, as Telnyx does on long codes (it also blocks sends after STOP,
+	// so a confirmation of Steeple's own would be refused). Steeple then
+	// confirms only keywords the provider did not act on: those without
+	// autoresponse_type, such as YES. HELP is always answered by Steeple,
+	// with the church's own contact.
+	ProviderConfirmsKeywords bool
+}
+
+// Service applies inbound texts and serves the inbox.
+type Service struct {
+	store *store.Store
+	msg   *messaging.Service
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New returns the service; replies go through msg's send pipeline.
+func New(st *store.Store, msg *messaging.Service, cfg Config, log *slog.Logger) *Service {
+	return &Service{store: st, msg: msg, cfg: cfg, log: log}
+}
+
+// ApplyInbound stores a message.received payload in the church's database:
+// the conversation, the member's consent for STOP and START, and the
+// automatic answer, all in one transaction; the answer is then queued.
+// A text stored before changes nothing.
+func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx.MessagePayload) (*store.InboundResult, error) {
+	if len(p.To) == 0 || p.From.PhoneNumber == "" || p.ID == "" {
+		return nil, steeple.Errorf(steeple.EINVALID, "inbound message without id, from or to")
+	}
+	kw, flag := Classify(p.Text)
+	in := store.InboundText{ProviderID: p.ID, From: p.From.PhoneNumber, ChurchNumber: p.To[0].PhoneNumber, Body: p.Text,
+		Keyword: kw, Flag: flag, Wording: strings.TrimSpace(p.Text)}
+	for _, m := range p.Media {
+		in.Media = append(in.Media, store.Media{URL: m.URL, ContentType: m.ContentType, Size: m.Size})
+	}
+	var draft *store.OutboundDraft
+	if body, err := s.answer(ctx, h, kw, p.AutoresponseType); err != nil {
+		return nil, err
+	} else if body != "" {
+		id, err := s.msg.ReserveReply(ctx, h.TenantID())
+		if err != nil {
+			return nil, err
+		}
+		draft = &store.OutboundDraft{ID: id, Body: body, Purpose: kw, CreatedBy: store.CreatedBySystem}
+	}
+	res, err := s.store.ApplyInbound(ctx, h, in, draft)
+	if err != nil {
+		return nil, err
+	}
+	if draft != nil && !res.Duplicate {
+		s.msg.DispatchReply(ctx, h.TenantID(), draft.ID)
+	}
+	return res, nil
+}
+
+// answer is the automatic reply to a keyword ("" for none).
+func (s *Service) answer(ctx context.Context, h *tenancy.Handle, kw, providerMatched string) (string, error) {
+	church := h.Tenant().Name
+	switch kw {
+	case store.KeywordStop, store.KeywordStart:
+		if s.cfg.ProviderConfirmsKeywords && providerMatched == kw {
+			return "", nil
+		}
+		if kw == store.KeywordStop {
+			return church + ": you are unsubscribed and will get no more texts from us. Reply START to subscribe again.", nil
+		}
+		return church + ": you are subscribed again. Msg & data rates may apply. Reply HELP for help, STOP to opt out.", nil
+	case store.KeywordHelp:
+		contact, err := s.store.Setting(ctx, h, members.SettingHelpContact)
+		if err != nil {
+			return "", err
+		}
+		if contact == "" {
+			contact = "Reply to this text to reach us"
+		}
+		return church + ": " + strings.TrimRight(contact, ".") + ". Msg & data rates may apply. Reply STOP to opt out.", nil
+	}
+	return "", nil
+}
+
+// Thread is a conversation with a page of its messages, newest first.
+type Thread struct {
+	*store.Conversation
+	Messages   []*store.ConversationMessage `json:"messages"`
+	NextCursor string                       `json:"next_cursor"`
+}
+
+// List pages the church's conversations, most recent first. status is
+// "open", "closed" or "" for both. Errors: EINVALID.
+func (s *Service) List(ctx context.Context, h *tenancy.Handle, status, cursor string, limit int) ([]*store.Conversation, string, error) {
+	if status != "" && status != store.ConversationOpen && status != store.ConversationClosed {
+		return nil, "", steeple.FieldError("status", `must be "open" or "closed"`)
+	}
+	return s.store.Conversations(ctx, h, store.ConversationQuery{Status: status, Cursor: cursor, Limit: limit})
+}
+
+// Get returns a conversation with its newest messages; cursor pages to
+// older ones. Errors: ENOTFOUND.
+func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id, cursor string, limit int) (*Thread, error) {
+	c, err := s.store.Conversation(ctx, h, id)
+	if err != nil {
+		return nil, err
+	}
+	ms, next, err := s.store.Thread(ctx, h, id, cursor, limit)
+	if err != nil {
+		return nil, err
+	}
+	return &Thread{Conversation: c, Messages: ms, NextCursor: next}, nil
+}
+
+// Reply sends an admin's reply to the conversation's one contact.
+func (s *Service) Reply(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, id string, r messaging.ReplyRequest) (*store.ConversationMessage, error) {
+	return s.msg.Reply(ctx, h, admin, id, r)
+}
+
+// MarkRead clears the unread count. Errors: ENOTFOUND.
+func (s *Service) MarkRead(ctx context.Context, h *tenancy.Handle, id string) (*store.Conversation, error) {
+	if err := s.store.MarkConversationRead(ctx, h, id); err != nil {
+		return nil, err
+	}
+	return s.store.Conversation(ctx, h, id)
+}
+
+// SetStatus closes or reopens a conversation (a new inbound text reopens
+// it too). Errors: ENOTFOUND.
+func (s *Service) SetStatus(ctx context.Context, h *tenancy.Handle, id, status string) (*store.Conversation, error) {
+	if err := s.store.SetConversationStatus(ctx, h, id, status); err != nil {
+		return nil, err
+	}
+	return s.store.Conversation(ctx, h, id)
+}

@@ -1,0 +1,40 @@
+package messaging
+
+import (
+	"context"
+	"time"
+
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// ApplyReceipt applies a message.sent or message.finalized event to the
+// church's broadcast recipient or conversation message.
+func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType string, occurred time.Time, p *telnyx.MessagePayload) (store.ReceiptResult, error) {
+	r := store.Receipt{ProviderID: p.ID, OccurredAt: occurred, At: occurred}
+	if eventType == telnyx.EventMessageFinalized {
+		r.Final = true
+		if p.CompletedAt != nil {
+			r.At = *p.CompletedAt
+		}
+		switch p.Status() {
+		case "delivered":
+			r.Status = store.StatusDelivered
+		case "delivery_unconfirmed":
+			r.Status, r.ErrorDetail = store.StatusSent, "the carrier did not confirm delivery"
+		default: // sending_failed, delivery_failed, expired
+			r.Status, r.ErrorDetail = store.StatusFailed, p.Status()
+		}
+		if len(p.Errors) > 0 {
+			e := p.Errors[0]
+			r.ErrorCode, r.ErrorDetail = e.Code, e.Title
+			if e.Detail != "" {
+				r.ErrorDetail += ": " + e.Detail
+			}
+		}
+	} else if p.SentAt != nil {
+		r.At = *p.SentAt
+	}
+	return s.store.ApplyReceipt(ctx, h, r)
+}

@@ -1,0 +1,168 @@
+package messaging
+
+import (
+	"context"
+	"net/url"
+	"strings"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// SendReplyArgs is the job sending one conversation message. Unique by its
+// arguments, so dispatching twice sends once.
+type SendReplyArgs struct {
+	TenantID  string `json:"tenant_id"`
+	MessageID string `json:"message_id"`
+}
+
+// Kind names the job.
+func (SendReplyArgs) Kind() string { return "send_reply" }
+
+// InsertOpts makes the job unique for as long as it may exist.
+func (SendReplyArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 8, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type replyWorker struct {
+	river.WorkerDefaults[SendReplyArgs]
+	svc *Service
+}
+
+func (w *replyWorker) Work(ctx context.Context, job *river.Job[SendReplyArgs]) error {
+	return w.svc.sendReply(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+}
+
+// ReplyRequest is an admin's reply in a conversation.
+type ReplyRequest struct {
+	Text      string   `json:"text"`
+	MediaURLs []string `json:"media_urls,omitempty"`
+}
+
+// Reply records an admin's reply to one conversation and hands it to the
+// send pipeline (the same pacing as broadcasts), durably: the registry
+// intent is written before the church's transaction commits.
+// Errors: EINVALID, ENOTFOUND.
+func (s *Service) Reply(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, conversationID string, r ReplyRequest) (*store.ConversationMessage, error) {
+	text := strings.TrimSpace(r.Text)
+	fe := map[string]string{}
+	if text == "" && len(r.MediaURLs) == 0 {
+		fe["text"] = "is required (or send media_urls)"
+	}
+	if Segments(text).PerMessage > MaxSegments {
+		fe["text"] = "is too long: more than 10 segments"
+	}
+	if len(r.MediaURLs) > 10 {
+		fe["media_urls"] = "at most 10"
+	}
+	for _, m := range r.MediaURLs {
+		if u, err := url.Parse(m); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			fe["media_urls"] = "each must be an http(s) URL"
+		}
+	}
+	if len(fe) > 0 {
+		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
+	}
+	if _, err := s.store.Conversation(ctx, h, conversationID); err != nil {
+		return nil, err
+	}
+	id, err := s.ReserveReply(ctx, h.TenantID())
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.CreateReply(ctx, h, conversationID, store.OutboundDraft{ID: id, Body: text, MediaURLs: r.MediaURLs,
+		Purpose: store.PurposeReply, CreatedBy: admin.ID})
+	if err != nil {
+		return nil, err
+	}
+	s.DispatchReply(ctx, h.TenantID(), id)
+	return m, nil
+}
+
+// ReserveReply picks the id of a conversation message about to be created
+// and records the registry intent to send it. Create the message, then
+// call DispatchReply; a crash between is finished by the recovery sweep.
+func (s *Service) ReserveReply(ctx context.Context, tenantID string) (string, error) {
+	id := steeple.NewID()
+	return id, s.ten.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, tenantID, id)
+}
+
+// DispatchReply queues a committed conversation message's send job. A
+// failure is logged, not returned: the message is stored and the recovery
+// sweep queues it.
+func (s *Service) DispatchReply(ctx context.Context, tenantID, messageID string) {
+	if err := s.dispatchReply(ctx, tenantID, messageID); err != nil {
+		s.log.Warn("reply not queued yet; the recovery sweep will", "tenant", tenantID, "message", messageID, "err", err)
+	}
+}
+
+func (s *Service) dispatchReply(ctx context.Context, tenantID, messageID string) error {
+	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
+		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
+		return err
+	}, []river.InsertManyParams{{Args: SendReplyArgs{TenantID: tenantID, MessageID: messageID}}})
+	return err
+}
+
+// sendReply sends one conversation message from the number the contact
+// texted (or, if the church gave it up, its first number). Automatic
+// answers to STOP go to the person who just opted out; nothing else does.
+func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) error {
+	hh := &handleHolder{ten: s.ten, id: a.TenantID}
+	defer hh.release()
+	h, err := hh.get(ctx)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND || steeple.ErrorCode(err) == steeple.ESUSPENDED {
+		s.log.Warn("reply job for a church that cannot be served; dropped", "tenant", a.TenantID, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	it, err := s.store.ReplyTarget(ctx, h, a.MessageID)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		return nil
+	}
+	if err != nil || (it.Status != store.StatusQueued && it.Status != store.StatusSending) {
+		return err
+	}
+	out := outgoing{To: it.Phone, Text: it.Body, MediaURLs: it.MediaURLs, MemberID: it.MemberID,
+		record: func(ctx context.Context, h *tenancy.Handle, u store.RecipientUpdate) error {
+			return s.store.UpdateConversationMessage(ctx, h, a.MessageID, u)
+		}}
+	if !it.MayText && it.Purpose != store.KeywordStop {
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"})
+	}
+	out.From, err = s.sendingNumber(ctx, a.TenantID, it.ChurchNumber)
+	if err != nil {
+		return err
+	}
+	if out.From == "" {
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusFailed, ErrorDetail: "the church has no phone number to send from"})
+	}
+	rate, err := s.churchRate(ctx, h)
+	if err != nil {
+		return err
+	}
+	return s.deliver(ctx, hh, out, rate, s.webhookURL(a.TenantID), lastTry)
+}
+
+// sendingNumber is the number a conversation continues on, if the church
+// still owns it, else its first number ("" when it has none).
+func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string) (string, error) {
+	owner, err := s.ten.Registry.NumberOwner(ctx, preferred)
+	if err == nil && owner == tenantID {
+		return preferred, nil
+	}
+	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
+		return "", err
+	}
+	nums, err := s.ten.Registry.TenantNumbers(ctx, tenantID)
+	if err != nil || len(nums) == 0 {
+		return "", err
+	}
+	return nums[0], nil
+}

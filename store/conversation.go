@@ -1,0 +1,579 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Conversation statuses, message directions and flags.
+const (
+	ConversationOpen   = "open"
+	ConversationClosed = "closed"
+	DirectionInbound   = "inbound"
+	DirectionOutbound  = "outbound"
+	StatusReceived     = "received"
+	FlagPossibleOptOut = "possible_opt_out"
+	// PurposeReply is an admin's reply; automatic answers name the keyword
+	// they answer (stop, start, help).
+	PurposeReply = "reply"
+	// CreatedBySystem marks automatic answers.
+	CreatedBySystem = "system"
+	// Keywords a whole inbound text may be (see the inbox package).
+	KeywordStop  = "stop"
+	KeywordStart = "start"
+	KeywordHelp  = "help"
+)
+
+// Media is one attachment of an MMS, kept as the provider's URL.
+type Media struct {
+	URL         string `json:"url"`
+	ContentType string `json:"content_type,omitempty"`
+	Size        int64  `json:"size,omitempty"`
+}
+
+// ConversationMember names the member a conversation is with.
+type ConversationMember struct {
+	ID            string `json:"id"`
+	FirstName     string `json:"first_name"`
+	LastName      string `json:"last_name"`
+	ConsentStatus string `json:"consent_status"`
+}
+
+// LastMessage summarises a conversation's newest message.
+type LastMessage struct {
+	At        time.Time `json:"at"`
+	Preview   string    `json:"preview"`
+	Direction string    `json:"direction"`
+}
+
+// Conversation is one thread of the inbox, with a member or with an
+// unknown contact (Member nil).
+type Conversation struct {
+	ID           string              `json:"id"`
+	Phone        string              `json:"phone"`
+	Member       *ConversationMember `json:"member"`
+	ChurchNumber string              `json:"church_number"`
+	Status       string              `json:"status"`
+	Unread       int                 `json:"unread"`
+	Flagged      bool                `json:"flagged"`
+	OptedOut     bool                `json:"opted_out"`
+	LastMessage  LastMessage         `json:"last_message"`
+	CreatedAt    time.Time           `json:"created_at"`
+}
+
+// ConversationMessage is one text in a thread.
+type ConversationMessage struct {
+	ID          string     `json:"id"`
+	Direction   string     `json:"direction"`
+	Body        string     `json:"body"`
+	Media       []Media    `json:"media"`
+	Keyword     string     `json:"keyword,omitempty"`
+	Flag        string     `json:"flag,omitempty"`
+	Purpose     string     `json:"purpose,omitempty"`
+	Status      string     `json:"status"`
+	ErrorCode   string     `json:"error_code,omitempty"`
+	ErrorDetail string     `json:"error_detail,omitempty"`
+	CreatedBy   string     `json:"created_by,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	SentAt      *time.Time `json:"sent_at,omitempty"`
+	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+}
+
+// InboundText is a text received from outside, ready to store.
+type InboundText struct {
+	ProviderID   string // the provider's message id: a text is stored once
+	From         string // the sender, E.164
+	ChurchNumber string // the church's number it was sent to
+	Body         string
+	Media        []Media
+	Keyword      string // "stop", "start", "help" when the whole text was one
+	Flag         string // FlagPossibleOptOut
+	Wording      string // recorded with a keyword's consent change
+}
+
+// OutboundDraft is a text to send in a conversation. ID is chosen by the
+// caller, which records the dispatch intent before the draft is committed.
+type OutboundDraft struct {
+	ID, Body, Purpose, CreatedBy string
+	MediaURLs                    []string
+}
+
+// InboundResult says what storing an inbound text did.
+type InboundResult struct {
+	Duplicate      bool // the text was stored before; nothing changed
+	ConversationID string
+	MessageID      string
+	MemberID       string // "" for an unknown contact
+	ConsentChanged bool
+}
+
+// ApplyInbound stores an inbound text in one transaction: it finds the
+// sender's member by the phone blind index, opens (or reopens) the
+// conversation, raises its unread count, applies a STOP or START keyword to
+// the member's consent (or the unknown contact's), and adds the automatic
+// answer, if any, as a queued outbound message. A text already stored
+// (same provider id) changes nothing.
+func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundText, answer *OutboundDraft) (*InboundResult, error) {
+	res := &InboundResult{}
+	now := s.Now()
+	nowUS := now.UnixMicro()
+	hash := s.PhoneIndex(in.From)
+	media, err := json.Marshal(nonNilMedia(in.Media))
+	if err != nil {
+		return nil, err
+	}
+	err = h.InTx(ctx, func(tx *sql.Tx) error {
+		var memberID sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM members WHERE phone_hash = $1`, hash).Scan(&memberID); err != nil && err != sql.ErrNoRows {
+			return err
+		}
+		res.MemberID = memberID.String
+		convID, err := s.conversationFor(ctx, tx, hash, in.From, in.ChurchNumber, memberID, nowUS, now)
+		if err != nil {
+			return err
+		}
+		res.ConversationID, res.MessageID = convID, steeple.NewID()
+		r, err := tx.ExecContext(ctx, `INSERT INTO conversation_messages (id, conversation_id, direction, body, media, keyword, flag,
+			status, provider_id, created_us) VALUES ($1, $2, 'inbound', $3, $4, $5, $6, 'received', $7, $8)
+			ON CONFLICT (provider_id) DO NOTHING`,
+			res.MessageID, convID, in.Body, string(media), in.Keyword, in.Flag, in.ProviderID, nowUS)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n == 0 {
+			res.Duplicate = true
+			return errDuplicate
+		}
+		flagged := in.Flag != ""
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET unread = unread + 1, status = 'open',
+			flagged = (flagged OR $1), last_message_us = $2, last_preview = $3, last_direction = 'inbound', updated_at = $4
+			WHERE id = $5`, flagged, nowUS, preview(in.Body, len(in.Media)), now, convID); err != nil {
+			return err
+		}
+		if err := s.applyKeyword(ctx, tx, in, convID, memberID, now); err != nil {
+			return err
+		}
+		if answer != nil {
+			return s.insertOutbound(ctx, tx, convID, *answer, nowUS+1, now)
+		}
+		return nil
+	})
+	if err == errDuplicate {
+		return res, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// errDuplicate rolls back the transaction of a text stored before.
+var errDuplicate = steeple.Errorf(steeple.ECONFLICT, "inbound text already stored")
+
+// conversationFor returns the conversation with a phone, creating it, and
+// links it to the member who now has that phone.
+func (s *Store) conversationFor(ctx context.Context, tx *sql.Tx, hash, phone, churchNumber string, memberID sql.NullString,
+	nowUS int64, now time.Time) (string, error) {
+	id := steeple.NewID()
+	_, err := tx.ExecContext(ctx, `INSERT INTO conversations (id, phone_hash, phone_cipher, member_id, church_number, status,
+		last_message_us, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $7) ON CONFLICT (phone_hash) DO NOTHING`,
+		id, hash, s.keys.Seal([]byte(phone), phoneAAD), memberID, churchNumber, nowUS, now)
+	if err != nil {
+		return "", err
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE phone_hash = $1`, hash).Scan(&id); err != nil {
+		return "", err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE conversations SET member_id = $1, church_number = $2 WHERE id = $3`, memberID, churchNumber, id)
+	return id, err
+}
+
+// applyKeyword records STOP and START: on the member when there is one,
+// else on the conversation's unknown contact.
+func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, convID string, memberID sql.NullString, now time.Time) error {
+	var status string
+	switch in.Keyword {
+	case KeywordStop:
+		status = steeple.ConsentOptedOut
+	case KeywordStart:
+		status = steeple.ConsentOptedIn
+	default:
+		return nil
+	}
+	if !memberID.Valid {
+		_, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1 WHERE id = $2`, status == steeple.ConsentOptedOut, convID)
+		return err
+	}
+	return setConsentTx(ctx, tx, memberID.String, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: in.Wording})
+}
+
+// CreateReply adds an outbound message to a conversation, queued for
+// sending, and records it as the conversation's newest. Errors: ENOTFOUND.
+func (s *Store) CreateReply(ctx context.Context, h *tenancy.Handle, conversationID string, d OutboundDraft) (*ConversationMessage, error) {
+	now := s.Now()
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var one int
+		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = $1`, conversationID).Scan(&one); err != nil {
+			return translate(err, "conversation")
+		}
+		return s.insertOutbound(ctx, tx, conversationID, d, now.UnixMicro(), now)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.ConversationMessage(ctx, h, d.ID)
+}
+
+func (s *Store) insertOutbound(ctx context.Context, tx *sql.Tx, convID string, d OutboundDraft, createdUS int64, now time.Time) error {
+	media := make([]Media, 0, len(d.MediaURLs))
+	for _, u := range d.MediaURLs {
+		media = append(media, Media{URL: u})
+	}
+	mj, err := json.Marshal(media)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO conversation_messages (id, conversation_id, direction, body, media, purpose,
+		status, created_by, created_us) VALUES ($1, $2, 'outbound', $3, $4, $5, 'queued', $6, $7)`,
+		d.ID, convID, d.Body, string(mj), d.Purpose, d.CreatedBy, createdUS); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE conversations SET last_message_us = $1, last_preview = $2, last_direction = 'outbound',
+		updated_at = $3 WHERE id = $4`, createdUS, preview(d.Body, len(d.MediaURLs)), now, convID)
+	return err
+}
+
+// ConversationQuery filters and pages the inbox (newest first).
+type ConversationQuery struct {
+	Status string // "open", "closed" or "" for both
+	Cursor string
+	Limit  int
+}
+
+const conversationColumns = `c.id, c.phone_cipher, c.church_number, c.status, c.unread, c.flagged, c.opted_out,
+	c.last_message_us, c.last_preview, c.last_direction, c.created_at,
+	m.id, m.first_name, m.last_name, m.consent_status
+	FROM conversations c LEFT JOIN members m ON m.id = c.member_id`
+
+func (s *Store) scanConversation(row interface{ Scan(...any) error }) (*Conversation, error) {
+	var c Conversation
+	var sealed []byte
+	var lastUS int64
+	var mid, first, last, consent sql.NullString
+	if err := row.Scan(&c.ID, &sealed, &c.ChurchNumber, &c.Status, &c.Unread, &c.Flagged, &c.OptedOut,
+		&lastUS, &c.LastMessage.Preview, &c.LastMessage.Direction, &c.CreatedAt, &mid, &first, &last, &consent); err != nil {
+		return nil, err
+	}
+	phone, err := s.keys.Open(sealed, phoneAAD)
+	if err != nil {
+		return nil, err
+	}
+	c.Phone = string(phone)
+	c.LastMessage.At = time.UnixMicro(lastUS).UTC()
+	c.CreatedAt = c.CreatedAt.UTC()
+	if mid.Valid {
+		c.Member = &ConversationMember{ID: mid.String, FirstName: first.String, LastName: last.String, ConsentStatus: consent.String}
+	}
+	return &c, nil
+}
+
+// Conversation returns one conversation. Errors: ENOTFOUND.
+func (s *Store) Conversation(ctx context.Context, h *tenancy.Handle, id string) (*Conversation, error) {
+	c, err := s.scanConversation(h.QueryRowContext(ctx, `SELECT `+conversationColumns+` WHERE c.id = $1`, id))
+	return c, translate(err, "conversation")
+}
+
+// Conversations lists conversations, most recent activity first, with a
+// cursor for the next page ("" at the end).
+func (s *Store) Conversations(ctx context.Context, h *tenancy.Handle, q ConversationQuery) ([]*Conversation, string, error) {
+	where, args := []string{"1 = 1"}, []any{}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if q.Status != "" {
+		where = append(where, "c.status = "+arg(q.Status))
+	}
+	if q.Cursor != "" {
+		us, id, err := decodeTimeCursor(q.Cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		u, i := arg(us), arg(id)
+		where = append(where, "(c.last_message_us < "+u+" OR (c.last_message_us = "+u+" AND c.id < "+i+"))")
+	}
+	rows, err := h.QueryContext(ctx, `SELECT `+conversationColumns+` WHERE `+strings.Join(where, " AND ")+
+		` ORDER BY c.last_message_us DESC, c.id DESC LIMIT `+arg(q.Limit+1), args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	out := []*Conversation{}
+	for rows.Next() {
+		c, err := s.scanConversation(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > q.Limit {
+		out = out[:q.Limit]
+		last := out[len(out)-1]
+		next = encodeTimeCursor(last.LastMessage.At.UnixMicro(), last.ID)
+	}
+	return out, next, nil
+}
+
+const messageColumns = `id, direction, body, media, keyword, flag, purpose, status, error_code, error_detail,
+	created_by, created_us, sent_at, finished_at FROM conversation_messages`
+
+func scanConversationMessage(row interface{ Scan(...any) error }) (*ConversationMessage, error) {
+	var m ConversationMessage
+	var media string
+	var createdUS int64
+	var sent, fin sql.NullTime
+	if err := row.Scan(&m.ID, &m.Direction, &m.Body, &media, &m.Keyword, &m.Flag, &m.Purpose, &m.Status, &m.ErrorCode,
+		&m.ErrorDetail, &m.CreatedBy, &createdUS, &sent, &fin); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(media), &m.Media); err != nil {
+		return nil, err
+	}
+	m.CreatedAt = time.UnixMicro(createdUS).UTC()
+	m.SentAt, m.FinishedAt = utcPtr(sent), utcPtr(fin)
+	return &m, nil
+}
+
+// ConversationMessage returns one message of any conversation. Errors: ENOTFOUND.
+func (s *Store) ConversationMessage(ctx context.Context, h *tenancy.Handle, id string) (*ConversationMessage, error) {
+	m, err := scanConversationMessage(h.QueryRowContext(ctx, `SELECT `+messageColumns+` WHERE id = $1`, id))
+	return m, translate(err, "message")
+}
+
+// Thread returns a conversation's messages, newest first, up to limit; the
+// cursor pages to older ones ("" when there are none).
+func (s *Store) Thread(ctx context.Context, h *tenancy.Handle, conversationID, cursor string, limit int) ([]*ConversationMessage, string, error) {
+	args := []any{conversationID, limit + 1}
+	older := ""
+	if cursor != "" {
+		us, id, err := decodeTimeCursor(cursor)
+		if err != nil {
+			return nil, "", err
+		}
+		args = append(args, us, id)
+		older = ` AND (created_us < $3 OR (created_us = $3 AND id < $4))`
+	}
+	rows, err := h.QueryContext(ctx, `SELECT `+messageColumns+` WHERE conversation_id = $1`+older+
+		` ORDER BY created_us DESC, id DESC LIMIT $2`, args...)
+	if err != nil {
+		return nil, "", err
+	}
+	defer rows.Close()
+	out := []*ConversationMessage{}
+	for rows.Next() {
+		m, err := scanConversationMessage(rows)
+		if err != nil {
+			return nil, "", err
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[len(out)-1]
+		next = encodeTimeCursor(last.CreatedAt.UnixMicro(), last.ID)
+	}
+	return out, next, nil
+}
+
+// MarkConversationRead sets the unread count to zero. Errors: ENOTFOUND.
+func (s *Store) MarkConversationRead(ctx context.Context, h *tenancy.Handle, id string) error {
+	return s.updateConversation(ctx, h, id, `unread = 0`)
+}
+
+// SetConversationStatus closes or reopens a conversation. Errors: ENOTFOUND.
+func (s *Store) SetConversationStatus(ctx context.Context, h *tenancy.Handle, id, status string) error {
+	if status == ConversationOpen {
+		return s.updateConversation(ctx, h, id, `status = 'open'`)
+	}
+	return s.updateConversation(ctx, h, id, `status = 'closed'`)
+}
+
+func (s *Store) updateConversation(ctx context.Context, h *tenancy.Handle, id, set string) error {
+	r, err := h.ExecContext(ctx, `UPDATE conversations SET `+set+`, updated_at = $1 WHERE id = $2`, s.Now(), id)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n == 0 {
+		return steeple.Errorf(steeple.ENOTFOUND, "conversation not found")
+	}
+	return nil
+}
+
+// MemberFromConversation turns a conversation's unknown contact into a
+// member with the conversation's phone, and links the two, in one
+// transaction. A contact who texted STOP starts opted out whatever c says.
+// Errors: ENOTFOUND; ECONFLICT when the conversation already has a member
+// or the phone belongs to one.
+func (s *Store) MemberFromConversation(ctx context.Context, h *tenancy.Handle, conversationID string, in MemberInput, c steeple.Consent) (*steeple.Member, error) {
+	now := s.Now()
+	var m *steeple.Member
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var sealed []byte
+		var mid sql.NullString
+		var optedOut bool
+		if err := tx.QueryRowContext(ctx, `SELECT phone_cipher, member_id, opted_out FROM conversations WHERE id = $1`,
+			conversationID).Scan(&sealed, &mid, &optedOut); err != nil {
+			return translate(err, "conversation")
+		}
+		if mid.Valid {
+			return steeple.Errorf(steeple.ECONFLICT, "this conversation is already with member %s", mid.String)
+		}
+		phone, err := s.keys.Open(sealed, phoneAAD)
+		if err != nil {
+			return err
+		}
+		if optedOut {
+			c = steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceKeyword, Wording: "texted STOP before becoming a member"}
+		}
+		c.At = now
+		in.Phone = string(phone)
+		m = &steeple.Member{ID: steeple.NewID(), FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email,
+			Groups: []steeple.GroupRef{}, Consent: c, CreatedAt: now, UpdatedAt: now}
+		if err := s.insertMember(ctx, tx, m); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE conversations SET member_id = $1, updated_at = $2 WHERE id = $3`, m.ID, now, conversationID)
+		return err
+	})
+	if tenancy.IsUniqueViolation(err) {
+		return nil, s.duplicatePhone(ctx, h, m.Phone)
+	}
+	return m, err
+}
+
+// ReplyItem is an outbound conversation message with what sending it needs.
+type ReplyItem struct {
+	MessageID, Body, Purpose, Status string
+	MediaURLs                        []string
+	Phone, ChurchNumber              string
+	MemberID                         string // "" for an unknown contact
+	// MayText is false when the member or contact has opted out (or the
+	// member's phone was rejected by the provider).
+	MayText bool
+}
+
+// ReplyTarget loads an outbound message for sending. Errors: ENOTFOUND.
+func (s *Store) ReplyTarget(ctx context.Context, h *tenancy.Handle, messageID string) (*ReplyItem, error) {
+	var it ReplyItem
+	var media string
+	var sealed []byte
+	var mid sql.NullString
+	var contactOut bool
+	var consent sql.NullString
+	var invalid sql.NullBool
+	err := h.QueryRowContext(ctx, `SELECT cm.id, cm.body, cm.purpose, cm.status, cm.media, c.phone_cipher, c.church_number,
+		c.member_id, c.opted_out, m.consent_status, m.phone_invalid
+		FROM conversation_messages cm JOIN conversations c ON c.id = cm.conversation_id
+		LEFT JOIN members m ON m.id = c.member_id WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
+		Scan(&it.MessageID, &it.Body, &it.Purpose, &it.Status, &media, &sealed, &it.ChurchNumber, &mid, &contactOut, &consent, &invalid)
+	if err != nil {
+		return nil, translate(err, "message")
+	}
+	var ms []Media
+	if err := json.Unmarshal([]byte(media), &ms); err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		it.MediaURLs = append(it.MediaURLs, m.URL)
+	}
+	phone, err := s.keys.Open(sealed, phoneAAD)
+	if err != nil {
+		return nil, err
+	}
+	it.Phone, it.MemberID = string(phone), mid.String
+	if mid.Valid {
+		it.MayText = consent.String == steeple.ConsentOptedIn && !invalid.Bool
+	} else {
+		it.MayText = !contactOut
+	}
+	return &it, nil
+}
+
+// UpdateConversationMessage records an outbound message's new status; like
+// recipients, statuses only move forward from queued and sending.
+func (s *Store) UpdateConversationMessage(ctx context.Context, h *tenancy.Handle, id string, u RecipientUpdate) error {
+	now := s.Now()
+	var sentAt, finishedAt, provider any
+	switch u.Status {
+	case StatusSent:
+		sentAt = now
+	case StatusFailed, StatusSkipped, StatusDelivered:
+		finishedAt = now
+	}
+	if u.ProviderID != "" {
+		provider = u.ProviderID
+	}
+	_, err := h.ExecContext(ctx, `UPDATE conversation_messages SET status = $1, provider_id = COALESCE($2, provider_id),
+		error_code = $3, error_detail = $4, sent_at = COALESCE($5, sent_at), finished_at = COALESCE($6, finished_at),
+		updated_at = $7 WHERE id = $8 AND direction = 'outbound' AND status IN ('queued', 'sending')`,
+		u.Status, provider, u.ErrorCode, u.ErrorDetail, sentAt, finishedAt, now, id)
+	return err
+}
+
+func nonNilMedia(m []Media) []Media {
+	if m == nil {
+		return []Media{}
+	}
+	return m
+}
+
+// preview is the start of a text for the inbox list.
+func preview(body string, media int) string {
+	r := []rune(strings.TrimSpace(body))
+	if len(r) > 80 {
+		r = append(r[:79], '…')
+	}
+	if len(r) == 0 && media > 0 {
+		return "[photo]"
+	}
+	return string(r)
+}
+
+func utcPtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+func encodeTimeCursor(us int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(us, 10) + "|" + id))
+}
+
+func decodeTimeCursor(c string) (int64, string, error) {
+	bad := steeple.Errorf(steeple.EINVALID, "invalid cursor")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", bad
+	}
+	us, id, ok := strings.Cut(string(raw), "|")
+	n, err := strconv.ParseInt(us, 10, 64)
+	if !ok || err != nil {
+		return 0, "", bad
+	}
+	return n, id, nil
+}

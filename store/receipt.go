@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Receipt is a delivery receipt for one sent text, named by the
+// provider's message id.
+type Receipt struct {
+	ProviderID string
+	// Final is false for "sent" (handed to the carrier) and true for the
+	// final outcome.
+	Final bool
+	// Status is the final outcome: StatusDelivered, StatusFailed, or
+	// StatusSent when the carrier never confirmed.
+	Status      string
+	ErrorCode   string
+	ErrorDetail string
+	OccurredAt  time.Time // orders receipts: an older one never undoes a newer
+	At          time.Time // when it was sent or finished, by the provider's account
+}
+
+// ReceiptResult says what a receipt did.
+type ReceiptResult int
+
+// Receipt results.
+const (
+	ReceiptApplied ReceiptResult = iota
+	ReceiptStale                 // a newer receipt was applied already
+	ReceiptUnknown               // no text with that provider id
+)
+
+// ApplyReceipt applies a receipt to the broadcast recipient or conversation
+// message with its provider id, in occurred_at order: each row keeps the
+// occurred_at of the last receipt applied, and one conditional UPDATE
+// applies only a newer one, so concurrent and out-of-order receipts settle
+// on the newest. A "sent" receipt never touches a finished text.
+func (s *Store) ApplyReceipt(ctx context.Context, h *tenancy.Handle, r Receipt) (ReceiptResult, error) {
+	occ := r.OccurredAt.UnixMicro()
+	for _, table := range []string{"message_recipients", "conversation_messages"} {
+		touch := ", updated_at = $1"
+		var res sql.Result
+		var err error
+		if r.Final {
+			res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = $2, error_code = $3, error_detail = $4,
+				finished_at = $5, receipt_us = $6`+touch+` WHERE provider_id = $7 AND status IN ('sending', 'sent') AND receipt_us <= $6`,
+				s.Now(), r.Status, r.ErrorCode, r.ErrorDetail, r.At.UTC(), occ, r.ProviderID)
+		} else {
+			res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = 'sent', sent_at = $2, receipt_us = $3`+touch+`
+				WHERE provider_id = $4 AND status IN ('sending', 'sent') AND finished_at IS NULL AND receipt_us < $3`,
+				s.Now(), r.At.UTC(), occ, r.ProviderID)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			return ReceiptApplied, nil
+		}
+		var one int
+		err = h.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE provider_id = $1`, r.ProviderID).Scan(&one)
+		if err == nil {
+			return ReceiptStale, nil
+		}
+		if err != sql.ErrNoRows {
+			return 0, err
+		}
+	}
+	return ReceiptUnknown, nil
+}

@@ -1,0 +1,169 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"net/url"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Outcomes of applying a queued event.
+const (
+	OutcomeApplied     = "applied"
+	OutcomeUnrouted    = "unrouted"        // no church owns the number
+	OutcomeUnknownID   = "unknown_message" // a receipt for a message no church sent
+	OutcomeOutOfOrder  = "out_of_order"    // a newer receipt was applied already
+	OutcomeUnavailable = "church_unavailable"
+	OutcomeInvalid     = "invalid_payload"
+)
+
+type eventWorker struct {
+	river.WorkerDefaults[EventArgs]
+	svc *Service
+}
+
+// Register adds the event and pruning workers.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &eventWorker{svc: s})
+	river.AddWorker(w, &pruneWorker{svc: s})
+}
+
+func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error {
+	return w.svc.apply(ctx, job.Args)
+}
+
+// apply routes one event to its church and applies it there.
+func (s *Service) apply(ctx context.Context, ev EventArgs) error {
+	var p telnyx.MessagePayload
+	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
+		s.count(ev.EventType, OutcomeInvalid)
+		s.log.Warn("webhook event without a readable message payload; ignored", "event", ev.EventID, "type", ev.EventType)
+		return nil
+	}
+	tenantID, err := s.route(ctx, ev.EventType, &p)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		s.count(ev.EventType, OutcomeUnrouted)
+		s.log.Info("webhook event for a number no church owns; ignored", "event", ev.EventID, "type", ev.EventType)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	h, err := s.ten.Manager.Acquire(ctx, tenantID)
+	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED || c == steeple.EINVALID {
+		s.count(ev.EventType, OutcomeUnavailable)
+		s.log.Warn("webhook event for a church that cannot be served; dropped", "event", ev.EventID, "tenant", tenantID, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	if ev.EventType == telnyx.EventMessageReceived {
+		return s.applyInbound(ctx, h, ev, &p)
+	}
+	return s.applyReceipt(ctx, h, ev, &p)
+}
+
+// route finds the one church an event belongs to with one index lookup.
+// Errors: ENOTFOUND when no church does.
+func (s *Service) route(ctx context.Context, eventType string, p *telnyx.MessagePayload) (string, error) {
+	if eventType == telnyx.EventMessageReceived {
+		if len(p.To) == 0 {
+			return "", steeple.Errorf(steeple.ENOTFOUND, "inbound message without a receiving number")
+		}
+		return s.ten.Registry.NumberOwner(ctx, p.To[0].PhoneNumber)
+	}
+	// A receipt: the church Steeple named in the message's webhook URL
+	// (signed by the provider as part of the payload). Messages sent with
+	// the profile's URL instead fall back to the sending number's owner.
+	if id := tenantInURL(p.WebhookURL); id != "" {
+		return id, nil
+	}
+	return s.ten.Registry.NumberOwner(ctx, p.From.PhoneNumber)
+}
+
+// tenantInURL returns the tenant query parameter of a webhook URL, if it
+// is a well-formed id.
+func tenantInURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if id := u.Query().Get("tenant"); steeple.ValidID(id) {
+		return id
+	}
+	return ""
+}
+
+func (s *Service) applyInbound(ctx context.Context, h *tenancy.Handle, ev EventArgs, p *telnyx.MessagePayload) error {
+	res, err := s.inbox.ApplyInbound(ctx, h, p)
+	if steeple.ErrorCode(err) == steeple.EINVALID {
+		s.count(ev.EventType, OutcomeInvalid)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if res.Duplicate {
+		s.count(ev.EventType, OutcomeDuplicate)
+	} else {
+		s.count(ev.EventType, OutcomeApplied)
+	}
+	return nil
+}
+
+func (s *Service) applyReceipt(ctx context.Context, h *tenancy.Handle, ev EventArgs, p *telnyx.MessagePayload) error {
+	r, err := s.msg.ApplyReceipt(ctx, h, ev.EventType, ev.OccurredAt, p)
+	if err != nil {
+		return err
+	}
+	switch r {
+	case store.ReceiptApplied:
+		s.count(ev.EventType, OutcomeApplied)
+	case store.ReceiptStale:
+		s.count(ev.EventType, OutcomeOutOfOrder)
+	case store.ReceiptUnknown:
+		// The provider may report before the send worker has recorded the
+		// message id: look again shortly, for a while.
+		if s.cfg.Now().Sub(ev.OccurredAt) < s.cfg.ReceiptGrace {
+			return river.JobSnooze(s.cfg.RetryEvery)
+		}
+		s.count(ev.EventType, OutcomeUnknownID)
+	}
+	return nil
+}
+
+// PruneArgs is the periodic job forgetting old event ids.
+type PruneArgs struct{}
+
+// Kind names the job.
+func (PruneArgs) Kind() string { return "webhook_prune" }
+
+// InsertOpts keeps one prune at a time.
+func (PruneArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 1, UniqueOpts: river.UniqueOpts{ByPeriod: time.Hour}}
+}
+
+type pruneWorker struct {
+	river.WorkerDefaults[PruneArgs]
+	svc *Service
+}
+
+func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
+	_, err := w.svc.ten.Registry.PruneWebhookEvents(ctx, w.svc.cfg.Now().Add(-w.svc.cfg.Retention))
+	return err
+}
+
+// PeriodicJobs prune old event ids every interval.
+func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+}

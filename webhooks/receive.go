@@ -1,0 +1,182 @@
+// Package webhooks takes provider events in and routes each to exactly one
+// church in constant time. Receiving is cheap and durable: verify the
+// signature, de-duplicate on the event id and queue the event, in one
+// registry transaction. A queued event is then applied by a worker:
+// an inbound text goes to the church owning the receiving number (the
+// registry's phone-number index); a delivery receipt goes to the church
+// named in the message's own webhook URL, which Steeple set when sending
+// and the provider signed, so it stays right after the number changes hands.
+package webhooks
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// MaxBody is the largest webhook body accepted.
+const MaxBody = 256 << 10
+
+// Config tunes webhook handling.
+type Config struct {
+	// PublicKey verifies the provider's signatures.
+	PublicKey ed25519.PublicKey
+	// Now is the clock timestamps are checked against (time.Now if nil).
+	Now func() time.Time
+	// ReceiptGrace is how long a receipt for a message id no church knows
+	// yet is retried: the provider may report before the sender has
+	// recorded the id. Older ones are ignored and counted.
+	ReceiptGrace time.Duration
+	// RetryEvery is the wait between those retries.
+	RetryEvery time.Duration
+	// Retention is how long event ids are kept for de-duplication.
+	Retention time.Duration
+}
+
+// DefaultConfig returns the documented defaults (the key must be set).
+func DefaultConfig() Config {
+	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour}
+}
+
+// Service receives and applies webhook events.
+type Service struct {
+	ten     *tenancy.Tenancy
+	inbox   *inbox.Service
+	msg     *messaging.Service
+	queue   *jobs.Queue
+	cfg     Config
+	metrics *prometheus.CounterVec
+	log     *slog.Logger
+}
+
+// New builds the service; events counts are registered with reg as
+// steeple_webhook_events_total{type, outcome}.
+func New(ten *tenancy.Tenancy, ib *inbox.Service, msg *messaging.Service, cfg Config, reg prometheus.Registerer, log *slog.Logger) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	d := DefaultConfig()
+	if cfg.ReceiptGrace == 0 {
+		cfg.ReceiptGrace = d.ReceiptGrace
+	}
+	if cfg.RetryEvery == 0 {
+		cfg.RetryEvery = d.RetryEvery
+	}
+	if cfg.Retention == 0 {
+		cfg.Retention = d.Retention
+	}
+	m := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steeple_webhook_events_total",
+		Help: "Provider webhook events by type and what became of them."}, []string{"type", "outcome"})
+	if reg != nil {
+		reg.MustRegister(m)
+	}
+	return &Service{ten: ten, inbox: ib, msg: msg, cfg: cfg, metrics: m, log: log}
+}
+
+// UseQueue sets the queue events are handed to.
+func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
+
+// Counts exposes the event counter (tests and benchmarks read it).
+func (s *Service) Counts() *prometheus.CounterVec { return s.metrics }
+
+// Outcomes of receiving an event.
+const (
+	OutcomeAccepted     = "accepted"
+	OutcomeDuplicate    = "duplicate"
+	OutcomeBadSignature = "bad_signature"
+	OutcomeStale        = "stale_timestamp"
+	OutcomeMalformed    = "malformed"
+	OutcomeTooLarge     = "too_large"
+	OutcomeIgnored      = "ignored_type"
+)
+
+// Accept verifies and queues one webhook: signature and timestamp
+// (EUNAUTHORIZED), JSON shape (EINVALID); an event type Steeple does not
+// handle is accepted and ignored; an event id seen before is accepted and
+// not queued again. It returns the outcome.
+func (s *Service) Accept(ctx context.Context, signature, timestamp string, body []byte) (string, error) {
+	if err := telnyx.VerifySignature(s.cfg.PublicKey, signature, timestamp, body, s.cfg.Now()); err != nil {
+		outcome := OutcomeBadSignature
+		if errors.Is(err, telnyx.ErrStaleTimestamp) {
+			outcome = OutcomeStale
+		}
+		s.count("", outcome)
+		return outcome, steeple.Errorf(steeple.EUNAUTHORIZED, "webhook signature or timestamp does not verify")
+	}
+	w, err := telnyx.ParseWebhook(body)
+	if err != nil {
+		s.count("", OutcomeMalformed)
+		return OutcomeMalformed, steeple.Errorf(steeple.EINVALID, "malformed webhook: %v", err)
+	}
+	ev := w.Data
+	if !handled(ev.EventType) {
+		s.count(ev.EventType, OutcomeIgnored)
+		return OutcomeIgnored, nil
+	}
+	args := EventArgs{EventID: ev.ID, EventType: ev.EventType, OccurredAt: ev.OccurredAt, Payload: ev.Payload}
+	_, err = s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
+		n, err := tx.Exec(ctx, tenancy.InsertWebhookEventSQL, ev.ID, s.cfg.Now().UTC())
+		if err == nil && n == 0 {
+			return errSeen // rolls back: the event is queued once
+		}
+		return err
+	}, []river.InsertManyParams{{Args: args}})
+	if errors.Is(err, errSeen) {
+		s.count(ev.EventType, OutcomeDuplicate)
+		return OutcomeDuplicate, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	s.count(ev.EventType, OutcomeAccepted)
+	return OutcomeAccepted, nil
+}
+
+// CountTooLarge records a body refused for its size (the HTTP layer reads it).
+func (s *Service) CountTooLarge() { s.count("", OutcomeTooLarge) }
+
+var errSeen = errors.New("webhook event seen before")
+
+func handled(eventType string) bool {
+	switch eventType {
+	case telnyx.EventMessageReceived, telnyx.EventMessageSent, telnyx.EventMessageFinalized:
+		return true
+	}
+	return false
+}
+
+// count adds one to the counter; unknown types share one label so a
+// sender cannot grow the metric without bound.
+func (s *Service) count(eventType, outcome string) {
+	if eventType != "" && !handled(eventType) {
+		eventType = "other"
+	}
+	s.metrics.WithLabelValues(eventType, outcome).Inc()
+}
+
+// EventArgs is a queued webhook event, exactly as the provider signed it.
+type EventArgs struct {
+	EventID    string          `json:"event_id"`
+	EventType  string          `json:"event_type"`
+	OccurredAt time.Time       `json:"occurred_at"`
+	Payload    json.RawMessage `json:"payload"`
+}
+
+// Kind names the job.
+func (EventArgs) Kind() string { return "webhook_event" }
+
+// InsertOpts retries an event whose church was briefly unreachable.
+func (EventArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
