@@ -63,6 +63,8 @@ type Config struct {
 	SendRateAccount   float64
 	// Workers is how many jobs this process runs at once.
 	Workers int
+	// EventWorkers is how many webhook events it applies at once, besides.
+	EventWorkers int
 }
 
 // Plan is one plan's limits (0 means no limit).
@@ -95,6 +97,7 @@ func Default() Config {
 		SendRateAccount:          50,
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
+		EventWorkers:             4,
 	}
 }
 
@@ -184,6 +187,7 @@ var settings = []setting{
 	floatSetting("STEEPLE_SEND_RATE_PER_NUMBER", "send-rate-per-number", "messages per second from one number (until registered)", func(c *Config) *float64 { return &c.SendRatePerNumber }),
 	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
+	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process", func(c *Config) *int { return &c.EventWorkers }),
 }
 
 func boolSetting(env, fl, usage string, p func(*Config) *bool) setting {
@@ -333,6 +337,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("STEEPLE_WORKERS: must be at least 1, got %d", c.Workers)
+	}
+	if c.EventWorkers < 1 {
+		return fmt.Errorf("STEEPLE_EVENT_WORKERS: must be at least 1, got %d", c.EventWorkers)
 	}
 	if !c.Simulated() && c.TelnyxPublicKey == "" {
 		return errors.New("STEEPLE_TELNYX_PUBLIC_KEY: required with STEEPLE_TELNYX_API_KEY, to verify webhooks")

@@ -26,9 +26,17 @@ type Execer interface {
 	Exec(ctx context.Context, query string, args ...any) (int64, error)
 }
 
+// QueueEvents is the queue of provider webhook events. It has workers of
+// its own, so receipts and STOPs are applied at once even while every
+// send worker is busy pacing a long broadcast.
+const QueueEvents = "events"
+
 // Config tunes the queue.
 type Config struct {
-	MaxWorkers   int // concurrent jobs in this process (default 10)
+	MaxWorkers int // concurrent send and other jobs in this process (default 10)
+	// EventWorkers is how many webhook events this process applies at once
+	// (QueueEvents); 0 leaves that queue to other processes.
+	EventWorkers int
 	PeriodicJobs []*river.PeriodicJob
 	Logger       *slog.Logger
 	// PollInterval is how often idle workers look for jobs (default 200 ms on
@@ -59,8 +67,12 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 	if c.RescueAfter == 0 {
 		c.RescueAfter = 11 * time.Minute
 	}
+	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}}
+	if c.EventWorkers > 0 {
+		queues[QueueEvents] = river.QueueConfig{MaxWorkers: c.EventWorkers}
+	}
 	rc := &river.Config{
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}},
+		Queues:               queues,
 		Workers:              workers,
 		PeriodicJobs:         c.PeriodicJobs,
 		Logger:               c.Logger,

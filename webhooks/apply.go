@@ -41,8 +41,12 @@ func (w *eventWorker) Work(ctx context.Context, job *river.Job[EventArgs]) error
 
 // apply routes one event to its church and applies it there.
 func (s *Service) apply(ctx context.Context, ev EventArgs) error {
+	raw, err := s.keys.Open(ev.SealedPayload, payloadAAD(ev.EventID))
+	if err != nil {
+		return err // keys rotated away from under a queued event: retry, and look
+	}
 	var p telnyx.MessagePayload
-	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
+	if err := json.Unmarshal(raw, &p); err != nil || p.ID == "" {
 		s.count(ev.EventType, OutcomeInvalid)
 		s.log.Warn("webhook event without a readable message payload; ignored", "event", ev.EventID, "type", ev.EventType)
 		return nil

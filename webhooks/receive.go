@@ -11,7 +11,6 @@ package webhooks
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"time"
@@ -23,6 +22,7 @@ import (
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -57,6 +57,7 @@ type Service struct {
 	inbox   *inbox.Service
 	msg     *messaging.Service
 	queue   *jobs.Queue
+	keys    *secret.Keys
 	cfg     Config
 	metrics *prometheus.CounterVec
 	log     *slog.Logger
@@ -64,7 +65,8 @@ type Service struct {
 
 // New builds the service; events counts are registered with reg as
 // steeple_webhook_events_total{type, outcome}.
-func New(ten *tenancy.Tenancy, ib *inbox.Service, msg *messaging.Service, cfg Config, reg prometheus.Registerer, log *slog.Logger) *Service {
+// Payloads are sealed with keys while they wait in the queue.
+func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messaging.Service, cfg Config, reg prometheus.Registerer, log *slog.Logger) *Service {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -83,7 +85,7 @@ func New(ten *tenancy.Tenancy, ib *inbox.Service, msg *messaging.Service, cfg Co
 	if reg != nil {
 		reg.MustRegister(m)
 	}
-	return &Service{ten: ten, inbox: ib, msg: msg, cfg: cfg, metrics: m, log: log}
+	return &Service{ten: ten, keys: keys, inbox: ib, msg: msg, cfg: cfg, metrics: m, log: log}
 }
 
 // UseQueue sets the queue events are handed to.
@@ -126,7 +128,7 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 		s.count(ev.EventType, OutcomeIgnored)
 		return OutcomeIgnored, nil
 	}
-	args := EventArgs{EventID: ev.ID, EventType: ev.EventType, OccurredAt: ev.OccurredAt, Payload: ev.Payload}
+	args := s.JobArgs(ev)
 	_, err = s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
 		n, err := tx.Exec(ctx, tenancy.InsertWebhookEventSQL, ev.ID, s.cfg.Now().UTC())
 		if err == nil && n == 0 {
@@ -167,16 +169,31 @@ func (s *Service) count(eventType, outcome string) {
 	s.metrics.WithLabelValues(eventType, outcome).Inc()
 }
 
-// EventArgs is a queued webhook event, exactly as the provider signed it.
+// EventArgs is a queued webhook event. The payload holds phone numbers and
+// message text and job rows live in the registry, so it is sealed with the
+// data keys (bound to the event id), like personal data in a church's
+// database.
 type EventArgs struct {
-	EventID    string          `json:"event_id"`
-	EventType  string          `json:"event_type"`
-	OccurredAt time.Time       `json:"occurred_at"`
-	Payload    json.RawMessage `json:"payload"`
+	EventID       string    `json:"event_id"`
+	EventType     string    `json:"event_type"`
+	OccurredAt    time.Time `json:"occurred_at"`
+	SealedPayload []byte    `json:"sealed_payload"`
 }
+
+// JobArgs is the queued form of an event (its payload sealed).
+func (s *Service) JobArgs(ev telnyx.Event) EventArgs {
+	return EventArgs{EventID: ev.ID, EventType: ev.EventType, OccurredAt: ev.OccurredAt,
+		SealedPayload: s.keys.Seal(ev.Payload, payloadAAD(ev.ID))}
+}
+
+// payloadAAD binds a sealed payload to its event.
+func payloadAAD(eventID string) []byte { return []byte("webhook-event:" + eventID) }
 
 // Kind names the job.
 func (EventArgs) Kind() string { return "webhook_event" }
 
-// InsertOpts retries an event whose church was briefly unreachable.
-func (EventArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
+// InsertOpts puts events on their own queue and retries one whose church
+// was briefly unreachable.
+func (EventArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 10}
+}

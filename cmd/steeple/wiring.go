@@ -72,13 +72,14 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	s.inbox = inbox.New(st, s.messaging, inbox.Config{ProviderConfirmsKeywords: cfg.ProviderConfirmsKeywords}, e.log)
 	wc := webhooks.DefaultConfig()
 	wc.PublicKey = pub
-	s.webhooks = webhooks.New(e.ten, s.inbox, s.messaging, wc, e.metrics, e.log)
+	s.webhooks = webhooks.New(e.ten, keys, s.inbox, s.messaging, wc, e.metrics, e.log)
 	workers := river.NewWorkers()
 	s.messaging.Register(workers)
 	s.webhooks.Register(workers)
 	quiet := slog.New(e.log.Handler()).With("component", "queue")
 	periodic := append(s.messaging.PeriodicJobs(time.Minute), s.webhooks.PeriodicJobs(time.Hour)...)
-	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers, PeriodicJobs: periodic, Logger: quiet})
+	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers,
+		PeriodicJobs: periodic, Logger: quiet})
 	if err != nil {
 		s.stopSim()
 		return nil, err

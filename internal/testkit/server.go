@@ -134,11 +134,11 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt.Webhooks(&wc)
 	}
 	metrics := prometheus.NewRegistry()
-	wh := webhooks.New(ten, ib, msg, wc, metrics, log)
+	wh := webhooks.New(ten, keys, ib, msg, wc, metrics, log)
 	workers := river.NewWorkers()
 	msg.Register(workers)
 	wh.Register(workers)
-	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, Logger: log, PollInterval: 50 * time.Millisecond})
+	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, EventWorkers: 4, Logger: log, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
