@@ -16,6 +16,7 @@ import (
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/tenancy"
 	"github.com/steeple-sms/steeple/webhooks"
 )
@@ -28,6 +29,7 @@ type Deps struct {
 	Messaging *messaging.Service
 	Inbox     *inbox.Service
 	Webhooks  *webhooks.Service
+	Numbers   *numbers.Service
 	Metrics   prometheus.Gatherer
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
@@ -67,6 +69,9 @@ func New(d Deps) *Server {
 	}
 	if d.Webhooks != nil {
 		s.routeWebhooks()
+	}
+	if d.Numbers != nil {
+		s.routeNumbers()
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))

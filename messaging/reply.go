@@ -150,11 +150,13 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	return s.deliver(ctx, hh, out, rate, s.webhookURL(a.TenantID), lastTry)
 }
 
-// sendingNumber is the number a conversation continues on, if the church
-// still owns it, else its first number ("" when it has none).
+// sendingNumber is the number a text goes from: preferred if the church
+// still owns it and is not releasing it, else the church's first number
+// that can send ("" when it has none). Checked right before sending, so a
+// release stops sending from a number at once.
 func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string) (string, error) {
-	owner, err := s.ten.Registry.NumberOwner(ctx, preferred)
-	if err == nil && owner == tenantID {
+	n, err := s.ten.Registry.ChurchNumber(ctx, tenantID, preferred)
+	if err == nil && n.State == tenancy.NumberActive {
 		return preferred, nil
 	}
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {

@@ -91,14 +91,19 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	}
 	webhook := s.webhookURL(a.TenantID)
 	for _, it := range items {
-		if err := s.sendOne(ctx, hh, b, it, rate, webhook, lastTry); err != nil {
+		// The number is looked up per text: a release stops it at once.
+		from, err := s.sendingNumber(ctx, a.TenantID, b.From)
+		if err != nil {
+			return err
+		}
+		if err := s.sendOne(ctx, hh, b, from, it, rate, webhook, lastTry); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, it store.SendItem, rate float64, webhook string, lastTry bool) error {
+func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, from string, it store.SendItem, rate float64, webhook string, lastTry bool) error {
 	// Consent and phone are read again right before the send: a chunk at a
 	// slow rate takes minutes, and a change meanwhile must hold.
 	h, err := hh.get(ctx)
@@ -109,12 +114,15 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 	if err != nil {
 		return err
 	}
-	out := outgoing{From: b.From, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, MemberID: it.MemberID,
+	out := outgoing{From: from, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, MemberID: it.MemberID,
 		record: func(ctx context.Context, h *tenancy.Handle, u store.RecipientUpdate) error {
 			return s.store.UpdateRecipient(ctx, h, b.ID, it.MemberID, u)
 		}}
 	if !ok {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
+	}
+	if from == "" {
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusFailed, ErrorDetail: "the church has no number to send from"})
 	}
 	return s.deliver(ctx, hh, out, rate, webhook, lastTry)
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
@@ -27,6 +28,7 @@ type services struct {
 	messaging *messaging.Service
 	inbox     *inbox.Service
 	webhooks  *webhooks.Service
+	numbers   *numbers.Service
 	queue     *jobs.Queue
 	sim       *telnyxsim.Sim // nil when talking to real Telnyx
 	stopSim   func()
@@ -62,7 +64,8 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	}
 	mc := messaging.DefaultConfig()
 	mc.PublicURL, mc.PerNumberRate, mc.AccountRate, mc.Plans = cfg.PublicURL, cfg.SendRatePerNumber, cfg.SendRateAccount, plans
-	provider := messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: baseURL, APIKey: apiKey})}
+	client := telnyx.New(telnyx.Config{BaseURL: baseURL, APIKey: apiKey})
+	provider := messaging.TelnyxProvider{Client: client}
 	s.messaging = messaging.New(e.ten, st, provider, mc, e.log)
 	pub, err := telnyx.ParsePublicKey(publicKey)
 	if err != nil {
@@ -73,11 +76,16 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	wc := webhooks.DefaultConfig()
 	wc.PublicKey = pub
 	s.webhooks = webhooks.New(e.ten, keys, s.inbox, s.messaging, wc, e.metrics, e.log)
+	nc := numbers.DefaultConfig()
+	nc.PublicURL = cfg.PublicURL
+	s.numbers = numbers.New(e.ten, client, nc, e.log)
 	workers := river.NewWorkers()
 	s.messaging.Register(workers)
 	s.webhooks.Register(workers)
+	s.numbers.Register(workers)
 	quiet := slog.New(e.log.Handler()).With("component", "queue")
 	periodic := append(s.messaging.PeriodicJobs(time.Minute), s.webhooks.PeriodicJobs(time.Hour)...)
+	periodic = append(periodic, s.numbers.PeriodicJobs(time.Minute)...)
 	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers,
 		PeriodicJobs: periodic, Logger: quiet})
 	if err != nil {
@@ -86,5 +94,6 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	}
 	s.messaging.UseQueue(s.queue)
 	s.webhooks.UseQueue(s.queue)
+	s.numbers.UseQueue(s.queue)
 	return s, nil
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -40,6 +41,7 @@ type Server struct {
 	Messaging *messaging.Service
 	Inbox     *inbox.Service
 	Webhooks  *webhooks.Service
+	Numbers   *numbers.Service
 	Metrics   *prometheus.Registry
 	Queue     *jobs.Queue
 	Tenancy   *tenancy.Tenancy
@@ -78,6 +80,7 @@ type ServerOptions struct {
 	Messaging func(*messaging.Config) // adjust messaging (rates, retries)
 	Inbox     func(*inbox.Config)     // adjust the inbox (keyword confirmations)
 	Webhooks  func(*webhooks.Config)  // adjust webhook handling (key, receipt grace)
+	Numbers   func(*numbers.Config)   // adjust number purchases (grace, polling)
 	NoQueue   bool                    // do not start the job queue's workers
 }
 
@@ -135,19 +138,29 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	}
 	metrics := prometheus.NewRegistry()
 	wh := webhooks.New(ten, keys, ib, msg, wc, metrics, log)
+	nc := numbers.DefaultConfig()
+	nc.Now, nc.OrderPollEvery = clock.Now, 50*time.Millisecond
+	if opt.Numbers != nil {
+		opt.Numbers(&nc)
+	}
+	client := telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "test"})
+	nums := numbers.New(ten, client, nc, log)
 	workers := river.NewWorkers()
 	msg.Register(workers)
 	wh.Register(workers)
+	nums.Register(workers)
 	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, EventWorkers: 4, Logger: log, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg.UseQueue(q)
 	wh.UseQueue(q)
+	nums.UseQueue(q)
 	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: members.New(st), Messaging: msg, Inbox: ib, Webhooks: wh,
-		Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
+		Numbers: nums, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
 	hs := httptest.NewServer(h)
 	msg.SetPublicURL(hs.URL)
+	nums.SetPublicURL(hs.URL)
 	if !opt.NoQueue {
 		ctx, cancel := context.WithCancel(context.Background())
 		if err := q.Start(ctx); err != nil {
@@ -161,7 +174,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		})
 	}
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
+	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
 		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
 }
 

@@ -1,0 +1,49 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/steeple-sms/steeple/numbers"
+)
+
+func (s *Server) routeNumbers() {
+	s.mux.HandleFunc("GET /api/v1/numbers/available", s.authed(s.availableNumbers))
+	s.mux.HandleFunc("GET /api/v1/numbers", s.authed(s.listNumbers))
+	s.mux.HandleFunc("POST /api/v1/numbers", s.authed(s.orderNumber))
+	s.mux.HandleFunc("DELETE /api/v1/numbers/{number}", s.authed(s.releaseNumber))
+	s.mux.HandleFunc("POST /api/v1/numbers/{number}/restore", s.authed(s.restoreNumber))
+}
+
+func (s *Server) availableNumbers(w http.ResponseWriter, r *http.Request, c *caller) {
+	q := r.URL.Query()
+	ns, err := s.deps.Numbers.Search(r.Context(), numbers.AvailableQuery{AreaCode: q.Get("area_code"), Locality: q.Get("locality"),
+		Contains: q.Get("contains")})
+	respond(s, w, r, http.StatusOK, map[string]any{"numbers": ns}, err)
+}
+
+func (s *Server) listNumbers(w http.ResponseWriter, r *http.Request, c *caller) {
+	ns, err := s.deps.Numbers.List(r.Context(), c.h.TenantID())
+	respond(s, w, r, http.StatusOK, ns, err)
+}
+
+func (s *Server) orderNumber(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req struct {
+		Number string `json:"number"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	o, err := s.deps.Numbers.Order(r.Context(), c.h.TenantID(), req.Number)
+	respond(s, w, r, http.StatusAccepted, map[string]any{"order": o}, err)
+}
+
+func (s *Server) releaseNumber(w http.ResponseWriter, r *http.Request, c *caller) {
+	n, err := s.deps.Numbers.Release(r.Context(), c.h.TenantID(), r.PathValue("number"))
+	respond(s, w, r, http.StatusOK, n, err)
+}
+
+func (s *Server) restoreNumber(w http.ResponseWriter, r *http.Request, c *caller) {
+	n, err := s.deps.Numbers.Restore(r.Context(), c.h.TenantID(), r.PathValue("number"))
+	respond(s, w, r, http.StatusOK, n, err)
+}

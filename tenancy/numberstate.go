@@ -1,0 +1,155 @@
+package tenancy
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+)
+
+// Number states.
+const (
+	NumberActive    = "active"
+	NumberReleasing = "releasing"
+)
+
+// Number is a church's phone number as the registry knows it.
+type Number struct {
+	E164          string     `json:"number"`
+	TenantID      string     `json:"-"`
+	ProviderID    string     `json:"-"`
+	State         string     `json:"state"`
+	ReleaseAt     *time.Time `json:"release_at,omitempty"`
+	CampaignState string     `json:"campaign_state,omitempty"`
+	CreatedAt     time.Time  `json:"created_at"`
+}
+
+const numberColumns = `e164, tenant_id, provider_id, state, release_at, campaign_state, created_at FROM phone_numbers`
+
+func scanNumber(row interface{ Scan(...any) error }) (*Number, error) {
+	var n Number
+	var rel sql.NullInt64
+	if err := row.Scan(&n.E164, &n.TenantID, &n.ProviderID, &n.State, &rel, &n.CampaignState, &n.CreatedAt); err != nil {
+		return nil, err
+	}
+	n.CreatedAt = n.CreatedAt.UTC()
+	if rel.Valid {
+		t := time.Unix(rel.Int64, 0).UTC()
+		n.ReleaseAt = &t
+	}
+	return &n, nil
+}
+
+func (r *Registry) queryNumbers(ctx context.Context, where string, args ...any) ([]*Number, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT `+numberColumns+` WHERE `+where, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Number{}
+	for rows.Next() {
+		n, err := scanNumber(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+// ChurchNumbers lists every number a church owns, releasing ones included.
+func (r *Registry) ChurchNumbers(ctx context.Context, tenantID string) ([]*Number, error) {
+	return r.queryNumbers(ctx, `tenant_id = $1 ORDER BY created_at, e164`, tenantID)
+}
+
+// ChurchNumber returns one number of a church. Errors: ENOTFOUND when the
+// church does not own it (whoever does).
+func (r *Registry) ChurchNumber(ctx context.Context, tenantID, e164 string) (*Number, error) {
+	n, err := scanNumber(r.db.QueryRowContext(ctx, `SELECT `+numberColumns+` WHERE e164 = $1 AND tenant_id = $2`, e164, tenantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "number not found")
+	}
+	return n, err
+}
+
+// StartRelease stops sending from a church's number at once and schedules
+// its release at the provider for at. Errors: ENOTFOUND, ECONFLICT when it
+// is being released already.
+func (r *Registry) StartRelease(ctx context.Context, tenantID, e164 string, at time.Time) error {
+	return r.moveNumber(ctx, tenantID, e164, `state = 'releasing', release_at = $3`, `state = 'active'`, at.Unix(),
+		"this number is being released already")
+}
+
+// UndoRelease keeps a number being released, if its release time has not
+// come. Errors: ENOTFOUND, ECONFLICT when it is not being released or it is
+// too late.
+func (r *Registry) UndoRelease(ctx context.Context, tenantID, e164 string, now time.Time) error {
+	return r.moveNumber(ctx, tenantID, e164, `state = 'active', release_at = NULL`, `state = 'releasing' AND release_at > $3`, now.Unix(),
+		"this number is not being released, or its release time has passed")
+}
+
+func (r *Registry) moveNumber(ctx context.Context, tenantID, e164, set, cond string, at int64, conflict string) error {
+	res, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET `+set+` WHERE e164 = $1 AND tenant_id = $2 AND `+cond,
+		e164, tenantID, at)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	if _, err := r.ChurchNumber(ctx, tenantID, e164); err != nil {
+		return err
+	}
+	return steeple.Errorf(steeple.ECONFLICT, "%s", conflict)
+}
+
+// DueReleases lists numbers whose release time has come, oldest first.
+func (r *Registry) DueReleases(ctx context.Context, now time.Time, limit int) ([]*Number, error) {
+	return r.queryNumbers(ctx, `state = 'releasing' AND release_at <= $1 ORDER BY release_at LIMIT $2`, now.Unix(), limit)
+}
+
+// ForgetNumber removes a released number, if it is still the church's and
+// being released; the number may then be bought by any church.
+func (r *Registry) ForgetNumber(ctx context.Context, tenantID, e164 string) error {
+	_, err := r.db.ExecContext(ctx, `DELETE FROM phone_numbers WHERE e164 = $1 AND tenant_id = $2 AND state = 'releasing'`, e164, tenantID)
+	return err
+}
+
+// SetCampaignState records a number's 10DLC assignment state.
+func (r *Registry) SetCampaignState(ctx context.Context, tenantID, e164, state string) error {
+	_, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET campaign_state = $1 WHERE e164 = $2 AND tenant_id = $3`, state, e164, tenantID)
+	return err
+}
+
+// ProviderObject returns the id of a church's provider object of a kind
+// ("" when there is none).
+func (r *Registry) ProviderObject(ctx context.Context, tenantID, kind string) (string, error) {
+	var id string
+	err := r.db.QueryRowContext(ctx, `SELECT provider_id FROM provider_objects WHERE tenant_id = $1 AND kind = $2
+		ORDER BY provider_id LIMIT 1`, tenantID, kind).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+// AddProviderObject records that a provider object belongs to a church, so
+// the provider's events about it route there.
+func (r *Registry) AddProviderObject(ctx context.Context, tenantID, kind, providerID string) error {
+	_, err := r.db.ExecContext(ctx, `INSERT INTO provider_objects (kind, provider_id, tenant_id) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, kind, providerID, tenantID)
+	return err
+}
+
+// ProviderObjectOwner returns the church a provider object belongs to.
+// Errors: ENOTFOUND.
+func (r *Registry) ProviderObjectOwner(ctx context.Context, kind, providerID string) (string, error) {
+	var id string
+	err := r.db.QueryRowContext(ctx, `SELECT tenant_id FROM provider_objects WHERE kind = $1 AND provider_id = $2`, kind, providerID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", steeple.Errorf(steeple.ENOTFOUND, "no church owns %s %s", kind, providerID)
+	}
+	return id, err
+}
