@@ -61,6 +61,11 @@ type Config struct {
 	// SendRatePerNumber and SendRateAccount pace sending (messages per second).
 	SendRatePerNumber float64
 	SendRateAccount   float64
+	// SendRateRegistered is the per-number rate once a church's 10DLC
+	// campaign is provisioned; UnregisteredDailyCap caps a church's texts
+	// per day until then (0: no cap).
+	SendRateRegistered   float64
+	UnregisteredDailyCap int
 	// Workers is how many jobs this process runs at once.
 	Workers int
 	// EventWorkers is how many webhook events it applies at once, besides.
@@ -94,6 +99,8 @@ func Default() Config {
 		DefaultPlan:              "standard",
 		TelnyxBaseURL:            "https://api.telnyx.com/v2",
 		SendRatePerNumber:        1,
+		SendRateRegistered:       75,
+		UnregisteredDailyCap:     200,
 		SendRateAccount:          50,
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
@@ -185,6 +192,8 @@ var settings = []setting{
 	strSetting("STEEPLE_TELNYX_PUBLIC_KEY", "telnyx-public-key", "Telnyx webhook public key (base64)", func(c *Config) *string { return &c.TelnyxPublicKey }),
 	boolSetting("STEEPLE_PROVIDER_CONFIRMS_KEYWORDS", "provider-confirms-keywords", "the provider answers STOP and START itself (Telnyx does); false: Steeple always confirms", func(c *Config) *bool { return &c.ProviderConfirmsKeywords }),
 	floatSetting("STEEPLE_SEND_RATE_PER_NUMBER", "send-rate-per-number", "messages per second from one number (until registered)", func(c *Config) *float64 { return &c.SendRatePerNumber }),
+	floatSetting("STEEPLE_SEND_RATE_REGISTERED", "send-rate-registered", "messages per second from one number once its church's 10DLC campaign is provisioned", func(c *Config) *float64 { return &c.SendRateRegistered }),
+	intSetting("STEEPLE_UNREGISTERED_DAILY_CAP", "unregistered-daily-cap", "texts a church may send per UTC day until its 10DLC campaign is provisioned (0: no cap)", func(c *Config) *int { return &c.UnregisteredDailyCap }),
 	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
 	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process", func(c *Config) *int { return &c.EventWorkers }),
@@ -332,8 +341,11 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("STEEPLE_PUBLIC_URL: %q must be an http(s) URL", c.PublicURL)
 	}
-	if c.SendRatePerNumber <= 0 || c.SendRateAccount <= 0 {
-		return errors.New("STEEPLE_SEND_RATE_PER_NUMBER and STEEPLE_SEND_RATE_ACCOUNT: must be positive")
+	if c.SendRatePerNumber <= 0 || c.SendRateAccount <= 0 || c.SendRateRegistered <= 0 {
+		return errors.New("STEEPLE_SEND_RATE_PER_NUMBER, STEEPLE_SEND_RATE_REGISTERED and STEEPLE_SEND_RATE_ACCOUNT: must be positive")
+	}
+	if c.UnregisteredDailyCap < 0 {
+		return errors.New("STEEPLE_UNREGISTERED_DAILY_CAP: must not be negative")
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("STEEPLE_WORKERS: must be at least 1, got %d", c.Workers)

@@ -143,11 +143,12 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if out.From == "" {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusFailed, ErrorDetail: "the church has no phone number to send from"})
 	}
-	rate, err := s.churchRate(ctx, h)
+	lim, err := s.limits(ctx, h)
 	if err != nil {
 		return err
 	}
-	return s.deliver(ctx, hh, out, rate, s.webhookURL(a.TenantID), lastTry)
+	out.Uncapped = it.Purpose != store.PurposeReply
+	return snoozeAtCap(s.deliver(ctx, hh, out, lim, s.webhookURL(a.TenantID), lastTry))
 }
 
 // sendingNumber is the number a text goes from: preferred if the church

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -85,7 +84,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	if err != nil {
 		return err
 	}
-	rate, err := s.churchRate(ctx, h)
+	lim, err := s.limits(ctx, h)
 	if err != nil {
 		return err
 	}
@@ -96,14 +95,14 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 		if err != nil {
 			return err
 		}
-		if err := s.sendOne(ctx, hh, b, from, it, rate, webhook, lastTry); err != nil {
-			return err
+		if err := s.sendOne(ctx, hh, b, from, it, lim, webhook, lastTry); err != nil {
+			return snoozeAtCap(err)
 		}
 	}
 	return nil
 }
 
-func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, from string, it store.SendItem, rate float64, webhook string, lastTry bool) error {
+func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, from string, it store.SendItem, lim limits, webhook string, lastTry bool) error {
 	// Consent and phone are read again right before the send: a chunk at a
 	// slow rate takes minutes, and a change meanwhile must hold.
 	h, err := hh.get(ctx)
@@ -124,7 +123,7 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 	if from == "" {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusFailed, ErrorDetail: "the church has no number to send from"})
 	}
-	return s.deliver(ctx, hh, out, rate, webhook, lastTry)
+	return s.deliver(ctx, hh, out, lim, webhook, lastTry)
 }
 
 // outgoing is one text to send (a broadcast recipient or a conversation
@@ -133,6 +132,7 @@ type outgoing struct {
 	From, To, Text string
 	MediaURLs      []string
 	MemberID       string // the member texted, "" for an unknown contact
+	Uncapped       bool   // an answer to a keyword: not held by the daily cap
 	record         func(context.Context, *tenancy.Handle, store.RecipientUpdate) error
 }
 
@@ -155,8 +155,14 @@ func detached(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // deliver sends one text, paced per sending number and per account,
 // retrying what the provider refuses for now, and records each step.
-func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, rate float64, webhook string, lastTry bool) error {
+func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, lim limits, webhook string, lastTry bool) error {
 	update := func(u store.RecipientUpdate) error { return s.record(ctx, hh, out, u) }
+	if lim.dailyCap > 0 && !out.Uncapped {
+		if err := s.takeDaily(ctx, hh, lim.dailyCap); err != nil {
+			return err
+		}
+	}
+	rate := lim.rate
 	for try := 0; ; try++ {
 		// Mark first, then take the slot: only the wait and the call itself
 		// stand between a slot and its send, so sends keep their spacing.
@@ -272,18 +278,6 @@ func (s *Service) pause(ctx context.Context, hh *handleHolder, wait time.Duratio
 // second than the rate allows.
 func interval(perSecond float64) time.Duration {
 	return time.Duration(float64(time.Second) / perSecond * 1.02)
-}
-
-func (s *Service) churchRate(ctx context.Context, h *tenancy.Handle) (float64, error) {
-	v, err := s.store.Setting(ctx, h, SettingSendRate)
-	if err != nil || v == "" {
-		return s.cfg.PerNumberRate, err
-	}
-	r, err := strconv.ParseFloat(v, 64)
-	if err != nil || r <= 0 {
-		return s.cfg.PerNumberRate, nil
-	}
-	return r, nil
 }
 
 // webhookURL names the church, so receipts reach it in O(1) even after its

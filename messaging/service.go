@@ -26,6 +26,13 @@ type Config struct {
 	PerNumberRate float64
 	// AccountRate is messages per second for the whole provider account.
 	AccountRate float64
+	// RegisteredRate is messages per second from a number of a church whose
+	// 10DLC campaign is provisioned (PerNumberRate applies until then).
+	RegisteredRate float64
+	// UnregisteredDailyCap is how many texts a church not yet registered
+	// may send per UTC day (0: no cap); answers to STOP/START/HELP are not
+	// held by it.
+	UnregisteredDailyCap int
 	// Plans give each plan's monthly segment quota.
 	Plans map[string]steeple.Plan
 	// RetryBackoff are the waits between tries of one recipient inside a
@@ -42,7 +49,7 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		PublicURL: "http://127.0.0.1:8080", PerNumberRate: 1, AccountRate: 50,
+		PublicURL: "http://127.0.0.1:8080", PerNumberRate: 1, AccountRate: 50, RegisteredRate: 75,
 		RetryBackoff: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
 		SweepAge:     30 * time.Second,
 		JobTimeout:   10 * time.Minute,

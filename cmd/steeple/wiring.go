@@ -64,6 +64,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	}
 	mc := messaging.DefaultConfig()
 	mc.PublicURL, mc.PerNumberRate, mc.AccountRate, mc.Plans = cfg.PublicURL, cfg.SendRatePerNumber, cfg.SendRateAccount, plans
+	mc.RegisteredRate, mc.UnregisteredDailyCap = cfg.SendRateRegistered, cfg.UnregisteredDailyCap
 	client := telnyx.New(telnyx.Config{BaseURL: baseURL, APIKey: apiKey})
 	provider := messaging.TelnyxProvider{Client: client}
 	s.messaging = messaging.New(e.ten, st, provider, mc, e.log)

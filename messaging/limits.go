@@ -1,0 +1,73 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// limits are what a church may send: messages per second from a number and
+// texts per UTC day (0: no cap). They follow its 10DLC registration.
+type limits struct {
+	rate     float64
+	dailyCap int
+}
+
+// limits reads them: a church whose campaign is provisioned sends at the
+// registered rate with no daily cap; any other at the conservative rate
+// and cap. The church's send_rate_per_second setting may only lower the rate.
+func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error) {
+	l := limits{rate: s.cfg.PerNumberRate, dailyCap: s.cfg.UnregisteredDailyCap}
+	reg, err := s.store.Registration(ctx, h)
+	switch {
+	case err == nil && reg.Status == store.RegProvisioned:
+		l = limits{rate: s.cfg.RegisteredRate}
+	case err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND:
+		return l, err
+	}
+	v, err := s.store.Setting(ctx, h, SettingSendRate)
+	if err != nil {
+		return l, err
+	}
+	if r, err := strconv.ParseFloat(v, 64); err == nil && r > 0 && r < l.rate {
+		l.rate = r
+	}
+	return l, nil
+}
+
+// atCap says the church has sent its texts for the day; the job waits
+// until the next UTC day, its remaining texts still queued.
+type atCap struct{ until time.Duration }
+
+func (e atCap) Error() string { return "daily cap reached" }
+
+// takeDaily counts one text against the church's daily cap.
+func (s *Service) takeDaily(ctx context.Context, hh *handleHolder, limit int) error {
+	h, err := hh.get(ctx)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	ok, err := s.store.TakeDailySend(ctx, h, now.Format(time.DateOnly), limit)
+	if err != nil || ok {
+		return err
+	}
+	tomorrow := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
+	return atCap{until: tomorrow.Sub(now) + time.Second}
+}
+
+// snoozeAtCap turns a reached cap into a job snooze.
+func snoozeAtCap(err error) error {
+	var c atCap
+	if errors.As(err, &c) {
+		return river.JobSnooze(c.until)
+	}
+	return err
+}
