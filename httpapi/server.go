@@ -17,6 +17,7 @@ import (
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
+	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/tenancy"
 	"github.com/steeple-sms/steeple/webhooks"
 )
@@ -30,7 +31,9 @@ type Deps struct {
 	Inbox     *inbox.Service
 	Webhooks  *webhooks.Service
 	Numbers   *numbers.Service
-	Metrics   prometheus.Gatherer
+	// Registration is 10DLC registration.
+	Registration *registration.Service
+	Metrics      prometheus.Gatherer
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
 	Logger         *slog.Logger
@@ -72,6 +75,9 @@ func New(d Deps) *Server {
 	}
 	if d.Numbers != nil {
 		s.routeNumbers()
+	}
+	if d.Registration != nil {
+		s.routeRegistration()
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -84,20 +84,36 @@ func (s *Service) answer(ctx context.Context, h *tenancy.Handle, kw, providerMat
 			return "", nil
 		}
 		if kw == store.KeywordStop {
-			return church + ": you are unsubscribed and will get no more texts from us. Reply START to subscribe again.", nil
+			return StopAnswer(church), nil
 		}
-		return church + ": you are subscribed again. Msg & data rates may apply. Reply HELP for help, STOP to opt out.", nil
+		return StartAnswer(church), nil
 	case store.KeywordHelp:
 		contact, err := s.store.Setting(ctx, h, members.SettingHelpContact)
 		if err != nil {
 			return "", err
 		}
-		if contact == "" {
-			contact = "Reply to this text to reach us"
-		}
-		return church + ": " + strings.TrimRight(contact, ".") + ". Msg & data rates may apply. Reply STOP to opt out.", nil
+		return HelpAnswer(church, contact), nil
 	}
 	return "", nil
+}
+
+// StopAnswer confirms an opt-out (also given to carriers as the campaign's
+// opt-out message).
+func StopAnswer(church string) string {
+	return church + ": you are unsubscribed and will get no more texts from us. Reply START to subscribe again."
+}
+
+// StartAnswer confirms an opt-in.
+func StartAnswer(church string) string {
+	return church + ": you are subscribed again. Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+}
+
+// HelpAnswer names the church and how to reach it.
+func HelpAnswer(church, contact string) string {
+	if contact == "" {
+		contact = "Reply to this text to reach us"
+	}
+	return church + ": " + strings.TrimRight(contact, ".") + ". Msg & data rates may apply. Reply STOP to opt out."
 }
 
 // Thread is a conversation with a page of its messages, newest first.

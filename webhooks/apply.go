@@ -45,6 +45,9 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	if err != nil {
 		return err // keys rotated away from under a queued event: retry, and look
 	}
+	if is10DLC(ev.EventType) {
+		return s.apply10DLC(ctx, ev, raw)
+	}
 	var p telnyx.MessagePayload
 	if err := json.Unmarshal(raw, &p); err != nil || p.ID == "" {
 		s.count(ev.EventType, OutcomeInvalid)
@@ -170,4 +173,59 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+}
+
+// Registration follows a church's 10DLC registration when the provider
+// reports on it.
+type Registration interface {
+	SyncChurch(ctx context.Context, tenantID string) error
+}
+
+// SetRegistration sets where 10DLC events go.
+func (s *Service) SetRegistration(r Registration) { s.reg = r }
+
+func is10DLC(eventType string) bool {
+	switch eventType {
+	case telnyx.Event10DLCBrandUpdate, telnyx.Event10DLCCampaignUpdate, telnyx.Event10DLCNumberUpdate:
+		return true
+	}
+	return false
+}
+
+// apply10DLC routes a registration event by the registry's index of
+// brands and campaigns (a number event by its campaign, else by the
+// number's owner) and has the church's registration synced.
+func (s *Service) apply10DLC(ctx context.Context, ev EventArgs, raw []byte) error {
+	var p struct {
+		BrandID     string `json:"brandId"`
+		CampaignID  string `json:"campaignId"`
+		PhoneNumber string `json:"phoneNumber"`
+	}
+	if err := json.Unmarshal(raw, &p); err != nil || s.reg == nil {
+		s.count(ev.EventType, OutcomeInvalid)
+		return nil
+	}
+	var tenantID string
+	var err error = steeple.Errorf(steeple.ENOTFOUND, "no church")
+	if p.CampaignID != "" {
+		tenantID, err = s.ten.Registry.ProviderObjectOwner(ctx, "campaign", p.CampaignID)
+	}
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND && p.BrandID != "" {
+		tenantID, err = s.ten.Registry.ProviderObjectOwner(ctx, "brand", p.BrandID)
+	}
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND && p.PhoneNumber != "" {
+		tenantID, err = s.ten.Registry.NumberOwner(ctx, p.PhoneNumber)
+	}
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		s.count(ev.EventType, OutcomeUnrouted)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.reg.SyncChurch(ctx, tenantID); err != nil {
+		return err
+	}
+	s.count(ev.EventType, OutcomeApplied)
+	return nil
 }

@@ -58,6 +58,7 @@ type Service struct {
 	msg     *messaging.Service
 	queue   *jobs.Queue
 	keys    *secret.Keys
+	reg     Registration
 	cfg     Config
 	metrics *prometheus.CounterVec
 	log     *slog.Logger
@@ -157,7 +158,7 @@ func handled(eventType string) bool {
 	case telnyx.EventMessageReceived, telnyx.EventMessageSent, telnyx.EventMessageFinalized:
 		return true
 	}
-	return false
+	return is10DLC(eventType)
 }
 
 // count adds one to the counter; unknown types share one label so a

@@ -15,6 +15,7 @@ import (
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
+	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
@@ -23,15 +24,16 @@ import (
 
 // services are the serving parts, wired together.
 type services struct {
-	accounts  *auth.Service
-	members   *members.Service
-	messaging *messaging.Service
-	inbox     *inbox.Service
-	webhooks  *webhooks.Service
-	numbers   *numbers.Service
-	queue     *jobs.Queue
-	sim       *telnyxsim.Sim // nil when talking to real Telnyx
-	stopSim   func()
+	accounts     *auth.Service
+	members      *members.Service
+	messaging    *messaging.Service
+	inbox        *inbox.Service
+	webhooks     *webhooks.Service
+	numbers      *numbers.Service
+	registration *registration.Service
+	queue        *jobs.Queue
+	sim          *telnyxsim.Sim // nil when talking to real Telnyx
+	stopSim      func()
 }
 
 // wire builds the services over an opened env.
@@ -80,13 +82,20 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	nc := numbers.DefaultConfig()
 	nc.PublicURL = cfg.PublicURL
 	s.numbers = numbers.New(e.ten, client, nc, e.log)
+	rc := registration.DefaultConfig()
+	rc.PublicURL = cfg.PublicURL
+	s.registration = registration.New(e.ten, st, client, rc, e.log)
+	s.numbers.OnNumberAdded(s.registration.NumberAdded)
+	s.webhooks.SetRegistration(s.registration)
 	workers := river.NewWorkers()
 	s.messaging.Register(workers)
 	s.webhooks.Register(workers)
 	s.numbers.Register(workers)
+	s.registration.Register(workers)
 	quiet := slog.New(e.log.Handler()).With("component", "queue")
 	periodic := append(s.messaging.PeriodicJobs(time.Minute), s.webhooks.PeriodicJobs(time.Hour)...)
 	periodic = append(periodic, s.numbers.PeriodicJobs(time.Minute)...)
+	periodic = append(periodic, s.registration.PeriodicJobs(time.Minute)...)
 	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers,
 		PeriodicJobs: periodic, Logger: quiet})
 	if err != nil {

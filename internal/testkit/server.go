@@ -24,6 +24,7 @@ import (
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
+	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -35,22 +36,23 @@ import (
 // Server is the whole HTTP stack on a real listener over one backend, with
 // the job queue running and the Telnyx simulator as the provider.
 type Server struct {
-	URL       string
-	Sim       *telnyxsim.Sim
-	SimURL    string // the simulator's root; its API is SimURL + "/v2"
-	Messaging *messaging.Service
-	Inbox     *inbox.Service
-	Webhooks  *webhooks.Service
-	Numbers   *numbers.Service
-	Metrics   *prometheus.Registry
-	Queue     *jobs.Queue
-	Tenancy   *tenancy.Tenancy
-	Auth      *auth.Service
-	Store     *store.Store
-	Keys      *secret.Keys
-	KeysFile  secret.File // Keys in file form, for another process of the same test
-	Clock     *Clock
-	Backend   *Backend
+	URL          string
+	Sim          *telnyxsim.Sim
+	SimURL       string // the simulator's root; its API is SimURL + "/v2"
+	Messaging    *messaging.Service
+	Inbox        *inbox.Service
+	Webhooks     *webhooks.Service
+	Numbers      *numbers.Service
+	Registration *registration.Service
+	Metrics      *prometheus.Registry
+	Queue        *jobs.Queue
+	Tenancy      *tenancy.Tenancy
+	Auth         *auth.Service
+	Store        *store.Store
+	Keys         *secret.Keys
+	KeysFile     secret.File // Keys in file form, for another process of the same test
+	Clock        *Clock
+	Backend      *Backend
 }
 
 // Clock is a movable clock for tests, safe for concurrent use.
@@ -75,13 +77,14 @@ func (c *Clock) Add(d time.Duration) {
 
 // ServerOptions tune NewServer.
 type ServerOptions struct {
-	Auth      func(*auth.Config)      // adjust the account service's configuration
-	Tenancy   func(*tenancy.Options)  // adjust the tenancy options
-	Messaging func(*messaging.Config) // adjust messaging (rates, retries)
-	Inbox     func(*inbox.Config)     // adjust the inbox (keyword confirmations)
-	Webhooks  func(*webhooks.Config)  // adjust webhook handling (key, receipt grace)
-	Numbers   func(*numbers.Config)   // adjust number purchases (grace, polling)
-	NoQueue   bool                    // do not start the job queue's workers
+	Auth         func(*auth.Config)         // adjust the account service's configuration
+	Tenancy      func(*tenancy.Options)     // adjust the tenancy options
+	Messaging    func(*messaging.Config)    // adjust messaging (rates, retries)
+	Inbox        func(*inbox.Config)        // adjust the inbox (keyword confirmations)
+	Webhooks     func(*webhooks.Config)     // adjust webhook handling (key, receipt grace)
+	Numbers      func(*numbers.Config)      // adjust number purchases (grace, polling)
+	Registration func(*registration.Config) // adjust 10DLC registration (polling)
+	NoQueue      bool                       // do not start the job queue's workers
 }
 
 // NewServer starts the HTTP API over b with fresh keys and a movable clock
@@ -145,10 +148,19 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	}
 	client := telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "test"})
 	nums := numbers.New(ten, client, nc, log)
+	rc := registration.DefaultConfig()
+	rc.Now = clock.Now
+	if opt.Registration != nil {
+		opt.Registration(&rc)
+	}
+	reg := registration.New(ten, st, client, rc, log)
+	nums.OnNumberAdded(reg.NumberAdded)
+	wh.SetRegistration(reg)
 	workers := river.NewWorkers()
 	msg.Register(workers)
 	wh.Register(workers)
 	nums.Register(workers)
+	reg.Register(workers)
 	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, EventWorkers: 4, Logger: log, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -157,10 +169,11 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	wh.UseQueue(q)
 	nums.UseQueue(q)
 	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: members.New(st), Messaging: msg, Inbox: ib, Webhooks: wh,
-		Numbers: nums, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
+		Numbers: nums, Registration: reg, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
 	hs := httptest.NewServer(h)
 	msg.SetPublicURL(hs.URL)
 	nums.SetPublicURL(hs.URL)
+	reg.SetPublicURL(hs.URL)
 	if !opt.NoQueue {
 		ctx, cancel := context.WithCancel(context.Background())
 		if err := q.Start(ctx); err != nil {
@@ -174,7 +187,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		})
 	}
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
+	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Registration: reg, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
 		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
 }
 

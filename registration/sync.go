@@ -1,0 +1,153 @@
+package registration
+
+import (
+	"context"
+
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Sync moves the church's registration as far as the provider's state
+// allows, then schedules the next look (or stops looking when nothing
+// waits on the provider). Idempotent: every change is conditional on the
+// state it leaves.
+func (s *Service) Sync(ctx context.Context, h *tenancy.Handle) error {
+	r, err := s.store.Registration(ctx, h)
+	if err != nil {
+		return s.ten.Registry.UnschedulePoll(ctx, h.TenantID())
+	}
+	waiting := false
+	if r.Status == store.RegBrandPending {
+		if waiting, err = s.syncBrand(ctx, h, r); err != nil {
+			return err
+		}
+	}
+	if r.Status == store.RegCampaignPending {
+		if waiting, err = s.syncCampaign(ctx, h, r); err != nil {
+			return err
+		}
+	}
+	if r.Status == store.RegProvisioned {
+		if waiting, err = s.syncNumbers(ctx, h, r); err != nil {
+			return err
+		}
+	}
+	if waiting {
+		return s.ten.Registry.SchedulePoll(ctx, h.TenantID(), s.cfg.Now().Add(s.cfg.PollEvery))
+	}
+	return s.ten.Registry.UnschedulePoll(ctx, h.TenantID())
+}
+
+// syncBrand: a verified brand gets its campaign; a failed one waits for
+// the church to correct it.
+func (s *Service) syncBrand(ctx context.Context, h *tenancy.Handle, r *store.Registration) (bool, error) {
+	if r.BrandID == "" {
+		return true, nil // being submitted
+	}
+	b, err := s.client.GetBrand(ctx, r.BrandID)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case b.Failed():
+		return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegBrandFailed, Reasons: reasons(b.FailureReasons, "the brand was not verified")})
+	case !b.Ready():
+		return true, nil
+	}
+	req, err := s.campaignRequest(ctx, h, r.BrandID)
+	if err != nil {
+		return false, err
+	}
+	c, err := s.client.CreateCampaign(ctx, req)
+	if err != nil {
+		return false, err
+	}
+	if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindCampaign, c.CampaignID); err != nil {
+		return false, err
+	}
+	return true, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegCampaignPending, CampaignID: c.CampaignID})
+}
+
+// syncCampaign: a provisioned campaign raises the church's limits and gets
+// its numbers; a rejected one waits for a resubmission.
+func (s *Service) syncCampaign(ctx context.Context, h *tenancy.Handle, r *store.Registration) (bool, error) {
+	if r.CampaignID == "" {
+		return true, nil
+	}
+	c, err := s.client.GetCampaign(ctx, r.CampaignID)
+	if err != nil {
+		return false, err
+	}
+	switch {
+	case c.Failed():
+		return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegCampaignRejected,
+			Reasons: reasons(c.FailureReasons, "the campaign was rejected ("+c.CampaignStatus+")")})
+	case !c.Ready():
+		return true, nil
+	}
+	return true, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegProvisioned})
+}
+
+// syncNumbers assigns the church's numbers to its campaign and follows
+// each assignment until it is settled.
+func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.Registration) (bool, error) {
+	ns, err := s.ten.Registry.ChurchNumbers(ctx, h.TenantID())
+	if err != nil {
+		return false, err
+	}
+	waiting := false
+	for _, n := range ns {
+		if n.State != tenancy.NumberActive {
+			continue
+		}
+		var nc *telnyx.NumberCampaign
+		switch n.CampaignState {
+		case "":
+			nc, err = s.client.AssignNumberToCampaign(ctx, n.E164, r.CampaignID)
+		case NumberPending:
+			nc, err = s.client.GetNumberCampaign(ctx, n.E164)
+		default:
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		state := NumberPending
+		switch {
+		case nc.Ready():
+			state = NumberAssigned
+		case nc.AssignmentStatus == telnyx.AssignmentFailed:
+			state = NumberFailed
+			s.log.Warn("10DLC number assignment failed", "tenant", h.TenantID(), "number", n.E164, "reasons", nc.FailureReasons.String())
+		default:
+			waiting = true
+		}
+		if err := s.ten.Registry.SetCampaignState(ctx, h.TenantID(), n.E164, state); err != nil {
+			return false, err
+		}
+	}
+	return waiting, nil
+}
+
+// move applies a change to r, from r's status.
+func (s *Service) move(ctx context.Context, h *tenancy.Handle, r *store.Registration, c store.RegistrationChange) error {
+	ok, err := s.store.AdvanceRegistration(ctx, h, c, r.Status)
+	if err != nil || !ok {
+		return err
+	}
+	r.Status = c.Status
+	if c.CampaignID != "" {
+		r.CampaignID = c.CampaignID
+	}
+	r.Reasons = c.Reasons
+	return nil
+}
+
+// reasons are the provider's, or a fallback when it gave none.
+func reasons(given telnyx.FailureReasons, fallback string) []string {
+	if len(given) == 0 {
+		return []string{fallback}
+	}
+	return []string(given)
+}
