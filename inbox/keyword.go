@@ -16,10 +16,21 @@ var keywords = map[string]string{
 	"HELP": store.KeywordHelp, "INFO": store.KeywordHelp,
 }
 
-// lookAlike finds texts that are not a keyword but read like a wish to opt
-// out ("please stop texting me", "Stop!"): they are flagged for an admin
-// rather than acted on or ignored.
-var lookAlike = regexp.MustCompile(`(?i)\b(stop|stopall|unsubscribe|opt[\s-]?out|remove me|take me off|no more (texts|messages)|do not (text|message)|don'?t (text|message)|cancel|quit)\b`)
+// A text that is not a keyword but reads like a wish to opt out is flagged
+// for an admin rather than acted on or ignored: a keyword with punctuation
+// ("Stop!", "UNSUBSCRIBE."), a text opening with "stop" ("stop please"),
+// or an opt-out phrase ("please stop texting
+// me", "take me off the list", "don’t text me" — phones type a curly
+// apostrophe). Bare "stop", "cancel" or "quit" inside a sentence ("can you
+// stop by the office?", "cancel my RSVP") is ordinary church talk and is
+// not flagged. "Revoke" is among the words the FCC counts as revoking consent.
+var (
+	punctuatedKeyword = regexp.MustCompile(`(?i)^\W*(stop|stop ?all|unsubscribe|cancel|end|quit|opt ?out|revoke)\W*$`)
+	startsWithStop    = regexp.MustCompile(`(?i)^\W*(please\W+)?stop\b`)
+	optOutPhrase      = regexp.MustCompile(`(?i)\b(stop (it|texting|messaging|sending|contacting|the texts|these texts|the messages|these messages)|` +
+		`unsubscribe|opt[\s-]?out|revoke|remove me|take me off|no more (texts|messages)|(do not|don['’]?t) (text|message|contact)|` +
+		`quit (texting|messaging|sending|these|the|this)|cancel (my )?(subscription|texts|messages))\b`)
+)
 
 // Classify returns the keyword a text is ("" when none) and, for a text
 // that only looks like an opt-out, store.FlagPossibleOptOut.
@@ -28,7 +39,7 @@ func Classify(text string) (keyword, flag string) {
 	if k, ok := keywords[norm]; ok {
 		return k, ""
 	}
-	if lookAlike.MatchString(text) {
+	if punctuatedKeyword.MatchString(text) || startsWithStop.MatchString(text) || optOutPhrase.MatchString(text) {
 		return "", store.FlagPossibleOptOut
 	}
 	return "", ""

@@ -158,7 +158,7 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 			WHERE id = $5`, flagged, nowUS, preview(in.Body, len(in.Media)), now, convID); err != nil {
 			return err
 		}
-		if err := s.applyKeyword(ctx, tx, in, convID, memberID, now); err != nil {
+		if res.ConsentChanged, err = s.applyKeyword(ctx, tx, in, convID, memberID, now); err != nil {
 			return err
 		}
 		if answer != nil {
@@ -197,8 +197,10 @@ func (s *Store) conversationFor(ctx context.Context, tx *sql.Tx, hash, phone, ch
 }
 
 // applyKeyword records STOP and START: on the member when there is one,
-// else on the conversation's unknown contact.
-func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, convID string, memberID sql.NullString, now time.Time) error {
+// else on the conversation's unknown contact. The conversation keeps the
+// contact's wish in both cases, so a member deleted after texting STOP is
+// still not texted. It reports whether the consent changed.
+func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, convID string, memberID sql.NullString, now time.Time) (bool, error) {
 	var status string
 	switch in.Keyword {
 	case KeywordStop:
@@ -206,13 +208,25 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 	case KeywordStart:
 		status = steeple.ConsentOptedIn
 	default:
-		return nil
+		return false, nil
+	}
+	optedOut := status == steeple.ConsentOptedOut
+	var wasOut bool
+	if err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE id = $1`, convID).Scan(&wasOut); err != nil {
+		return false, err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1 WHERE id = $2`, optedOut, convID); err != nil {
+		return false, err
 	}
 	if !memberID.Valid {
-		_, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1 WHERE id = $2`, status == steeple.ConsentOptedOut, convID)
-		return err
+		return wasOut != optedOut, nil
 	}
-	return setConsentTx(ctx, tx, memberID.String, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: in.Wording})
+	var cur string
+	if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, memberID.String).Scan(&cur); err != nil {
+		return false, err
+	}
+	err := setConsentTx(ctx, tx, memberID.String, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: in.Wording})
+	return cur != status, err
 }
 
 // CreateReply adds an outbound message to a conversation, queued for
@@ -261,7 +275,7 @@ type ConversationQuery struct {
 const conversationColumns = `c.id, c.phone_cipher, c.church_number, c.status, c.unread, c.flagged, c.opted_out,
 	c.last_message_us, c.last_preview, c.last_direction, c.created_at,
 	m.id, m.first_name, m.last_name, m.consent_status
-	FROM conversations c LEFT JOIN members m ON m.id = c.member_id`
+	FROM conversations c LEFT JOIN members m ON m.phone_hash = c.phone_hash`
 
 func (s *Store) scanConversation(row interface{ Scan(...any) error }) (*Conversation, error) {
 	var c Conversation
@@ -433,9 +447,8 @@ func (s *Store) MemberFromConversation(ctx context.Context, h *tenancy.Handle, c
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
 		var sealed []byte
 		var mid sql.NullString
-		var optedOut bool
-		if err := tx.QueryRowContext(ctx, `SELECT phone_cipher, member_id, opted_out FROM conversations WHERE id = $1`,
-			conversationID).Scan(&sealed, &mid, &optedOut); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT phone_cipher, member_id FROM conversations WHERE id = $1`,
+			conversationID).Scan(&sealed, &mid); err != nil {
 			return translate(err, "conversation")
 		}
 		if mid.Valid {
@@ -445,13 +458,13 @@ func (s *Store) MemberFromConversation(ctx context.Context, h *tenancy.Handle, c
 		if err != nil {
 			return err
 		}
-		if optedOut {
-			c = steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceKeyword, Wording: "texted STOP before becoming a member"}
-		}
 		c.At = now
 		in.Phone = string(phone)
 		m = &steeple.Member{ID: steeple.NewID(), FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email,
 			Groups: []steeple.GroupRef{}, Consent: c, CreatedAt: now, UpdatedAt: now}
+		if err := s.keepTextedStop(ctx, tx, m); err != nil {
+			return err
+		}
 		if err := s.insertMember(ctx, tx, m); err != nil {
 			return err
 		}
@@ -484,10 +497,13 @@ func (s *Store) ReplyTarget(ctx context.Context, h *tenancy.Handle, messageID st
 	var contactOut bool
 	var consent sql.NullString
 	var invalid sql.NullBool
+	// The member is whoever has the conversation's phone now, not the one
+	// linked when the contact last texted: a linked member's phone may have
+	// changed since, and the number may now be another member's.
 	err := h.QueryRowContext(ctx, `SELECT cm.id, cm.body, cm.purpose, cm.status, cm.media, c.phone_cipher, c.church_number,
-		c.member_id, c.opted_out, m.consent_status, m.phone_invalid
+		m.id, c.opted_out, m.consent_status, m.phone_invalid
 		FROM conversation_messages cm JOIN conversations c ON c.id = cm.conversation_id
-		LEFT JOIN members m ON m.id = c.member_id WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
+		LEFT JOIN members m ON m.phone_hash = c.phone_hash WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
 		Scan(&it.MessageID, &it.Body, &it.Purpose, &it.Status, &media, &sealed, &it.ChurchNumber, &mid, &contactOut, &consent, &invalid)
 	if err != nil {
 		return nil, translate(err, "message")

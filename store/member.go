@@ -32,7 +32,12 @@ func (s *Store) CreateMember(ctx context.Context, h *tenancy.Handle, in MemberIn
 	c.At = now
 	m := &steeple.Member{ID: steeple.NewID(), FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email,
 		Groups: []steeple.GroupRef{}, Consent: c, CreatedAt: now, UpdatedAt: now}
-	err := h.InTx(ctx, func(tx *sql.Tx) error { return s.insertMember(ctx, tx, m) })
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		if err := s.keepTextedStop(ctx, tx, m); err != nil {
+			return err
+		}
+		return s.insertMember(ctx, tx, m)
+	})
 	if tenancy.IsUniqueViolation(err) {
 		// Looked up after the transaction: PostgreSQL refuses queries in a failed one.
 		return nil, s.duplicatePhone(ctx, h, in.Phone)
@@ -41,6 +46,23 @@ func (s *Store) CreateMember(ctx context.Context, h *tenancy.Handle, in MemberIn
 		return nil, err
 	}
 	return m, nil
+}
+
+// keepTextedStop makes a new member opted out when their phone texted
+// STOP to the church before they were a member: what the admin entered
+// cannot override that.
+func (s *Store) keepTextedStop(ctx context.Context, tx *sql.Tx, m *steeple.Member) error {
+	var out bool
+	err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE phone_hash = $1`, s.PhoneIndex(m.Phone)).Scan(&out)
+	if err == sql.ErrNoRows || (err == nil && !out) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	m.Consent = steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceKeyword, At: m.Consent.At,
+		Wording: "texted STOP before becoming a member"}
+	return nil
 }
 
 // insertMember writes a new member and its first consent event.

@@ -38,7 +38,9 @@ const (
 // message with its provider id, in occurred_at order: each row keeps the
 // occurred_at of the last receipt applied, and one conditional UPDATE
 // applies only a newer one, so concurrent and out-of-order receipts settle
-// on the newest. A "sent" receipt never touches a finished text.
+// on the newest. A "sent" receipt never touches a finished text, and the
+// first final receipt applies whatever the time of a "sent" before it
+// (a final outcome always outranks "sent").
 func (s *Store) ApplyReceipt(ctx context.Context, h *tenancy.Handle, r Receipt) (ReceiptResult, error) {
 	occ := r.OccurredAt.UnixMicro()
 	for _, table := range []string{"message_recipients", "conversation_messages"} {
@@ -47,7 +49,8 @@ func (s *Store) ApplyReceipt(ctx context.Context, h *tenancy.Handle, r Receipt) 
 		var err error
 		if r.Final {
 			res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = $2, error_code = $3, error_detail = $4,
-				finished_at = $5, receipt_us = $6`+touch+` WHERE provider_id = $7 AND status IN ('sending', 'sent') AND receipt_us <= $6`,
+				finished_at = $5, receipt_us = $6`+touch+` WHERE provider_id = $7 AND status IN ('sending', 'sent')
+				AND (finished_at IS NULL OR receipt_us <= $6)`,
 				s.Now(), r.Status, r.ErrorCode, r.ErrorDetail, r.At.UTC(), occ, r.ProviderID)
 		} else {
 			res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = 'sent', sent_at = $2, receipt_us = $3`+touch+`

@@ -27,6 +27,13 @@ const (
 	EventMessageFinalized = "message.finalized"
 )
 
+// 10DLC event types (see tendlc.go for their payloads).
+const (
+	Event10DLCBrandUpdate    = "10dlc.brand.update"
+	Event10DLCCampaignUpdate = "10dlc.campaign.update"
+	Event10DLCNumberUpdate   = "10dlc.phone_number.update"
+)
+
 // Autoresponse types in an inbound payload, set when a keyword matched.
 const (
 	AutoresponseStop  = "stop"
@@ -65,6 +72,29 @@ type Event struct {
 // MessagePayload decodes the payload of a message.* event.
 func (e *Event) MessagePayload() (*MessagePayload, error) {
 	var p MessagePayload
+	if err := json.Unmarshal(e.Payload, &p); err != nil {
+		return nil, fmt.Errorf("telnyx: decode %s payload: %w", e.EventType, err)
+	}
+	return &p, nil
+}
+
+// BrandUpdatePayload decodes the payload of a 10dlc.brand.update event.
+func (e *Event) BrandUpdatePayload() (*BrandUpdatePayload, error) {
+	return decodePayload[BrandUpdatePayload](e)
+}
+
+// CampaignUpdatePayload decodes the payload of a 10dlc.campaign.update event.
+func (e *Event) CampaignUpdatePayload() (*CampaignUpdatePayload, error) {
+	return decodePayload[CampaignUpdatePayload](e)
+}
+
+// NumberUpdatePayload decodes the payload of a 10dlc.phone_number.update event.
+func (e *Event) NumberUpdatePayload() (*NumberUpdatePayload, error) {
+	return decodePayload[NumberUpdatePayload](e)
+}
+
+func decodePayload[T any](e *Event) (*T, error) {
+	var p T
 	if err := json.Unmarshal(e.Payload, &p); err != nil {
 		return nil, fmt.Errorf("telnyx: decode %s payload: %w", e.EventType, err)
 	}

@@ -16,6 +16,12 @@ func (s *Sim) routeControl() {
 	s.mux.HandleFunc("GET /sim/messages", s.handleSimMessages)
 	s.mux.HandleFunc("POST /sim/inbound", s.handleSimInbound)
 	s.mux.HandleFunc("POST /sim/outcome", s.handleSimOutcome)
+	s.mux.HandleFunc("POST /sim/registration/outcome", s.handleSimRegistrationOutcome)
+	s.mux.HandleFunc("POST /sim/registration/webhooks", s.handleSimRegistrationWebhooks)
+	s.mux.HandleFunc("GET /sim/registrations", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"brands": nonNil(s.Brands()), "campaigns": nonNil(s.Campaigns()),
+			"assignments": nonNil(s.Assignments())})
+	})
 	s.mux.HandleFunc("POST /sim/reset", func(w http.ResponseWriter, r *http.Request) {
 		s.Reset()
 		w.WriteHeader(http.StatusNoContent)
@@ -85,4 +91,59 @@ func (s *Sim) handleSimOutcome(w http.ResponseWriter, r *http.Request) {
 	}
 	s.SetOutcome(req.To, o)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) handleSimRegistrationOutcome(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Kind     string   `json:"kind"`
+		Result   string   `json:"result"`
+		Reasons  []string `json:"reasons"`
+		Delay    string   `json:"delay"`
+		RejectAt string   `json:"reject_at"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	o := RegistrationOutcome{Reasons: req.Reasons, RejectAt: req.RejectAt}
+	var err error
+	if req.Result != "" {
+		if o.Result, err = ParseRegistrationResult(req.Result); err != nil {
+			controlError(w, http.StatusBadRequest, "invalid", err.Error())
+			return
+		}
+	}
+	if req.Delay != "" {
+		if o.Delay, err = time.ParseDuration(req.Delay); err != nil || o.Delay < 0 {
+			controlError(w, http.StatusBadRequest, "invalid", `"delay" must be a duration such as "50ms"`)
+			return
+		}
+	}
+	if err := s.SetRegistrationOutcome(req.Kind, o); err != nil {
+		controlError(w, http.StatusBadRequest, "invalid", err.Error())
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Sim) handleSimRegistrationWebhooks(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Enabled *bool `json:"enabled"`
+	}
+	if !decodeBody(w, r, &req) {
+		return
+	}
+	if req.Enabled == nil {
+		controlError(w, http.StatusBadRequest, "invalid", `"enabled" (true or false) is required`)
+		return
+	}
+	s.SetRegistrationWebhooks(*req.Enabled)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// nonNil turns a nil slice into an empty one, so it encodes as [].
+func nonNil[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -17,6 +17,18 @@
 // PATCH /phone_numbers/{id}/messaging, DELETE /phone_numbers/{id},
 // POST /messaging_profiles. Any non-empty bearer key is accepted.
 //
+// 10DLC (camelCase fields, answers unwrapped as at Telnyx): POST /10dlc/brand,
+// GET and PUT /10dlc/brand/{id}, POST /10dlc/campaignBuilder, GET and PUT
+// /10dlc/campaign/{id}, POST /10dlc/phone_number_campaigns and
+// GET /10dlc/phone_number_campaigns/{phoneNumber}. Brands, campaigns and
+// assignments move through their lifecycles in the background, one step per
+// RegistrationOutcome.Delay, posting a signed 10dlc.brand.update,
+// 10dlc.campaign.update or 10dlc.phone_number.update per transition (number
+// events go to the campaign's webhooks). A campaign needs a brand in OK; an
+// assignment succeeds only for an owned number and a MNO_PROVISIONED
+// campaign. PUT on a failed brand or campaign resubmits it. See
+// SetRegistrationOutcome and SetRegistrationWebhooks.
+//
 // Sends are validated like Telnyx does (40310 bad 'to', 40305 bad 'from',
 // 40316 no content, 40317 more than 10 media, 40300 recipient opted out).
 // After an accepted send, message.sent and then message.finalized are posted
@@ -36,7 +48,11 @@
 //	                       deliver a message.received webhook (see Sim.Inbound)
 //	POST /sim/outcome      {"to":"+1…" or "*","kind":"deliver|fail|never_finalize",
 //	                       "code":"40008","status":"delivery_failed","delay":"2s"} (see Sim.SetOutcome)
-//	POST /sim/reset        forget messages, webhooks, outcomes, opt-outs, numbers and faults
+//	POST /sim/registration/outcome {"kind":"brand|campaign|assignment","result":"approve|reject|stall",
+//	                       "reasons":["…"],"delay":"50ms","reject_at":"TELNYX_FAILED"} (see Sim.SetRegistrationOutcome)
+//	POST /sim/registration/webhooks {"enabled":false}: drop (or resume) 10DLC webhooks
+//	GET  /sim/registrations {"brands":[Brand…],"campaigns":[Campaign…],"assignments":[NumberAssignment…]}
+//	POST /sim/reset        forget messages, webhooks, outcomes, opt-outs, numbers, registrations and faults
 package telnyxsim
 
 import (
@@ -103,6 +119,7 @@ type Sim struct {
 	failStatus int
 	failCode   string
 	numberState
+	tenDLCState
 }
 
 // New returns a simulator with a fresh Ed25519 key pair.
@@ -152,6 +169,7 @@ func (s *Sim) routes() {
 	s.mux.HandleFunc("PATCH /v2/phone_numbers/{id}/messaging", s.api(s.handleUpdateMessaging))
 	s.mux.HandleFunc("DELETE /v2/phone_numbers/{id}", s.api(s.handleReleaseNumber))
 	s.mux.HandleFunc("POST /v2/messaging_profiles", s.api(s.handleCreateProfile))
+	s.routeTenDLC()
 	s.mux.HandleFunc("/v2/", s.api(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "10005", "Resource not found", "No route for "+r.Method+" "+r.URL.Path, "")
 	}))
@@ -255,8 +273,9 @@ func (s *Sim) Close() {
 }
 
 // Reset forgets sent messages, delivered webhooks, outcomes, opt-outs, owned
-// numbers, orders, profiles, the order delay, the rate limit and injected
-// faults. Deliveries
+// numbers, orders, profiles, the order delay, the rate limit, injected
+// faults and 10DLC brands, campaigns, assignments and their settings; 10DLC
+// lifecycles in progress stop at their next step. Deliveries
 // already in flight still finish and are recorded.
 func (s *Sim) Reset() {
 	s.mu.Lock()
@@ -274,6 +293,7 @@ func (s *Sim) resetLocked() {
 	s.down = false
 	s.failN, s.failStatus, s.failCode = 0, 0, ""
 	s.numberState = newNumberState()
+	s.tenDLCState = newTenDLCState()
 }
 
 // SetRateLimit caps accepted sends per second of the sim clock; 0 removes the
