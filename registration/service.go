@@ -83,7 +83,9 @@ func New(ten *tenancy.Tenancy, st *store.Store, client *telnyx.Client, cfg Confi
 // SetPublicURL changes where webhooks go (tests learn it late).
 func (s *Service) SetPublicURL(u string) { s.cfg.PublicURL = u }
 
-func (s *Service) webhookURL() string { return strings.TrimRight(s.cfg.PublicURL, "/") + "/webhooks/telnyx" }
+func (s *Service) webhookURL() string {
+	return strings.TrimRight(s.cfg.PublicURL, "/") + "/webhooks/telnyx"
+}
 
 // Status is a registration as the API shows it.
 type Status struct {
