@@ -49,6 +49,7 @@ var scenarios = map[string]scenario{
 	"tenancy":   {"provisioning latency and fleet migration speed", runTenancy},
 	"budget":    {"throughput of many tenants within one connection budget", runBudget},
 	"broadcast": {"the send pipeline: persist and enqueue, drain, pacing", runBroadcast},
+	"webhook":   {"inbound webhooks against a bare handler; receipts over few and many churches", runWebhook},
 }
 
 // usageError makes Main exit with status 2 (bad scenario or flags).

@@ -135,6 +135,9 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"budget", "--dist", "pareto"}, 2},
 		{[]string{"budget", "--tenants", "0"}, 2},
 		{[]string{"budget", "extra-argument"}, 2},
+		{[]string{"webhook", "--dlr-tenants", "10,0"}, 2},
+		{[]string{"webhook", "--clients", "0"}, 2},
+		{[]string{"webhook", "--backend", "postgres"}, 2},
 		{[]string{"tenancy", "--backend", "postgres"}, 1},
 		{[]string{"budget", "--backend", "postgres"}, 1},
 	} {
@@ -148,7 +151,7 @@ func TestBadInvocations(t *testing.T) {
 		if stderr == "" {
 			t.Errorf("%v: nothing on stderr", tc.args)
 		}
-		if len(tc.args) > 2 && tc.args[2] == "postgres" && !strings.Contains(stderr, EnvPostgresURL) {
+		if len(tc.args) > 2 && tc.args[2] == "postgres" && tc.args[0] != "webhook" && !strings.Contains(stderr, EnvPostgresURL) {
 			t.Errorf("%v: stderr does not name %s:\n%s", tc.args, EnvPostgresURL, stderr)
 		}
 	}
@@ -173,6 +176,33 @@ func TestBroadcastScenarioSQLite(t *testing.T) {
 	checkMetrics(t, got, "persist_enqueue_seconds", "drain_msgs_per_s", "pacing_error_pct", "pacing_max_per_second")
 	if got["persist_enqueue_seconds"]["recipients"] != json.Number("150") {
 		t.Errorf("persist_enqueue_seconds line: %v", got["persist_enqueue_seconds"])
+	}
+	checkCleanedUp(t, stderr)
+}
+
+func TestWebhookScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "webhook", "--clients", "4", "--requests", "150", "--duration", "2s", "--churches", "2",
+		"--dlr-tenants", "3,12", "--receipts", "30")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "webhook", "sqlite")
+	checkMetrics(t, got, "limit_throughput", "limit_p50_ms", "limit_p99_ms", "throughput", "p50_ms", "p99_ms",
+		"dlr_throughput_3_tenants", "dlr_throughput_12_tenants")
+	for _, m := range []string{"limit_throughput", "throughput"} {
+		if n, _ := got[m]["requests"].(json.Number).Int64(); n < 1 || n > 150 {
+			t.Errorf("%s line: %v", m, got[m])
+		}
+	}
+	many := got["dlr_throughput_12_tenants"]
+	if many["tenants"] != json.Number("12") || many["registry_tenants"] != json.Number("17") || many["receipts"] != json.Number("30") ||
+		many["ratio_to_3_tenants"] == nil {
+		t.Errorf("dlr_throughput_12_tenants line: %v", many)
+	}
+	// Every church gets receipts: all but the two open already (the model
+	// and the copy checked before the phase) are opened for them.
+	if n, _ := many["pool_opens"].(json.Number).Int64(); n < 10 {
+		t.Errorf("pool_opens %d, want at least 10", n)
 	}
 	checkCleanedUp(t, stderr)
 }
