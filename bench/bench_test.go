@@ -188,21 +188,28 @@ func TestWebhookScenarioSQLite(t *testing.T) {
 	}
 	got := checkLines(t, stdout, "webhook", "sqlite")
 	checkMetrics(t, got, "limit_throughput", "limit_p50_ms", "limit_p99_ms", "throughput", "p50_ms", "p99_ms",
-		"dlr_throughput_3_tenants", "dlr_throughput_12_tenants")
+		"dlr_throughput_3_tenants", "dlr_throughput_12_tenants", "dlr_throughput_12_tenants_all_receiving")
 	for _, m := range []string{"limit_throughput", "throughput"} {
 		if n, _ := got[m]["requests"].(json.Number).Int64(); n < 1 || n > 150 {
 			t.Errorf("%s line: %v", m, got[m])
 		}
 	}
+	// The fleet of 12: receipts go to 3 of its churches, the registry holds
+	// every church made so far (2 for inbound texts, 3 + 12).
 	many := got["dlr_throughput_12_tenants"]
-	if many["tenants"] != json.Number("12") || many["registry_tenants"] != json.Number("17") || many["receipts"] != json.Number("30") ||
-		many["ratio_to_3_tenants"] == nil {
+	if many["tenants"] != json.Number("12") || many["receiving_tenants"] != json.Number("3") ||
+		many["registry_tenants"] != json.Number("17") || many["receipts"] != json.Number("30") || many["ratio_to_3_tenants"] == nil {
 		t.Errorf("dlr_throughput_12_tenants line: %v", many)
 	}
-	// Every church gets receipts: all but the two open already (the model
-	// and the copy checked before the phase) are opened for them.
-	if n, _ := many["pool_opens"].(json.Number).Int64(); n < 10 {
-		t.Errorf("pool_opens %d, want at least 10", n)
+	few := got["dlr_throughput_3_tenants"]
+	if few["registry_tenants"] != json.Number("5") {
+		t.Errorf("dlr_throughput_3_tenants line: %v (the registry should hold only the churches made so far)", few)
+	}
+	// Spread over every church: each receipt's church is opened for it,
+	// but for the few open already.
+	all := got["dlr_throughput_12_tenants_all_receiving"]
+	if n, _ := all["pool_opens"].(json.Number).Int64(); n < 5 || all["receiving_tenants"] != json.Number("12") {
+		t.Errorf("all-receiving line: %v, want 12 receiving and at least 5 opens", all)
 	}
 	checkCleanedUp(t, stderr)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -53,21 +54,23 @@ import (
 //     after the phase are deleted from the queue, so that they do not run
 //     in the next phase.
 //   - dlr_throughput_N_tenants for each N of --dlr-tenants: the worker stage
-//     alone for --receipts message.finalized receipts spread evenly (in a
-//     random order) over N churches: the jobs are inserted as Accept inserts
-//     them (Service.JobArgs of the event), then the workers are started and
-//     the clock runs until the last receipt has updated its row in its
-//     church's database (the applied count of steeple_webhook_events_total;
-//     any other outcome fails the run, and one church's rows are counted
-//     afterwards). Each receipt names a distinct provider message id that
-//     exists there as a broadcast recipient in status sent, and its
-//     webhook_url names the church (…/webhooks/telnyx?tenant=ID), as
-//     Steeple sets it when sending. Every phase runs against the same
-//     registry holding all the phases' churches. The queue polls every
-//     --dlr-poll (5 ms) here: on SQLite the poll interval also sets River's
-//     fetch cooldown, and at the production 200 ms (cooldown 100 ms) a
-//     process fetches at most --event-workers jobs per 100 ms, which caps
-//     every receipts phase at 40 receipts/s whatever the churches.
+//     alone for --receipts message.finalized receipts, in a fleet of N
+//     churches made just before the phase (the registry holds only the
+//     churches made so far), spread evenly in a random order over the
+//     first count's number of them (10 by default: the same working set in
+//     every fleet, so the figures differ only by how many churches exist).
+//     The jobs are inserted as Accept inserts them (Service.JobArgs), then
+//     the workers start and the clock runs until the last receipt has
+//     updated its row in its church's database (the applied count of
+//     steeple_webhook_events_total; any other outcome fails the run, and
+//     one church's rows are counted before and after). Each receipt names a
+//     distinct provider message id that exists there as a broadcast
+//     recipient in status sent, and its webhook_url names the church
+//     (…/webhooks/telnyx?tenant=ID), as Steeple sets it when sending. The
+//     queue polls every --dlr-poll (5 ms) here.
+//   - dlr_throughput_N_tenants_all_receiving for the largest N: the same,
+//     with the receipts spread over every church of the fleet, one each;
+//     each then opens its church's database, which dominates.
 //
 // Bench-only shortcut (SQLite): provisioning 10,000 churches does not fit a
 // one-minute run. Each receipts phase provisions one church the real way,
@@ -220,38 +223,75 @@ func runWebhook(ctx context.Context, r *runner, args []string) (err error) {
 	r.out.metric("p50_ms", percentile(realRes.lat, 50), "ms", rx[:2]...)
 	r.out.metric("p99_ms", percentile(realRes.lat, 99), "ms", append(rx[:2:2], kv{"target_max", 50})...)
 
-	// 3. Receipts over few and many churches.
-	sets := make([]*receiptSet, len(tenantCounts))
+	// 3. Receipts in a fleet of few and of many churches. Each fleet is
+	// made just before its phase, so the registry holds only the churches
+	// signed up so far. The first figures send the receipts to 10 churches
+	// of each fleet (the same working set: what changes is only how many
+	// churches exist); the last spreads them over every church of the
+	// largest fleet, where each receipt also opens a church's database.
+	s.poll = *dlrPoll
+	var first float64
+	var last *receiptSet
 	for i, n := range tenantCounts {
-		if sets[i], err = s.makeReceiptChurches(ctx, i, n, (*nReceipts+n-1)/n); err != nil {
+		receivers := min(n, tenantCounts[0])
+		set, err := s.makeReceiptChurches(ctx, i, n, (*nReceipts+receivers-1)/receivers+1)
+		if err != nil {
 			return fmt.Errorf("churches for %d-church receipts: %w", n, err)
 		}
-	}
-	// Put the copies on disk now, not while a phase runs.
-	t0 := time.Now()
-	syncDisks()
-	r.logf("sync: %.1fs", time.Since(t0).Seconds())
-	s.poll = *dlrPoll
-	var registryTenants int
-	if err := s.ten.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&registryTenants); err != nil {
-		return err
-	}
-	var first float64
-	for i, set := range sets {
-		res, err := s.runReceipts(ctx, set, *nReceipts, *cpuProfile)
+		t0 := time.Now()
+		syncDisks() // put the copies on disk now, not while the phase runs
+		r.logf("sync: %.1fs", time.Since(t0).Seconds())
+		res, err := s.runReceipts(ctx, set, randomChurches(n, receivers), 0, *nReceipts, *cpuProfile)
 		if err != nil {
-			return fmt.Errorf("receipts over %d churches: %w", set.n, err)
+			return fmt.Errorf("receipts over %d churches: %w", n, err)
 		}
-		x := []kv{{"tenants", set.n}, {"registry_tenants", registryTenants}, {"receipts", *nReceipts}, {"event_workers", *eventWorkers},
-			{"seconds", roundTo(res.elapsed.Seconds(), 3)}, {"pool_opens", res.opens}, {"max_open_tenants", *maxOpen}, {"dlr_poll_ms", ms(*dlrPoll)}}
+		x, err := s.receiptFigures(ctx, set, receivers, res, *nReceipts, *eventWorkers, *maxOpen, *dlrPoll)
+		if err != nil {
+			return err
+		}
 		if i == 0 {
 			first = res.rate()
 		} else {
-			x = append(x, kv{fmt.Sprintf("ratio_to_%d_tenants", sets[0].n), roundTo(res.rate()/first, 3)})
+			x = append(x, kv{fmt.Sprintf("ratio_to_%d_tenants", tenantCounts[0]), roundTo(res.rate()/first, 3)})
 		}
-		r.out.metric(fmt.Sprintf("dlr_throughput_%d_tenants", set.n), res.rate(), "receipts/s", append(x, res.cpu...)...)
+		r.out.metric(fmt.Sprintf("dlr_throughput_%d_tenants", n), res.rate(), "receipts/s", append(x, res.cpu...)...)
+		last = set
 	}
+	if last == nil || last.n <= tenantCounts[0] {
+		return nil
+	}
+	all := make([]int, last.n)
+	for i := range all {
+		all[i] = i
+	}
+	kBase := (*nReceipts + tenantCounts[0] - 1) / tenantCounts[0] // past the rows the 10-church phase used
+	res, err := s.runReceipts(ctx, last, all, kBase, min(*nReceipts, last.n), *cpuProfile)
+	if err != nil {
+		return fmt.Errorf("receipts spread over %d churches: %w", last.n, err)
+	}
+	x, err := s.receiptFigures(ctx, last, last.n, res, min(*nReceipts, last.n), *eventWorkers, *maxOpen, *dlrPoll)
+	if err != nil {
+		return err
+	}
+	x = append(x, kv{fmt.Sprintf("ratio_to_%d_tenants", tenantCounts[0]), roundTo(res.rate()/first, 3)})
+	r.out.metric(fmt.Sprintf("dlr_throughput_%d_tenants_all_receiving", last.n), res.rate(), "receipts/s", append(x, res.cpu...)...)
 	return nil
+}
+
+// receiptFigures are the extra keys of a receipts figure.
+func (s *webhookStack) receiptFigures(ctx context.Context, set *receiptSet, receivers int, res *receiptsResult, n, workers, maxOpen int, poll time.Duration) ([]kv, error) {
+	var registryTenants int
+	if err := s.ten.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM tenants`).Scan(&registryTenants); err != nil {
+		return nil, err
+	}
+	return []kv{{"tenants", set.n}, {"receiving_tenants", receivers}, {"registry_tenants", registryTenants}, {"receipts", n},
+		{"event_workers", workers}, {"seconds", roundTo(res.elapsed.Seconds(), 3)}, {"pool_opens", res.opens},
+		{"max_open_tenants", maxOpen}, {"dlr_poll_ms", ms(poll)}}, nil
+}
+
+// randomChurches picks k of n church indexes.
+func randomChurches(n, k int) []int {
+	return mrand.Perm(n)[:k]
 }
 
 // parseCounts reads "10,10000".

@@ -52,11 +52,14 @@ type Config struct {
 	JobTimeout time.Duration
 }
 
+// fetchCooldown is the least time between two fetches of jobs.
+const fetchCooldown = 5 * time.Millisecond
+
 // Queue is River on the registry, for either driver.
 type Queue struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
-	insertTx func(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	insertTx func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error)
 }
 
 // New builds the queue over the registry with the given workers.
@@ -72,6 +75,9 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 		queues[QueueEvents] = river.QueueConfig{MaxWorkers: c.EventWorkers}
 	}
 	rc := &river.Config{
+		// A short gap between fetches: River's default (100 ms) caps a queue
+		// at its workers × 10 jobs a second, which is too few for webhooks.
+		FetchCooldown:        fetchCooldown,
 		Queues:               queues,
 		Workers:              workers,
 		PeriodicJobs:         c.PeriodicJobs,
@@ -85,16 +91,16 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
 		return &Queue{start: client.Start, stop: client.Stop,
-			insertTx: func(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+			insertTx: func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 				var res []*rivertype.JobInsertResult
 				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-					if err := fn(pgxExecer{tx}); err != nil {
+					params, err := fn(pgxExecer{tx})
+					if err != nil {
 						return err
 					}
 					if len(params) == 0 {
 						return nil
 					}
-					var err error
 					res, err = client.InsertManyTx(ctx, tx, params)
 					return err
 				})
@@ -106,20 +112,21 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 	if rc.FetchPollInterval == 0 {
 		rc.FetchPollInterval = 200 * time.Millisecond
 	}
-	rc.FetchCooldown = min(rc.FetchPollInterval, 100*time.Millisecond)
+	rc.FetchCooldown = min(rc.FetchPollInterval, fetchCooldown)
 	db := reg.DB()
 	client, err := river.NewClient(riversqlite.New(db), rc)
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	return &Queue{start: client.Start, stop: client.Stop,
-		insertTx: func(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+		insertTx: func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
 				return nil, err
 			}
 			defer tx.Rollback()
-			if err := fn(sqlExecer{tx}); err != nil {
+			params, err := fn(sqlExecer{tx})
+			if err != nil {
 				return nil, err
 			}
 			if len(params) == 0 {
@@ -141,10 +148,18 @@ func (q *Queue) Stop(ctx context.Context) error { return q.stop(ctx) }
 
 // InsertTx runs fn and inserts jobs in one registry transaction.
 func (q *Queue) InsertTx(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
-	if fn == nil {
-		fn = func(Execer) error { return nil }
-	}
-	return q.insertTx(ctx, fn, params)
+	return q.insertTx(ctx, func(tx Execer) ([]river.InsertManyParams, error) {
+		if fn == nil {
+			return params, nil
+		}
+		return params, fn(tx)
+	})
+}
+
+// InsertTxFunc runs fn, then inserts the jobs it returns, in one registry
+// transaction (for callers that learn what to insert inside it).
+func (q *Queue) InsertTxFunc(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
+	return q.insertTx(ctx, fn)
 }
 
 type pgxExecer struct{ tx pgx.Tx }

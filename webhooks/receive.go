@@ -59,6 +59,7 @@ type Service struct {
 	queue   *jobs.Queue
 	keys    *secret.Keys
 	reg     Registration
+	commits *groupCommit
 	cfg     Config
 	metrics *prometheus.CounterVec
 	log     *slog.Logger
@@ -86,7 +87,9 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	if reg != nil {
 		reg.MustRegister(m)
 	}
-	return &Service{ten: ten, keys: keys, inbox: ib, msg: msg, cfg: cfg, metrics: m, log: log}
+	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, cfg: cfg, metrics: m, log: log}
+	s.commits = &groupCommit{svc: s}
+	return s
 }
 
 // UseQueue sets the queue events are handed to.
@@ -129,14 +132,7 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 		s.count(ev.EventType, OutcomeIgnored)
 		return OutcomeIgnored, nil
 	}
-	args := s.JobArgs(ev)
-	_, err = s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		n, err := tx.Exec(ctx, tenancy.InsertWebhookEventSQL, ev.ID, s.cfg.Now().UTC())
-		if err == nil && n == 0 {
-			return errSeen // rolls back: the event is queued once
-		}
-		return err
-	}, []river.InsertManyParams{{Args: args}})
+	err = s.commits.add(ctx, s.JobArgs(ev))
 	if errors.Is(err, errSeen) {
 		s.count(ev.EventType, OutcomeDuplicate)
 		return OutcomeDuplicate, nil
