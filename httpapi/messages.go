@@ -2,8 +2,11 @@ package httpapi
 
 import (
 	"net/http"
+	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/schedule"
 )
 
 func (s *Server) routeMessages() {
@@ -24,12 +27,28 @@ func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request, c *calle
 }
 
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req messaging.BroadcastRequest
+	var req struct {
+		messaging.BroadcastRequest
+		// SendAt schedules the broadcast instead of sending it now.
+		SendAt *time.Time `json:"send_at"`
+		// Urgent sends a scheduled broadcast even in quiet hours.
+		Urgent bool `json:"urgent"`
+	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	b, err := s.deps.Messaging.Create(r.Context(), c.h, c.admin, req)
+	if req.SendAt != nil && s.deps.Schedules != nil {
+		v, err := s.deps.Schedules.ScheduleBroadcast(r.Context(), c.h, c.admin,
+			schedule.Request{BroadcastRequest: req.BroadcastRequest, Urgent: req.Urgent}, *req.SendAt)
+		respond(s, w, r, http.StatusCreated, v, err)
+		return
+	}
+	if req.SendAt != nil || req.Urgent {
+		s.fail(w, r, steeple.FieldError("send_at", "scheduling is not available"))
+		return
+	}
+	b, err := s.deps.Messaging.Create(r.Context(), c.h, c.admin, req.BroadcastRequest)
 	respond(s, w, r, http.StatusCreated, b, err)
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/registration"
+	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/tenancy"
 	"github.com/steeple-sms/steeple/webhooks"
 )
@@ -33,7 +34,9 @@ type Deps struct {
 	Numbers   *numbers.Service
 	// Registration is 10DLC registration.
 	Registration *registration.Service
-	Metrics      prometheus.Gatherer
+	// Schedules are scheduled and recurring broadcasts.
+	Schedules *schedule.Service
+	Metrics   prometheus.Gatherer
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
 	Logger         *slog.Logger
@@ -78,6 +81,9 @@ func New(d Deps) *Server {
 	}
 	if d.Registration != nil {
 		s.routeRegistration()
+	}
+	if d.Schedules != nil {
+		s.routeSchedules()
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))

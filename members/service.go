@@ -5,6 +5,7 @@ package members
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -106,52 +107,141 @@ type Settings struct {
 	// HelpContact is how members reach the church (a phone number, an
 	// email, office hours), sent in the answer to HELP.
 	HelpContact string `json:"help_contact"`
+	// QuietHoursStart and QuietHoursEnd ("HH:MM", local) bound the nightly
+	// window in which scheduled, recurring and welcome texts wait; equal
+	// times turn it off.
+	QuietHoursStart string `json:"quiet_hours_start"`
+	QuietHoursEnd   string `json:"quiet_hours_end"`
+	// WelcomeText is sent once to each member who opts in.
+	WelcomeText string `json:"welcome_text"`
 }
 
 // SettingsUpdate changes the settings given; absent ones stay.
 type SettingsUpdate struct {
-	PhoneRegion *string `json:"phone_region"`
-	HelpContact *string `json:"help_contact"`
+	PhoneRegion     *string `json:"phone_region"`
+	HelpContact     *string `json:"help_contact"`
+	QuietHoursStart *string `json:"quiet_hours_start"`
+	QuietHoursEnd   *string `json:"quiet_hours_end"`
+	WelcomeText     *string `json:"welcome_text"`
 }
 
-// Settings returns the church's settings.
-func (s *Service) Settings(ctx context.Context, h *tenancy.Handle) (*Settings, error) {
-	r, err := s.region(ctx, h)
-	if err != nil {
-		return nil, err
+// Church settings keys and defaults.
+const (
+	SettingQuietStart  = "quiet_hours_start"
+	SettingQuietEnd    = "quiet_hours_end"
+	SettingWelcomeText = "welcome_text"
+	DefaultQuietStart  = "21:00"
+	DefaultQuietEnd    = "08:00"
+	// DefaultWelcomeText names the church, HELP, STOP and the rates, as
+	// carriers require of the first text after an opt-in.
+	DefaultWelcomeText = "Welcome to {church_name} texts! Msg & data rates may apply. Reply HELP for help, STOP to opt out."
+)
+
+// settingField is one church setting: its key, default, and how a new
+// value is checked and normalised ("" message: valid).
+type settingField struct {
+	key, def string
+	get      func(*Settings) *string
+	set      func(SettingsUpdate) *string
+	check    func(string) (string, string)
+}
+
+var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
+
+var settingFields = map[string]settingField{
+	"phone_region": {SettingPhoneRegion, DefaultRegion, func(s *Settings) *string { return &s.PhoneRegion },
+		func(u SettingsUpdate) *string { return u.PhoneRegion }, func(v string) (string, string) {
+			v = strings.ToUpper(strings.TrimSpace(v))
+			if !phonenumbers.GetSupportedRegions()[v] {
+				return v, "is not a region code phone numbers are known for (e.g. US, CA, GB)"
+			}
+			return v, ""
+		}},
+	"help_contact": {SettingHelpContact, "", func(s *Settings) *string { return &s.HelpContact },
+		func(u SettingsUpdate) *string { return u.HelpContact }, func(v string) (string, string) {
+			v = strings.Join(strings.Fields(v), " ")
+			if utf8.RuneCountInString(v) > 120 {
+				return v, "must be at most 120 characters"
+			}
+			return v, ""
+		}},
+	"quiet_hours_start": {SettingQuietStart, DefaultQuietStart, func(s *Settings) *string { return &s.QuietHoursStart },
+		func(u SettingsUpdate) *string { return u.QuietHoursStart }, checkClock},
+	"quiet_hours_end": {SettingQuietEnd, DefaultQuietEnd, func(s *Settings) *string { return &s.QuietHoursEnd },
+		func(u SettingsUpdate) *string { return u.QuietHoursEnd }, checkClock},
+	"welcome_text": {SettingWelcomeText, DefaultWelcomeText, func(s *Settings) *string { return &s.WelcomeText },
+		func(u SettingsUpdate) *string { return u.WelcomeText }, CheckWelcomeText},
+}
+
+func checkClock(v string) (string, string) {
+	v = strings.TrimSpace(v)
+	if !hhmm.MatchString(v) {
+		return v, `must be "HH:MM" (24-hour)`
 	}
-	hc, err := s.store.Setting(ctx, h, SettingHelpContact)
-	return &Settings{PhoneRegion: r, HelpContact: hc}, err
+	return v, ""
+}
+
+// CheckWelcomeText keeps a welcome text within the rules: it names the
+// church ({church_name}), says how to get help (HELP) and to opt out
+// (STOP), and that message and data rates may apply; at most 320 characters.
+func CheckWelcomeText(v string) (string, string) {
+	v = strings.Join(strings.Fields(v), " ")
+	lower := strings.ToLower(v)
+	switch {
+	case v == "" || utf8.RuneCountInString(v) > 320:
+		return v, "must be 1 to 320 characters"
+	case !strings.Contains(v, "{church_name}"):
+		return v, "must name the church: include {church_name}"
+	case !strings.Contains(v, "HELP"):
+		return v, "must say how to get help: include HELP"
+	case !strings.Contains(v, "STOP"):
+		return v, "must say how to opt out: include STOP"
+	case !strings.Contains(lower, "rates may apply"):
+		return v, `must say that message and data rates may apply ("Msg & data rates may apply")`
+	}
+	if bad := unknownPlaceholder(v); bad != "" {
+		return v, "unknown placeholder " + bad + " (use {first_name} or {church_name})"
+	}
+	return v, ""
+}
+
+// Settings returns the church's settings (defaults where unset).
+func (s *Service) Settings(ctx context.Context, h *tenancy.Handle) (*Settings, error) {
+	out := &Settings{}
+	for _, f := range settingFields {
+		v, err := s.store.Setting(ctx, h, f.key)
+		if err != nil {
+			return nil, err
+		}
+		if v == "" {
+			v = f.def
+		}
+		*f.get(out) = v
+	}
+	return out, nil
 }
 
 // UpdateSettings changes the church's settings; nothing is written unless
-// every given field is valid. Errors: EINVALID for a region phone numbers
-// are not known for, or a help contact over 120 characters.
+// every given field is valid. Errors: EINVALID naming the bad fields.
 func (s *Service) UpdateSettings(ctx context.Context, h *tenancy.Handle, in SettingsUpdate) (*Settings, error) {
 	fe := map[string]string{}
-	var region, contact string
-	if in.PhoneRegion != nil {
-		region = strings.ToUpper(strings.TrimSpace(*in.PhoneRegion))
-		if !phonenumbers.GetSupportedRegions()[region] {
-			fe["phone_region"] = "is not a region code phone numbers are known for (e.g. US, CA, GB)"
+	values := map[string]string{}
+	for name, f := range settingFields {
+		p := f.set(in)
+		if p == nil {
+			continue
 		}
-	}
-	if in.HelpContact != nil {
-		contact = strings.Join(strings.Fields(*in.HelpContact), " ")
-		if utf8.RuneCountInString(contact) > 120 {
-			fe["help_contact"] = "must be at most 120 characters"
+		v, msg := f.check(*p)
+		if msg != "" {
+			fe[name] = msg
 		}
+		values[f.key] = v
 	}
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
 	}
-	if in.PhoneRegion != nil {
-		if err := s.store.SetSetting(ctx, h, SettingPhoneRegion, region); err != nil {
-			return nil, err
-		}
-	}
-	if in.HelpContact != nil {
-		if err := s.store.SetSetting(ctx, h, SettingHelpContact, contact); err != nil {
+	for k, v := range values {
+		if err := s.store.SetSetting(ctx, h, k, v); err != nil {
 			return nil, err
 		}
 	}

@@ -125,6 +125,14 @@ func (s *Service) Preview(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 // The registry intent is written first, so a crash at any point leaves
 // something the recovery sweep completes: nothing is lost, nothing sent twice.
 func (s *Service) Create(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r BroadcastRequest) (*store.Broadcast, error) {
+	return s.CreateAs(ctx, h, admin.ID, steeple.NewID(), r)
+}
+
+// CreateAs creates a broadcast with a chosen id, for a creator that may be
+// a schedule: a schedule names each occurrence's broadcast by an id derived
+// from the occurrence, so firing it twice creates it once. Errors as Create,
+// and ECONFLICT when a broadcast with that id exists.
+func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id string, r BroadcastRequest) (*store.Broadcast, error) {
 	p, err := s.prepare(ctx, h, r)
 	if err != nil {
 		return nil, err
@@ -136,9 +144,9 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, admin *steeple.
 	if len(numbers) == 0 {
 		return nil, steeple.Errorf(steeple.EINVALID, "this church has no phone number to send from yet")
 	}
-	b := &store.Broadcast{ID: steeple.NewID(), Text: p.text, MediaURLs: r.MediaURLs, Audience: r.Audience, From: numbers[0],
+	b := &store.Broadcast{ID: id, Text: p.text, MediaURLs: r.MediaURLs, Audience: r.Audience, From: numbers[0],
 		Encoding: p.Encoding, SegmentsPerMessage: p.SegmentsPerMessage, Recipients: p.Recipients,
-		Chunks: (p.Recipients + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: admin.ID}
+		Chunks: (p.Recipients + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: createdBy}
 	if b.MediaURLs == nil {
 		b.MediaURLs = []string{}
 	}
@@ -147,6 +155,9 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, admin *steeple.
 	}
 	quota := s.cfg.Plans[h.Tenant().Plan].MonthlySegments
 	if err := s.store.CreateBroadcast(ctx, h, b, p.recipients, p.TotalSegments, quota); err != nil {
+		if tenancy.IsUniqueViolation(err) {
+			return nil, steeple.Errorf(steeple.ECONFLICT, "broadcast %s exists already", id)
+		}
 		return nil, err // the sweep finds no message and drops the intent
 	}
 	if err := s.dispatch(ctx, h.TenantID(), b.ID, b.Chunks); err != nil {

@@ -49,7 +49,7 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
-			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes}),
+			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),

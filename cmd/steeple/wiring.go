@@ -16,6 +16,7 @@ import (
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/registration"
+	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
@@ -31,6 +32,7 @@ type services struct {
 	webhooks     *webhooks.Service
 	numbers      *numbers.Service
 	registration *registration.Service
+	schedules    *schedule.Service
 	queue        *jobs.Queue
 	sim          *telnyxsim.Sim // nil when talking to real Telnyx
 	stopSim      func()
@@ -87,15 +89,18 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	s.registration = registration.New(e.ten, st, client, rc, e.log)
 	s.numbers.OnNumberAdded(s.registration.NumberAdded)
 	s.webhooks.SetRegistration(s.registration)
+	s.schedules = schedule.New(e.ten, st, s.messaging, schedule.Config{}, e.log)
 	workers := river.NewWorkers()
 	s.messaging.Register(workers)
 	s.webhooks.Register(workers)
 	s.numbers.Register(workers)
 	s.registration.Register(workers)
+	s.schedules.Register(workers)
 	quiet := slog.New(e.log.Handler()).With("component", "queue")
 	periodic := append(s.messaging.PeriodicJobs(time.Minute), s.webhooks.PeriodicJobs(time.Hour)...)
 	periodic = append(periodic, s.numbers.PeriodicJobs(time.Minute)...)
 	periodic = append(periodic, s.registration.PeriodicJobs(time.Minute)...)
+	periodic = append(periodic, s.schedules.PeriodicJobs(15*time.Second)...)
 	s.queue, err = jobs.New(e.ten.Registry, workers, jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers,
 		PeriodicJobs: periodic, Logger: quiet})
 	if err != nil {
@@ -105,5 +110,6 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	s.messaging.UseQueue(s.queue)
 	s.webhooks.UseQueue(s.queue)
 	s.numbers.UseQueue(s.queue)
+	s.schedules.UseQueue(s.queue)
 	return s, nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/registration"
+	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -44,6 +45,7 @@ type Server struct {
 	Webhooks     *webhooks.Service
 	Numbers      *numbers.Service
 	Registration *registration.Service
+	Schedules    *schedule.Service
 	Metrics      *prometheus.Registry
 	Queue        *jobs.Queue
 	Tenancy      *tenancy.Tenancy
@@ -154,6 +156,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt.Registration(&rc)
 	}
 	reg := registration.New(ten, st, client, rc, log)
+	sched := schedule.New(ten, st, msg, schedule.Config{Now: clock.Now}, log)
 	nums.OnNumberAdded(reg.NumberAdded)
 	wh.SetRegistration(reg)
 	workers := river.NewWorkers()
@@ -161,6 +164,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	wh.Register(workers)
 	nums.Register(workers)
 	reg.Register(workers)
+	sched.Register(workers)
 	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, EventWorkers: 4, Logger: log, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -168,8 +172,9 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	msg.UseQueue(q)
 	wh.UseQueue(q)
 	nums.UseQueue(q)
+	sched.UseQueue(q)
 	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: members.New(st), Messaging: msg, Inbox: ib, Webhooks: wh,
-		Numbers: nums, Registration: reg, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
+		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
 	hs := httptest.NewServer(h)
 	msg.SetPublicURL(hs.URL)
 	nums.SetPublicURL(hs.URL)
@@ -187,7 +192,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		})
 	}
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Registration: reg, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
+	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
 		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
 }
 

@@ -1,0 +1,191 @@
+package schedule
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// TickArgs is the periodic scheduler tick. River runs periodic jobs on the
+// elected leader only, so one process ticks at a time.
+type TickArgs struct{}
+
+// Kind names the job.
+func (TickArgs) Kind() string { return "schedule_tick" }
+
+// InsertOpts: ticks are not retried; the next one comes soon.
+func (TickArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 1} }
+
+// FireArgs fires one occurrence of one schedule. Unique by its arguments
+// (DueAt included, so an occurrence held by quiet hours is queued again
+// when the window ends).
+type FireArgs struct {
+	TenantID   string `json:"tenant_id"`
+	ScheduleID string `json:"schedule_id"`
+	Occurrence string `json:"occurrence"`
+	DueAt      int64  `json:"due_at"`
+}
+
+// Kind names the job.
+func (FireArgs) Kind() string { return "schedule_fire" }
+
+// InsertOpts makes an occurrence's job unique.
+func (FireArgs) InsertOpts() river.InsertOpts {
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+}
+
+type tickWorker struct {
+	river.WorkerDefaults[TickArgs]
+	svc *Service
+}
+
+func (w *tickWorker) Work(ctx context.Context, _ *river.Job[TickArgs]) error {
+	_, err := w.svc.Tick(ctx)
+	return err
+}
+
+type fireWorker struct {
+	river.WorkerDefaults[FireArgs]
+	svc *Service
+}
+
+func (w *fireWorker) Work(ctx context.Context, job *river.Job[FireArgs]) error {
+	return w.svc.fire(ctx, job.Args)
+}
+
+// Register adds the tick and fire workers.
+func (s *Service) Register(w *river.Workers) {
+	river.AddWorker(w, &tickWorker{svc: s})
+	river.AddWorker(w, &fireWorker{svc: s})
+}
+
+// PeriodicJobs tick every interval.
+func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
+		func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
+}
+
+// Tick queues a fire job for every occurrence due, taking each off the
+// registry's due list in the same transaction: an occurrence is queued
+// once. It reads only the registry's due-time index, so its cost is the
+// number due, however many churches there are. It returns how many.
+func (s *Service) Tick(ctx context.Context) (int, error) {
+	due, err := s.ten.Registry.DueSchedules(ctx, s.cfg.Now(), 1000)
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	params := make([]river.InsertManyParams, len(due))
+	for i, d := range due {
+		params[i] = river.InsertManyParams{Args: FireArgs{TenantID: d.TenantID, ScheduleID: d.ScheduleID, Occurrence: d.Occurrence,
+			DueAt: d.DueAt.Unix()}}
+	}
+	_, err = s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
+		for _, d := range due {
+			if _, err := tx.Exec(ctx, tenancy.ClaimScheduleDueSQL, d.TenantID, d.ScheduleID, d.Occurrence); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, params)
+	return len(due), err
+}
+
+// fire sends one occurrence: a broadcast whose id derives from the
+// occurrence (so a repeated fire finds it made), then arms the next one.
+// An occurrence in the church's quiet hours is put back until they end,
+// unless the message is urgent.
+func (s *Service) fire(ctx context.Context, a FireArgs) error {
+	h, err := s.ten.Manager.Acquire(ctx, a.TenantID)
+	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED {
+		s.log.Warn("schedule of a church that cannot be served; dropped", "tenant", a.TenantID, "schedule", a.ScheduleID, "err", err)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	sc, err := s.store.Schedule(ctx, h, a.ScheduleID)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		return nil // never saved: the registry row was written first
+	}
+	if err != nil {
+		return err
+	}
+	if sc.Status != store.ScheduleActive || sc.NextKey != a.Occurrence {
+		return nil // paused, cancelled, edited or fired since it was queued
+	}
+	var r Request
+	if err := json.Unmarshal(sc.Request, &r); err != nil {
+		return err
+	}
+	now := s.cfg.Now()
+	if !r.Urgent {
+		q, err := s.QuietHours(ctx, h)
+		if err != nil {
+			return err
+		}
+		if release := q.Release(now, location(h)); release.After(now) {
+			return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
+				Occurrence: a.Occurrence, DueAt: release})
+		}
+	}
+	id := occurrenceID(sc.ID, a.Occurrence)
+	_, err = s.msg.CreateAs(ctx, h, sc.CreatedBy, id, r.BroadcastRequest)
+	switch code := steeple.ErrorCode(err); {
+	case err == nil, code == steeple.ECONFLICT: // made now, or by an earlier try
+	case code == steeple.EINVALID || code == steeple.ENOTFOUND || code == steeple.EFORBIDDEN:
+		// The audience is empty, a group was deleted, the plan is used up:
+		// nothing to send this time; the schedule goes on.
+		s.log.Warn("scheduled message not sent", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence, "err", err)
+		id = "not sent: " + steeple.ErrorMessage(err)
+	default:
+		return err
+	}
+	if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, id); err != nil {
+		return err
+	}
+	return s.armNext(ctx, h, sc, a.Occurrence)
+}
+
+// armNext arms a recurring schedule's next occurrence, or ends a one-off.
+func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, fired string) error {
+	if sc.Kind == store.ScheduleOnce {
+		return s.disarm(ctx, h, sc, store.ScheduleDone)
+	}
+	var r Rule
+	if err := json.Unmarshal(sc.Rule, &r); err != nil {
+		return err
+	}
+	after := s.cfg.Now()
+	if sc.NextAt != nil && sc.NextAt.After(after) {
+		after = *sc.NextAt
+	}
+	o, err := r.NextAfter(after, fired, location(h))
+	if err != nil {
+		return err
+	}
+	return s.arm(ctx, h, sc, o)
+}
+
+// QuietHours returns the church's quiet hours (the defaults when unset).
+func (s *Service) QuietHours(ctx context.Context, h *tenancy.Handle) (QuietHours, error) {
+	q := QuietHours{Start: members.DefaultQuietStart, End: members.DefaultQuietEnd}
+	for key, dst := range map[string]*string{members.SettingQuietStart: &q.Start, members.SettingQuietEnd: &q.End} {
+		v, err := s.store.Setting(ctx, h, key)
+		if err != nil {
+			return q, err
+		}
+		if v != "" {
+			*dst = v
+		}
+	}
+	return q, nil
+}

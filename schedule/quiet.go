@@ -1,0 +1,37 @@
+package schedule
+
+import "time"
+
+// QuietHours is a church's nightly window ("HH:MM" local times; the window
+// may span midnight; equal times mean none).
+type QuietHours struct{ Start, End string }
+
+// Release returns when a send due at at may go: at itself outside the
+// window, else the window's end.
+func (q QuietHours) Release(at time.Time, loc *time.Location) time.Time {
+	start, okS := minutes(q.Start)
+	end, okE := minutes(q.End)
+	if !okS || !okE || start == end {
+		return at
+	}
+	local := at.In(loc)
+	now := local.Hour()*60 + local.Minute()
+	inside := (start < end && now >= start && now < end) || (start > end && (now >= start || now < end))
+	if !inside {
+		return at
+	}
+	day := local
+	if start > end && now >= start {
+		day = local.AddDate(0, 0, 1) // the window ends tomorrow morning
+	}
+	release := time.Date(day.Year(), day.Month(), day.Day(), end/60, end%60, 0, 0, loc)
+	return springForward(release, end/60, end%60)
+}
+
+func minutes(hhmm string) (int, bool) {
+	m := clock.FindStringSubmatch(hhmm)
+	if m == nil {
+		return 0, false
+	}
+	return atoi(m[1])*60 + atoi(m[2]), true
+}

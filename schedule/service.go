@@ -1,0 +1,149 @@
+package schedule
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Config tunes scheduling.
+type Config struct {
+	// Now is the clock schedules are read against (time.Now if nil).
+	Now func() time.Time
+	// MaxAhead is how far ahead a broadcast may be scheduled.
+	MaxAhead time.Duration
+}
+
+// Service keeps churches' schedules and fires them.
+type Service struct {
+	ten   *tenancy.Tenancy
+	store *store.Store
+	msg   *messaging.Service
+	queue *jobs.Queue
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New returns the service.
+func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, cfg Config, log *slog.Logger) *Service {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.MaxAhead == 0 {
+		cfg.MaxAhead = 366 * 24 * time.Hour
+	}
+	return &Service{ten: ten, store: st, msg: msg, cfg: cfg, log: log}
+}
+
+// UseQueue sets the queue fire jobs go to.
+func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
+
+// Request is what a schedule sends: a broadcast request, and whether it is
+// urgent (sent even in quiet hours).
+type Request struct {
+	messaging.BroadcastRequest
+	Urgent bool `json:"urgent,omitempty"`
+}
+
+// View is a schedule as the API shows it.
+type View struct {
+	ID        string              `json:"id"`
+	Kind      string              `json:"kind"`
+	Status    string              `json:"status"`
+	Name      string              `json:"name,omitempty"`
+	SendAt    *time.Time          `json:"send_at,omitempty"`
+	Rule      *Rule               `json:"rule,omitempty"`
+	Timezone  string              `json:"timezone"`
+	Request   Request             `json:"message"`
+	NextAt    *time.Time          `json:"next_at,omitempty"`
+	Upcoming  []time.Time         `json:"upcoming,omitempty"`
+	Runs      []store.ScheduleRun `json:"runs,omitempty"`
+	CreatedBy string              `json:"created_by"`
+	CreatedAt time.Time           `json:"created_at"`
+	UpdatedAt time.Time           `json:"updated_at"`
+}
+
+func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
+	v := &View{ID: sc.ID, Kind: sc.Kind, Status: sc.Status, Name: sc.Name, SendAt: sc.SendAt, Timezone: h.Tenant().Timezone,
+		NextAt: sc.NextAt, CreatedBy: sc.CreatedBy, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt}
+	if err := json.Unmarshal(sc.Request, &v.Request); err != nil {
+		return nil, err
+	}
+	if len(sc.Rule) > 0 {
+		v.Rule = &Rule{}
+		if err := json.Unmarshal(sc.Rule, v.Rule); err != nil {
+			return nil, err
+		}
+	}
+	if sc.Status != store.ScheduleActive {
+		v.NextAt = nil
+	}
+	return v, nil
+}
+
+// location is the church's timezone.
+func location(h *tenancy.Handle) *time.Location {
+	if loc, err := time.LoadLocation(h.Tenant().Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// check validates what a schedule will send, as a broadcast would be now
+// (fields, template, audience ids), creating nothing.
+func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Request) error {
+	_, err := s.msg.Preview(ctx, h, r.BroadcastRequest)
+	return err
+}
+
+// arm records a schedule's next occurrence: in the registry first (the
+// scheduler's index; a due row whose schedule never got saved fires
+// nothing), then in the church's database.
+func (s *Service) arm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, o Occurrence) error {
+	if err := s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: h.TenantID(), ScheduleID: sc.ID,
+		Occurrence: o.Key, DueAt: o.At}); err != nil {
+		return err
+	}
+	at := o.At.UTC()
+	sc.NextKey, sc.NextAt = o.Key, &at
+	return s.store.SaveSchedule(ctx, h, sc)
+}
+
+// disarm stops a schedule: the church's status first, then the registry.
+func (s *Service) disarm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, status string) error {
+	sc.Status = status
+	if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
+		return err
+	}
+	return s.ten.Registry.ClearScheduleDue(ctx, h.TenantID(), sc.ID)
+}
+
+// occurrenceID names the broadcast of one occurrence: firing it again
+// names the same broadcast, which then already exists.
+func occurrenceID(scheduleID, key string) string {
+	sum := sha256.Sum256([]byte("steeple-occurrence:" + scheduleID + "|" + key))
+	b := sum[:16]
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err) // only plain structs are marshalled here
+	}
+	return b
+}
+
+func notFound(what string) error { return steeple.Errorf(steeple.ENOTFOUND, "%s not found", what) }

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"time"
+
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Schedule kinds and statuses.
+const (
+	ScheduleOnce      = "once"
+	ScheduleRecurring = "recurring"
+	ScheduleActive    = "active"
+	SchedulePaused    = "paused"
+	ScheduleCancelled = "cancelled"
+	ScheduleDone      = "done"
+)
+
+// Schedule is a scheduled or recurring broadcast as stored; Rule and
+// Request are JSON the schedule package reads.
+type Schedule struct {
+	ID        string          `json:"id"`
+	Kind      string          `json:"kind"`
+	Status    string          `json:"status"`
+	Name      string          `json:"name,omitempty"`
+	SendAt    *time.Time      `json:"send_at,omitempty"`
+	Rule      json.RawMessage `json:"rule,omitempty"`
+	Request   json.RawMessage `json:"request"`
+	NextKey   string          `json:"-"`
+	NextAt    *time.Time      `json:"next_at,omitempty"`
+	CreatedBy string          `json:"created_by"`
+	CreatedAt time.Time       `json:"created_at"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+const scheduleColumns = `id, kind, status, name, send_at, rule, request, next_key, next_at, created_by, created_at, updated_at FROM schedules`
+
+func scanSchedule(row interface{ Scan(...any) error }) (*Schedule, error) {
+	var sc Schedule
+	var sendAt, nextAt sql.NullTime
+	var rule, req string
+	if err := row.Scan(&sc.ID, &sc.Kind, &sc.Status, &sc.Name, &sendAt, &rule, &req, &sc.NextKey, &nextAt, &sc.CreatedBy,
+		&sc.CreatedAt, &sc.UpdatedAt); err != nil {
+		return nil, err
+	}
+	sc.SendAt, sc.NextAt = utcPtr(sendAt), utcPtr(nextAt)
+	if rule != "" {
+		sc.Rule = json.RawMessage(rule)
+	}
+	sc.Request = json.RawMessage(req)
+	sc.CreatedAt, sc.UpdatedAt = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
+	return &sc, nil
+}
+
+// SaveSchedule inserts or replaces a schedule.
+func (s *Store) SaveSchedule(ctx context.Context, h *tenancy.Handle, sc *Schedule) error {
+	now := s.Now()
+	if sc.CreatedAt.IsZero() {
+		sc.CreatedAt = now
+	}
+	sc.UpdatedAt = now
+	_, err := h.ExecContext(ctx, `INSERT INTO schedules (id, kind, status, name, send_at, rule, request, next_key, next_at,
+		created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+		ON CONFLICT (id) DO UPDATE SET status = $3, name = $4, send_at = $5, rule = $6, request = $7, next_key = $8,
+		next_at = $9, updated_at = $12`,
+		sc.ID, sc.Kind, sc.Status, sc.Name, timePtr(sc.SendAt), string(sc.Rule), string(sc.Request), sc.NextKey,
+		timePtr(sc.NextAt), sc.CreatedBy, sc.CreatedAt, sc.UpdatedAt)
+	return err
+}
+
+// Schedule returns one schedule. Errors: ENOTFOUND.
+func (s *Store) Schedule(ctx context.Context, h *tenancy.Handle, id string) (*Schedule, error) {
+	sc, err := scanSchedule(h.QueryRowContext(ctx, `SELECT `+scheduleColumns+` WHERE id = $1`, id))
+	return sc, translate(err, "schedule")
+}
+
+// Schedules lists a kind's schedules not cancelled or done, soonest first.
+func (s *Store) Schedules(ctx context.Context, h *tenancy.Handle, kind string) ([]*Schedule, error) {
+	rows, err := h.QueryContext(ctx, `SELECT `+scheduleColumns+` WHERE kind = $1 AND status IN ('active', 'paused')
+		ORDER BY next_at, id`, kind)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []*Schedule{}
+	for rows.Next() {
+		sc, err := scanSchedule(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, sc)
+	}
+	return out, rows.Err()
+}
+
+// ScheduleRun is an occurrence that fired.
+type ScheduleRun struct {
+	Occurrence string    `json:"occurrence"`
+	MessageID  string    `json:"message_id"`
+	FiredAt    time.Time `json:"fired_at"`
+}
+
+// RecordRun notes that an occurrence fired (once; a repeat changes nothing).
+func (s *Store) RecordRun(ctx context.Context, h *tenancy.Handle, scheduleID, occurrence, messageID string) error {
+	_, err := h.ExecContext(ctx, `INSERT INTO schedule_runs (schedule_id, occurrence, message_id, fired_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT DO NOTHING`, scheduleID, occurrence, messageID, s.Now())
+	return err
+}
+
+// ScheduleRuns lists a schedule's latest occurrences, newest first.
+func (s *Store) ScheduleRuns(ctx context.Context, h *tenancy.Handle, scheduleID string, limit int) ([]ScheduleRun, error) {
+	rows, err := h.QueryContext(ctx, `SELECT occurrence, message_id, fired_at FROM schedule_runs WHERE schedule_id = $1
+		ORDER BY occurrence DESC LIMIT $2`, scheduleID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []ScheduleRun{}
+	for rows.Next() {
+		var r ScheduleRun
+		if err := rows.Scan(&r.Occurrence, &r.MessageID, &r.FiredAt); err != nil {
+			return nil, err
+		}
+		r.FiredAt = r.FiredAt.UTC()
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func timePtr(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return t.UTC()
+}
