@@ -8,10 +8,13 @@ import (
 	"context"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -34,11 +37,26 @@ type Service struct {
 	msg   *messaging.Service
 	cfg   Config
 	log   *slog.Logger
+	// For welcome texts (see Use).
+	ten   *tenancy.Tenancy
+	sched *schedule.Service
+	queue *jobs.Queue
+	clock func() time.Time
 }
 
 // New returns the service; replies go through msg's send pipeline.
 func New(st *store.Store, msg *messaging.Service, cfg Config, log *slog.Logger) *Service {
-	return &Service{store: st, msg: msg, cfg: cfg, log: log}
+	return &Service{store: st, msg: msg, cfg: cfg, log: log, clock: time.Now}
+}
+
+// Use gives the service what welcome texts need: the tenancy (for the
+// background job), the church's quiet hours, the queue and a clock (nil:
+// time.Now).
+func (s *Service) Use(ten *tenancy.Tenancy, sched *schedule.Service, q *jobs.Queue, now func() time.Time) {
+	s.ten, s.sched, s.queue = ten, sched, q
+	if now != nil {
+		s.clock = now
+	}
 }
 
 // ApplyInbound stores a message.received payload in the church's database:
@@ -55,10 +73,20 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	for _, m := range p.Media {
 		in.Media = append(in.Media, store.Media{URL: m.URL, ContentType: m.ContentType, Size: m.Size})
 	}
+	// A member coming back with START gets the welcome text, which says
+	// all a START confirmation says, instead of both.
+	welcome := false
+	if kw == store.KeywordStart && s.queue != nil {
+		m, err := s.store.MemberByPhone(ctx, h, in.From)
+		if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
+			return nil, err
+		}
+		welcome = m != nil && m.Consent.Status != steeple.ConsentOptedIn
+	}
 	var draft *store.OutboundDraft
 	if body, err := s.answer(ctx, h, kw, p.AutoresponseType); err != nil {
 		return nil, err
-	} else if body != "" {
+	} else if body != "" && !welcome {
 		id, err := s.msg.ReserveReply(ctx, h.TenantID())
 		if err != nil {
 			return nil, err
@@ -71,6 +99,11 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	}
 	if draft != nil && !res.Duplicate {
 		s.msg.DispatchReply(ctx, h.TenantID(), draft.ID)
+	}
+	if welcome && res.ConsentChanged && res.MemberID != "" {
+		if err := s.Welcome(ctx, h, res.MemberID); err != nil {
+			s.log.Warn("welcome text after START not sent", "tenant", h.TenantID(), "member", res.MemberID, "err", err)
+		}
 	}
 	return res, nil
 }

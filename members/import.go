@@ -104,6 +104,15 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	if err != nil {
 		return nil, err
 	}
+	if o.OptedIn {
+		var created []string
+		for _, r := range done {
+			if r.Outcome == store.ImportCreated {
+				created = append(created, r.MemberID)
+			}
+		}
+		s.optedIn(ctx, h, created)
+	}
 	sum := &ImportSummary{Rows: append(done, invalid...)}
 	sort.Slice(sum.Rows, func(i, j int) bool { return sum.Rows[i].Line < sum.Rows[j].Line })
 	for _, r := range sum.Rows {

@@ -24,10 +24,26 @@ const DefaultRegion = "US"
 // Service manages members, groups and templates.
 type Service struct {
 	store *store.Store
+	// optedIn is told of members who just opted in (welcome texts).
+	optedIn func(ctx context.Context, h *tenancy.Handle, memberIDs []string)
 }
 
 // New returns the service.
-func New(st *store.Store) *Service { return &Service{store: st} }
+func New(st *store.Store) *Service {
+	return &Service{store: st, optedIn: func(context.Context, *tenancy.Handle, []string) {}}
+}
+
+// OnOptIn sets what happens when members opt in by being entered or
+// imported with consent (the inbox welcomes them).
+func (s *Service) OnOptIn(f func(ctx context.Context, h *tenancy.Handle, memberIDs []string)) { s.optedIn = f }
+
+// welcome tells the hook about a member who is now opted in.
+func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, m *steeple.Member, err error) (*steeple.Member, error) {
+	if err == nil && m.Consent.Status == steeple.ConsentOptedIn {
+		s.optedIn(ctx, h, []string{m.ID})
+	}
+	return m, err
+}
 
 // NormalizePhone parses a phone number (national numbers in region) and
 // returns it in E.164, or a message saying why it is not valid.
@@ -260,11 +276,18 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, r MemberRequest
 	if err != nil {
 		return nil, err
 	}
+	m, err := s.store.CreateMember(ctx, h, in, consentOf(r))
+	return s.welcome(ctx, h, m, err)
+}
+
+// consentOf is the consent an admin records: opted in only when the
+// request says consent was collected.
+func consentOf(r MemberRequest) steeple.Consent {
 	c := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin}
 	if r.Consent != nil && r.Consent.OptedIn {
 		c.Status, c.Wording = steeple.ConsentOptedIn, strings.TrimSpace(r.Consent.Wording)
 	}
-	return s.store.CreateMember(ctx, h, in, c)
+	return c
 }
 
 // Update replaces a member's fields (and consent, if given).
@@ -345,9 +368,6 @@ func (s *Service) FromConversation(ctx context.Context, h *tenancy.Handle, conve
 	if err != nil {
 		return nil, err
 	}
-	c := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin}
-	if r.Consent != nil && r.Consent.OptedIn {
-		c.Status, c.Wording = steeple.ConsentOptedIn, strings.TrimSpace(r.Consent.Wording)
-	}
-	return s.store.MemberFromConversation(ctx, h, conversationID, in, c)
+	m, err := s.store.MemberFromConversation(ctx, h, conversationID, in, consentOf(r))
+	return s.welcome(ctx, h, m, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -100,11 +101,25 @@ func (s *Service) DispatchReply(ctx context.Context, tenantID, messageID string)
 	}
 }
 
+// DispatchReplyAt is DispatchReply for a message that may not go before at
+// (a welcome text waiting for quiet hours to end).
+func (s *Service) DispatchReplyAt(ctx context.Context, tenantID, messageID string, at time.Time) {
+	if err := s.dispatchReplyAt(ctx, tenantID, messageID, at); err != nil {
+		s.log.Warn("reply not queued yet; the recovery sweep will", "tenant", tenantID, "message", messageID, "err", err)
+	}
+}
+
 func (s *Service) dispatchReply(ctx context.Context, tenantID, messageID string) error {
+	return s.dispatchReplyAt(ctx, tenantID, messageID, time.Time{})
+}
+
+func (s *Service) dispatchReplyAt(ctx context.Context, tenantID, messageID string, at time.Time) error {
+	opts := SendReplyArgs{}.InsertOpts()
+	opts.ScheduledAt = at
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
 		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
 		return err
-	}, []river.InsertManyParams{{Args: SendReplyArgs{TenantID: tenantID, MessageID: messageID}}})
+	}, []river.InsertManyParams{{Args: SendReplyArgs{TenantID: tenantID, MessageID: messageID}, InsertOpts: &opts}})
 	return err
 }
 

@@ -132,7 +132,7 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 		if err != nil {
 			return err
 		}
-		if release := q.Release(now, location(h)); release.After(now) {
+		if release := q.Release(now, Location(h)); release.After(now) {
 			return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
 				Occurrence: a.Occurrence, DueAt: release})
 		}
@@ -168,7 +168,7 @@ func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Sche
 	if sc.NextAt != nil && sc.NextAt.After(after) {
 		after = *sc.NextAt
 	}
-	o, err := r.NextAfter(after, fired, location(h))
+	o, err := r.NextAfter(after, fired, Location(h))
 	if err != nil {
 		return err
 	}

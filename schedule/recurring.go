@@ -46,7 +46,7 @@ func (s *Service) CreateRecurring(ctx context.Context, h *tenancy.Handle, admin 
 	}
 	sc := &store.Schedule{ID: steeple.NewID(), Kind: store.ScheduleRecurring, Status: store.ScheduleActive, Name: name,
 		Rule: mustJSON(in.Rule), Request: mustJSON(in.Message), CreatedBy: admin.ID}
-	o, err := in.Rule.Next(s.cfg.Now(), location(h))
+	o, err := in.Rule.Next(s.cfg.Now(), Location(h))
 	if err != nil {
 		return nil, err
 	}
@@ -69,7 +69,7 @@ func (s *Service) Recurring(ctx context.Context, h *tenancy.Handle, id string) (
 	}
 	if sc.Status == store.ScheduleActive && sc.NextAt != nil {
 		v.Upcoming = append(v.Upcoming, *sc.NextAt)
-		more, err := v.Rule.Upcoming(*sc.NextAt, location(h), 4)
+		more, err := v.Rule.Upcoming(*sc.NextAt, Location(h), 4)
 		if err != nil {
 			return nil, err
 		}
@@ -108,7 +108,7 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 		sc.Rule = mustJSON(*u.Rule)
 	}
 	if sc.Status == store.ScheduleActive && u.Rule != nil {
-		o, err := u.Rule.Next(s.cfg.Now(), location(h))
+		o, err := u.Rule.Next(s.cfg.Now(), Location(h))
 		if err != nil {
 			return nil, err
 		}
@@ -145,7 +145,7 @@ func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err := json.Unmarshal(sc.Rule, &r); err != nil {
 		return nil, err
 	}
-	o, err := r.NextAfter(s.cfg.Now(), sc.NextKey, location(h))
+	o, err := r.NextAfter(s.cfg.Now(), sc.NextKey, Location(h))
 	if err != nil {
 		return nil, err
 	}

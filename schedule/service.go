@@ -90,8 +90,8 @@ func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
 	return v, nil
 }
 
-// location is the church's timezone.
-func location(h *tenancy.Handle) *time.Location {
+// Location is the church's timezone (UTC if it names none known).
+func Location(h *tenancy.Handle) *time.Location {
 	if loc, err := time.LoadLocation(h.Tenant().Timezone); err == nil {
 		return loc
 	}

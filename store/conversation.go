@@ -192,7 +192,8 @@ func (s *Store) conversationFor(ctx context.Context, tx *sql.Tx, hash, phone, ch
 	if err := tx.QueryRowContext(ctx, `SELECT id FROM conversations WHERE phone_hash = $1`, hash).Scan(&id); err != nil {
 		return "", err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE conversations SET member_id = $1, church_number = $2 WHERE id = $3`, memberID, churchNumber, id)
+	_, err = tx.ExecContext(ctx, `UPDATE conversations SET member_id = $1,
+		church_number = CASE WHEN CAST($2 AS TEXT) = '' THEN church_number ELSE CAST($2 AS TEXT) END WHERE id = $3`, memberID, churchNumber, id)
 	return id, err
 }
 
@@ -592,4 +593,48 @@ func decodeTimeCursor(c string) (int64, string, error) {
 		return 0, "", bad
 	}
 	return n, id, nil
+}
+
+// CreateWelcome adds a member's welcome text, queued, once per opt-in: the
+// key is the consent event that opted them in. It reports false, adding
+// nothing, when the member is not opted in or was welcomed for this opt-in.
+func (s *Store) CreateWelcome(ctx context.Context, h *tenancy.Handle, memberID string, d OutboundDraft) (bool, error) {
+	now := s.Now()
+	created := false
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var sealed []byte
+		var status string
+		err := tx.QueryRowContext(ctx, `SELECT phone_cipher, consent_status FROM members WHERE id = $1`, memberID).Scan(&sealed, &status)
+		if err == sql.ErrNoRows || (err == nil && status != steeple.ConsentOptedIn) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		var seq int64
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM consent_events WHERE member_id = $1 AND status = 'opted_in'`,
+			memberID).Scan(&seq); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO welcomes (member_id, consent_seq, message_id) VALUES ($1, $2, $3)
+			ON CONFLICT DO NOTHING`, memberID, seq, d.ID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		phone, err := s.keys.Open(sealed, phoneAAD)
+		if err != nil {
+			return err
+		}
+		convID, err := s.conversationFor(ctx, tx, s.PhoneIndex(string(phone)), string(phone), "",
+			sql.NullString{String: memberID, Valid: true}, now.UnixMicro(), now)
+		if err != nil {
+			return err
+		}
+		created = true
+		return s.insertOutbound(ctx, tx, convID, d, now.UnixMicro(), now)
+	})
+	return created, err
 }

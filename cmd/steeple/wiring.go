@@ -96,6 +96,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	s.numbers.Register(workers)
 	s.registration.Register(workers)
 	s.schedules.Register(workers)
+	s.inbox.Register(workers)
 	quiet := slog.New(e.log.Handler()).With("component", "queue")
 	periodic := append(s.messaging.PeriodicJobs(time.Minute), s.webhooks.PeriodicJobs(time.Hour)...)
 	periodic = append(periodic, s.numbers.PeriodicJobs(time.Minute)...)
@@ -111,5 +112,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	s.webhooks.UseQueue(s.queue)
 	s.numbers.UseQueue(s.queue)
 	s.schedules.UseQueue(s.queue)
+	s.inbox.Use(e.ten, s.schedules, s.queue, nil)
+	s.members.OnOptIn(s.inbox.OptedIn)
 	return s, nil
 }

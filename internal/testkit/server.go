@@ -165,15 +165,19 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	nums.Register(workers)
 	reg.Register(workers)
 	sched.Register(workers)
+	ib.Register(workers)
 	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, EventWorkers: 4, Logger: log, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	msg.UseQueue(q)
 	wh.UseQueue(q)
+	ib.Use(ten, sched, q, clock.Now)
+	mem := members.New(st)
+	mem.OnOptIn(ib.OptedIn)
 	nums.UseQueue(q)
 	sched.UseQueue(q)
-	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: members.New(st), Messaging: msg, Inbox: ib, Webhooks: wh,
+	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: mem, Messaging: msg, Inbox: ib, Webhooks: wh,
 		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
 	hs := httptest.NewServer(h)
 	msg.SetPublicURL(hs.URL)

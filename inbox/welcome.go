@@ -1,0 +1,112 @@
+package inbox
+
+import (
+	"context"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/schedule"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// PurposeWelcome marks a welcome text.
+const PurposeWelcome = "welcome"
+
+// Welcome sends a member their church's welcome text, once for this
+// opt-in (a member who opts out and back in is welcomed again). It waits
+// for the end of the church's quiet hours. A member not opted in gets
+// nothing.
+func (s *Service) Welcome(ctx context.Context, h *tenancy.Handle, memberID string) error {
+	m, err := s.store.Member(ctx, h, memberID)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	text, err := s.store.Setting(ctx, h, members.SettingWelcomeText)
+	if err != nil {
+		return err
+	}
+	if text == "" {
+		text = members.DefaultWelcomeText
+	}
+	id, err := s.msg.ReserveReply(ctx, h.TenantID())
+	if err != nil {
+		return err
+	}
+	created, err := s.store.CreateWelcome(ctx, h, memberID, store.OutboundDraft{ID: id, Purpose: PurposeWelcome,
+		CreatedBy: store.CreatedBySystem, Body: members.Render(text, m.FirstName, h.Tenant().Name)})
+	if err != nil || !created {
+		return err // an unused intent is dropped by the recovery sweep
+	}
+	q, err := s.sched.QuietHours(ctx, h)
+	if err != nil {
+		return err
+	}
+	// The queue runs on real time: hold for as long as the quiet hours last.
+	var at time.Time
+	if now := s.now(); q.Release(now, schedule.Location(h)).After(now) {
+		at = time.Now().Add(q.Release(now, schedule.Location(h)).Sub(now))
+	}
+	s.msg.DispatchReplyAt(ctx, h.TenantID(), id, at)
+	return nil
+}
+
+// WelcomeArgs welcomes members in the background (an import opts in
+// thousands at once).
+type WelcomeArgs struct {
+	TenantID  string   `json:"tenant_id"`
+	MemberIDs []string `json:"member_ids"`
+}
+
+// Kind names the job.
+func (WelcomeArgs) Kind() string { return "welcome" }
+
+// InsertOpts retries a church briefly unreachable.
+func (WelcomeArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttempts: 10} }
+
+type welcomeWorker struct {
+	river.WorkerDefaults[WelcomeArgs]
+	svc *Service
+}
+
+func (w *welcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) error {
+	h, err := w.svc.ten.Manager.Acquire(ctx, job.Args.TenantID)
+	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	for _, id := range job.Args.MemberIDs {
+		if err := w.svc.Welcome(ctx, h, id); err != nil {
+			return err // welcomed ones are skipped on the retry
+		}
+	}
+	return nil
+}
+
+// Register adds the welcome worker.
+func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &welcomeWorker{svc: s}) }
+
+// OptedIn welcomes members who just opted in, in the background, in jobs
+// of 500. Called after the opt-in is committed; a failure to queue is
+// logged (the members stay opted in, unwelcomed).
+func (s *Service) OptedIn(ctx context.Context, h *tenancy.Handle, memberIDs []string) {
+	for len(memberIDs) > 0 {
+		n := min(len(memberIDs), 500)
+		if _, err := s.queue.InsertTx(ctx, nil, []river.InsertManyParams{{Args: WelcomeArgs{TenantID: h.TenantID(),
+			MemberIDs: memberIDs[:n]}}}); err != nil {
+			s.log.Warn("welcome texts not queued", "tenant", h.TenantID(), "members", n, "err", err)
+		}
+		memberIDs = memberIDs[n:]
+	}
+}
+
+func (s *Service) now() time.Time { return s.clock() }
