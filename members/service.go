@@ -35,7 +35,9 @@ func New(st *store.Store) *Service {
 
 // OnOptIn sets what happens when members opt in by being entered or
 // imported with consent (the inbox welcomes them).
-func (s *Service) OnOptIn(f func(ctx context.Context, h *tenancy.Handle, memberIDs []string)) { s.optedIn = f }
+func (s *Service) OnOptIn(f func(ctx context.Context, h *tenancy.Handle, memberIDs []string)) {
+	s.optedIn = f
+}
 
 // welcome tells the hook about a member who is now opted in.
 func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, m *steeple.Member, err error) (*steeple.Member, error) {
