@@ -70,6 +70,10 @@ type Config struct {
 	Workers int
 	// EventWorkers is how many webhook events it applies at once, besides.
 	EventWorkers int
+	// OpsUser and OpsPassword guard the operators' pages (/ops/queue);
+	// without a password they are not served.
+	OpsUser     string
+	OpsPassword string
 }
 
 // Plan is one plan's limits (0 means no limit).
@@ -105,6 +109,7 @@ func Default() Config {
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
 		EventWorkers:             4,
+		OpsUser:                  "ops",
 	}
 }
 
@@ -196,6 +201,8 @@ var settings = []setting{
 	intSetting("STEEPLE_UNREGISTERED_DAILY_CAP", "unregistered-daily-cap", "texts a church may send per UTC day until its 10DLC campaign is provisioned (0: no cap)", func(c *Config) *int { return &c.UnregisteredDailyCap }),
 	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
+	strSetting("STEEPLE_OPS_USER", "ops-user", "user name for the operators' pages (/ops/queue)", func(c *Config) *string { return &c.OpsUser }),
+	strSetting("STEEPLE_OPS_PASSWORD", "ops-password", "password for the operators' pages; empty: not served", func(c *Config) *string { return &c.OpsPassword }),
 	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process", func(c *Config) *int { return &c.EventWorkers }),
 }
 

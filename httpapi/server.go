@@ -36,7 +36,12 @@ type Deps struct {
 	Registration *registration.Service
 	// Schedules are scheduled and recurring broadcasts.
 	Schedules *schedule.Service
-	Metrics   prometheus.Gatherer
+	// Ops is River's web UI (served under OpsPrefix), for operators with
+	// OpsUser and OpsPassword.
+	Ops         http.Handler
+	OpsUser     string
+	OpsPassword string
+	Metrics     prometheus.Gatherer
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
 	Logger         *slog.Logger
@@ -84,6 +89,9 @@ func New(d Deps) *Server {
 	}
 	if d.Schedules != nil {
 		s.routeSchedules()
+	}
+	if d.Ops != nil {
+		s.routeOps()
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))

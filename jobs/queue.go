@@ -16,6 +16,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"riverqueue.com/riverui"
+	"riverqueue.com/riverui/uiendpoints"
 
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -60,6 +62,8 @@ type Queue struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
 	insertTx func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error)
+	// endpoints are River UI's API over this queue's client.
+	endpoints uiendpoints.Bundle
 }
 
 // New builds the queue over the registry with the given workers.
@@ -90,7 +94,7 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 		if err != nil {
 			return nil, fmt.Errorf("job queue: %w", err)
 		}
-		return &Queue{start: client.Start, stop: client.Stop,
+		return &Queue{start: client.Start, stop: client.Stop, endpoints: riverui.NewEndpoints(client, nil),
 			insertTx: func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 				var res []*rivertype.JobInsertResult
 				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -118,7 +122,7 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 	if err != nil {
 		return nil, fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{start: client.Start, stop: client.Stop,
+	return &Queue{start: client.Start, stop: client.Stop, endpoints: riverui.NewEndpoints(client, nil),
 		insertTx: func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 			tx, err := db.BeginTx(ctx, nil)
 			if err != nil {
@@ -138,6 +142,12 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 			}
 			return res, tx.Commit()
 		}}, nil
+}
+
+// UI returns River's web UI over this queue, served under prefix (e.g.
+// "/ops/queue"). Start it with the process's context before serving.
+func (q *Queue) UI(prefix string, log *slog.Logger) (*riverui.Handler, error) {
+	return riverui.NewHandler(&riverui.HandlerOpts{Endpoints: q.endpoints, Prefix: prefix, Logger: log, JobListHideArgsByDefault: true})
 }
 
 // Start runs the workers until Stop.

@@ -43,13 +43,24 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		notes["telnyx"] = "simulator (no STEEPLE_TELNYX_API_KEY): texts are not delivered to phones"
 	}
 
+	ui, err := svc.queue.UI(httpapi.OpsPrefix, e.log.With("component", "queue-ui"))
+	if err != nil {
+		return fmt.Errorf("queue UI: %w", err)
+	}
+	if cfg.OpsPassword != "" {
+		if err := ui.Start(ctx); err != nil {
+			return fmt.Errorf("queue UI: %w", err)
+		}
+	}
+
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
-			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes}),
+			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes,
+			Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),
