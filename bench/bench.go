@@ -48,6 +48,7 @@ type scenario struct {
 var scenarios = map[string]scenario{
 	"tenancy":   {"provisioning latency and fleet migration speed", runTenancy},
 	"budget":    {"throughput of many tenants within one connection budget", runBudget},
+	"scheduler": {"the scheduler tick: cost by churches due, not churches", runScheduler},
 	"broadcast": {"the send pipeline: persist and enqueue, drain, pacing", runBroadcast},
 	"webhook":   {"inbound webhooks against a bare handler; receipts over few and many churches", runWebhook},
 }

@@ -213,3 +213,16 @@ func TestWebhookScenarioSQLite(t *testing.T) {
 	}
 	checkCleanedUp(t, stderr)
 }
+
+func TestSchedulerScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "scheduler", "--churches", "300", "--due", "20", "--ticks", "3")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "scheduler", "sqlite")
+	checkMetrics(t, got, "tick_ms_20_tenants", "tick_ms")
+	if l := got["tick_ms"]; l["tenants"] != json.Number("300") || l["due"] != json.Number("20") || l["ratio_to_20_tenants"] == nil {
+		t.Errorf("tick_ms line: %v", l)
+	}
+	checkCleanedUp(t, stderr)
+}

@@ -186,7 +186,11 @@ func runTenancy(ctx context.Context, r *runner, args []string) (err error) {
 // no-op migration, which must not open any tenant database. Each row is a
 // copy of the real tenant model's row (every column, whatever the registry
 // schema holds by now) with its own id, name, slug and database name.
-func insertRegistryOnlyTenants(ctx context.Context, ten *tenancy.Tenancy, n int, b steeple.Backend, model string, latest int64) error {
+func insertRegistryOnlyTenants(ctx context.Context, ten *tenancy.Tenancy, n int, b steeple.Backend, model string, latest int64, first ...int) error {
+	offset := 0
+	if len(first) > 0 {
+		offset = first[0] // numbering continues after rows added before
+	}
 	db := ten.Registry.DB()
 	rows, err := db.QueryContext(ctx, `SELECT * FROM tenants WHERE id = $1`, model)
 	if err != nil {
@@ -252,8 +256,8 @@ func insertRegistryOnlyTenants(ctx context.Context, ten *tenancy.Tenancy, n int,
 			}
 			row := append([]any(nil), vals...)
 			row[col["id"]] = id
-			row[col["name"]] = fmt.Sprintf("Registry-only church %05d", done+i)
-			row[col["slug"]] = fmt.Sprintf("%s%05d", registryOnlySlug, done+i)
+			row[col["name"]] = fmt.Sprintf("Registry-only church %05d", offset+done+i)
+			row[col["slug"]] = fmt.Sprintf("%s%05d", registryOnlySlug, offset+done+i)
 			row[col["status"]] = string(steeple.TenantActive)
 			row[col["database_name"]] = dbName
 			row[col["schema_version"]] = latest
