@@ -11,7 +11,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -219,7 +218,7 @@ type limitServer struct {
 }
 
 func startLimitServer(ctx context.Context, e *env, pub ed25519.PublicKey, conns int) (*limitServer, error) {
-	db, err := sql.Open("sqlite", benchSQLiteDSN(filepath.Join(e.dataDir, "limit.db"), "rwc"))
+	db, err := sql.Open("sqlite", tenancy.SQLiteDSN(filepath.Join(e.dataDir, "limit.db"), "rwc"))
 	if err != nil {
 		return nil, err
 	}
@@ -267,20 +266,4 @@ func startLimitServer(ctx context.Context, e *env, pub ed25519.PublicKey, conns 
 		_ = srv.Close()
 		_ = db.Close()
 	}}, nil
-}
-
-// benchSQLiteDSN opens a SQLite file the way tenancy opens the registry
-// and tenant databases (tenancy's sqliteDSN, which is not exported): WAL,
-// foreign keys, a busy timeout, synchronous NORMAL, a 1 MiB cache and
-// IMMEDIATE transactions.
-func benchSQLiteDSN(path, mode string) string {
-	q := url.Values{}
-	q.Set("mode", mode)
-	q.Set("_txlock", "immediate")
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Add("_pragma", "synchronous(NORMAL)")
-	q.Add("_pragma", "cache_size(-1024)")
-	return "file:" + path + "?" + q.Encode()
 }

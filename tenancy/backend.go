@@ -49,7 +49,7 @@ func (b sqliteBackend) create(ctx context.Context, t *steeple.Tenant) error {
 	if err := os.MkdirAll(b.dir, 0o700); err != nil {
 		return err
 	}
-	db, err := sql.Open("sqlite", sqliteDSN(b.path(t), "rwc"))
+	db, err := sql.Open("sqlite", SQLiteDSN(b.path(t), "rwc"))
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (b sqliteBackend) drop(_ context.Context, t *steeple.Tenant) error {
 }
 
 func (b sqliteBackend) open(t *steeple.Tenant, maxConns int) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", sqliteDSN(b.path(t), "rw"))
+	db, err := sql.Open("sqlite", SQLiteDSN(b.path(t), "rw"))
 	if err != nil {
 		return nil, err
 	}
@@ -86,11 +86,11 @@ func (b sqliteBackend) open(t *steeple.Tenant, maxConns int) (*sql.DB, error) {
 	return db, nil
 }
 
-// sqliteDSN sets what every connection needs: WAL for concurrent readers,
+// SQLiteDSN sets what every connection needs: WAL for concurrent readers,
 // foreign keys, a busy timeout instead of instant SQLITE_BUSY, and IMMEDIATE
 // transactions so that two writers never deadlock on a lock upgrade.
 // mode=rw refuses to create a missing file; creation is provisioning's job.
-func sqliteDSN(path, mode string) string {
+func SQLiteDSN(path, mode string) string {
 	q := url.Values{}
 	q.Set("mode", mode)
 	q.Set("_txlock", "immediate")

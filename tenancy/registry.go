@@ -57,7 +57,7 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("STEEPLE_DATA_DIR %s: %w", o.DataDir, err)
 		}
-		db, err := sql.Open("sqlite", sqliteDSN(RegistryPath(o.DataDir), "rwc"))
+		db, err := sql.Open("sqlite", SQLiteDSN(RegistryPath(o.DataDir), "rwc"))
 		if err != nil {
 			return nil, err
 		}
