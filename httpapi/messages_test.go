@@ -126,7 +126,7 @@ func TestMessagesAPI(t *testing.T) {
 				{"unknown template", map[string]any{"template_id": steeple.NewID(), "audience": all}, 400, "template_id"},
 				{"text and template", map[string]any{"text": "hi", "template_id": steeple.NewID(), "audience": all}, 400, "text"},
 				{"only opted-out members", map[string]any{"text": "hi", "audience": map[string]any{"member_ids": []string{dora.ID}}}, 400, "audience"},
-				{"unknown field", map[string]any{"text": "hi", "audience": all, "send_at": "tomorrow"}, 400, "send_at"},
+				{"unknown field", map[string]any{"text": "hi", "audience": all, "sendAt": "tomorrow"}, 400, "sendAt"},
 			} {
 				for _, path := range []string{"/api/v1/messages/preview", "/api/v1/messages"} {
 					r := s.Do(t, "POST", path, a.access, c.body)

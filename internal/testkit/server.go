@@ -87,6 +87,10 @@ type ServerOptions struct {
 	Numbers      func(*numbers.Config)      // adjust number purchases (grace, polling)
 	Registration func(*registration.Config) // adjust 10DLC registration (polling)
 	NoQueue      bool                       // do not start the job queue's workers
+	// Welcome turns welcome texts on (entering or importing a member with
+	// consent, START after STOP). Off by default, so that other tests count
+	// only the texts they send themselves.
+	Welcome bool
 }
 
 // NewServer starts the HTTP API over b with fresh keys and a movable clock
@@ -172,9 +176,11 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	}
 	msg.UseQueue(q)
 	wh.UseQueue(q)
-	ib.Use(ten, sched, q, clock.Now)
 	mem := members.New(st)
-	mem.OnOptIn(ib.OptedIn)
+	if opt.Welcome {
+		ib.Use(ten, sched, q, clock.Now)
+		mem.OnOptIn(ib.OptedIn)
+	}
 	nums.UseQueue(q)
 	sched.UseQueue(q)
 	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: mem, Messaging: msg, Inbox: ib, Webhooks: wh,
