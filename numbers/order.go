@@ -115,7 +115,11 @@ func (s *Service) advance(ctx context.Context, orderID string) (time.Duration, e
 	if o.Step == tenancy.OrderActive {
 		err := s.ten.Registry.CompleteNumberOrder(ctx, o)
 		if steeple.ErrorCode(err) == steeple.ECONFLICT {
-			return 0, s.undo(ctx, o, err.Error())
+			// Another church was given the number meanwhile (an operator
+			// attached it): it is that church's now, so it stays in the
+			// account; only the order fails.
+			_, err := s.ten.Registry.AdvanceNumberOrder(ctx, o, tenancy.OrderActive, tenancy.OrderFailed, err.Error())
+			return 0, err
 		}
 		if err != nil {
 			return 0, err

@@ -239,10 +239,14 @@ func (s *Service) ensureProfile(ctx context.Context, tenantID string) (string, e
 	if err != nil {
 		return "", err
 	}
-	if err := s.ten.Registry.AddProviderObject(ctx, tenantID, KindMessagingProfile, p.ID); err != nil {
-		return "", err
+	// Another purchase may have created one meanwhile: the first recorded
+	// is the church's (the other stays unused at the provider).
+	id, err = s.ten.Registry.ClaimProviderObject(ctx, tenantID, KindMessagingProfile, p.ID)
+	if err == nil && id != p.ID {
+		s.log.Warn("a concurrent purchase created the church's messaging profile; this one is left unused",
+			"tenant", tenantID, "unused_profile", p.ID)
 	}
-	return p.ID, nil
+	return id, err
 }
 
 // providerError turns a provider failure into what a church admin should see.

@@ -197,6 +197,12 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 	if err := s.ten.Registry.SchedulePoll(ctx, h.TenantID(), s.cfg.Now().Add(s.cfg.PollEvery)); err != nil {
 		return nil, err
 	}
+	// A webhook that came before the new brand was recorded found nothing
+	// to route to or move, and the brand sends only one: look once now
+	// (the provider's state already shows what that webhook said).
+	if err := s.Sync(ctx, h); err != nil {
+		s.log.Warn("registration: first look failed; the poller will look again", "tenant", h.TenantID(), "err", err)
+	}
 	return s.Get(ctx, h)
 }
 

@@ -3,6 +3,7 @@ package registration
 import (
 	"context"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -14,8 +15,11 @@ import (
 // state it leaves.
 func (s *Service) Sync(ctx context.Context, h *tenancy.Handle) error {
 	r, err := s.store.Registration(ctx, h)
-	if err != nil {
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return s.ten.Registry.UnschedulePoll(ctx, h.TenantID())
+	}
+	if err != nil {
+		return err // looked at again (the poll stays scheduled)
 	}
 	waiting := false
 	if r.Status == store.RegBrandPending {
@@ -90,13 +94,16 @@ func (s *Service) syncCampaign(ctx context.Context, h *tenancy.Handle, r *store.
 }
 
 // syncNumbers assigns the church's numbers to its campaign and follows
-// each assignment until it is settled.
+// each assignment until it is settled. A number the provider refuses does
+// not hold up the others: they are all tried, then the first error is
+// returned (and the refused one tried again later).
 func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.Registration) (bool, error) {
 	ns, err := s.ten.Registry.ChurchNumbers(ctx, h.TenantID())
 	if err != nil {
 		return false, err
 	}
 	waiting := false
+	var firstErr error
 	for _, n := range ns {
 		if n.State != tenancy.NumberActive {
 			continue
@@ -111,7 +118,10 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 			continue
 		}
 		if err != nil {
-			return false, err
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
 		}
 		state := NumberPending
 		switch {
@@ -127,7 +137,7 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 			return false, err
 		}
 	}
-	return waiting, nil
+	return waiting, firstErr
 }
 
 // move applies a change to r, from r's status.

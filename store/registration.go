@@ -93,15 +93,23 @@ func (s *Store) SubmitRegistration(ctx context.Context, h *tenancy.Handle, p Bra
 		if err == nil && !slices.Contains(from, cur) {
 			return steeple.Errorf(steeple.ECONFLICT, "the registration is %s; it can be resubmitted only after a failure", cur)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO registration (id, legal_name, ein_cipher, ein_last4, street, city, state,
+		// Only from the status read: of concurrent submissions one wins,
+		// the others find the status moved (or the row there) and get a 409.
+		res, err := tx.ExecContext(ctx, `INSERT INTO registration (id, legal_name, ein_cipher, ein_last4, street, city, state,
 			postal_code, website, contact_email, contact_phone, status, reasons, submitted_at, updated_at)
 			VALUES (1, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, '[]', $12, $12)
 			ON CONFLICT (id) DO UPDATE SET legal_name = $1, ein_cipher = $2, ein_last4 = $3, street = $4, city = $5,
 			state = $6, postal_code = $7, website = $8, contact_email = $9, contact_phone = $10, status = $11,
-			reasons = '[]', submitted_at = $12, updated_at = $12`,
+			reasons = '[]', submitted_at = $12, updated_at = $12 WHERE registration.status = $13`,
 			p.LegalName, s.keys.Seal([]byte(p.EIN), einAAD), p.EINLast4, p.Street, p.City, p.State, p.PostalCode, p.Website,
-			p.ContactEmail, p.ContactPhone, status, now)
-		return err
+			p.ContactEmail, p.ContactPhone, status, now, cur)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return steeple.Errorf(steeple.ECONFLICT, "the registration was submitted meanwhile")
+		}
+		return nil
 	})
 }
 

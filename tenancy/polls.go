@@ -5,8 +5,8 @@ import (
 	"time"
 )
 
-// SchedulePoll asks for a church's 10DLC registration to be looked at,
-// at the latest at at (an earlier time already set is kept).
+// SchedulePoll sets when a church's 10DLC registration is next looked at
+// (replacing any time set before: a church just polled is not due again).
 func (r *Registry) SchedulePoll(ctx context.Context, tenantID string, at time.Time) error {
 	_, err := r.db.ExecContext(ctx, `INSERT INTO registration_polls (tenant_id, next_poll_at) VALUES ($1, $2)
 		ON CONFLICT (tenant_id) DO UPDATE SET next_poll_at = $2`, tenantID, at.Unix())

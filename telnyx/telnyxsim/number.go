@@ -234,6 +234,7 @@ func (s *Sim) handleReleaseNumber(w http.ResponseWriter, r *http.Request) {
 	}
 	out := s.numberJSONLocked(n)
 	out["status"] = "deleted"
+	delete(s.assignments, n.phone) // a released number leaves its 10DLC campaign
 	for i, m := range s.numbers {
 		if m == n {
 			s.numbers = append(s.numbers[:i], s.numbers[i+1:]...)

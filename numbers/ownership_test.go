@@ -1,0 +1,140 @@
+package numbers_test
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// TestOwnershipMatrix: church A tries every number operation on church B's
+// number (active, releasing, being bought), on a number nobody owns and on
+// a malformed one. Each is "not found" (an order: "not available"), and
+// B's numbers and orders are exactly as they were.
+func TestOwnershipMatrix(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		a, bb := newChurch(t, s, "Alpha Chapel"), newChurch(t, s, "Beta Church")
+		aNum := buy(t, s, a, "312")
+		bNum := buy(t, s, bb, "773")
+		bReleasing := buy(t, s, bb, "212")
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+bReleasing, bb.token, nil); r.Status != http.StatusOK {
+			t.Fatalf("B releases %s: %d %s", bReleasing, r.Status, r.Raw)
+		}
+		// A number B is buying (its order pending at the provider).
+		s.Sim.SetOrderDelay(time.Hour)
+		bPending := available(t, s, bb, "area_code=415")[0]
+		order(t, s, bb, bPending)
+		nobody := available(t, s, a, "area_code=512")[0]
+
+		before := list(t, s, bb)
+		bReleaseAt := before.number(bReleasing).ReleaseAt
+		if bReleaseAt == nil || before.number(bNum).State != tenancy.NumberActive || before.order(bPending) == nil {
+			t.Fatalf("B's setup is not as intended: %+v", before)
+		}
+
+		targets := map[string]string{
+			"B's active number":    bNum,
+			"B's releasing number": bReleasing,
+			"B's pending purchase": bPending,
+			"a number nobody owns": nobody,
+			"a malformed number":   "not-a-number",
+			"a short number":       "+1312",
+		}
+		for what, n := range targets {
+			for _, op := range []struct{ method, path string }{
+				{"DELETE", "/api/v1/numbers/" + n},
+				{"DELETE", "/api/v1/numbers/" + strings.ReplaceAll(n, "+", "%2B")},
+				{"POST", "/api/v1/numbers/" + n + "/restore"},
+			} {
+				r := s.Do(t, op.method, op.path, a.token, nil)
+				if r.Status != http.StatusNotFound || errCode(r) != "not_found" {
+					t.Errorf("A: %s %s (%s) = %d %s; want 404 not_found", op.method, op.path, what, r.Status, r.Raw)
+				}
+			}
+		}
+		// Ordering another church's number, or one being bought, is refused
+		// and records nothing for A.
+		for _, n := range []string{bNum, bReleasing, bPending} {
+			r := s.Do(t, "POST", "/api/v1/numbers", a.token, map[string]any{"number": n})
+			if r.Status != http.StatusConflict {
+				t.Errorf("A orders B's %s: %d %s; want 409", n, r.Status, r.Raw)
+			}
+			if got := registryCount(t, s, `SELECT COUNT(*) FROM number_orders WHERE tenant_id = $1 AND e164 = $2`, a.id, n); got != 0 {
+				t.Errorf("A's refused order of %s left %d order rows", n, got)
+			}
+		}
+		// A sees only its own number, never B's numbers or orders.
+		la := list(t, s, a)
+		if len(la.Numbers) != 1 || la.Numbers[0].Number != aNum || len(la.Orders) != 0 {
+			t.Errorf("A's list shows something not A's: %+v", la)
+		}
+		// B's numbers and orders are unchanged, and still B's in the registry.
+		after := list(t, s, bb)
+		if n := after.number(bNum); n == nil || n.State != tenancy.NumberActive || n.ReleaseAt != nil {
+			t.Errorf("B's active number changed: %+v", n)
+		}
+		if n := after.number(bReleasing); n == nil || n.State != tenancy.NumberReleasing || n.ReleaseAt == nil || !n.ReleaseAt.Equal(*bReleaseAt) {
+			t.Errorf("B's releasing number changed: %+v (release_at was %v)", n, bReleaseAt)
+		}
+		if o := after.order(bPending); o == nil || o.Step != before.order(bPending).Step || o.ID != before.order(bPending).ID {
+			t.Errorf("B's order changed: %+v", o)
+		}
+		for _, n := range []string{bNum, bReleasing} {
+			if got := owner(t, s, n); got != bb.id {
+				t.Errorf("registry owner of %s = %q; want B", n, got)
+			}
+		}
+		if got := owner(t, s, nobody); got != "" {
+			t.Errorf("the number nobody owned now belongs to %q", got)
+		}
+		nums, err := s.Tenancy.Registry.TenantNumbers(ctx, bb.id)
+		if err != nil || len(nums) != 1 || nums[0] != bNum {
+			t.Errorf("B sends from %v (%v); want only %s", nums, err, bNum)
+		}
+		// B itself can still restore its number.
+		if r := s.Do(t, "POST", "/api/v1/numbers/"+bReleasing+"/restore", bb.token, nil); r.Status != http.StatusOK || r.Body["state"] != "active" {
+			t.Errorf("B restores its own number: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// TestOperatorAssignment: attaching a number to a church is the operator's
+// registry action; a second church cannot be given it, and a church cannot
+// order it.
+func TestOperatorAssignment(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		a, bb := newChurch(t, s, "Alpha Chapel"), newChurch(t, s, "Beta Church")
+		const n = "+13125550142"
+		if err := s.Tenancy.Registry.AssignNumber(ctx, a.id, n); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tenancy.Registry.AssignNumber(ctx, a.id, n); err != nil {
+			t.Errorf("assigning again to its owner: %v", err)
+		}
+		if err := s.Tenancy.Registry.AssignNumber(ctx, bb.id, n); err == nil {
+			t.Error("the number was assigned to a second church")
+		}
+		if r := s.Do(t, "POST", "/api/v1/numbers", bb.token, map[string]any{"number": n}); r.Status != http.StatusConflict {
+			t.Errorf("B orders A's number: %d %s; want 409", r.Status, r.Raw)
+		}
+		if r := s.Do(t, "POST", "/api/v1/numbers", a.token, map[string]any{"number": n}); r.Status != http.StatusConflict {
+			t.Errorf("A orders its own number: %d %s; want 409", r.Status, r.Raw)
+		}
+		if got := owner(t, s, n); got != a.id {
+			t.Errorf("owner = %q; want A", got)
+		}
+		if l := list(t, s, a); len(l.Numbers) != 1 || l.Numbers[0].Number != n || l.Numbers[0].State != "active" {
+			t.Errorf("A's list: %+v", l)
+		}
+	})
+}

@@ -1,0 +1,138 @@
+package registration_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/registration"
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
+)
+
+// memberPhone is the i-th member's phone.
+func memberPhone(i int) string { return fmt.Sprintf("+1312300%04d", i) }
+
+// counts is a broadcast's recipient counts by status.
+func counts(t *testing.T, s *testkit.Server, c *church, id string) map[string]int {
+	t.Helper()
+	r := s.Do(t, "GET", "/api/v1/messages/"+id, c.token, nil)
+	if r.Status != http.StatusOK {
+		t.Fatalf("get broadcast: %d %s", r.Status, r.Raw)
+	}
+	var v struct {
+		Message struct{ Counts map[string]int }
+	}
+	decodeJSON(t, r.Raw, &v)
+	return v.Message.Counts
+}
+
+// sentWith returns the simulator's texts whose body starts with prefix.
+func sentWith(s *testkit.Server, prefix string) []telnyxsim.SentMessage {
+	var out []telnyxsim.SentMessage
+	for _, m := range s.Sim.Messages() {
+		if strings.HasPrefix(m.Text, prefix) {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func broadcastAll(t *testing.T, s *testkit.Server, c *church, text string) string {
+	t.Helper()
+	r := s.Do(t, "POST", "/api/v1/messages", c.token, map[string]any{"text": text, "audience": map[string]any{"all": true}})
+	if r.Status != http.StatusCreated {
+		t.Fatalf("broadcast: %d %s", r.Status, r.Raw)
+	}
+	id, _ := r.Body["id"].(string)
+	return id
+}
+
+// minGap is the shortest time between two texts, by the provider's clock.
+func minGap(ms []telnyxsim.SentMessage) time.Duration {
+	return slices.Min(gaps(ms))
+}
+
+// gaps are the times between consecutive texts.
+func gaps(ms []telnyxsim.SentMessage) []time.Duration {
+	var out []time.Duration
+	for i := 1; i < len(ms); i++ {
+		out = append(out, ms[i].ReceivedAt.Sub(ms[i-1].ReceivedAt).Round(time.Millisecond))
+	}
+	return out
+}
+
+// TestLimitsFollowRegistration: before its campaign is provisioned a
+// church sends at the conservative rate and at most the daily cap (the
+// rest waits, queued; an answer to HELP is not held); once provisioned, a
+// broadcast goes out whole at the registered rate.
+func TestLimitsFollowRegistration(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Messaging: func(c *messaging.Config) {
+			c.PerNumberRate, c.RegisteredRate, c.UnregisteredDailyCap = 2, 100, 3
+		}})
+		c := newChurch(t, s, "Grace Chapel")
+		n := buy(t, s, c, "312")
+		const members = 5
+		for i := 0; i < members; i++ {
+			r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
+				"phone": memberPhone(i), "consent": map[string]any{"opted_in": true, "wording": "Yes, text me"}})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create member: %d %s", r.Status, r.Raw)
+			}
+		}
+
+		// Unregistered: three texts, two a second; two left queued.
+		held := broadcastAll(t, s, c, "Before registration")
+		eventually(t, 10*time.Second, func() string {
+			if k := counts(t, s, c, held); k["queued"] != members-3 || k["sending"] != 0 || len(sentWith(s, "Before")) != 3 {
+				return fmt.Sprintf("counts %v, %d texts sent", k, len(sentWith(s, "Before")))
+			}
+			return ""
+		})
+		// At 2 a second no two texts are less than ~490 ms apart.
+		if g := minGap(sentWith(s, "Before")); g < 450*time.Millisecond {
+			t.Errorf("texts %v apart before registration (%v); want 2 a second", g, gaps(sentWith(s, "Before")))
+		}
+		// A HELP is answered although the cap is reached.
+		if err := s.Sim.Inbound(context.Background(), telnyxsim.InboundMessage{From: memberPhone(0), To: n, Text: "HELP"}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, func() string {
+			for _, m := range s.Sim.Messages() {
+				if m.To == memberPhone(0) && m.From == n && strings.Contains(m.Text, c.name) && !strings.HasPrefix(m.Text, "Before") {
+					return ""
+				}
+			}
+			return "no answer to HELP"
+		})
+		if k := counts(t, s, c, held); k["queued"] != members-3 || len(sentWith(s, "Before")) != 3 {
+			t.Fatalf("the cap let more through: %v", k)
+		}
+
+		// Registered: raised.
+		submit(t, s, c, profile())
+		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
+		after := broadcastAll(t, s, c, "After registration")
+		eventually(t, 10*time.Second, func() string {
+			if k := counts(t, s, c, after); k["queued"]+k["sending"] != 0 || len(sentWith(s, "After")) != members {
+				return fmt.Sprintf("counts %v, %d texts sent", k, len(sentWith(s, "After")))
+			}
+			return ""
+		})
+		// At 2 a second no gap would be under ~490 ms; at 100 they are a
+		// few ms (however slow the machine, not every one is long).
+		if g := minGap(sentWith(s, "After")); g > 300*time.Millisecond && !raceDetector {
+			t.Errorf("texts at least %v apart once registered (%v): the rate was not raised", g, gaps(sentWith(s, "After")))
+		}
+		if k := counts(t, s, c, held); k["queued"] != members-3 {
+			t.Errorf("the held broadcast: %v", k)
+		}
+	})
+}
