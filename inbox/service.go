@@ -101,7 +101,7 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 		s.msg.DispatchReply(ctx, h.TenantID(), draft.ID)
 	}
 	if welcome && res.ConsentChanged && res.MemberID != "" {
-		if err := s.Welcome(ctx, h, res.MemberID); err != nil {
+		if err := s.welcome(ctx, h, res.MemberID, store.KeywordStart); err != nil {
 			s.log.Warn("welcome text after START not sent", "tenant", h.TenantID(), "member", res.MemberID, "err", err)
 		}
 	}

@@ -21,6 +21,13 @@ const PurposeWelcome = "welcome"
 // for the end of the church's quiet hours. A member not opted in gets
 // nothing.
 func (s *Service) Welcome(ctx context.Context, h *tenancy.Handle, memberID string) error {
+	return s.welcome(ctx, h, memberID, PurposeWelcome)
+}
+
+// welcome sends it with a purpose: PurposeWelcome counts against an
+// unregistered church's daily cap; as the answer to START (purpose start)
+// it does not, like any keyword answer.
+func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purpose string) error {
 	m, err := s.store.Member(ctx, h, memberID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return nil
@@ -39,7 +46,7 @@ func (s *Service) Welcome(ctx context.Context, h *tenancy.Handle, memberID strin
 	if err != nil {
 		return err
 	}
-	created, err := s.store.CreateWelcome(ctx, h, memberID, store.OutboundDraft{ID: id, Purpose: PurposeWelcome,
+	created, err := s.store.CreateWelcome(ctx, h, memberID, store.OutboundDraft{ID: id, Purpose: purpose,
 		CreatedBy: store.CreatedBySystem, Body: members.Render(text, m.FirstName, h.Tenant().Name)})
 	if err != nil || !created {
 		return err // an unused intent is dropped by the recovery sweep

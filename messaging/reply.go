@@ -162,7 +162,9 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if err != nil {
 		return err
 	}
-	out.Uncapped = it.Purpose != store.PurposeReply
+	// Answers to keywords go out whatever the daily cap; replies and
+	// welcome texts count against it.
+	out.Uncapped = it.Purpose == store.KeywordStop || it.Purpose == store.KeywordStart || it.Purpose == store.KeywordHelp
 	return snoozeAtCap(s.deliver(ctx, hh, out, lim, s.webhookURL(a.TenantID), lastTry))
 }
 

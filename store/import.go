@@ -84,6 +84,9 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 		c.At = now
 		m := &steeple.Member{ID: steeple.NewID(), FirstName: r.Member.FirstName, LastName: r.Member.LastName,
 			Phone: r.Member.Phone, Email: r.Member.Email, Consent: c, CreatedAt: now}
+		if err := s.keepTextedStop(ctx, tx, m); err != nil {
+			return res, err
+		}
 		if err := s.insertMember(ctx, tx, m); err != nil {
 			return res, err
 		}

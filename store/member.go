@@ -251,7 +251,19 @@ func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return steeple.Errorf(steeple.ENOTFOUND, "member not found")
 		}
-		return nil
+		// A new phone that texted STOP brings its opt-out with it.
+		m := &steeple.Member{ID: id, Phone: in.Phone, Consent: steeple.Consent{Status: steeple.ConsentOptedIn, At: s.Now()}}
+		if err := s.keepTextedStop(ctx, tx, m); err != nil || m.Consent.Status == steeple.ConsentOptedIn {
+			return err
+		}
+		var cur string
+		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&cur); err != nil {
+			return err
+		}
+		if cur == steeple.ConsentOptedOut {
+			return nil
+		}
+		return setConsentTx(ctx, tx, id, m.Consent)
 	})
 	if tenancy.IsUniqueViolation(err) {
 		return nil, s.duplicatePhone(ctx, h, in.Phone)

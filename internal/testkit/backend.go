@@ -196,7 +196,7 @@ func dropDatabases(t testing.TB, url string, names []string) {
 }
 
 func adminExec(t testing.TB, url, sql string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute) // a busy shared server drops slowly
 	defer cancel()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
