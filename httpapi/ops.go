@@ -16,9 +16,11 @@ const OpsPrefix = "/ops/queue"
 // served.
 func (s *Server) routeOps() {
 	if s.deps.OpsPassword == "" {
-		s.mux.HandleFunc(OpsPrefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		off := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "the queue UI is off: set STEEPLE_OPS_PASSWORD"))
 		})
+		s.mux.Handle(OpsPrefix+"/", off)
+		s.mux.Handle(OpsPrefix, off) // not a redirect to the 404
 		return
 	}
 	guarded := s.operator(s.deps.Ops)

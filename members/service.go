@@ -313,10 +313,15 @@ func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r Me
 	if r.Consent.OptedIn {
 		c.Status = steeple.ConsentOptedIn
 	}
-	if _, err := s.store.SetConsent(ctx, h, id, c); err != nil {
+	changed, err := s.store.SetConsent(ctx, h, id, c)
+	if err != nil {
 		return nil, err
 	}
-	return s.store.Member(ctx, h, id)
+	m, err = s.store.Member(ctx, h, id)
+	if !changed {
+		return m, err
+	}
+	return s.welcome(ctx, h, m, err) // an admin recording consent opts them in
 }
 
 // Get returns a member. Errors: ENOTFOUND (also for another church's id).

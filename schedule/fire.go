@@ -75,27 +75,35 @@ func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 
 // Tick queues a fire job for every occurrence due, taking each off the
 // registry's due list in the same transaction: an occurrence is queued
-// once. It reads only the registry's due-time index, so its cost is the
-// number due, however many churches there are. It returns how many.
+// once (one another tick took first, or that changed since it was read, is
+// left alone). It reads only the registry's due-time index, so its cost is
+// the number due, however many churches there are. It returns how many it
+// queued.
 func (s *Service) Tick(ctx context.Context) (int, error) {
 	due, err := s.ten.Registry.DueSchedules(ctx, s.cfg.Now(), 1000)
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
-	params := make([]river.InsertManyParams, len(due))
-	for i, d := range due {
-		params[i] = river.InsertManyParams{Args: FireArgs{TenantID: d.TenantID, ScheduleID: d.ScheduleID, Occurrence: d.Occurrence,
-			DueAt: d.DueAt.Unix()}}
-	}
-	_, err = s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
+	claimed := 0
+	_, err = s.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
+		var params []river.InsertManyParams
 		for _, d := range due {
-			if _, err := tx.Exec(ctx, tenancy.ClaimScheduleDueSQL, d.TenantID, d.ScheduleID, d.Occurrence); err != nil {
-				return err
+			n, err := tx.Exec(ctx, tenancy.ClaimScheduleDueSQL, d.TenantID, d.ScheduleID, d.Occurrence, d.DueAt.Unix())
+			if err != nil {
+				return nil, err
+			}
+			if n == 1 {
+				params = append(params, river.InsertManyParams{Args: FireArgs{TenantID: d.TenantID, ScheduleID: d.ScheduleID,
+					Occurrence: d.Occurrence, DueAt: d.DueAt.Unix()}})
 			}
 		}
-		return nil
-	}, params)
-	return len(due), err
+		claimed = len(params)
+		return params, nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return claimed, nil
 }
 
 // fire sends one occurrence: a broadcast whose id derives from the
@@ -138,7 +146,14 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 		}
 	}
 	id := occurrenceID(sc.ID, a.Occurrence)
-	_, err = s.msg.CreateAs(ctx, h, sc.CreatedBy, id, r.BroadcastRequest)
+	// An earlier try that died before recording the run made it already:
+	// CreateAs would find that too, but only after writing a dispatch intent
+	// that nothing then clears (the recovery sweep would redo the dispatch).
+	if _, err = s.store.Broadcast(ctx, h, id); err == nil {
+		err = steeple.Errorf(steeple.ECONFLICT, "broadcast %s exists already", id)
+	} else if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		_, err = s.msg.CreateAs(ctx, h, sc.CreatedBy, id, r.BroadcastRequest)
+	}
 	switch code := steeple.ErrorCode(err); {
 	case err == nil, code == steeple.ECONFLICT: // made now, or by an earlier try
 	case code == steeple.EINVALID || code == steeple.ENOTFOUND || code == steeple.EFORBIDDEN:

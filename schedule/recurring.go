@@ -145,7 +145,17 @@ func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err := json.Unmarshal(sc.Rule, &r); err != nil {
 		return nil, err
 	}
-	o, err := r.NextAfter(s.cfg.Now(), sc.NextKey, Location(h))
+	// Past the occurrence fired last (not NextKey, the one armed when it was
+	// paused: resuming before that one keeps it).
+	runs, err := s.store.ScheduleRuns(ctx, h, id, 1)
+	if err != nil {
+		return nil, err
+	}
+	last := ""
+	if len(runs) > 0 {
+		last = runs[0].Occurrence
+	}
+	o, err := r.NextAfter(s.cfg.Now(), last, Location(h))
 	if err != nil {
 		return nil, err
 	}

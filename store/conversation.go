@@ -612,7 +612,10 @@ func (s *Store) CreateWelcome(ctx context.Context, h *tenancy.Handle, memberID s
 			return err
 		}
 		var seq int64
-		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM consent_events WHERE member_id = $1 AND status = 'opted_in'`,
+		// The opt-in is the first opted-in event since the member was last
+		// opted out: events repeating "opted in" belong to the same opt-in.
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0) FROM consent_events WHERE member_id = $1 AND status = 'opted_in'
+			AND seq > (SELECT COALESCE(MAX(seq), 0) FROM consent_events WHERE member_id = $1 AND status <> 'opted_in')`,
 			memberID).Scan(&seq); err != nil {
 			return err
 		}

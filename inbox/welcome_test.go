@@ -1,0 +1,460 @@
+package inbox_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// welChurch is a church under test, with its owner's token.
+type welChurch struct {
+	id, token, name string
+	h               *tenancy.Handle
+}
+
+// welSetup starts a server (Steeple confirming STOP and START itself, so a
+// confirmation it should not send would show) with the test clock at a
+// given local time in Chicago, and signs up one church.
+func welSetup(t *testing.T, b *testkit.Backend, y int, m time.Month, d, hh, mm int) (*testkit.Server, *welChurch) {
+	t.Helper()
+	s := testkit.NewServer(t, b, testkit.ServerOptions{Welcome: true, Inbox: func(c *inbox.Config) { c.ProviderConfirmsKeywords = false }})
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Clock.Add(time.Date(y, m, d, hh, mm, 0, 0, loc).Sub(s.Clock.Now()))
+	r := s.Signup(t, "Grace Chapel", "owner@grace.example.org", "correct horse battery")
+	c := &welChurch{id: r.Body["tenant"].(map[string]any)["id"].(string), token: r.Body["access_token"].(string), name: "Grace Chapel"}
+	ctx := context.Background()
+	if err := s.Tenancy.Registry.AssignNumber(ctx, c.id, churchNumber); err != nil {
+		t.Fatal(err)
+	}
+	h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Release)
+	c.h = h
+	return s, c
+}
+
+// welMember enters a member through the API, with consent or without.
+func welMember(t *testing.T, s *testkit.Server, c *welChurch, first, phone string, consent bool) string {
+	t.Helper()
+	body := map[string]any{"first_name": first, "last_name": "Member", "phone": phone}
+	if consent {
+		body["consent"] = map[string]any{"opted_in": true, "wording": "Sign-up card: yes, text me"}
+	}
+	r := s.Do(t, "POST", "/api/v1/members", c.token, body)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("create member: %d %s", r.Status, r.Raw)
+	}
+	return r.Body["id"].(string)
+}
+
+var inboundSeq atomic.Int64
+
+// welText is an inbound text from phone, applied as the webhook worker does.
+func welText(t *testing.T, s *testkit.Server, c *welChurch, from, text, autoresponse string) {
+	t.Helper()
+	s.Clock.Add(time.Second)
+	if _, err := s.Inbox.ApplyInbound(context.Background(), c.h, payload(fmt.Sprintf("wel-in-%d", inboundSeq.Add(1)), from, text, autoresponse)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// welTexts returns what the simulator accepted for phone.
+func welTexts(s *testkit.Server, phone string) []string {
+	var out []string
+	for _, m := range s.Sim.Messages() {
+		if m.To == phone {
+			out = append(out, m.Text)
+		}
+	}
+	return out
+}
+
+func welCount(s *testkit.Server, phone, sub string) int {
+	n := 0
+	for _, txt := range welTexts(s, phone) {
+		if strings.Contains(txt, sub) {
+			n++
+		}
+	}
+	return n
+}
+
+// welSettle waits until the queue has nothing to run now (jobs scheduled
+// for later stay).
+func welSettle(t *testing.T, s *testkit.Server) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		var n int
+		if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(),
+			`SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still to run after 60 s", n)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// welWait waits until phone has n texts containing sub, settles the queue
+// and checks there are exactly n.
+func welWait(t *testing.T, s *testkit.Server, phone, sub string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for welCount(s, phone, sub) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s got %d texts with %q in 30 s; want %d: %q", phone, welCount(s, phone, sub), sub, n, welTexts(s, phone))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	welSettle(t, s)
+	if got := welCount(s, phone, sub); got != n {
+		t.Fatalf("%s got %d texts with %q; want exactly %d: %q", phone, got, sub, n, welTexts(s, phone))
+	}
+}
+
+// wantWelcomeWording checks a welcome names the church and says HELP, STOP
+// and that rates may apply.
+func wantWelcomeWording(t *testing.T, text, church string) {
+	t.Helper()
+	for _, want := range []string{church, "HELP", "STOP", "rates may apply"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("welcome %q does not contain %q", text, want)
+		}
+	}
+}
+
+func TestWelcomeOncePerOptIn(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s, c := welSetup(t, b, 2027, 1, 12, 12, 0) // noon, outside quiet hours
+		ctx := context.Background()
+		startAnswer, stopAnswer := inbox.StartAnswer(c.name), inbox.StopAnswer(c.name)
+		const welcome = "Welcome to Grace Chapel"
+
+		// Admin entry with consent: one welcome, the default text.
+		const ann = "+13122002001"
+		annID := welMember(t, s, c, "Ann", ann, true)
+		welWait(t, s, ann, welcome, 1)
+		got := welTexts(s, ann)
+		if len(got) != 1 || got[0] != strings.ReplaceAll(members.DefaultWelcomeText, "{church_name}", c.name) {
+			t.Fatalf("Ann got %q; want just the default welcome", got)
+		}
+		wantWelcomeWording(t, got[0], c.name)
+
+		// Entered again, edited, the hook and Welcome repeated: still one.
+		if r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": "Ann", "phone": ann,
+			"consent": map[string]any{"opted_in": true}}); r.Status != http.StatusConflict {
+			t.Fatalf("entering Ann again: %d %s", r.Status, r.Raw)
+		}
+		if r := s.Do(t, "PUT", "/api/v1/members/"+annID, c.token, map[string]any{"first_name": "Anne", "phone": ann}); r.Status != http.StatusOK {
+			t.Fatalf("editing Ann: %d %s", r.Status, r.Raw)
+		}
+		s.Inbox.OptedIn(ctx, c.h, []string{annID, annID})
+		s.Inbox.OptedIn(ctx, c.h, []string{annID})
+		for range 3 {
+			if err := s.Inbox.Welcome(ctx, c.h, annID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		welSettle(t, s)
+		if n := welCount(s, ann, welcome); n != 1 {
+			t.Fatalf("Ann got %d welcomes; want 1", n)
+		}
+
+		// Entered without consent: nothing, not even when the hook is called.
+		const ben = "+13122002002"
+		benID := welMember(t, s, c, "Ben", ben, false)
+		s.Inbox.OptedIn(ctx, c.h, []string{benID})
+		welSettle(t, s)
+		if got := welTexts(s, ben); len(got) != 0 {
+			t.Fatalf("Ben (no consent) got %q", got)
+		}
+
+		// START from an opted-out member: the welcome, instead of the START
+		// confirmation.
+		welText(t, s, c, ben, "START", "")
+		welWait(t, s, ben, welcome, 1)
+		if got := welTexts(s, ben); len(got) != 1 {
+			t.Fatalf("Ben got %q after START; want only the welcome", got)
+		}
+		wantWelcomeWording(t, welTexts(s, ben)[0], c.name)
+		// STOP, then START again: a new opt-in, a second welcome.
+		welText(t, s, c, ben, "STOP", "")
+		welWait(t, s, ben, stopAnswer, 1)
+		welText(t, s, c, ben, "unstop", "")
+		welWait(t, s, ben, welcome, 2)
+		if n := welCount(s, ben, startAnswer); n != 0 {
+			t.Fatalf("Ben got %d START confirmations besides the welcomes", n)
+		}
+		// A second START while opted in is only confirmed.
+		welText(t, s, c, ben, "START", "")
+		welWait(t, s, ben, startAnswer, 1)
+		if n := welCount(s, ben, welcome); n != 2 {
+			t.Fatalf("Ben got %d welcomes after a START while opted in; want 2", n)
+		}
+
+		// START from someone who is not a member: the START confirmation only.
+		const stranger = "+13122002003"
+		welText(t, s, c, stranger, "START", "")
+		welWait(t, s, stranger, startAnswer, 1)
+		if n := welCount(s, stranger, welcome); n != 0 {
+			t.Fatalf("a non-member got %d welcomes", n)
+		}
+
+		// A member added from a conversation with consent is welcomed.
+		r := s.Do(t, "GET", "/api/v1/conversations?status=open", c.token, nil)
+		var convID string
+		for _, cv := range r.Body["conversations"].([]any) {
+			if cv := cv.(map[string]any); cv["phone"] == stranger {
+				convID = cv["id"].(string)
+			}
+		}
+		if convID == "" {
+			t.Fatalf("no conversation with %s: %s", stranger, r.Raw)
+		}
+		if r := s.Do(t, "POST", "/api/v1/conversations/"+convID+"/member", c.token, map[string]any{"first_name": "Cy",
+			"consent": map[string]any{"opted_in": true, "wording": "said yes on the phone"}}); r.Status != http.StatusCreated {
+			t.Fatalf("member from conversation: %d %s", r.Status, r.Raw)
+		}
+		welWait(t, s, stranger, welcome, 1)
+
+		// An import with consent: each new member welcomed once (in jobs of
+		// 500), and not again when the hook is repeated.
+		const n = 505
+		var csv strings.Builder
+		csv.WriteString("First Name,Last Name,Mobile Phone\n")
+		for i := range n {
+			fmt.Fprintf(&csv, "Imp%d,Member,+1312201%04d\n", i, i)
+		}
+		csv.WriteString("Ann,Again," + ann + "\n") // an existing member, updated: not welcomed again
+		q := url.Values{"consent": {"opted_in"}, "wording": {"Paper sign-up sheet"}}
+		req, _ := http.NewRequest("POST", s.URL+"/api/v1/members/import?"+q.Encode(), strings.NewReader(csv.String()))
+		req.Header.Set("Content-Type", "text/csv")
+		req.Header.Set("Authorization", "Bearer "+c.token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("import: %d", resp.StatusCode)
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for {
+			missing := 0
+			for i := range n {
+				if welCount(s, fmt.Sprintf("+1312201%04d", i), welcome) == 0 {
+					missing++
+				}
+			}
+			if missing == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d of %d imported members not welcomed after 90 s", missing, n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		var ids []string
+		rows, err := c.h.QueryContext(ctx, `SELECT id FROM members WHERE first_name LIKE 'Imp%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for rows.Next() {
+			var id string
+			_ = rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		if len(ids) != n {
+			t.Fatalf("%d imported members; want %d", len(ids), n)
+		}
+		s.Inbox.OptedIn(ctx, c.h, ids)
+		welSettle(t, s)
+		for i := range n {
+			p := fmt.Sprintf("+1312201%04d", i)
+			if got := welTexts(s, p); len(got) != 1 || !strings.Contains(got[0], welcome) {
+				t.Fatalf("imported member %s got %q; want one welcome", p, got)
+			}
+		}
+		if n := welCount(s, ann, welcome); n != 1 {
+			t.Fatalf("Ann got %d welcomes after being imported again", n)
+		}
+		var jobs int
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'welcome'`).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		// Ann 1+2 (create, two hook calls), Ben 1, Cy 1, the import 2 (505
+		// in jobs of 500), its repeat 2.
+		if jobs != 9 {
+			t.Fatalf("%d welcome jobs; want 9", jobs)
+		}
+	})
+}
+
+func TestWelcomeText(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s, c := welSetup(t, b, 2027, 1, 12, 12, 0)
+		r := s.Do(t, "GET", "/api/v1/settings", c.token, nil)
+		if r.Status != http.StatusOK || r.Body["welcome_text"] != members.DefaultWelcomeText {
+			t.Fatalf("default welcome text: %d %s", r.Status, r.Raw)
+		}
+		good := "Hi {first_name}! {church_name} sends news weekly. Msg & data rates may apply. Reply HELP for help, STOP to end."
+		for _, bad := range []string{
+			"",
+			"Hi! Grace Chapel sends news weekly. Msg & data rates may apply. Reply HELP for help, STOP to end.",  // no {church_name}
+			"Hi {first_name}! {church_name} sends news weekly. Msg & data rates may apply. Reply STOP to end.",   // no HELP
+			"Hi {first_name}! {church_name} sends news weekly. Msg & data rates may apply. Reply HELP for help.", // no STOP
+			"Hi {first_name}! {church_name} sends news weekly. Reply HELP for help, STOP to end.",                // no rates
+			"Hi {first_name}! {church_name} sends news weekly. Msg & data rates may apply. Reply help for help, stop to end.",
+			"Hi {nickname}! {church_name} sends news weekly. Msg & data rates may apply. Reply HELP for help, STOP to end.",
+			good + strings.Repeat(" Amen.", 50),
+		} {
+			r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"welcome_text": bad})
+			if r.Status != http.StatusBadRequest || r.Body["error"] == nil {
+				t.Fatalf("welcome text %q: %d %s; want 400", bad, r.Status, r.Raw)
+			}
+			if f, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any); f["welcome_text"] == nil || f["welcome_text"] == "" {
+				t.Fatalf("welcome text %q: error does not name welcome_text: %s", bad, r.Raw)
+			}
+		}
+		if r := s.Do(t, "GET", "/api/v1/settings", c.token, nil); r.Body["welcome_text"] != members.DefaultWelcomeText {
+			t.Fatalf("a rejected text was saved: %s", r.Raw)
+		}
+		r = s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"welcome_text": "  " + good + "  "})
+		if r.Status != http.StatusOK || r.Body["welcome_text"] != good {
+			t.Fatalf("set welcome text: %d %s", r.Status, r.Raw)
+		}
+		const dee = "+13122002101"
+		welMember(t, s, c, "Dee", dee, true)
+		welWait(t, s, dee, "sends news weekly", 1)
+		if got := welTexts(s, dee); len(got) != 1 || got[0] != "Hi Dee! Grace Chapel sends news weekly. Msg & data rates may apply. Reply HELP for help, STOP to end." {
+			t.Fatalf("custom welcome: %q", got)
+		}
+	})
+}
+
+// A welcome that falls in quiet hours waits for them to end: its send job
+// is scheduled (on River's real clock) for as long as the quiet hours
+// have left on the test clock.
+func TestWelcomeHeldInQuietHours(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s, c := welSetup(t, b, 2027, 1, 12, 23, 0) // 23:00: quiet until 08:00, nine hours
+		const eve, fay = "+13122002201", "+13122002202"
+		welMember(t, s, c, "Eve", eve, true)
+		welMember(t, s, c, "Fay", fay, false)
+		welSettle(t, s)               // Eve's welcome job has run (at 23:00)
+		s.Clock.Add(30 * time.Minute) // 23:30
+		welText(t, s, c, fay, "START", "")
+		welSettle(t, s)
+		if got := append(welTexts(s, eve), welTexts(s, fay)...); len(got) != 0 {
+			t.Fatalf("sent during quiet hours: %q", got)
+		}
+		var secs string
+		if b.Postgres() {
+			secs = `EXTRACT(EPOCH FROM scheduled_at)::BIGINT`
+		} else {
+			secs = `CAST(unixepoch(scheduled_at) AS INTEGER)`
+		}
+		rows, err := s.Tenancy.Registry.DB().QueryContext(context.Background(),
+			`SELECT state, `+secs+` FROM river_job WHERE kind = 'send_reply' ORDER BY id`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []time.Duration
+		now := time.Now()
+		for rows.Next() {
+			var state string
+			var at int64
+			if err := rows.Scan(&state, &at); err != nil {
+				t.Fatal(err)
+			}
+			if state != "scheduled" {
+				t.Fatalf("a welcome's send job is %s; want scheduled", state)
+			}
+			got = append(got, time.Unix(at, 0).Sub(now))
+		}
+		rows.Close()
+		// Eve's welcome was made at 23:00 (nine hours to wait), Fay's at
+		// 23:30 plus a second (eight and a half); the test has run for a
+		// few seconds of real time since.
+		want := []time.Duration{9 * time.Hour, 8*time.Hour + 30*time.Minute - time.Second}
+		if len(got) != 2 {
+			t.Fatalf("%d send jobs; want 2 (one welcome each, no START confirmation)", len(got))
+		}
+		for i := range want {
+			if d := want[i] - got[i]; d < -5*time.Second || d > time.Minute {
+				t.Fatalf("welcome %d is scheduled %v from now; want about %v", i, got[i].Round(time.Second), want[i])
+			}
+		}
+	})
+}
+
+// An admin's edits: consent recorded later for a member entered without it
+// is an opt-in (welcomed once); consent recorded again for a member already
+// opted in, by an admin or by START, is not a new one (a welcome job
+// replayed afterwards sends nothing).
+func TestWelcomeAdminEdits(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s, c := welSetup(t, b, 2027, 1, 12, 12, 0)
+		ctx := context.Background()
+		const welcome = "Welcome to Grace Chapel"
+		const gus, hal = "+13122002301", "+13122002302"
+		gusID := welMember(t, s, c, "Gus", gus, true)
+		welWait(t, s, gus, welcome, 1)
+		if r := s.Do(t, "PUT", "/api/v1/members/"+gusID, c.token, map[string]any{"first_name": "Gus", "phone": gus,
+			"consent": map[string]any{"opted_in": true, "wording": "confirmed again at the door"}}); r.Status != http.StatusOK {
+			t.Fatalf("editing Gus: %d %s", r.Status, r.Raw)
+		}
+		s.Inbox.OptedIn(ctx, c.h, []string{gusID}) // e.g. a welcome job retried
+		welSettle(t, s)
+		if n := welCount(s, gus, welcome); n != 1 {
+			t.Errorf("Gus got %d welcomes after his consent was recorded again (no new opt-in); want 1", n)
+		}
+
+		// START while opted in, then the welcome job replayed.
+		const ivy = "+13122002303"
+		ivyID := welMember(t, s, c, "Ivy", ivy, true)
+		welWait(t, s, ivy, welcome, 1)
+		welText(t, s, c, ivy, "START", "")
+		welWait(t, s, ivy, inbox.StartAnswer(c.name), 1)
+		s.Inbox.OptedIn(ctx, c.h, []string{ivyID})
+		welSettle(t, s)
+		if n := welCount(s, ivy, welcome); n != 1 {
+			t.Errorf("Ivy got %d welcomes after START while opted in and a replayed welcome job; want 1", n)
+		}
+
+		halID := welMember(t, s, c, "Hal", hal, false)
+		if r := s.Do(t, "PUT", "/api/v1/members/"+halID, c.token, map[string]any{"first_name": "Hal", "phone": hal,
+			"consent": map[string]any{"opted_in": true, "wording": "signed the card on Sunday"}}); r.Status != http.StatusOK {
+			t.Fatalf("editing Hal: %d %s", r.Status, r.Raw)
+		}
+		welSettle(t, s)
+		if n := welCount(s, hal, welcome); n != 1 {
+			t.Errorf("Hal got %d welcomes after an admin recorded his consent; want 1", n)
+		}
+	})
+}

@@ -1,0 +1,512 @@
+package schedule_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/schedule"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// An occurrence fired twice — one after the other, or at the same time —
+// makes one broadcast and sends each member one text; so does its job
+// queued twice, and ticks run again and again.
+func TestFireTwiceSendsOnce(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552001")
+		ids, phones := addMembers(t, s, c, 1, 3)
+		now := s.Clock.Now()
+
+		// A scheduled broadcast, fired twice by hand (as River would after a
+		// lost acknowledgement) before any tick.
+		at := now.Add(time.Hour).Truncate(time.Second)
+		once := scheduleAt(t, s, c, "Potluck tonight", ids, at)
+		s.Clock.Add(time.Hour + time.Minute)
+		args := schedule.FireArgs{TenantID: c.id, ScheduleID: once, Occurrence: schedule.OnceKey(at), DueAt: at.Unix()}
+		for i := range 2 {
+			if err := s.Schedules.Fire(ctx, args); err != nil {
+				t.Fatalf("fire %d: %v", i, err)
+			}
+		}
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 0 {
+			t.Fatalf("tick after firing: %d %v; want nothing due", n, err)
+		}
+		// Its job queued again is a duplicate River skips.
+		for i := range 2 {
+			res, err := s.Queue.InsertTx(ctx, nil, []river.InsertManyParams{{Args: args}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(res) != 1 || res[0].UniqueSkippedAsDuplicate != (i == 1) {
+				t.Fatalf("inserting the same fire job, time %d: %+v", i+1, res[0])
+			}
+		}
+		waitEach(t, s, phones, "Potluck tonight", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Potluck tonight")
+		sc, runs := scheduleRow(t, s, c, once)
+		if sc.Status != store.ScheduleDone || len(runs) != 1 || runs[0].MessageID != schedule.OccurrenceID(once, args.Occurrence) {
+			t.Fatalf("after firing: status %s, runs %+v", sc.Status, runs)
+		}
+		if got := broadcastCount(t, s, c.id); got != 1 {
+			t.Fatalf("%d broadcasts; want 1", got)
+		}
+
+		// A recurring occurrence fired by eight callers at once.
+		c.relogin(t, s)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Every day",
+			"rule":    map[string]any{"frequency": "daily", "time": s.Clock.Now().In(chicago(t)).Add(time.Hour).Format("15:04")},
+			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
+		if r.Status != 201 {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		rec := r.Body["id"].(string)
+		sc, _ = scheduleRow(t, s, c, rec)
+		s.Clock.Add(90 * time.Minute)
+		fa := schedule.FireArgs{TenantID: c.id, ScheduleID: rec, Occurrence: sc.NextKey, DueAt: sc.NextAt.Unix()}
+		var wg sync.WaitGroup
+		errs := make(chan error, 8)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- s.Schedules.Fire(ctx, fa)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent fire: %v", err)
+			}
+		}
+		waitEach(t, s, phones, "Daily verse", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Daily verse")
+		sc2, runs := scheduleRow(t, s, c, rec)
+		if d := sc2.NextAt.Sub(*sc.NextAt); len(runs) != 1 || sc2.Status != store.ScheduleActive || sc2.NextKey <= fa.Occurrence ||
+			d < 23*time.Hour || d > 25*time.Hour {
+			t.Fatalf("after the concurrent fires: runs %+v, next %s %v (was %s %v)", runs, sc2.NextKey, sc2.NextAt, sc.NextKey, sc.NextAt)
+		}
+		if got := broadcastCount(t, s, c.id); got != 2 {
+			t.Fatalf("%d broadcasts; want 2", got)
+		}
+		// The old occurrence fired again after the next one was armed: nothing.
+		if err := s.Schedules.Fire(ctx, fa); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Daily verse")
+	})
+}
+
+func chicago(t testing.TB) *time.Location {
+	loc, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// Ticks running at the same time (as on two processes) queue each due
+// occurrence once between them.
+func TestConcurrentTicksQueueOnce(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552011")
+		ids, phones := addMembers(t, s, c, 2, 40)
+		at := s.Clock.Now().Add(time.Hour)
+		for i, id := range ids {
+			scheduleAt(t, s, c, "Choir tonight", []string{id}, at.Add(time.Duration(i)*time.Second))
+		}
+		s.Clock.Add(2 * time.Hour)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		seen, failed := 0, []error{}
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 10 {
+					n, err := s.Schedules.Tick(ctx)
+					mu.Lock()
+					seen += n
+					if err != nil {
+						failed = append(failed, err)
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		if len(failed) > 0 {
+			t.Fatalf("%d ticks failed, e.g. %v", len(failed), failed[0])
+		}
+		if seen != len(ids) {
+			t.Fatalf("the ticks queued %d occurrences between them; want each of the %d once", seen, len(ids))
+		}
+		waitEach(t, s, phones, "Choir tonight", 30*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Choir tonight")
+		var jobs int
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire'`).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if jobs != len(ids) {
+			t.Fatalf("%d fire jobs for %d occurrences", jobs, len(ids))
+		}
+		if n := dueRows(t, s, c.id); n != 0 {
+			t.Fatalf("%d due rows left", n)
+		}
+	})
+}
+
+// A fire that made its broadcast and died before recording the run (the
+// process killed, its context cancelled) is run again: the broadcast is
+// found made, nothing is sent twice, and the schedule moves on.
+func TestFireDiedAfterBroadcast(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552021")
+		ids, phones := addMembers(t, s, c, 3, 4)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Weekly",
+			"rule":    map[string]any{"frequency": "weekly", "weekdays": []string{"monday", "thursday"}, "time": "10:00"},
+			"message": map[string]any{"text": "Bible study", "audience": map[string]any{"member_ids": ids}}})
+		if r.Status != 201 {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		rec := r.Body["id"].(string)
+		once := scheduleAt(t, s, c, "Retreat signup closes", ids, s.Clock.Now().Add(time.Hour))
+		sc, _ := scheduleRow(t, s, c, rec)
+		oc, _ := scheduleRow(t, s, c, once)
+		s.Clock.Add(8 * 24 * time.Hour) // both due
+		unblock := blockRuns(t, s, b, c.id)
+		fires := []schedule.FireArgs{
+			{TenantID: c.id, ScheduleID: rec, Occurrence: sc.NextKey, DueAt: sc.NextAt.Unix()},
+			{TenantID: c.id, ScheduleID: once, Occurrence: oc.NextKey, DueAt: oc.NextAt.Unix()},
+		}
+		for _, fa := range fires {
+			if err := s.Schedules.Fire(ctx, fa); err == nil {
+				t.Fatalf("fire with the run blocked succeeded: the test proves nothing")
+			}
+		}
+		// The broadcasts were made and sent before the "crash".
+		waitEach(t, s, phones, "Bible study", 20*time.Second)
+		waitEach(t, s, phones, "Retreat signup", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		unblock()
+		for _, fa := range fires {
+			if err := s.Schedules.Fire(ctx, fa); err != nil {
+				t.Fatalf("fire again: %v", err)
+			}
+		}
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Bible study")
+		wantOnceEach(t, s, phones, "Retreat signup")
+		if got := broadcastCount(t, s, c.id); got != 2 {
+			t.Fatalf("%d broadcasts; want 2", got)
+		}
+		sc2, runs := scheduleRow(t, s, c, rec)
+		if len(runs) != 1 || runs[0].Occurrence != sc.NextKey || runs[0].MessageID != schedule.OccurrenceID(rec, sc.NextKey) ||
+			sc2.Status != store.ScheduleActive || sc2.NextKey <= sc.NextKey {
+			t.Fatalf("recurring after the retry: runs %+v next %s", runs, sc2.NextKey)
+		}
+		oc2, runs := scheduleRow(t, s, c, once)
+		if len(runs) != 1 || oc2.Status != store.ScheduleDone {
+			t.Fatalf("scheduled after the retry: runs %+v status %s", runs, oc2.Status)
+		}
+		// The next occurrence is the next Monday or Thursday after now.
+		if now := s.Clock.Now(); !sc2.NextAt.After(now) || sc2.NextAt.Sub(now) > 4*24*time.Hour {
+			t.Fatalf("next occurrence %v; now is %v", sc2.NextAt, now)
+		}
+		// The registry's dispatch intents are all done with: a retry leaves
+		// nothing for the recovery sweep to redo.
+		ins, err := s.Tenancy.Registry.StaleDispatchIntents(ctx, -time.Hour, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range ins {
+			if in.Kind == tenancy.IntentBroadcast {
+				t.Errorf("a broadcast dispatch intent is left behind: %+v", in)
+			}
+		}
+	})
+}
+
+// A tick reads only the registry: with several churches and one due, the
+// tick opens no church's database and its fire opens only the due one.
+func TestTickOpensOnlyDueChurches(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: func(o *tenancy.Options) {
+			o.Manager.IdleTimeout = time.Second // idle pools close once the test clock moves past it
+		}})
+		ctx := context.Background()
+		var churches []*church
+		var duePhones []string
+		for i := range 5 {
+			c := newChurch(t, s, fmt.Sprintf("Church %d", i), fmt.Sprintf("owner%d@example.org", i), fmt.Sprintf("+131255520%02d", 30+i))
+			ids, phones := addMembers(t, s, c, 10+i, 2)
+			when := s.Clock.Now().Add(time.Duration(i+1) * 24 * time.Hour) // not due
+			if i == 3 {
+				when = s.Clock.Now().Add(30 * time.Minute)
+				duePhones = phones
+			}
+			scheduleAt(t, s, c, fmt.Sprintf("Notice from church %d", i), ids, when)
+			r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Weekly letter",
+				"rule": map[string]any{"frequency": "weekly", "time": "12:00",
+					"weekdays": []string{strings.ToLower(s.Clock.Now().In(chicago(t)).AddDate(0, 0, 3).Weekday().String())}},
+				"message": map[string]any{"text": "Monthly letter", "audience": map[string]any{"all": true}}})
+			if r.Status != 201 {
+				t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+			}
+			churches = append(churches, c)
+		}
+		due := churches[3]
+		s.Clock.Add(time.Hour)
+		deadline := time.Now().Add(10 * time.Second)
+		for s.Tenancy.Manager.Stats().Pools > 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("idle pools not closed: %+v", s.Tenancy.Manager.Stats())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		before := s.Tenancy.Manager.Stats()
+		n, err := s.Schedules.Tick(ctx)
+		if err != nil || n != 1 {
+			t.Fatalf("tick: %d %v; want 1 due", n, err)
+		}
+		if st := s.Tenancy.Manager.Stats(); st.Opens != before.Opens || st.Pools != 0 {
+			t.Fatalf("the tick opened church databases: %+v → %+v", before, st)
+		}
+		qctx, cancel := context.WithCancel(ctx)
+		if err := s.Queue.Start(qctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer scancel()
+			_ = s.Queue.Stop(sctx)
+			cancel()
+		})
+		waitEach(t, s, duePhones, "Notice from church 3", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, duePhones, "Notice from church 3")
+		after := s.Tenancy.Manager.Stats()
+		if after.Opens-before.Opens > 1 {
+			t.Fatalf("tick and fire opened %d church databases; want at most 1 (the due one)", after.Opens-before.Opens)
+		}
+		for _, id := range s.Tenancy.Manager.OpenTenants() {
+			if id != due.id {
+				t.Fatalf("church %s was opened; only %s had something due", id, due.id)
+			}
+		}
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 0 {
+			t.Fatalf("second tick: %d %v", n, err)
+		}
+		t.Logf("%s: opens %d → %d", b.Name, before.Opens, after.Opens)
+	})
+}
+
+// An occurrence held for quiet hours is recorded again, with the same key
+// and a later time. A tick that read it before (and queues it after the
+// hold) must not take the new row: the fire job it would queue is the one
+// that already ran, so the occurrence would never be sent.
+func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		loc := chicago(t)
+		s.Clock.Add(time.Date(2027, 1, 12, 21, 0, 0, 0, loc).Sub(s.Clock.Now()))
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552041")
+		if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "21:30", "quiet_hours_end": "08:00"}); r.Status != 200 {
+			t.Fatalf("settings: %d %s", r.Status, r.Raw)
+		}
+		ids, phones := addMembers(t, s, c, 40, 2)
+		y := scheduleAt(t, s, c, "Early one", ids[:1], time.Date(2027, 1, 12, 21, 40, 0, 0, loc))
+		x := scheduleAt(t, s, c, "Late one", ids[1:], time.Date(2027, 1, 12, 21, 50, 0, 0, loc))
+		s.Clock.Add(time.Hour) // 22:00
+		due, err := s.Tenancy.Registry.DueSchedules(ctx, s.Clock.Now(), 10)
+		if err != nil || len(due) != 2 || due[0].ScheduleID != y || due[1].ScheduleID != x {
+			t.Fatalf("due: %+v %v", due, err)
+		}
+		release := time.Date(2027, 1, 13, 8, 0, 0, 0, loc)
+		wantDue := func(id string, at time.Time) {
+			t.Helper()
+			var got int64
+			if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT due_at FROM schedule_due WHERE schedule_id = $1`, id).Scan(&got); err != nil {
+				t.Fatalf("due row of %s: %v", id, err)
+			}
+			if got != at.Unix() {
+				t.Fatalf("%s due at %v; want %v", id, time.Unix(got, 0).In(loc), at)
+			}
+		}
+
+		if b.Postgres() {
+			// Through Tick itself: it reads both, and waits on Y (locked
+			// here) while another tick queues X, whose fire holds it.
+			tx, err := s.Tenancy.Registry.DB().BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM schedule_due WHERE schedule_id = $1 FOR UPDATE`, y); err != nil {
+				t.Fatal(err)
+			}
+			type result struct {
+				n   int
+				err error
+			}
+			slow := make(chan result, 1)
+			go func() {
+				n, err := s.Schedules.Tick(ctx)
+				slow <- result{n, err}
+			}()
+			poll(t, 10*time.Second, func() bool {
+				var waiting int
+				_ = s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
+					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM schedule_due%'`).Scan(&waiting)
+				return waiting == 1
+			}, "the tick never waited on the locked row")
+			// The other tick, for X only.
+			fx := schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence, DueAt: due[1].DueAt.Unix()}
+			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
+				_, err := ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
+				return err
+			}, []river.InsertManyParams{{Args: fx}}); err != nil {
+				t.Fatal(err)
+			}
+			poll(t, 20*time.Second, func() bool {
+				var n int
+				_ = s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM schedule_due WHERE schedule_id = $1 AND due_at = $2`,
+					x, release.Unix()).Scan(&n)
+				return n == 1
+			}, "X's fire did not hold it for quiet hours")
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			r := <-slow
+			if r.err != nil || r.n != 1 {
+				t.Fatalf("the slow tick: %d %v; want 1 (Y only)", r.n, r.err)
+			}
+			settle(t, s.Tenancy.Registry.DB())
+		} else {
+			// The same, step by step: X fired and held; then the stale claim.
+			if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence,
+				DueAt: due[1].DueAt.Unix()}); err != nil {
+				t.Fatal(err)
+			}
+			var n int64
+			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
+				var err error
+				n, err = ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
+				return err
+			}, nil); err != nil {
+				t.Fatal(err)
+			}
+			if n != 0 {
+				t.Fatalf("a claim with the old due time took the held occurrence")
+			}
+			if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+				t.Fatalf("tick: %d %v; want 1 (Y)", n, err)
+			}
+			settle(t, s.Tenancy.Registry.DB())
+		}
+		wantDue(x, release)
+		wantDue(y, release) // Y was held too
+		if countTexts(s, phones[0], "Early one")+countTexts(s, phones[1], "Late one") != 0 {
+			t.Fatal("sent in quiet hours")
+		}
+		s.Clock.Add(release.Sub(s.Clock.Now()))
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 2 {
+			t.Fatalf("tick at 08:00: %d %v; want both", n, err)
+		}
+		waitEach(t, s, phones[1:], "Late one", 20*time.Second)
+		waitEach(t, s, phones[:1], "Early one", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones[1:], "Late one")
+		wantOnceEach(t, s, phones[:1], "Early one")
+	})
+}
+
+// A fire job queued before its schedule was cancelled, moved or paused
+// sends nothing; the schedule then fires as it now says.
+func TestStaleFireJobsSendNothing(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552051")
+		ids, phones := addMembers(t, s, c, 50, 3)
+		at := s.Clock.Now().Add(10 * time.Minute).Truncate(time.Second)
+		cancelled := scheduleAt(t, s, c, "Cancelled notice", ids[:1], at)
+		moved := scheduleAt(t, s, c, "Moved notice", ids[1:2], at)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Paused",
+			"rule":    map[string]any{"frequency": "daily", "time": at.In(chicago(t)).Add(time.Minute).Format("15:04")},
+			"message": map[string]any{"text": "Paused notice", "audience": map[string]any{"member_ids": ids[2:]}}})
+		if r.Status != 201 {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		paused := r.Body["id"].(string)
+		ps, _ := scheduleRow(t, s, c, paused)
+		key := schedule.OnceKey(at)
+		if r := s.Do(t, "DELETE", "/api/v1/messages/scheduled/"+cancelled, c.token, nil); r.Status != 204 {
+			t.Fatalf("cancel: %d %s", r.Status, r.Raw)
+		}
+		later := at.Add(2 * time.Hour)
+		if r := s.Do(t, "PATCH", "/api/v1/messages/scheduled/"+moved, c.token, map[string]any{"send_at": later.Format(time.RFC3339)}); r.Status != 200 {
+			t.Fatalf("move: %d %s", r.Status, r.Raw)
+		}
+		if r := s.Do(t, "POST", "/api/v1/recurring/"+paused+"/pause", c.token, nil); r.Status != 200 {
+			t.Fatalf("pause: %d %s", r.Status, r.Raw)
+		}
+		s.Clock.Add(time.Hour)
+		for _, fa := range []schedule.FireArgs{
+			{TenantID: c.id, ScheduleID: cancelled, Occurrence: key, DueAt: at.Unix()},
+			{TenantID: c.id, ScheduleID: moved, Occurrence: key, DueAt: at.Unix()},
+			{TenantID: c.id, ScheduleID: paused, Occurrence: ps.NextKey, DueAt: ps.NextAt.Unix()},
+		} {
+			if err := s.Schedules.Fire(ctx, fa); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 0 {
+			t.Fatalf("tick: %d %v; want nothing due", n, err)
+		}
+		settle(t, s.Tenancy.Registry.DB())
+		if len(s.Sim.Messages()) != 0 {
+			t.Fatalf("stale fires sent %d texts", len(s.Sim.Messages()))
+		}
+		if got := broadcastCount(t, s, c.id); got != 0 {
+			t.Fatalf("%d broadcasts from stale fires", got)
+		}
+		// The moved one fires at its new time.
+		s.Clock.Add(later.Sub(s.Clock.Now()) + time.Second)
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("tick at the new time: %d %v", n, err)
+		}
+		waitEach(t, s, phones[1:2], "Moved notice", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones[1:2], "Moved notice")
+		if countTexts(s, phones[0], "Cancelled")+countTexts(s, phones[2], "Paused") != 0 {
+			t.Fatal("a cancelled or paused schedule sent")
+		}
+	})
+}

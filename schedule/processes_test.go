@@ -1,0 +1,441 @@
+package schedule_test
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/riverqueue/river"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/schedule"
+	"github.com/steeple-sms/steeple/secret"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// processEnv carries what a scheduler process needs to join a test's backend.
+const processEnv = "STEEPLE_TEST_SCHEDULER_PROCESS"
+
+// processSpec is a scheduler process: what `steeple serve` runs for
+// schedules (the messaging and schedule workers on River, the leader's
+// periodic tick), plus, if TickEvery is set, a tick of its own in a loop,
+// so that two processes tick at the same time.
+type processSpec struct {
+	DataDir, DatabaseURL, AppName, SimURL string
+	TenantServers                         []string
+	Keys                                  secret.File
+	// Offset is how far the process's clock is ahead of real time.
+	Offset                  time.Duration
+	RescueAfter, JobTimeout time.Duration
+	TickEvery               time.Duration
+	MaxWorkers              int
+	// StatsFile receives "calls queued" of the tick loop as it goes.
+	StatsFile string
+}
+
+// TestMain lets the test binary run as a scheduler process.
+func TestMain(m *testing.M) {
+	if spec := os.Getenv(processEnv); spec != "" {
+		os.Exit(runProcess(spec))
+	}
+	os.Exit(m.Run())
+}
+
+func runProcess(spec string) int {
+	var p processSpec
+	if err := json.Unmarshal([]byte(spec), &p); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	now := func() time.Time { return time.Now().Add(p.Offset) }
+	ctx := context.Background()
+	ten, err := tenancy.Open(ctx, tenancy.Options{DataDir: p.DataDir, DatabaseURL: p.DatabaseURL, TenantServers: p.TenantServers,
+		RegistryMaxConns: 5, AppName: p.AppName, TenantSchema: store.Schema(), Now: now,
+		Manager: tenancy.ManagerConfig{MaxConns: 20, MaxPerTenant: 4, MaxPools: 20, IdleTimeout: time.Minute, AcquireTimeout: 10 * time.Second}})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	keys, err := secret.New(p.Keys)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	st := store.New(keys, now)
+	mc := messaging.DefaultConfig()
+	mc.PerNumberRate, mc.AccountRate, mc.PublicURL = 1000, 0, "http://127.0.0.1:1"
+	mc.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
+	msg := messaging.New(ten, st, messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: p.SimURL + "/v2", APIKey: "test"})}, mc, log)
+	sched := schedule.New(ten, st, msg, schedule.Config{Now: now}, log)
+	workers := river.NewWorkers()
+	msg.Register(workers)
+	sched.Register(workers)
+	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: p.MaxWorkers, Logger: log, PollInterval: 50 * time.Millisecond,
+		RescueAfter: p.RescueAfter, JobTimeout: p.JobTimeout, PeriodicJobs: sched.PeriodicJobs(200 * time.Millisecond)})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	msg.UseQueue(q)
+	sched.UseQueue(q)
+	if err := q.Start(ctx); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if p.TickEvery > 0 {
+		calls, seen := 0, 0
+		for {
+			n, err := sched.Tick(ctx)
+			calls++
+			seen += n
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "tick:", err)
+			}
+			if p.StatsFile != "" && os.WriteFile(p.StatsFile+".tmp", []byte(fmt.Sprintf("%d %d", calls, seen)), 0o600) == nil {
+				_ = os.Rename(p.StatsFile+".tmp", p.StatsFile)
+			}
+			time.Sleep(p.TickEvery)
+		}
+	}
+	select {} // until killed
+}
+
+// startProcess runs a scheduler process over the test's backend until it
+// is killed (at the latest when the test ends).
+func startProcess(t *testing.T, s *testkit.Server, b *testkit.Backend, p processSpec) *exec.Cmd {
+	t.Helper()
+	p.DataDir, p.DatabaseURL, p.TenantServers, p.SimURL, p.Keys = b.DataDir(), b.RegistryURL(), b.Servers(), s.SimURL, s.KeysFile
+	if p.AppName == "" {
+		p.AppName = b.AppName
+	}
+	if p.MaxWorkers == 0 {
+		p.MaxWorkers = 8
+	}
+	if p.RescueAfter == 0 {
+		p.RescueAfter, p.JobTimeout = 5*time.Second, 4*time.Second
+	}
+	spec, err := json.Marshal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), processEnv+"="+string(spec))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}
+
+// scheduleMany gives each of n members in each of churches churches a
+// scheduled broadcast of its own, all due at at, and returns the phones.
+func scheduleMany(t *testing.T, s *testkit.Server, churches, n int, text string, at time.Time) ([]*church, []string) {
+	t.Helper()
+	var cs []*church
+	var phones []string
+	for k := range churches {
+		c := newChurch(t, s, fmt.Sprintf("Church %d", k), fmt.Sprintf("owner%d@example.org", k), fmt.Sprintf("+131255530%02d", k))
+		ids, ps := addMembers(t, s, c, 20+k, n)
+		for _, id := range ids {
+			scheduleAt(t, s, c, text, []string{id}, at)
+		}
+		cs, phones = append(cs, c), append(phones, ps...)
+	}
+	return cs, phones
+}
+
+// scalar runs a one-number query on the registry.
+func scalar(t *testing.T, s *testkit.Server, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+// wantAllFired checks every church's schedules are done, each with one
+// run and one broadcast, with nothing left due or to dispatch.
+func wantAllFired(t *testing.T, s *testkit.Server, cs []*church, perChurch int) {
+	t.Helper()
+	for _, c := range cs {
+		withHandle(t, s, c.id, func(h *tenancy.Handle) {
+			var notDone, runs, msgs int
+			ctx := context.Background()
+			_ = h.QueryRowContext(ctx, `SELECT count(*) FROM schedules WHERE status <> 'done'`).Scan(&notDone)
+			_ = h.QueryRowContext(ctx, `SELECT count(*) FROM schedule_runs`).Scan(&runs)
+			_ = h.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&msgs)
+			if notDone != 0 || runs != perChurch || msgs != perChurch {
+				t.Fatalf("church %s: %d schedules not done, %d runs, %d broadcasts; want 0, %d, %d", c.id, notDone, runs, msgs, perChurch, perChurch)
+			}
+		})
+		if n := dueRows(t, s, c.id); n != 0 {
+			t.Fatalf("church %s: %d due rows left", c.id, n)
+		}
+	}
+	ins, err := s.Tenancy.Registry.StaleDispatchIntents(context.Background(), -time.Hour, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range ins {
+		if in.Kind == tenancy.IntentBroadcast {
+			t.Errorf("a broadcast dispatch intent is left behind: %+v", in)
+		}
+	}
+}
+
+// Two scheduler processes on one registry, both ticking all the time (and
+// one of them, River's leader, also on its periodic tick): 100 schedules
+// due, each sent exactly once by the simulator's count.
+func TestTwoProcessesFireOnce(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		const text = "Harvest supper on Saturday"
+		due := s.Clock.Now().Add(time.Minute)
+		cs, phones := scheduleMany(t, s, 2, 50, text, due)
+		dir := t.TempDir()
+		// Both processes start before the schedules are due (their clocks
+		// agree), so their ticks meet them at the same moment.
+		offset := due.Add(-6 * time.Second).Sub(time.Now())
+		for i := range 2 {
+			startProcess(t, s, b, processSpec{Offset: offset, TickEvery: 5 * time.Millisecond,
+				StatsFile: filepath.Join(dir, fmt.Sprintf("p%d", i))})
+		}
+		waitEach(t, s, phones, text, 60*time.Second)
+		time.Sleep(500 * time.Millisecond) // more ticks, from both
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, text)
+		wantAllFired(t, s, cs, 50)
+		if n := scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire'`); n != len(phones) {
+			t.Fatalf("%d fire jobs for %d occurrences", n, len(phones))
+		}
+		var stats []string
+		seenAll := 0
+		for i := range 2 {
+			raw, _ := os.ReadFile(filepath.Join(dir, fmt.Sprintf("p%d", i)))
+			var calls, seen int
+			_, _ = fmt.Sscanf(string(raw), "%d %d", &calls, &seen)
+			if calls < 10 {
+				t.Fatalf("process %d ticked %d times: the test proves nothing", i, calls)
+			}
+			stats = append(stats, fmt.Sprintf("process %d: %d ticks queued %d", i, calls, seen))
+			seenAll += seen
+		}
+		who := `SELECT count(DISTINCT attempted_by[1]) FROM river_job WHERE kind = 'schedule_fire'`
+		if !b.Postgres() {
+			who = `SELECT count(DISTINCT json_extract(attempted_by, '$[0]')) FROM river_job WHERE kind = 'schedule_fire'`
+		}
+		fired := scalar(t, s, who)
+		t.Logf("%s: %s; fire jobs run by %d processes", b.Name, strings.Join(stats, "; "), fired)
+		if fired != 2 {
+			t.Errorf("fire jobs were run by %d processes; want both", fired)
+		}
+		// (The leader's periodic tick may have queued some too.)
+		if seenAll > len(phones) {
+			t.Errorf("the two processes' ticks queued %d occurrences between them; %d were due", seenAll, len(phones))
+		}
+	})
+}
+
+// A scheduler process killed (SIGKILL) in the middle of firing changes
+// nothing: after another process takes over, every occurrence has been
+// sent once, with one broadcast and one run each.
+//
+// On PostgreSQL the kill comes while fires are inside their work: the test
+// holds a lock on schedule_runs in every church, so each fire makes and
+// dispatches its broadcast and then waits to record the run; the process is
+// killed there (its connections end with it), and River's rescuer hands the
+// stuck jobs to the next process. SQLite cannot hold one table, so there
+// recording the run fails (as a crash right after the broadcast would) until
+// the process has been killed.
+func TestKilledMidFireFiresOnce(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		ctx := context.Background()
+		// As many workers as a process may hold connections to one church
+		// (MaxPerTenant), so that every one of them gets inside a fire.
+		const text, workers, perChurch = "Snow day: services cancelled", 4, 20
+		due := s.Clock.Now().Add(time.Minute)
+		cs, phones := scheduleMany(t, s, 2, perChurch, text, due)
+		spec := processSpec{Offset: due.Add(time.Minute).Sub(time.Now()), TickEvery: 20 * time.Millisecond, MaxWorkers: workers,
+			AppName: b.AppName + "-doomed", RescueAfter: 3 * time.Minute, JobTimeout: 2 * time.Minute}
+
+		var release func()
+		if b.Postgres() {
+			release = lockRuns(t, s, cs)
+		} else {
+			var undo []func()
+			for _, c := range cs {
+				undo = append(undo, blockRuns(t, s, b, c.id))
+			}
+			release = func() {
+				for _, u := range undo {
+					u()
+				}
+			}
+		}
+		doomed := startProcess(t, s, b, spec)
+		if b.Postgres() {
+			// Every worker inside a fire, past its broadcast, waiting to record
+			// it (some of those broadcasts may have gone out meanwhile, on a
+			// worker free for a moment).
+			var running, chunks int
+			poll(t, 60*time.Second, func() bool {
+				running = scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state = 'running'`)
+				chunks = scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'send_chunk'`)
+				return running == workers && chunks >= workers
+			}, func() string {
+				return fmt.Sprintf("the fires never got stuck recording their runs: %d running, %d chunks", running, chunks)
+			})
+			time.Sleep(200 * time.Millisecond)
+			if n := scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state = 'completed'`); n != 0 {
+				t.Fatalf("%d fires completed with their runs locked", n)
+			}
+		} else {
+			// Every fire has made its broadcast and failed to record it; the
+			// texts are out.
+			poll(t, 60*time.Second, func() bool {
+				return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND errors IS NOT NULL AND errors <> '[]'`) == len(phones)
+			}, "the fires never all failed once")
+			waitEach(t, s, phones, text, 30*time.Second)
+			for _, c := range cs {
+				poll(t, 30*time.Second, func() bool {
+					var n int
+					withHandle(t, s, c.id, func(h *tenancy.Handle) {
+						_ = h.QueryRowContext(ctx, `SELECT count(*) FROM message_recipients WHERE status IN ('queued', 'sending')`).Scan(&n)
+					})
+					return n == 0
+				}, "the broadcasts were not all sent before the kill")
+			}
+			// And River knows: no send job is left for the next process to
+			// rescue (this test is about fires).
+			poll(t, 30*time.Second, func() bool {
+				return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'send_chunk' AND state <> 'completed'`) == 0
+			}, "send jobs not completed before the kill")
+		}
+		if err := doomed.Process.Kill(); err != nil {
+			t.Fatal(err)
+		}
+		_ = doomed.Wait()
+		if b.Postgres() {
+			// The dead process's statements die with its connections.
+			testkit.QueryServer(t, b.Servers()[0], func(ctx context.Context, c *pgx.Conn) error {
+				_, err := c.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, spec.AppName)
+				return err
+			})
+			poll(t, 10*time.Second, func() bool {
+				n := 0
+				testkit.QueryServer(t, b.Servers()[0], func(ctx context.Context, c *pgx.Conn) error {
+					return c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, spec.AppName).Scan(&n)
+				})
+				return n == 0
+			}, "the killed process's connections are still there")
+		}
+		atKill := len(s.Sim.Messages())
+		release()
+
+		startProcess(t, s, b, processSpec{Offset: due.Add(2 * time.Minute).Sub(time.Now()), TickEvery: 20 * time.Millisecond})
+		waitEach(t, s, phones, text, 90*time.Second)
+		poll(t, 90*time.Second, func() bool {
+			return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state <> 'completed'`) == 0
+		}, "fire jobs left unfinished")
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, text)
+		wantAllFired(t, s, cs, perChurch)
+		again := scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND attempt > 1`)
+		t.Logf("%s: %d texts out at the kill; %d fires ran again after it", b.Name, atKill, again)
+		if b.Postgres() && again < workers {
+			t.Fatalf("only %d fires ran again; the %d killed mid-fire should have", again, workers)
+		}
+		if again == 0 {
+			t.Fatal("no fire ran again: the test proves nothing")
+		}
+	})
+}
+
+// lockRuns holds an exclusive lock on schedule_runs in every church's
+// PostgreSQL database until the returned function is called.
+func lockRuns(t *testing.T, s *testkit.Server, cs []*church) func() {
+	t.Helper()
+	stop := make(chan struct{})
+	done := make(chan error, len(cs))
+	for _, c := range cs {
+		h, err := s.Tenancy.Manager.Acquire(context.Background(), c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		locked := make(chan error, 1)
+		go func() {
+			defer h.Release()
+			err := h.InTx(context.Background(), func(tx *sql.Tx) error {
+				_, err := tx.Exec(`LOCK TABLE schedule_runs IN ACCESS EXCLUSIVE MODE`)
+				locked <- err
+				if err != nil {
+					return err
+				}
+				<-stop
+				return errRollback
+			})
+			if errors.Is(err, errRollback) {
+				err = nil
+			}
+			done <- err
+		}()
+		if err := <-locked; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var once atomic.Bool
+	release := func() {
+		if !once.CompareAndSwap(false, true) {
+			return
+		}
+		close(stop)
+		for range cs {
+			if err := <-done; err != nil {
+				t.Errorf("lock: %v", err)
+			}
+		}
+	}
+	t.Cleanup(release)
+	return release
+}
+
+var errRollback = errors.New("test: roll back")
+
+// poll checks cond every 25 ms until it holds, failing after timeout
+// with what (a string, or a func() string).
+func poll(t *testing.T, timeout time.Duration, cond func() bool, what any) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			if f, ok := what.(func() string); ok {
+				what = f()
+			}
+			t.Fatalf("after %v: %v", timeout, what)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
