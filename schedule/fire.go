@@ -112,9 +112,15 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 // unless the message is urgent.
 func (s *Service) fire(ctx context.Context, a FireArgs) error {
 	h, err := s.ten.Manager.Acquire(ctx, a.TenantID)
-	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED {
-		s.log.Warn("schedule of a church that cannot be served; dropped", "tenant", a.TenantID, "schedule", a.ScheduleID, "err", err)
+	switch steeple.ErrorCode(err) {
+	case steeple.ENOTFOUND:
+		s.log.Warn("schedule of a church that is gone; dropped", "tenant", a.TenantID, "schedule", a.ScheduleID)
 		return nil
+	case steeple.ESUSPENDED:
+		// Kept armed and looked at hourly: when the church is back, the
+		// schedule goes on (an occurrence by then too late is skipped).
+		return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
+			Occurrence: a.Occurrence, DueAt: s.cfg.Now().Add(time.Hour)})
 	}
 	if err != nil {
 		return err
@@ -145,6 +151,13 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 				Occurrence: a.Occurrence, DueAt: release})
 		}
 	}
+	if at, ok := occurrenceTime(sc, a.Occurrence, Location(h)); ok && now.Sub(at) > maxLate {
+		s.log.Warn("scheduled message skipped: too late", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence)
+		if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, "not sent: missed (the church was unavailable)"); err != nil {
+			return err
+		}
+		return s.armNext(ctx, h, sc, a.Occurrence)
+	}
 	id := occurrenceID(sc.ID, a.Occurrence)
 	// An earlier try that died before recording the run made it already:
 	// CreateAs would find that too, but only after writing a dispatch intent
@@ -168,6 +181,20 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 		return err
 	}
 	return s.armNext(ctx, h, sc, a.Occurrence)
+}
+
+// maxLate is how late an occurrence may still be sent: longer than any
+// quiet-hours hold, shorter than a day's repeat.
+const maxLate = 24 * time.Hour
+
+// occurrenceTime is the instant an occurrence was for.
+func occurrenceTime(sc *store.Schedule, key string, loc *time.Location) (time.Time, bool) {
+	if sc.Kind == store.ScheduleOnce {
+		t, err := time.Parse(time.RFC3339, key)
+		return t, err == nil
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04", key, loc)
+	return t, err == nil
 }
 
 // armNext arms a recurring schedule's next occurrence, or ends a one-off.

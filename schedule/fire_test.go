@@ -10,6 +10,7 @@ import (
 
 	"github.com/riverqueue/river"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/schedule"
@@ -192,10 +193,10 @@ func TestFireDiedAfterBroadcast(t *testing.T) {
 			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
 		}
 		rec := r.Body["id"].(string)
-		once := scheduleAt(t, s, c, "Retreat signup closes", ids, s.Clock.Now().Add(time.Hour))
 		sc, _ := scheduleRow(t, s, c, rec)
+		once := scheduleAt(t, s, c, "Retreat signup closes", ids, sc.NextAt.Add(-time.Hour))
 		oc, _ := scheduleRow(t, s, c, once)
-		s.Clock.Add(8 * 24 * time.Hour) // both due
+		s.Clock.Add(sc.NextAt.Sub(s.Clock.Now()) + time.Minute) // both due, neither a day late
 		unblock := blockRuns(t, s, b, c.id)
 		fires := []schedule.FireArgs{
 			{TenantID: c.id, ScheduleID: rec, Occurrence: sc.NextKey, DueAt: sc.NextAt.Unix()},
@@ -507,6 +508,86 @@ func TestStaleFireJobsSendNothing(t *testing.T) {
 		wantOnceEach(t, s, phones[1:2], "Moved notice")
 		if countTexts(s, phones[0], "Cancelled")+countTexts(s, phones[2], "Paused") != 0 {
 			t.Fatal("a cancelled or paused schedule sent")
+		}
+	})
+}
+
+// A schedule of a suspended church stays armed (looked at hourly): when the
+// church is back within a day its occurrence is sent once; one missed by
+// more than a day is skipped and the schedule goes on.
+func TestSuspendedChurchKeepsItsSchedule(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552031")
+		ids, phones := addMembers(t, s, c, 4, 2)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Daily",
+			"rule":    map[string]any{"frequency": "daily", "time": "10:00"},
+			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
+		if r.Status != 201 {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		rec := r.Body["id"].(string)
+		suspend := func(to, from steeple.TenantStatus) {
+			t.Helper()
+			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, to, from); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fire := func() {
+			t.Helper()
+			var d tenancy.ScheduleDue
+			if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT occurrence, due_at FROM schedule_due WHERE tenant_id = $1`,
+				c.id).Scan(&d.Occurrence, new(int64)); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: rec, Occurrence: d.Occurrence}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sc, _ := scheduleRow(t, s, c, rec)
+		first := sc.NextKey
+		s.Clock.Add(sc.NextAt.Sub(s.Clock.Now()) + time.Minute)
+		suspend(steeple.TenantSuspended, steeple.TenantActive)
+		fire()
+		if n := dueRows(t, s, c.id); n != 1 {
+			t.Fatalf("%d due rows after a fire for a suspended church; want the schedule kept armed", n)
+		}
+		var due int64
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT due_at FROM schedule_due WHERE tenant_id = $1`, c.id).Scan(&due); err != nil {
+			t.Fatal(err)
+		}
+		if got := time.Unix(due, 0); got.Before(s.Clock.Now().Add(59 * time.Minute)) {
+			t.Fatalf("re-armed for %v; want about an hour after %v", got, s.Clock.Now())
+		}
+		// Back within a day: sent once, late.
+		s.Clock.Add(2 * time.Hour)
+		suspend(steeple.TenantActive, steeple.TenantSuspended)
+		fire()
+		waitEach(t, s, phones, "Daily verse", 20*time.Second)
+		sc, runs := scheduleRow(t, s, c, rec)
+		if len(runs) != 1 || runs[0].Occurrence != first || sc.NextKey == first {
+			t.Fatalf("runs %+v, next %s; want %s sent and the next armed", runs, sc.NextKey, first)
+		}
+		// Suspended across three occurrences: the one fired when it is back
+		// is more than a day late and skipped; the schedule goes on.
+		suspend(steeple.TenantSuspended, steeple.TenantActive)
+		s.Clock.Add(sc.NextAt.Sub(s.Clock.Now()) + time.Minute)
+		fire()
+		s.Clock.Add(3 * 24 * time.Hour)
+		suspend(steeple.TenantActive, steeple.TenantSuspended)
+		fire()
+		settle(t, s.Tenancy.Registry.DB())
+		for _, p := range phones {
+			if n := countTexts(s, p, "Daily verse"); n != 1 {
+				t.Fatalf("%s got %d texts; want only the first (the missed one skipped)", p, n)
+			}
+		}
+		sc, runs = scheduleRow(t, s, c, rec)
+		if len(runs) != 2 || runs[0].MessageID[:8] != "not sent" || !sc.NextAt.After(s.Clock.Now()) {
+			t.Fatalf("runs %+v, next at %v (now %v); want the missed occurrence recorded as not sent and the next in the future",
+				runs, sc.NextAt, s.Clock.Now())
 		}
 	})
 }
