@@ -57,6 +57,7 @@ func (s *Service) Use(ten *tenancy.Tenancy, sched *schedule.Service, q *jobs.Que
 	if now != nil {
 		s.clock = now
 	}
+	s.msg.HoldWelcomes(s.quietWait)
 }
 
 // ApplyInbound stores a message.received payload in the church's database:

@@ -14,7 +14,7 @@ import (
 )
 
 // PurposeWelcome marks a welcome text.
-const PurposeWelcome = "welcome"
+const PurposeWelcome = store.PurposeWelcome
 
 // Welcome sends a member their church's welcome text, once for this
 // opt-in (a member who opts out and back in is welcomed again). It waits
@@ -51,14 +51,16 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purp
 	if err != nil || !created {
 		return err // an unused intent is dropped by the recovery sweep
 	}
-	q, err := s.sched.QuietHours(ctx, h)
+	// The queue runs on real time: hold for as long as the quiet hours
+	// last. The send job checks again for PurposeWelcome (see
+	// messaging.HoldWelcomes), so one the recovery sweep queues waits too.
+	wait, err := s.quietWait(ctx, h)
 	if err != nil {
 		return err
 	}
-	// The queue runs on real time: hold for as long as the quiet hours last.
 	var at time.Time
-	if now := s.now(); q.Release(now, schedule.Location(h)).After(now) {
-		at = time.Now().Add(q.Release(now, schedule.Location(h)).Sub(now))
+	if wait > 0 {
+		at = time.Now().Add(wait)
 	}
 	s.msg.DispatchReplyAt(ctx, h.TenantID(), id, at)
 	return nil
@@ -117,3 +119,14 @@ func (s *Service) OptedIn(ctx context.Context, h *tenancy.Handle, memberIDs []st
 }
 
 func (s *Service) now() time.Time { return s.clock() }
+
+// quietWait is how long a welcome text must wait for the end of the
+// church's quiet hours on the service's clock (0 outside them).
+func (s *Service) quietWait(ctx context.Context, h *tenancy.Handle) (time.Duration, error) {
+	q, err := s.sched.QuietHours(ctx, h)
+	if err != nil {
+		return 0, err
+	}
+	now := s.now()
+	return q.Release(now, schedule.Location(h)).Sub(now), nil
+}

@@ -2,6 +2,7 @@ package inbox_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -25,9 +27,13 @@ type welChurch struct {
 // welSetup starts a server (Steeple confirming STOP and START itself, so a
 // confirmation it should not send would show) with the test clock at a
 // given local time in Chicago, and signs up one church.
-func welSetup(t *testing.T, b *testkit.Backend, y int, m time.Month, d, hh, mm int) (*testkit.Server, *welChurch) {
+func welSetup(t *testing.T, b *testkit.Backend, y int, m time.Month, d, hh, mm int, more ...func(*testkit.ServerOptions)) (*testkit.Server, *welChurch) {
 	t.Helper()
-	s := testkit.NewServer(t, b, testkit.ServerOptions{Welcome: true, Inbox: func(c *inbox.Config) { c.ProviderConfirmsKeywords = false }})
+	opt := testkit.ServerOptions{Welcome: true, Inbox: func(c *inbox.Config) { c.ProviderConfirmsKeywords = false }}
+	for _, f := range more {
+		f(&opt)
+	}
+	s := testkit.NewServer(t, b, opt)
 	loc, err := time.LoadLocation("America/Chicago")
 	if err != nil {
 		t.Fatal(err)
@@ -372,31 +378,13 @@ func TestWelcomeHeldInQuietHours(t *testing.T) {
 		if got := append(welTexts(s, eve), welTexts(s, fay)...); len(got) != 0 {
 			t.Fatalf("sent during quiet hours: %q", got)
 		}
-		var secs string
-		if b.Postgres() {
-			secs = `EXTRACT(EPOCH FROM scheduled_at)::BIGINT`
-		} else {
-			secs = `CAST(unixepoch(scheduled_at) AS INTEGER)`
-		}
-		rows, err := s.Tenancy.Registry.DB().QueryContext(context.Background(),
-			`SELECT state, `+secs+` FROM river_job WHERE kind = 'send_reply' ORDER BY id`)
-		if err != nil {
-			t.Fatal(err)
-		}
 		var got []time.Duration
-		now := time.Now()
-		for rows.Next() {
-			var state string
-			var at int64
-			if err := rows.Scan(&state, &at); err != nil {
-				t.Fatal(err)
+		for _, j := range welSendJobs(t, s, b) {
+			if j.state != "scheduled" {
+				t.Fatalf("a welcome's send job is %s; want scheduled", j.state)
 			}
-			if state != "scheduled" {
-				t.Fatalf("a welcome's send job is %s; want scheduled", state)
-			}
-			got = append(got, time.Unix(at, 0).Sub(now))
+			got = append(got, j.in)
 		}
-		rows.Close()
 		// Eve's welcome was made at 23:00 (nine hours to wait), Fay's at
 		// 23:30 plus a second (eight and a half); the test has run for a
 		// few seconds of real time since.
@@ -410,6 +398,95 @@ func TestWelcomeHeldInQuietHours(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A welcome queued by the recovery sweep (its process died between storing
+// it and queueing it) still waits for the end of quiet hours: the send job
+// itself looks at them.
+func TestWelcomeSweptInQuietHours(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s, c := welSetup(t, b, 2027, 1, 12, 23, 0, func(o *testkit.ServerOptions) {
+			o.Messaging = func(c *messaging.Config) { c.SweepAge = 0 }
+		})
+		const gil = "+13122002301"
+		welMember(t, s, c, "Gil", gil, true)
+		welSettle(t, s)
+		jobs := welSendJobs(t, s, b)
+		if len(jobs) != 1 {
+			t.Fatalf("%d send jobs; want 1", len(jobs))
+		}
+		// Undo the hand-over to the queue, as if the process had died first.
+		ctx := context.Background()
+		if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `DELETE FROM river_job WHERE kind = 'send_reply'`); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.id, jobs[0].messageID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
+			t.Fatalf("sweep: %d, %v; want 1 recovered", n, err)
+		}
+		welSettle(t, s) // the send job has run once, and snoozed
+		if got := welTexts(s, gil); len(got) != 0 {
+			t.Fatalf("a swept welcome was sent during quiet hours: %q", got)
+		}
+		jobs = welSendJobs(t, s, b)
+		if len(jobs) != 1 || jobs[0].state != "scheduled" || jobs[0].messageID == "" {
+			t.Fatalf("send jobs after the sweep: %+v; want the welcome's, scheduled", jobs)
+		}
+		if d := 9*time.Hour - jobs[0].in; d < -5*time.Second || d > time.Minute {
+			t.Fatalf("the swept welcome waits %v; want about 9h", jobs[0].in.Round(time.Second))
+		}
+		// Past the quiet hours the same job sends it.
+		s.Clock.Add(9 * time.Hour)
+		if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `UPDATE river_job SET scheduled_at = $1 WHERE kind = 'send_reply'`,
+			time.Now().Add(-time.Second).UTC()); err != nil {
+			t.Fatal(err)
+		}
+		welWait(t, s, gil, "Reply HELP", 1)
+	})
+}
+
+// welJob is a send_reply job: its state, how far from now it is scheduled,
+// and the message it sends.
+type welJob struct {
+	state, messageID string
+	in               time.Duration
+}
+
+func welSendJobs(t *testing.T, s *testkit.Server, b *testkit.Backend) []welJob {
+	t.Helper()
+	secs, args := `CAST(unixepoch(scheduled_at) AS INTEGER)`, `json(args)` // River's SQLite driver stores JSONB
+	if b.Postgres() {
+		secs, args = `EXTRACT(EPOCH FROM scheduled_at)::BIGINT`, `args::text`
+	}
+	rows, err := s.Tenancy.Registry.DB().QueryContext(context.Background(),
+		`SELECT state, `+secs+`, `+args+` FROM river_job WHERE kind = 'send_reply' ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []welJob
+	now := time.Now()
+	for rows.Next() {
+		var j welJob
+		var at int64
+		var args []byte
+		if err := rows.Scan(&j.state, &at, &args); err != nil {
+			t.Fatal(err)
+		}
+		var a messaging.SendReplyArgs
+		if err := json.Unmarshal(args, &a); err != nil {
+			t.Fatal(err)
+		}
+		j.in, j.messageID = time.Unix(at, 0).Sub(now), a.MessageID
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // An admin's edits: consent recorded later for a member entered without it

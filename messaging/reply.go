@@ -151,6 +151,15 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if !it.MayText && it.Purpose != store.KeywordStop {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"})
 	}
+	if it.Purpose == store.PurposeWelcome && s.quietWait != nil {
+		wait, err := s.quietWait(ctx, h)
+		if err != nil {
+			return err
+		}
+		if wait > 0 {
+			return river.JobSnooze(wait)
+		}
+	}
 	out.From, err = s.sendingNumber(ctx, a.TenantID, it.ChurchNumber)
 	if err != nil {
 		return err

@@ -65,6 +65,16 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	sleep    func(context.Context, time.Duration) error
+	// quietWait says how long a welcome text must still wait for the
+	// church's quiet hours to end (nil: never held); see HoldWelcomes.
+	quietWait func(context.Context, *tenancy.Handle) (time.Duration, error)
+}
+
+// HoldWelcomes makes welcome texts wait, when their send job runs, for as
+// long as wait says: the church's quiet hours. Checked at send time, so a
+// welcome queued by any path (the recovery sweep included) is held.
+func (s *Service) HoldWelcomes(wait func(context.Context, *tenancy.Handle) (time.Duration, error)) {
+	s.quietWait = wait
 }
 
 // New builds the service. Register its workers, build the queue with them,

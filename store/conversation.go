@@ -24,6 +24,8 @@ const (
 	// PurposeReply is an admin's reply; automatic answers name the keyword
 	// they answer (stop, start, help).
 	PurposeReply = "reply"
+	// PurposeWelcome marks a welcome text (held for quiet hours).
+	PurposeWelcome = "welcome"
 	// CreatedBySystem marks automatic answers.
 	CreatedBySystem = "system"
 	// Keywords a whole inbound text may be (see the inbox package).
