@@ -42,8 +42,9 @@ func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error)
 	return l, nil
 }
 
-// atCap says the church has sent its texts for the day; the job waits
-// until the next UTC day, its remaining texts still queued.
+// atCap says the church has sent its texts for the day; the job waits,
+// its remaining texts still queued, until the next UTC day or until it is
+// time to look again whether the church's campaign lifted the cap.
 type atCap struct{ until time.Duration }
 
 func (e atCap) Error() string { return "daily cap reached" }
@@ -59,8 +60,11 @@ func (s *Service) takeDaily(ctx context.Context, hh *handleHolder, limit int) er
 	if err != nil || ok {
 		return err
 	}
-	tomorrow := now.Truncate(24 * time.Hour).Add(24 * time.Hour)
-	return atCap{until: tomorrow.Sub(now) + time.Second}
+	wait := now.Truncate(24*time.Hour).Add(24*time.Hour).Sub(now) + time.Second
+	if s.cfg.CapRecheck > 0 {
+		wait = min(wait, s.cfg.CapRecheck)
+	}
+	return atCap{until: wait}
 }
 
 // snoozeAtCap turns a reached cap into a job snooze.

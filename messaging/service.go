@@ -33,6 +33,9 @@ type Config struct {
 	// may send per UTC day (0: no cap); answers to STOP/START/HELP are not
 	// held by it.
 	UnregisteredDailyCap int
+	// CapRecheck is how often a send held by the daily cap looks again
+	// before the next UTC day: a campaign provisioned meanwhile lifts the cap.
+	CapRecheck time.Duration
 	// Plans give each plan's monthly segment quota.
 	Plans map[string]steeple.Plan
 	// RetryBackoff are the waits between tries of one recipient inside a
@@ -53,6 +56,7 @@ func DefaultConfig() Config {
 		RetryBackoff: []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second},
 		SweepAge:     30 * time.Second,
 		JobTimeout:   10 * time.Minute,
+		CapRecheck:   15 * time.Minute,
 	}
 }
 
