@@ -89,11 +89,25 @@ type envelope[T any] struct {
 // wrapped; only answers are).
 func call[T any](ctx context.Context, c *Client, method, path string, query url.Values, in any) (T, error) {
 	var zero T
+	raw, err := c.do(ctx, method, path, query, in)
+	if err != nil || len(bytes.TrimSpace(raw)) == 0 {
+		return zero, err
+	}
+	var env envelope[T]
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return zero, fmt.Errorf("telnyx: decode %s %s answer: %w", method, path, err)
+	}
+	return env.Data, nil
+}
+
+// do sends one request and returns the body of a 2xx answer; any other
+// status is decoded into an *Error.
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in any) ([]byte, error) {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return zero, fmt.Errorf("telnyx: encode %s %s: %w", method, path, err)
+			return nil, fmt.Errorf("telnyx: encode %s %s: %w", method, path, err)
 		}
 		body = bytes.NewReader(b)
 	}
@@ -103,7 +117,7 @@ func call[T any](ctx context.Context, c *Client, method, path string, query url.
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, body)
 	if err != nil {
-		return zero, fmt.Errorf("telnyx: %s %s: %w", method, path, err)
+		return nil, fmt.Errorf("telnyx: %s %s: %w", method, path, err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.apiKey)
 	req.Header.Set("Accept", "application/json")
@@ -112,22 +126,15 @@ func call[T any](ctx context.Context, c *Client, method, path string, query url.
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return zero, err // network errors and timeouts as is: see Retryable
+		return nil, err // network errors and timeouts as is: see Retryable
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return zero, err
+		return nil, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return zero, decodeError(resp, raw, time.Now())
+		return nil, decodeError(resp, raw, time.Now())
 	}
-	var env envelope[T]
-	if len(bytes.TrimSpace(raw)) == 0 {
-		return zero, nil
-	}
-	if err := json.Unmarshal(raw, &env); err != nil {
-		return zero, fmt.Errorf("telnyx: decode %s %s answer: %w", method, path, err)
-	}
-	return env.Data, nil
+	return raw, nil
 }
