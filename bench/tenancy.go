@@ -191,84 +191,20 @@ func insertRegistryOnlyTenants(ctx context.Context, ten *tenancy.Tenancy, n int,
 	if len(first) > 0 {
 		offset = first[0] // numbering continues after rows added before
 	}
-	db := ten.Registry.DB()
-	rows, err := db.QueryContext(ctx, `SELECT * FROM tenants WHERE id = $1`, model)
-	if err != nil {
-		return err
-	}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if !rows.Next() {
-		rows.Close()
-		return fmt.Errorf("model tenant %s not found: %v", model, rows.Err())
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		rows.Close()
-		return err
-	}
-	rows.Close()
-	col := map[string]int{}
-	for i, c := range cols {
-		col[strings.ToLower(c)] = i
-	}
-	for _, c := range []string{"id", "name", "slug", "status", "database_name", "schema_version"} {
-		if _, ok := col[c]; !ok {
-			return fmt.Errorf("registry tenants table has no %s column", c)
-		}
-	}
-
-	batch := max(1, 5000/len(cols)) // rows per statement: well under both dialects' parameter limits
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	head := "INSERT INTO tenants (" + strings.Join(cols, ", ") + ") VALUES "
-	for done := 0; done < n; {
-		k := min(batch, n-done)
-		var q strings.Builder
-		q.WriteString(head)
-		args := make([]any, 0, k*len(cols))
-		for i := range k {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(")
-			for j := range cols {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				fmt.Fprintf(&q, "$%d", len(args)+j+1)
-			}
-			q.WriteString(")")
+	return copyTenantRow(ctx, ten.Registry.DB(), model, n, []string{"id", "name", "slug", "status", "database_name", "schema_version"},
+		func(i int, set func(string, any)) {
 			id := steeple.NewID()
 			dbName := id + ".db"
 			if b == steeple.BackendPostgres {
 				dbName = "steeple_t_" + strings.ReplaceAll(id, "-", "")
 			}
-			row := append([]any(nil), vals...)
-			row[col["id"]] = id
-			row[col["name"]] = fmt.Sprintf("Registry-only church %05d", offset+done+i)
-			row[col["slug"]] = fmt.Sprintf("%s%05d", registryOnlySlug, offset+done+i)
-			row[col["status"]] = string(steeple.TenantActive)
-			row[col["database_name"]] = dbName
-			row[col["schema_version"]] = latest
-			args = append(args, row...)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return err
-		}
-		done += k
-	}
-	return tx.Commit()
+			set("id", id)
+			set("name", fmt.Sprintf("Registry-only church %05d", offset+i))
+			set("slug", fmt.Sprintf("%s%05d", registryOnlySlug, offset+i))
+			set("status", string(steeple.TenantActive))
+			set("database_name", dbName)
+			set("schema_version", latest)
+		})
 }
 
 // registryOnlySlug starts the slug of every registry-only tenant.

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -198,77 +197,13 @@ func (s *webhookStack) checkCopy(ctx context.Context, set *receiptSet, i int) er
 // row (every column, whatever the registry schema holds by now) with
 // another id, name, slug and database name.
 func registerCopies(ctx context.Context, ten *tenancy.Tenancy, model string, ids []string, phase int) error {
-	db := ten.Registry.DB()
-	rows, err := db.QueryContext(ctx, `SELECT * FROM tenants WHERE id = $1`, model)
-	if err != nil {
-		return err
-	}
-	cols, err := rows.Columns()
-	if err != nil {
-		rows.Close()
-		return err
-	}
-	vals := make([]any, len(cols))
-	ptrs := make([]any, len(cols))
-	for i := range vals {
-		ptrs[i] = &vals[i]
-	}
-	if !rows.Next() {
-		rows.Close()
-		return fmt.Errorf("model church %s not found: %v", model, rows.Err())
-	}
-	if err := rows.Scan(ptrs...); err != nil {
-		rows.Close()
-		return err
-	}
-	rows.Close()
-	col := map[string]int{}
-	for i, c := range cols {
-		col[strings.ToLower(c)] = i
-	}
-	for _, c := range []string{"id", "name", "slug", "database_name"} {
-		if _, ok := col[c]; !ok {
-			return fmt.Errorf("registry tenants table has no %s column", c)
-		}
-	}
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback() //nolint:errcheck // after Commit it is a no-op
-	batch := max(1, 5000/len(cols))
-	head := "INSERT INTO tenants (" + strings.Join(cols, ", ") + ") VALUES "
-	for done := 0; done < len(ids); {
-		k := min(batch, len(ids)-done)
-		var q strings.Builder
-		q.WriteString(head)
-		args := make([]any, 0, k*len(cols))
-		for i := range k {
-			if i > 0 {
-				q.WriteString(", ")
-			}
-			q.WriteString("(")
-			for j := range cols {
-				if j > 0 {
-					q.WriteString(", ")
-				}
-				fmt.Fprintf(&q, "$%d", len(args)+j+1)
-			}
-			q.WriteString(")")
-			id := ids[done+i]
-			row := append([]any(nil), vals...)
-			row[col["id"]] = id
-			row[col["name"]] = fmt.Sprintf("Receipts %d church %05d", phase, done+i+1)
-			row[col["slug"]] = fmt.Sprintf("bench-receipts-%d-%05d", phase, done+i+1)
-			row[col["database_name"]] = id + ".db"
-			args = append(args, row...)
-		}
-		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return err
-		}
-		done += k
-	}
-	return tx.Commit()
+	return copyTenantRow(ctx, ten.Registry.DB(), model, len(ids), []string{"id", "name", "slug", "database_name"},
+		func(i int, set func(string, any)) {
+			set("id", ids[i])
+			set("name", fmt.Sprintf("Receipts %d church %05d", phase, i+1))
+			set("slug", fmt.Sprintf("bench-receipts-%d-%05d", phase, i+1))
+			set("database_name", ids[i]+".db")
+		})
 }
 
 type receiptsResult struct {
