@@ -62,8 +62,9 @@ func (s *Service) Use(ten *tenancy.Tenancy, sched *schedule.Service, q *jobs.Que
 
 // ApplyInbound stores a message.received payload in the church's database:
 // the conversation, the member's consent for STOP and START, and the
-// automatic answer, all in one transaction; the answer is then queued.
-// A text stored before changes nothing.
+// automatic answer (none while the church is suspended), all in one
+// transaction; the answer is then queued. A text stored before changes
+// nothing.
 func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx.MessagePayload) (*store.InboundResult, error) {
 	if len(p.To) == 0 || p.From.PhoneNumber == "" || p.ID == "" {
 		return nil, steeple.Errorf(steeple.EINVALID, "inbound message without id, from or to")
@@ -74,10 +75,13 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	for _, m := range p.Media {
 		in.Media = append(in.Media, store.Media{URL: m.URL, ContentType: m.ContentType, Size: m.Size})
 	}
+	// A suspended church (see tenancy.AcquireToRecord) records what its
+	// members say, a STOP above all, but answers nothing.
+	serving := h.Tenant().Status == steeple.TenantActive
 	// A member coming back with START gets the welcome text, which says
 	// all a START confirmation says, instead of both.
 	welcome := false
-	if kw == store.KeywordStart && s.queue != nil {
+	if kw == store.KeywordStart && s.queue != nil && serving {
 		m, err := s.store.MemberByPhone(ctx, h, in.From)
 		if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 			return nil, err
@@ -87,7 +91,7 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	var draft *store.OutboundDraft
 	if body, err := s.answer(ctx, h, kw, p.AutoresponseType); err != nil {
 		return nil, err
-	} else if body != "" && !welcome {
+	} else if body != "" && !welcome && serving {
 		id, err := s.msg.ReserveReply(ctx, h.TenantID())
 		if err != nil {
 			return nil, err

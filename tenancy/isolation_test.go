@@ -99,6 +99,9 @@ func TestAcquireRefusesBadTenants(t *testing.T) {
 			if _, err := ten.Manager.Acquire(ctx, c.id); steeple.ErrorCode(err) != c.code {
 				t.Errorf("Acquire(%q) = %v; want code %s", c.id, err, c.code)
 			}
+			if _, err := ten.Manager.AcquireToRecord(ctx, c.id); steeple.ErrorCode(err) != c.code {
+				t.Errorf("AcquireToRecord(%q) = %v; want code %s", c.id, err, c.code)
+			}
 		}
 		if _, err := ten.Registry.SetStatus(ctx, tn.ID, steeple.TenantSuspended, steeple.TenantActive); err != nil {
 			t.Fatal(err)
@@ -106,6 +109,15 @@ func TestAcquireRefusesBadTenants(t *testing.T) {
 		if _, err := ten.Manager.Acquire(ctx, tn.ID); steeple.ErrorCode(err) != steeple.ESUSPENDED {
 			t.Fatalf("suspended: got %v; want %s", err, steeple.ESUSPENDED)
 		}
+		// Recording what a suspended church's members did opens it.
+		rec, err := ten.Manager.AcquireToRecord(ctx, tn.ID)
+		if err != nil {
+			t.Fatalf("AcquireToRecord on a suspended church: %v", err)
+		}
+		if rec.Tenant().Status != steeple.TenantSuspended {
+			t.Fatalf("the handle says %s; want suspended", rec.Tenant().Status)
+		}
+		rec.Release()
 		if _, err := ten.Registry.SetStatus(ctx, tn.ID, steeple.TenantActive, steeple.TenantSuspended); err != nil {
 			t.Fatal(err)
 		}

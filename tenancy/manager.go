@@ -138,14 +138,27 @@ func (m *Manager) OpenTenants() []string {
 // EUNAVAILABLE (wrapping ErrBudgetExhausted) when no connection came free
 // before ctx's deadline — or before AcquireTimeout if ctx has none.
 func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error) {
-	h, err := m.acquire(ctx, tenantID)
+	return m.acquireCounted(ctx, tenantID, false)
+}
+
+// AcquireToRecord is Acquire that also opens a suspended church's
+// database, to record what its members did meanwhile (a STOP, a delivery
+// receipt): suspension stops serving the church, not its members' choices
+// from counting. Nothing may be sent with the handle's church while it is
+// suspended; the send pipeline acquires with Acquire and stops there.
+func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle, error) {
+	return m.acquireCounted(ctx, tenantID, true)
+}
+
+func (m *Manager) acquireCounted(ctx context.Context, tenantID string, suspendedToo bool) (*Handle, error) {
+	h, err := m.acquire(ctx, tenantID, suspendedToo)
 	if err != nil {
 		m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
 	}
 	return h, err
 }
 
-func (m *Manager) acquire(ctx context.Context, id string) (*Handle, error) {
+func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*Handle, error) {
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
@@ -156,7 +169,7 @@ func (m *Manager) acquire(ctx context.Context, id string) (*Handle, error) {
 		}
 		return nil, err
 	}
-	if err := m.servable(t); err != nil {
+	if err := m.servable(t, suspendedToo); err != nil {
 		return nil, err
 	}
 	var w waitClock
@@ -225,12 +238,15 @@ func (m *Manager) acquire(ctx context.Context, id string) (*Handle, error) {
 	}
 }
 
-// servable refuses tenants that must not be served.
-func (m *Manager) servable(t *steeple.Tenant) error {
+// servable refuses tenants that must not be served (a suspended one is
+// refused unless suspendedToo).
+func (m *Manager) servable(t *steeple.Tenant, suspendedToo bool) error {
 	switch t.Status {
 	case steeple.TenantActive:
 	case steeple.TenantSuspended:
-		return steeple.Errorf(steeple.ESUSPENDED, "church %s is suspended", t.ID)
+		if !suspendedToo {
+			return steeple.Errorf(steeple.ESUSPENDED, "church %s is suspended", t.ID)
+		}
 	case steeple.TenantProvisioning:
 		return &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church is still being set up", RetryAfter: 5 * time.Second, Err: ErrNotReady}
 	default:

@@ -17,10 +17,10 @@ import (
 // Outcomes of applying a queued event.
 const (
 	OutcomeApplied     = "applied"
-	OutcomeUnrouted    = "unrouted"        // no church owns the number
-	OutcomeUnknownID   = "unknown_message" // a receipt for a message no church sent
-	OutcomeOutOfOrder  = "out_of_order"    // a newer receipt was applied already
-	OutcomeUnavailable = "church_unavailable"
+	OutcomeUnrouted    = "unrouted"           // no church owns the number
+	OutcomeUnknownID   = "unknown_message"    // a receipt for a message no church sent
+	OutcomeOutOfOrder  = "out_of_order"       // a newer receipt was applied already
+	OutcomeUnavailable = "church_unavailable" // the church named does not exist (or was deleted)
 	OutcomeInvalid     = "invalid_payload"
 )
 
@@ -63,8 +63,10 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	if err != nil {
 		return err
 	}
-	h, err := s.ten.Manager.Acquire(ctx, tenantID)
-	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED || c == steeple.EINVALID {
+	// A suspended church's members still count: their STOP and their
+	// receipts are recorded (nothing is answered or sent meanwhile).
+	h, err := s.ten.Manager.AcquireToRecord(ctx, tenantID)
+	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
 		s.count(ev.EventType, OutcomeUnavailable)
 		s.log.Warn("webhook event for a church that cannot be served; dropped", "event", ev.EventID, "tenant", tenantID, "err", err)
 		return nil

@@ -1,0 +1,93 @@
+package webhooks_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/webhooks"
+)
+
+// A suspended church is not served, but its members still count: a STOP
+// texted meanwhile is recorded (the member is skipped once the church is
+// back) and receipts are applied; nothing is answered or sent while it is
+// suspended, not even the confirmation Steeple would otherwise send.
+func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		k := newSigner(t)
+		opt := k.options(nil)
+		opt.Inbox = func(c *inbox.Config) { c.ProviderConfirmsKeywords = false }
+		s := testkit.NewServer(t, b, opt)
+		c := newChurch(t, s, "Grace Chapel", "+13125550100")
+		ann := createMember(t, s, c, "Ann", phone(1), true)
+		ben := createMember(t, s, c, "Ben", phone(2), true)
+		first := broadcastAll(t, s, c, "Service at 10 tomorrow")
+		waitRecipient(t, s, c, first, ann, store.StatusSent)
+		waitRecipient(t, s, c, first, ben, store.StatusSent)
+		if err := s.Sim.WaitIdle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		toAnn := onlySentTo(t, s, phone(1))
+
+		ctx := context.Background()
+		setStatus := func(to, from steeple.TenantStatus) {
+			t.Helper()
+			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, to, from); err != nil {
+				t.Fatal(err)
+			}
+		}
+		setStatus(steeple.TenantSuspended, steeple.TenantActive)
+		now := time.Now()
+		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, now,
+			inboundPayload(newUUID(), phone(1), c.number, "STOP", "")))
+		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, now,
+			inboundPayload(newUUID(), phone(2), c.number, "HELP", "")))
+		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, now,
+			receiptPayload(toAnn, "delivered", toAnn.WebhookURL, now.Add(-time.Second), now)))
+		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, 2)
+		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied, 1)
+		if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeUnavailable); got != 0 {
+			t.Fatalf("%v inbound texts dropped for the suspended church; want 0", got)
+		}
+		// Nothing answered: no text, no send job, no intent to send.
+		if err := s.Sim.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if a, b := len(sentTo(s, phone(1))), len(sentTo(s, phone(2))); a != 1 || b != 1 {
+			t.Fatalf("texts to Ann and Ben while suspended: %d and %d; want only the broadcast each", a, b)
+		}
+		if n := registryCount(t, s, `SELECT count(*) FROM river_job WHERE kind = 'send_reply'`); n != 0 {
+			t.Fatalf("%d answers queued for a suspended church", n)
+		}
+		if n := registryCount(t, s, `SELECT count(*) FROM dispatch_intents`); n != 0 {
+			t.Fatalf("%d dispatch intents left for a suspended church", n)
+		}
+
+		setStatus(steeple.TenantActive, steeple.TenantSuspended)
+		wantConsent(t, s, c, ann, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		if r := getBroadcast(t, s, c, first).recipient(ann); r.Status != store.StatusDelivered {
+			t.Fatalf("Ann's receipt while suspended: %+v; want delivered", r)
+		}
+		th := waitConversationWith(t, s, c, phone(2), 1)
+		if n := len(th.only(store.DirectionOutbound)); n != 0 {
+			t.Fatalf("Ben's HELP while suspended was answered %d times; want never", n)
+		}
+		second := broadcastAll(t, s, c, "Choir practice moved to 7")
+		v := waitRecipient(t, s, c, second, ben, store.StatusSent)
+		if r := v.recipient(ann); r != nil && r.Status != store.StatusSkipped {
+			t.Fatalf("Ann after a STOP texted while suspended: %+v; want skipped", r)
+		}
+		if err := s.Sim.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(sentTo(s, phone(1))); n != 1 {
+			t.Fatalf("Ann got %d texts; want only the first broadcast", n)
+		}
+	})
+}
