@@ -148,7 +148,9 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 		record: func(ctx context.Context, h *tenancy.Handle, u store.RecipientUpdate) error {
 			return s.store.UpdateConversationMessage(ctx, h, a.MessageID, u)
 		}}
-	if !it.MayText && it.Purpose != store.KeywordStop {
+	// The answers to STOP and HELP go whatever the consent: carriers
+	// expect HELP answered even for someone who opted out.
+	if !it.MayText && it.Purpose != store.KeywordStop && it.Purpose != store.KeywordHelp {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"})
 	}
 	if it.Purpose == store.PurposeWelcome && s.quietWait != nil {

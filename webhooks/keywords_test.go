@@ -274,14 +274,24 @@ func TestKeywordConfirmationsBySteeple(t *testing.T) {
 			t.Fatalf("texts to Dee after STOP: %+v; want exactly the confirmation", got)
 		}
 		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		// HELP is answered although Dee opted out.
+		textAndWait(t, s, c, phone(4), "help")
+		answers = waitAnswers(t, s, c, th.ID, 2)
+		if answers[0].Purpose != store.KeywordHelp && answers[1].Purpose != store.KeywordHelp {
+			t.Fatalf("answers after HELP from an opted-out member: %+v; want a HELP answer", answers)
+		}
+		if n := s.Sim.CountTo(phone(4)); n != 2 {
+			t.Fatalf("Dee got %d texts; want the STOP confirmation and the HELP answer", n)
+		}
+		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
 
 		id := broadcastAll(t, s, c, "Youth group tonight")
 		v := waitRecipient(t, s, c, id, eve, store.StatusDelivered)
 		if r := v.recipient(dee); r != nil && r.Status != store.StatusSkipped {
 			t.Fatalf("Dee after STOP in a broadcast: %+v", r)
 		}
-		if n := s.Sim.CountTo(phone(4)); n != 1 {
-			t.Fatalf("Dee got %d texts; want only the STOP confirmation", n)
+		if n := s.Sim.CountTo(phone(4)); n != 2 {
+			t.Fatalf("Dee got %d texts; want only the STOP confirmation and the HELP answer", n)
 		}
 
 		th, _ = textAndWait(t, s, c, phone(4), "UNSTOP")
@@ -296,11 +306,11 @@ func TestKeywordConfirmationsBySteeple(t *testing.T) {
 		if welcomed != 1 {
 			t.Fatalf("%d welcome texts answer UNSTOP; want 1", welcomed)
 		}
-		if n := len(getThread(t, s, c, th.ID).only(store.DirectionOutbound)); n != 2 {
-			t.Fatalf("Dee's thread has %d answers; want the STOP confirmation and the welcome text", n)
+		if n := len(getThread(t, s, c, th.ID).only(store.DirectionOutbound)); n != 3 {
+			t.Fatalf("Dee's thread has %d answers; want the STOP confirmation, the HELP answer and the welcome text", n)
 		}
-		if n := s.Sim.CountTo(phone(4)); n != 2 {
-			t.Fatalf("after UNSTOP Dee got %d texts in all; want the two confirmations", n)
+		if n := s.Sim.CountTo(phone(4)); n != 3 {
+			t.Fatalf("after UNSTOP Dee got %d texts in all; want the two confirmations and the HELP answer", n)
 		}
 		wantConsent(t, s, c, dee, steeple.ConsentOptedIn, steeple.ConsentSourceKeyword)
 		if got := s.Sim.CountTo(phone(5)); got != 1 {
