@@ -11,7 +11,9 @@ package webhooks
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -132,6 +134,10 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 		s.count(ev.EventType, OutcomeIgnored)
 		return OutcomeIgnored, nil
 	}
+	if err := readable(&ev); err != nil {
+		s.count(ev.EventType, OutcomeMalformed)
+		return OutcomeMalformed, steeple.Errorf(steeple.EINVALID, "malformed webhook: %v", err)
+	}
 	err = s.commits.add(ctx, s.JobArgs(ev))
 	if errors.Is(err, errSeen) {
 		s.count(ev.EventType, OutcomeDuplicate)
@@ -148,6 +154,27 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 func (s *Service) CountTooLarge() { s.count("", OutcomeTooLarge) }
 
 var errSeen = errors.New("webhook event seen before")
+
+// readable refuses, before anything is stored, a handled event whose
+// payload cannot be applied: a message event needs a message object with
+// an id, a 10DLC event an object.
+func readable(ev *telnyx.Event) error {
+	if is10DLC(ev.EventType) {
+		var obj map[string]json.RawMessage
+		if err := json.Unmarshal(ev.Payload, &obj); err != nil || obj == nil {
+			return fmt.Errorf("%s payload is not an object", ev.EventType)
+		}
+		return nil
+	}
+	p, err := ev.MessagePayload()
+	if err != nil {
+		return err
+	}
+	if p.ID == "" {
+		return fmt.Errorf("%s payload without an id", ev.EventType)
+	}
+	return nil
+}
 
 func handled(eventType string) bool {
 	switch eventType {

@@ -51,6 +51,9 @@ func TestRejectedWebhooksWriteNothing(t *testing.T) {
 		malformed := []byte(`{"data":{"event_type":"message.received","id":"` + newUUID() + `"`)
 		noID := []byte(`{"data":{"event_type":"message.received","payload":{}}}`)
 		otherType := eventBody(t, newUUID(), "call.initiated", now, map[string]any{"call_control_id": "v3:abc"})
+		payloadNotObject := eventBody(t, newUUID(), telnyx.EventMessageReceived, now, "hello")
+		payloadNoID := eventBody(t, newUUID(), telnyx.EventMessageFinalized, now, map[string]any{"to": []any{}})
+		brandNotObject := eventBody(t, newUUID(), telnyx.Event10DLCBrandUpdate, now, []any{1, 2})
 
 		cases := []struct {
 			name    string
@@ -74,6 +77,12 @@ func TestRejectedWebhooksWriteNothing(t *testing.T) {
 				http.StatusUnauthorized, webhooks.OutcomeStale, ""},
 			{"malformed JSON, validly signed", k.headers(now, malformed), malformed, http.StatusBadRequest, webhooks.OutcomeMalformed, ""},
 			{"no event id, validly signed", k.headers(now, noID), noID, http.StatusBadRequest, webhooks.OutcomeMalformed, ""},
+			{"message payload not an object, validly signed", k.headers(now, payloadNotObject), payloadNotObject,
+				http.StatusBadRequest, webhooks.OutcomeMalformed, telnyx.EventMessageReceived},
+			{"receipt payload without a message id, validly signed", k.headers(now, payloadNoID), payloadNoID,
+				http.StatusBadRequest, webhooks.OutcomeMalformed, telnyx.EventMessageFinalized},
+			{"10DLC payload not an object, validly signed", k.headers(now, brandNotObject), brandNotObject,
+				http.StatusBadRequest, webhooks.OutcomeMalformed, telnyx.Event10DLCBrandUpdate},
 			{"oversized body, validly signed", k.headers(now, huge), huge, http.StatusRequestEntityTooLarge, webhooks.OutcomeTooLarge, ""},
 			{"unknown event type, validly signed", k.headers(now, otherType), otherType, http.StatusOK, webhooks.OutcomeIgnored, "other"},
 		}
