@@ -85,10 +85,19 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 // Errors: ENOTFOUND when no church does.
 func (s *Service) route(ctx context.Context, eventType string, p *telnyx.MessagePayload) (string, error) {
 	if eventType == telnyx.EventMessageReceived {
-		if len(p.To) == 0 {
-			return "", steeple.Errorf(steeple.ENOTFOUND, "inbound message without a receiving number")
+		// A group MMS lists every recipient: the church's number is the
+		// first one a church owns, moved to the front for the inbox.
+		for i, to := range p.To {
+			id, err := s.ten.Registry.NumberOwner(ctx, to.PhoneNumber)
+			if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+				continue
+			}
+			if err == nil {
+				p.To[0], p.To[i] = p.To[i], p.To[0]
+			}
+			return id, err
 		}
-		return s.ten.Registry.NumberOwner(ctx, p.To[0].PhoneNumber)
+		return "", steeple.Errorf(steeple.ENOTFOUND, "no church owns the receiving number")
 	}
 	// A receipt: the church Steeple named in the message's webhook URL
 	// (signed by the provider as part of the payload). Messages sent with

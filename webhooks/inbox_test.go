@@ -10,7 +10,9 @@ import (
 
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
+	"github.com/steeple-sms/steeple/webhooks"
 )
 
 // An inbound MMS keeps its media; a reply in one member's conversation
@@ -187,6 +189,30 @@ func TestConversationsOfAnotherChurchAreNotFound(t *testing.T) {
 		}
 		if r := s.Do(t, "GET", "/api/v1/members", other.token, nil); r.Status != http.StatusOK || len(r.Body["members"].([]any)) != 0 {
 			t.Fatalf("B's members: %d %s; want none", r.Status, r.Raw)
+		}
+	})
+}
+
+// A group text lists every recipient: it reaches the church whose number
+// is among them, wherever it stands in the list, and the conversation is
+// on that number.
+func TestGroupTextReachesTheChurchItIncludes(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		k := newSigner(t)
+		s := testkit.NewServer(t, b, k.options(nil))
+		c := newChurch(t, s, "Grace Chapel", "+13125550100")
+		p := inboundPayload(newUUID(), phone(3), "+13125559999", "Who's bringing the casserole?", "", map[string]any{
+			"url": "https://media.example.org/dish.jpg", "content_type": "image/jpeg", "size": 2048})
+		p["to"] = []map[string]any{{"phone_number": "+13125559999", "status": "webhook_delivered"},
+			{"phone_number": c.number, "status": "webhook_delivered"}}
+		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(), p))
+		th := waitConversationWith(t, s, c, phone(3), 1)
+		if th.ChurchNumber != c.number || len(th.Messages) != 1 || th.Messages[0].Body != "Who's bringing the casserole?" {
+			t.Fatalf("the group text's conversation: %+v %+v; want it on %s", th.Conversation, th.Messages, c.number)
+		}
+		if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeUnrouted); got != 0 {
+			t.Fatalf("%v group texts unrouted; want 0", got)
 		}
 	})
 }
