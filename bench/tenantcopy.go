@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -70,7 +71,17 @@ func copyTenantRow(ctx context.Context, db *sql.DB, model string, n int, sets []
 			}
 			q.WriteString(")")
 			row := append([]any(nil), vals...)
-			edit(done+i, func(c string, v any) { row[col[c]] = v })
+			var unnamed string
+			edit(done+i, func(c string, v any) {
+				if !slices.Contains(sets, c) {
+					unnamed = c
+					return
+				}
+				row[col[c]] = v
+			})
+			if unnamed != "" {
+				return fmt.Errorf("copyTenantRow: column %s set but not named in sets", unnamed)
+			}
 			args = append(args, row...)
 		}
 		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
