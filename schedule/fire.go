@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/rivertype"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/jobs"
@@ -26,7 +27,10 @@ func (TickArgs) InsertOpts() river.InsertOpts { return river.InsertOpts{MaxAttem
 
 // FireArgs fires one occurrence of one schedule. Unique by its arguments
 // (DueAt included, so an occurrence held by quiet hours is queued again
-// when the window ends).
+// when the window ends) among jobs not yet finished: an occurrence armed
+// again with the same due time after its job completed (a held broadcast
+// edited) must be queued again. Sending it once rests on the broadcast id
+// derived from the occurrence, not on this.
 type FireArgs struct {
 	TenantID   string `json:"tenant_id"`
 	ScheduleID string `json:"schedule_id"`
@@ -39,7 +43,9 @@ func (FireArgs) Kind() string { return "schedule_fire" }
 
 // InsertOpts makes an occurrence's job unique.
 func (FireArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{MaxAttempts: 10, UniqueOpts: river.UniqueOpts{ByArgs: true, ByState: []rivertype.JobState{
+		rivertype.JobStateAvailable, rivertype.JobStatePending, rivertype.JobStateRetryable, rivertype.JobStateRunning,
+		rivertype.JobStateScheduled}}}
 }
 
 type tickWorker struct {

@@ -591,3 +591,53 @@ func TestSuspendedChurchKeepsItsSchedule(t *testing.T) {
 		}
 	})
 }
+
+// A scheduled broadcast held for quiet hours and then edited is sent, with
+// the edit, when the quiet hours end: the edit arms it again at its
+// original time, and the fire job that held it has completed with the
+// same arguments.
+func TestEditWhileHeldForQuietHours(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		loc := chicago(t)
+		s.Clock.Add(time.Date(2027, 1, 12, 21, 0, 0, 0, loc).Sub(s.Clock.Now()))
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552051")
+		if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "21:30", "quiet_hours_end": "08:00"}); r.Status != 200 {
+			t.Fatalf("settings: %d %s", r.Status, r.Raw)
+		}
+		ids, phones := addMembers(t, s, c, 41, 2)
+		x := scheduleAt(t, s, c, "Choir at seven", ids, time.Date(2027, 1, 12, 21, 50, 0, 0, loc))
+		s.Clock.Add(time.Hour) // 22:00: due, and held
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("tick at 22:00: %d %v; want 1", n, err)
+		}
+		settle(t, s.Tenancy.Registry.DB())
+		s.Clock.Add(time.Hour) // 23:00: the admin edits the text
+		c.relogin(t, s)
+		if r := s.Do(t, "PATCH", "/api/v1/messages/scheduled/"+x, c.token, map[string]any{
+			"message": map[string]any{"text": "Choir at half past seven", "audience": map[string]any{"member_ids": ids}}}); r.Status != 200 {
+			t.Fatalf("edit: %d %s", r.Status, r.Raw)
+		}
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("tick after the edit: %d %v; want 1", n, err)
+		}
+		settle(t, s.Tenancy.Registry.DB())
+		if n := dueRows(t, s, c.id); n != 1 {
+			t.Fatalf("%d due rows after the edited broadcast was held again; want 1", n)
+		}
+		for _, p := range phones {
+			if countTexts(s, p, "Choir at") != 0 {
+				t.Fatal("sent in quiet hours")
+			}
+		}
+		s.Clock.Add(time.Date(2027, 1, 13, 8, 0, 0, 0, loc).Sub(s.Clock.Now()))
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("tick at 08:00: %d %v; want 1", n, err)
+		}
+		waitEach(t, s, phones, "Choir at half past seven", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Choir at")
+	})
+}
