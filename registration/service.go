@@ -17,8 +17,10 @@ package registration
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -52,12 +54,16 @@ const (
 type Config struct {
 	PublicURL string        // where the provider posts 10DLC webhooks
 	PollEvery time.Duration // how often a pending registration is looked at
-	Now       func() time.Time
+	// SubmitTimeout is how long a submission may go without a brand id
+	// before it counts as interrupted (its process died) and may be
+	// submitted again.
+	SubmitTimeout time.Duration
+	Now           func() time.Time
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute}
+	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute}
 }
 
 // Service runs churches' registrations.
@@ -76,6 +82,9 @@ func New(ten *tenancy.Tenancy, st *store.Store, client *telnyx.Client, cfg Confi
 	}
 	if cfg.PollEvery == 0 {
 		cfg.PollEvery = DefaultConfig().PollEvery
+	}
+	if cfg.SubmitTimeout == 0 {
+		cfg.SubmitTimeout = DefaultConfig().SubmitTimeout
 	}
 	return &Service{ten: ten, store: st, client: client, cfg: cfg, log: log}
 }
@@ -182,6 +191,11 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 	if err := s.store.SubmitRegistration(ctx, h, p, next, store.RegBrandFailed, store.RegCampaignRejected); err != nil {
 		return nil, err
 	}
+	// The poller looks before the provider is called: if this process dies
+	// part-way, Sync finishes or fails the submission (recoverBrand).
+	if err := s.ten.Registry.SchedulePoll(ctx, h.TenantID(), s.cfg.Now().Add(s.cfg.PollEvery)); err != nil {
+		return nil, err
+	}
 	if err := s.submitToProvider(ctx, h, prev, p); err != nil {
 		// Back to where it was, with the reason: the church may try again.
 		back := store.RegBrandFailed
@@ -192,10 +206,12 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 			Reasons: []string{"could not be submitted: " + err.Error()}}, next); aerr != nil {
 			return nil, aerr
 		}
+		var refused *telnyx.Error
+		if errors.As(err, &refused) && refused.Status >= 400 && refused.Status < 500 && refused.Status != http.StatusTooManyRequests {
+			return nil, &steeple.Error{Code: steeple.EINVALID, Message: "the provider refused the registration: " +
+				strings.TrimSpace(refused.Title+" "+refused.Detail), Err: err}
+		}
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the registration could not reach the provider; try again", Err: err}
-	}
-	if err := s.ten.Registry.SchedulePoll(ctx, h.TenantID(), s.cfg.Now().Add(s.cfg.PollEvery)); err != nil {
-		return nil, err
 	}
 	// A webhook that came before the new brand was recorded found nothing
 	// to route to or move, and the brand sends only one: look once now

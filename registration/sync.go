@@ -47,7 +47,9 @@ func (s *Service) Sync(ctx context.Context, h *tenancy.Handle) error {
 // the church to correct it.
 func (s *Service) syncBrand(ctx context.Context, h *tenancy.Handle, r *store.Registration) (bool, error) {
 	if r.BrandID == "" {
-		return true, nil // being submitted
+		if waiting, err := s.recoverBrand(ctx, h, r); err != nil || r.BrandID == "" {
+			return waiting, err
+		}
 	}
 	b, err := s.client.GetBrand(ctx, r.BrandID)
 	if err != nil {
@@ -59,18 +61,68 @@ func (s *Service) syncBrand(ctx context.Context, h *tenancy.Handle, r *store.Reg
 	case !b.Ready():
 		return true, nil
 	}
-	req, err := s.campaignRequest(ctx, h, r.BrandID)
+	id, err := s.campaignFor(ctx, h, r.BrandID)
 	if err != nil {
 		return false, err
 	}
-	c, err := s.client.CreateCampaign(ctx, req)
+	return true, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegCampaignPending, CampaignID: id})
+}
+
+// recoverBrand finishes a submission that stopped part-way (the process
+// died): a brand the registry knows is adopted; with none, a submission
+// older than SubmitTimeout is failed, so the church can submit again.
+// r.BrandID is set when a brand was adopted.
+func (s *Service) recoverBrand(ctx context.Context, h *tenancy.Handle, r *store.Registration) (bool, error) {
+	id, err := s.ten.Registry.ProviderObject(ctx, h.TenantID(), KindBrand)
 	if err != nil {
 		return false, err
 	}
-	if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindCampaign, c.CampaignID); err != nil {
-		return false, err
+	if id != "" {
+		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: id},
+			store.RegBrandPending); err != nil {
+			return false, err
+		}
+		r.BrandID = id
+		return true, nil
 	}
-	return true, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegCampaignPending, CampaignID: c.CampaignID})
+	if s.cfg.Now().Sub(r.SubmittedAt) < s.cfg.SubmitTimeout {
+		return true, nil // being submitted
+	}
+	return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegBrandFailed,
+		Reasons: []string{"the submission was interrupted before the provider confirmed it; please submit again"}})
+}
+
+// campaignFor returns the brand's campaign, creating it unless one was
+// created already: recorded in the registry, or made by a try that died
+// before recording it (found at the provider by its referenceId, which
+// names the church and brand). Creating it twice would register, and bill,
+// two campaigns.
+func (s *Service) campaignFor(ctx context.Context, h *tenancy.Handle, brandID string) (string, error) {
+	id, err := s.ten.Registry.ProviderObject(ctx, h.TenantID(), KindCampaign)
+	if err != nil || id != "" {
+		return id, err
+	}
+	req, err := s.campaignRequest(ctx, h, brandID)
+	if err != nil {
+		return "", err
+	}
+	existing, err := s.client.ListCampaigns(ctx, brandID)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range existing {
+		if c.ReferenceID == req.ReferenceID {
+			id = c.CampaignID
+		}
+	}
+	if id == "" {
+		c, err := s.client.CreateCampaign(ctx, req)
+		if err != nil {
+			return "", err
+		}
+		id = c.CampaignID
+	}
+	return id, s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindCampaign, id)
 }
 
 // syncCampaign: a provisioned campaign raises the church's limits and gets

@@ -166,6 +166,7 @@ type Campaign struct {
 	SubscriberHelp     bool     `json:"subscriberHelp"`
 	WebhookURL         string   `json:"webhookURL"`
 	WebhookFailoverURL string   `json:"webhookFailoverURL"`
+	ReferenceID        string   `json:"referenceId"`
 	CreateDate         string   `json:"createDate"`
 }
 
@@ -191,6 +192,25 @@ func (c *Campaign) Failed() bool {
 // GetCampaign reads a campaign (GET /10dlc/campaign/{campaignId}).
 func (c *Client) GetCampaign(ctx context.Context, campaignID string) (*Campaign, error) {
 	return call10DLC[Campaign](ctx, c, http.MethodGet, "/10dlc/campaign/"+url.PathEscape(campaignID), nil)
+}
+
+// campaignList is the answer of GET /10dlc/campaign.
+type campaignList struct {
+	Records      []Campaign `json:"records"`
+	Page         int        `json:"page"`
+	TotalRecords int        `json:"totalRecords"`
+}
+
+// ListCampaigns returns the campaigns of a brand (GET /10dlc/campaign), at
+// most 500: a church has one. Used to find a campaign whose creation was
+// not recorded (by its referenceId).
+func (c *Client) ListCampaigns(ctx context.Context, brandID string) ([]Campaign, error) {
+	q := url.Values{"brandId": {brandID}, "page": {"1"}, "recordsPerPage": {"500"}}
+	l, err := call10DLC[campaignList](ctx, c, http.MethodGet, "/10dlc/campaign?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return l.Records, nil
 }
 
 // CampaignUpdate changes what Telnyx lets change after submission. Empty

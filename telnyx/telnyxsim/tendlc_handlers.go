@@ -13,6 +13,7 @@ func (s *Sim) routeTenDLC() {
 	s.mux.HandleFunc("GET /v2/10dlc/brand/{id}", s.api(s.handleGetBrand))
 	s.mux.HandleFunc("PUT /v2/10dlc/brand/{id}", s.api(s.handleUpdateBrand))
 	s.mux.HandleFunc("POST /v2/10dlc/campaignBuilder", s.api(s.handleCreateCampaign))
+	s.mux.HandleFunc("GET /v2/10dlc/campaign", s.api(s.handleListCampaigns))
 	s.mux.HandleFunc("GET /v2/10dlc/campaign/{id}", s.api(s.handleGetCampaign))
 	s.mux.HandleFunc("PUT /v2/10dlc/campaign/{id}", s.api(s.handleUpdateCampaign))
 	s.mux.HandleFunc("POST /v2/10dlc/phone_number_campaigns", s.api(s.handleAssignNumber))
@@ -157,6 +158,25 @@ func (s *Sim) campaignWireLocked(c *simCampaign) wireCampaign {
 		out.TCRBrandID, out.BrandDisplayName = strPtr(b.tcrID), b.DisplayName
 	}
 	return out
+}
+
+// handleListCampaigns lists a brand's campaigns (brandId is required), as
+// {"records": […], "page", "totalRecords"}; one page holds them all.
+func (s *Sim) handleListCampaigns(w http.ResponseWriter, r *http.Request) {
+	brand := r.URL.Query().Get("brandId")
+	if brand == "" {
+		writeError(w, http.StatusUnprocessableEntity, "10002", "Invalid parameters", "brandId is required.", "/brandId")
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	records := []wireCampaign{}
+	for _, c := range sortedBySeq(s.campaigns, func(c *simCampaign) int { return c.seq }) {
+		if c.BrandID == brand {
+			records = append(records, s.campaignWireLocked(c))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"records": records, "page": 1, "totalRecords": len(records)})
 }
 
 func (s *Sim) handleGetCampaign(w http.ResponseWriter, r *http.Request) {

@@ -1,0 +1,112 @@
+package registration_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/registration"
+	"github.com/steeple-sms/steeple/store"
+)
+
+// TestInterruptedStepsRecovered: a process that dies between a provider
+// call and recording its result leaves the registration part-way. The next
+// look (the poller, or a webhook) finishes it from what the registry or
+// the provider holds — never creating a second brand or campaign — or, if
+// nothing was recorded at all, fails it so the church can submit again.
+func TestInterruptedStepsRecovered(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel")
+		n := buy(t, s, c, "312")
+		submit(t, s, c, profile())
+		done := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Release()
+		exec := func(query string, args ...any) {
+			t.Helper()
+			if _, err := h.ExecContext(ctx, query, args...); err != nil {
+				t.Fatalf("%s: %v", query, err)
+			}
+		}
+		forget := func(kind string) {
+			t.Helper()
+			if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `DELETE FROM provider_objects WHERE tenant_id = $1 AND kind = $2`,
+				c.id, kind); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sync := func(want string) *regView {
+			t.Helper()
+			if err := s.Registration.Sync(ctx, h); err != nil {
+				t.Fatalf("Sync: %v", err)
+			}
+			v := getReg(t, s, c)
+			if v.Status != want || v.BrandID != done.BrandID || (want == "provisioned" && v.CampID != done.CampID) {
+				t.Fatalf("after Sync: %s; want %s with brand %s and campaign %s", v.raw, want, done.BrandID, done.CampID)
+			}
+			if len(s.Sim.Brands()) != 1 || len(s.Sim.Campaigns()) != 1 {
+				t.Fatalf("the provider has %d brands and %d campaigns; want one each", len(s.Sim.Brands()), len(s.Sim.Campaigns()))
+			}
+			return v
+		}
+
+		// Died after creating the campaign, before recording it anywhere:
+		// found at the provider by its referenceId.
+		forget(registration.KindCampaign)
+		exec(`UPDATE registration SET status = 'brand_pending', campaign_id = '' WHERE id = 1`)
+		sync("provisioned")
+		if registryCount(t, s, `SELECT count(*) FROM provider_objects WHERE tenant_id = $1 AND kind = 'campaign' AND provider_id = $2`,
+			c.id, done.CampID) != 1 {
+			t.Fatal("the adopted campaign is not in the registry's index")
+		}
+		// Died after recording it in the registry only.
+		exec(`UPDATE registration SET status = 'brand_pending', campaign_id = '' WHERE id = 1`)
+		sync("provisioned")
+		// Died after recording the brand in the registry only.
+		exec(`UPDATE registration SET status = 'brand_pending', brand_id = '', campaign_id = '' WHERE id = 1`)
+		sync("provisioned")
+
+		// Died before anything of the brand was recorded: pending while a
+		// submission could still be under way, then failed with a reason.
+		d := newChurch(t, s, "Hope Fellowship")
+		hd, err := s.Tenancy.Manager.Acquire(ctx, d.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer hd.Release()
+		if err := s.Store.SubmitRegistration(ctx, hd, store.BrandProfile{LegalName: "Hope Fellowship Inc", EIN: "274615093",
+			EINLast4: "5093", Street: "2 Elm St", City: "Springfield", State: "IL", PostalCode: "62701",
+			Website: "https://hope.example.org", ContactEmail: "office@hope.example.org", ContactPhone: "+13125550198"},
+			store.RegBrandPending); err != nil {
+			t.Fatal(err)
+		}
+		syncD := func() *regView {
+			t.Helper()
+			if err := s.Registration.Sync(ctx, hd); err != nil {
+				t.Fatalf("Sync: %v", err)
+			}
+			return getReg(t, s, d)
+		}
+		if v := syncD(); v.Status != "brand_pending" {
+			t.Fatalf("a submission a moment old: %s; want still brand_pending", v.raw)
+		}
+		s.Clock.Add(registration.DefaultConfig().SubmitTimeout + time.Minute)
+		d.relogin(t, s)
+		if v := syncD(); v.Status != "brand_failed" || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "submit again") {
+			t.Fatalf("an interrupted submission: %s; want brand_failed, asking to submit again", v.raw)
+		}
+		submit(t, s, d, profile("legal_name", "Hope Fellowship Inc"))
+		waitReg(t, s, d, "provisioned", nil)
+		if len(s.Sim.Brands()) != 2 {
+			t.Fatalf("the provider has %d brands; want one per church", len(s.Sim.Brands()))
+		}
+	})
+}
