@@ -313,6 +313,24 @@ func TestMonthlyDayOfMonth(t *testing.T) {
 	if err != nil || o.Key != "2026-04-08T02:30" {
 		t.Fatalf("Next after the March occurrence: %v %v", o, err)
 	}
+	// London: day 29 at 01:30 falls in the gap on 29 March 2026 (fires at
+	// 02:30 BST); day 25 at 01:30 is the repeated hour on 25 October 2026
+	// (fires once).
+	london := zone(t, "Europe/London")
+	r = schedule.Rule{Frequency: schedule.Monthly, Time: "01:30", DayOfMonth: 29}
+	wantOccurrences(t, walk(t, r, london, at(london, 2026, 2, 1, 0, 0), at(london, 2026, 5, 1, 0, 0)), london,
+		"2026-02-28T01:30 @ 2026-02-28 01:30 GMT",
+		"2026-03-29T01:30 @ 2026-03-29 02:30 BST",
+		"2026-04-29T01:30 @ 2026-04-29 01:30 BST",
+	)
+	r.DayOfMonth = 25
+	got = walk(t, r, london, at(london, 2026, 9, 1, 0, 0), at(london, 2026, 12, 1, 0, 0))
+	if len(got) != 3 || got[1].Key != "2026-10-25T01:30" {
+		t.Fatalf("day 25 01:30 London, September to November: %v; want one occurrence a month", got)
+	}
+	if s := local(got[1], london); s != "2026-10-25T01:30 @ 2026-10-25 01:30 BST" && s != "2026-10-25T01:30 @ 2026-10-25 01:30 GMT" {
+		t.Fatalf("the fall-back night's occurrence: %s", s)
+	}
 }
 
 func TestMonthlyOrdinalWeekday(t *testing.T) {
