@@ -125,7 +125,7 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 	case steeple.ESUSPENDED:
 		// Kept armed and looked at hourly: when the church is back, the
 		// schedule goes on (an occurrence by then too late is skipped).
-		return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
+		return s.ten.Registry.HoldScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
 			Occurrence: a.Occurrence, DueAt: s.cfg.Now().Add(time.Hour)})
 	}
 	if err != nil {
@@ -140,7 +140,15 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 		return err
 	}
 	if sc.Status != store.ScheduleActive || sc.NextKey != a.Occurrence {
-		return nil // paused, cancelled, edited or fired since it was queued
+		// Paused, cancelled, edited or fired since it was queued. An edit
+		// armed its own occurrence in the registry, unless it died between
+		// the registry and the church's row: then this fire took the only
+		// due row, and the church's occurrence is armed again from its row.
+		if sc.Status == store.ScheduleActive && sc.Firing == "" && sc.NextAt != nil {
+			return s.ten.Registry.HoldScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: sc.ID,
+				Occurrence: sc.NextKey, DueAt: *sc.NextAt})
+		}
+		return nil
 	}
 	var r Request
 	if err := json.Unmarshal(sc.Request, &r); err != nil {
@@ -153,7 +161,13 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 			return err
 		}
 		if release := q.Release(now, Location(h)); release.After(now) {
-			return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
+			if sc.Firing != "" { // a try that died sending: editable again while held
+				sc.Firing = ""
+				if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
+					return ignoreConflict(err)
+				}
+			}
+			return s.ten.Registry.HoldScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
 				Occurrence: a.Occurrence, DueAt: release})
 		}
 	}
@@ -162,7 +176,15 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 		if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, "not sent: missed (the church was unavailable)"); err != nil {
 			return err
 		}
-		return s.armNext(ctx, h, sc, a.Occurrence)
+		return ignoreConflict(s.armNext(ctx, h, sc, a.Occurrence))
+	}
+	// Sending starts: from here edits and cancels wait (editable), and one
+	// the admin saved since sc was read wins (this fire stops).
+	if sc.Firing == "" {
+		sc.Firing = a.Occurrence
+		if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
+			return ignoreConflict(err)
+		}
 	}
 	id := occurrenceID(sc.ID, a.Occurrence)
 	// An earlier try that died before recording the run made it already:
@@ -186,7 +208,17 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 	if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, id); err != nil {
 		return err
 	}
-	return s.armNext(ctx, h, sc, a.Occurrence)
+	return ignoreConflict(s.armNext(ctx, h, sc, a.Occurrence))
+}
+
+// ignoreConflict: a schedule saved meanwhile (another fire of the same
+// occurrence, or an edit read before this fire began) has armed what comes
+// next itself; this fire has nothing more to do.
+func ignoreConflict(err error) error {
+	if steeple.ErrorCode(err) == steeple.ECONFLICT {
+		return nil
+	}
+	return err
 }
 
 // maxLate is how late an occurrence may still be sent: longer than any
@@ -205,6 +237,7 @@ func occurrenceTime(sc *store.Schedule, key string, loc *time.Location) (time.Ti
 
 // armNext arms a recurring schedule's next occurrence, or ends a one-off.
 func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, fired string) error {
+	sc.Firing = ""
 	if sc.Kind == store.ScheduleOnce {
 		return s.disarm(ctx, h, sc, store.ScheduleDone)
 	}

@@ -71,6 +71,9 @@ func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id str
 	if sc.Status != store.ScheduleActive {
 		return nil, steeple.Errorf(steeple.ECONFLICT, "this broadcast was sent already")
 	}
+	if err := editable(sc); err != nil {
+		return nil, err
+	}
 	if u.Message != nil {
 		if err := s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
@@ -100,6 +103,9 @@ func (s *Service) CancelScheduled(ctx context.Context, h *tenancy.Handle, id str
 	}
 	if sc.Status != store.ScheduleActive {
 		return steeple.Errorf(steeple.ECONFLICT, "this broadcast was sent already")
+	}
+	if err := editable(sc); err != nil {
+		return err
 	}
 	return s.disarm(ctx, h, sc, store.ScheduleCancelled)
 }

@@ -90,6 +90,9 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err != nil {
 		return nil, err
 	}
+	if err := editable(sc); err != nil {
+		return nil, err
+	}
 	if u.Name != nil {
 		if sc.Name, err = checkName(*u.Name); err != nil {
 			return nil, err
@@ -126,6 +129,9 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 func (s *Service) PauseRecurring(ctx context.Context, h *tenancy.Handle, id string) (*View, error) {
 	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
 	if err != nil {
+		return nil, err
+	}
+	if err := editable(sc); err != nil {
 		return nil, err
 	}
 	if err := s.disarm(ctx, h, sc, store.SchedulePaused); err != nil {
@@ -170,6 +176,9 @@ func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id str
 func (s *Service) DeleteRecurring(ctx context.Context, h *tenancy.Handle, id string) error {
 	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
 	if err != nil {
+		return err
+	}
+	if err := editable(sc); err != nil {
 		return err
 	}
 	return s.disarm(ctx, h, sc, store.ScheduleCancelled)

@@ -107,7 +107,9 @@ func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Request) error
 
 // arm records a schedule's next occurrence: in the registry first (the
 // scheduler's index; a due row whose schedule never got saved fires
-// nothing), then in the church's database.
+// nothing), then in the church's database, if the schedule is still as sc
+// read it. When it is not (ECONFLICT: saved meanwhile), the registry is
+// set back from the church's row, so the two agree again.
 func (s *Service) arm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, o Occurrence) error {
 	if err := s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: h.TenantID(), ScheduleID: sc.ID,
 		Occurrence: o.Key, DueAt: o.At}); err != nil {
@@ -115,16 +117,48 @@ func (s *Service) arm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule
 	}
 	at := o.At.UTC()
 	sc.NextKey, sc.NextAt = o.Key, &at
-	return s.store.SaveSchedule(ctx, h, sc)
+	err := s.store.SaveSchedule(ctx, h, sc)
+	if steeple.ErrorCode(err) == steeple.ECONFLICT {
+		if rerr := s.restoreDue(ctx, h, sc.ID); rerr != nil {
+			return rerr
+		}
+	}
+	return err
 }
 
-// disarm stops a schedule: the church's status first, then the registry.
+// restoreDue makes the registry's due row what the church's row says
+// (unless an occurrence is being sent: its fire arms the next one).
+func (s *Service) restoreDue(ctx context.Context, h *tenancy.Handle, id string) error {
+	sc, err := s.store.Schedule(ctx, h, id)
+	switch {
+	case steeple.ErrorCode(err) == steeple.ENOTFOUND:
+		return s.ten.Registry.ClearScheduleDue(ctx, h.TenantID(), id)
+	case err != nil || sc.Firing != "":
+		return err
+	case sc.Status == store.ScheduleActive && sc.NextAt != nil:
+		return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: h.TenantID(), ScheduleID: sc.ID,
+			Occurrence: sc.NextKey, DueAt: *sc.NextAt})
+	}
+	return s.ten.Registry.ClearScheduleDue(ctx, h.TenantID(), id)
+}
+
+// disarm stops a schedule: the church's status first (if the schedule is
+// still as sc read it), then the registry.
 func (s *Service) disarm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, status string) error {
 	sc.Status = status
 	if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
 		return err
 	}
 	return s.ten.Registry.ClearScheduleDue(ctx, h.TenantID(), sc.ID)
+}
+
+// editable refuses changes while an occurrence is being sent: it started
+// before the change, and goes out as it was.
+func editable(sc *store.Schedule) error {
+	if sc.Firing != "" {
+		return steeple.Errorf(steeple.ECONFLICT, "this message is being sent right now; try again in a moment")
+	}
+	return nil
 }
 
 // occurrenceID names the broadcast of one occurrence: firing it again

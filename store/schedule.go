@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -22,28 +23,33 @@ const (
 // Schedule is a scheduled or recurring broadcast as stored; Rule and
 // Request are JSON the schedule package reads.
 type Schedule struct {
-	ID        string          `json:"id"`
-	Kind      string          `json:"kind"`
-	Status    string          `json:"status"`
-	Name      string          `json:"name,omitempty"`
-	SendAt    *time.Time      `json:"send_at,omitempty"`
-	Rule      json.RawMessage `json:"rule,omitempty"`
-	Request   json.RawMessage `json:"request"`
-	NextKey   string          `json:"-"`
-	NextAt    *time.Time      `json:"next_at,omitempty"`
-	CreatedBy string          `json:"created_by"`
-	CreatedAt time.Time       `json:"created_at"`
-	UpdatedAt time.Time       `json:"updated_at"`
+	ID      string          `json:"id"`
+	Kind    string          `json:"kind"`
+	Status  string          `json:"status"`
+	Name    string          `json:"name,omitempty"`
+	SendAt  *time.Time      `json:"send_at,omitempty"`
+	Rule    json.RawMessage `json:"rule,omitempty"`
+	Request json.RawMessage `json:"request"`
+	NextKey string          `json:"-"`
+	NextAt  *time.Time      `json:"next_at,omitempty"`
+	// Firing is the occurrence being sent ("" when none); see SaveSchedule
+	// for Version.
+	Firing    string    `json:"-"`
+	Version   int64     `json:"-"`
+	CreatedBy string    `json:"created_by"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
-const scheduleColumns = `id, kind, status, name, send_at, rule, request, next_key, next_at, created_by, created_at, updated_at FROM schedules`
+const scheduleColumns = `id, kind, status, name, send_at, rule, request, next_key, next_at, firing, version, created_by,
+	created_at, updated_at FROM schedules`
 
 func scanSchedule(row interface{ Scan(...any) error }) (*Schedule, error) {
 	var sc Schedule
 	var sendAt, nextAt sql.NullTime
 	var rule, req string
-	if err := row.Scan(&sc.ID, &sc.Kind, &sc.Status, &sc.Name, &sendAt, &rule, &req, &sc.NextKey, &nextAt, &sc.CreatedBy,
-		&sc.CreatedAt, &sc.UpdatedAt); err != nil {
+	if err := row.Scan(&sc.ID, &sc.Kind, &sc.Status, &sc.Name, &sendAt, &rule, &req, &sc.NextKey, &nextAt, &sc.Firing,
+		&sc.Version, &sc.CreatedBy, &sc.CreatedAt, &sc.UpdatedAt); err != nil {
 		return nil, err
 	}
 	sc.SendAt, sc.NextAt = utcPtr(sendAt), utcPtr(nextAt)
@@ -55,20 +61,29 @@ func scanSchedule(row interface{ Scan(...any) error }) (*Schedule, error) {
 	return &sc, nil
 }
 
-// SaveSchedule inserts or replaces a schedule.
+// SaveSchedule inserts a schedule, or replaces it if it is still the
+// version sc was read at (then sc.Version moves on). Errors: ECONFLICT when
+// it was saved meanwhile (by an admin, or by a firing occurrence).
 func (s *Store) SaveSchedule(ctx context.Context, h *tenancy.Handle, sc *Schedule) error {
 	now := s.Now()
 	if sc.CreatedAt.IsZero() {
 		sc.CreatedAt = now
 	}
-	sc.UpdatedAt = now
-	_, err := h.ExecContext(ctx, `INSERT INTO schedules (id, kind, status, name, send_at, rule, request, next_key, next_at,
-		created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+	res, err := h.ExecContext(ctx, `INSERT INTO schedules (id, kind, status, name, send_at, rule, request, next_key, next_at,
+		firing, version, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13)
 		ON CONFLICT (id) DO UPDATE SET status = $3, name = $4, send_at = $5, rule = $6, request = $7, next_key = $8,
-		next_at = $9, updated_at = $12`,
+		next_at = $9, firing = $10, version = schedules.version + 1, updated_at = $13 WHERE schedules.version = $14`,
 		sc.ID, sc.Kind, sc.Status, sc.Name, timePtr(sc.SendAt), string(sc.Rule), string(sc.Request), sc.NextKey,
-		timePtr(sc.NextAt), sc.CreatedBy, sc.CreatedAt, sc.UpdatedAt)
-	return err
+		timePtr(sc.NextAt), sc.Firing, sc.CreatedBy, sc.CreatedAt, now, sc.Version)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return &steeple.Error{Code: steeple.ECONFLICT, Message: "the schedule was changed meanwhile; load it again and retry", Err: err}
+	}
+	sc.Version++
+	sc.UpdatedAt = now
+	return nil
 }
 
 // Schedule returns one schedule. Errors: ENOTFOUND.

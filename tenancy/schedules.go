@@ -20,6 +20,17 @@ func (r *Registry) SetScheduleDue(ctx context.Context, d ScheduleDue) error {
 	return err
 }
 
+// HoldScheduleDue records a due time for an occurrence unless the schedule
+// has another occurrence armed: a firing occurrence putting itself back
+// (quiet hours, a suspended church) must not replace what an admin's edit
+// armed meanwhile.
+func (r *Registry) HoldScheduleDue(ctx context.Context, d ScheduleDue) error {
+	_, err := r.db.ExecContext(ctx, `INSERT INTO schedule_due (tenant_id, schedule_id, occurrence, due_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, schedule_id) DO UPDATE SET due_at = $4 WHERE schedule_due.occurrence = $3`,
+		d.TenantID, d.ScheduleID, d.Occurrence, d.DueAt.Unix())
+	return err
+}
+
 // ClearScheduleDue forgets a schedule that will not fire (paused,
 // cancelled, done).
 func (r *Registry) ClearScheduleDue(ctx context.Context, tenantID, scheduleID string) error {

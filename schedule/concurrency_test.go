@@ -1,0 +1,152 @@
+package schedule_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// Once an occurrence starts sending, edits, pauses and cancels of its
+// schedule answer 409 until it is sent (it goes out as it was); an edit
+// saved from a copy read before another save is refused, and the registry
+// keeps what the church's row says.
+func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552061")
+		ids, phones := addMembers(t, s, c, 42, 2)
+		once := scheduleAt(t, s, c, "Bake sale", ids, s.Clock.Now().Add(time.Hour))
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Verse",
+			"rule":    map[string]any{"frequency": "daily", "time": s.Clock.Now().In(chicago(t)).Add(time.Hour).Format("15:04")},
+			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		rec := r.Body["id"].(string)
+
+		// A fire that began sending (and then died, say): both marked firing.
+		for _, id := range []string{once, rec} {
+			withHandle(t, s, c.id, func(h *tenancy.Handle) {
+				sc, err := s.Store.Schedule(ctx, h, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sc.Firing = sc.NextKey
+				if err := s.Store.SaveSchedule(ctx, h, sc); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+		edit := map[string]any{"message": map[string]any{"text": "Changed", "audience": map[string]any{"member_ids": ids}}}
+		for _, q := range []struct{ method, path string }{
+			{"PATCH", "/api/v1/messages/scheduled/" + once}, {"DELETE", "/api/v1/messages/scheduled/" + once},
+			{"PATCH", "/api/v1/recurring/" + rec}, {"POST", "/api/v1/recurring/" + rec + "/pause"},
+			{"DELETE", "/api/v1/recurring/" + rec},
+		} {
+			var body any
+			if q.method == "PATCH" {
+				body = edit
+			}
+			if r := s.Do(t, q.method, q.path, c.token, body); r.Status != http.StatusConflict {
+				t.Fatalf("%s %s while sending: %d %s; want 409", q.method, q.path, r.Status, r.Raw)
+			}
+		}
+		// The occurrences go out as they were; then the recurring one is
+		// editable again and the one-off is done.
+		s.Clock.Add(time.Hour + time.Minute)
+		c.relogin(t, s)
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 2 {
+			t.Fatalf("tick: %d %v; want 2", n, err)
+		}
+		waitEach(t, s, phones, "Bake sale", 20*time.Second)
+		waitEach(t, s, phones, "Daily verse", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Bake sale")
+		wantOnceEach(t, s, phones, "Daily verse")
+		if sc, _ := scheduleRow(t, s, c, once); sc.Status != store.ScheduleDone || sc.Firing != "" {
+			t.Fatalf("the one-off after sending: %+v", sc)
+		}
+		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.token, edit); r.Status != http.StatusOK {
+			t.Fatalf("edit after sending: %d %s", r.Status, r.Raw)
+		}
+
+		// A save from a stale copy (read before the edit above) is refused
+		// and changes nothing.
+		stale, _ := scheduleRow(t, s, c, rec)
+		if r := s.Do(t, "POST", "/api/v1/recurring/"+rec+"/pause", c.token, nil); r.Status != http.StatusOK {
+			t.Fatalf("pause: %d %s", r.Status, r.Raw)
+		}
+		withHandle(t, s, c.id, func(h *tenancy.Handle) {
+			stale.Status = store.ScheduleActive
+			if err := s.Store.SaveSchedule(ctx, h, stale); steeple.ErrorCode(err) != steeple.ECONFLICT {
+				t.Fatalf("a save from a stale copy: %v; want conflict", err)
+			}
+		})
+		if sc, _ := scheduleRow(t, s, c, rec); sc.Status != store.SchedulePaused {
+			t.Fatalf("after a refused stale save the schedule is %s; want paused", sc.Status)
+		}
+		if n := dueRows(t, s, c.id); n != 0 {
+			t.Fatalf("%d due rows for a paused schedule", n)
+		}
+	})
+}
+
+// An edit that died between writing the registry's due row and the
+// church's row leaves them disagreeing; the fire of the registry's
+// occurrence finds that and arms the church's own again, so the schedule
+// goes on rather than never firing.
+func TestInterruptedEditRepairedByTheFire(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552071")
+		ids, phones := addMembers(t, s, c, 43, 2)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Verse",
+			"rule":    map[string]any{"frequency": "daily", "time": s.Clock.Now().In(chicago(t)).Add(2 * time.Hour).Format("15:04")},
+			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		rec := r.Body["id"].(string)
+		sc, _ := scheduleRow(t, s, c, rec)
+		// The edit's registry write (an occurrence in an hour), then nothing.
+		soon := s.Clock.Now().Add(time.Hour)
+		if err := s.Tenancy.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: c.id, ScheduleID: rec,
+			Occurrence: soon.In(chicago(t)).Format("2006-01-02T15:04"), DueAt: soon}); err != nil {
+			t.Fatal(err)
+		}
+		s.Clock.Add(time.Hour + time.Minute)
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("tick at the registry's occurrence: %d %v", n, err)
+		}
+		settle(t, s.Tenancy.Registry.DB())
+		if countTexts(s, phones[0], "Daily verse") != 0 {
+			t.Fatal("the registry's occurrence, which the church never saved, was sent")
+		}
+		var key string
+		var due int64
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT occurrence, due_at FROM schedule_due WHERE schedule_id = $1`,
+			rec).Scan(&key, &due); err != nil {
+			t.Fatalf("no due row after the fire: %v", err)
+		}
+		if key != sc.NextKey || due != sc.NextAt.Unix() {
+			t.Fatalf("due row %s at %v; want the church's %s at %v", key, time.Unix(due, 0), sc.NextKey, sc.NextAt)
+		}
+		s.Clock.Add(sc.NextAt.Sub(s.Clock.Now()) + time.Minute)
+		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
+			t.Fatalf("tick at the church's occurrence: %d %v", n, err)
+		}
+		waitEach(t, s, phones, "Daily verse", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Daily verse")
+	})
+}
