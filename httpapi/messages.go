@@ -44,10 +44,13 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, c *caller
 		respond(s, w, r, http.StatusCreated, v, err)
 		return
 	}
-	if req.SendAt != nil || req.Urgent {
+	if req.SendAt != nil {
 		s.fail(w, r, steeple.FieldError("send_at", "scheduling is not available"))
 		return
 	}
+	// urgent matters only to a scheduled broadcast: one sent now is never
+	// held by quiet hours.
+
 	b, err := s.deps.Messaging.Create(r.Context(), c.h, c.admin, req.BroadcastRequest)
 	respond(s, w, r, http.StatusCreated, b, err)
 }

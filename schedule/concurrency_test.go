@@ -150,3 +150,42 @@ func TestInterruptedEditRepairedByTheFire(t *testing.T) {
 		wantOnceEach(t, s, phones, "Daily verse")
 	})
 }
+
+// A tick takes every due occurrence, however many: more than one batch
+// (1,000) is taken in further batches of the same tick.
+func TestTickTakesMoreThanABatch(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552081")
+		const n = 2345
+		tx, err := s.Tenancy.Registry.DB().BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		due := s.Clock.Now().Add(-time.Minute).Unix()
+		for i := 0; i < n; i++ {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_due (tenant_id, schedule_id, occurrence, due_at) VALUES ($1, $2, $3, $4)`,
+				c.id, steeple.NewID(), "2026-01-01T10:00", due); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := tx.Commit(); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.Schedules.Tick(ctx); err != nil || got != n {
+			t.Fatalf("tick: %d %v; want %d", got, err, n)
+		}
+		if left := dueRows(t, s, c.id); left != 0 {
+			t.Fatalf("%d due rows left after the tick", left)
+		}
+		var jobs int
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire'`).Scan(&jobs); err != nil {
+			t.Fatal(err)
+		}
+		if jobs != n {
+			t.Fatalf("%d fire jobs queued; want %d", jobs, n)
+		}
+	})
+}

@@ -83,14 +83,28 @@ func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 // registry's due list in the same transaction: an occurrence is queued
 // once (one another tick took first, or that changed since it was read, is
 // left alone). It reads only the registry's due-time index, so its cost is
-// the number due, however many churches there are. It returns how many it
-// queued.
+// the number due, however many churches there are. It works in batches of
+// tickBatch, going on while batches come back full (Sunday 08:00 in a
+// large fleet), up to tickBatches of them. It returns how many it queued.
 func (s *Service) Tick(ctx context.Context) (int, error) {
-	due, err := s.ten.Registry.DueSchedules(ctx, s.cfg.Now(), 1000)
-	if err != nil || len(due) == 0 {
-		return 0, err
+	total := 0
+	for range tickBatches {
+		n, full, err := s.tickBatch(ctx)
+		total += n
+		if err != nil || !full {
+			return total, err
+		}
 	}
-	claimed := 0
+	return total, nil
+}
+
+const tickBatch, tickBatches = 1000, 20
+
+func (s *Service) tickBatch(ctx context.Context) (claimed int, full bool, err error) {
+	due, err := s.ten.Registry.DueSchedules(ctx, s.cfg.Now(), tickBatch)
+	if err != nil || len(due) == 0 {
+		return 0, false, err
+	}
 	_, err = s.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
 		var params []river.InsertManyParams
 		for _, d := range due {
@@ -107,9 +121,9 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 		return params, nil
 	})
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return claimed, nil
+	return claimed, len(due) == tickBatch, nil
 }
 
 // fire sends one occurrence: a broadcast whose id derives from the
