@@ -18,17 +18,33 @@ import (
 type limits struct {
 	rate     float64
 	dailyCap int
+	// The conservative limits, for a number not (yet) assigned to the
+	// church's provisioned campaign: carriers filter its traffic as
+	// unregistered.
+	unassigned *limits
+}
+
+// from returns the limits of a text from a number assigned to the church's
+// campaign, or not.
+func (l limits) from(assigned bool) limits {
+	if l.unassigned != nil && !assigned {
+		return *l.unassigned
+	}
+	l.unassigned = nil
+	return l
 }
 
 // limits reads them: a church whose campaign is provisioned sends at the
-// registered rate with no daily cap; any other at the conservative rate
-// and cap. The church's send_rate_per_second setting may only lower the rate.
+// registered rate with no daily cap from its numbers assigned to the
+// campaign (see from); any other text goes at the conservative rate and
+// cap. The church's send_rate_per_second setting may only lower the rate.
 func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error) {
-	l := limits{rate: s.cfg.PerNumberRate, dailyCap: s.cfg.UnregisteredDailyCap}
+	conservative := limits{rate: s.cfg.PerNumberRate, dailyCap: s.cfg.UnregisteredDailyCap}
+	l := conservative
 	reg, err := s.store.Registration(ctx, h)
 	switch {
 	case err == nil && reg.Status == store.RegProvisioned:
-		l = limits{rate: s.cfg.RegisteredRate}
+		l = limits{rate: s.cfg.RegisteredRate, unassigned: &conservative}
 	case err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND:
 		return l, err
 	}
@@ -36,8 +52,9 @@ func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error)
 	if err != nil {
 		return l, err
 	}
-	if r, err := strconv.ParseFloat(v, 64); err == nil && r > 0 && r < l.rate {
-		l.rate = r
+	if r, err := strconv.ParseFloat(v, 64); err == nil && r > 0 {
+		l.rate = min(l.rate, r)
+		conservative.rate = min(conservative.rate, r)
 	}
 	return l, nil
 }

@@ -162,7 +162,8 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 			return river.JobSnooze(wait)
 		}
 	}
-	out.From, err = s.sendingNumber(ctx, a.TenantID, it.ChurchNumber)
+	var assigned bool
+	out.From, assigned, err = s.sendingNumber(ctx, a.TenantID, it.ChurchNumber)
 	if err != nil {
 		return err
 	}
@@ -173,6 +174,7 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if err != nil {
 		return err
 	}
+	lim = lim.from(assigned)
 	// Answers to keywords go out whatever the daily cap; replies and
 	// welcome texts count against it.
 	out.Uncapped = it.Purpose == store.KeywordStop || it.Purpose == store.KeywordStart || it.Purpose == store.KeywordHelp
@@ -181,19 +183,23 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 
 // sendingNumber is the number a text goes from: preferred if the church
 // still owns it and is not releasing it, else the church's first number
-// that can send ("" when it has none). Checked right before sending, so a
-// release stops sending from a number at once.
-func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string) (string, error) {
+// that can send ("" when it has none), with whether it is assigned to the
+// church's 10DLC campaign. Checked right before sending, so a release
+// stops sending from a number at once.
+func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string) (string, bool, error) {
 	n, err := s.ten.Registry.ChurchNumber(ctx, tenantID, preferred)
 	if err == nil && n.State == tenancy.NumberActive {
-		return preferred, nil
+		return preferred, n.CampaignState == tenancy.CampaignAssigned, nil
 	}
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
-		return "", err
+		return "", false, err
 	}
 	nums, err := s.ten.Registry.TenantNumbers(ctx, tenantID)
 	if err != nil || len(nums) == 0 {
-		return "", err
+		return "", false, err
 	}
-	return nums[0], nil
+	if n, err = s.ten.Registry.ChurchNumber(ctx, tenantID, nums[0]); err != nil {
+		return "", false, err
+	}
+	return nums[0], n.CampaignState == tenancy.CampaignAssigned, nil
 }

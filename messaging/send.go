@@ -91,11 +91,11 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	webhook := s.webhookURL(a.TenantID)
 	for _, it := range items {
 		// The number is looked up per text: a release stops it at once.
-		from, err := s.sendingNumber(ctx, a.TenantID, b.From)
+		from, assigned, err := s.sendingNumber(ctx, a.TenantID, b.From)
 		if err != nil {
 			return err
 		}
-		if err := s.sendOne(ctx, hh, b, from, it, lim, webhook, lastTry); err != nil {
+		if err := s.sendOne(ctx, hh, b, from, it, lim.from(assigned), webhook, lastTry); err != nil {
 			return snoozeAtCap(err)
 		}
 	}

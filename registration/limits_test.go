@@ -71,7 +71,8 @@ func gaps(ms []telnyxsim.SentMessage) []time.Duration {
 // church sends at the conservative rate and at most the daily cap (the
 // rest waits, queued; an answer to HELP is not held); once provisioned, a
 // broadcast goes out whole at the registered rate, and the one held by the
-// cap finishes the next time it looks (CapRecheck), not the next day.
+// cap finishes the next time it looks (CapRecheck), not the next day. A
+// number not assigned to the campaign stays on the conservative limits.
 func TestLimitsFollowRegistration(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
@@ -138,6 +139,28 @@ func TestLimitsFollowRegistration(t *testing.T) {
 		eventually(t, 10*time.Second, func() string {
 			if k := counts(t, s, c, held); k["queued"]+k["sending"] != 0 || len(sentWith(s, "Before")) != members {
 				return fmt.Sprintf("the held broadcast: counts %v, %d texts sent", k, len(sentWith(s, "Before")))
+			}
+			return ""
+		})
+
+		// A number not assigned to the campaign (its assignment failed)
+		// keeps the conservative limits: today's cap is used up, so its
+		// broadcast waits; once assigned, it goes.
+		ctx := context.Background()
+		if err := s.Tenancy.Registry.SetCampaignState(ctx, c.id, n, registration.NumberFailed); err != nil {
+			t.Fatal(err)
+		}
+		unassigned := broadcastAll(t, s, c, "From an unassigned number")
+		time.Sleep(3 * time.Second) // longer than CapRecheck
+		if k := counts(t, s, c, unassigned); k["queued"] != members || len(sentWith(s, "From an unassigned")) != 0 {
+			t.Fatalf("a provisioned church's unassigned number sent uncapped: %v", k)
+		}
+		if err := s.Tenancy.Registry.SetCampaignState(ctx, c.id, n, registration.NumberAssigned); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 10*time.Second, func() string {
+			if k := counts(t, s, c, unassigned); k["queued"]+k["sending"] != 0 {
+				return fmt.Sprintf("after the number was assigned: %v", k)
 			}
 			return ""
 		})

@@ -46,7 +46,7 @@ const (
 // Number campaign states in the registry.
 const (
 	NumberPending  = "pending"
-	NumberAssigned = "assigned"
+	NumberAssigned = tenancy.CampaignAssigned
 	NumberFailed   = "failed"
 )
 

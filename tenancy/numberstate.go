@@ -26,6 +26,11 @@ type Number struct {
 	CreatedAt     time.Time  `json:"created_at"`
 }
 
+// CampaignAssigned is the campaign_state of a number assigned to its
+// church's provisioned 10DLC campaign: the only one that sends at the
+// registered rate.
+const CampaignAssigned = "assigned"
+
 const numberColumns = `e164, tenant_id, provider_id, state, release_at, campaign_state, created_at FROM phone_numbers`
 
 func scanNumber(row interface{ Scan(...any) error }) (*Number, error) {
