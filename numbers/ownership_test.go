@@ -7,7 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -135,6 +137,52 @@ func TestOperatorAssignment(t *testing.T) {
 		}
 		if l := list(t, s, a); len(l.Numbers) != 1 || l.Numbers[0].Number != n || l.Numbers[0].State != "active" {
 			t.Errorf("A's list: %+v", l)
+		}
+	})
+}
+
+// TestOperatorAttach: `steeple numbers assign` against the provider: a
+// number already in the account (bought in the portal) is given to a church
+// with the church's messaging profile; one not in the account, or another
+// church's, is refused with nothing changed.
+func TestOperatorAttach(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		a, bb := newChurch(t, s, "Alpha Chapel"), newChurch(t, s, "Beta Church")
+		const n, absent = "+13125550177", "+13125550178"
+		s.Sim.AddNumber(n)
+		if err := s.Numbers.Attach(ctx, a.id, n); err != nil {
+			t.Fatalf("attach: %v", err)
+		}
+		profile, err := s.Tenancy.Registry.ProviderObject(ctx, a.id, numbers.KindMessagingProfile)
+		if err != nil || profile == "" {
+			t.Fatalf("A's messaging profile: %q %v", profile, err)
+		}
+		if pn := providerNumber(t, s, n); pn == nil || pn.MessagingProfileID != profile {
+			t.Fatalf("the provider's number after attaching: %+v; want A's profile %s", pn, profile)
+		}
+		if got := owner(t, s, n); got != a.id {
+			t.Fatalf("owner = %q; want A", got)
+		}
+		if err := s.Numbers.Attach(ctx, a.id, n); err != nil {
+			t.Errorf("attaching again to its owner: %v", err)
+		}
+		if err := s.Numbers.Attach(ctx, bb.id, n); steeple.ErrorCode(err) != steeple.ECONFLICT {
+			t.Errorf("attaching A's number to B: %v; want conflict", err)
+		}
+		if pn := providerNumber(t, s, n); pn == nil || pn.MessagingProfileID != profile {
+			t.Errorf("B's refused attach changed the number's profile: %+v", pn)
+		}
+		if err := s.Numbers.Attach(ctx, bb.id, absent); steeple.ErrorCode(err) != steeple.ENOTFOUND {
+			t.Errorf("attaching a number not in the account: %v; want not found", err)
+		}
+		if got := owner(t, s, absent); got != "" {
+			t.Errorf("a number not in the account was recorded for %s", got)
+		}
+		if err := s.Numbers.Attach(ctx, bb.id, "555-0100"); steeple.ErrorCode(err) != steeple.EINVALID {
+			t.Errorf("attaching a malformed number: %v; want invalid", err)
 		}
 	})
 }

@@ -223,6 +223,51 @@ func (s *Service) providerNumber(ctx context.Context, e164 string) (*telnyx.Phon
 	return nil, nil
 }
 
+// Attach gives a church a number already in the provider account: an
+// operator's act (`steeple numbers assign`), never a church's. The number
+// must be in the account and active, and not another church's; it gets the
+// church's messaging profile (so its texts and receipts reach Steeple),
+// then its registry entry, then its 10DLC campaign if the church has one.
+// Errors: EINVALID, ENOTFOUND (not in the account), ECONFLICT (not active,
+// or another church's).
+func (s *Service) Attach(ctx context.Context, tenantID, raw string) error {
+	e164, err := NormalizeNumber(raw)
+	if err != nil {
+		return err
+	}
+	if owner, err := s.ten.Registry.NumberOwner(ctx, e164); err == nil && owner != tenantID {
+		return steeple.Errorf(steeple.ECONFLICT, "number %s already belongs to a church", e164)
+	} else if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
+		return err
+	}
+	n, err := s.providerNumber(ctx, e164)
+	if err != nil {
+		return providerError(err)
+	}
+	switch {
+	case n == nil:
+		return steeple.Errorf(steeple.ENOTFOUND, "%s is not in the provider account", e164)
+	case n.Status != telnyx.NumberActive:
+		return steeple.Errorf(steeple.ECONFLICT, "%s is %s at the provider, not active", e164, n.Status)
+	}
+	profile, err := s.ensureProfile(ctx, tenantID)
+	if err != nil {
+		return providerError(err)
+	}
+	if n.MessagingProfileID != profile {
+		if _, err := s.client.UpdateNumberMessaging(ctx, n.ID, profile); err != nil {
+			return providerError(err)
+		}
+	}
+	if err := s.ten.Registry.AssignNumber(ctx, tenantID, e164, n.ID); err != nil {
+		return err
+	}
+	if s.added != nil {
+		s.added(ctx, tenantID, e164)
+	}
+	return nil
+}
+
 // ensureProfile returns the church's messaging profile, creating it (with
 // its webhook URL pointing at Steeple) on the church's first purchase.
 func (s *Service) ensureProfile(ctx context.Context, tenantID string) (string, error) {

@@ -110,3 +110,25 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 		}
 	})
 }
+
+// A number an operator attaches to a provisioned church (bought outside
+// Steeple) is assigned to the church's campaign like one it bought.
+func TestAttachedNumberJoinsTheCampaign(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		c := newChurch(t, s, "Grace Chapel")
+		n := buy(t, s, c, "312")
+		submit(t, s, c, profile())
+		v := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
+		const attached = "+13125550166"
+		s.Sim.AddNumber(attached)
+		if err := s.Numbers.Attach(context.Background(), c.id, attached); err != nil {
+			t.Fatalf("attach: %v", err)
+		}
+		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned, attached: registration.NumberAssigned})
+		if a := simAssignment(s, attached); a == nil || a.CampaignID != v.CampID || a.AssignmentStatus != "ASSIGNED" {
+			t.Fatalf("the provider's assignment of the attached number: %+v", a)
+		}
+	})
+}

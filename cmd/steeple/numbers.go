@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/steeple-sms/steeple/members"
 )
@@ -15,7 +16,11 @@ const numbersUsage = `Usage: steeple numbers SUBCOMMAND [flags]
   list --tenant ID|SLUG                  the church's numbers
 
 A number belongs to exactly one church. Churches buy numbers themselves through
-the API (a later feature); attaching an existing number is an operator's act.
+the API (POST /api/v1/numbers); attaching a number already in the provider
+account is an operator's act. Against Telnyx the number must be in the account
+and active; it gets the church's messaging profile and, once the church's 10DLC
+campaign is provisioned, joins it. On the built-in simulator (which runs inside
+steeple serve) the number is only recorded for the church.
 `
 
 func runNumbers(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -54,7 +59,7 @@ func runNumbers(ctx context.Context, args []string, out, errOut io.Writer) error
 		if msg != "" {
 			return usageError{"--number " + msg}
 		}
-		if err := e.ten.Registry.AssignNumber(ctx, t.ID, e164); err != nil {
+		if err := assignNumber(ctx, e, t.ID, e164, errOut); err != nil {
 			return fmt.Errorf("%s", describeErr(err))
 		}
 	}
@@ -69,4 +74,25 @@ func runNumbers(ctx context.Context, args []string, out, errOut io.Writer) error
 		fmt.Fprintln(out, n)
 	}
 	return nil
+}
+
+// assignNumber attaches a number to a church. Against Telnyx it is checked
+// there and given the church's messaging profile (numbers.Attach). The
+// built-in simulator lives inside `steeple serve`, out of this process's
+// reach: the number is recorded in the registry only, and the church's
+// registration is looked at by serve's next poll (to join its campaign).
+func assignNumber(ctx context.Context, e *env, tenantID, e164 string, errOut io.Writer) error {
+	if e.cfg.Simulated() {
+		if err := e.ten.Registry.AssignNumber(ctx, tenantID, e164); err != nil {
+			return err
+		}
+		fmt.Fprintln(errOut, "note: no Telnyx key, so the provider was not checked; the number is recorded for the church")
+		return e.ten.Registry.SchedulePoll(ctx, tenantID, time.Now())
+	}
+	svc, err := wire(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer svc.stopSim()
+	return svc.numbers.Attach(ctx, tenantID, e164)
 }

@@ -56,6 +56,21 @@ func (s *Sim) SetOrderDelay(d time.Duration) {
 	s.orderDelay = d
 }
 
+// AddNumber puts a number in the account as if bought outside Steeple (in
+// the provider's portal): active at once, with no messaging profile. It
+// returns the number's id (the existing one if it is there already).
+func (s *Sim) AddNumber(phone string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.numberByPhoneLocked(phone); n != nil {
+		return n.id
+	}
+	s.nextID++
+	n := &ownedNumber{id: strconv.FormatInt(s.nextID, 10), phone: phone, created: s.clock().Add(-s.orderDelay)}
+	s.numbers = append(s.numbers, n)
+	return n.id
+}
+
 func (s *Sim) numberByPhoneLocked(phone string) *ownedNumber {
 	for _, n := range s.numbers {
 		if n.phone == phone {
