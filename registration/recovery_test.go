@@ -132,3 +132,45 @@ func TestAttachedNumberJoinsTheCampaign(t *testing.T) {
 		}
 	})
 }
+
+// A number bought by a provisioned church joins the campaign even if the
+// process dies right after recording the purchase: completing the order
+// schedules the church's registration poll in the same transaction.
+func TestBoughtNumberJoinsTheCampaignAfterACrash(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel")
+		n := buy(t, s, c, "312")
+		submit(t, s, c, profile())
+		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
+		if polled(t, s, c) {
+			t.Fatal("a provisioned church with every number assigned is still polled")
+		}
+		// The purchase of a second number, recorded — then the process dies
+		// before asking for the campaign assignment.
+		const second = "+13125550167"
+		pid := s.Sim.AddNumber(second)
+		o, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.id, second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, step := range [][2]string{{"placing", "ordered"}, {"ordered", "active"}} {
+			if ok, err := s.Tenancy.Registry.AdvanceNumberOrder(ctx, o, step[0], step[1], ""); err != nil || !ok {
+				t.Fatalf("advance %v: %v %v", step, ok, err)
+			}
+		}
+		o.ProviderNumberID = pid
+		if err := s.Tenancy.Registry.CompleteNumberOrder(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+		if !polled(t, s, c) {
+			t.Fatal("completing the purchase did not schedule the church's registration poll")
+		}
+		if k, err := s.Registration.PollDue(ctx); err != nil || k != 1 {
+			t.Fatalf("PollDue: %d %v; want the church", k, err)
+		}
+		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned, second: registration.NumberAssigned})
+	})
+}

@@ -160,6 +160,14 @@ func (r *Registry) CompleteNumberOrder(ctx context.Context, o *NumberOrder) erro
 	if owner != o.TenantID {
 		return steeple.Errorf(steeple.ECONFLICT, "number %s was given to another church meanwhile", o.E164)
 	}
+	// A church with a 10DLC campaign gets its registration looked at now, so
+	// the number joins the campaign even if this process dies before it
+	// asks for that itself.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO registration_polls (tenant_id, next_poll_at) SELECT $1, $2
+		WHERE EXISTS (SELECT 1 FROM provider_objects WHERE tenant_id = $1 AND kind = 'campaign')
+		ON CONFLICT (tenant_id) DO UPDATE SET next_poll_at = $2`, o.TenantID, now.Unix()); err != nil {
+		return err
+	}
 	if err := tx.Commit(); err != nil {
 		return err
 	}
