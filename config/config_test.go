@@ -27,13 +27,14 @@ func TestDefaultsAreValid(t *testing.T) {
 func TestEnvironmentThenFlags(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	c, err := Load(fs, lookup(map[string]string{
-		"STEEPLE_DB_MAX_CONNS":    "12",
-		"STEEPLE_DATABASE_URL":    "postgres://u@db1:5432/reg",
-		"STEEPLE_TENANT_SERVERS":  "postgres://u@db1:5432/postgres, postgres://u@db2:5432/postgres",
-		"STEEPLE_ACQUIRE_TIMEOUT": "2s",
-		"STEEPLE_KEYS_FILE":       "/etc/steeple/keys.json",
-		"STEEPLE_PLANS":           "small:admins=1:segments=100,big:admins=0",
-		"STEEPLE_DEFAULT_PLAN":    "small",
+		"STEEPLE_DB_MAX_CONNS":         "12",
+		"STEEPLE_DATABASE_URL":         "postgres://u@db1:5432/reg",
+		"STEEPLE_TENANT_SERVERS":       "postgres://u@db1:5432/postgres, postgres://u@db2:5432/postgres",
+		"STEEPLE_ACQUIRE_TIMEOUT":      "2s",
+		"STEEPLE_KEYS_FILE":            "/etc/steeple/keys.json",
+		"STEEPLE_PLANS":                "small:admins=1:segments=100,big:admins=0",
+		"STEEPLE_DEFAULT_PLAN":         "small",
+		"STEEPLE_NUMBER_RELEASE_GRACE": "72h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,8 @@ func TestEnvironmentThenFlags(t *testing.T) {
 	if c.Plans["small"] != (Plan{MaxAdmins: 1, MonthlySegments: 100}) || c.Plans["big"] != (Plan{}) || len(c.Plans) != 2 {
 		t.Fatalf("plans %+v", c.Plans)
 	}
-	if c.DBMaxConns != 15 || c.Addr != ":9000" || len(c.Servers()) != 2 || c.AcquireTimeout != 2*time.Second {
+	if c.DBMaxConns != 15 || c.Addr != ":9000" || len(c.Servers()) != 2 || c.AcquireTimeout != 2*time.Second ||
+		c.NumberReleaseGrace != 72*time.Hour {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -65,6 +67,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"STEEPLE_DEFAULT_PLAN":            {"STEEPLE_DEFAULT_PLAN": "gold"},
 		"STEEPLE_PLANS":                   {"STEEPLE_PLANS": "x:admins=many"},
 		"STEEPLE_PUBLIC_URL":              {"STEEPLE_PUBLIC_URL": "ftp://x"},
+		"STEEPLE_NUMBER_RELEASE_GRACE":    {"STEEPLE_NUMBER_RELEASE_GRACE": "-1h"},
 	}
 	for want, env := range cases {
 		c, err := Load(nil, lookup(env))

@@ -318,6 +318,40 @@ func TestPurchaseGivenUp(t *testing.T) {
 	})
 }
 
+// TestPurchaseGivenUpWhenAStepKeepsFailing: an order whose number is
+// bought but whose status the provider keeps refusing to show is retried,
+// then undone after GiveUpAfter like one never filled: released at the
+// provider, failed in the registry, never given to the church.
+func TestPurchaseGivenUpWhenAStepKeepsFailing(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		c := newChurch(t, s, "Grace Chapel")
+		n := available(t, s, c, "area_code=312")[0]
+		o := order(t, s, c, n)
+		s.Sim.FailNextOn("GET /v2/number_orders/", 1000, http.StatusUnprocessableEntity, "10015")
+		for i := 0; i < 3; i++ {
+			recoverNow(t, s, s.Numbers)
+			if got := step(t, s, o.ID); got.Step != tenancy.OrderOrdered {
+				t.Fatalf("after failing try %d: %s (%s); want still ordered", i, got.Step, got.Error)
+			}
+		}
+		if pn := providerNumber(t, s, n); pn == nil || pn.Status != telnyx.NumberActive {
+			t.Fatalf("the provider's number: %+v; want active (bought, not yet the church's)", pn)
+		}
+		s.Clock.Add(numbers.DefaultConfig().GiveUpAfter)
+		recoverNow(t, s, s.Numbers)
+		got := step(t, s, o.ID)
+		if got.Step != tenancy.OrderFailed || !strings.Contains(got.Error, "not finished") || !strings.Contains(got.Error, "422") {
+			t.Fatalf("given-up order: %s (%s); want failed, naming the provider's refusal", got.Step, got.Error)
+		}
+		if pn := providerNumber(t, s, n); pn != nil {
+			t.Errorf("the provider still has the given-up number: %+v", pn)
+		}
+		wantConsistent(t, s, n, "")
+	})
+}
+
 // TestPurchaseOvertaken: while a church's order is under way, an operator
 // attaches the number to another church. The order fails; the number stays
 // in the provider account (it is the other church's now).

@@ -108,7 +108,13 @@ func (s *Service) advance(ctx context.Context, orderID string) (time.Duration, e
 		}
 	}
 	if o.Step == tenancy.OrderOrdered {
-		if wait, err := s.activate(ctx, o); err != nil || wait > 0 || o.Step != tenancy.OrderActive {
+		wait, err := s.activate(ctx, o)
+		if err != nil && s.cfg.Now().Sub(o.CreatedAt) >= s.cfg.GiveUpAfter {
+			// A step that keeps failing (the profile refused, say) is given
+			// up like an order never filled, not retried for ever.
+			return 0, s.undo(ctx, o, fmt.Sprintf("not finished after %s: %v", s.cfg.GiveUpAfter, err))
+		}
+		if err != nil || wait > 0 || o.Step != tenancy.OrderActive {
 			return wait, err
 		}
 	}

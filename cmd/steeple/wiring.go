@@ -82,7 +82,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	wc.PublicKey = pub
 	s.webhooks = webhooks.New(e.ten, keys, s.inbox, s.messaging, wc, e.metrics, e.log)
 	nc := numbers.DefaultConfig()
-	nc.PublicURL = cfg.PublicURL
+	nc.PublicURL, nc.ReleaseGrace = cfg.PublicURL, cfg.NumberReleaseGrace
 	s.numbers = numbers.New(e.ten, client, nc, e.log)
 	rc := registration.DefaultConfig()
 	rc.PublicURL = cfg.PublicURL

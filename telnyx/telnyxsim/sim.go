@@ -118,6 +118,7 @@ type Sim struct {
 	failN      int
 	failStatus int
 	failCode   string
+	failRoute  string // "METHOD /path-prefix" the failures are limited to ("" for all)
 	numberState
 	tenDLCState
 }
@@ -187,7 +188,7 @@ func (s *Sim) api(next http.HandlerFunc) http.HandlerFunc {
 		down := s.down
 		var status int
 		var code string
-		if !down && s.failN > 0 {
+		if !down && s.failN > 0 && strings.HasPrefix(r.Method+" "+r.URL.Path, s.failRoute) {
 			s.failN--
 			status, code = s.failStatus, s.failCode
 		}
@@ -291,7 +292,7 @@ func (s *Sim) resetLocked() {
 	s.optedOut = map[string]bool{}
 	s.rateLimit, s.window, s.windowUsed = 0, 0, 0
 	s.down = false
-	s.failN, s.failStatus, s.failCode = 0, 0, ""
+	s.failN, s.failStatus, s.failCode, s.failRoute = 0, 0, "", ""
 	s.numberState = newNumberState()
 	s.tenDLCState = newTenDLCState()
 }
@@ -313,10 +314,15 @@ func (s *Sim) SetDown(down bool) {
 
 // FailNext makes the next n /v2 calls, whatever they are, answer status with
 // Telnyx error code (e.g. 500 and "10007", or 400 and "40318").
-func (s *Sim) FailNext(n, status int, code string) {
+func (s *Sim) FailNext(n, status int, code string) { s.FailNextOn("", n, status, code) }
+
+// FailNextOn is FailNext for the calls whose "METHOD /path" starts with
+// route (e.g. "PATCH /v2/phone_numbers/"); other calls are answered as
+// usual.
+func (s *Sim) FailNextOn(route string, n, status int, code string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.failN, s.failStatus, s.failCode = n, status, code
+	s.failN, s.failStatus, s.failCode, s.failRoute = n, status, code, route
 }
 
 // OptOut records a provider block rule for phone: sends to it fail with 40300
