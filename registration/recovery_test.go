@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/store"
@@ -172,5 +173,40 @@ func TestBoughtNumberJoinsTheCampaignAfterACrash(t *testing.T) {
 			t.Fatalf("PollDue: %d %v; want the church", k, err)
 		}
 		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned, second: registration.NumberAssigned})
+	})
+}
+
+// A suspended church's registration still follows the provider (by the
+// poller here, webhooks being off): it is provisioned when resumed, not
+// stranded where it was.
+func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		s.Sim.SetRegistrationWebhooks(false)
+		c := newChurch(t, s, "Grace Chapel")
+		n := buy(t, s, c, "312")
+		submit(t, s, c, profile())
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 15*time.Second, func() string {
+			s.Clock.Add(registration.DefaultConfig().PollEvery)
+			if _, err := s.Registration.PollDue(ctx); err != nil {
+				return err.Error()
+			}
+			if !polled(t, s, c) {
+				return "" // nothing left to wait for
+			}
+			return "still polled"
+		})
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
+			t.Fatal(err)
+		}
+		c.relogin(t, s)
+		if v := getReg(t, s, c); v.Status != "provisioned" || v.campaignState(n) != registration.NumberAssigned {
+			t.Fatalf("after a suspension: %s; want provisioned with the number assigned", v.raw)
+		}
 	})
 }

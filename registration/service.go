@@ -338,8 +338,10 @@ func (s *Service) PollDue(ctx context.Context) (int, error) {
 
 // SyncChurch syncs one church by id (webhooks and the poller).
 func (s *Service) SyncChurch(ctx context.Context, tenantID string) error {
-	h, err := s.ten.Manager.Acquire(ctx, tenantID)
-	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED {
+	// A suspended church's registration still follows the provider (it
+	// sends nothing meanwhile), so it is where it should be when resumed.
+	h, err := s.ten.Manager.AcquireToRecord(ctx, tenantID)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return s.ten.Registry.UnschedulePoll(ctx, tenantID)
 	}
 	if err != nil {
