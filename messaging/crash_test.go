@@ -256,3 +256,27 @@ func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, 
 		t.Errorf("%d duplicate texts; the documented window allows at most one per running job (%d)", dups, workers)
 	}
 }
+
+// The recovery sweep drops the unsent messages of a suspended church (as
+// their send jobs would be dropped) rather than retrying them every sweep,
+// where, the oldest, they would keep other churches' out of its batch.
+func TestSweepDropsSuspendedChurchIntents(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
+		ctx := context.Background()
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125550810")
+		if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.id, steeple.NewID()); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
+			t.Fatalf("sweep: %d, %v; want the suspended church's intent handled", n, err)
+		}
+		if left, err := s.Tenancy.Registry.StaleDispatchIntents(ctx, 0, 10); err != nil || len(left) != 0 {
+			t.Fatalf("intents left: %+v, %v", left, err)
+		}
+	})
+}
