@@ -164,6 +164,11 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 	}
 	rate := lim.rate
 	for try := 0; ; try++ {
+		if try > 0 {
+			if done, err := s.stillToSend(ctx, hh, out); done || err != nil {
+				return err
+			}
+		}
 		// Mark first, then take the slot: only the wait and the call itself
 		// stand between a slot and its send, so sends keep their spacing.
 		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
@@ -221,6 +226,34 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 			return err
 		}
 	}
+}
+
+// stillToSend looks again, before a retry, at what the wait may have
+// changed: a member who opted out meanwhile is skipped (done), and a
+// number released meanwhile sends nothing more (the job is retried, and
+// picks another). Answers to STOP and HELP go whatever the consent.
+func (s *Service) stillToSend(ctx context.Context, hh *handleHolder, out outgoing) (bool, error) {
+	h, err := hh.get(ctx)
+	if err != nil {
+		return true, err
+	}
+	if out.MemberID != "" && !out.Uncapped {
+		if _, ok, err := s.store.SendTarget(ctx, h, out.MemberID); err != nil || !ok {
+			if err != nil {
+				return true, err
+			}
+			return true, s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped,
+				ErrorDetail: "member opted out or was removed"})
+		}
+	}
+	n, err := s.ten.Registry.ChurchNumber(ctx, hh.id, out.From)
+	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
+		return true, err
+	}
+	if err != nil || n.State != tenancy.NumberActive {
+		return true, fmt.Errorf("number %s stopped sending while a text from it waited to be retried", out.From)
+	}
+	return false, nil
 }
 
 // providerOptOut records the provider's block as the member's own opt-out.
