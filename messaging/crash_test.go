@@ -257,10 +257,10 @@ func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, 
 	}
 }
 
-// The recovery sweep drops the unsent messages of a suspended church (as
-// their send jobs would be dropped) rather than retrying them every sweep,
-// where, the oldest, they would keep other churches' out of its batch.
-func TestSweepDropsSuspendedChurchIntents(t *testing.T) {
+// The recovery sweep leaves a suspended church's unsent messages for when
+// it is resumed (they do not take the place of other churches' in the
+// sweep's batch), and dispatches them then.
+func TestSweepWaitsForASuspendedChurch(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
@@ -272,8 +272,18 @@ func TestSweepDropsSuspendedChurchIntents(t *testing.T) {
 		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
 			t.Fatal(err)
 		}
+		if n, err := s.Messaging.Sweep(ctx); n != 0 || err != nil {
+			t.Fatalf("sweep while suspended: %d, %v; want nothing taken", n, err)
+		}
+		var kept int
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM dispatch_intents WHERE tenant_id = $1`, c.id).Scan(&kept); err != nil || kept != 1 {
+			t.Fatalf("intents kept for the suspended church: %d, %v; want 1", kept, err)
+		}
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
+			t.Fatal(err)
+		}
 		if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
-			t.Fatalf("sweep: %d, %v; want the suspended church's intent handled", n, err)
+			t.Fatalf("sweep after resuming: %d, %v; want the intent handled", n, err)
 		}
 		if left, err := s.Tenancy.Registry.StaleDispatchIntents(ctx, 0, 10); err != nil || len(left) != 0 {
 			t.Fatalf("intents left: %+v, %v", left, err)

@@ -84,13 +84,7 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 
 func (s *Service) recover(ctx context.Context, in tenancy.DispatchIntent) error {
 	h, err := s.ten.Manager.Acquire(ctx, in.TenantID)
-	switch steeple.ErrorCode(err) {
-	case steeple.ENOTFOUND:
-		return s.dropIntent(ctx, in)
-	case steeple.ESUSPENDED:
-		// As a send job for it would be: dropped, not retried every sweep
-		// (where it would hold its place among the oldest for ever).
-		s.log.Warn("recovery sweep: church suspended; its unsent message is dropped", "tenant", in.TenantID, "message", in.MessageID)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return s.dropIntent(ctx, in)
 	}
 	if err != nil {

@@ -2,7 +2,9 @@ package numbers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -109,9 +111,10 @@ func (s *Service) advance(ctx context.Context, orderID string) (time.Duration, e
 	}
 	if o.Step == tenancy.OrderOrdered {
 		wait, err := s.activate(ctx, o)
-		if err != nil && s.cfg.Now().Sub(o.CreatedAt) >= s.cfg.GiveUpAfter {
-			// A step that keeps failing (the profile refused, say) is given
-			// up like an order never filled, not retried for ever.
+		if refused(err) && s.cfg.Now().Sub(o.CreatedAt) >= s.cfg.GiveUpAfter {
+			// A step the provider keeps refusing (the profile, say) is
+			// given up like an order never filled, not retried for ever.
+			// An outage or a registry error is only waited out.
 			return 0, s.undo(ctx, o, fmt.Sprintf("not finished after %s: %v", s.cfg.GiveUpAfter, err))
 		}
 		if err != nil || wait > 0 || o.Step != tenancy.OrderActive {
@@ -210,4 +213,11 @@ func (s *Service) undo(ctx context.Context, o *tenancy.NumberOrder, why string) 
 	}
 	_, err := s.ten.Registry.AdvanceNumberOrder(ctx, o, o.Step, tenancy.OrderFailed, why)
 	return err
+}
+
+// refused reports a provider answer that trying again will not change: a
+// 4xx other than 429.
+func refused(err error) bool {
+	var te *telnyx.Error
+	return errors.As(err, &te) && te.Status >= 400 && te.Status < 500 && te.Status != http.StatusTooManyRequests
 }

@@ -181,6 +181,12 @@ func TestOperatorAttach(t *testing.T) {
 		if got := owner(t, s, absent); got != "" {
 			t.Errorf("a number not in the account was recorded for %s", got)
 		}
+		if err := s.Tenancy.Registry.StartRelease(ctx, a.id, n, time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Numbers.Attach(ctx, a.id, n); steeple.ErrorCode(err) != steeple.ECONFLICT {
+			t.Errorf("attaching a number the church is releasing: %v; want conflict (restore it instead)", err)
+		}
 		if err := s.Numbers.Attach(ctx, bb.id, "555-0100"); steeple.ErrorCode(err) != steeple.EINVALID {
 			t.Errorf("attaching a malformed number: %v; want invalid", err)
 		}

@@ -239,6 +239,14 @@ func (s *Service) Attach(ctx context.Context, tenantID, raw string) error {
 		return steeple.Errorf(steeple.ECONFLICT, "number %s already belongs to a church", e164)
 	} else if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return err
+	} else if err == nil {
+		mine, err := s.ten.Registry.ChurchNumber(ctx, tenantID, e164)
+		if err != nil {
+			return err
+		}
+		if mine.State != tenancy.NumberActive {
+			return steeple.Errorf(steeple.ECONFLICT, "the church is releasing %s; the church can restore it (POST /api/v1/numbers/{number}/restore)", e164)
+		}
 	}
 	n, err := s.providerNumber(ctx, e164)
 	if err != nil {

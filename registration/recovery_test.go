@@ -177,8 +177,9 @@ func TestBoughtNumberJoinsTheCampaignAfterACrash(t *testing.T) {
 }
 
 // A suspended church's registration still follows the provider (by the
-// poller here, webhooks being off): it is provisioned when resumed, not
-// stranded where it was.
+// poller here, webhooks being off) rather than being dropped, but no
+// campaign — billed — is created for it until it is resumed; then it goes
+// on to provisioned.
 func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
@@ -187,26 +188,45 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 		s.Sim.SetRegistrationWebhooks(false)
 		c := newChurch(t, s, "Grace Chapel")
 		n := buy(t, s, c, "312")
-		submit(t, s, c, profile())
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
-			t.Fatal(err)
+		v := submit(t, s, c, profile())
+		setStatus := func(to, from steeple.TenantStatus) {
+			t.Helper()
+			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, to, from); err != nil {
+				t.Fatal(err)
+			}
 		}
-		eventually(t, 15*time.Second, func() string {
+		pollOnce := func() {
+			t.Helper()
 			s.Clock.Add(registration.DefaultConfig().PollEvery)
 			if _, err := s.Registration.PollDue(ctx); err != nil {
-				return err.Error()
+				t.Fatal(err)
 			}
-			if !polled(t, s, c) {
-				return "" // nothing left to wait for
-			}
-			return "still polled"
-		})
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
-			t.Fatal(err)
 		}
+		setStatus(steeple.TenantSuspended, steeple.TenantActive)
+		eventually(t, 15*time.Second, func() string {
+			if b := simBrand(s, v.BrandID); b == nil || b.Status != "OK" {
+				return "the brand is not verified yet"
+			}
+			return ""
+		})
+		pollOnce()
+		if !polled(t, s, c) {
+			t.Fatal("a suspended church's registration is no longer polled")
+		}
+		if n := len(s.Sim.Campaigns()); n != 0 {
+			t.Fatalf("%d campaigns created for a suspended church", n)
+		}
+		setStatus(steeple.TenantActive, steeple.TenantSuspended)
+		eventually(t, 15*time.Second, func() string {
+			pollOnce()
+			if polled(t, s, c) {
+				return "still polled"
+			}
+			return ""
+		})
 		c.relogin(t, s)
 		if v := getReg(t, s, c); v.Status != "provisioned" || v.campaignState(n) != registration.NumberAssigned {
-			t.Fatalf("after a suspension: %s; want provisioned with the number assigned", v.raw)
+			t.Fatalf("after the suspension: %s; want provisioned with the number assigned", v.raw)
 		}
 	})
 }

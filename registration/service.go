@@ -207,7 +207,8 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 			return nil, aerr
 		}
 		var refused *telnyx.Error
-		if errors.As(err, &refused) && refused.Status >= 400 && refused.Status < 500 && refused.Status != http.StatusTooManyRequests {
+		if errors.As(err, &refused) && (refused.Status == http.StatusBadRequest || refused.Status == http.StatusConflict ||
+			refused.Status == http.StatusUnprocessableEntity) {
 			return nil, &steeple.Error{Code: steeple.EINVALID, Message: "the provider refused the registration: " +
 				strings.TrimSpace(refused.Title+" "+refused.Detail), Err: err}
 		}

@@ -61,6 +61,9 @@ func (s *Service) syncBrand(ctx context.Context, h *tenancy.Handle, r *store.Reg
 	case !b.Ready():
 		return true, nil
 	}
+	if h.Tenant().Status != steeple.TenantActive {
+		return true, nil // a campaign is billed: not created while the church is suspended
+	}
 	id, err := s.campaignFor(ctx, h, r.BrandID)
 	if err != nil {
 		return false, err

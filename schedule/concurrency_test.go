@@ -8,6 +8,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -58,6 +59,13 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 			if r := s.Do(t, q.method, q.path, c.token, body); r.Status != http.StatusConflict {
 				t.Fatalf("%s %s while sending: %d %s; want 409", q.method, q.path, r.Status, r.Raw)
 			}
+		}
+		// Resuming a schedule that is running changes nothing.
+		if r := s.Do(t, "POST", "/api/v1/recurring/"+rec+"/resume", c.token, nil); r.Status != http.StatusOK {
+			t.Fatalf("resume while sending: %d %s", r.Status, r.Raw)
+		}
+		if sc, _ := scheduleRow(t, s, c, rec); sc.Firing == "" {
+			t.Fatal("resuming a running schedule cleared its firing mark")
 		}
 		// The occurrences go out as they were; then the recurring one is
 		// editable again and the one-off is done.
@@ -186,6 +194,80 @@ func TestTickTakesMoreThanABatch(t *testing.T) {
 		}
 		if jobs != n {
 			t.Fatalf("%d fire jobs queued; want %d", jobs, n)
+		}
+	})
+}
+
+// A fire that died after sending started goes straight on when it is tried
+// again — even inside quiet hours, where a new fire would be held — since
+// its broadcast may be out already; and a fire whose every try failed
+// leaves the schedule editable, the occurrence recorded as not sent and
+// the next one armed.
+func TestFireInterruptedAfterSendingStarted(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		loc := chicago(t)
+		s.Clock.Add(time.Date(2027, 1, 12, 20, 0, 0, 0, loc).Sub(s.Clock.Now()))
+		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552091")
+		if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "21:00", "quiet_hours_end": "08:00"}); r.Status != 200 {
+			t.Fatalf("settings: %d %s", r.Status, r.Raw)
+		}
+		ids, phones := addMembers(t, s, c, 44, 2)
+		once := scheduleAt(t, s, c, "Late notice", ids, time.Date(2027, 1, 12, 20, 50, 0, 0, loc))
+		setFiring := func(id string) *store.Schedule {
+			t.Helper()
+			var sc *store.Schedule
+			withHandle(t, s, c.id, func(h *tenancy.Handle) {
+				var err error
+				if sc, err = s.Store.Schedule(ctx, h, id); err != nil {
+					t.Fatal(err)
+				}
+				sc.Firing = sc.NextKey
+				if err := s.Store.SaveSchedule(ctx, h, sc); err != nil {
+					t.Fatal(err)
+				}
+			})
+			return sc
+		}
+		sc := setFiring(once)      // the try at 20:50 began sending, then died
+		s.Clock.Add(2 * time.Hour) // retried at 22:00, inside quiet hours
+		if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: once, Occurrence: sc.NextKey,
+			DueAt: sc.NextAt.Unix()}); err != nil {
+			t.Fatal(err)
+		}
+		waitEach(t, s, phones, "Late notice", 20*time.Second)
+		settle(t, s.Tenancy.Registry.DB())
+		wantOnceEach(t, s, phones, "Late notice")
+		if got, _ := scheduleRow(t, s, c, once); got.Status != store.ScheduleDone || got.Firing != "" {
+			t.Fatalf("after the retried fire: %+v", got)
+		}
+
+		// Every try failed: abandoned.
+		c.relogin(t, s)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Verse",
+			"rule":    map[string]any{"frequency": "daily", "time": "10:00"},
+			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
+		if r.Status != http.StatusCreated {
+			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
+		}
+		rec := r.Body["id"].(string)
+		sc = setFiring(rec)
+		if err := s.Schedules.Abandon(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: rec, Occurrence: sc.NextKey},
+			steeple.Errorf(steeple.EUNAVAILABLE, "database down")); err != nil {
+			t.Fatal(err)
+		}
+		got, runs := scheduleRow(t, s, c, rec)
+		if got.Firing != "" || got.Status != store.ScheduleActive || got.NextKey == sc.NextKey || len(runs) != 1 ||
+			runs[0].Occurrence != sc.NextKey || runs[0].MessageID != "not sent: database down" {
+			t.Fatalf("after abandoning: %+v, runs %+v", got, runs)
+		}
+		if n := dueRows(t, s, c.id); n != 1 {
+			t.Fatalf("%d due rows after abandoning; want the next occurrence armed", n)
+		}
+		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.token, map[string]any{"name": "Verse of the day"}); r.Status != http.StatusOK {
+			t.Fatalf("edit after abandoning: %d %s", r.Status, r.Raw)
 		}
 	})
 }

@@ -14,3 +14,8 @@ func OnceKey(at time.Time) string { return onceKey(at) }
 
 // OccurrenceID is the id of the broadcast an occurrence makes.
 func OccurrenceID(scheduleID, key string) string { return occurrenceID(scheduleID, key) }
+
+// Abandon is what the last failed try of a fire job does.
+func (s *Service) Abandon(ctx context.Context, a FireArgs, cause error) error {
+	return s.abandon(ctx, a, cause)
+}

@@ -64,7 +64,44 @@ type fireWorker struct {
 }
 
 func (w *fireWorker) Work(ctx context.Context, job *river.Job[FireArgs]) error {
-	return w.svc.fire(ctx, job.Args)
+	err := w.svc.fire(ctx, job.Args)
+	if err != nil && job.Attempt >= job.MaxAttempts {
+		// The last try: the schedule must not stay marked as sending (edits
+		// refused) with nothing armed. The occurrence is recorded as not
+		// sent and the next one armed.
+		if aerr := w.svc.abandon(context.WithoutCancel(ctx), job.Args, err); aerr != nil {
+			w.svc.log.Error("schedule occurrence abandoned, but its schedule could not be re-armed", "tenant", job.Args.TenantID,
+				"schedule", job.Args.ScheduleID, "occurrence", job.Args.Occurrence, "err", aerr)
+		}
+	}
+	return err
+}
+
+// abandon ends an occurrence whose fire kept failing: recorded as not
+// sent (unless its broadcast was made), the schedule's next occurrence
+// armed (a one-off is done).
+func (s *Service) abandon(ctx context.Context, a FireArgs, cause error) error {
+	h, err := s.ten.Manager.Acquire(ctx, a.TenantID)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	sc, err := s.store.Schedule(ctx, h, a.ScheduleID)
+	if err != nil || sc.Status != store.ScheduleActive || sc.NextKey != a.Occurrence {
+		return err
+	}
+	s.log.Error("scheduled message not sent after every try", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence,
+		"err", cause)
+	run := occurrenceID(sc.ID, a.Occurrence)
+	if _, err := s.store.Broadcast(ctx, h, run); steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		run = "not sent: " + steeple.ErrorMessage(cause)
+	} else if err != nil {
+		return err
+	}
+	if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, run); err != nil {
+		return err
+	}
+	return s.armNext(ctx, h, sc, a.Occurrence)
 }
 
 // Register adds the tick and fire workers.
@@ -168,36 +205,19 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 	if err := json.Unmarshal(sc.Request, &r); err != nil {
 		return err
 	}
-	now := s.cfg.Now()
-	if !r.Urgent {
-		q, err := s.QuietHours(ctx, h)
-		if err != nil {
+	// A try that died after sending started (firing is set) goes straight
+	// on: the broadcast may be out already, so neither quiet hours nor
+	// lateness may hold it back, or let it be edited and sent again.
+	if sc.Firing != a.Occurrence {
+		if held, err := s.holdOrSkip(ctx, h, sc, a, r); held || err != nil {
 			return err
 		}
-		if release := q.Release(now, Location(h)); release.After(now) {
-			if sc.Firing != "" { // a try that died sending: editable again while held
-				sc.Firing = ""
-				if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
-					return ignoreConflict(err)
-				}
-			}
-			return s.ten.Registry.HoldScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
-				Occurrence: a.Occurrence, DueAt: release})
-		}
-	}
-	if at, ok := occurrenceTime(sc, a.Occurrence, Location(h)); ok && now.Sub(at) > maxLate {
-		s.log.Warn("scheduled message skipped: too late", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence)
-		if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, "not sent: missed (the church was unavailable)"); err != nil {
-			return err
-		}
-		return ignoreConflict(s.armNext(ctx, h, sc, a.Occurrence))
-	}
-	// Sending starts: from here edits and cancels wait (editable), and one
-	// the admin saved since sc was read wins (this fire stops).
-	if sc.Firing == "" {
+		// Sending starts: from here edits and cancels wait (editable). An
+		// edit saved since sc was read wins this race: the job is retried
+		// and reads the schedule again.
 		sc.Firing = a.Occurrence
 		if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
-			return ignoreConflict(err)
+			return err
 		}
 	}
 	id := occurrenceID(sc.ID, a.Occurrence)
@@ -233,6 +253,31 @@ func ignoreConflict(err error) error {
 		return nil
 	}
 	return err
+}
+
+// holdOrSkip puts an occurrence due in the church's quiet hours back until
+// they end (unless urgent), and skips one more than maxLate late; it says
+// whether it did either.
+func (s *Service) holdOrSkip(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, a FireArgs, r Request) (bool, error) {
+	now := s.cfg.Now()
+	if !r.Urgent {
+		q, err := s.QuietHours(ctx, h)
+		if err != nil {
+			return true, err
+		}
+		if release := q.Release(now, Location(h)); release.After(now) {
+			return true, s.ten.Registry.HoldScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: a.ScheduleID,
+				Occurrence: a.Occurrence, DueAt: release})
+		}
+	}
+	if at, ok := occurrenceTime(sc, a.Occurrence, Location(h)); ok && now.Sub(at) > maxLate {
+		s.log.Warn("scheduled message skipped: too late", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence)
+		if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, "not sent: missed (the church was unavailable)"); err != nil {
+			return true, err
+		}
+		return true, ignoreConflict(s.armNext(ctx, h, sc, a.Occurrence))
+	}
+	return false, nil
 }
 
 // maxLate is how late an occurrence may still be sent: longer than any

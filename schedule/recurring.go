@@ -147,6 +147,12 @@ func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err != nil {
 		return nil, err
 	}
+	if sc.Status == store.ScheduleActive {
+		return s.Recurring(ctx, h, id) // running already
+	}
+	if err := editable(sc); err != nil {
+		return nil, err
+	}
 	var r Rule
 	if err := json.Unmarshal(sc.Rule, &r); err != nil {
 		return nil, err

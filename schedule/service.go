@@ -111,8 +111,8 @@ func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Request) error
 // read it. When it is not (ECONFLICT: saved meanwhile), the registry is
 // set back from the church's row, so the two agree again.
 func (s *Service) arm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, o Occurrence) error {
-	if err := s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: h.TenantID(), ScheduleID: sc.ID,
-		Occurrence: o.Key, DueAt: o.At}); err != nil {
+	due := tenancy.ScheduleDue{TenantID: h.TenantID(), ScheduleID: sc.ID, Occurrence: o.Key, DueAt: o.At}
+	if err := s.ten.Registry.SetScheduleDue(ctx, due); err != nil {
 		return err
 	}
 	at := o.At.UTC()
@@ -123,7 +123,12 @@ func (s *Service) arm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule
 			return rerr
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// Written again now that this save won: a losing arm may have written
+	// the registry between the first write and the save.
+	return s.ten.Registry.SetScheduleDue(ctx, due)
 }
 
 // restoreDue makes the registry's due row what the church's row says

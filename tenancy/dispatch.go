@@ -27,8 +27,11 @@ type DispatchIntent struct{ Kind, TenantID, MessageID string }
 // StaleDispatchIntents lists intents older than age, oldest first: the
 // recovery sweep's work, found without opening any church's database.
 func (r *Registry) StaleDispatchIntents(ctx context.Context, age time.Duration, limit int) ([]DispatchIntent, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT kind, tenant_id, message_id FROM dispatch_intents WHERE created_at <= $1
-		ORDER BY created_at LIMIT $2`, r.now().Add(-age).Unix(), limit)
+	// A suspended church's intents wait for it to be resumed, out of the
+	// way of everyone else's.
+	rows, err := r.db.QueryContext(ctx, `SELECT d.kind, d.tenant_id, d.message_id FROM dispatch_intents d
+		LEFT JOIN tenants t ON t.id = d.tenant_id WHERE d.created_at <= $1 AND (t.status IS NULL OR t.status <> 'suspended')
+		ORDER BY d.created_at LIMIT $2`, r.now().Add(-age).Unix(), limit)
 	if err != nil {
 		return nil, err
 	}
