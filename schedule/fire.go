@@ -168,6 +168,15 @@ func (s *Service) tickBatch(ctx context.Context) (claimed int, full bool, err er
 // An occurrence in the church's quiet hours is put back until they end,
 // unless the message is urgent.
 func (s *Service) fire(ctx context.Context, a FireArgs) error {
+	for try := 0; ; try++ {
+		err := s.fireOnce(ctx, a)
+		if steeple.ErrorCode(err) != steeple.ECONFLICT || try == 2 {
+			return err // after three lost races, the queue retries the job
+		}
+	}
+}
+
+func (s *Service) fireOnce(ctx context.Context, a FireArgs) error {
 	h, err := s.ten.Manager.Acquire(ctx, a.TenantID)
 	switch steeple.ErrorCode(err) {
 	case steeple.ENOTFOUND:
@@ -212,9 +221,9 @@ func (s *Service) fire(ctx context.Context, a FireArgs) error {
 		if held, err := s.holdOrSkip(ctx, h, sc, a, r); held || err != nil {
 			return err
 		}
-		// Sending starts: from here edits and cancels wait (editable). An
-		// edit saved since sc was read wins this race: the job is retried
-		// and reads the schedule again.
+		// Sending starts: from here edits and cancels wait (editable). A
+		// save since sc was read wins this race: another fire of this
+		// occurrence (which sends it), or an edit (read, and fire again).
 		sc.Firing = a.Occurrence
 		if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
 			return err
