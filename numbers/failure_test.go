@@ -352,6 +352,41 @@ func TestPurchaseGivenUpWhenAStepKeepsFailing(t *testing.T) {
 	})
 }
 
+// TestPurchaseNotFilled: the provider accepts an order, then reports it
+// failed (the carrier could not fill it): the order fails, nothing is
+// given to the church or left in the account, and the number can be
+// ordered again.
+func TestPurchaseNotFilled(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		c := newChurch(t, s, "Grace Chapel")
+		n := available(t, s, c, "area_code=312")[0]
+		s.Sim.FailOrders(true)
+		o := order(t, s, c, n)
+		recoverNow(t, s, s.Numbers)
+		got := step(t, s, o.ID)
+		if got.Step != tenancy.OrderFailed || !strings.Contains(got.Error, "could not fill") {
+			t.Fatalf("unfilled order: %s (%s); want failed", got.Step, got.Error)
+		}
+		if pn := providerNumber(t, s, n); pn != nil {
+			t.Errorf("the provider's account holds the unfilled number: %+v", pn)
+		}
+		wantConsistent(t, s, n, "")
+		if k := recoverNow(t, s, s.Numbers); k != 0 {
+			t.Errorf("recovery looked at %d orders after the failure", k)
+		}
+		s.Sim.FailOrders(false)
+		c.relogin(t, s)
+		o2 := order(t, s, c, n)
+		recoverNow(t, s, s.Numbers)
+		if got := step(t, s, o2.ID); got.Step != tenancy.OrderDone {
+			t.Fatalf("ordering it again: %s (%s)", got.Step, got.Error)
+		}
+		wantConsistent(t, s, n, c.id)
+	})
+}
+
 // TestPurchaseOvertaken: while a church's order is under way, an operator
 // attaches the number to another church. The order fails; the number stays
 // in the provider account (it is the other church's now).

@@ -14,6 +14,7 @@ type numberState struct {
 	numbers    []*ownedNumber      // in order of purchase
 	orders     map[string]*order   // by id
 	orderDelay time.Duration
+	failOrders bool
 	nextID     int64
 }
 
@@ -43,6 +44,7 @@ type order struct {
 	id, profileID, customerRef string
 	created                    time.Time
 	lines                      []orderLine
+	failed                     bool // reads "failure" once done; its numbers never join the account
 }
 
 type orderLine struct{ id, phone string }
@@ -69,6 +71,15 @@ func (s *Sim) AddNumber(phone string) string {
 	n := &ownedNumber{id: strconv.FormatInt(s.nextID, 10), phone: phone, created: s.clock().Add(-s.orderDelay)}
 	s.numbers = append(s.numbers, n)
 	return n.id
+}
+
+// FailOrders makes number orders placed from now on end in "failure" (the
+// carrier could not fill them): pending for the order delay, then failed,
+// their numbers never in the account. false restores success.
+func (s *Sim) FailOrders(fail bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.failOrders = fail
 }
 
 func (s *Sim) numberByPhoneLocked(phone string) *ownedNumber {
@@ -109,8 +120,11 @@ func (s *Sim) numberJSONLocked(n *ownedNumber) map[string]any {
 
 func (s *Sim) orderJSONLocked(o *order, fresh bool) map[string]any {
 	status := "success"
-	if fresh || !s.doneLocked(o.created) {
+	switch {
+	case fresh || !s.doneLocked(o.created):
 		status = "pending"
+	case o.failed:
+		status = "failure"
 	}
 	lines := []map[string]any{}
 	for _, l := range o.lines {
@@ -162,11 +176,14 @@ func (s *Sim) handleOrderNumbers(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	now := s.clock()
-	o := &order{id: newUUID(), profileID: req.MessagingProfileID, customerRef: req.CustomerReference, created: now}
+	o := &order{id: newUUID(), profileID: req.MessagingProfileID, customerRef: req.CustomerReference, created: now,
+		failed: s.failOrders}
 	for _, p := range req.PhoneNumbers {
-		s.nextID++
-		s.numbers = append(s.numbers, &ownedNumber{id: strconv.FormatInt(s.nextID, 10), phone: p.PhoneNumber,
-			profileID: req.MessagingProfileID, customerRef: req.CustomerReference, created: now})
+		if !o.failed {
+			s.nextID++
+			s.numbers = append(s.numbers, &ownedNumber{id: strconv.FormatInt(s.nextID, 10), phone: p.PhoneNumber,
+				profileID: req.MessagingProfileID, customerRef: req.CustomerReference, created: now})
+		}
 		o.lines = append(o.lines, orderLine{id: newUUID(), phone: p.PhoneNumber})
 	}
 	s.orders[o.id] = o
