@@ -99,9 +99,10 @@ type regView struct {
 	CampID  string         `json:"campaign_id"`
 	Reasons []string       `json:"reasons"`
 	Numbers []struct {
-		Number        string `json:"number"`
-		State         string `json:"state"`
-		CampaignState string `json:"campaign_state"`
+		Number          string `json:"number"`
+		State           string `json:"state"`
+		CampaignState   string `json:"campaign_state"`
+		CampaignReasons string `json:"campaign_reasons"`
 	} `json:"numbers"`
 	raw string
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 )
 
 // TestInterruptedStepsRecovered: a process that dies between a provider
@@ -227,6 +228,26 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 		c.relogin(t, s)
 		if v := getReg(t, s, c); v.Status != "provisioned" || v.campaignState(n) != registration.NumberAssigned {
 			t.Fatalf("after the suspension: %s; want provisioned with the number assigned", v.raw)
+		}
+	})
+}
+
+// A number the provider refuses to assign to the campaign is shown failed,
+// with the provider's reasons, and keeps the conservative limits.
+func TestFailedAssignmentShowsItsReasons(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		setOutcome(t, s, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
+			Reasons: []string{"Number is ported out", "Carrier rejected the assignment"}})
+		c := newChurch(t, s, "Grace Chapel")
+		n := buy(t, s, c, "312")
+		submit(t, s, c, profile())
+		v := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberFailed})
+		for _, x := range v.Numbers {
+			if x.Number == n && (!strings.Contains(x.CampaignReasons, "ported out") || !strings.Contains(x.CampaignReasons, "Carrier rejected")) {
+				t.Fatalf("the failed number's reasons: %q; want the provider's", x.CampaignReasons)
+			}
 		}
 	})
 }

@@ -2,6 +2,7 @@ package registration
 
 import (
 	"context"
+	"strings"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/store"
@@ -178,17 +179,17 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 			}
 			continue
 		}
-		state := NumberPending
+		state, why := NumberPending, ""
 		switch {
 		case nc.Ready():
 			state = NumberAssigned
 		case nc.AssignmentStatus == telnyx.AssignmentFailed:
-			state = NumberFailed
-			s.log.Warn("10DLC number assignment failed", "tenant", h.TenantID(), "number", n.E164, "reasons", nc.FailureReasons.String())
+			state, why = NumberFailed, strings.Join(reasons(nc.FailureReasons, "the provider did not assign the number"), "; ")
+			s.log.Warn("10DLC number assignment failed", "tenant", h.TenantID(), "number", n.E164, "reasons", why)
 		default:
 			waiting = true
 		}
-		if err := s.ten.Registry.SetCampaignState(ctx, h.TenantID(), n.E164, state); err != nil {
+		if err := s.ten.Registry.SetCampaignState(ctx, h.TenantID(), n.E164, state, why); err != nil {
 			return false, err
 		}
 	}

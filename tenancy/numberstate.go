@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/steeple-sms/steeple"
@@ -23,7 +24,9 @@ type Number struct {
 	State         string     `json:"state"`
 	ReleaseAt     *time.Time `json:"release_at,omitempty"`
 	CampaignState string     `json:"campaign_state,omitempty"`
-	CreatedAt     time.Time  `json:"created_at"`
+	// CampaignReasons are the provider's, when the assignment failed.
+	CampaignReasons string    `json:"campaign_reasons,omitempty"`
+	CreatedAt       time.Time `json:"created_at"`
 }
 
 // CampaignAssigned is the campaign_state of a number assigned to its
@@ -31,12 +34,14 @@ type Number struct {
 // registered rate.
 const CampaignAssigned = "assigned"
 
-const numberColumns = `e164, tenant_id, provider_id, state, release_at, campaign_state, created_at FROM phone_numbers`
+const numberColumns = `e164, tenant_id, provider_id, state, release_at, campaign_state, campaign_reasons, created_at
+	FROM phone_numbers`
 
 func scanNumber(row interface{ Scan(...any) error }) (*Number, error) {
 	var n Number
 	var rel sql.NullInt64
-	if err := row.Scan(&n.E164, &n.TenantID, &n.ProviderID, &n.State, &rel, &n.CampaignState, &n.CreatedAt); err != nil {
+	if err := row.Scan(&n.E164, &n.TenantID, &n.ProviderID, &n.State, &rel, &n.CampaignState, &n.CampaignReasons,
+		&n.CreatedAt); err != nil {
 		return nil, err
 	}
 	n.CreatedAt = n.CreatedAt.UTC()
@@ -122,9 +127,11 @@ func (r *Registry) ForgetNumber(ctx context.Context, tenantID, e164 string) erro
 	return err
 }
 
-// SetCampaignState records a number's 10DLC assignment state.
-func (r *Registry) SetCampaignState(ctx context.Context, tenantID, e164, state string) error {
-	_, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET campaign_state = $1 WHERE e164 = $2 AND tenant_id = $3`, state, e164, tenantID)
+// SetCampaignState records a number's 10DLC assignment state, with the
+// provider's reasons when it failed.
+func (r *Registry) SetCampaignState(ctx context.Context, tenantID, e164, state string, reasons ...string) error {
+	_, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET campaign_state = $1, campaign_reasons = $4 WHERE e164 = $2 AND tenant_id = $3`,
+		state, e164, tenantID, strings.Join(reasons, "; "))
 	return err
 }
 
