@@ -52,7 +52,7 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purp
 		return err // an unused intent is dropped by the recovery sweep
 	}
 	// The queue runs on real time: hold for as long as the quiet hours
-	// last. The send job checks again for PurposeWelcome (see
+	// last. The send job checks again (see
 	// messaging.HoldWelcomes), so one the recovery sweep queues waits too.
 	wait, err := s.quietWait(ctx, h)
 	if err != nil {

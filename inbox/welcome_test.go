@@ -402,50 +402,65 @@ func TestWelcomeHeldInQuietHours(t *testing.T) {
 
 // A welcome queued by the recovery sweep (its process died between storing
 // it and queueing it) still waits for the end of quiet hours: the send job
-// itself looks at them.
+// itself looks at them. So does the welcome answering START.
 func TestWelcomeSweptInQuietHours(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s, c := welSetup(t, b, 2027, 1, 12, 23, 0, func(o *testkit.ServerOptions) {
 			o.Messaging = func(c *messaging.Config) { c.SweepAge = 0 }
 		})
-		const gil = "+13122002301"
+		const gil, hal = "+13122002301", "+13122002302"
 		welMember(t, s, c, "Gil", gil, true)
 		welSettle(t, s)
-		jobs := welSendJobs(t, s, b)
-		if len(jobs) != 1 {
-			t.Fatalf("%d send jobs; want 1", len(jobs))
+		welSweptAgain(t, s, b, c, 9*time.Hour)
+		welMember(t, s, c, "Hal", hal, false)
+		welText(t, s, c, hal, "START", "")
+		welSettle(t, s)
+		welSweptAgain(t, s, b, c, 9*time.Hour-time.Second)
+		if got := append(welTexts(s, gil), welTexts(s, hal)...); len(got) != 0 {
+			t.Fatalf("swept welcomes were sent during quiet hours: %q", got)
 		}
-		// Undo the hand-over to the queue, as if the process had died first.
-		ctx := context.Background()
-		if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `DELETE FROM river_job WHERE kind = 'send_reply'`); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.id, jobs[0].messageID); err != nil {
-			t.Fatal(err)
-		}
-		if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
-			t.Fatalf("sweep: %d, %v; want 1 recovered", n, err)
-		}
-		welSettle(t, s) // the send job has run once, and snoozed
-		if got := welTexts(s, gil); len(got) != 0 {
-			t.Fatalf("a swept welcome was sent during quiet hours: %q", got)
-		}
-		jobs = welSendJobs(t, s, b)
-		if len(jobs) != 1 || jobs[0].state != "scheduled" || jobs[0].messageID == "" {
-			t.Fatalf("send jobs after the sweep: %+v; want the welcome's, scheduled", jobs)
-		}
-		if d := 9*time.Hour - jobs[0].in; d < -5*time.Second || d > time.Minute {
-			t.Fatalf("the swept welcome waits %v; want about 9h", jobs[0].in.Round(time.Second))
-		}
-		// Past the quiet hours the same job sends it.
+		// Past the quiet hours the same jobs send them.
 		s.Clock.Add(9 * time.Hour)
-		if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `UPDATE river_job SET scheduled_at = $1 WHERE kind = 'send_reply'`,
+		if _, err := s.Tenancy.Registry.DB().ExecContext(context.Background(), `UPDATE river_job SET scheduled_at = $1 WHERE kind = 'send_reply'`,
 			time.Now().Add(-time.Second).UTC()); err != nil {
 			t.Fatal(err)
 		}
 		welWait(t, s, gil, "Reply HELP", 1)
+		welWait(t, s, hal, "Reply HELP", 1)
 	})
+}
+
+// welSweptAgain takes the church's newest welcome out of the queue, as if
+// its process had died before handing it over, has the recovery sweep
+// queue it again, and checks its send job then waits (about wait) rather
+// than sending.
+func welSweptAgain(t *testing.T, s *testkit.Server, b *testkit.Backend, c *welChurch, wait time.Duration) {
+	t.Helper()
+	ctx := context.Background()
+	jobs := welSendJobs(t, s, b)
+	if len(jobs) == 0 {
+		t.Fatal("no welcome send job")
+	}
+	last := jobs[len(jobs)-1]
+	if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `DELETE FROM river_job WHERE id = (SELECT max(id) FROM river_job WHERE kind = 'send_reply')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.id, last.messageID); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
+		t.Fatalf("sweep: %d, %v; want 1 recovered", n, err)
+	}
+	welSettle(t, s) // the send job has run once, and snoozed
+	jobs = welSendJobs(t, s, b)
+	got := jobs[len(jobs)-1]
+	if got.messageID != last.messageID || got.state != "scheduled" {
+		t.Fatalf("the swept welcome's job: %+v; want it scheduled", got)
+	}
+	if d := wait - got.in; d < -5*time.Second || d > time.Minute {
+		t.Fatalf("the swept welcome waits %v; want about %v", got.in.Round(time.Second), wait)
+	}
 }
 
 // welJob is a send_reply job: its state, how far from now it is scheduled,

@@ -153,7 +153,7 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if !it.MayText && it.Purpose != store.KeywordStop && it.Purpose != store.KeywordHelp {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"})
 	}
-	if it.Purpose == store.PurposeWelcome && s.quietWait != nil {
+	if it.Welcome && s.quietWait != nil {
 		wait, err := s.quietWait(ctx, h)
 		if err != nil {
 			return err

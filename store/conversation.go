@@ -489,6 +489,8 @@ type ReplyItem struct {
 	// MayText is false when the member or contact has opted out (or the
 	// member's phone was rejected by the provider).
 	MayText bool
+	// Welcome marks a welcome text (also the one answering START).
+	Welcome bool
 }
 
 // ReplyTarget loads an outbound message for sending. Errors: ENOTFOUND.
@@ -504,10 +506,11 @@ func (s *Store) ReplyTarget(ctx context.Context, h *tenancy.Handle, messageID st
 	// linked when the contact last texted: a linked member's phone may have
 	// changed since, and the number may now be another member's.
 	err := h.QueryRowContext(ctx, `SELECT cm.id, cm.body, cm.purpose, cm.status, cm.media, c.phone_cipher, c.church_number,
-		m.id, c.opted_out, m.consent_status, m.phone_invalid
+		m.id, c.opted_out, m.consent_status, m.phone_invalid, EXISTS (SELECT 1 FROM welcomes w WHERE w.message_id = cm.id)
 		FROM conversation_messages cm JOIN conversations c ON c.id = cm.conversation_id
 		LEFT JOIN members m ON m.phone_hash = c.phone_hash WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
-		Scan(&it.MessageID, &it.Body, &it.Purpose, &it.Status, &media, &sealed, &it.ChurchNumber, &mid, &contactOut, &consent, &invalid)
+		Scan(&it.MessageID, &it.Body, &it.Purpose, &it.Status, &media, &sealed, &it.ChurchNumber, &mid, &contactOut, &consent, &invalid,
+			&it.Welcome)
 	if err != nil {
 		return nil, translate(err, "message")
 	}
