@@ -3,7 +3,6 @@ package httpapi_test
 import (
 	"context"
 	"database/sql"
-	"maps"
 	"net/http"
 	"strings"
 	"testing"
@@ -92,51 +91,19 @@ func schTick(t *testing.T, s *testkit.Server) int {
 	return n
 }
 
-// schTexts counts the texts the simulator accepted for phone containing text.
-func schTexts(s *testkit.Server, phone, text string) int {
-	n := 0
-	for _, m := range s.Sim.Messages() {
-		if m.To == phone && strings.Contains(m.Text, text) {
-			n++
-		}
-	}
-	return n
-}
-
-// schSettle waits until the queue has nothing to do now (jobs scheduled
-// for later are left).
-func schSettle(t *testing.T, s *testkit.Server) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		var n int
-		if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(),
-			`SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the queue still has %d jobs to run after 30 s", n)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // schWantTexts waits for phone to have received n texts containing text,
 // then lets the queue settle and checks there are exactly n.
 func schWantTexts(t *testing.T, s *testkit.Server, phone, text string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for schTexts(s, phone, text) < n {
+	for s.TextsContaining(phone, text) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s received %d texts with %q after 30 s; want %d", phone, schTexts(s, phone, text), text, n)
+			t.Fatalf("%s received %d texts with %q after 30 s; want %d", phone, s.TextsContaining(phone, text), text, n)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	schSettle(t, s)
-	if got := schTexts(s, phone, text); got != n {
+	s.SettleQueue(t)
+	if got := s.TextsContaining(phone, text); got != n {
 		t.Fatalf("%s received %d texts with %q; want exactly %d", phone, got, text, n)
 	}
 }
@@ -280,14 +247,14 @@ func TestScheduledBroadcastAPI(t *testing.T) {
 			}
 		}
 		schWantTexts(t, s, ann, "Picnic at one", 1)
-		if schTexts(s, ben, "Picnic") != 0 || schTexts(s, ann, "Picnic at noon") != 0 || schTexts(s, ann, "bake sale") != 0 {
+		if s.TextsContaining(ben, "Picnic") != 0 || s.TextsContaining(ann, "Picnic at noon") != 0 || s.TextsContaining(ann, "bake sale") != 0 {
 			t.Fatalf("texts went out that should not have: %+v", s.Sim.Messages())
 		}
 		if n := schMove(t, s, one.Add(24*time.Hour), a, other); n != 0 {
 			t.Fatalf("a tick a day later queued %d", n)
 		}
-		schSettle(t, s)
-		if got := schTexts(s, ann, "Picnic at one"); got != 1 {
+		s.SettleQueue(t)
+		if got := s.TextsContaining(ann, "Picnic at one"); got != 1 {
 			t.Fatalf("Ann received the broadcast %d times", got)
 		}
 		// Sent: no longer listed or editable; the broadcast is in the
@@ -437,7 +404,7 @@ func TestRecurringAPI(t *testing.T) {
 			t.Fatalf("tick at the new rule's time queued %d", n)
 		}
 		schWantTexts(t, s, ann, "Lunch is served", 1)
-		if got := schTexts(s, ann, "Youth group tonight"); got != 3 {
+		if got := s.TextsContaining(ann, "Youth group tonight"); got != 3 {
 			t.Fatalf("youth group texts %d; want the 3 before the pause", got)
 		}
 
@@ -453,8 +420,8 @@ func TestRecurringAPI(t *testing.T) {
 		if n := schMove(t, s, day(23, 12, 1), a); n != 0 {
 			t.Fatalf("tick after deleting queued %d", n)
 		}
-		schSettle(t, s)
-		if got := schTexts(s, ann, "Lunch is served"); got != 1 {
+		s.SettleQueue(t)
+		if got := s.TextsContaining(ann, "Lunch is served"); got != 1 {
 			t.Fatalf("lunch texts %d after deleting; want 1", got)
 		}
 		wantError(t, s.Do(t, "GET", "/api/v1/recurring/not-an-id", a.access, nil), http.StatusNotFound, "not_found")
@@ -506,7 +473,7 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 			t.Fatalf("tick at 22:00 queued %d; want 2", n)
 		}
 		schWantTexts(t, s, ann, "URGENT: roads closed", 1)
-		if got := schTexts(s, ann, "Sunrise service"); got != 0 {
+		if got := s.TextsContaining(ann, "Sunrise service"); got != 0 {
 			t.Fatalf("sent in quiet hours: %d", got)
 		}
 		if occ, due, ok := schDue(t, s, a.tenantID, held.ID); !ok || !due.Equal(day(13, 8, 0)) || occ == "" {
@@ -519,7 +486,7 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 		if n := schMove(t, s, day(12, 22, 30).Add(10*time.Second), a); n != 1 {
 			t.Fatalf("tick at 22:30 queued %d; want 1", n)
 		}
-		schSettle(t, s)
+		s.SettleQueue(t)
 		if _, due, ok := schDue(t, s, a.tenantID, rec.ID); !ok || !due.Equal(day(13, 8, 0)) {
 			t.Fatalf("held recurring due %v (%v); want %v", due, ok, day(13, 8, 0))
 		}
@@ -533,7 +500,7 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 				t.Fatalf("tick at %02d:%02d queued %d", hm[0], hm[1], n)
 			}
 		}
-		if schTexts(s, ann, "Sunrise service")+schTexts(s, ann, "Compline") != 0 {
+		if s.TextsContaining(ann, "Sunrise service")+s.TextsContaining(ann, "Compline") != 0 {
 			t.Fatal("sent during quiet hours")
 		}
 		// 08:00: both go, once; the recurring one's next is tonight at 22:30.
@@ -573,8 +540,8 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 		if n := schMove(t, s, day(14, 5, 0), a); n != 1 {
 			t.Fatalf("tick at 05:00 queued %d", n)
 		}
-		schSettle(t, s)
-		if schTexts(s, ann, "Early notice") != 0 {
+		s.SettleQueue(t)
+		if s.TextsContaining(ann, "Early notice") != 0 {
 			t.Fatal("sent at 05:00, inside 23:00–06:00")
 		}
 		if _, due, ok := schDue(t, s, a.tenantID, early.ID); !ok || !due.Equal(day(14, 6, 0)) {
@@ -595,151 +562,11 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 		rr := s.Do(t, "POST", "/api/v1/conversations/"+conv+"/messages", a.access, map[string]any{"text": "Yes, pickup at 9:30"})
 		wantStatus(t, rr, http.StatusCreated)
 		deadline := time.Now().Add(10 * time.Second)
-		for schTexts(s, ann, "pickup at 9:30") == 0 {
+		for s.TextsContaining(ann, "pickup at 9:30") == 0 {
 			if time.Now().After(deadline) {
 				t.Fatal("a reply in a conversation was held by quiet hours")
 			}
 			time.Sleep(20 * time.Millisecond)
-		}
-	})
-}
-
-// A recurring message through the API across the clocks changing: daily
-// at 02:30 in Chicago the night they spring forward (fires at 03:30, not
-// skipped), daily at 01:30 in London the night they fall back (fires
-// once); and in Chicago, where the fall-back night's 01:30 is the first of
-// the two, daily, weekly and both monthly kinds at 01:30 that night fire
-// once, with nothing in the repeated hour.
-func TestRecurringAcrossDSTChanges(t *testing.T) {
-	t.Parallel()
-	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s := testkit.NewServer(t, b)
-		chi := chicagoLoc(t)
-		lon, err := time.LoadLocation("Europe/London")
-		if err != nil {
-			t.Fatal(err)
-		}
-		schSetClock(s, time.Date(2027, 3, 12, 12, 0, 0, 0, chi))
-		a := schChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125551031", "00:00", "00:00")
-		r := s.Do(t, "POST", "/api/v1/signup", "", map[string]any{
-			"church": map[string]string{"name": "St Mary's", "timezone": "Europe/London"},
-			"admin":  map[string]string{"name": "Vicar", "email": "vicar@stmarys.example.org", "password": pw2}})
-		wantStatus(t, r, http.StatusCreated)
-		l := &account{tenantID: str(t, r.Body, "tenant.id"), email: "vicar@stmarys.example.org", password: pw2, access: str(t, r.Body, "access_token")}
-		if err := s.Tenancy.Registry.AssignNumber(context.Background(), l.tenantID, "+13125551032"); err != nil {
-			t.Fatal(err)
-		}
-		wantStatus(t, s.Do(t, "PUT", "/api/v1/settings", l.access, map[string]any{"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}), http.StatusOK)
-		const ann, bea = "+13122001031", "+13122001032"
-		schMember(t, s, a, "Ann", ann)
-		schMember(t, s, l, "Bea", bea)
-
-		daily := map[string]any{"frequency": "daily"}
-		drive := func(c *account, phone, text string, rule map[string]any, want []time.Time, loc *time.Location) {
-			t.Helper()
-			rule = maps.Clone(rule)
-			rule["time"] = want[0].In(loc).Format("15:04")
-			v := schDecode(t, s.Do(t, "POST", "/api/v1/recurring", c.access, map[string]any{"name": "Night prayer",
-				"rule":    rule,
-				"message": map[string]any{"text": text, "audience": map[string]any{"all": true}}}), http.StatusCreated)
-			if v.Timezone != loc.String() {
-				t.Fatalf("timezone %s; want %s", v.Timezone, loc)
-			}
-			wantTimes(t, text+": upcoming", v.Upcoming[:len(want)], want)
-			for i, at := range want {
-				if n := schMove(t, s, at.Add(-time.Minute), c); n != 0 {
-					t.Fatalf("%s: a minute before occurrence %d the tick queued %d", text, i, n)
-				}
-				if n := schMove(t, s, at.Add(30*time.Second), c); n != 1 {
-					t.Fatalf("%s: occurrence %d (%v): tick queued %d", text, i, at.In(loc), n)
-				}
-				schWantTexts(t, s, phone, text, i+1)
-				// An hour on (the repeated hour, after falling back): nothing.
-				if n := schMove(t, s, at.Add(time.Hour+time.Minute), c); n != 0 {
-					t.Fatalf("%s: an hour after occurrence %d the tick queued %d", text, i, n)
-				}
-				g := schDecode(t, s.Do(t, "GET", "/api/v1/recurring/"+v.ID, c.access, nil), http.StatusOK)
-				if i+1 < len(want) && (g.NextAt == nil || !g.NextAt.Equal(want[i+1])) {
-					t.Fatalf("%s: after occurrence %d next is %v; want %v", text, i, g.NextAt, want[i+1].In(loc))
-				}
-			}
-			schSettle(t, s)
-			if n := schTexts(s, phone, text); n != len(want) {
-				t.Fatalf("%s: %d texts over %d days", text, n, len(want))
-			}
-			wantStatus(t, s.Do(t, "DELETE", "/api/v1/recurring/"+v.ID, c.access, nil), http.StatusNoContent)
-		}
-		// Chicago springs forward at 02:00 on Sunday 14 March 2027.
-		drive(a, ann, "Chicago compline", daily, []time.Time{
-			time.Date(2027, 3, 13, 2, 30, 0, 0, chi),
-			time.Date(2027, 3, 14, 8, 30, 0, 0, time.UTC), // 03:30 CDT
-			time.Date(2027, 3, 15, 2, 30, 0, 0, chi),
-		}, chi)
-		// London falls back at 02:00 BST on Sunday 31 October 2027.
-		schMove(t, s, time.Date(2027, 10, 29, 12, 0, 0, 0, lon), a, l)
-		second := time.Date(2027, 10, 31, 1, 30, 0, 0, lon) // either 01:30; the test takes the one the rule picks
-		drive(l, bea, "London compline", daily, []time.Time{
-			time.Date(2027, 10, 30, 1, 30, 0, 0, lon),
-			second,
-			time.Date(2027, 11, 1, 1, 30, 0, 0, lon),
-		}, lon)
-		// Chicago falls back at 02:00 CDT on Sunday 7 November 2027: 01:30
-		// that night is first 06:30 UTC (CDT), then 07:30 UTC (CST). Every
-		// kind of rule at 01:30 fires once, at the first; a tick in the
-		// repeated hour finds nothing.
-		fallBack := time.Date(2027, 11, 7, 6, 30, 0, 0, time.UTC)
-		if got := time.Date(2027, 11, 7, 1, 30, 0, 0, chi); !got.Equal(fallBack) {
-			t.Fatalf("Go reads 01:30 on the fall-back night in Chicago as %v; the test expects the first (CDT)", got.UTC())
-		}
-		schMove(t, s, time.Date(2027, 11, 5, 12, 0, 0, 0, chi), a, l)
-		kinds := []struct {
-			text string
-			rule map[string]any
-			next time.Time // after the fall-back night
-		}{
-			{"Vigil daily", map[string]any{"frequency": "daily"}, time.Date(2027, 11, 8, 1, 30, 0, 0, chi)},
-			{"Vigil weekly", map[string]any{"frequency": "weekly", "weekdays": []string{"sunday"}}, time.Date(2027, 11, 14, 1, 30, 0, 0, chi)},
-			{"Vigil monthly by date", map[string]any{"frequency": "monthly", "day_of_month": 7}, time.Date(2027, 12, 7, 1, 30, 0, 0, chi)},
-			{"Vigil monthly by weekday", map[string]any{"frequency": "monthly", "ordinal": "first", "weekday": "sunday"},
-				time.Date(2027, 12, 5, 1, 30, 0, 0, chi)},
-		}
-		ids := make([]string, len(kinds))
-		for i, k := range kinds {
-			rule := maps.Clone(k.rule)
-			rule["time"] = "01:30"
-			v := schDecode(t, s.Do(t, "POST", "/api/v1/recurring", a.access, map[string]any{"name": k.text, "rule": rule,
-				"message": map[string]any{"text": k.text, "audience": map[string]any{"all": true}}}), http.StatusCreated)
-			ids[i] = v.ID
-		}
-		if n := schMove(t, s, time.Date(2027, 11, 6, 1, 30, 30, 0, chi), a); n != 1 {
-			t.Fatalf("Saturday 01:30: the tick queued %d; want the daily one", n)
-		}
-		schSettle(t, s) // fired on Saturday, not a day late
-		if n := schMove(t, s, fallBack.Add(-time.Minute), a); n != 0 {
-			t.Fatalf("a minute before 01:30 CDT the tick queued %d", n)
-		}
-		if n := schMove(t, s, fallBack.Add(30*time.Second), a); n != len(kinds) {
-			t.Fatalf("01:30 CDT on the fall-back night: the tick queued %d; want every kind", n)
-		}
-		schSettle(t, s)
-		for _, m := range []time.Duration{time.Hour + time.Minute, time.Hour + 30*time.Minute} { // 01:31 and 02:00 CST
-			if n := schMove(t, s, fallBack.Add(m), a); n != 0 {
-				t.Fatalf("in the repeated hour (%v) the tick queued %d", fallBack.Add(m).In(chi), n)
-			}
-		}
-		schSettle(t, s)
-		for i, k := range kinds {
-			want := 1
-			if i == 0 {
-				want = 2 // Saturday and Sunday
-			}
-			if n := schTexts(s, ann, k.text); n != want {
-				t.Fatalf("%s: %d texts by Sunday 02:00 CST; want %d", k.text, n, want)
-			}
-			g := schDecode(t, s.Do(t, "GET", "/api/v1/recurring/"+ids[i], a.access, nil), http.StatusOK)
-			if g.NextAt == nil || !g.NextAt.Equal(k.next) {
-				t.Fatalf("%s: next %v; want %v", k.text, g.NextAt, k.next.In(chi))
-			}
 		}
 	})
 }

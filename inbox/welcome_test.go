@@ -90,50 +90,19 @@ func welTexts(s *testkit.Server, phone string) []string {
 	return out
 }
 
-func welCount(s *testkit.Server, phone, sub string) int {
-	n := 0
-	for _, txt := range welTexts(s, phone) {
-		if strings.Contains(txt, sub) {
-			n++
-		}
-	}
-	return n
-}
-
-// welSettle waits until the queue has nothing to run now (jobs scheduled
-// for later stay).
-func welSettle(t *testing.T, s *testkit.Server) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var n int
-		if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(),
-			`SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still to run after 60 s", n)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // welWait waits until phone has n texts containing sub, settles the queue
 // and checks there are exactly n.
 func welWait(t *testing.T, s *testkit.Server, phone, sub string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	for welCount(s, phone, sub) < n {
+	for s.TextsContaining(phone, sub) < n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s got %d texts with %q in 30 s; want %d: %q", phone, welCount(s, phone, sub), sub, n, welTexts(s, phone))
+			t.Fatalf("%s got %d texts with %q in 30 s; want %d: %q", phone, s.TextsContaining(phone, sub), sub, n, welTexts(s, phone))
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	welSettle(t, s)
-	if got := welCount(s, phone, sub); got != n {
+	s.SettleQueue(t)
+	if got := s.TextsContaining(phone, sub); got != n {
 		t.Fatalf("%s got %d texts with %q; want exactly %d: %q", phone, got, sub, n, welTexts(s, phone))
 	}
 }
@@ -182,8 +151,8 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		welSettle(t, s)
-		if n := welCount(s, ann, welcome); n != 1 {
+		s.SettleQueue(t)
+		if n := s.TextsContaining(ann, welcome); n != 1 {
 			t.Fatalf("Ann got %d welcomes; want 1", n)
 		}
 
@@ -191,7 +160,7 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		const ben = "+13122002002"
 		benID := welMember(t, s, c, "Ben", ben, false)
 		s.Inbox.OptedIn(ctx, c.h, []string{benID})
-		welSettle(t, s)
+		s.SettleQueue(t)
 		if got := welTexts(s, ben); len(got) != 0 {
 			t.Fatalf("Ben (no consent) got %q", got)
 		}
@@ -209,13 +178,13 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		welWait(t, s, ben, stopAnswer, 1)
 		welText(t, s, c, ben, "unstop", "")
 		welWait(t, s, ben, welcome, 2)
-		if n := welCount(s, ben, startAnswer); n != 0 {
+		if n := s.TextsContaining(ben, startAnswer); n != 0 {
 			t.Fatalf("Ben got %d START confirmations besides the welcomes", n)
 		}
 		// A second START while opted in is only confirmed.
 		welText(t, s, c, ben, "START", "")
 		welWait(t, s, ben, startAnswer, 1)
-		if n := welCount(s, ben, welcome); n != 2 {
+		if n := s.TextsContaining(ben, welcome); n != 2 {
 			t.Fatalf("Ben got %d welcomes after a START while opted in; want 2", n)
 		}
 
@@ -223,7 +192,7 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		const stranger = "+13122002003"
 		welText(t, s, c, stranger, "START", "")
 		welWait(t, s, stranger, startAnswer, 1)
-		if n := welCount(s, stranger, welcome); n != 0 {
+		if n := s.TextsContaining(stranger, welcome); n != 0 {
 			t.Fatalf("a non-member got %d welcomes", n)
 		}
 
@@ -269,7 +238,7 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		for {
 			missing := 0
 			for i := range n {
-				if welCount(s, fmt.Sprintf("+1312201%04d", i), welcome) == 0 {
+				if s.TextsContaining(fmt.Sprintf("+1312201%04d", i), welcome) == 0 {
 					missing++
 				}
 			}
@@ -296,14 +265,14 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 			t.Fatalf("%d imported members; want %d", len(ids), n)
 		}
 		s.Inbox.OptedIn(ctx, c.h, ids)
-		welSettle(t, s)
+		s.SettleQueue(t)
 		for i := range n {
 			p := fmt.Sprintf("+1312201%04d", i)
 			if got := welTexts(s, p); len(got) != 1 || !strings.Contains(got[0], welcome) {
 				t.Fatalf("imported member %s got %q; want one welcome", p, got)
 			}
 		}
-		if n := welCount(s, ann, welcome); n != 1 {
+		if n := s.TextsContaining(ann, welcome); n != 1 {
 			t.Fatalf("Ann got %d welcomes after being imported again", n)
 		}
 		var jobs int
@@ -371,10 +340,10 @@ func TestWelcomeHeldInQuietHours(t *testing.T) {
 		const eve, fay = "+13122002201", "+13122002202"
 		welMember(t, s, c, "Eve", eve, true)
 		welMember(t, s, c, "Fay", fay, false)
-		welSettle(t, s)               // Eve's welcome job has run (at 23:00)
+		s.SettleQueue(t)              // Eve's welcome job has run (at 23:00)
 		s.Clock.Add(30 * time.Minute) // 23:30
 		welText(t, s, c, fay, "START", "")
-		welSettle(t, s)
+		s.SettleQueue(t)
 		if got := append(welTexts(s, eve), welTexts(s, fay)...); len(got) != 0 {
 			t.Fatalf("sent during quiet hours: %q", got)
 		}
@@ -411,11 +380,11 @@ func TestWelcomeSweptInQuietHours(t *testing.T) {
 		})
 		const gil, hal = "+13122002301", "+13122002302"
 		welMember(t, s, c, "Gil", gil, true)
-		welSettle(t, s)
+		s.SettleQueue(t)
 		welSweptAgain(t, s, b, c, 9*time.Hour)
 		welMember(t, s, c, "Hal", hal, false)
 		welText(t, s, c, hal, "START", "")
-		welSettle(t, s)
+		s.SettleQueue(t)
 		welSweptAgain(t, s, b, c, 9*time.Hour-time.Second)
 		if got := append(welTexts(s, gil), welTexts(s, hal)...); len(got) != 0 {
 			t.Fatalf("swept welcomes were sent during quiet hours: %q", got)
@@ -452,7 +421,7 @@ func welSweptAgain(t *testing.T, s *testkit.Server, b *testkit.Backend, c *welCh
 	if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
 		t.Fatalf("sweep: %d, %v; want 1 recovered", n, err)
 	}
-	welSettle(t, s) // the send job has run once, and snoozed
+	s.SettleQueue(t) // the send job has run once, and snoozed
 	jobs = welSendJobs(t, s, b)
 	got := jobs[len(jobs)-1]
 	if got.messageID != last.messageID || got.state != "scheduled" {
@@ -522,8 +491,8 @@ func TestWelcomeAdminEdits(t *testing.T) {
 			t.Fatalf("editing Gus: %d %s", r.Status, r.Raw)
 		}
 		s.Inbox.OptedIn(ctx, c.h, []string{gusID}) // e.g. a welcome job retried
-		welSettle(t, s)
-		if n := welCount(s, gus, welcome); n != 1 {
+		s.SettleQueue(t)
+		if n := s.TextsContaining(gus, welcome); n != 1 {
 			t.Errorf("Gus got %d welcomes after his consent was recorded again (no new opt-in); want 1", n)
 		}
 
@@ -534,8 +503,8 @@ func TestWelcomeAdminEdits(t *testing.T) {
 		welText(t, s, c, ivy, "START", "")
 		welWait(t, s, ivy, inbox.StartAnswer(c.name), 1)
 		s.Inbox.OptedIn(ctx, c.h, []string{ivyID})
-		welSettle(t, s)
-		if n := welCount(s, ivy, welcome); n != 1 {
+		s.SettleQueue(t)
+		if n := s.TextsContaining(ivy, welcome); n != 1 {
 			t.Errorf("Ivy got %d welcomes after START while opted in and a replayed welcome job; want 1", n)
 		}
 
@@ -544,8 +513,8 @@ func TestWelcomeAdminEdits(t *testing.T) {
 			"consent": map[string]any{"opted_in": true, "wording": "signed the card on Sunday"}}); r.Status != http.StatusOK {
 			t.Fatalf("editing Hal: %d %s", r.Status, r.Raw)
 		}
-		welSettle(t, s)
-		if n := welCount(s, hal, welcome); n != 1 {
+		s.SettleQueue(t)
+		if n := s.TextsContaining(hal, welcome); n != 1 {
 			t.Errorf("Hal got %d welcomes after an admin recorded his consent; want 1", n)
 		}
 	})

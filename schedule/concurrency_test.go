@@ -76,7 +76,7 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 		}
 		waitEach(t, s, phones, "Bake sale", 20*time.Second)
 		waitEach(t, s, phones, "Daily verse", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Bake sale")
 		wantOnceEach(t, s, phones, "Daily verse")
 		if sc, _ := scheduleRow(t, s, c, once); sc.Status != store.ScheduleDone || sc.Firing != "" {
@@ -136,8 +136,8 @@ func TestInterruptedEditRepairedByTheFire(t *testing.T) {
 		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
 			t.Fatalf("tick at the registry's occurrence: %d %v", n, err)
 		}
-		settle(t, s.Tenancy.Registry.DB())
-		if countTexts(s, phones[0], "Daily verse") != 0 {
+		s.SettleQueue(t)
+		if s.TextsContaining(phones[0], "Daily verse") != 0 {
 			t.Fatal("the registry's occurrence, which the church never saved, was sent")
 		}
 		var key string
@@ -154,7 +154,7 @@ func TestInterruptedEditRepairedByTheFire(t *testing.T) {
 			t.Fatalf("tick at the church's occurrence: %d %v", n, err)
 		}
 		waitEach(t, s, phones, "Daily verse", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Daily verse")
 	})
 }
@@ -211,9 +211,7 @@ func TestFireInterruptedAfterSendingStarted(t *testing.T) {
 		loc := chicago(t)
 		s.Clock.Add(time.Date(2027, 1, 12, 20, 0, 0, 0, loc).Sub(s.Clock.Now()))
 		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552091")
-		if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "21:00", "quiet_hours_end": "08:00"}); r.Status != 200 {
-			t.Fatalf("settings: %d %s", r.Status, r.Raw)
-		}
+		setQuietHours(t, s, c, "21:00", "08:00")
 		ids, phones := addMembers(t, s, c, 44, 2)
 		once := scheduleAt(t, s, c, "Late notice", ids, time.Date(2027, 1, 12, 20, 50, 0, 0, loc))
 		setFiring := func(id string) *store.Schedule {
@@ -238,7 +236,7 @@ func TestFireInterruptedAfterSendingStarted(t *testing.T) {
 			t.Fatal(err)
 		}
 		waitEach(t, s, phones, "Late notice", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Late notice")
 		if got, _ := scheduleRow(t, s, c, once); got.Status != store.ScheduleDone || got.Firing != "" {
 			t.Fatalf("after the retried fire: %+v", got)

@@ -12,7 +12,6 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -55,7 +54,7 @@ func TestFireTwiceSendsOnce(t *testing.T) {
 			}
 		}
 		waitEach(t, s, phones, "Potluck tonight", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Potluck tonight")
 		sc, runs := scheduleRow(t, s, c, once)
 		if sc.Status != store.ScheduleDone || len(runs) != 1 || runs[0].MessageID != schedule.OccurrenceID(once, args.Occurrence) {
@@ -94,7 +93,7 @@ func TestFireTwiceSendsOnce(t *testing.T) {
 			}
 		}
 		waitEach(t, s, phones, "Daily verse", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Daily verse")
 		sc2, runs := scheduleRow(t, s, c, rec)
 		if d := sc2.NextAt.Sub(*sc.NextAt); len(runs) != 1 || sc2.Status != store.ScheduleActive || sc2.NextKey <= fa.Occurrence ||
@@ -108,7 +107,7 @@ func TestFireTwiceSendsOnce(t *testing.T) {
 		if err := s.Schedules.Fire(ctx, fa); err != nil {
 			t.Fatal(err)
 		}
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Daily verse")
 	})
 }
@@ -161,7 +160,7 @@ func TestConcurrentTicksQueueOnce(t *testing.T) {
 			t.Fatalf("the ticks queued %d occurrences between them; want each of the %d once", seen, len(ids))
 		}
 		waitEach(t, s, phones, "Choir tonight", 30*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Choir tonight")
 		var jobs int
 		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire'`).Scan(&jobs); err != nil {
@@ -210,14 +209,14 @@ func TestFireDiedAfterBroadcast(t *testing.T) {
 		// The broadcasts were made and sent before the "crash".
 		waitEach(t, s, phones, "Bible study", 20*time.Second)
 		waitEach(t, s, phones, "Retreat signup", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		unblock()
 		for _, fa := range fires {
 			if err := s.Schedules.Fire(ctx, fa); err != nil {
 				t.Fatalf("fire again: %v", err)
 			}
 		}
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Bible study")
 		wantOnceEach(t, s, phones, "Retreat signup")
 		if got := broadcastCount(t, s, c.id); got != 2 {
@@ -307,7 +306,7 @@ func TestTickOpensOnlyDueChurches(t *testing.T) {
 			cancel()
 		})
 		waitEach(t, s, duePhones, "Notice from church 3", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, duePhones, "Notice from church 3")
 		after := s.Tenancy.Manager.Stats()
 		if after.Opens-before.Opens > 1 {
@@ -322,128 +321,6 @@ func TestTickOpensOnlyDueChurches(t *testing.T) {
 			t.Fatalf("second tick: %d %v", n, err)
 		}
 		t.Logf("%s: opens %d → %d", b.Name, before.Opens, after.Opens)
-	})
-}
-
-// An occurrence held for quiet hours is recorded again, with the same key
-// and a later time. A tick that read it before (and queues it after the
-// hold) must not take the new row: the fire job it would queue is the one
-// that already ran, so the occurrence would never be sent.
-func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
-	t.Parallel()
-	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s := testkit.NewServer(t, b)
-		ctx := context.Background()
-		loc := chicago(t)
-		s.Clock.Add(time.Date(2027, 1, 12, 21, 0, 0, 0, loc).Sub(s.Clock.Now()))
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552041")
-		if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "21:30", "quiet_hours_end": "08:00"}); r.Status != 200 {
-			t.Fatalf("settings: %d %s", r.Status, r.Raw)
-		}
-		ids, phones := addMembers(t, s, c, 40, 2)
-		y := scheduleAt(t, s, c, "Early one", ids[:1], time.Date(2027, 1, 12, 21, 40, 0, 0, loc))
-		x := scheduleAt(t, s, c, "Late one", ids[1:], time.Date(2027, 1, 12, 21, 50, 0, 0, loc))
-		s.Clock.Add(time.Hour) // 22:00
-		due, err := s.Tenancy.Registry.DueSchedules(ctx, s.Clock.Now(), 10)
-		if err != nil || len(due) != 2 || due[0].ScheduleID != y || due[1].ScheduleID != x {
-			t.Fatalf("due: %+v %v", due, err)
-		}
-		release := time.Date(2027, 1, 13, 8, 0, 0, 0, loc)
-		wantDue := func(id string, at time.Time) {
-			t.Helper()
-			var got int64
-			if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT due_at FROM schedule_due WHERE schedule_id = $1`, id).Scan(&got); err != nil {
-				t.Fatalf("due row of %s: %v", id, err)
-			}
-			if got != at.Unix() {
-				t.Fatalf("%s due at %v; want %v", id, time.Unix(got, 0).In(loc), at)
-			}
-		}
-
-		if b.Postgres() {
-			// Through Tick itself: it reads both, and waits on Y (locked
-			// here) while another tick queues X, whose fire holds it.
-			tx, err := s.Tenancy.Registry.DB().BeginTx(ctx, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer tx.Rollback()
-			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM schedule_due WHERE schedule_id = $1 FOR UPDATE`, y); err != nil {
-				t.Fatal(err)
-			}
-			type result struct {
-				n   int
-				err error
-			}
-			slow := make(chan result, 1)
-			go func() {
-				n, err := s.Schedules.Tick(ctx)
-				slow <- result{n, err}
-			}()
-			poll(t, 10*time.Second, func() bool {
-				var waiting int
-				_ = s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
-					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM schedule_due%'`).Scan(&waiting)
-				return waiting == 1
-			}, "the tick never waited on the locked row")
-			// The other tick, for X only.
-			fx := schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence, DueAt: due[1].DueAt.Unix()}
-			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
-				_, err := ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
-				return err
-			}, []river.InsertManyParams{{Args: fx}}); err != nil {
-				t.Fatal(err)
-			}
-			poll(t, 20*time.Second, func() bool {
-				var n int
-				_ = s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM schedule_due WHERE schedule_id = $1 AND due_at = $2`,
-					x, release.Unix()).Scan(&n)
-				return n == 1
-			}, "X's fire did not hold it for quiet hours")
-			if err := tx.Commit(); err != nil {
-				t.Fatal(err)
-			}
-			r := <-slow
-			if r.err != nil || r.n != 1 {
-				t.Fatalf("the slow tick: %d %v; want 1 (Y only)", r.n, r.err)
-			}
-			settle(t, s.Tenancy.Registry.DB())
-		} else {
-			// The same, step by step: X fired and held; then the stale claim.
-			if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence,
-				DueAt: due[1].DueAt.Unix()}); err != nil {
-				t.Fatal(err)
-			}
-			var n int64
-			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
-				var err error
-				n, err = ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
-				return err
-			}, nil); err != nil {
-				t.Fatal(err)
-			}
-			if n != 0 {
-				t.Fatalf("a claim with the old due time took the held occurrence")
-			}
-			if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
-				t.Fatalf("tick: %d %v; want 1 (Y)", n, err)
-			}
-			settle(t, s.Tenancy.Registry.DB())
-		}
-		wantDue(x, release)
-		wantDue(y, release) // Y was held too
-		if countTexts(s, phones[0], "Early one")+countTexts(s, phones[1], "Late one") != 0 {
-			t.Fatal("sent in quiet hours")
-		}
-		s.Clock.Add(release.Sub(s.Clock.Now()))
-		if n, err := s.Schedules.Tick(ctx); err != nil || n != 2 {
-			t.Fatalf("tick at 08:00: %d %v; want both", n, err)
-		}
-		waitEach(t, s, phones[1:], "Late one", 20*time.Second)
-		waitEach(t, s, phones[:1], "Early one", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
-		wantOnceEach(t, s, phones[1:], "Late one")
-		wantOnceEach(t, s, phones[:1], "Early one")
 	})
 }
 
@@ -491,7 +368,7 @@ func TestStaleFireJobsSendNothing(t *testing.T) {
 		if n, err := s.Schedules.Tick(ctx); err != nil || n != 0 {
 			t.Fatalf("tick: %d %v; want nothing due", n, err)
 		}
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		if len(s.Sim.Messages()) != 0 {
 			t.Fatalf("stale fires sent %d texts", len(s.Sim.Messages()))
 		}
@@ -504,9 +381,9 @@ func TestStaleFireJobsSendNothing(t *testing.T) {
 			t.Fatalf("tick at the new time: %d %v", n, err)
 		}
 		waitEach(t, s, phones[1:2], "Moved notice", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones[1:2], "Moved notice")
-		if countTexts(s, phones[0], "Cancelled")+countTexts(s, phones[2], "Paused") != 0 {
+		if s.TextsContaining(phones[0], "Cancelled")+s.TextsContaining(phones[2], "Paused") != 0 {
 			t.Fatal("a cancelled or paused schedule sent")
 		}
 	})
@@ -578,9 +455,9 @@ func TestSuspendedChurchKeepsItsSchedule(t *testing.T) {
 		s.Clock.Add(3 * 24 * time.Hour)
 		suspend(steeple.TenantActive, steeple.TenantSuspended)
 		fire()
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		for _, p := range phones {
-			if n := countTexts(s, p, "Daily verse"); n != 1 {
+			if n := s.TextsContaining(p, "Daily verse"); n != 1 {
 				t.Fatalf("%s got %d texts; want only the first (the missed one skipped)", p, n)
 			}
 		}
@@ -589,55 +466,5 @@ func TestSuspendedChurchKeepsItsSchedule(t *testing.T) {
 			t.Fatalf("runs %+v, next at %v (now %v); want the missed occurrence recorded as not sent and the next in the future",
 				runs, sc.NextAt, s.Clock.Now())
 		}
-	})
-}
-
-// A scheduled broadcast held for quiet hours and then edited is sent, with
-// the edit, when the quiet hours end: the edit arms it again at its
-// original time, and the fire job that held it has completed with the
-// same arguments.
-func TestEditWhileHeldForQuietHours(t *testing.T) {
-	t.Parallel()
-	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s := testkit.NewServer(t, b)
-		ctx := context.Background()
-		loc := chicago(t)
-		s.Clock.Add(time.Date(2027, 1, 12, 21, 0, 0, 0, loc).Sub(s.Clock.Now()))
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552051")
-		if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "21:30", "quiet_hours_end": "08:00"}); r.Status != 200 {
-			t.Fatalf("settings: %d %s", r.Status, r.Raw)
-		}
-		ids, phones := addMembers(t, s, c, 41, 2)
-		x := scheduleAt(t, s, c, "Choir at seven", ids, time.Date(2027, 1, 12, 21, 50, 0, 0, loc))
-		s.Clock.Add(time.Hour) // 22:00: due, and held
-		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
-			t.Fatalf("tick at 22:00: %d %v; want 1", n, err)
-		}
-		settle(t, s.Tenancy.Registry.DB())
-		s.Clock.Add(time.Hour) // 23:00: the admin edits the text
-		c.relogin(t, s)
-		if r := s.Do(t, "PATCH", "/api/v1/messages/scheduled/"+x, c.token, map[string]any{
-			"message": map[string]any{"text": "Choir at half past seven", "audience": map[string]any{"member_ids": ids}}}); r.Status != 200 {
-			t.Fatalf("edit: %d %s", r.Status, r.Raw)
-		}
-		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
-			t.Fatalf("tick after the edit: %d %v; want 1", n, err)
-		}
-		settle(t, s.Tenancy.Registry.DB())
-		if n := dueRows(t, s, c.id); n != 1 {
-			t.Fatalf("%d due rows after the edited broadcast was held again; want 1", n)
-		}
-		for _, p := range phones {
-			if countTexts(s, p, "Choir at") != 0 {
-				t.Fatal("sent in quiet hours")
-			}
-		}
-		s.Clock.Add(time.Date(2027, 1, 13, 8, 0, 0, 0, loc).Sub(s.Clock.Now()))
-		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
-			t.Fatalf("tick at 08:00: %d %v; want 1", n, err)
-		}
-		waitEach(t, s, phones, "Choir at half past seven", 20*time.Second)
-		settle(t, s.Tenancy.Registry.DB())
-		wantOnceEach(t, s, phones, "Choir at")
 	})
 }

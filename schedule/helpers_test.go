@@ -2,7 +2,6 @@ package schedule_test
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"strings"
@@ -40,10 +39,16 @@ func newChurch(t testing.TB, s *testkit.Server, name, email, number string) *chu
 	if err := s.Tenancy.Registry.AssignNumber(context.Background(), c.id, number); err != nil {
 		t.Fatal(err)
 	}
-	if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}); r.Status != http.StatusOK {
+	setQuietHours(t, s, c, "00:00", "00:00")
+	return c
+}
+
+// setQuietHours sets the church's quiet hours ("00:00", "00:00": none).
+func setQuietHours(t testing.TB, s *testkit.Server, c *church, start, end string) {
+	t.Helper()
+	if r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"quiet_hours_start": start, "quiet_hours_end": end}); r.Status != http.StatusOK {
 		t.Fatalf("settings: %d %s", r.Status, r.Raw)
 	}
-	return c
 }
 
 // withHandle runs fn on the church's database.
@@ -92,17 +97,6 @@ func scheduleAt(t testing.TB, s *testkit.Server, c *church, text string, memberI
 	return r.Body["id"].(string)
 }
 
-// countTexts counts the texts the simulator accepted for phone containing text.
-func countTexts(s *testkit.Server, phone, text string) int {
-	n := 0
-	for _, m := range s.Sim.Messages() {
-		if m.To == phone && strings.Contains(m.Text, text) {
-			n++
-		}
-	}
-	return n
-}
-
 // waitEach waits until every phone has at least one text containing text
 // (failing after timeout), then for the queue to settle.
 func waitEach(t testing.TB, s *testkit.Server, phones []string, text string, timeout time.Duration) {
@@ -111,7 +105,7 @@ func waitEach(t testing.TB, s *testkit.Server, phones []string, text string, tim
 	for {
 		missing := 0
 		for _, p := range phones {
-			if countTexts(s, p, text) == 0 {
+			if s.TextsContaining(p, text) == 0 {
 				missing++
 			}
 		}
@@ -130,45 +124,12 @@ func wantOnceEach(t testing.TB, s *testkit.Server, phones []string, text string)
 	t.Helper()
 	var wrong []string
 	for _, p := range phones {
-		if n := countTexts(s, p, text); n != 1 {
+		if n := s.TextsContaining(p, text); n != 1 {
 			wrong = append(wrong, fmt.Sprintf("%s×%d", p, n))
 		}
 	}
 	if len(wrong) > 0 {
 		t.Fatalf("%d of %d phones did not get %q exactly once: %s", len(wrong), len(phones), text, strings.Join(wrong[:min(10, len(wrong))], ", "))
-	}
-}
-
-// settle waits until the queue has nothing to run now (jobs scheduled for
-// later stay).
-func settle(t testing.TB, db *sql.DB) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		var n int
-		if err := db.QueryRowContext(context.Background(),
-			`SELECT count(*) FROM river_job WHERE state IN ('available', 'running', 'retryable', 'pending')`).Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		if n == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			var left []string
-			rows, err := db.QueryContext(context.Background(), `SELECT kind, state, attempt FROM river_job
-				WHERE state IN ('available', 'running', 'retryable', 'pending') ORDER BY id`)
-			if err == nil {
-				for rows.Next() {
-					var kind, state string
-					var attempt int
-					_ = rows.Scan(&kind, &state, &attempt)
-					left = append(left, fmt.Sprintf("%s %s (attempt %d)", kind, state, attempt))
-				}
-				rows.Close()
-			}
-			t.Fatalf("%d jobs still to run after 60 s: %s", n, strings.Join(left, ", "))
-		}
-		time.Sleep(25 * time.Millisecond)
 	}
 }
 

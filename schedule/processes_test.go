@@ -222,7 +222,7 @@ func TestTwoProcessesFireOnce(t *testing.T) {
 		}
 		waitEach(t, s, phones, text, 60*time.Second)
 		time.Sleep(500 * time.Millisecond) // more ticks, from both
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, text)
 		wantAllFired(t, s, cs, 50)
 		if n := scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire'`); n != len(phones) {
@@ -360,7 +360,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 		poll(t, 90*time.Second, func() bool {
 			return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state <> 'completed'`) == 0
 		}, "fire jobs left unfinished")
-		settle(t, s.Tenancy.Registry.DB())
+		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, text)
 		wantAllFired(t, s, cs, perChurch)
 		again := scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND attempt > 1`)
