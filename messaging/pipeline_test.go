@@ -317,17 +317,22 @@ func TestBroadcastPacing(t *testing.T) {
 		if len(got) != 100 {
 			t.Fatalf("simulator accepted %d texts; want 100", len(got))
 		}
+		// Never faster than the rate; slower only by what a loaded machine
+		// adds (how close pacing keeps to the rate is measured by steeple
+		// bench broadcast, not here).
 		span := got[99].ReceivedAt.Sub(got[0].ReceivedAt)
-		if span < 19*time.Second || span > 21*time.Second {
-			t.Errorf("100 texts at 5/s took %v first to last; want 20 s ± 5 %%", span)
+		if span < 19*time.Second || span > 22*time.Second {
+			t.Errorf("100 texts at 5/s took %v first to last; want 19.8 s, at most 22 s", span)
 		}
 		worst := time.Hour
 		var bursts []string
 		for i := 0; i+5 < len(got); i++ {
-			// Six texts within one second would be one too many.
+			// Six texts within one second would be one too many. Times are
+			// the provider's receive times, one HTTP hop after the paced
+			// claim: jitter under 30 ms on that hop is not a burst.
 			gap := got[i+5].ReceivedAt.Sub(got[i].ReceivedAt)
 			worst = min(worst, gap)
-			if gap < time.Second {
+			if gap < time.Second-30*time.Millisecond {
 				var at []string
 				for _, m := range got[i : i+6] {
 					at = append(at, m.ReceivedAt.Sub(got[0].ReceivedAt).Round(time.Millisecond).String())
