@@ -48,11 +48,8 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 	} else if steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return nil, err
 	}
-	if err := s.checkAdminLimit(ctx, h, true); err != nil {
-		return nil, err
-	}
 	token := opaque("inv1", h.TenantID())
-	inv, err := s.store.CreateInvitation(ctx, h, email, steeple.RoleAdmin, owner.ID, store.TokenHash(token), InvitationTTL)
+	inv, err := s.store.CreateInvitation(ctx, h, email, steeple.RoleAdmin, owner.ID, store.TokenHash(token), InvitationTTL, s.plan(h))
 	if err != nil {
 		return nil, err
 	}
@@ -62,28 +59,6 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 		return nil, err
 	}
 	return &Invited{Invitation: inv, AcceptURL: link, Token: token}, nil
-}
-
-func (s *Service) checkAdminLimit(ctx context.Context, h *tenancy.Handle, countPending bool) error {
-	p := s.plan(h)
-	if p.MaxAdmins == 0 {
-		return nil
-	}
-	n, err := s.store.CountAdmins(ctx, h, "")
-	if err != nil {
-		return err
-	}
-	if countPending {
-		pending, err := s.store.PendingInvitations(ctx, h)
-		if err != nil {
-			return err
-		}
-		n += pending
-	}
-	if n >= p.MaxAdmins {
-		return steeple.Errorf(steeple.EFORBIDDEN, "the %s plan allows %d admins (counting pending invitations)", p.Name, p.MaxAdmins)
-	}
-	return nil
 }
 
 // AcceptRequest accepts an invitation.
@@ -122,14 +97,18 @@ func (s *Service) AcceptInvitation(ctx context.Context, req AcceptRequest, ip st
 		return nil, err
 	}
 	defer h.Release()
-	if err := s.checkAdminLimit(ctx, h, false); err != nil {
+	invited, err := s.store.InvitationEmail(ctx, h, store.TokenHash(req.Token))
+	if err != nil {
 		return nil, err
+	}
+	if msg := ValidatePassword(req.Password, invited, h.Tenant().Name); msg != "" {
+		return nil, steeple.FieldError("password", msg)
 	}
 	hash, err := HashPassword(req.Password)
 	if err != nil {
 		return nil, err
 	}
-	adm, err := s.store.AcceptInvitation(ctx, h, store.TokenHash(req.Token), name, hash)
+	adm, err := s.store.AcceptInvitation(ctx, h, store.TokenHash(req.Token), name, hash, s.plan(h))
 	if err != nil {
 		return nil, err
 	}

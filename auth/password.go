@@ -4,9 +4,9 @@
 package auth
 
 import (
-	_ "embed"
 	"net/mail"
 	"strings"
+	"unicode"
 
 	"github.com/alexedwards/argon2id"
 
@@ -30,32 +30,60 @@ func checkPassword(pw, hash string) bool {
 // email costs as much time as a wrong password.
 var dummyHash, _ = HashPassword("steeple-timing-equaliser")
 
-//go:embed common-passwords.txt
-var commonPasswordList string
-
-var commonPasswords = func() map[string]bool {
-	m := map[string]bool{}
-	for _, l := range strings.Split(commonPasswordList, "\n") {
-		if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
-			m[strings.ToLower(l)] = true
-		}
-	}
-	return m
-}()
-
 // ValidatePassword explains what is wrong with a new password, or returns "".
-func ValidatePassword(pw string) string {
+// avoid lists what the password must not be: the person's email (its
+// local part is refused too) and the church's name.
+func ValidatePassword(pw string, avoid ...string) string {
 	switch {
 	case len([]rune(pw)) < 10:
 		return "must be at least 10 characters"
 	case len(pw) > 256:
 		return "must be at most 256 bytes"
-	case commonPasswords[strings.ToLower(pw)]:
-		return "is too common; choose another"
 	case len(uniqueRunes(pw)) < 4:
 		return "is too repetitive; choose another"
+	case isCommonPassword(pw):
+		return "is too common (it appears in lists of breached passwords); choose another"
+	case resemblesAny(pw, avoid):
+		return "must not be your email address or the church's name"
 	}
 	return ""
+}
+
+// resemblesAny tells whether pw is one of avoid (or an email's local part),
+// ignoring case, spaces and punctuation and any digits or symbols added at
+// the end ("GraceChurch2024!" is "Grace Church").
+func resemblesAny(pw string, avoid []string) bool {
+	p := lettersAndDigits(pw)
+	base := lettersAndDigits(trimDecoration(pw))
+	for _, a := range avoid {
+		cands := []string{a}
+		if local, _, ok := strings.Cut(a, "@"); ok {
+			cands = append(cands, local)
+		}
+		for _, c := range cands {
+			if c = lettersAndDigits(c); len(c) >= 3 && (p == c || base == c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func lettersAndDigits(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if unicode.IsLetter(r) || unicode.IsDigit(r) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// trimDecoration removes the digits and symbols people add around a weak
+// word to pass rules ("!!Password123!" becomes "Password").
+func trimDecoration(s string) string {
+	deco := func(r rune) bool { return !unicode.IsLetter(r) }
+	return strings.TrimRightFunc(strings.TrimLeftFunc(s, deco), deco)
 }
 
 func uniqueRunes(s string) map[rune]bool {

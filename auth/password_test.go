@@ -19,12 +19,42 @@ func TestValidatePassword(t *testing.T) {
 		{"aaaaaaaaaaaa", "repetitive"},
 		{"abcabcabcabc", "repetitive"},
 		{strings.Repeat("abcd", 65), "256"},
+		{"Password123!", "common"},
+		{"!!Sunshine2024", "common"},
+		{"Football2023", "common"},
+		{"pat.lee@example.org", "email"},
+		{"Pat.Lee2024!", "email"},
+		{"Grace Chapel", "church"},
+		{"gracechapel99", "church"},
+		{"pat lee and grace chapel", ""},
 	}
 	for _, c := range cases {
-		got := ValidatePassword(c.pw)
+		got := ValidatePassword(c.pw, "pat.lee@example.org", "Grace Chapel")
 		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
 			t.Errorf("ValidatePassword(%q) = %q; want %q", c.pw, got, c.want)
 		}
+	}
+}
+
+// The embedded list is a real one: over 100,000 entries, sorted so a
+// binary search finds them, and holding well-known breached passwords.
+func TestCommonPasswordList(t *testing.T) {
+	l := commonPasswords()
+	if l.Len() < 100000 {
+		t.Fatalf("the list has %d entries; want at least 100,000", l.Len())
+	}
+	for i := 1; i < l.Len(); i++ {
+		if l.line(i-1) >= l.line(i) {
+			t.Fatalf("entries %d and %d are out of order or repeated: %q, %q", i-1, i, l.line(i-1), l.line(i))
+		}
+	}
+	for _, pw := range []string{"123456", "password", "iloveyou", "qwertyuiop", "michael"} {
+		if !l.contains(pw) {
+			t.Errorf("%q is not in the list", pw)
+		}
+	}
+	if l.contains("violet otter quilting") || l.contains("") {
+		t.Error("the list holds an uncommon passphrase or an empty entry")
 	}
 }
 

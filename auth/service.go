@@ -100,7 +100,7 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest, ip string) (*st
 	}
 	email, msg := NormalizeEmail(req.Admin.Email)
 	fe.add("admin.email", msg)
-	fe.add("admin.password", ValidatePassword(req.Admin.Password))
+	fe.add("admin.password", ValidatePassword(req.Admin.Password, email, name))
 	if err := fe.err(); err != nil {
 		return nil, nil, err
 	}

@@ -20,7 +20,7 @@ import (
 // Passwords long and uncommon enough for ValidatePassword.
 const (
 	pw1 = "correct horse battery"
-	pw2 = "purple monkey dishwasher"
+	pw2 = "violet otter quilting"
 	pw3 = "seven tall lighthouses"
 )
 
