@@ -55,7 +55,7 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 	}
 	link := strings.TrimRight(s.cfg.PublicURL, "/") + "/invitations/accept?token=" + url.QueryEscape(token)
 	log.Info("admin invitation (no mail transport configured: pass this link on)", "church", h.TenantID(), "email", email, "accept_url", link)
-	if err := s.audit(ctx, h, owner.ID, "admin.invited", inv.ID, ip, email); err != nil {
+	if err := s.auditPersonal(ctx, h, owner.ID, "admin.invited", inv.ID, ip, email); err != nil {
 		return nil, err
 	}
 	return &Invited{Invitation: inv, AcceptURL: link, Token: token}, nil
@@ -141,7 +141,7 @@ func (s *Service) RemoveAdmin(ctx context.Context, h *tenancy.Handle, owner *ste
 	if err := s.ten.Registry.RemoveLogin(ctx, s.store.EmailIndex(removed.Email), h.TenantID(), removed.ID); err != nil {
 		return err
 	}
-	return s.audit(ctx, h, owner.ID, "admin.removed", removed.ID, ip, removed.Email)
+	return s.auditPersonal(ctx, h, owner.ID, "admin.removed", removed.ID, ip, removed.Email)
 }
 
 // Admins lists the church's admins.

@@ -177,6 +177,11 @@ func (s *Service) CompleteMFA(ctx context.Context, req MFARequest, ip string) (*
 	if !a.MFAEnabled {
 		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid or expired token")
 	}
+	// An MFA token is single-use: once it has bought a session it answers
+	// like any invalid token.
+	if spent, err := s.store.TokenSpent(ctx, h, c.ID); err != nil || spent || c.ID == "" {
+		return nil, firstErr(err, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid or expired token"))
+	}
 	ok, how, err := s.verifySecondFactor(ctx, h, a, req.Code, req.RecoveryCode)
 	if err != nil {
 		return nil, err
@@ -189,6 +194,9 @@ func (s *Service) CompleteMFA(ctx context.Context, req MFARequest, ip string) (*
 			return nil, err
 		}
 		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid code")
+	}
+	if fresh, err := s.store.SpendToken(ctx, h, c.ID, c.ExpiresAt.Time); err != nil || !fresh {
+		return nil, firstErr(err, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid or expired token"))
 	}
 	_ = s.ten.Registry.ClearLoginFailures(ctx, key)
 	if err := s.audit(ctx, h, a.ID, "login.succeeded", a.ID, ip, how); err != nil {
@@ -277,6 +285,14 @@ func (s *Service) Logout(ctx context.Context, refresh, ip string) error {
 		return err
 	}
 	return s.audit(ctx, h, adminID, "logout", adminID, ip, "")
+}
+
+// firstErr returns err if it is not nil, else fallback.
+func firstErr(err error, fallback error) error {
+	if err != nil {
+		return err
+	}
+	return fallback
 }
 
 // unauthorizedIfGone hides whether a token's church or admin exists.

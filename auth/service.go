@@ -165,7 +165,13 @@ func (s *Service) Caller(ctx context.Context, h *tenancy.Handle, c *Claims) (*st
 }
 
 // audit records an action; a failure to audit is logged by the caller's
-// error path, never silently dropped.
+// error path, never silently dropped. detail must hold no personal data.
 func (s *Service) audit(ctx context.Context, h *tenancy.Handle, actor, action, target, ip, detail string) error {
 	return s.store.Audit(ctx, h, store.AuditEntry{ActorID: actor, Action: action, Target: target, IP: ip, Detail: detail})
+}
+
+// auditPersonal records an action with personal data (an email), which the
+// store seals: no audit row holds personal data in plaintext.
+func (s *Service) auditPersonal(ctx context.Context, h *tenancy.Handle, actor, action, target, ip, personal string) error {
+	return s.store.Audit(ctx, h, store.AuditEntry{ActorID: actor, Action: action, Target: target, IP: ip, Personal: personal})
 }

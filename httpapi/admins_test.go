@@ -210,7 +210,7 @@ func TestAuditLog(t *testing.T) {
 			}
 			lastSeq, lastAt = seq, at
 		}
-		if got[0]["detail"] != "lee@example.org" || got[4]["target"] != owner.adminID {
+		if got[0]["personal"] != "lee@example.org" || got[0]["detail"] != nil || got[4]["target"] != owner.adminID {
 			t.Fatalf("entries lack detail or target: %v / %v", got[0], got[4])
 		}
 

@@ -15,8 +15,15 @@ type AuditEntry struct {
 	Action  string    `json:"action"`
 	Target  string    `json:"target,omitempty"`
 	IP      string    `json:"ip,omitempty"`
-	Detail  string    `json:"detail,omitempty"`
+	// Detail is free text that must never hold personal data.
+	Detail string `json:"detail,omitempty"`
+	// Personal is personal data the entry needs (an invited or removed
+	// admin's email): stored sealed, shown only to the church's owners.
+	Personal string `json:"personal,omitempty"`
 }
+
+// auditAAD binds a sealed audit value to its column.
+var auditAAD = []byte("audit_log.personal")
 
 // Audit records an action in the church's audit log.
 func (s *Store) Audit(ctx context.Context, h *tenancy.Handle, e AuditEntry) error {
@@ -24,15 +31,19 @@ func (s *Store) Audit(ctx context.Context, h *tenancy.Handle, e AuditEntry) erro
 	if e.ActorID != "" {
 		actor = e.ActorID
 	}
-	_, err := h.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, action, target, ip, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
-		s.Now(), actor, e.Action, e.Target, e.IP, e.Detail)
+	var personal []byte
+	if e.Personal != "" {
+		personal = s.keys.Seal([]byte(e.Personal), auditAAD)
+	}
+	_, err := h.ExecContext(ctx, `INSERT INTO audit_log (at, actor_id, action, target, ip, detail, personal_cipher)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, s.Now(), actor, e.Action, e.Target, e.IP, e.Detail, personal)
 	return err
 }
 
 // AuditLog returns up to limit entries, newest first, older than the
 // cursor (a seq; 0 for the newest).
 func (s *Store) AuditLog(ctx context.Context, h *tenancy.Handle, before int64, limit int) ([]AuditEntry, error) {
-	q := `SELECT seq, at, COALESCE(actor_id, ''), action, target, ip, detail FROM audit_log`
+	q := `SELECT seq, at, COALESCE(actor_id, ''), action, target, ip, detail, personal_cipher FROM audit_log`
 	args := []any{limit}
 	if before > 0 {
 		q += ` WHERE seq < $2`
@@ -46,7 +57,11 @@ func (s *Store) AuditLog(ctx context.Context, h *tenancy.Handle, before int64, l
 	out := []AuditEntry{}
 	for rows.Next() {
 		var e AuditEntry
-		if err := rows.Scan(&e.Seq, &e.At, &e.ActorID, &e.Action, &e.Target, &e.IP, &e.Detail); err != nil {
+		var personal []byte
+		if err := rows.Scan(&e.Seq, &e.At, &e.ActorID, &e.Action, &e.Target, &e.IP, &e.Detail, &personal); err != nil {
+			return nil, err
+		}
+		if e.Personal, err = s.openOptional(personal, auditAAD); err != nil {
 			return nil, err
 		}
 		e.At = e.At.UTC()
