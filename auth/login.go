@@ -38,6 +38,12 @@ type LoginResult struct {
 	Churches    []Church
 }
 
+// loginChecks is how many password checks every login costs at least.
+// An email may be an admin at several churches, each with its own password,
+// so a login checks one password per church; padding to this number makes an
+// unknown email, and an email at one, two or three churches, cost the same.
+const loginChecks = 3
+
 // errBadLogin is the one answer for an unknown email, a wrong password and
 // a suspended church, so that none can be told from the others.
 var errBadLogin = steeple.Errorf(steeple.EUNAUTHORIZED, "invalid email or password")
@@ -80,8 +86,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 			matches = append(matches, match{t, a})
 		}
 	}
-	if checked == 0 {
-		checkPassword(req.Password, dummyHash)
+	// The same number of password checks whether the email is unknown or an
+	// admin at one, two or three churches, so the time a wrong password
+	// takes does not tell them apart. (Past loginChecks churches the work
+	// grows: that tells only "more than three".)
+	for ; checked < loginChecks; checked++ {
+		s.verifyPassword(req.Password, dummyHash)
 	}
 	switch {
 	case len(matches) == 0:
@@ -125,7 +135,7 @@ func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, i
 	case code == "":
 	case code == steeple.ESUSPENDED || code == steeple.ENOTFOUND || errors.Is(err, tenancy.ErrNotReady):
 		// Not servable: the same work as a real check, and never a match.
-		checkPassword(password, dummyHash)
+		s.verifyPassword(password, dummyHash)
 		return steeple.Tenant{}, nil, nil
 	default:
 		return steeple.Tenant{}, nil, err
@@ -133,13 +143,13 @@ func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, i
 	defer h.Release()
 	a, err := s.store.Admin(ctx, h, e.AdminID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
-		checkPassword(password, dummyHash)
+		s.verifyPassword(password, dummyHash)
 		return steeple.Tenant{}, nil, nil
 	}
 	if err != nil {
 		return steeple.Tenant{}, nil, err
 	}
-	if !checkPassword(password, a.PasswordHash) {
+	if !s.verifyPassword(password, a.PasswordHash) {
 		return steeple.Tenant{}, nil, s.audit(ctx, h, a.ID, "login.failed", a.ID, ip, "wrong password")
 	}
 	return h.Tenant(), a, nil

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/steeple-sms/steeple"
@@ -45,6 +46,8 @@ type Service struct {
 	cfg      Config
 	now      func() time.Time
 	limiters *addressLimiters
+	// passwordChecks counts argon2id verifications (see verifyPassword).
+	passwordChecks atomic.Int64
 }
 
 // New builds the service.
