@@ -76,8 +76,14 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if se := (*steeple.Error)(nil); errors.As(err, &se) {
+			return nil, se // the upload's own limit (size), said by the caller's reader
+		}
 		if len(rows)+len(invalid) >= MaxImportRows {
-			return nil, steeple.FieldError("file", fmt.Sprintf("has more than %d rows; split it", MaxImportRows))
+			return nil, steeple.FieldError("file", fmt.Sprintf("has more than %d rows, the limit for one import; split it", MaxImportRows))
+		}
+		if pe := (*csv.ParseError)(nil); err != nil && !errors.As(err, &pe) {
+			return nil, steeple.FieldError("file", "could not be read: "+err.Error())
 		}
 		if err != nil {
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: "unreadable CSV: " + err.Error()})
