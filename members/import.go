@@ -31,11 +31,14 @@ var columnNames = map[string][]string{
 
 // ImportSummary is the answer to an import: counts and one result per row.
 type ImportSummary struct {
-	Created    int                  `json:"created"`
-	Updated    int                  `json:"updated"`
-	Duplicates int                  `json:"skipped_duplicate"`
-	Invalid    int                  `json:"invalid"`
-	Rows       []store.ImportResult `json:"rows"`
+	Created    int `json:"created"`
+	Updated    int `json:"updated"`
+	Duplicates int `json:"skipped_duplicate"`
+	// SharedPhone counts the rows whose phone another member also has (a
+	// household's one mobile); they are created or updated like any other.
+	SharedPhone int                  `json:"shared_phone"`
+	Invalid     int                  `json:"invalid"`
+	Rows        []store.ImportResult `json:"rows"`
 }
 
 // ImportOptions say what consent the imported people gave.
@@ -66,7 +69,7 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	}
 	var rows []store.ImportRow
 	var invalid []store.ImportResult
-	seen := map[string]int{} // phone → first line
+	seen := map[string]int{} // phone and name → first line
 	region, err := s.region(ctx, h)
 	if err != nil {
 		return nil, err
@@ -93,11 +96,11 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 		switch {
 		case reason != "":
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: reason})
-		case seen[row.Member.Phone] != 0:
+		case seen[personKey(row)] != 0:
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportDuplicate,
-				Reason: fmt.Sprintf("same phone as line %d", seen[row.Member.Phone])})
+				Reason: fmt.Sprintf("same person and phone as line %d", seen[personKey(row)])})
 		default:
-			seen[row.Member.Phone] = line
+			seen[personKey(row)] = line
 			row.Line = line
 			rows = append(rows, row)
 		}
@@ -122,6 +125,9 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	sum := &ImportSummary{Rows: append(done, invalid...)}
 	sort.Slice(sum.Rows, func(i, j int) bool { return sum.Rows[i].Line < sum.Rows[j].Line })
 	for _, r := range sum.Rows {
+		if r.SharedPhone {
+			sum.SharedPhone++
+		}
 		switch r.Outcome {
 		case store.ImportCreated:
 			sum.Created++
@@ -196,4 +202,10 @@ func parseRow(rec []string, cols map[string]int, region string) (store.ImportRow
 		}
 	}
 	return row, ""
+}
+
+// personKey tells apart the rows of one file: the same phone with another
+// name is another member of a household, not a duplicate.
+func personKey(r store.ImportRow) string {
+	return r.Member.Phone + "\x00" + strings.ToLower(strings.TrimSpace(r.Member.FirstName+" "+r.Member.LastName))
 }

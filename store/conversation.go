@@ -302,11 +302,11 @@ type ConversationQuery struct {
 const conversationColumns = `c.id, c.phone_cipher, c.church_number, c.status, c.unread, c.flagged, c.opted_out,
 	c.last_message_us, c.last_preview, c.last_direction, c.created_at,
 	m.id, m.first_name, m.last_name, m.consent_status
-	FROM conversations c LEFT JOIN members m ON m.id = `+phoneMember
+	FROM conversations c LEFT JOIN members m ON m.id = ` + convMemberSQL
 
-// phoneMember is the member a conversation (alias c) shows: the first of
+// convMemberSQL is the member a conversation (alias c) shows: the first of
 // those who have its phone (a household may share one).
-const phoneMember = `(SELECT pm.id FROM members pm WHERE pm.phone_hash = c.phone_hash ORDER BY pm.created_at, pm.id LIMIT 1)`
+const convMemberSQL = `(SELECT pm.id FROM members pm WHERE pm.phone_hash = c.phone_hash ORDER BY pm.created_at, pm.id LIMIT 1)`
 
 func (s *Store) scanConversation(row interface{ Scan(...any) error }) (*Conversation, error) {
 	var c Conversation

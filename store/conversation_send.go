@@ -40,7 +40,7 @@ func (s *Store) ReplyTarget(ctx context.Context, h *tenancy.Handle, messageID st
 	err := h.QueryRowContext(ctx, `SELECT cm.id, cm.body, cm.purpose, cm.status, cm.media, c.phone_cipher, c.church_number,
 		m.id, c.opted_out, m.consent_status, m.phone_invalid, EXISTS (SELECT 1 FROM welcomes w WHERE w.message_id = cm.id)
 		FROM conversation_messages cm JOIN conversations c ON c.id = cm.conversation_id
-		LEFT JOIN members m ON m.id = `+phoneMember+` WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
+		LEFT JOIN members m ON m.id = `+convMemberSQL+` WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
 		Scan(&it.MessageID, &it.Body, &it.Purpose, &it.Status, &media, &sealed, &it.ChurchNumber, &mid, &contactOut, &consent, &invalid,
 			&it.Welcome)
 	if err != nil {
