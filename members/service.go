@@ -280,6 +280,7 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, r MemberRequest
 		return nil, err
 	}
 	m, err := s.store.CreateMember(ctx, h, in, consentOf(r))
+	markTextable(region, m)
 	return s.welcome(ctx, h, m, err)
 }
 
@@ -316,6 +317,7 @@ func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r Me
 		}
 	}
 	m, changed, err := s.store.UpdateMemberConsent(ctx, h, id, in, c)
+	markTextable(region, m)
 	if err != nil || !changed {
 		return m, err
 	}
@@ -327,7 +329,13 @@ func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id string) (*steep
 	if !steeple.ValidID(id) {
 		return nil, steeple.Errorf(steeple.ENOTFOUND, "member not found")
 	}
-	return s.store.Member(ctx, h, id)
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.Member(ctx, h, id)
+	markTextable(region, m)
+	return m, err
 }
 
 // Delete removes a member.
@@ -362,7 +370,9 @@ func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string,
 			mq.Name = q
 		}
 	}
-	return s.store.Members(ctx, h, mq)
+	ms, next, err := s.store.Members(ctx, h, mq)
+	markTextable(region, ms...)
+	return ms, next, err
 }
 
 // FromConversation turns the unknown contact of a conversation into a
@@ -382,6 +392,11 @@ func (s *Service) FromConversation(ctx context.Context, h *tenancy.Handle, conve
 	if err != nil {
 		return nil, err
 	}
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	m, err := s.store.MemberFromConversation(ctx, h, conversationID, in, consentOf(r))
+	markTextable(region, m)
 	return s.welcome(ctx, h, m, err)
 }
