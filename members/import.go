@@ -98,7 +98,7 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: reason})
 		case seen[personKey(row)] != 0:
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportDuplicate,
-				Reason: fmt.Sprintf("same person and phone as line %d", seen[personKey(row)])})
+				Reason: fmt.Sprintf("same phone and first name as line %d", seen[personKey(row)])})
 		default:
 			seen[personKey(row)] = line
 			row.Line = line
@@ -205,7 +205,9 @@ func parseRow(rec []string, cols map[string]int, region string) (store.ImportRow
 }
 
 // personKey tells apart the rows of one file: the same phone with another
-// name is another member of a household, not a duplicate.
+// first name is another member of a household, not a duplicate (a last
+// name may change; two people of a household sharing a first name and a
+// phone are rare enough to enter by hand).
 func personKey(r store.ImportRow) string {
-	return r.Member.Phone + "\x00" + strings.ToLower(strings.TrimSpace(r.Member.FirstName+" "+r.Member.LastName))
+	return r.Member.Phone + "\x00" + strings.ToLower(r.Member.FirstName)
 }

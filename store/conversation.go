@@ -491,6 +491,15 @@ func (s *Store) MemberFromConversation(ctx context.Context, h *tenancy.Handle, c
 		}
 		c.At = now
 		in.Phone = string(phone)
+		// The contact is no longer unknown once a member has the phone (the
+		// conversation shows that member): say who, rather than add another.
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE phone_hash = $1`, s.PhoneIndex(in.Phone)).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return s.duplicatePhone(ctx, tx, in.Phone)
+		}
 		m = &steeple.Member{ID: steeple.NewID(), FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email,
 			Groups: []steeple.GroupRef{}, Consent: c, CreatedAt: now, UpdatedAt: now}
 		if err := s.keepTextedStop(ctx, tx, m); err != nil {

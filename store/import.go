@@ -36,12 +36,12 @@ type ImportResult struct {
 }
 
 // phoneMember is an existing member found by phone, for matching rows.
-type phoneMember struct{ id, nameKey, emailHash string }
+type phoneMember struct{ id, firstKey, emailHash string }
 
 const importBatch = 500
 
-// ImportMembers updates the member a row names (same phone and same name,
-// or same phone and same email: names, email, groups added) and creates
+// ImportMembers updates the member a row names (same phone and same first
+// name, or same phone and same email: names, email, groups added) and creates
 // the others; a row whose phone another member has is created too, marked
 // SharedPhone (households share a mobile), in transactions of importBatch
 // rows. New members get consent c. Rows are already validated, so a batch
@@ -80,10 +80,11 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 	hash := s.PhoneIndex(r.Member.Phone)
 	res := ImportResult{Line: r.Line}
 	key := nameKey(r.Member.FirstName, r.Member.LastName)
+	first := strings.ToLower(r.Member.FirstName)
 	_, emailHash := s.sealEmail(r.Member.Email)
 	var match *phoneMember
 	for i, pm := range existing[hash] {
-		if pm.nameKey == key || (emailHash != nil && pm.emailHash == emailHash.(string)) {
+		if pm.firstKey == first || (emailHash != nil && pm.emailHash == emailHash.(string)) {
 			match = &existing[hash][i]
 			break
 		}
@@ -96,7 +97,6 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 		if err != nil {
 			return res, err
 		}
-		match.nameKey = key
 		res.Outcome, res.MemberID = ImportUpdated, match.id
 	} else {
 		c.At = now
@@ -109,7 +109,7 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 			return res, err
 		}
 		eh, _ := emailHash.(string)
-		existing[hash] = append(existing[hash], phoneMember{id: m.ID, nameKey: key, emailHash: eh})
+		existing[hash] = append(existing[hash], phoneMember{id: m.ID, firstKey: first, emailHash: eh})
 		res.Outcome, res.MemberID = ImportCreated, m.ID
 	}
 	res.SharedPhone = len(existing[hash]) > 1
@@ -148,7 +148,7 @@ func groupID(ctx context.Context, tx *sql.Tx, name string, cache map[string]stri
 }
 
 func (s *Store) memberIDsByPhoneHash(ctx context.Context, h *tenancy.Handle) (map[string][]phoneMember, error) {
-	rows, err := h.QueryContext(ctx, `SELECT phone_hash, id, name_key, COALESCE(email_hash, '') FROM members ORDER BY created_at, id`)
+	rows, err := h.QueryContext(ctx, `SELECT phone_hash, id, LOWER(first_name), COALESCE(email_hash, '') FROM members ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -157,7 +157,7 @@ func (s *Store) memberIDsByPhoneHash(ctx context.Context, h *tenancy.Handle) (ma
 	for rows.Next() {
 		var hash string
 		var pm phoneMember
-		if err := rows.Scan(&hash, &pm.id, &pm.nameKey, &pm.emailHash); err != nil {
+		if err := rows.Scan(&hash, &pm.id, &pm.firstKey, &pm.emailHash); err != nil {
 			return nil, err
 		}
 		m[hash] = append(m[hash], pm)

@@ -25,8 +25,8 @@ type MemberInput struct {
 	FirstName, LastName, Phone, Email string
 }
 
-// CreateMember adds a member with its initial consent. Errors: ECONFLICT
-// naming the existing member when the phone number is taken.
+// CreateMember adds a member with its initial consent. Several members may
+// share a phone (a household's one mobile).
 func (s *Store) CreateMember(ctx context.Context, h *tenancy.Handle, in MemberInput, c steeple.Consent) (*steeple.Member, error) {
 	now := s.Now()
 	c.At = now
@@ -83,7 +83,8 @@ func (s *Store) insertMember(ctx context.Context, q querier, m *steeple.Member) 
 // duplicatePhone builds the conflict error naming the member who has the number.
 func (s *Store) duplicatePhone(ctx context.Context, q querier, phone string) error {
 	var id, first, last string
-	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash = $1`, s.PhoneIndex(phone)).Scan(&id, &first, &last)
+	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash = $1 ORDER BY created_at, id LIMIT 1`,
+		s.PhoneIndex(phone)).Scan(&id, &first, &last)
 	if err != nil {
 		return steeple.Errorf(steeple.ECONFLICT, "a member already has phone %s", phone)
 	}
@@ -238,7 +239,7 @@ func (s *Store) fillGroups(ctx context.Context, h *tenancy.Handle, ms []*steeple
 	return rows.Err()
 }
 
-// UpdateMember replaces a member's editable fields. Errors: ENOTFOUND, ECONFLICT (phone taken).
+// UpdateMember replaces a member's editable fields. Errors: ENOTFOUND.
 func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, in MemberInput) (*steeple.Member, error) {
 	m, _, err := s.UpdateMemberConsent(ctx, h, id, in, nil)
 	return m, err
@@ -249,7 +250,7 @@ func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, 
 // a refused consent leaves the fields as they were. It reports whether the
 // consent status changed. An opt-out the member made (a STOP, or one the
 // provider reported) is undone only by the member: an admin's opt-in is
-// refused. Errors: ENOTFOUND, ECONFLICT (phone taken), EINVALID (consent).
+// refused. Errors: ENOTFOUND, EINVALID (consent).
 func (s *Store) UpdateMemberConsent(ctx context.Context, h *tenancy.Handle, id string, in MemberInput, c *steeple.Consent) (*steeple.Member, bool, error) {
 	changed := false
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
