@@ -89,18 +89,29 @@ func (s *Store) UpdateConversationMessage(ctx context.Context, h *tenancy.Handle
 
 // CreateWelcome adds a member's welcome text, queued, once per opt-in: the
 // key is the consent event that opted them in. It reports false, adding
-// nothing, when the member is not opted in or was welcomed for this opt-in.
+// nothing, when the member is not opted in or was welcomed for this opt-in,
+// or shares a phone that was welcomed during another member's opt-in.
 func (s *Store) CreateWelcome(ctx context.Context, h *tenancy.Handle, memberID string, d OutboundDraft) (bool, error) {
 	now := s.Now()
 	created := false
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
 		var sealed []byte
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT phone_cipher, consent_status FROM members WHERE id = $1`, memberID).Scan(&sealed, &status)
+		var status, hash string
+		err := tx.QueryRowContext(ctx, `SELECT phone_cipher, consent_status, phone_hash FROM members WHERE id = $1`, memberID).
+			Scan(&sealed, &status, &hash)
 		if err == sql.ErrNoRows || (err == nil && status != steeple.ConsentOptedIn) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		// A household's phone is welcomed once: not again for a member
+		// added to a phone welcomed during another member's current opt-in.
+		var welcomed bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM members o JOIN welcomes w ON w.member_id = o.id
+			WHERE o.phone_hash = $1 AND o.id <> $2 AND o.consent_status = 'opted_in'
+			AND w.consent_seq > (SELECT COALESCE(MAX(e.seq), 0) FROM consent_events e WHERE e.member_id = o.id AND e.status <> 'opted_in'))`,
+			hash, memberID).Scan(&welcomed); err != nil || welcomed {
 			return err
 		}
 		var seq int64
