@@ -237,6 +237,18 @@ func TestMemberOutsideRegion(t *testing.T) {
 		r = s.Do(t, "POST", "/api/v1/messages/preview", a.access, map[string]any{"text": "Hi", "audience": map[string]any{"member_ids": []string{uk.ID}}})
 		wantError(t, r, http.StatusBadRequest, "invalid")
 		wantField(t, r, "audience")
+
+		r = importCSV(t, s, a.access, nil, "text/csv", strings.NewReader("First Name,Mobile Phone Number\nAway,+44 7911 123457\nHere,312-555-1002\n"))
+		wantStatus(t, r, http.StatusOK)
+		var imp struct {
+			Rows []struct {
+				Reason string `json:"not_textable_reason"`
+			}
+		}
+		decodeInto(t, r, &imp)
+		if len(imp.Rows) != 2 || !strings.Contains(imp.Rows[0].Reason, "+44") || imp.Rows[1].Reason != "" {
+			t.Fatalf("import: %s; want the UK row flagged not textable and the US row not", r.Raw)
+		}
 	})
 }
 

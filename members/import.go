@@ -122,6 +122,13 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 		}
 		s.optedIn(ctx, h, created)
 	}
+	phones := make(map[int]string, len(rows))
+	for _, r := range rows {
+		phones[r.Line] = r.Member.Phone
+	}
+	for i := range done {
+		done[i].NotTextableReason = NotTextable(phones[done[i].Line], region)
+	}
 	sum := &ImportSummary{Rows: append(done, invalid...)}
 	sort.Slice(sum.Rows, func(i, j int) bool { return sum.Rows[i].Line < sum.Rows[j].Line })
 	for _, r := range sum.Rows {

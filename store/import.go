@@ -33,6 +33,9 @@ type ImportResult struct {
 	// SharedPhone says the row's phone also belongs to another member (a
 	// household sharing one mobile): texts to the phone are sent once.
 	SharedPhone bool `json:"shared_phone,omitempty"`
+	// NotTextableReason says why the member's phone cannot be texted (a
+	// number outside the church's phone region); "" when it can.
+	NotTextableReason string `json:"not_textable_reason,omitempty"`
 }
 
 // phoneMember is an existing member found by phone, for matching rows.
