@@ -211,8 +211,12 @@ type Member struct {
 	Groups       []GroupRef `json:"groups"`
 	Consent      Consent    `json:"consent"`
 	PhoneInvalid bool       `json:"phone_invalid,omitempty"`
-	CreatedAt    time.Time  `json:"created_at"`
-	UpdatedAt    time.Time  `json:"updated_at"`
+	// Textable says whether the church's number can text the phone;
+	// NotTextableReason says why not (another country, rejected by the carrier).
+	Textable          bool      `json:"textable"`
+	NotTextableReason string    `json:"not_textable_reason,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
 }
 
 // Group is a named set of members.

@@ -64,7 +64,7 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 		`Peter,Rock,3125550304,peter@,Choir`,                           // 7 invalid email
 		`Jo"hn,Baptist,3125550305,,`,                                   // 8 unreadable (bare quote)
 		`John,Zebedee,+1 312 555 0306,john@example.org,"Choir, Youth"`, // 9 created, after the bad rows
-		`Existing,Member,312-555-0310,existing@example.org,`,           // 10 updated
+		`Old,Member,312-555-0310,existing@example.org,`,                // 10 updated (same phone, same first name)
 	}, "\n") + "\n"
 	r := importCSV(t, s, a.access, consent, "text/csv", strings.NewReader(csv))
 	wantStatus(t, r, http.StatusOK)
@@ -102,7 +102,7 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 	}
 	var updated apiMember
 	decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+existing.ID, a.access, nil), &updated)
-	if updated.FirstName != "Existing" || updated.Email != "existing@example.org" || updated.Consent.Status != "opted_out" {
+	if updated.LastName != "Member" || updated.Email != "existing@example.org" || updated.Consent.Status != "opted_out" {
 		t.Fatalf("updated member: %+v; want new name and email, consent unchanged (opted_out)", updated)
 	}
 	var groups struct {

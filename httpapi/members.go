@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -12,6 +14,21 @@ import (
 
 // maxImportBody bounds an import upload (10,000 rows fit comfortably).
 const maxImportBody = 20 << 20
+
+// errImportTooLarge says what the size limit of an import is.
+var errImportTooLarge = steeple.FieldError("file", fmt.Sprintf("is larger than %d MiB, the size limit for one import; split it", maxImportBody>>20))
+
+// importBody reads an upload and turns "body too large" into the size
+// limit's own message (rather than a CSV or row-count error).
+type importBody struct{ r io.Reader }
+
+func (b importBody) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+		return n, errImportTooLarge
+	}
+	return n, err
+}
 
 func (s *Server) routeMembers() {
 	s.mux.HandleFunc("GET /api/v1/members", s.authed(s.listMembers))
@@ -111,6 +128,10 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *caller
 	switch mt {
 	case "multipart/form-data":
 		f, _, err := r.FormFile("file")
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			s.fail(w, r, errImportTooLarge)
+			return
+		}
 		if err != nil {
 			s.fail(w, r, steeple.FieldError("file", "multipart upload needs a \"file\" field: "+err.Error()))
 			return
@@ -128,7 +149,7 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *caller
 		s.fail(w, r, steeple.FieldError("consent", "must be opted_in or opted_out"))
 		return
 	}
-	sum, err := s.deps.Members.Import(r.Context(), c.h, file, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
+	sum, err := s.deps.Members.Import(r.Context(), c.h, importBody{file}, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

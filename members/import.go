@@ -31,11 +31,14 @@ var columnNames = map[string][]string{
 
 // ImportSummary is the answer to an import: counts and one result per row.
 type ImportSummary struct {
-	Created    int                  `json:"created"`
-	Updated    int                  `json:"updated"`
-	Duplicates int                  `json:"skipped_duplicate"`
-	Invalid    int                  `json:"invalid"`
-	Rows       []store.ImportResult `json:"rows"`
+	Created    int `json:"created"`
+	Updated    int `json:"updated"`
+	Duplicates int `json:"skipped_duplicate"`
+	// SharedPhone counts the rows whose phone another member also has (a
+	// household's one mobile); they are created or updated like any other.
+	SharedPhone int                  `json:"shared_phone"`
+	Invalid     int                  `json:"invalid"`
+	Rows        []store.ImportResult `json:"rows"`
 }
 
 // ImportOptions say what consent the imported people gave.
@@ -66,7 +69,7 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	}
 	var rows []store.ImportRow
 	var invalid []store.ImportResult
-	seen := map[string]int{} // phone → first line
+	seen := map[string]int{} // phone and name → first line
 	region, err := s.region(ctx, h)
 	if err != nil {
 		return nil, err
@@ -76,8 +79,14 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 		if errors.Is(err, io.EOF) {
 			break
 		}
+		if se := (*steeple.Error)(nil); errors.As(err, &se) {
+			return nil, se // the upload's own limit (size), said by the caller's reader
+		}
 		if len(rows)+len(invalid) >= MaxImportRows {
-			return nil, steeple.FieldError("file", fmt.Sprintf("has more than %d rows; split it", MaxImportRows))
+			return nil, steeple.FieldError("file", fmt.Sprintf("has more than %d rows, the limit for one import; split it", MaxImportRows))
+		}
+		if pe := (*csv.ParseError)(nil); err != nil && !errors.As(err, &pe) {
+			return nil, steeple.FieldError("file", "could not be read: "+err.Error())
 		}
 		if err != nil {
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: "unreadable CSV: " + err.Error()})
@@ -87,11 +96,11 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 		switch {
 		case reason != "":
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: reason})
-		case seen[row.Member.Phone] != 0:
+		case seen[personKey(row)] != 0:
 			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportDuplicate,
-				Reason: fmt.Sprintf("same phone as line %d", seen[row.Member.Phone])})
+				Reason: fmt.Sprintf("same phone and first name as line %d", seen[personKey(row)])})
 		default:
-			seen[row.Member.Phone] = line
+			seen[personKey(row)] = line
 			row.Line = line
 			rows = append(rows, row)
 		}
@@ -113,9 +122,19 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 		}
 		s.optedIn(ctx, h, created)
 	}
+	phones := make(map[int]string, len(rows))
+	for _, r := range rows {
+		phones[r.Line] = r.Member.Phone
+	}
+	for i := range done {
+		done[i].NotTextableReason = NotTextable(phones[done[i].Line], region)
+	}
 	sum := &ImportSummary{Rows: append(done, invalid...)}
 	sort.Slice(sum.Rows, func(i, j int) bool { return sum.Rows[i].Line < sum.Rows[j].Line })
 	for _, r := range sum.Rows {
+		if r.SharedPhone {
+			sum.SharedPhone++
+		}
 		switch r.Outcome {
 		case store.ImportCreated:
 			sum.Created++
@@ -190,4 +209,12 @@ func parseRow(rec []string, cols map[string]int, region string) (store.ImportRow
 		}
 	}
 	return row, ""
+}
+
+// personKey tells apart the rows of one file: the same phone with another
+// first name is another member of a household, not a duplicate (a last
+// name may change; two people of a household sharing a first name and a
+// phone are rare enough to enter by hand).
+func personKey(r store.ImportRow) string {
+	return r.Member.Phone + "\x00" + strings.ToLower(r.Member.FirstName)
 }

@@ -5,6 +5,7 @@ package members
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -279,6 +280,7 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, r MemberRequest
 		return nil, err
 	}
 	m, err := s.store.CreateMember(ctx, h, in, consentOf(r))
+	markTextable(region, m)
 	return s.welcome(ctx, h, m, err)
 }
 
@@ -292,7 +294,9 @@ func consentOf(r MemberRequest) steeple.Consent {
 	return c
 }
 
-// Update replaces a member's fields (and consent, if given).
+// Update replaces a member's fields (and consent, if given) in one
+// transaction. Errors: ENOTFOUND, ECONFLICT, EINVALID (an admin cannot opt
+// in a member who texted STOP).
 func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r MemberRequest) (*steeple.Member, error) {
 	if !steeple.ValidID(id) {
 		return nil, steeple.Errorf(steeple.ENOTFOUND, "member not found")
@@ -305,20 +309,16 @@ func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r Me
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.store.UpdateMember(ctx, h, id, in)
-	if err != nil || r.Consent == nil {
-		return m, err
+	var c *steeple.Consent
+	if r.Consent != nil {
+		c = &steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin, Wording: strings.TrimSpace(r.Consent.Wording)}
+		if r.Consent.OptedIn {
+			c.Status = steeple.ConsentOptedIn
+		}
 	}
-	c := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin, Wording: strings.TrimSpace(r.Consent.Wording)}
-	if r.Consent.OptedIn {
-		c.Status = steeple.ConsentOptedIn
-	}
-	changed, err := s.store.SetConsent(ctx, h, id, c)
-	if err != nil {
-		return nil, err
-	}
-	m, err = s.store.Member(ctx, h, id)
-	if !changed {
+	m, changed, err := s.store.UpdateMemberConsent(ctx, h, id, in, c)
+	markTextable(region, m)
+	if err != nil || !changed {
 		return m, err
 	}
 	return s.welcome(ctx, h, m, err) // an admin recording consent opts them in
@@ -329,7 +329,13 @@ func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id string) (*steep
 	if !steeple.ValidID(id) {
 		return nil, steeple.Errorf(steeple.ENOTFOUND, "member not found")
 	}
-	return s.store.Member(ctx, h, id)
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	m, err := s.store.Member(ctx, h, id)
+	markTextable(region, m)
+	return m, err
 }
 
 // Delete removes a member.
@@ -340,9 +346,18 @@ func (s *Service) Delete(ctx context.Context, h *tenancy.Handle, id string) erro
 	return s.store.DeleteMember(ctx, h, id)
 }
 
+// MaxSearchLength bounds a member search (characters): a name or a phone
+// number is far shorter, and a long pattern is costly to match.
+const MaxSearchLength = 200
+
 // List searches members: q is a name fragment, or a phone number (matched
 // exactly: phone numbers are stored encrypted, so there is no partial match).
+// The fragment is matched literally (% and _ are not wildcards).
+// Errors: EINVALID when q is longer than MaxSearchLength.
 func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string, limit int) ([]*steeple.Member, string, error) {
+	if utf8.RuneCountInString(q) > MaxSearchLength {
+		return nil, "", steeple.FieldError("q", fmt.Sprintf("must be at most %d characters", MaxSearchLength))
+	}
 	mq := store.MemberQuery{Cursor: cursor, Limit: limit}
 	region, err := s.region(ctx, h)
 	if err != nil {
@@ -355,7 +370,9 @@ func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string,
 			mq.Name = q
 		}
 	}
-	return s.store.Members(ctx, h, mq)
+	ms, next, err := s.store.Members(ctx, h, mq)
+	markTextable(region, ms...)
+	return ms, next, err
 }
 
 // FromConversation turns the unknown contact of a conversation into a
@@ -375,6 +392,11 @@ func (s *Service) FromConversation(ctx context.Context, h *tenancy.Handle, conve
 	if err != nil {
 		return nil, err
 	}
+	region, err := s.region(ctx, h)
+	if err != nil {
+		return nil, err
+	}
 	m, err := s.store.MemberFromConversation(ctx, h, conversationID, in, consentOf(r))
+	markTextable(region, m)
 	return s.welcome(ctx, h, m, err)
 }

@@ -31,7 +31,15 @@ type Preview struct {
 	Encoding           string `json:"encoding"`
 	SegmentsPerMessage int    `json:"segments_per_message"`
 	TotalSegments      int    `json:"total_segments"`
+	// Excluded counts the chosen members who will not be texted, by reason
+	// (ExcludedDuplicatePhone, or why their phone is not textable).
+	// Opted-out members are not counted here.
+	Excluded map[string]int `json:"excluded"`
 }
+
+// ExcludedDuplicatePhone is the reason a member who shares a phone with
+// another recipient is not texted: each phone gets a broadcast once.
+const ExcludedDuplicatePhone = "duplicate phone"
 
 // plan is a broadcast ready to commit.
 type plan struct {
@@ -82,14 +90,18 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
 	}
-	people, err := s.store.AudienceMembers(ctx, h, a)
+	chosen, err := s.store.AudienceMembers(ctx, h, a)
+	if err != nil {
+		return nil, err
+	}
+	people, excluded, err := s.textable(ctx, h, chosen)
 	if err != nil {
 		return nil, err
 	}
 	if len(people) == 0 {
-		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out, or there is no one)")
+		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
 	}
-	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7}}
+	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded}}
 	church := h.Tenant().Name
 	mms := len(r.MediaURLs) > 0
 	for i, m := range people {
@@ -110,6 +122,35 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		p.recipients = append(p.recipients, store.OutgoingRecipient{Recipient: m, Body: body, Chunk: i / store.ChunkSize})
 	}
 	return p, nil
+}
+
+// textable keeps the members whose phone the church's number can text,
+// each phone once (the first member chosen for it), and counts the others
+// by reason.
+func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []store.Recipient) ([]store.Recipient, map[string]int, error) {
+	region, err := s.store.Setting(ctx, h, members.SettingPhoneRegion)
+	if err != nil {
+		return nil, nil, err
+	}
+	if region == "" {
+		region = members.DefaultRegion
+	}
+	excluded := map[string]int{}
+	seen := map[string]bool{}
+	var out []store.Recipient
+	for _, r := range chosen {
+		if why := members.NotTextable(r.Phone, region); why != "" {
+			excluded[why]++
+			continue
+		}
+		if seen[r.Phone] {
+			excluded[ExcludedDuplicatePhone]++
+			continue
+		}
+		seen[r.Phone] = true
+		out = append(out, r)
+	}
+	return out, excluded, nil
 }
 
 // Preview answers what a broadcast would reach and cost, creating nothing.
@@ -165,7 +206,11 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	} else if err := s.store.MarkDispatched(ctx, h, b.ID); err != nil {
 		s.log.Warn("marking broadcast dispatched", "message", b.ID, "err", err)
 	}
-	return s.store.Broadcast(ctx, h, b.ID)
+	out, err := s.store.Broadcast(ctx, h, b.ID)
+	if out != nil {
+		out.Excluded = p.Excluded
+	}
+	return out, err
 }
 
 // Get returns a broadcast with its counts and every recipient's status.

@@ -134,7 +134,8 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 	}
 	err = h.InTx(ctx, func(tx *sql.Tx) error {
 		var memberID sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT id FROM members WHERE phone_hash = $1`, hash).Scan(&memberID); err != nil && err != sql.ErrNoRows {
+		if err := tx.QueryRowContext(ctx, `SELECT id FROM members WHERE phone_hash = $1 ORDER BY created_at, id LIMIT 1`,
+			hash).Scan(&memberID); err != nil && err != sql.ErrNoRows {
 			return err
 		}
 		res.MemberID = memberID.String
@@ -224,12 +225,35 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 	if !memberID.Valid {
 		return wasOut != optedOut, nil
 	}
-	var cur string
-	if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, memberID.String).Scan(&cur); err != nil {
+	// Everyone who shares the phone: one STOP from a household's mobile
+	// opts out the whole household, and START opts it back in.
+	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(in.From))
+	if err != nil {
 		return false, err
 	}
-	err := setConsentTx(ctx, tx, memberID.String, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: in.Wording})
-	return cur != status, err
+	current := map[string]string{}
+	var ids []string
+	for rows.Next() {
+		var id, cur string
+		if err := rows.Scan(&id, &cur); err != nil {
+			rows.Close()
+			return false, err
+		}
+		current[id] = cur
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, err
+	}
+	changed := false
+	for _, id := range ids {
+		if err := setConsentTx(ctx, tx, id, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: in.Wording}); err != nil {
+			return false, err
+		}
+		changed = changed || current[id] != status
+	}
+	return changed, nil
 }
 
 // CreateReply adds an outbound message to a conversation, queued for
@@ -278,7 +302,11 @@ type ConversationQuery struct {
 const conversationColumns = `c.id, c.phone_cipher, c.church_number, c.status, c.unread, c.flagged, c.opted_out,
 	c.last_message_us, c.last_preview, c.last_direction, c.created_at,
 	m.id, m.first_name, m.last_name, m.consent_status
-	FROM conversations c LEFT JOIN members m ON m.phone_hash = c.phone_hash`
+	FROM conversations c LEFT JOIN members m ON m.id = ` + convMemberSQL
+
+// convMemberSQL is the member a conversation (alias c) shows: the first of
+// those who have its phone (a household may share one).
+const convMemberSQL = `(SELECT pm.id FROM members pm WHERE pm.phone_hash = c.phone_hash ORDER BY pm.created_at, pm.id LIMIT 1)`
 
 func (s *Store) scanConversation(row interface{ Scan(...any) error }) (*Conversation, error) {
 	var c Conversation
@@ -463,6 +491,15 @@ func (s *Store) MemberFromConversation(ctx context.Context, h *tenancy.Handle, c
 		}
 		c.At = now
 		in.Phone = string(phone)
+		// The contact is no longer unknown once a member has the phone (the
+		// conversation shows that member): say who, rather than add another.
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE phone_hash = $1`, s.PhoneIndex(in.Phone)).Scan(&taken); err != nil {
+			return err
+		}
+		if taken > 0 {
+			return s.duplicatePhone(ctx, tx, in.Phone)
+		}
 		m = &steeple.Member{ID: steeple.NewID(), FirstName: in.FirstName, LastName: in.LastName, Phone: in.Phone, Email: in.Email,
 			Groups: []steeple.GroupRef{}, Consent: c, CreatedAt: now, UpdatedAt: now}
 		if err := s.keepTextedStop(ctx, tx, m); err != nil {

@@ -40,7 +40,7 @@ func (s *Store) ReplyTarget(ctx context.Context, h *tenancy.Handle, messageID st
 	err := h.QueryRowContext(ctx, `SELECT cm.id, cm.body, cm.purpose, cm.status, cm.media, c.phone_cipher, c.church_number,
 		m.id, c.opted_out, m.consent_status, m.phone_invalid, EXISTS (SELECT 1 FROM welcomes w WHERE w.message_id = cm.id)
 		FROM conversation_messages cm JOIN conversations c ON c.id = cm.conversation_id
-		LEFT JOIN members m ON m.phone_hash = c.phone_hash WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
+		LEFT JOIN members m ON m.id = `+convMemberSQL+` WHERE cm.id = $1 AND cm.direction = 'outbound'`, messageID).
 		Scan(&it.MessageID, &it.Body, &it.Purpose, &it.Status, &media, &sealed, &it.ChurchNumber, &mid, &contactOut, &consent, &invalid,
 			&it.Welcome)
 	if err != nil {
@@ -89,18 +89,29 @@ func (s *Store) UpdateConversationMessage(ctx context.Context, h *tenancy.Handle
 
 // CreateWelcome adds a member's welcome text, queued, once per opt-in: the
 // key is the consent event that opted them in. It reports false, adding
-// nothing, when the member is not opted in or was welcomed for this opt-in.
+// nothing, when the member is not opted in or was welcomed for this opt-in,
+// or shares a phone that was welcomed during another member's opt-in.
 func (s *Store) CreateWelcome(ctx context.Context, h *tenancy.Handle, memberID string, d OutboundDraft) (bool, error) {
 	now := s.Now()
 	created := false
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
 		var sealed []byte
-		var status string
-		err := tx.QueryRowContext(ctx, `SELECT phone_cipher, consent_status FROM members WHERE id = $1`, memberID).Scan(&sealed, &status)
+		var status, hash string
+		err := tx.QueryRowContext(ctx, `SELECT phone_cipher, consent_status, phone_hash FROM members WHERE id = $1`, memberID).
+			Scan(&sealed, &status, &hash)
 		if err == sql.ErrNoRows || (err == nil && status != steeple.ConsentOptedIn) {
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		// A household's phone is welcomed once: not again for a member
+		// added to a phone welcomed during another member's current opt-in.
+		var welcomed bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM members o JOIN welcomes w ON w.member_id = o.id
+			WHERE o.phone_hash = $1 AND o.id <> $2 AND o.consent_status = 'opted_in'
+			AND w.consent_seq > (SELECT COALESCE(MAX(e.seq), 0) FROM consent_events e WHERE e.member_id = o.id AND e.status <> 'opted_in'))`,
+			hash, memberID).Scan(&welcomed); err != nil || welcomed {
 			return err
 		}
 		var seq int64

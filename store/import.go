@@ -30,12 +30,23 @@ type ImportResult struct {
 	Outcome  string `json:"outcome"`
 	MemberID string `json:"member_id,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// SharedPhone says the row's phone also belongs to another member (a
+	// household sharing one mobile): texts to the phone are sent once.
+	SharedPhone bool `json:"shared_phone,omitempty"`
+	// NotTextableReason says why the member's phone cannot be texted (a
+	// number outside the church's phone region); "" when it can.
+	NotTextableReason string `json:"not_textable_reason,omitempty"`
 }
+
+// phoneMember is an existing member found by phone, for matching rows.
+type phoneMember struct{ id, firstKey, emailHash string }
 
 const importBatch = 500
 
-// ImportMembers creates members whose phone is new and updates those whose
-// phone exists (names, email, groups added), in transactions of importBatch
+// ImportMembers updates the member a row names (same phone and same first
+// name, or same phone and same email: names, email, groups added) and creates
+// the others; a row whose phone another member has is created too, marked
+// SharedPhone (households share a mobile), in transactions of importBatch
 // rows. New members get consent c. Rows are already validated, so a batch
 // fails only on a database error, which is returned.
 func (s *Store) ImportMembers(ctx context.Context, h *tenancy.Handle, rows []ImportRow, c steeple.Consent) ([]ImportResult, error) {
@@ -67,19 +78,29 @@ func (s *Store) ImportMembers(ctx context.Context, h *tenancy.Handle, rows []Imp
 	return out, nil
 }
 
-func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steeple.Consent, existing, groups map[string]string) (ImportResult, error) {
+func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steeple.Consent, existing map[string][]phoneMember, groups map[string]string) (ImportResult, error) {
 	now := s.Now()
 	hash := s.PhoneIndex(r.Member.Phone)
 	res := ImportResult{Line: r.Line}
-	if id, ok := existing[hash]; ok {
+	key := nameKey(r.Member.FirstName, r.Member.LastName)
+	first := strings.ToLower(r.Member.FirstName)
+	_, emailHash := s.sealEmail(r.Member.Email)
+	var match *phoneMember
+	for i, pm := range existing[hash] {
+		if pm.firstKey == first || (emailHash != nil && pm.emailHash == emailHash.(string)) {
+			match = &existing[hash][i]
+			break
+		}
+	}
+	if match != nil {
 		email, emailHash := s.sealEmail(r.Member.Email)
 		_, err := tx.ExecContext(ctx, `UPDATE members SET first_name = $1, last_name = $2, name_key = $3,
 			email_cipher = COALESCE($4, email_cipher), email_hash = COALESCE($5, email_hash), updated_at = $6 WHERE id = $7`,
-			r.Member.FirstName, r.Member.LastName, nameKey(r.Member.FirstName, r.Member.LastName), email, emailHash, now, id)
+			r.Member.FirstName, r.Member.LastName, key, email, emailHash, now, match.id)
 		if err != nil {
 			return res, err
 		}
-		res.Outcome, res.MemberID = ImportUpdated, id
+		res.Outcome, res.MemberID = ImportUpdated, match.id
 	} else {
 		c.At = now
 		m := &steeple.Member{ID: steeple.NewID(), FirstName: r.Member.FirstName, LastName: r.Member.LastName,
@@ -90,9 +111,11 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 		if err := s.insertMember(ctx, tx, m); err != nil {
 			return res, err
 		}
-		existing[hash] = m.ID
+		eh, _ := emailHash.(string)
+		existing[hash] = append(existing[hash], phoneMember{id: m.ID, firstKey: first, emailHash: eh})
 		res.Outcome, res.MemberID = ImportCreated, m.ID
 	}
+	res.SharedPhone = len(existing[hash]) > 1
 	for _, g := range r.Groups {
 		gid, err := groupID(ctx, tx, g, groups, now)
 		if err != nil {
@@ -112,32 +135,35 @@ func groupID(ctx context.Context, tx *sql.Tx, name string, cache map[string]stri
 	if id, ok := cache[key]; ok {
 		return id, nil
 	}
-	var id string
-	err := tx.QueryRowContext(ctx, `SELECT id FROM groups WHERE name_key = $1`, key).Scan(&id)
-	if err == sql.ErrNoRows {
-		id = steeple.NewID()
-		_, err = tx.ExecContext(ctx, `INSERT INTO groups (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)`, id, name, key, now)
+	// A group created meanwhile by someone else (an admin, another import)
+	// is used, not an error: the insert yields to it, and the select then
+	// sees it (each statement sees what committed before it).
+	if _, err := tx.ExecContext(ctx, `INSERT INTO groups (id, name, name_key, created_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (name_key) DO NOTHING`, steeple.NewID(), name, key, now); err != nil {
+		return "", err
 	}
-	if err != nil {
+	var id string
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM groups WHERE name_key = $1`, key).Scan(&id); err != nil {
 		return "", err
 	}
 	cache[key] = id
 	return id, nil
 }
 
-func (s *Store) memberIDsByPhoneHash(ctx context.Context, h *tenancy.Handle) (map[string]string, error) {
-	rows, err := h.QueryContext(ctx, `SELECT phone_hash, id FROM members`)
+func (s *Store) memberIDsByPhoneHash(ctx context.Context, h *tenancy.Handle) (map[string][]phoneMember, error) {
+	rows, err := h.QueryContext(ctx, `SELECT phone_hash, id, LOWER(first_name), COALESCE(email_hash, '') FROM members ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	m := map[string]string{}
+	m := map[string][]phoneMember{}
 	for rows.Next() {
-		var hash, id string
-		if err := rows.Scan(&hash, &id); err != nil {
+		var hash string
+		var pm phoneMember
+		if err := rows.Scan(&hash, &pm.id, &pm.firstKey, &pm.emailHash); err != nil {
 			return nil, err
 		}
-		m[hash] = id
+		m[hash] = append(m[hash], pm)
 	}
 	return m, rows.Err()
 }

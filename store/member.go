@@ -25,8 +25,8 @@ type MemberInput struct {
 	FirstName, LastName, Phone, Email string
 }
 
-// CreateMember adds a member with its initial consent. Errors: ECONFLICT
-// naming the existing member when the phone number is taken.
+// CreateMember adds a member with its initial consent. Several members may
+// share a phone (a household's one mobile).
 func (s *Store) CreateMember(ctx context.Context, h *tenancy.Handle, in MemberInput, c steeple.Consent) (*steeple.Member, error) {
 	now := s.Now()
 	c.At = now
@@ -83,7 +83,8 @@ func (s *Store) insertMember(ctx context.Context, q querier, m *steeple.Member) 
 // duplicatePhone builds the conflict error naming the member who has the number.
 func (s *Store) duplicatePhone(ctx context.Context, q querier, phone string) error {
 	var id, first, last string
-	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash = $1`, s.PhoneIndex(phone)).Scan(&id, &first, &last)
+	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash = $1 ORDER BY created_at, id LIMIT 1`,
+		s.PhoneIndex(phone)).Scan(&id, &first, &last)
 	if err != nil {
 		return steeple.Errorf(steeple.ECONFLICT, "a member already has phone %s", phone)
 	}
@@ -143,9 +144,11 @@ func (s *Store) Member(ctx context.Context, h *tenancy.Handle, id string) (*stee
 	return m, s.fillGroups(ctx, h, []*steeple.Member{m})
 }
 
-// MemberByPhone finds a member by E.164 phone. Errors: ENOTFOUND.
+// MemberByPhone finds a member by E.164 phone: the first entered of those
+// who share it. Errors: ENOTFOUND.
 func (s *Store) MemberByPhone(ctx context.Context, h *tenancy.Handle, e164 string) (*steeple.Member, error) {
-	m, _, err := s.scanMember(h.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE phone_hash = $1`, s.PhoneIndex(e164)))
+	m, _, err := s.scanMember(h.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE phone_hash = $1
+		ORDER BY created_at, id LIMIT 1`, s.PhoneIndex(e164)))
 	if err != nil {
 		return nil, translate(err, "member")
 	}
@@ -236,9 +239,25 @@ func (s *Store) fillGroups(ctx context.Context, h *tenancy.Handle, ms []*steeple
 	return rows.Err()
 }
 
-// UpdateMember replaces a member's editable fields. Errors: ENOTFOUND, ECONFLICT (phone taken).
+// UpdateMember replaces a member's editable fields. Errors: ENOTFOUND.
 func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, in MemberInput) (*steeple.Member, error) {
+	m, _, err := s.UpdateMemberConsent(ctx, h, id, in, nil)
+	return m, err
+}
+
+// UpdateMemberConsent replaces a member's editable fields and, when c is
+// given, records the consent an admin entered: all in one transaction, so
+// a refused consent leaves the fields as they were. It reports whether the
+// consent status changed. An opt-out the member made (a STOP, or one the
+// provider reported) is undone only by the member: an admin's opt-in is
+// refused. Errors: ENOTFOUND, EINVALID (consent).
+func (s *Store) UpdateMemberConsent(ctx context.Context, h *tenancy.Handle, id string, in MemberInput, c *steeple.Consent) (*steeple.Member, bool, error) {
+	changed := false
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var before string
+		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&before); err != nil {
+			return translate(err, "member")
+		}
 		email, emailHash := s.sealEmail(in.Email)
 		res, err := tx.ExecContext(ctx, `UPDATE members SET first_name = $1, last_name = $2, name_key = $3, phone_cipher = $4,
 			phone_hash = $5, email_cipher = $6, email_hash = $7, phone_invalid = CASE WHEN phone_hash = $5 THEN phone_invalid ELSE FALSE END,
@@ -253,25 +272,57 @@ func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, 
 		}
 		// A new phone that texted STOP brings its opt-out with it.
 		m := &steeple.Member{ID: id, Phone: in.Phone, Consent: steeple.Consent{Status: steeple.ConsentOptedIn, At: s.Now()}}
-		if err := s.keepTextedStop(ctx, tx, m); err != nil || m.Consent.Status == steeple.ConsentOptedIn {
+		if err := s.keepTextedStop(ctx, tx, m); err != nil {
 			return err
 		}
-		var cur string
-		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&cur); err != nil {
+		var cur, source string
+		if err := tx.QueryRowContext(ctx, `SELECT consent_status, consent_source FROM members WHERE id = $1`, id).Scan(&cur, &source); err != nil {
 			return err
 		}
-		if cur == steeple.ConsentOptedOut {
-			return nil
+		if m.Consent.Status == steeple.ConsentOptedOut && cur != steeple.ConsentOptedOut {
+			if err := setConsentTx(ctx, tx, id, m.Consent); err != nil {
+				return err
+			}
+			cur, source = m.Consent.Status, m.Consent.Source
 		}
-		return setConsentTx(ctx, tx, id, m.Consent)
+		if c != nil {
+			if err := s.adminConsentTx(ctx, tx, id, cur, source, *c); err != nil {
+				return err
+			}
+			cur = c.Status
+		}
+		changed = cur != before
+		return nil
 	})
 	if tenancy.IsUniqueViolation(err) {
-		return nil, s.duplicatePhone(ctx, h, in.Phone)
+		return nil, false, s.duplicatePhone(ctx, h, in.Phone)
 	}
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.Member(ctx, h, id)
+	m, err := s.Member(ctx, h, id)
+	return m, changed, err
+}
+
+// memberOptOut reports whether an opt-out was the member's own (a STOP
+// keyword, or a block the provider reported for them).
+func memberOptOut(status, source string) bool {
+	return status == steeple.ConsentOptedOut && (source == steeple.ConsentSourceKeyword || source == steeple.ConsentSourceProvider)
+}
+
+// adminConsentTx records consent an admin entered over the member's
+// current status and source. An opt-out stays the member's own when the
+// admin repeats it; an admin cannot undo it. Errors: EINVALID (consent).
+func (s *Store) adminConsentTx(ctx context.Context, tx *sql.Tx, id, cur, source string, c steeple.Consent) error {
+	if memberOptOut(cur, source) {
+		if c.Status == steeple.ConsentOptedIn {
+			return &steeple.Error{Code: steeple.EINVALID, Message: "consent: this member opted out themselves (by texting STOP); only they can opt back in",
+				Fields: map[string]string{"consent": "this member opted out themselves (by texting STOP); only they can opt back in, by texting START"}}
+		}
+		return nil // already opted out by the member: keep their record of it
+	}
+	c.At = s.Now()
+	return setConsentTx(ctx, tx, id, c)
 }
 
 // DeleteMember removes a member. Errors: ENOTFOUND.

@@ -103,6 +103,9 @@ type Broadcast struct {
 	CreatedAt          time.Time      `json:"created_at"`
 	Dispatched         bool           `json:"dispatched"`
 	Counts             map[string]int `json:"counts"`
+	// Excluded counts, in the answer to its creation only, the chosen
+	// members left out and why (a shared phone, a phone outside the region).
+	Excluded map[string]int `json:"excluded,omitempty"`
 }
 
 // OutgoingRecipient is one rendered message of a broadcast.
