@@ -57,7 +57,9 @@ type view struct {
 func (v *view) T(id string, args ...any) string { return v.tr.text(v.Lang, id, args...) }
 
 // FieldError is the translated error beside a field ("" when none).
-func (v *view) FieldError(name string) string { return v.tr.serviceMessage(v.Lang, v.Form.Errors[name]) }
+func (v *view) FieldError(name string) string {
+	return v.tr.serviceMessage(v.Lang, v.Form.Errors[name])
+}
 
 // Invalid is "true" when the field has an error (for aria-invalid).
 func (v *view) Invalid(name string) string {
