@@ -56,7 +56,7 @@ func TestPagesInBothLanguages(t *testing.T) {
 				if home.Header.Get("Cache-Control") != "no-store" {
 					t.Fatalf("home Cache-Control %q", home.Header.Get("Cache-Control"))
 				}
-				b.get("/messages/" + steeple.NewID()).want(t, 404, c.notFound)
+				b.get("/messages/"+steeple.NewID()).want(t, 404, c.notFound)
 			})
 		}
 	})
