@@ -38,7 +38,8 @@ type homeData struct {
 	Recent       []recent
 	LimitID      string // message id of the sending limit's explanation
 	Rate         string // texts per second, for the explanation
-	DailyCap     int
+	DailyCap     int    // texts a day before registration (0: none)
+	Capped       bool   // the church sends under the unregistered limits
 	Registration string
 }
 
@@ -90,6 +91,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 	default:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.pending", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	}
+	d.Capped = regStatus != store.RegProvisioned
 	if h.deps.Messaging != nil {
 		bs, err := h.deps.Messaging.List(ctx, s.h, 5)
 		if err != nil {

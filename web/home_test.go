@@ -19,7 +19,7 @@ func TestHomeReflectsState(t *testing.T) {
 		b := newBrowser(t, s, "en")
 		b.signUp("Grace Chapel", "ruth@grace.example.org")
 		home := b.get("/").want(t, 200, "Getting set up", "Get a phone number", "No messages sent yet.",
-			"Until your church registers for 10DLC")
+			"has not registered for 10DLC yet")
 		home.lacks(t, "Done:")
 
 		if err := s.Tenancy.Registry.AssignNumber(ctx, b.tenantOf(), "+13125559101"); err != nil {
