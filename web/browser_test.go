@@ -47,6 +47,11 @@ func TestBrowserSignupSigninHome(t *testing.T) {
 	}
 	p.Axe()
 	p.Screenshot(screens, "home")
+	// htmx loaded from its hashed URL under the CSP, configured without eval
+	// or inline indicator styles.
+	if !webtest.Eval[bool](p, `typeof htmx === "object" && htmx.config.allowEval === false && htmx.config.includeIndicatorStyles === false`) {
+		t.Fatal("htmx is not loaded with the CSP-safe configuration")
+	}
 
 	p.Do(chromedp.Click("header form[action='/signout'] button"), chromedp.WaitVisible("#email"))
 	if got := p.Text("h1"); got != "Sign in" {
