@@ -24,6 +24,9 @@ type chooseData struct {
 func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r, "signin.title")
 	v.Form.Values["next"] = safeNext(r.URL.Query().Get("next"))
+	if r.URL.Query().Get("signed_out") == "1" {
+		v.Data = true // says "you have signed out"
+	}
 	h.render(w, r, http.StatusOK, "signin", v)
 }
 

@@ -269,7 +269,7 @@ func TestSessionEnds(t *testing.T) {
 			other := newBrowser(t, s, "en")
 			other.signIn("out@example.org")
 			old := b.cookies["__Host-steeple_session"].Value
-			b.post("/signout", url.Values{}).want(t, http.StatusSeeOther)
+			b.follow(b.post("/signout", url.Values{})).want(t, 200, "You have signed out.")
 			signedOut(t, b)
 			// The old value no longer works even if kept.
 			b.cookies["__Host-steeple_session"] = &http.Cookie{Name: "__Host-steeple_session", Value: old}
