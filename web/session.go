@@ -84,7 +84,12 @@ func (h *Handler) authed(next func(http.ResponseWriter, *http.Request, *session)
 			}
 			return
 		}
+		// The page is written to a buffer and sent after the handle is
+		// released, so a slow client never holds a church connection.
+		out := &heldResponse{w: w}
+		defer out.send()
 		defer hd.Release()
+		w = out
 		admin, err := h.deps.Auth.WebSession(r.Context(), hd, c.Value)
 		if steeple.ErrorCode(err) == steeple.EUNAUTHORIZED {
 			setCookie(w, sessionCookie, "", time.Time{})
@@ -130,4 +135,37 @@ func safeNext(next string) string {
 		return next
 	}
 	return "/"
+}
+
+// heldResponse keeps a response until send, so that it is written to the
+// client after the church's handle is released.
+type heldResponse struct {
+	w      http.ResponseWriter
+	status int
+	body   []byte
+}
+
+func (o *heldResponse) Header() http.Header { return o.w.Header() }
+
+func (o *heldResponse) WriteHeader(status int) {
+	if o.status == 0 {
+		o.status = status
+	}
+}
+
+func (o *heldResponse) Write(b []byte) (int, error) {
+	if o.status == 0 {
+		o.status = http.StatusOK
+	}
+	o.body = append(o.body, b...)
+	return len(b), nil
+}
+
+// send writes the kept response.
+func (o *heldResponse) send() {
+	if o.status == 0 {
+		o.status = http.StatusOK
+	}
+	o.w.WriteHeader(o.status)
+	_, _ = o.w.Write(o.body)
 }
