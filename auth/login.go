@@ -25,8 +25,10 @@ type LoginRequest struct {
 type Church struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
-	// CreatedAt tells apart two churches of the same name.
+	// CreatedAt and City (from its 10DLC profile, when given) tell apart
+	// two churches of the same name.
 	CreatedAt time.Time `json:"created_at"`
+	City      string    `json:"city,omitempty"`
 }
 
 // LoginResult is one of: a session; an MFA challenge; or a choice of churches
@@ -83,6 +85,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant 
 	type match struct {
 		tenant steeple.Tenant
 		admin  *store.AdminRecord
+		city   string
 	}
 	var matches []match
 	checked := 0
@@ -91,12 +94,12 @@ func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant 
 			continue
 		}
 		checked++
-		t, a, err := s.checkAt(ctx, e, req.Password, ip)
+		t, a, city, err := s.checkAt(ctx, e, req.Password, ip)
 		if err != nil {
 			return nil, err
 		}
 		if a != nil {
-			matches = append(matches, match{t, a})
+			matches = append(matches, match{t, a, city})
 		}
 	}
 	if checked == 0 {
@@ -111,7 +114,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant 
 	case len(matches) > 1:
 		res := &LoginResult{}
 		for _, m := range matches {
-			res.Churches = append(res.Churches, Church{ID: m.tenant.ID, Name: m.tenant.Name, CreatedAt: m.tenant.CreatedAt})
+			res.Churches = append(res.Churches, Church{ID: m.tenant.ID, Name: m.tenant.Name, CreatedAt: m.tenant.CreatedAt, City: m.city})
 		}
 		return res, nil
 	}
@@ -137,30 +140,36 @@ func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant 
 // checkAt checks the password at one church. A church that cannot be
 // served (suspended, deleted) still costs one password check, and answers
 // no match. A wrong password is audited in that church.
-func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, ip string) (steeple.Tenant, *store.AdminRecord, error) {
+func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, ip string) (steeple.Tenant, *store.AdminRecord, string, error) {
 	h, err := s.ten.Manager.Acquire(ctx, e.TenantID)
 	switch code := steeple.ErrorCode(err); {
 	case code == "":
 	case code == steeple.ESUSPENDED || code == steeple.ENOTFOUND || errors.Is(err, tenancy.ErrNotReady):
 		// Not servable: the same work as a real check, and never a match.
 		checkPassword(password, dummyHash)
-		return steeple.Tenant{}, nil, nil
+		return steeple.Tenant{}, nil, "", nil
 	default:
-		return steeple.Tenant{}, nil, err
+		return steeple.Tenant{}, nil, "", err
 	}
 	defer h.Release()
 	a, err := s.store.Admin(ctx, h, e.AdminID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		checkPassword(password, dummyHash)
-		return steeple.Tenant{}, nil, nil
+		return steeple.Tenant{}, nil, "", nil
 	}
 	if err != nil {
-		return steeple.Tenant{}, nil, err
+		return steeple.Tenant{}, nil, "", err
 	}
 	if !checkPassword(password, a.PasswordHash) {
-		return steeple.Tenant{}, nil, s.audit(ctx, h, a.ID, "login.failed", a.ID, ip, "wrong password")
+		return steeple.Tenant{}, nil, "", s.audit(ctx, h, a.ID, "login.failed", a.ID, ip, "wrong password")
 	}
-	return h.Tenant(), a, nil
+	city := ""
+	if reg, err := s.store.Registration(ctx, h); err == nil {
+		city = reg.Profile.City
+	} else if steeple.ErrorCode(err) != steeple.ENOTFOUND {
+		return steeple.Tenant{}, nil, "", err
+	}
+	return h.Tenant(), a, city, nil
 }
 
 // MFARequest completes a login with a TOTP code or a recovery code.

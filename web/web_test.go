@@ -11,6 +11,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
 )
 
 // tenantOf reads the church a signed-in browser's session names.
@@ -150,11 +151,22 @@ func TestSigninChoosesChurch(t *testing.T) {
 		first.signUp("First Baptist", "pastor@example.org")
 		second := newBrowser(t, s, "en")
 		second.signUp("Second Baptist", "pastor@example.org")
+		// The second church gave its city for 10DLC: the choice shows it.
+		h, err := s.Tenancy.Manager.Acquire(context.Background(), second.tenantOf())
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = s.Store.SubmitRegistration(context.Background(), h, store.BrandProfile{LegalName: "Second Baptist Church", EIN: "123456789",
+			EINLast4: "6789", City: "Springfield", State: "IL"}, store.RegBrandPending)
+		h.Release()
+		if err != nil {
+			t.Fatal(err)
+		}
 		b := newBrowser(t, s, "en")
 		b.post("/signin", url.Values{"email": {"pastor@example.org"}, "password": {"wrong password here"}}).
 			want(t, 401, "do not match", `value="pastor@example.org"`)
 		p := b.post("/signin", url.Values{"email": {"pastor@example.org"}, "password": {password}}).
-			want(t, 200, "Which church?", "First Baptist", "Second Baptist", "Created")
+			want(t, 200, "Which church?", "First Baptist", "Second Baptist", "Springfield · Created")
 		if len(b.cookies) != 0 {
 			t.Fatal("a choice of churches set a cookie")
 		}
