@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/web/webtest"
@@ -106,4 +107,39 @@ func TestBrowserSpanishPhone(t *testing.T) {
 		t.Fatalf("after choosing English: %q", got)
 	}
 	p.NoSideways()
+}
+
+// In a real browser: an email at two churches chooses one, then gives its
+// authenticator code; both steps pass axe.
+func TestBrowserChooseChurchAndCode(t *testing.T) {
+	t.Parallel()
+	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{NoQueue: true})
+	first := s.Signup(t, "First Baptist", "pastor@example.org", password)
+	s.Signup(t, "First Baptist Annex", "pastor@example.org", password)
+	tenant, _ := first.Body["tenant"].(map[string]any)
+	firstID, _ := tenant["id"].(string)
+	secret, _ := enableMFA(t, s, first.Body["access_token"].(string))
+
+	p := webtest.New(t, 1024, 768)
+	p.Language("en-US")
+	p.Do(chromedp.Navigate(s.URL+"/signin"), chromedp.WaitVisible("#email"),
+		chromedp.SendKeys("#email", "pastor@example.org"), chromedp.SendKeys("#password", password),
+		chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("main article h2"))
+	if got := p.Text("h1"); got != "Which church?" {
+		t.Fatalf("church choice: %q", got)
+	}
+	p.Axe()
+	p.Screenshot(screens, "choose")
+
+	p.Do(chromedp.Click(`form:has(input[name=tenant_id][value="`+firstID+`"]) button`), chromedp.WaitVisible("#code"))
+	p.Axe()
+	p.Screenshot(screens, "code")
+	code, err := totp.GenerateCode(secret, s.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Do(chromedp.SendKeys("#code", code), chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("#glance-h"))
+	if got := p.Text("header .church"); got != "First Baptist" {
+		t.Fatalf("signed in to %q", got)
+	}
 }
