@@ -34,6 +34,12 @@ func (s *Service) grantWeb(c WebClient) grantFunc {
 	return func(ctx context.Context, h *tenancy.Handle, a *store.AdminRecord, res *LoginResult) error {
 		raw := opaque(webPrefix, h.TenantID())
 		now := s.now()
+		// Sessions that ended by time are removed as the admin signs in
+		// again, so the table holds no more than the live ones and the
+		// last few dead ones.
+		if err := s.store.PruneWebSessions(ctx, h, a.ID, now, now.Add(-WebIdleTimeout)); err != nil {
+			return err
+		}
 		ua := c.UserAgent
 		if len(ua) > 300 {
 			ua = ua[:300]

@@ -39,6 +39,21 @@ func (s *Store) CreateWebSession(ctx context.Context, h *tenancy.Handle, ws WebS
 	return err
 }
 
+// PruneWebSessions deletes an admin's sessions that ended by time (past
+// their absolute expiry, or last seen before idleSince).
+func (s *Store) PruneWebSessions(ctx context.Context, h *tenancy.Handle, adminID string, now, idleSince time.Time) error {
+	_, err := h.ExecContext(ctx, `DELETE FROM web_sessions WHERE admin_id = $1 AND (expires_at <= $2 OR last_seen_at <= $3)`,
+		adminID, now, idleSince)
+	return err
+}
+
+// CountWebSessions counts an admin's stored sessions.
+func (s *Store) CountWebSessions(ctx context.Context, h *tenancy.Handle, adminID string) (int, error) {
+	var n int
+	err := h.QueryRowContext(ctx, `SELECT COUNT(*) FROM web_sessions WHERE admin_id = $1`, adminID).Scan(&n)
+	return n, err
+}
+
 // WebSessionWithAdmin returns a session and its admin (with the admin's
 // current password hash). Errors: ENOTFOUND when either is gone.
 func (s *Store) WebSessionWithAdmin(ctx context.Context, h *tenancy.Handle, idHash string) (*WebSession, *AdminRecord, error) {

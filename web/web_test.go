@@ -265,6 +265,25 @@ func TestSessionEnds(t *testing.T) {
 			s.Clock.Add(12*time.Hour + time.Second)
 			signedOut(t, b)
 		})
+		t.Run("pruned at sign-in", func(t *testing.T) {
+			b := newBrowser(t, s, "en")
+			b.signUp("Prune Church", "prune@example.org")
+			newBrowser(t, s, "en").signIn("prune@example.org")
+			s.Clock.Add(13 * time.Hour)
+			newBrowser(t, s, "en").signIn("prune@example.org")
+			h, err := s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Release()
+			admins, err := s.Store.Admins(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n, err := s.Store.CountWebSessions(ctx, h, admins[0].ID); err != nil || n != 1 {
+				t.Fatalf("sessions after the idle ones ended: %d (%v), want 1", n, err)
+			}
+		})
 		t.Run("absolute", func(t *testing.T) {
 			b := newBrowser(t, s, "en")
 			b.signUp("Busy Church", "busy@example.org")
