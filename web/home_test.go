@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
@@ -39,6 +40,9 @@ func TestHomeReflectsState(t *testing.T) {
 		home = b.get("/").want(t, 200, "Done:", "Potluck Sunday &lt;b&gt;6pm&lt;/b&gt;", "/messages/"+id, "CST")
 		home.lacks(t, "No messages sent yet.", "<b>6pm</b>")
 		b.get("/messages/"+id).want(t, 200, "Where its text went", "Delivered")
+		b.post("/language", url.Values{"lang": {"es"}, "back": {"/messages/" + id}})
+		b.get("/messages/"+id).want(t, 200, "Adónde fue su mensaje", "Entregado")
+		b.get("/").want(t, 200, "Mensajes recientes", "Hecho:")
 
 		other := newBrowser(t, s, "en")
 		other.signUp("Other Church", "other@example.org")

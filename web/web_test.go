@@ -54,6 +54,9 @@ func TestPagesInBothLanguages(t *testing.T) {
 				b.get("/nowhere").want(t, 404, c.notFound)
 				b.signUp("Iglesia "+c.lang, "owner-"+c.lang+"@example.org")
 				home := b.get("/").want(t, 200, c.home, c.checklist, c.month, "Iglesia "+c.lang)
+				if len(home.Body) > 100<<10 {
+					t.Fatalf("home page is %d bytes", len(home.Body))
+				}
 				if home.Header.Get("Cache-Control") != "no-store" {
 					t.Fatalf("home Cache-Control %q", home.Header.Get("Cache-Control"))
 				}
@@ -176,6 +179,8 @@ func TestSigninChoosesChurch(t *testing.T) {
 		if b.tenantOf() != second.tenantOf() {
 			t.Fatal("signed in to the wrong church")
 		}
+		newBrowser(t, s, "es").post("/signin", url.Values{"email": {"pastor@example.org"}, "password": {password}}).
+			want(t, 200, "¿Qué iglesia?", "Creada el", "Abrir Second Baptist")
 		// A church id that is not one of theirs is the same as a wrong password.
 		newBrowser(t, s, "en").post("/signin", url.Values{"email": {"pastor@example.org"}, "password": {password},
 			"tenant_id": {steeple.NewID()}}).want(t, 401)
