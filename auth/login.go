@@ -25,6 +25,10 @@ type LoginRequest struct {
 type Church struct {
 	ID   string `json:"id"`
 	Name string `json:"name"`
+	// CreatedAt and City (from its 10DLC profile, when given) tell apart
+	// two churches of the same name.
+	CreatedAt time.Time `json:"created_at"`
+	City      string    `json:"city,omitempty"`
 }
 
 // LoginResult is one of: a session; an MFA challenge; or a choice of churches
@@ -36,6 +40,19 @@ type LoginResult struct {
 	MFARequired bool
 	MFAToken    string
 	Churches    []Church
+	// WebSession is the web app's session cookie value (web sign-in only).
+	WebSession string
+}
+
+// grantFunc gives a signed-in admin its credential: API tokens or a web
+// session, written into res.
+type grantFunc func(ctx context.Context, h *tenancy.Handle, a *store.AdminRecord, res *LoginResult) error
+
+// grantAPI issues the JSON API's access and refresh tokens.
+func (s *Service) grantAPI(ctx context.Context, h *tenancy.Handle, a *store.AdminRecord, res *LoginResult) error {
+	var err error
+	res.Session, err = s.issueSession(ctx, h, a.ID, a.Role)
+	return err
 }
 
 // loginChecks is how many password checks every login costs at least.
@@ -52,6 +69,10 @@ var errBadLogin = steeple.Errorf(steeple.EUNAUTHORIZED, "invalid email or passwo
 // registry's blind index), checks the password in each church's own
 // database, and answers per LoginResult.
 func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*LoginResult, error) {
+	return s.login(ctx, req, ip, s.grantAPI)
+}
+
+func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant grantFunc) (*LoginResult, error) {
 	email, msg := NormalizeEmail(req.Email)
 	if msg != "" {
 		return nil, steeple.FieldError("email", msg)
@@ -70,6 +91,7 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 	type match struct {
 		tenant steeple.Tenant
 		admin  *store.AdminRecord
+		city   string
 	}
 	var matches []match
 	checked := 0
@@ -78,12 +100,12 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 			continue
 		}
 		checked++
-		t, a, err := s.checkAt(ctx, e, req.Password, ip)
+		t, a, city, err := s.checkAt(ctx, e, req.Password, ip)
 		if err != nil {
 			return nil, err
 		}
 		if a != nil {
-			matches = append(matches, match{t, a})
+			matches = append(matches, match{t, a, city})
 		}
 	}
 	// The same number of password checks whether the email is unknown or an
@@ -102,13 +124,13 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 	case len(matches) > 1:
 		res := &LoginResult{}
 		for _, m := range matches {
-			res.Churches = append(res.Churches, Church{ID: m.tenant.ID, Name: m.tenant.Name})
+			res.Churches = append(res.Churches, Church{ID: m.tenant.ID, Name: m.tenant.Name, CreatedAt: m.tenant.CreatedAt, City: m.city})
 		}
 		return res, nil
 	}
 	_ = s.ten.Registry.ClearLoginFailures(ctx, key)
 	m := matches[0]
-	res := &LoginResult{Tenant: &Church{ID: m.tenant.ID, Name: m.tenant.Name}}
+	res := &LoginResult{Tenant: &Church{ID: m.tenant.ID, Name: m.tenant.Name, CreatedAt: m.tenant.CreatedAt}}
 	if m.admin.MFAEnabled {
 		res.MFARequired = true
 		res.MFAToken, err = s.tokens.issue(TypeMFA, m.admin.ID, m.tenant.ID, "", MFATTL)
@@ -122,37 +144,42 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 	if err := s.audit(ctx, h, m.admin.ID, "login.succeeded", m.admin.ID, ip, ""); err != nil {
 		return nil, err
 	}
-	res.Session, err = s.issueSession(ctx, h, m.admin.ID, m.admin.Role)
-	return res, err
+	return res, grant(ctx, h, m.admin, res)
 }
 
 // checkAt checks the password at one church. A church that cannot be
 // served (suspended, deleted) still costs one password check, and answers
 // no match. A wrong password is audited in that church.
-func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, ip string) (steeple.Tenant, *store.AdminRecord, error) {
+func (s *Service) checkAt(ctx context.Context, e tenancy.LoginEntry, password, ip string) (steeple.Tenant, *store.AdminRecord, string, error) {
 	h, err := s.ten.Manager.Acquire(ctx, e.TenantID)
 	switch code := steeple.ErrorCode(err); {
 	case code == "":
 	case code == steeple.ESUSPENDED || code == steeple.ENOTFOUND || errors.Is(err, tenancy.ErrNotReady):
 		// Not servable: the same work as a real check, and never a match.
 		s.verifyPassword(password, dummyHash)
-		return steeple.Tenant{}, nil, nil
+		return steeple.Tenant{}, nil, "", nil
 	default:
-		return steeple.Tenant{}, nil, err
+		return steeple.Tenant{}, nil, "", err
 	}
 	defer h.Release()
 	a, err := s.store.Admin(ctx, h, e.AdminID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		s.verifyPassword(password, dummyHash)
-		return steeple.Tenant{}, nil, nil
+		return steeple.Tenant{}, nil, "", nil
 	}
 	if err != nil {
-		return steeple.Tenant{}, nil, err
+		return steeple.Tenant{}, nil, "", err
 	}
 	if !s.verifyPassword(password, a.PasswordHash) {
-		return steeple.Tenant{}, nil, s.audit(ctx, h, a.ID, "login.failed", a.ID, ip, "wrong password")
+		return steeple.Tenant{}, nil, "", s.audit(ctx, h, a.ID, "login.failed", a.ID, ip, "wrong password")
 	}
-	return h.Tenant(), a, nil
+	city := ""
+	if reg, err := s.store.Registration(ctx, h); err == nil {
+		city = reg.Profile.City
+	} else if steeple.ErrorCode(err) != steeple.ENOTFOUND {
+		return steeple.Tenant{}, nil, "", err
+	}
+	return h.Tenant(), a, city, nil
 }
 
 // MFARequest completes a login with a TOTP code or a recovery code.
@@ -164,6 +191,10 @@ type MFARequest struct {
 
 // CompleteMFA exchanges an MFA token and a code for a session.
 func (s *Service) CompleteMFA(ctx context.Context, req MFARequest, ip string) (*LoginResult, error) {
+	return s.completeMFA(ctx, req, ip, s.grantAPI)
+}
+
+func (s *Service) completeMFA(ctx context.Context, req MFARequest, ip string, grant grantFunc) (*LoginResult, error) {
 	c, err := s.tokens.parse(req.MFAToken, TypeMFA)
 	if err != nil {
 		return nil, err
@@ -203,6 +234,10 @@ func (s *Service) CompleteMFA(ctx context.Context, req MFARequest, ip string) (*
 		if err := s.recordFailure(ctx, ip, key); err != nil {
 			return nil, err
 		}
+		if how == "totp reused" {
+			return nil, &steeple.Error{Code: steeple.EUNAUTHORIZED, Message: "this code was just used; wait for the next one",
+				Fields: map[string]string{"code": "this code was just used; wait for the next one"}}
+		}
 		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid code")
 	}
 	if fresh, err := s.store.SpendToken(ctx, h, c.ID, c.ExpiresAt.Time); err != nil || !fresh {
@@ -212,12 +247,9 @@ func (s *Service) CompleteMFA(ctx context.Context, req MFARequest, ip string) (*
 	if err := s.audit(ctx, h, a.ID, "login.succeeded", a.ID, ip, how); err != nil {
 		return nil, err
 	}
-	sess, err := s.issueSession(ctx, h, a.ID, a.Role)
-	if err != nil {
-		return nil, err
-	}
 	t := h.Tenant()
-	return &LoginResult{Tenant: &Church{ID: t.ID, Name: t.Name}, Session: sess}, nil
+	res := &LoginResult{Tenant: &Church{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}}
+	return res, grant(ctx, h, a, res)
 }
 
 // verifySecondFactor checks a TOTP code (each time step accepted once) or a
@@ -232,6 +264,9 @@ func (s *Service) verifySecondFactor(ctx context.Context, h *tenancy.Handle, a *
 		return false, "totp", nil
 	}
 	fresh, err := s.store.UseTOTPStep(ctx, h, a.ID, step)
+	if err == nil && !fresh {
+		return false, "totp reused", nil
+	}
 	return fresh, "totp", err
 }
 

@@ -83,6 +83,14 @@ type SignupRequest struct {
 // part-way removes the church and its login entry, so a retry with the same
 // email or name is never blocked.
 func (s *Service) Signup(ctx context.Context, req SignupRequest, ip string) (*steeple.Tenant, *Session, error) {
+	t, res, err := s.signup(ctx, req, ip, s.grantAPI)
+	if err != nil {
+		return t, nil, err
+	}
+	return t, res.Session, nil
+}
+
+func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, grant grantFunc) (*steeple.Tenant, *LoginResult, error) {
 	fe := fieldErrors{}
 	name := strings.TrimSpace(req.Church.Name)
 	if name == "" {
@@ -131,8 +139,8 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest, ip string) (*st
 		return nil, nil, err
 	}
 	defer h.Release()
-	sess, err := s.issueSession(ctx, h, owner.ID, owner.Role)
-	return t, sess, err
+	res := &LoginResult{Tenant: &Church{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}}
+	return t, res, grant(ctx, h, &store.AdminRecord{Admin: *owner, PasswordHash: hash}, res)
 }
 
 // issueSession makes an access token and a new refresh-token family.

@@ -53,6 +53,10 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 	}
 
+	webApp, err := svc.webApp(e)
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
@@ -60,7 +64,7 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	srv := &http.Server{
 		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
 			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes,
-			Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword}),
+			Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword, Web: webApp}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
 	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),

@@ -36,6 +36,8 @@ type services struct {
 	queue        *jobs.Queue
 	sim          *telnyxsim.Sim // nil when talking to real Telnyx
 	stopSim      func()
+	store        *store.Store            // for the web app's read-only overviews
+	plans        map[string]steeple.Plan // for the web app's quota display
 }
 
 // wire builds the services over an opened env.
@@ -52,7 +54,7 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	st := store.New(keys, nil)
 	authCfg := auth.DefaultConfig()
 	authCfg.PublicURL, authCfg.Plans = cfg.PublicURL, plans
-	s := &services{accounts: auth.New(e.ten, st, keys, authCfg, nil), members: members.New(st), stopSim: func() {}}
+	s := &services{accounts: auth.New(e.ten, st, keys, authCfg, nil), members: members.New(st), stopSim: func() {}, store: st, plans: plans}
 
 	baseURL, apiKey, publicKey := cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, cfg.TelnyxPublicKey
 	if cfg.Simulated() {

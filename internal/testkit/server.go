@@ -31,6 +31,7 @@ import (
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
+	"github.com/steeple-sms/steeple/web"
 	"github.com/steeple-sms/steeple/webhooks"
 )
 
@@ -183,8 +184,14 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	}
 	nums.UseQueue(q)
 	sched.UseQueue(q)
+	webApp, err := web.New(web.Deps{Tenancy: ten, Auth: svc, Store: st, Members: mem, Messaging: msg, Inbox: ib, Numbers: nums,
+		Registration: reg, Schedules: sched, Plans: cfg.Plans, Limits: web.Limits{UnregisteredRate: 1, UnregisteredDailyCap: mc.UnregisteredDailyCap, RegisteredRate: mc.RegisteredRate},
+		Logger: log, Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: mem, Messaging: msg, Inbox: ib, Webhooks: wh,
-		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
+		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second, Web: webApp})
 	hs := httptest.NewServer(h)
 	msg.SetPublicURL(hs.URL)
 	nums.SetPublicURL(hs.URL)

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/steeple-sms/steeple/store"
+)
+
+func (h *Handler) routeHome() {
+	h.mux.HandleFunc("GET /{$}", h.authed(h.home))
+}
+
+// step is one item of the setup checklist.
+type step struct {
+	TextID string
+	Done   bool
+}
+
+// recent is a broadcast on the home page.
+type recent struct {
+	ID         string
+	Text       string
+	CreatedAt  time.Time
+	Recipients int
+	Delivered  int
+	Failed     int
+	RatePct    int // delivered out of recipients, in percent
+}
+
+// homeData is what the home page shows.
+type homeData struct {
+	Steps        []step
+	SetupDone    bool
+	Used, Quota  int // segments this month; Quota 0: no limit
+	Unread       int
+	OptOuts      int
+	Recent       []recent
+	LimitID      string // message id of the sending limit's explanation
+	Rate         string // texts per second, for the explanation
+	DailyCap     int    // texts a day before registration (0: none)
+	Capped       bool   // the church sends under the unregistered limits
+	Registration string
+}
+
+// home is the church at a glance: what is left to set up, and how texting goes.
+func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
+	ctx := r.Context()
+	v := s.view
+	v.TitleID = "home.title"
+	now := h.deps.Now().In(v.loc())
+	monthStart := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, v.loc())
+	ov, err := h.deps.Store.Overview(ctx, s.h, monthStart)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	nums, err := h.deps.Tenancy.Registry.TenantNumbers(ctx, s.h.TenantID())
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	regStatus := "not_submitted"
+	if h.deps.Registration != nil {
+		reg, err := h.deps.Registration.Get(ctx, s.h)
+		if err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
+		regStatus = reg.Status
+	}
+	d := homeData{Used: ov.SegmentsThisMonth, Unread: ov.UnreadConversations, OptOuts: ov.OptOutsSince,
+		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: regStatus}
+	d.Steps = []step{
+		{"home.step.number", len(nums) > 0},
+		{"home.step.register", regStatus == store.RegProvisioned},
+		{"home.step.import", ov.Members > 0},
+		{"home.step.send", ov.Broadcasts > 0},
+	}
+	d.SetupDone = true
+	for _, st := range d.Steps {
+		d.SetupDone = d.SetupDone && st.Done
+	}
+	switch regStatus {
+	case store.RegProvisioned:
+		d.LimitID, d.Rate = "home.limit.registered", formatRate(h.deps.Limits.RegisteredRate)
+	case "not_submitted":
+		d.LimitID, d.Rate, d.DailyCap = "home.limit.unregistered", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
+	case store.RegBrandFailed, store.RegCampaignRejected:
+		d.LimitID, d.Rate, d.DailyCap = "home.limit.rejected", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
+	default:
+		d.LimitID, d.Rate, d.DailyCap = "home.limit.pending", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
+	}
+	d.Capped = regStatus != store.RegProvisioned
+	if h.deps.Messaging != nil {
+		bs, err := h.deps.Messaging.List(ctx, s.h, 5)
+		if err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
+		for _, b := range bs {
+			rc := recent{ID: b.ID, Text: b.Text, CreatedAt: b.CreatedAt, Recipients: b.Recipients,
+				Delivered: b.Counts["delivered"], Failed: b.Counts["failed"]}
+			if b.Recipients > 0 {
+				rc.RatePct = rc.Delivered * 100 / b.Recipients
+			}
+			d.Recent = append(d.Recent, rc)
+		}
+	}
+	v.Data = d
+	h.render(w, r, http.StatusOK, "home", v)
+}
+
+// formatRate shows texts per second without needless decimals.
+func formatRate(r float64) string {
+	if r == float64(int(r)) {
+		return formatNumber("en", int(r))
+	}
+	return trimFloat(r)
+}
