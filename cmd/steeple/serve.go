@@ -11,10 +11,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/steeple-sms/steeple/httpapi"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
+// runServe opens the listener, builds Steeple with app.New and serves
+// until ctx ends.
 func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, cfg, err := newFlags("serve", errOut)
 	if err != nil {
@@ -30,39 +32,28 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	defer e.close()
 	e.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	svc, err := wire(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer svc.stopSim()
-	if err := svc.queue.Start(ctx); err != nil {
-		return fmt.Errorf("job queue: %w", err)
-	}
-	notes := map[string]string{"telnyx": "live"}
-	if svc.sim != nil {
-		notes["telnyx"] = "simulator (no STEEPLE_TELNYX_API_KEY): texts are not delivered to phones"
-	}
-
-	ui, err := svc.queue.UI(httpapi.OpsPrefix, e.log.With("component", "queue-ui"))
-	if err != nil {
-		return fmt.Errorf("queue UI: %w", err)
-	}
-	if cfg.OpsPassword != "" {
-		if err := ui.Start(ctx); err != nil {
-			return fmt.Errorf("queue UI: %w", err)
-		}
-	}
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
-			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes,
-			Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword}),
-		ReadHeaderTimeout: 10 * time.Second,
+	defer ln.Close()
+	a, err := app.New(ctx, app.Options{Config: *cfg, Tenancy: e.ten, Logger: e.log, Metrics: e.metrics})
+	if err != nil {
+		return err
 	}
+	defer func() {
+		e.log.Info("shutting down: finishing running jobs")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := a.Close(sctx); err != nil {
+			e.log.Warn("jobs still running at shutdown; the queue will retry them", "err", err)
+		}
+		e.log.Info("stopped")
+	}()
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
 	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),
 		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
 	hintFirstSteps(ctx, e)
@@ -83,11 +74,6 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	e.log.Info("shutting down: finishing running jobs")
-	if err := svc.queue.Stop(sctx); err != nil {
-		e.log.Warn("jobs still running at shutdown; the queue will retry them", "err", err)
-	}
-	e.log.Info("stopped")
 	return nil
 }
 
