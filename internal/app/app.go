@@ -82,6 +82,9 @@ type Tuning struct {
 	Numbers      numbers.Config
 	Registration registration.Config
 	Queue        jobs.Config
+	// Telnyx is the provider's API client configuration (from Config; the
+	// simulator's address when Config has no Telnyx key).
+	Telnyx telnyx.Config
 	// Sim are the simulator's options when Config has no Telnyx key.
 	Sim telnyxsim.Options
 	// Provider, if set, wraps the provider messages are sent through
@@ -140,6 +143,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t.Numbers.PublicURL, t.Numbers.ReleaseGrace = publicURL, cfg.NumberReleaseGrace
 	t.Registration.PublicURL = publicURL
 	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers}
+	t.Telnyx = telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey}
 	return t
 }
 
@@ -182,7 +186,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	a.fillClock(&t)
 	a.Tuning = t
 
-	client, publicKey, err := a.provider(o.Config, t.Sim)
+	client, publicKey, err := a.provider(o.Config, t.Telnyx, t.Sim)
 	if err != nil {
 		return nil, err
 	}
@@ -272,9 +276,9 @@ func (a *App) fillClock(t *Tuning) {
 
 // provider returns the Telnyx client and the key webhooks are signed with:
 // real Telnyx as cfg says, or the built-in simulator, started here.
-func (a *App) provider(cfg config.Config, so telnyxsim.Options) (*telnyx.Client, string, error) {
+func (a *App) provider(cfg config.Config, tc telnyx.Config, so telnyxsim.Options) (*telnyx.Client, string, error) {
 	if !cfg.Simulated() {
-		return telnyx.New(telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey}), cfg.TelnyxPublicKey, nil
+		return telnyx.New(tc), cfg.TelnyxPublicKey, nil
 	}
 	a.Sim = telnyxsim.New(so)
 	root, stop, err := a.Sim.Start("127.0.0.1:0")
@@ -284,7 +288,8 @@ func (a *App) provider(cfg config.Config, so telnyxsim.Options) (*telnyx.Client,
 	a.SimURL, a.stopSim = root, stop
 	a.Logger.Warn("NO TELNYX KEY: texts go to the built-in Telnyx simulator, not to phones", "simulator", root,
 		"hint", "set STEEPLE_TELNYX_API_KEY and STEEPLE_TELNYX_PUBLIC_KEY to send for real")
-	return telnyx.New(telnyx.Config{BaseURL: root + "/v2", APIKey: "simulated"}), a.Sim.PublicKeyBase64(), nil
+	tc.BaseURL, tc.APIKey = root+"/v2", "simulated"
+	return telnyx.New(tc), a.Sim.PublicKeyBase64(), nil
 }
 
 // route sends the API's paths to api and everything else to web.

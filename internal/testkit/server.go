@@ -57,6 +57,7 @@ type Server struct {
 	Clock        *Clock
 	Backend      *Backend
 	App          *app.App
+	opt          ServerOptions
 }
 
 // Clock is a movable clock for tests, safe for concurrent use.
@@ -152,7 +153,38 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	t.Cleanup(hs.Close)
 	return &Server{URL: hs.URL, Sim: a.Sim, SimURL: a.SimURL, Messaging: a.Messaging, Inbox: a.Inbox, Webhooks: a.Webhooks,
 		Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Members: a.Members, Metrics: a.Metrics,
-		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a}
+		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a, opt: opt}
+}
+
+// Another builds a second Steeple over the server's church data, keys and
+// clock, as another process (or this one after a restart) would: with the
+// server's test settings, then tune's, sending to the provider at
+// providerURL (the simulator's root, or a proxy in front of it; "" for
+// the simulator itself). Its queue is open but not started; it is closed
+// when the test ends.
+func (s *Server) Another(t testing.TB, providerURL string, tune func(*app.Tuning)) *app.App {
+	t.Helper()
+	if providerURL == "" {
+		providerURL = s.SimURL
+	}
+	cfg := s.App.Config
+	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", providerURL+"/v2", s.Sim.PublicKeyBase64()
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: s.Tenancy, Keys: s.Keys, PublicURL: s.URL,
+		Logger: s.App.Logger, Tune: func(tu *app.Tuning) {
+			tuneForTests(tu, s.Clock, s.opt)
+			if tune != nil {
+				tune(tu)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.Close(ctx)
+	})
+	return a
 }
 
 // tuneForTests is what a test server changes from production's settings:
