@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"

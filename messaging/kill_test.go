@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"

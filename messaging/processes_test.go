@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"

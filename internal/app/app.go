@@ -152,7 +152,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 // needs as constructor arguments (each adds its workers and periodic jobs
 // to the queue), then the queue is opened and the HTTP handler built.
 // Nothing runs yet: Start runs the queue. Close undoes New.
-func New(ctx context.Context, o Options) (a *App, err error) {
+func New(ctx context.Context, o Options) (_ *App, err error) {
 	if o.Tenancy == nil {
 		return nil, errors.New("app: Options.Tenancy is required")
 	}
@@ -164,7 +164,7 @@ func New(ctx context.Context, o Options) (a *App, err error) {
 	if publicURL == "" {
 		publicURL = o.Config.PublicURL
 	}
-	a = &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}}
+	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}}
 	defer func() {
 		if err != nil {
 			a.stopSim()
