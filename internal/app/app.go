@@ -8,7 +8,6 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -43,9 +42,10 @@ type Options struct {
 	// Telnyx key selects real Telnyx; without one the built-in simulator is
 	// started (App.Sim).
 	Config config.Config
-	// Tenancy is the open tenancy core: the registry (ready, see
-	// tenancy.Registry.Status) and the tenant manager. The caller closes it
-	// after App.Close.
+	// Tenancy is an open tenancy core: the registry (ready, see
+	// tenancy.Registry.Status) and the tenant manager, which the caller
+	// closes after App.Close. Nil: New opens it as Config says (OpenTenancy)
+	// and Close closes it.
 	Tenancy *tenancy.Tenancy
 	// Keys encrypt church data and sign tokens; nil loads them as
 	// Config.KeysFile says (on the embedded default, generating DataDir's
@@ -121,9 +121,10 @@ type App struct {
 	Sim    *telnyxsim.Sim
 	SimURL string
 
-	ops     *riverui.Handler // nil unless Config.OpsPassword is set
-	stopSim func()
-	started bool
+	ops       *riverui.Handler // nil unless Config.OpsPassword is set
+	stopSim   func()
+	started   bool
+	ownTenant bool // New opened Tenancy, so Close closes it
 }
 
 // TuningFromConfig reads every service's settings from cfg, with the
@@ -153,26 +154,32 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 // to the queue), then the queue is opened and the HTTP handler built.
 // Nothing runs yet: Start runs the queue. Close undoes New.
 func New(ctx context.Context, o Options) (_ *App, err error) {
-	if o.Tenancy == nil {
-		return nil, errors.New("app: Options.Tenancy is required")
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = prometheus.NewRegistry()
+	}
+	own := o.Tenancy == nil
+	if own {
+		if o.Tenancy, err = OpenTenancy(ctx, &o.Config, log, o.Metrics); err != nil {
+			return nil, err
+		}
 	}
 	publicURL := o.PublicURL
 	if publicURL == "" {
 		publicURL = o.Config.PublicURL
 	}
-	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}}
+	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}, ownTenant: own}
 	defer func() {
 		if err != nil {
 			a.stopSim()
+			if own {
+				o.Tenancy.Close()
+			}
 		}
 	}()
-	if a.Metrics == nil {
-		a.Metrics = prometheus.NewRegistry()
-	}
 	if a.Keys == nil {
 		if a.Keys, err = loadKeys(o.Config, log); err != nil {
 			return nil, err
@@ -321,8 +328,8 @@ func (a *App) Start(ctx context.Context) error {
 }
 
 // Close undoes New in reverse: it waits for running jobs (until ctx ends;
-// the queue retries those cut off) and stops the simulator. The tenancy is
-// the caller's to close.
+// the queue retries those cut off), stops the simulator and, if New opened
+// it, closes the tenancy.
 func (a *App) Close(ctx context.Context) error {
 	var err error
 	if a.started {
@@ -330,7 +337,55 @@ func (a *App) Close(ctx context.Context) error {
 		a.started = false
 	}
 	a.stopSim()
+	if a.ownTenant {
+		a.ownTenant = false
+		a.Tenancy.Close()
+	}
 	return err
+}
+
+// OpenTenancy opens the registry and the tenant servers cfg names and makes
+// sure the registry is usable: a brand-new registry is created on the
+// spot; one that is behind this binary is refused until `steeple migrate`
+// has run.
+func OpenTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger, metrics prometheus.Registerer) (*tenancy.Tenancy, error) {
+	o := tenancy.OptionsFromConfig(cfg, store.Schema())
+	o.Logger, o.Metrics = log, metrics
+	ten, err := tenancy.Open(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	st, err := ten.Registry.Status(ctx)
+	if err != nil {
+		ten.Close()
+		return nil, fmt.Errorf("reading registry schema: %w", err)
+	}
+	switch {
+	case st.Empty:
+		if _, err := ten.Registry.Migrate(ctx); err != nil {
+			ten.Close()
+			return nil, err
+		}
+		log.Info("created a new registry", "where", RegistryWhere(cfg))
+	case !st.Current():
+		ten.Close()
+		return nil, fmt.Errorf("the registry schema is at version %d but this binary needs %d (job queue behind: %v): run `steeple migrate` first",
+			st.Version, st.Latest, st.QueuePending)
+	}
+	if err := ten.Prepare(ctx); err != nil {
+		ten.Close()
+		return nil, err
+	}
+	return ten, nil
+}
+
+// RegistryWhere names the registry for people: the PostgreSQL variable or
+// the SQLite file.
+func RegistryWhere(cfg *config.Config) string {
+	if cfg.Postgres() {
+		return "PostgreSQL (STEEPLE_DATABASE_URL)"
+	}
+	return tenancy.RegistryPath(cfg.DataDir)
 }
 
 // loadKeys reads cfg.KeysFile, or on the embedded default the keys file in
