@@ -98,9 +98,6 @@ type ServerOptions struct {
 	Welcome bool
 }
 
-// TestPlans are the plans test churches may be on.
-var TestPlans = map[string]config.Plan{"standard": {MaxAdmins: 5}, "starter": {MaxAdmins: 2}}
-
 // NewServer starts Steeple over b with fresh keys and a movable clock
 // (starting at the real time). It stops when the test ends.
 func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
@@ -126,7 +123,9 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		t.Fatal(err)
 	}
 	cfg := config.Default()
-	cfg.Plans, cfg.TelnyxAPIKey = TestPlans, ""
+	// Test churches' plans: few admins, no segment quota.
+	cfg.Plans = map[string]config.Plan{"standard": {MaxAdmins: 5}, "starter": {MaxAdmins: 2}}
+	cfg.TelnyxAPIKey = ""
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://" + ln.Addr().String(),
 		Logger: log, Tune: func(tu *app.Tuning) { tuneForTests(tu, clock, opt) }})
