@@ -191,7 +191,6 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		o.Tune(&t)
 	}
 	a.fillClock(&t)
-	a.Tuning = t
 
 	client, publicKey, err := a.provider(o.Config, t.Telnyx, t.Sim)
 	if err != nil {
@@ -212,6 +211,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if t.Queue.Logger == nil {
 		t.Queue.Logger = slog.New(log.Handler()).With("component", "queue")
 	}
+	a.Tuning = t
 	if a.Queue, err = jobs.New(ten.Registry, t.Queue); err != nil {
 		return nil, err
 	}
