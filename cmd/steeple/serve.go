@@ -47,6 +47,10 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		}
 		log.Info("stopped")
 	}()
+	if a.Sim != nil {
+		log.Warn("NO TELNYX KEY: texts go to the built-in Telnyx simulator, not to phones", "simulator", a.SimURL,
+			"hint", "set STEEPLE_TELNYX_API_KEY and STEEPLE_TELNYX_PUBLIC_KEY to send for real")
+	}
 	if err := a.Start(ctx); err != nil {
 		return err
 	}

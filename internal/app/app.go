@@ -293,8 +293,6 @@ func (a *App) provider(cfg config.Config, tc telnyx.Config, so telnyxsim.Options
 		return nil, "", fmt.Errorf("telnyx simulator: %w", err)
 	}
 	a.SimURL, a.stopSim = root, stop
-	a.Logger.Warn("NO TELNYX KEY: texts go to the built-in Telnyx simulator, not to phones", "simulator", root,
-		"hint", "set STEEPLE_TELNYX_API_KEY and STEEPLE_TELNYX_PUBLIC_KEY to send for real")
 	tc.BaseURL, tc.APIKey = root+"/v2", "simulated"
 	return telnyx.New(tc), a.Sim.PublicKeyBase64(), nil
 }

@@ -191,6 +191,7 @@ func (s *Server) Another(t testing.TB, providerURL string, tune func(*app.Tuning
 // sweeps and ticks themselves), then the test's own adjustments.
 func tuneForTests(tu *app.Tuning, clock *Clock, opt ServerOptions) {
 	tu.Now = clock.Now
+	tu.Sim.Logger = nil // the simulator's complaints (a test's receipts refused) are not the test's
 	tu.Messaging.PerNumberRate, tu.Messaging.AccountRate, tu.Messaging.UnregisteredDailyCap = 1000, 0, 0
 	tu.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
 	tu.Inbox.ProviderConfirmsKeywords, tu.Inbox.NoWelcome = true, !opt.Welcome
