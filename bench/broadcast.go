@@ -10,15 +10,12 @@ import (
 	"sort"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/config"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/messaging"
-	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -73,30 +70,23 @@ func runBroadcast(ctx context.Context, r *runner, args []string) (err error) {
 	}
 	defer closeTen()
 
-	keys, err := secret.New(secret.Generate())
-	if err != nil {
-		return err
-	}
-	st := store.New(keys, nil)
 	hooks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	defer hooks.Close()
-	sim := telnyxsim.New(telnyxsim.Options{History: *nRecipients + *nPaced})
-	simRoot, stopSim, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer stopSim()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := messaging.DefaultConfig()
-	cfg.PublicURL, cfg.PerNumberRate, cfg.AccountRate = hooks.URL, 1e6, 0
-	svc := messaging.New(ten, st, messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "bench"})}, cfg, quiet)
-	w := river.NewWorkers()
-	svc.Register(w)
-	q, err := jobs.New(ten.Registry, w, jobs.Config{MaxWorkers: *workers, Logger: quiet, PollInterval: 20 * time.Millisecond})
+	// Steeple as `steeple serve` builds it, without periodic jobs, sending
+	// through the simulator as fast as it takes; receipts go to a sink.
+	def.TelnyxAPIKey = ""
+	a, err := app.New(ctx, app.Options{Config: def, Tenancy: ten, Keys: mustKeys(), PublicURL: hooks.URL, Logger: quiet,
+		Tune: func(t *app.Tuning) {
+			t.Sim.History = *nRecipients + *nPaced
+			t.Messaging.PerNumberRate, t.Messaging.AccountRate, t.Messaging.UnregisteredDailyCap = 1e6, 0, 0
+			t.Queue = jobs.Config{MaxWorkers: *workers, Logger: quiet, PollInterval: 20 * time.Millisecond, NoPeriodicJobs: true}
+		}})
 	if err != nil {
 		return err
 	}
-	svc.UseQueue(q)
+	defer a.Close(context.Background())
+	st, svc, q, sim := a.Store, a.Messaging, a.Queue, a.Sim
 
 	drained, err := setupChurch(ctx, r, ten, st, "Drain", "+13125550100", *nRecipients, 0)
 	if err != nil {

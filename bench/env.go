@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -339,3 +340,12 @@ feed:
 }
 
 // ---- CPU accounting (Linux; elsewhere the figures are left out) -----------
+
+// mustKeys are fresh keys for a run's church data.
+func mustKeys() *secret.Keys {
+	k, err := secret.New(secret.Generate())
+	if err != nil {
+		panic(err) // only a broken random source fails here
+	}
+	return k
+}

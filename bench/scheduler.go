@@ -7,11 +7,9 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/config"
-	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -76,14 +74,15 @@ func runScheduler(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sched := schedule.New(ten, nil, nil, schedule.Config{}, quiet)
-	workers := river.NewWorkers()
-	sched.Register(workers)
-	q, err := jobs.New(ten.Registry, workers, jobs.Config{Logger: quiet})
+	// Steeple as `steeple serve` builds it; the bench calls Tick itself.
+	def.TelnyxAPIKey = ""
+	a, err := app.New(ctx, app.Options{Config: def, Tenancy: ten, Keys: mustKeys(), Logger: quiet,
+		Tune: func(t *app.Tuning) { t.Queue.Logger, t.Queue.NoPeriodicJobs = quiet, true }})
 	if err != nil {
 		return err
 	}
-	sched.UseQueue(q)
+	defer a.Close(context.Background())
+	sched := a.Schedules
 
 	// 1. Only the churches with something due.
 	due, err := addChurches(ctx, ten, *nDue, b, model[0].ID, latest)

@@ -17,18 +17,15 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/config"
-	"github.com/steeple-sms/steeple/httpapi"
-	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
-	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
 	"github.com/steeple-sms/steeple/webhooks"
 )
@@ -177,12 +174,7 @@ func runWebhook(ctx context.Context, r *runner, args []string) (err error) {
 	r.out.metric("limit_p99_ms", percentile(limRes.lat, 99), "ms", lx[:2]...)
 
 	// 2. Steeple's handler, the queue's workers running.
-	q, err := s.newQueue()
-	if err != nil {
-		return err
-	}
-	s.wh.UseQueue(q)
-	s.msg.UseQueue(q)
+	q := s.app.Queue
 	stopQ, err := s.startQueue(ctx, q)
 	if err != nil {
 		return err
@@ -307,8 +299,7 @@ func parseCounts(v string) ([]int, error) {
 	return out, nil
 }
 
-// webhookStack is Steeple wired as `steeple serve` wires it (cmd/steeple
-// wiring.go), over the run's data directory, with the Telnyx simulator as
+// webhookStack is Steeple built as `steeple serve` builds it (app.New), over the run's data directory, with the Telnyx simulator as
 // the provider and a key pair of the bench's own signing the webhooks.
 type webhookStack struct {
 	r        *runner
@@ -319,9 +310,9 @@ type webhookStack struct {
 	msg      *messaging.Service
 	wh       *webhooks.Service
 	metrics  *prometheus.Registry
-	workers  *river.Workers
-	nWorkers int // send and other jobs (STEEPLE_WORKERS)
-	nEvents  int // webhook events (STEEPLE_EVENT_WORKERS)
+	app      *app.App // the one serving HTTP
+	nWorkers int      // send and other jobs (STEEPLE_WORKERS)
+	nEvents  int      // webhook events (STEEPLE_EVENT_WORKERS)
 	poll     time.Duration
 	quiet    *slog.Logger
 	pub      ed25519.PublicKey
@@ -354,13 +345,6 @@ func newWebhookStack(ctx context.Context, r *runner, e *env, nWorkers, nEvents i
 		return nil, err
 	}
 	s.keys = keys
-	s.st = store.New(keys, nil)
-	sim := telnyxsim.New(telnyxsim.Options{History: 100})
-	simRoot, stopSim, err := sim.Start("127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	s.closers = append(s.closers, stopSim)
 	if s.pub, s.priv, err = ed25519.GenerateKey(rand.Reader); err != nil {
 		return nil, err
 	}
@@ -369,25 +353,38 @@ func newWebhookStack(ctx context.Context, r *runner, e *env, nWorkers, nEvents i
 		return nil, err
 	}
 	s.url = "http://" + ln.Addr().String()
-
-	mc := messaging.DefaultConfig()
-	mc.PublicURL, mc.PerNumberRate, mc.AccountRate = s.url, def.SendRatePerNumber, def.SendRateAccount
-	s.msg = messaging.New(ten, s.st, messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "bench"})}, mc, s.quiet)
-	ib := inbox.New(s.st, s.msg, inbox.Config{ProviderConfirmsKeywords: def.ProviderConfirmsKeywords}, s.quiet)
-	wc := webhooks.DefaultConfig()
-	wc.PublicKey = s.pub
-	s.metrics = prometheus.NewRegistry()
-	s.wh = webhooks.New(ten, keys, ib, s.msg, wc, s.metrics, s.quiet)
-	s.workers = river.NewWorkers()
-	s.msg.Register(s.workers)
-	s.wh.Register(s.workers)
-
-	h := httpapi.New(httpapi.Deps{Tenancy: ten, Messaging: s.msg, Inbox: ib, Webhooks: s.wh, Metrics: s.metrics,
-		Logger: s.quiet, AcquireTimeout: def.AcquireTimeout})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	if s.app, err = s.newApp(ctx); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	s.st = s.app.Store
+	srv := &http.Server{Handler: s.app.Handler, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	s.closers = append(s.closers, func() { _ = srv.Close() })
 	return s, nil
+}
+
+// newApp builds Steeple as `steeple serve` does (app.New, without the
+// periodic jobs and welcome texts), over the stack's church data, with the
+// Telnyx simulator as the provider and the bench's key checking webhook
+// signatures. Its services become the stack's.
+func (s *webhookStack) newApp(ctx context.Context) (*app.App, error) {
+	def := config.Default()
+	def.TelnyxAPIKey = ""
+	a, err := app.New(ctx, app.Options{Config: def, Tenancy: s.ten, Keys: s.keys, PublicURL: s.url, Logger: s.quiet,
+		Tune: func(t *app.Tuning) {
+			t.Sim.History = 100
+			t.Webhooks.PublicKey = s.pub
+			t.Messaging.UnregisteredDailyCap = 0
+			t.Inbox.NoWelcome = true
+			t.Queue = jobs.Config{MaxWorkers: s.nWorkers, EventWorkers: s.nEvents, Logger: s.quiet, PollInterval: s.poll, NoPeriodicJobs: true}
+		}})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func() { _ = a.Close(context.Background()) })
+	s.msg, s.wh, s.metrics = a.Messaging, a.Webhooks, a.Metrics
+	return a, nil
 }
 
 // close stops everything newWebhookStack started, last first.
@@ -398,11 +395,15 @@ func (s *webhookStack) close() {
 	s.closers = nil
 }
 
-// newQueue builds a River client over the registry with the workers, as
-// `steeple serve` does (without the periodic jobs).
-func (s *webhookStack) newQueue() (*jobs.Queue, error) {
-	return jobs.New(s.ten.Registry, s.workers, jobs.Config{MaxWorkers: s.nWorkers, EventWorkers: s.nEvents,
-		Logger: s.quiet, PollInterval: s.poll})
+// newQueue builds a new Steeple (newApp) with the stack's current poll
+// interval and returns its queue, not started; its services become the
+// stack's.
+func (s *webhookStack) newQueue(ctx context.Context) (*jobs.Queue, error) {
+	a, err := s.newApp(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return a.Queue, nil
 }
 
 // startQueue starts q; the function returned stops it (waiting for the

@@ -220,12 +220,10 @@ func (r receiptsResult) rate() float64 { return float64(r.n) / r.elapsed.Seconds
 // recipients from kBase on, with the workers stopped, then starts them and
 // times until every receipt has been applied.
 func (s *webhookStack) runReceipts(ctx context.Context, set *receiptSet, idx []int, kBase, nReceipts int, cpuProfile string) (*receiptsResult, error) {
-	q, err := s.newQueue()
+	q, err := s.newQueue(ctx)
 	if err != nil {
 		return nil, err
 	}
-	s.wh.UseQueue(q)
-	s.msg.UseQueue(q)
 	order := make([]int, nReceipts)
 	for i := range order {
 		order[i] = i

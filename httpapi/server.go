@@ -45,8 +45,6 @@ type Deps struct {
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
 	Logger         *slog.Logger
-	// Web is the web app, served at "/" (every path no API route claims).
-	Web http.Handler
 	// Notes are extra facts /readyz reports (e.g. that the Telnyx simulator is in use).
 	Notes map[string]string
 }
@@ -94,9 +92,6 @@ func New(d Deps) *Server {
 	}
 	if d.Ops != nil {
 		s.routeOps()
-	}
-	if d.Web != nil {
-		s.mux.Handle("/", d.Web)
 	}
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))

@@ -29,7 +29,26 @@ type Config struct {
 	// autoresponse_type, such as YES. HELP is always answered by Steeple,
 	// with the church's own contact.
 	ProviderConfirmsKeywords bool
+	// NoWelcome turns welcome texts off: members who opt in (entered,
+	// imported, or START after STOP) get none; START is confirmed instead.
+	// Production leaves them on; tests that count only their own texts
+	// turn them off.
+	NoWelcome bool
+	// Now is the clock quiet hours are read against (time.Now if nil).
+	Now func() time.Time
 }
+
+// withDefaults fills what c leaves zero.
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// validate has nothing to refuse yet; it is here so that New reads like
+// every other service's.
+func (c Config) validate() error { return nil }
 
 // Service applies inbound texts and serves the inbox.
 type Service struct {
@@ -37,27 +56,25 @@ type Service struct {
 	msg   *messaging.Service
 	cfg   Config
 	log   *slog.Logger
-	// For welcome texts (see Use).
+	// For welcome texts: the tenancy (for the background job), the
+	// church's quiet hours and the queue.
 	ten   *tenancy.Tenancy
 	sched *schedule.Service
 	queue *jobs.Queue
-	clock func() time.Time
 }
 
-// New returns the service; replies go through msg's send pipeline.
-func New(st *store.Store, msg *messaging.Service, cfg Config, log *slog.Logger) *Service {
-	return &Service{store: st, msg: msg, cfg: cfg, log: log, clock: time.Now}
-}
-
-// Use gives the service what welcome texts need: the tenancy (for the
-// background job), the church's quiet hours, the queue and a clock (nil:
-// time.Now).
-func (s *Service) Use(ten *tenancy.Tenancy, sched *schedule.Service, q *jobs.Queue, now func() time.Time) {
-	s.ten, s.sched, s.queue = ten, sched, q
-	if now != nil {
-		s.clock = now
+// New returns the service over a queue that is not open yet: it adds the
+// welcome worker to q. Replies go through msg's send pipeline; welcome
+// texts wait for the quiet hours sched keeps (msg holds them too).
+func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, sched *schedule.Service, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	s.msg.HoldWelcomes(s.quietWait)
+	s := &Service{store: st, msg: msg, cfg: cfg, log: log, ten: ten, sched: sched, queue: q}
+	s.register(q.Workers())
+	msg.HoldWelcomes(s.quietWait)
+	return s, nil
 }
 
 // ApplyInbound stores a message.received payload in the church's database:
@@ -81,7 +98,7 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	// A member coming back with START gets the welcome text, which says
 	// all a START confirmation says, instead of both.
 	welcome := false
-	if kw == store.KeywordStart && s.queue != nil && serving {
+	if kw == store.KeywordStart && !s.cfg.NoWelcome && serving {
 		m, err := s.store.MemberByPhone(ctx, h, in.From)
 		if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 			return nil, err

@@ -3,14 +3,13 @@ package inbox_test
 import (
 	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
@@ -37,7 +36,7 @@ func TestServiceApplyInbound(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer h.Release()
-		own := inbox.New(s.Store, s.Messaging, inbox.Config{ProviderConfirmsKeywords: false}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		own := s.Another(t, "", func(tu *app.Tuning) { tu.Inbox.ProviderConfirmsKeywords = false }).Inbox
 
 		n := 0
 		apply := func(t *testing.T, svc *inbox.Service, from, text, autoresponse string) *store.InboundResult {
@@ -98,7 +97,7 @@ func TestServiceApplyInbound(t *testing.T) {
 			}
 			noIntents(t)
 
-			if _, err := members.New(s.Store).UpdateSettings(ctx, h, members.SettingsUpdate{HelpContact: ptr("  Call the office:   312-555-0100. ")}); err != nil {
+			if _, err := s.Members.UpdateSettings(ctx, h, members.SettingsUpdate{HelpContact: ptr("  Call the office:   312-555-0100. ")}); err != nil {
 				t.Fatal(err)
 			}
 			apply(t, s.Inbox, "+13122000001", "INFO", "")

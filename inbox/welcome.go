@@ -101,13 +101,16 @@ func (w *welcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 	return nil
 }
 
-// Register adds the welcome worker.
-func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &welcomeWorker{svc: s}) }
+// register adds the welcome worker.
+func (s *Service) register(w *river.Workers) { river.AddWorker(w, &welcomeWorker{svc: s}) }
 
 // OptedIn welcomes members who just opted in, in the background, in jobs
 // of 500. Called after the opt-in is committed; a failure to queue is
 // logged (the members stay opted in, unwelcomed).
 func (s *Service) OptedIn(ctx context.Context, h *tenancy.Handle, memberIDs []string) {
+	if s.cfg.NoWelcome {
+		return
+	}
 	for len(memberIDs) > 0 {
 		n := min(len(memberIDs), 500)
 		if _, err := s.queue.InsertTx(ctx, nil, []river.InsertManyParams{{Args: WelcomeArgs{TenantID: h.TenantID(),
@@ -118,7 +121,7 @@ func (s *Service) OptedIn(ctx context.Context, h *tenancy.Handle, memberIDs []st
 	}
 }
 
-func (s *Service) now() time.Time { return s.clock() }
+func (s *Service) now() time.Time { return s.cfg.Now() }
 
 // quietWait is how long a welcome text must wait for the end of the
 // church's quiet hours on the service's clock (0 outside them).

@@ -7,6 +7,7 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -39,8 +40,10 @@ type Config struct {
 	// EventWorkers is how many webhook events this process applies at once
 	// (QueueEvents); 0 leaves that queue to other processes.
 	EventWorkers int
-	PeriodicJobs []*river.PeriodicJob
-	Logger       *slog.Logger
+	// NoPeriodicJobs leaves out the periodic jobs services add (tests that
+	// drive sweeps and ticks by hand).
+	NoPeriodicJobs bool
+	Logger         *slog.Logger
 	// PollInterval is how often idle workers look for jobs (default 200 ms on
 	// SQLite, which has no notifications).
 	PollInterval time.Duration
@@ -57,8 +60,17 @@ type Config struct {
 // fetchCooldown is the least time between two fetches of jobs.
 const fetchCooldown = 5 * time.Millisecond
 
-// Queue is River on the registry, for either driver.
+// Queue is River on the registry, for either driver. It is built first,
+// takes the services' workers and periodic jobs as they are built (see
+// Workers and AddPeriodic), and is opened last (Open); jobs may be inserted
+// once it is open, and run once it is started.
 type Queue struct {
+	reg      *tenancy.Registry
+	cfg      Config
+	workers  *river.Workers
+	periodic []*river.PeriodicJob
+	opened   bool
+
 	start    func(context.Context) error
 	stop     func(context.Context) error
 	insertTx func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error)
@@ -66,14 +78,63 @@ type Queue struct {
 	endpoints uiendpoints.Bundle
 }
 
-// New builds the queue over the registry with the given workers.
-func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error) {
+// withDefaults fills what c leaves zero.
+func (c Config) withDefaults() Config {
 	if c.MaxWorkers == 0 {
 		c.MaxWorkers = 10
 	}
 	if c.RescueAfter == 0 {
 		c.RescueAfter = 11 * time.Minute
 	}
+	return c
+}
+
+// validate refuses settings River would misread.
+func (c Config) validate() error {
+	switch {
+	case c.MaxWorkers < 0:
+		return fmt.Errorf("job queue: MaxWorkers is %d; want at least 1", c.MaxWorkers)
+	case c.EventWorkers < 0:
+		return fmt.Errorf("job queue: EventWorkers is %d; want 0 or more", c.EventWorkers)
+	case c.PollInterval < 0, c.RescueAfter < 0, c.JobTimeout < 0:
+		return fmt.Errorf("job queue: PollInterval, RescueAfter and JobTimeout may not be negative")
+	case c.JobTimeout > 0 && c.JobTimeout >= c.RescueAfter:
+		return fmt.Errorf("job queue: JobTimeout (%v) must be shorter than RescueAfter (%v)", c.JobTimeout, c.RescueAfter)
+	}
+	return nil
+}
+
+// New makes the queue over the registry. Services add their workers and
+// periodic jobs; Open then builds the River client.
+func New(reg *tenancy.Registry, c Config) (*Queue, error) {
+	c = c.withDefaults()
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	return &Queue{reg: reg, cfg: c, workers: river.NewWorkers()}, nil
+}
+
+// Workers is the worker set services add theirs to before Open.
+func (q *Queue) Workers() *river.Workers { return q.workers }
+
+// AddPeriodic adds periodic jobs before Open (left out under
+// Config.NoPeriodicJobs).
+func (q *Queue) AddPeriodic(jobs ...*river.PeriodicJob) {
+	if q.opened {
+		panic("jobs: AddPeriodic after Open")
+	}
+	if !q.cfg.NoPeriodicJobs {
+		q.periodic = append(q.periodic, jobs...)
+	}
+}
+
+// Open builds the River client over every worker and periodic job added so
+// far. Jobs may be inserted from then on; Start runs them.
+func (q *Queue) Open() error {
+	if q.opened {
+		return nil
+	}
+	c, reg := q.cfg, q.reg
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}}
 	if c.EventWorkers > 0 {
 		queues[QueueEvents] = river.QueueConfig{MaxWorkers: c.EventWorkers}
@@ -83,8 +144,8 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 		// at its workers × 10 jobs a second, which is too few for webhooks.
 		FetchCooldown:        fetchCooldown,
 		Queues:               queues,
-		Workers:              workers,
-		PeriodicJobs:         c.PeriodicJobs,
+		Workers:              q.workers,
+		PeriodicJobs:         q.periodic,
 		Logger:               c.Logger,
 		RescueStuckJobsAfter: c.RescueAfter,
 		JobTimeout:           c.JobTimeout,
@@ -92,24 +153,26 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 	if pool := reg.Pool(); pool != nil {
 		client, err := river.NewClient(riverpgxv5.New(pool), rc)
 		if err != nil {
-			return nil, fmt.Errorf("job queue: %w", err)
+			return fmt.Errorf("job queue: %w", err)
 		}
-		return &Queue{start: client.Start, stop: client.Stop, endpoints: riverui.NewEndpoints(client, nil),
-			insertTx: func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
-				var res []*rivertype.JobInsertResult
-				err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-					params, err := fn(pgxExecer{tx})
-					if err != nil {
-						return err
-					}
-					if len(params) == 0 {
-						return nil
-					}
-					res, err = client.InsertManyTx(ctx, tx, params)
+		q.start, q.stop, q.endpoints = client.Start, client.Stop, riverui.NewEndpoints(client, nil)
+		q.insertTx = func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
+			var res []*rivertype.JobInsertResult
+			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+				params, err := fn(pgxExecer{tx})
+				if err != nil {
 					return err
-				})
-				return res, err
-			}}, nil
+				}
+				if len(params) == 0 {
+					return nil
+				}
+				res, err = client.InsertManyTx(ctx, tx, params)
+				return err
+			})
+			return res, err
+		}
+		q.opened = true
+		return nil
 	}
 	rc.PollOnly = true
 	rc.FetchPollInterval = c.PollInterval
@@ -120,44 +183,65 @@ func New(reg *tenancy.Registry, workers *river.Workers, c Config) (*Queue, error
 	db := reg.DB()
 	client, err := river.NewClient(riversqlite.New(db), rc)
 	if err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+		return fmt.Errorf("job queue: %w", err)
 	}
-	return &Queue{start: client.Start, stop: client.Stop, endpoints: riverui.NewEndpoints(client, nil),
-		insertTx: func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
-			tx, err := db.BeginTx(ctx, nil)
-			if err != nil {
-				return nil, err
-			}
-			defer tx.Rollback()
-			params, err := fn(sqlExecer{tx})
-			if err != nil {
-				return nil, err
-			}
-			if len(params) == 0 {
-				return nil, tx.Commit()
-			}
-			res, err := client.InsertManyTx(ctx, tx, params)
-			if err != nil {
-				return nil, err
-			}
-			return res, tx.Commit()
-		}}, nil
+	q.start, q.stop, q.endpoints = client.Start, client.Stop, riverui.NewEndpoints(client, nil)
+	q.insertTx = func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, err
+		}
+		defer tx.Rollback()
+		params, err := fn(sqlExecer{tx})
+		if err != nil {
+			return nil, err
+		}
+		if len(params) == 0 {
+			return nil, tx.Commit()
+		}
+		res, err := client.InsertManyTx(ctx, tx, params)
+		if err != nil {
+			return nil, err
+		}
+		return res, tx.Commit()
+	}
+	q.opened = true
+	return nil
 }
+
+// errNotOpen is what a queue that was never opened answers.
+var errNotOpen = errors.New("job queue: not open (call Open after building the services)")
 
 // UI returns River's web UI over this queue, served under prefix (e.g.
 // "/ops/queue"). Start it with the process's context before serving.
 func (q *Queue) UI(prefix string, log *slog.Logger) (*riverui.Handler, error) {
+	if !q.opened {
+		return nil, errNotOpen
+	}
 	return riverui.NewHandler(&riverui.HandlerOpts{Endpoints: q.endpoints, Prefix: prefix, Logger: log, JobListHideArgsByDefault: true})
 }
 
 // Start runs the workers until Stop.
-func (q *Queue) Start(ctx context.Context) error { return q.start(ctx) }
+func (q *Queue) Start(ctx context.Context) error {
+	if !q.opened {
+		return errNotOpen
+	}
+	return q.start(ctx)
+}
 
 // Stop waits for running jobs to finish (until ctx ends).
-func (q *Queue) Stop(ctx context.Context) error { return q.stop(ctx) }
+func (q *Queue) Stop(ctx context.Context) error {
+	if !q.opened {
+		return nil
+	}
+	return q.stop(ctx)
+}
 
 // InsertTx runs fn and inserts jobs in one registry transaction.
 func (q *Queue) InsertTx(ctx context.Context, fn func(Execer) error, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	if !q.opened {
+		return nil, errNotOpen
+	}
 	return q.insertTx(ctx, func(tx Execer) ([]river.InsertManyParams, error) {
 		if fn == nil {
 			return params, nil
@@ -169,6 +253,9 @@ func (q *Queue) InsertTx(ctx context.Context, fn func(Execer) error, params []ri
 // InsertTxFunc runs fn, then inserts the jobs it returns, in one registry
 // transaction (for callers that learn what to insert inside it).
 func (q *Queue) InsertTxFunc(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
+	if !q.opened {
+		return nil, errNotOpen
+	}
 	return q.insertTx(ctx, fn)
 }
 

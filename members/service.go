@@ -22,6 +22,12 @@ import (
 // not set its own.
 const DefaultRegion = "US"
 
+// OptIn is told of members who just opted in by being entered or imported
+// with consent (the inbox welcomes them).
+type OptIn interface {
+	OptedIn(ctx context.Context, h *tenancy.Handle, memberIDs []string)
+}
+
 // Service manages members, groups and templates.
 type Service struct {
 	store *store.Store
@@ -29,15 +35,13 @@ type Service struct {
 	optedIn func(ctx context.Context, h *tenancy.Handle, memberIDs []string)
 }
 
-// New returns the service.
-func New(st *store.Store) *Service {
-	return &Service{store: st, optedIn: func(context.Context, *tenancy.Handle, []string) {}}
-}
-
-// OnOptIn sets what happens when members opt in by being entered or
-// imported with consent (the inbox welcomes them).
-func (s *Service) OnOptIn(f func(ctx context.Context, h *tenancy.Handle, memberIDs []string)) {
-	s.optedIn = f
+// New returns the service; optIn may be nil (nobody is told).
+func New(st *store.Store, optIn OptIn) *Service {
+	s := &Service{store: st, optedIn: func(context.Context, *tenancy.Handle, []string) {}}
+	if optIn != nil {
+		s.optedIn = optIn.OptedIn
+	}
+	return s
 }
 
 // welcome tells the hook about a member who is now opted in.

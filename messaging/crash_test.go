@@ -4,21 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -222,20 +217,10 @@ func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, 
 	// registry, church databases and provider.
 	simHTTP := httptest.NewServer(s.Sim)
 	cleanup(simHTTP.Close)
-	cfg := messaging.DefaultConfig()
-	cfg.PerNumberRate, cfg.AccountRate = 1000, 0
-	cfg.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	provider := messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simHTTP.URL + "/v2", APIKey: "test"})}
-	svc := messaging.New(s.Tenancy, s.Store, provider, cfg, log)
-	w := river.NewWorkers()
-	svc.Register(w)
-	q, err := jobs.New(s.Tenancy.Registry, w, jobs.Config{MaxWorkers: workers, Logger: log, PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	svc.UseQueue(q)
-	startQueue(t, q, cleanup)
+	a := s.Another(t, simHTTP.URL, func(tu *app.Tuning) {
+		tu.Queue.MaxWorkers, tu.Queue.EventWorkers = workers, 0
+	})
+	startQueue(t, a.Queue, cleanup)
 
 	wantAllSent(t, waitDone(t, s, c, id, 2*time.Minute), total)
 	missing, dups := 0, 0

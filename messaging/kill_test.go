@@ -11,14 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
+	"github.com/steeple-sms/steeple/config"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -26,9 +24,9 @@ import (
 const workerEnv = "STEEPLE_TEST_SEND_WORKER"
 
 type workerSpec struct {
-	DataDir, DatabaseURL, AppName, SimURL string
-	TenantServers                         []string
-	Keys                                  secret.File
+	DataDir, DatabaseURL, AppName, SimURL, SimKey string
+	TenantServers                                 []string
+	Keys                                          secret.File
 }
 
 // TestMain lets the test binary run as a separate send-worker process (see
@@ -61,22 +59,22 @@ func runWorker(spec string) int {
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := messaging.DefaultConfig()
-	cfg.PerNumberRate, cfg.AccountRate, cfg.PublicURL = 1000, 0, "http://127.0.0.1:1"
-	cfg.JobTimeout = 4 * time.Second
-	svc := messaging.New(ten, store.New(keys, nil), messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: w.SimURL + "/v2", APIKey: "test"})}, cfg, log)
-	workers := river.NewWorkers()
-	svc.Register(workers)
-	// Jobs left running by a killed process are rescued after 5 s; a chunk
-	// here takes well under a second, so no live job is rescued.
-	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, Logger: log, PollInterval: 50 * time.Millisecond,
-		RescueAfter: 5 * time.Second, JobTimeout: 4 * time.Second})
+	cfg := config.Default()
+	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", w.SimURL+"/v2", w.SimKey
+	a, err := app.New(ctx, app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://127.0.0.1:1", Logger: log,
+		Tune: func(t *app.Tuning) {
+			t.Messaging.PerNumberRate, t.Messaging.AccountRate, t.Messaging.UnregisteredDailyCap = 1000, 0, 0
+			t.Messaging.JobTimeout = 4 * time.Second
+			// Jobs left running by a killed process are rescued after 5 s; a
+			// chunk here takes well under a second, so no live job is rescued.
+			t.Queue = jobs.Config{MaxWorkers: 8, Logger: log, PollInterval: 50 * time.Millisecond,
+				RescueAfter: 5 * time.Second, JobTimeout: 4 * time.Second, NoPeriodicJobs: true}
+		}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	svc.UseQueue(q)
-	if err := q.Start(ctx); err != nil {
+	if err := a.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -99,7 +97,7 @@ func TestBroadcastSurvivesKilledWorker(t *testing.T) {
 		}
 		id := broadcast(t, s, c, map[string]any{"text": "Service cancelled: snow", "audience": map[string]any{"all": true}})
 		spec, _ := json.Marshal(workerSpec{DataDir: b.DataDir(), DatabaseURL: b.RegistryURL(), TenantServers: b.Servers(),
-			AppName: b.AppName, SimURL: s.SimURL, Keys: s.KeysFile})
+			AppName: b.AppName, SimURL: s.SimURL, SimKey: s.Sim.PublicKeyBase64(), Keys: s.KeysFile})
 		start := func() *exec.Cmd {
 			cmd := exec.Command(os.Args[0], "-test.run=^$")
 			cmd.Env = append(os.Environ(), workerEnv+"="+string(spec))

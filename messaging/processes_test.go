@@ -2,19 +2,14 @@ package messaging_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/riverqueue/river"
-
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/messaging"
-	"github.com/steeple-sms/steeple/telnyx"
 )
 
 // countingProvider counts what one process sends.
@@ -58,22 +53,16 @@ func TestPacingAcrossProcesses(t *testing.T) {
 		}
 		simHTTP := httptest.NewServer(s.Sim)
 		t.Cleanup(simHTTP.Close)
-		log := slog.New(slog.NewTextHandler(io.Discard, nil))
 		var procs []*countingProvider
 		for range 2 {
-			p := &countingProvider{Provider: messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simHTTP.URL + "/v2", APIKey: "test"})}}
+			p := &countingProvider{}
 			procs = append(procs, p)
-			cfg := messaging.DefaultConfig()
-			cfg.PerNumberRate, cfg.AccountRate = 1000, 0
-			svc := messaging.New(s.Tenancy, s.Store, p, cfg, log)
-			w := river.NewWorkers()
-			svc.Register(w)
-			q, err := jobs.New(s.Tenancy.Registry, w, jobs.Config{MaxWorkers: 1, Logger: log, PollInterval: 20 * time.Millisecond})
-			if err != nil {
-				t.Fatal(err)
-			}
-			svc.UseQueue(q)
-			startQueue(t, q, t.Cleanup)
+			a := s.Another(t, simHTTP.URL, func(tu *app.Tuning) {
+				tu.Provider = func(mp messaging.Provider) messaging.Provider { p.Provider = mp; return p }
+				tu.Queue.MaxWorkers, tu.Queue.EventWorkers, tu.Queue.PollInterval = 1, 0, 20*time.Millisecond
+				tu.Messaging.RetryBackoff = messaging.DefaultConfig().RetryBackoff
+			})
+			startQueue(t, a.Queue, t.Cleanup)
 		}
 		for _, id := range msgs {
 			wantAllSent(t, waitDone(t, s, c, id, time.Minute), 15)

@@ -7,6 +7,7 @@ package messaging
 import (
 	"context"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -47,6 +48,58 @@ type Config struct {
 	// JobTimeout bounds one run of a send job (100 recipients); keep it
 	// below the queue's RescueAfter.
 	JobTimeout time.Duration
+	// SweepEvery is how often the recovery sweep runs (default 1 minute).
+	SweepEvery time.Duration
+}
+
+// withDefaults fills the fields for which zero means nothing sensible (a
+// zero rate would divide by zero). Zero stays zero where it has a meaning:
+// AccountRate and UnregisteredDailyCap (no limit), SweepAge (sweep at
+// once), CapRecheck (never look early), RetryBackoff (no retries in a job).
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.PublicURL == "" {
+		c.PublicURL = d.PublicURL
+	}
+	if c.PerNumberRate == 0 {
+		c.PerNumberRate = d.PerNumberRate
+	}
+	if c.RegisteredRate == 0 {
+		c.RegisteredRate = d.RegisteredRate
+	}
+	if c.JobTimeout == 0 {
+		c.JobTimeout = d.JobTimeout
+	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = d.SweepEvery
+	}
+	return c
+}
+
+// validate names every field that is out of range.
+func (c Config) validate() error {
+	fields := map[string]string{}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fields["public_url"] = "must be an absolute http(s) URL"
+	}
+	if c.PerNumberRate < 0 || c.AccountRate < 0 || c.RegisteredRate < 0 {
+		fields["rates"] = "may not be negative"
+	}
+	if c.UnregisteredDailyCap < 0 {
+		fields["unregistered_daily_cap"] = "may not be negative"
+	}
+	if c.CapRecheck < 0 || c.SweepAge < 0 || c.JobTimeout < 0 || c.SweepEvery < 0 {
+		fields["durations"] = "may not be negative"
+	}
+	for _, b := range c.RetryBackoff {
+		if b < 0 {
+			fields["retry_backoff"] = "may not be negative"
+		}
+	}
+	if len(fields) > 0 {
+		return &steeple.Error{Code: steeple.EINVALID, Message: "messaging configuration is invalid", Fields: fields}
+	}
+	return nil
 }
 
 // DefaultConfig returns the documented defaults.
@@ -57,6 +110,7 @@ func DefaultConfig() Config {
 		SweepAge:     30 * time.Second,
 		JobTimeout:   10 * time.Minute,
 		CapRecheck:   15 * time.Minute,
+		SweepEvery:   time.Minute,
 	}
 }
 
@@ -81,31 +135,22 @@ func (s *Service) HoldWelcomes(wait func(context.Context, *tenancy.Handle) (time
 	s.quietWait = wait
 }
 
-// New builds the service. Register its workers, build the queue with them,
-// then hand the queue over with UseQueue.
-func New(ten *tenancy.Tenancy, st *store.Store, p Provider, cfg Config, log *slog.Logger) *Service {
-	return &Service{ten: ten, store: st, provider: p, cfg: cfg, log: log, sleep: sleepCtx}
-}
-
-// Register adds the messaging workers to a worker set.
-func (s *Service) Register(w *river.Workers) {
+// New builds the service over a queue that is not open yet: it adds its
+// workers and the recovery sweep (every cfg.SweepEvery) to q.
+func New(ten *tenancy.Tenancy, st *store.Store, p Provider, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{ten: ten, store: st, provider: p, queue: q, cfg: cfg, log: log, sleep: sleepCtx}
+	w := q.Workers()
 	river.AddWorker(w, &sendWorker{svc: s})
 	river.AddWorker(w, &sweepWorker{svc: s})
 	river.AddWorker(w, &replyWorker{svc: s})
+	q.AddPeriodic(river.NewPeriodicJob(river.PeriodicInterval(cfg.SweepEvery),
+		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true}))
+	return s, nil
 }
-
-// PeriodicJobs are the recovery sweep, every interval.
-func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
-	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
-		func() (river.JobArgs, *river.InsertOpts) { return SweepArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
-}
-
-// SetPublicURL changes where receipts are posted (tests learn their
-// server's address only after it starts).
-func (s *Service) SetPublicURL(u string) { s.cfg.PublicURL = u }
-
-// UseQueue sets the queue broadcasts are dispatched to.
-func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	if d <= 0 {

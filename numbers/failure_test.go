@@ -168,7 +168,7 @@ func TestPurchaseRecovery(t *testing.T) {
 		}
 		fp := newFaultyProvider(t, s)
 		patch := fp.add(&fault{method: "PATCH", path: isMessagingPatch, times: 2, status: http.StatusBadGateway})
-		restarted := newService(s, fp.client())
+		restarted := newService(t, s, fp.URL)
 		if n, err := restarted.Recover(ctx); err != nil || n != 0 {
 			t.Fatalf("recover before StuckAfter looked at %d orders (%v); want none", n, err)
 		}
@@ -202,7 +202,7 @@ func TestPurchaseRecovery(t *testing.T) {
 		if o.Step != tenancy.OrderOrdered {
 			t.Fatalf("order answer %+v", o)
 		}
-		recoverNow(t, s, newService(s, providerClient(s)))
+		recoverNow(t, s, newService(t, s, ""))
 		if o := step(t, s, o.ID); o.Step != tenancy.OrderDone {
 			t.Fatalf("after recovery the order is %s (%s)", o.Step, o.Error)
 		}
@@ -260,7 +260,7 @@ func TestPurchaseRecovery(t *testing.T) {
 				t.Fatalf("advance %v: %v %v", st, ok, err)
 			}
 		}
-		recoverNow(t, s, newService(s, providerClient(s)))
+		recoverNow(t, s, newService(t, s, ""))
 		if o := step(t, s, late.ID); o.Step != tenancy.OrderDone {
 			t.Fatalf("after recovery the set-up order is %s (%s)", o.Step, o.Error)
 		}

@@ -7,17 +7,16 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -298,16 +297,12 @@ func profiles(t testing.TB, s *testkit.Server, tenantID string) []string {
 	return out
 }
 
-// newService builds another numbers service over the same registry, as a
-// second process (or the same one after a restart) would, talking to the
-// provider through client.
-func newService(s *testkit.Server, client *telnyx.Client) *numbers.Service {
-	cfg := numbers.DefaultConfig()
-	cfg.Now, cfg.OrderPollEvery, cfg.PublicURL = s.Clock.Now, 50*time.Millisecond, s.URL
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	svc := numbers.New(s.Tenancy, client, cfg, log)
-	svc.UseQueue(s.Queue)
-	return svc
+// newService builds another Steeple over the same registry, as a second
+// process (or the same one after a restart) would, talking to the provider
+// at providerURL (the simulator's root or a proxy in front of it), and
+// returns its numbers service.
+func newService(t *testing.T, s *testkit.Server, providerURL string) *numbers.Service {
+	return s.Another(t, providerURL, func(tu *app.Tuning) { tu.Telnyx.Timeout = 5 * time.Second }).Numbers
 }
 
 // fault breaks matching provider calls.
@@ -339,11 +334,6 @@ func newFaultyProvider(t *testing.T, s *testkit.Server) *faultyProvider {
 	t.Cleanup(hs.Close)
 	p.URL = hs.URL
 	return p
-}
-
-// client is a Telnyx client through the proxy.
-func (p *faultyProvider) client() *telnyx.Client {
-	return telnyx.New(telnyx.Config{BaseURL: p.URL + "/v2", APIKey: "test", Timeout: 5 * time.Second})
 }
 
 func (p *faultyProvider) add(f *fault) *fault {

@@ -33,8 +33,8 @@ func (w *maintainWorker) Work(ctx context.Context, _ *river.Job[MaintainArgs]) e
 	return err
 }
 
-// PeriodicJobs run the maintenance every interval.
-func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+// periodicJobs run the maintenance every interval.
+func (s *Service) periodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return MaintainArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 }

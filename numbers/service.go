@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/url"
 	"regexp"
 	"strings"
 	"time"
@@ -43,12 +44,54 @@ type Config struct {
 	GiveUpAfter time.Duration
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
+	// MaintainEvery is how often stuck orders and due releases are looked
+	// at (default 1 minute).
+	MaintainEvery time.Duration
+}
+
+// withDefaults fills what c leaves zero (ReleaseGrace 0 releases at once).
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = d.PublicURL
+	}
+	if c.OrderPollEvery == 0 {
+		c.OrderPollEvery = d.OrderPollEvery
+	}
+	if c.StuckAfter == 0 {
+		c.StuckAfter = d.StuckAfter
+	}
+	if c.GiveUpAfter == 0 {
+		c.GiveUpAfter = d.GiveUpAfter
+	}
+	if c.MaintainEvery == 0 {
+		c.MaintainEvery = d.MaintainEvery
+	}
+	return c
+}
+
+// validate names every field that is out of range.
+func (c Config) validate() error {
+	fields := map[string]string{}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fields["public_url"] = "must be an absolute http(s) URL"
+	}
+	if c.ReleaseGrace < 0 || c.OrderPollEvery < 0 || c.StuckAfter < 0 || c.GiveUpAfter < 0 || c.MaintainEvery < 0 {
+		fields["durations"] = "may not be negative"
+	}
+	if len(fields) > 0 {
+		return &steeple.Error{Code: steeple.EINVALID, Message: "numbers configuration is invalid", Fields: fields}
+	}
+	return nil
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{PublicURL: "http://127.0.0.1:8080", ReleaseGrace: 30 * 24 * time.Hour, OrderPollEvery: 2 * time.Second,
-		StuckAfter: 5 * time.Minute, GiveUpAfter: 24 * time.Hour}
+		StuckAfter: 5 * time.Minute, GiveUpAfter: 24 * time.Hour, MaintainEvery: time.Minute}
 }
 
 // Service manages churches' numbers.
@@ -63,23 +106,28 @@ type Service struct {
 	added func(ctx context.Context, tenantID, e164 string)
 }
 
-// New returns the service.
-func New(ten *tenancy.Tenancy, client *telnyx.Client, cfg Config, log *slog.Logger) *Service {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	return &Service{ten: ten, client: client, cfg: cfg, log: log, added: func(context.Context, string, string) {}}
+// NumberAdded is told when a number becomes a church's (10DLC registration
+// assigns it to the church's campaign).
+type NumberAdded interface {
+	NumberAdded(ctx context.Context, tenantID, e164 string)
 }
 
-// UseQueue sets the queue purchases are driven by.
-func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
-
-// OnNumberAdded sets what happens when a number becomes a church's.
-func (s *Service) OnNumberAdded(f func(ctx context.Context, tenantID, e164 string)) { s.added = f }
-
-// SetPublicURL changes where the provider posts webhooks (tests learn their
-// server's address only after it starts).
-func (s *Service) SetPublicURL(u string) { s.cfg.PublicURL = u }
+// New returns the service over a queue that is not open yet: it adds its
+// workers and the maintenance job (every cfg.MaintainEvery) to q. added
+// may be nil.
+func New(ten *tenancy.Tenancy, client *telnyx.Client, q *jobs.Queue, added NumberAdded, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	s := &Service{ten: ten, client: client, queue: q, cfg: cfg, log: log, added: func(context.Context, string, string) {}}
+	if added != nil {
+		s.added = added.NumberAdded
+	}
+	s.register(q.Workers())
+	q.AddPeriodic(s.periodicJobs(cfg.MaintainEvery)...)
+	return s, nil
+}
 
 // Available is a number the church may buy.
 type Available struct {
@@ -328,8 +376,8 @@ func NormalizeNumber(raw string) (string, error) {
 	return n, nil
 }
 
-// Register adds the purchase, recovery and release workers.
-func (s *Service) Register(w *river.Workers) {
+// register adds the purchase, recovery and release workers.
+func (s *Service) register(w *river.Workers) {
 	river.AddWorker(w, &orderWorker{svc: s})
 	river.AddWorker(w, &maintainWorker{svc: s})
 }

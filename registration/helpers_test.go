@@ -222,7 +222,7 @@ func simAssignment(s *testkit.Server, phone string) *telnyxsim.NumberAssignment 
 
 func setOutcome(t *testing.T, s *testkit.Server, kind string, o telnyxsim.RegistrationOutcome) {
 	t.Helper()
-	if err := s.Sim.SetRegistrationOutcome(kind, o); err != nil {
+	if err := s.Sim.ScriptRegistration(kind, o); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -186,7 +186,7 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		s.Sim.SetRegistrationWebhooks(false)
+		s.Sim.SendRegistrationWebhooks(false)
 		c := newChurch(t, s, "Grace Chapel")
 		n := buy(t, s, c, "312")
 		v := submit(t, s, c, profile())

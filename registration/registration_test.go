@@ -237,7 +237,7 @@ func TestRegistrationPolling(t *testing.T) {
 			}
 			return k
 		}
-		s.Sim.SetRegistrationWebhooks(false)
+		s.Sim.SendRegistrationWebhooks(false)
 
 		// A stalled brand: polled, still pending, polled again.
 		stalled := newChurch(t, s, "Stalled Church")

@@ -31,6 +31,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -59,11 +60,50 @@ type Config struct {
 	// submitted again.
 	SubmitTimeout time.Duration
 	Now           func() time.Time
+	// TickEvery is how often registrations due a look are polled (default
+	// 1 minute; each is looked at every PollEvery).
+	TickEvery time.Duration
+}
+
+// withDefaults fills what c leaves zero.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = d.PublicURL
+	}
+	if c.PollEvery == 0 {
+		c.PollEvery = d.PollEvery
+	}
+	if c.SubmitTimeout == 0 {
+		c.SubmitTimeout = d.SubmitTimeout
+	}
+	if c.TickEvery == 0 {
+		c.TickEvery = d.TickEvery
+	}
+	return c
+}
+
+// validate names every field that is out of range.
+func (c Config) validate() error {
+	fields := map[string]string{}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		fields["public_url"] = "must be an absolute http(s) URL"
+	}
+	if c.PollEvery < 0 || c.SubmitTimeout < 0 || c.TickEvery < 0 {
+		fields["durations"] = "may not be negative"
+	}
+	if len(fields) > 0 {
+		return &steeple.Error{Code: steeple.EINVALID, Message: "registration configuration is invalid", Fields: fields}
+	}
+	return nil
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute}
+	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute, TickEvery: time.Minute}
 }
 
 // Service runs churches' registrations.
@@ -75,22 +115,18 @@ type Service struct {
 	log    *slog.Logger
 }
 
-// New returns the service.
-func New(ten *tenancy.Tenancy, st *store.Store, client *telnyx.Client, cfg Config, log *slog.Logger) *Service {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+// New returns the service over a queue that is not open yet: it adds the
+// poller and its tick (every cfg.TickEvery) to q.
+func New(ten *tenancy.Tenancy, st *store.Store, client *telnyx.Client, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.PollEvery == 0 {
-		cfg.PollEvery = DefaultConfig().PollEvery
-	}
-	if cfg.SubmitTimeout == 0 {
-		cfg.SubmitTimeout = DefaultConfig().SubmitTimeout
-	}
-	return &Service{ten: ten, store: st, client: client, cfg: cfg, log: log}
+	s := &Service{ten: ten, store: st, client: client, cfg: cfg, log: log}
+	s.register(q.Workers())
+	q.AddPeriodic(s.periodicJobs(cfg.TickEvery)...)
+	return s, nil
 }
-
-// SetPublicURL changes where webhooks go (tests learn it late).
-func (s *Service) SetPublicURL(u string) { s.cfg.PublicURL = u }
 
 func (s *Service) webhookURL() string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + "/webhooks/telnyx"
@@ -309,11 +345,11 @@ func (w *pollWorker) Work(ctx context.Context, _ *river.Job[PollArgs]) error {
 	return err
 }
 
-// Register adds the poller.
-func (s *Service) Register(w *river.Workers) { river.AddWorker(w, &pollWorker{svc: s}) }
+// register adds the poller.
+func (s *Service) register(w *river.Workers) { river.AddWorker(w, &pollWorker{svc: s}) }
 
-// PeriodicJobs run the poller every interval.
-func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+// periodicJobs run the poller every interval.
+func (s *Service) periodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return PollArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 }

@@ -104,14 +104,14 @@ func (s *Service) abandon(ctx context.Context, a FireArgs, cause error) error {
 	return s.armNext(ctx, h, sc, a.Occurrence)
 }
 
-// Register adds the tick and fire workers.
-func (s *Service) Register(w *river.Workers) {
+// register adds the tick and fire workers.
+func (s *Service) register(w *river.Workers) {
 	river.AddWorker(w, &tickWorker{svc: s})
 	river.AddWorker(w, &fireWorker{svc: s})
 }
 
-// PeriodicJobs tick every interval.
-func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+// periodicJobs tick every interval.
+func (s *Service) periodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return TickArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 }

@@ -16,15 +16,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/riverqueue/river"
 
+	"github.com/steeple-sms/steeple/config"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/messaging"
-	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -36,9 +34,9 @@ const processEnv = "STEEPLE_TEST_SCHEDULER_PROCESS"
 // periodic tick), plus, if TickEvery is set, a tick of its own in a loop,
 // so that two processes tick at the same time.
 type processSpec struct {
-	DataDir, DatabaseURL, AppName, SimURL string
-	TenantServers                         []string
-	Keys                                  secret.File
+	DataDir, DatabaseURL, AppName, SimURL, SimKey string
+	TenantServers                                 []string
+	Keys                                          secret.File
 	// Offset is how far the process's clock is ahead of real time.
 	Offset                  time.Duration
 	RescueAfter, JobTimeout time.Duration
@@ -77,27 +75,26 @@ func runProcess(spec string) int {
 		return 1
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	st := store.New(keys, now)
-	mc := messaging.DefaultConfig()
-	mc.PerNumberRate, mc.AccountRate, mc.PublicURL = 1000, 0, "http://127.0.0.1:1"
-	mc.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
-	msg := messaging.New(ten, st, messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: p.SimURL + "/v2", APIKey: "test"})}, mc, log)
-	sched := schedule.New(ten, st, msg, schedule.Config{Now: now}, log)
-	workers := river.NewWorkers()
-	msg.Register(workers)
-	sched.Register(workers)
-	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: p.MaxWorkers, Logger: log, PollInterval: 50 * time.Millisecond,
-		RescueAfter: p.RescueAfter, JobTimeout: p.JobTimeout, PeriodicJobs: sched.PeriodicJobs(200 * time.Millisecond)})
+	cfg := config.Default()
+	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", p.SimURL+"/v2", p.SimKey
+	a, err := app.New(ctx, app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://127.0.0.1:1", Logger: log,
+		Tune: func(t *app.Tuning) {
+			t.Now = now
+			t.Messaging.PerNumberRate, t.Messaging.AccountRate, t.Messaging.UnregisteredDailyCap = 1000, 0, 0
+			t.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
+			t.Schedule.TickEvery = 200 * time.Millisecond
+			t.Queue = jobs.Config{MaxWorkers: p.MaxWorkers, Logger: log, PollInterval: 50 * time.Millisecond,
+				RescueAfter: p.RescueAfter, JobTimeout: p.JobTimeout}
+		}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	msg.UseQueue(q)
-	sched.UseQueue(q)
-	if err := q.Start(ctx); err != nil {
+	if err := a.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	sched := a.Schedules
 	if p.TickEvery > 0 {
 		calls, seen := 0, 0
 		for {
@@ -120,7 +117,7 @@ func runProcess(spec string) int {
 // is killed (at the latest when the test ends).
 func startProcess(t *testing.T, s *testkit.Server, b *testkit.Backend, p processSpec) *exec.Cmd {
 	t.Helper()
-	p.DataDir, p.DatabaseURL, p.TenantServers, p.SimURL, p.Keys = b.DataDir(), b.RegistryURL(), b.Servers(), s.SimURL, s.KeysFile
+	p.DataDir, p.DatabaseURL, p.TenantServers, p.SimURL, p.SimKey, p.Keys = b.DataDir(), b.RegistryURL(), b.Servers(), s.SimURL, s.Sim.PublicKeyBase64(), s.KeysFile
 	if p.AppName == "" {
 		p.AppName = b.AppName
 	}

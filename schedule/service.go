@@ -21,6 +21,37 @@ type Config struct {
 	Now func() time.Time
 	// MaxAhead is how far ahead a broadcast may be scheduled.
 	MaxAhead time.Duration
+	// TickEvery is how often due schedules are looked for (default 15 s).
+	TickEvery time.Duration
+}
+
+// withDefaults fills what c leaves zero.
+func (c Config) withDefaults() Config {
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.MaxAhead == 0 {
+		c.MaxAhead = 366 * 24 * time.Hour
+	}
+	if c.TickEvery == 0 {
+		c.TickEvery = 15 * time.Second
+	}
+	return c
+}
+
+// validate names every field that is out of range.
+func (c Config) validate() error {
+	fields := map[string]string{}
+	if c.MaxAhead < 0 {
+		fields["max_ahead"] = "may not be negative"
+	}
+	if c.TickEvery < 0 {
+		fields["tick_every"] = "may not be negative"
+	}
+	if len(fields) > 0 {
+		return &steeple.Error{Code: steeple.EINVALID, Message: "schedule configuration is invalid", Fields: fields}
+	}
+	return nil
 }
 
 // Service keeps churches' schedules and fires them.
@@ -33,19 +64,18 @@ type Service struct {
 	log   *slog.Logger
 }
 
-// New returns the service.
-func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, cfg Config, log *slog.Logger) *Service {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
+// New returns the service over a queue that is not open yet: it adds its
+// tick and fire workers and the tick (every cfg.TickEvery) to q.
+func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	if cfg.MaxAhead == 0 {
-		cfg.MaxAhead = 366 * 24 * time.Hour
-	}
-	return &Service{ten: ten, store: st, msg: msg, cfg: cfg, log: log}
+	s := &Service{ten: ten, store: st, msg: msg, queue: q, cfg: cfg, log: log}
+	s.register(q.Workers())
+	q.AddPeriodic(s.periodicJobs(cfg.TickEvery)...)
+	return s, nil
 }
-
-// UseQueue sets the queue fire jobs go to.
-func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 // Request is what a schedule sends: a broadcast request, and whether it is
 // urgent (sent even in quiet hours).

@@ -97,7 +97,7 @@ func setOutcome(t *testing.T, sim *telnyxsim.Sim, kind string, o telnyxsim.Regis
 	if o.Delay == 0 {
 		o.Delay = step
 	}
-	if err := sim.SetRegistrationOutcome(kind, o); err != nil {
+	if err := sim.ScriptRegistration(kind, o); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -536,7 +536,7 @@ func TestTenDLCAssignmentFailures(t *testing.T) {
 func TestTenDLCWebhooksOffPollerStillSeesState(t *testing.T) {
 	e := newRegEnv(t)
 	ctx := context.Background()
-	e.sim.SetRegistrationWebhooks(false)
+	e.sim.SendRegistrationWebhooks(false)
 	e.ownNumber(t, "+12175550144")
 	c := e.provisionedCampaign(t) // polls GetBrand and GetCampaign
 	if _, err := e.client.AssignNumberToCampaign(ctx, "+12175550144", c.CampaignID); err != nil {

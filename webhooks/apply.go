@@ -29,8 +29,8 @@ type eventWorker struct {
 	svc *Service
 }
 
-// Register adds the event and pruning workers.
-func (s *Service) Register(w *river.Workers) {
+// register adds the event and pruning workers.
+func (s *Service) register(w *river.Workers) {
 	river.AddWorker(w, &eventWorker{svc: s})
 	river.AddWorker(w, &pruneWorker{svc: s})
 }
@@ -180,8 +180,8 @@ func (w *pruneWorker) Work(ctx context.Context, _ *river.Job[PruneArgs]) error {
 	return err
 }
 
-// PeriodicJobs prune old event ids every interval.
-func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
+// periodicJobs prune old event ids every interval.
+func (s *Service) periodicJobs(interval time.Duration) []*river.PeriodicJob {
 	return []*river.PeriodicJob{river.NewPeriodicJob(river.PeriodicInterval(interval),
 		func() (river.JobArgs, *river.InsertOpts) { return PruneArgs{}, nil }, &river.PeriodicJobOpts{RunOnStart: true})}
 }
@@ -191,9 +191,6 @@ func (s *Service) PeriodicJobs(interval time.Duration) []*river.PeriodicJob {
 type Registration interface {
 	SyncChurch(ctx context.Context, tenantID string) error
 }
-
-// SetRegistration sets where 10DLC events go.
-func (s *Service) SetRegistration(r Registration) { s.reg = r }
 
 func is10DLC(eventType string) bool {
 	switch eventType {

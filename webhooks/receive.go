@@ -47,11 +47,49 @@ type Config struct {
 	RetryEvery time.Duration
 	// Retention is how long event ids are kept for de-duplication.
 	Retention time.Duration
+	// PruneEvery is how often old event ids are pruned (default 1 hour).
+	PruneEvery time.Duration
+}
+
+// withDefaults fills what c leaves zero.
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ReceiptGrace == 0 {
+		c.ReceiptGrace = d.ReceiptGrace
+	}
+	if c.RetryEvery == 0 {
+		c.RetryEvery = d.RetryEvery
+	}
+	if c.Retention == 0 {
+		c.Retention = d.Retention
+	}
+	if c.PruneEvery == 0 {
+		c.PruneEvery = d.PruneEvery
+	}
+	return c
+}
+
+// validate names every field that is out of range.
+func (c Config) validate() error {
+	fields := map[string]string{}
+	if len(c.PublicKey) != ed25519.PublicKeySize {
+		fields["public_key"] = "must be an Ed25519 public key"
+	}
+	if c.ReceiptGrace < 0 || c.RetryEvery < 0 || c.Retention < 0 || c.PruneEvery < 0 {
+		fields["durations"] = "may not be negative"
+	}
+	if len(fields) > 0 {
+		return &steeple.Error{Code: steeple.EINVALID, Message: "webhook configuration is invalid", Fields: fields}
+	}
+	return nil
 }
 
 // DefaultConfig returns the documented defaults (the key must be set).
 func DefaultConfig() Config {
-	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour}
+	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour}
 }
 
 // Service receives and applies webhook events.
@@ -68,35 +106,28 @@ type Service struct {
 	log     *slog.Logger
 }
 
-// New builds the service; events counts are registered with reg as
-// steeple_webhook_events_total{type, outcome}.
-// Payloads are sealed with keys while they wait in the queue.
-func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messaging.Service, cfg Config, reg prometheus.Registerer, log *slog.Logger) *Service {
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
-	d := DefaultConfig()
-	if cfg.ReceiptGrace == 0 {
-		cfg.ReceiptGrace = d.ReceiptGrace
-	}
-	if cfg.RetryEvery == 0 {
-		cfg.RetryEvery = d.RetryEvery
-	}
-	if cfg.Retention == 0 {
-		cfg.Retention = d.Retention
+// New builds the service over a queue that is not open yet: it adds its
+// workers and the pruning job (every cfg.PruneEvery) to q. Event counts are
+// registered with reg as steeple_webhook_events_total{type, outcome}.
+// Payloads are sealed with keys while they wait in the queue; 10DLC events
+// go to tendlc (nil: they are dropped).
+func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messaging.Service, tendlc Registration, q *jobs.Queue,
+	cfg Config, reg prometheus.Registerer, log *slog.Logger) (*Service, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
 	m := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steeple_webhook_events_total",
 		Help: "Provider webhook events by type and what became of them."}, []string{"type", "outcome"})
 	if reg != nil {
 		reg.MustRegister(m)
 	}
-	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, cfg: cfg, metrics: m, log: log}
+	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log}
 	s.commits = &groupCommit{svc: s}
-	return s
+	s.register(q.Workers())
+	q.AddPeriodic(s.periodicJobs(cfg.PruneEvery)...)
+	return s, nil
 }
-
-// UseQueue sets the queue events are handed to.
-func (s *Service) UseQueue(q *jobs.Queue) { s.queue = q }
 
 // Counts exposes the event counter (tests and benchmarks read it).
 func (s *Service) Counts() *prometheus.CounterVec { return s.metrics }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/config"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -102,44 +103,19 @@ func open(ctx context.Context, cfg *config.Config, errOut io.Writer) (*env, erro
 	return e, nil
 }
 
-// openReady opens the tenancy core and makes sure the registry is usable: a
-// brand-new registry is created on the spot; one that is behind this binary
-// is refused until `steeple migrate` has run.
+// openReady opens the tenancy core and makes sure the registry is usable
+// (see app.OpenTenancy).
 func openReady(ctx context.Context, cfg *config.Config, errOut io.Writer) (*env, error) {
-	e, err := open(ctx, cfg, errOut)
+	e := &env{cfg: cfg, log: newLogger(cfg, errOut), metrics: prometheus.NewRegistry()}
+	ten, err := app.OpenTenancy(ctx, cfg, e.log, e.metrics)
 	if err != nil {
 		return nil, err
 	}
-	st, err := e.ten.Registry.Status(ctx)
-	if err != nil {
-		e.close()
-		return nil, fmt.Errorf("reading registry schema: %w", err)
-	}
-	switch {
-	case st.Empty:
-		if _, err := e.ten.Registry.Migrate(ctx); err != nil {
-			e.close()
-			return nil, err
-		}
-		e.log.Info("created a new registry", "where", registryWhere(cfg))
-	case !st.Current():
-		e.close()
-		return nil, fmt.Errorf("the registry schema is at version %d but this binary needs %d (job queue behind: %v): run `steeple migrate` first",
-			st.Version, st.Latest, st.QueuePending)
-	}
-	if err := e.ten.Prepare(ctx); err != nil {
-		e.close()
-		return nil, err
-	}
+	e.ten = ten
 	return e, nil
 }
 
-func registryWhere(cfg *config.Config) string {
-	if cfg.Postgres() {
-		return "PostgreSQL (STEEPLE_DATABASE_URL)"
-	}
-	return tenancy.RegistryPath(cfg.DataDir)
-}
+func registryWhere(cfg *config.Config) string { return app.RegistryWhere(cfg) }
 
 func (e *env) close() {
 	if e.ten != nil {

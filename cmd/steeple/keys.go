@@ -5,9 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"path/filepath"
 
-	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/secret"
 )
 
@@ -31,25 +29,4 @@ func runKeys(ctx context.Context, args []string, out, errOut io.Writer) error {
 	enc := json.NewEncoder(out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(secret.Generate())
-}
-
-// loadKeys reads STEEPLE_KEYS_FILE, or on the embedded default the keys file
-// in the data directory, generating it on first run.
-func loadKeys(cfg *config.Config, e *env) (*secret.Keys, error) {
-	if cfg.KeysFile != "" {
-		k, err := secret.Load(cfg.KeysFile)
-		if err != nil {
-			return nil, fmt.Errorf("STEEPLE_KEYS_FILE: %w", err)
-		}
-		return k, nil
-	}
-	path := filepath.Join(cfg.DataDir, "keys.json")
-	k, created, err := secret.LoadOrCreate(path)
-	if err != nil {
-		return nil, fmt.Errorf("keys file %s: %w", path, err)
-	}
-	if created {
-		e.log.Warn("generated new keys: back this file up — without it encrypted data cannot be read", "path", path)
-	}
-	return k, nil
 }

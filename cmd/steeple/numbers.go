@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/members"
 )
 
@@ -89,10 +90,10 @@ func assignNumber(ctx context.Context, e *env, tenantID, e164 string, errOut io.
 		fmt.Fprintln(errOut, "note: no Telnyx key, so the provider was not checked; the number is recorded for the church")
 		return e.ten.Registry.SchedulePoll(ctx, tenantID, time.Now())
 	}
-	svc, err := wire(ctx, e)
+	a, err := app.New(ctx, app.Options{Config: *e.cfg, Tenancy: e.ten, Logger: e.log, Metrics: e.metrics})
 	if err != nil {
 		return err
 	}
-	defer svc.stopSim()
-	return svc.numbers.Attach(ctx, tenantID, e164)
+	defer a.Close(ctx)
+	return a.Numbers.Attach(ctx, tenantID, e164)
 }

@@ -11,10 +11,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/steeple-sms/steeple/httpapi"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
+// runServe opens the listener, builds Steeple with app.New and serves
+// until ctx ends.
 func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, cfg, err := newFlags("serve", errOut)
 	if err != nil {
@@ -23,53 +26,38 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
-	e, err := openReady(ctx, cfg, errOut)
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	e.metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	log, metrics := newLogger(cfg, errOut), prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
-	svc, err := wire(ctx, e)
-	if err != nil {
-		return err
-	}
-	defer svc.stopSim()
-	if err := svc.queue.Start(ctx); err != nil {
-		return fmt.Errorf("job queue: %w", err)
-	}
-	notes := map[string]string{"telnyx": "live"}
-	if svc.sim != nil {
-		notes["telnyx"] = "simulator (no STEEPLE_TELNYX_API_KEY): texts are not delivered to phones"
-	}
-
-	ui, err := svc.queue.UI(httpapi.OpsPrefix, e.log.With("component", "queue-ui"))
-	if err != nil {
-		return fmt.Errorf("queue UI: %w", err)
-	}
-	if cfg.OpsPassword != "" {
-		if err := ui.Start(ctx); err != nil {
-			return fmt.Errorf("queue UI: %w", err)
-		}
-	}
-
-	webApp, err := svc.webApp(e)
-	if err != nil {
-		return err
-	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
-			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes,
-			Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword, Web: webApp}),
-		ReadHeaderTimeout: 10 * time.Second,
+	defer ln.Close()
+	a, err := app.New(ctx, app.Options{Config: *cfg, Logger: log, Metrics: metrics})
+	if err != nil {
+		return err
 	}
-	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),
+	defer func() {
+		log.Info("shutting down: finishing running jobs")
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if err := a.Close(sctx); err != nil {
+			log.Warn("jobs still running at shutdown; the queue will retry them", "err", err)
+		}
+		log.Info("stopped")
+	}()
+	if a.Sim != nil {
+		log.Warn("NO TELNYX KEY: texts go to the built-in Telnyx simulator, not to phones", "simulator", a.SimURL,
+			"hint", "set STEEPLE_TELNYX_API_KEY and STEEPLE_TELNYX_PUBLIC_KEY to send for real")
+	}
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", a.Tenancy.Backend(),
 		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
-	hintFirstSteps(ctx, e)
+	hintFirstSteps(ctx, a)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
@@ -78,28 +66,23 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	e.log.Info("shutting down: draining requests")
+	log.Info("shutting down: draining requests")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		e.log.Warn("requests still running at shutdown", "err", err)
+		log.Warn("requests still running at shutdown", "err", err)
 	}
 	if err := <-served; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
-	e.log.Info("shutting down: finishing running jobs")
-	if err := svc.queue.Stop(sctx); err != nil {
-		e.log.Warn("jobs still running at shutdown; the queue will retry them", "err", err)
-	}
-	e.log.Info("stopped")
 	return nil
 }
 
 // hintFirstSteps tells a new operator what to do next.
-func hintFirstSteps(ctx context.Context, e *env) {
-	ts, err := e.ten.Registry.Tenants(ctx, tenancy.TenantFilter{})
+func hintFirstSteps(ctx context.Context, a *app.App) {
+	ts, err := a.Tenancy.Registry.Tenants(ctx, tenancy.TenantFilter{})
 	if err != nil || len(ts) > 0 {
 		return
 	}
-	e.log.Info("no churches yet: create one with `steeple tenants create --name \"Grace Chapel\" --timezone America/Chicago`")
+	a.Logger.Info("no churches yet: create one with `steeple tenants create --name \"Grace Chapel\" --timezone America/Chicago`")
 }

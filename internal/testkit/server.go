@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -14,12 +15,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/riverqueue/river"
 
-	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
-	"github.com/steeple-sms/steeple/httpapi"
+	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/inbox"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
@@ -28,15 +28,14 @@ import (
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
-	"github.com/steeple-sms/steeple/web"
 	"github.com/steeple-sms/steeple/webhooks"
 )
 
-// Server is the whole HTTP stack on a real listener over one backend, with
-// the job queue running and the Telnyx simulator as the provider.
+// Server is the whole of Steeple, built by app.New as `steeple serve`
+// builds it, on a real listener over one backend, with the job queue
+// running and the Telnyx simulator as the provider.
 type Server struct {
 	URL          string
 	Sim          *telnyxsim.Sim
@@ -47,6 +46,7 @@ type Server struct {
 	Numbers      *numbers.Service
 	Registration *registration.Service
 	Schedules    *schedule.Service
+	Members      *members.Service
 	Metrics      *prometheus.Registry
 	Queue        *jobs.Queue
 	Tenancy      *tenancy.Tenancy
@@ -56,6 +56,8 @@ type Server struct {
 	KeysFile     secret.File // Keys in file form, for another process of the same test
 	Clock        *Clock
 	Backend      *Backend
+	App          *app.App
+	opt          ServerOptions
 }
 
 // Clock is a movable clock for tests, safe for concurrent use.
@@ -87,14 +89,16 @@ type ServerOptions struct {
 	Webhooks     func(*webhooks.Config)     // adjust webhook handling (key, receipt grace)
 	Numbers      func(*numbers.Config)      // adjust number purchases (grace, polling)
 	Registration func(*registration.Config) // adjust 10DLC registration (polling)
+	Tune         func(*app.Tuning)          // adjust anything else, last
 	NoQueue      bool                       // do not start the job queue's workers
 	// Welcome turns welcome texts on (entering or importing a member with
-	// consent, START after STOP). Off by default, so that other tests count
-	// only the texts they send themselves.
+	// consent, START after STOP). The server is wired as in production
+	// either way; without Welcome the inbox's NoWelcome setting is on, so
+	// that other tests count only the texts they send themselves.
 	Welcome bool
 }
 
-// NewServer starts the HTTP API over b with fresh keys and a movable clock
+// NewServer starts Steeple over b with fresh keys and a movable clock
 // (starting at the real time). It stops when the test ends.
 func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	t.Helper()
@@ -114,103 +118,105 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.New(keys, clock.Now)
-	cfg := auth.DefaultConfig()
-	cfg.Plans = map[string]steeple.Plan{"standard": {Name: "standard", MaxAdmins: 5}, "starter": {Name: "starter", MaxAdmins: 2}}
-	if opt.Auth != nil {
-		opt.Auth(&cfg)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	svc := auth.New(ten, st, keys, cfg, clock.Now)
+	cfg := config.Default()
+	// Test churches' plans: few admins, no segment quota.
+	cfg.Plans = map[string]config.Plan{"standard": {MaxAdmins: 5}, "starter": {MaxAdmins: 2}}
+	cfg.TelnyxAPIKey = ""
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	sim := telnyxsim.New(telnyxsim.Options{})
-	simRoot, stopSim, err := sim.Start("127.0.0.1:0")
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://" + ln.Addr().String(),
+		Logger: log, Tune: func(tu *app.Tuning) { tuneForTests(tu, clock, opt) }})
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
-	t.Cleanup(stopSim)
-	mc := messaging.DefaultConfig()
-	mc.PerNumberRate, mc.AccountRate = 1000, 0
-	mc.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
-	mc.Plans = cfg.Plans
-	if opt.Messaging != nil {
-		opt.Messaging(&mc)
-	}
-	msg := messaging.New(ten, st, messaging.TelnyxProvider{Client: telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "test"})}, mc, log)
-	ic := inbox.Config{ProviderConfirmsKeywords: true}
-	if opt.Inbox != nil {
-		opt.Inbox(&ic)
-	}
-	ib := inbox.New(st, msg, ic, log)
-	wc := webhooks.DefaultConfig()
-	wc.PublicKey, wc.RetryEvery = sim.PublicKey(), 50*time.Millisecond
-	if opt.Webhooks != nil {
-		opt.Webhooks(&wc)
-	}
-	metrics := prometheus.NewRegistry()
-	wh := webhooks.New(ten, keys, ib, msg, wc, metrics, log)
-	nc := numbers.DefaultConfig()
-	nc.Now, nc.OrderPollEvery = clock.Now, 50*time.Millisecond
-	if opt.Numbers != nil {
-		opt.Numbers(&nc)
-	}
-	client := telnyx.New(telnyx.Config{BaseURL: simRoot + "/v2", APIKey: "test"})
-	nums := numbers.New(ten, client, nc, log)
-	rc := registration.DefaultConfig()
-	rc.Now = clock.Now
-	if opt.Registration != nil {
-		opt.Registration(&rc)
-	}
-	reg := registration.New(ten, st, client, rc, log)
-	sched := schedule.New(ten, st, msg, schedule.Config{Now: clock.Now}, log)
-	nums.OnNumberAdded(reg.NumberAdded)
-	wh.SetRegistration(reg)
-	workers := river.NewWorkers()
-	msg.Register(workers)
-	wh.Register(workers)
-	nums.Register(workers)
-	reg.Register(workers)
-	sched.Register(workers)
-	ib.Register(workers)
-	q, err := jobs.New(ten.Registry, workers, jobs.Config{MaxWorkers: 8, EventWorkers: 4, Logger: log, PollInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msg.UseQueue(q)
-	wh.UseQueue(q)
-	mem := members.New(st)
-	if opt.Welcome {
-		ib.Use(ten, sched, q, clock.Now)
-		mem.OnOptIn(ib.OptedIn)
-	}
-	nums.UseQueue(q)
-	sched.UseQueue(q)
-	webApp, err := web.New(web.Deps{Tenancy: ten, Auth: svc, Store: st, Members: mem, Messaging: msg, Inbox: ib, Numbers: nums,
-		Registration: reg, Schedules: sched, Plans: cfg.Plans, Limits: web.Limits{UnregisteredRate: 1, UnregisteredDailyCap: mc.UnregisteredDailyCap, RegisteredRate: mc.RegisteredRate},
-		Logger: log, Now: clock.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: mem, Messaging: msg, Inbox: ib, Webhooks: wh,
-		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second, Web: webApp})
-	hs := httptest.NewServer(h)
-	msg.SetPublicURL(hs.URL)
-	nums.SetPublicURL(hs.URL)
-	reg.SetPublicURL(hs.URL)
+	hs := httptest.NewUnstartedServer(a.Handler)
+	hs.Listener.Close()
+	hs.Listener = ln
+	hs.Start()
 	if !opt.NoQueue {
 		ctx, cancel := context.WithCancel(context.Background())
-		if err := q.Start(ctx); err != nil {
+		if err := a.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() {
-			sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-			defer scancel()
-			_ = q.Stop(sctx)
-			cancel()
-		})
+		t.Cleanup(cancel)
 	}
+	t.Cleanup(func() {
+		sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer scancel()
+		_ = a.Close(sctx)
+	})
 	t.Cleanup(hs.Close)
-	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
-		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
+	return &Server{URL: hs.URL, Sim: a.Sim, SimURL: a.SimURL, Messaging: a.Messaging, Inbox: a.Inbox, Webhooks: a.Webhooks,
+		Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Members: a.Members, Metrics: a.Metrics,
+		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a, opt: opt}
+}
+
+// Another builds a second Steeple over the server's church data, keys and
+// clock, as another process (or this one after a restart) would: with the
+// server's test settings, then tune's, sending to the provider at
+// providerURL (the simulator's root, or a proxy in front of it; "" for
+// the simulator itself). Its queue is open but not started; it is closed
+// when the test ends.
+func (s *Server) Another(t testing.TB, providerURL string, tune func(*app.Tuning)) *app.App {
+	t.Helper()
+	if providerURL == "" {
+		providerURL = s.SimURL
+	}
+	cfg := s.App.Config
+	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", providerURL+"/v2", s.Sim.PublicKeyBase64()
+	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: s.Tenancy, Keys: s.Keys, PublicURL: s.URL,
+		Logger: s.App.Logger, Tune: func(tu *app.Tuning) {
+			tuneForTests(tu, s.Clock, s.opt)
+			if tune != nil {
+				tune(tu)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = a.Close(ctx)
+	})
+	return a
+}
+
+// tuneForTests is what a test server changes from production's settings:
+// the movable clock, fast rates and polls, no periodic jobs (tests drive
+// sweeps and ticks themselves), then the test's own adjustments.
+func tuneForTests(tu *app.Tuning, clock *Clock, opt ServerOptions) {
+	tu.Now = clock.Now
+	tu.Sim.Logger = nil // the simulator's complaints (a test's receipts refused) are not the test's
+	tu.Messaging.PerNumberRate, tu.Messaging.AccountRate, tu.Messaging.UnregisteredDailyCap = 1000, 0, 0
+	tu.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
+	tu.Inbox.ProviderConfirmsKeywords, tu.Inbox.NoWelcome = true, !opt.Welcome
+	tu.Webhooks.RetryEvery = 50 * time.Millisecond
+	tu.Numbers.OrderPollEvery = 50 * time.Millisecond
+	tu.Numbers.ReleaseGrace = numbers.DefaultConfig().ReleaseGrace
+	tu.Queue = jobs.Config{MaxWorkers: 8, EventWorkers: 4, PollInterval: 50 * time.Millisecond, NoPeriodicJobs: true}
+	tu.AcquireTimeout = 5 * time.Second
+	for _, f := range []func(){
+		func() { call(opt.Auth, &tu.Auth) },
+		func() { call(opt.Messaging, &tu.Messaging) },
+		func() { call(opt.Inbox, &tu.Inbox) },
+		func() { call(opt.Webhooks, &tu.Webhooks) },
+		func() { call(opt.Numbers, &tu.Numbers) },
+		func() { call(opt.Registration, &tu.Registration) },
+		func() { call(opt.Tune, tu) },
+	} {
+		f()
+	}
+}
+
+func call[T any](f func(*T), v *T) {
+	if f != nil {
+		f(v)
+	}
 }
 
 // Response is a decoded JSON answer.

@@ -118,7 +118,7 @@ func (s *Sim) handleSimRegistrationOutcome(w http.ResponseWriter, r *http.Reques
 			return
 		}
 	}
-	if err := s.SetRegistrationOutcome(req.Kind, o); err != nil {
+	if err := s.ScriptRegistration(req.Kind, o); err != nil {
 		controlError(w, http.StatusBadRequest, "invalid", err.Error())
 		return
 	}
@@ -136,7 +136,7 @@ func (s *Sim) handleSimRegistrationWebhooks(w http.ResponseWriter, r *http.Reque
 		controlError(w, http.StatusBadRequest, "invalid", `"enabled" (true or false) is required`)
 		return
 	}
-	s.SetRegistrationWebhooks(*req.Enabled)
+	s.SendRegistrationWebhooks(*req.Enabled)
 	w.WriteHeader(http.StatusNoContent)
 }
 

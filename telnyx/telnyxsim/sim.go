@@ -27,7 +27,7 @@
 // events go to the campaign's webhooks). A campaign needs a brand in OK; an
 // assignment succeeds only for an owned number and a MNO_PROVISIONED
 // campaign. PUT on a failed brand or campaign resubmits it. See
-// SetRegistrationOutcome and SetRegistrationWebhooks.
+// ScriptRegistration and SendRegistrationWebhooks.
 //
 // Sends are validated like Telnyx does (40310 bad 'to', 40305 bad 'from',
 // 40316 no content, 40317 more than 10 media, 40300 recipient opted out).
@@ -49,7 +49,7 @@
 //	POST /sim/outcome      {"to":"+1…" or "*","kind":"deliver|fail|never_finalize",
 //	                       "code":"40008","status":"delivery_failed","delay":"2s"} (see Sim.SetOutcome)
 //	POST /sim/registration/outcome {"kind":"brand|campaign|assignment","result":"approve|reject|stall",
-//	                       "reasons":["…"],"delay":"50ms","reject_at":"TELNYX_FAILED"} (see Sim.SetRegistrationOutcome)
+//	                       "reasons":["…"],"delay":"50ms","reject_at":"TELNYX_FAILED"} (see Sim.ScriptRegistration)
 //	POST /sim/registration/webhooks {"enabled":false}: drop (or resume) 10DLC webhooks
 //	GET  /sim/registrations {"brands":[Brand…],"campaigns":[Campaign…],"assignments":[NumberAssignment…]}
 //	POST /sim/reset        forget messages, webhooks, outcomes, opt-outs, numbers, registrations and faults

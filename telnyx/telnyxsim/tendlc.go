@@ -7,7 +7,7 @@ import (
 )
 
 // 10DLC registration: brands, campaigns and number assignments, each moved
-// through its lifecycle in the background as SetRegistrationOutcome says, with
+// through its lifecycle in the background as ScriptRegistration says, with
 // a signed 10dlc.* webhook per transition to the object's webhookURL (then
 // webhookFailoverURL). Number events go to the webhooks of the campaign, as
 // at Telnyx. Every state is readable through the GET endpoints, so a poller
@@ -54,7 +54,7 @@ func ParseRegistrationResult(s string) (RegistrationResult, error) {
 	return Approve, fmt.Errorf("telnyxsim: unknown registration result %q", s)
 }
 
-// Registration kinds for SetRegistrationOutcome.
+// Registration kinds for ScriptRegistration.
 const (
 	RegistrationBrand      = "brand"
 	RegistrationCampaign   = "campaign"
@@ -84,11 +84,11 @@ type RegistrationOutcome struct {
 // campaignRejectStages lists the campaign failures in lifecycle order.
 var campaignRejectStages = []string{"TCR_FAILED", "TELNYX_FAILED", "MNO_REJECTED"}
 
-// SetRegistrationOutcome sets the outcome for kind (RegistrationBrand,
+// ScriptRegistration sets the outcome for kind (RegistrationBrand,
 // RegistrationCampaign or RegistrationAssignment); initially every kind is
 // approved. It applies to later submissions and resubmissions, not to those
 // already running.
-func (s *Sim) SetRegistrationOutcome(kind string, o RegistrationOutcome) error {
+func (s *Sim) ScriptRegistration(kind string, o RegistrationOutcome) error {
 	switch kind {
 	case RegistrationBrand, RegistrationAssignment:
 	case RegistrationCampaign:
@@ -104,10 +104,10 @@ func (s *Sim) SetRegistrationOutcome(kind string, o RegistrationOutcome) error {
 	return nil
 }
 
-// SetRegistrationWebhooks turns 10DLC webhooks on (the default) or off. While
+// SendRegistrationWebhooks turns 10DLC webhooks on (the default) or off. While
 // off, registrations still progress and GET shows it, but nothing is posted
 // or recorded, as when every delivery is lost: the case a poller must cover.
-func (s *Sim) SetRegistrationWebhooks(on bool) {
+func (s *Sim) SendRegistrationWebhooks(on bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.regHooksOff = !on

@@ -37,9 +37,9 @@ func rawCall(t *testing.T, method, url, body string) (int, map[string]any) {
 	return resp.StatusCode, out
 }
 
-func mustSetRegistration(t *testing.T, sim *telnyxsim.Sim, kind string, o telnyxsim.RegistrationOutcome) {
+func mustScriptRegistration(t *testing.T, sim *telnyxsim.Sim, kind string, o telnyxsim.RegistrationOutcome) {
 	t.Helper()
-	if err := sim.SetRegistrationOutcome(kind, o); err != nil {
+	if err := sim.ScriptRegistration(kind, o); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -49,7 +49,7 @@ const brandJSON = `{"entityType":"NON_PROFIT","displayName":"Grace Chapel","comp
 
 func TestTenDLCWireShape(t *testing.T) {
 	e := newEnv(t)
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Delay: time.Millisecond})
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Delay: time.Millisecond})
 	hook := e.hooks.srv.URL + "/brand"
 	status, b := rawCall(t, "POST", e.base+"/v2/10dlc/brand", strings.Replace(brandJSON, "%q", `"`+hook+`"`, 1))
 	if status != 200 || b["data"] != nil || b["status"] != "REGISTRATION_PENDING" || b["tcrBrandId"] != nil ||
@@ -104,7 +104,7 @@ func TestTenDLCWebhookFailover(t *testing.T) {
 	e := newEnv(t)
 	failover := newReceiver(t, e.sim)
 	e.hooks.setStatus(http.StatusInternalServerError)
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
 		Reasons: []string{"Invalid EIN"}, Delay: time.Millisecond})
 	_, err := e.client.CreateBrand(context.Background(), telnyx.BrandRequest{DisplayName: "Grace", Email: "o@g.example",
 		WebhookURL: e.hooks.srv.URL + "/p", WebhookFailoverURL: failover.srv.URL + "/f"})
@@ -130,14 +130,14 @@ func TestTenDLCCampaignTCRRejectionAndResubmission(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	for _, kind := range []string{telnyxsim.RegistrationBrand, telnyxsim.RegistrationCampaign} {
-		mustSetRegistration(t, e.sim, kind, telnyxsim.RegistrationOutcome{Delay: time.Millisecond})
+		mustScriptRegistration(t, e.sim, kind, telnyxsim.RegistrationOutcome{Delay: time.Millisecond})
 	}
 	b, err := e.client.CreateBrand(ctx, telnyx.BrandRequest{DisplayName: "Grace", Email: "o@g.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.waitIdle(t)
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
 		RejectAt: "TCR_FAILED", Delay: time.Millisecond})
 	hook := e.hooks.srv.URL + "/c"
 	c, err := e.client.CreateCampaign(ctx, telnyx.CampaignRequest{BrandID: b.BrandID, Usecase: "MIXED", Description: "d", WebhookURL: hook})
@@ -160,7 +160,7 @@ func TestTenDLCCampaignTCRRejectionAndResubmission(t *testing.T) {
 		t.Fatalf("resubmitted %+v %v", c, err)
 	}
 	e.waitIdle(t)
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Delay: time.Millisecond})
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Delay: time.Millisecond})
 	if _, err = e.client.UpdateCampaign(ctx, c.CampaignID, telnyx.CampaignUpdate{}); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestTenDLCControlEndpoints(t *testing.T) {
 			t.Errorf("outcome %s: %d, want %d", body, got, want)
 		}
 	}
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
 		Reasons: []string{"Invalid EIN"}, Delay: time.Millisecond})
 	if got := post("/sim/registration/webhooks", `{}`); got != 400 {
 		t.Fatalf("webhooks without enabled: %d", got)
@@ -253,7 +253,7 @@ func TestTenDLCControlEndpoints(t *testing.T) {
 func TestTenDLCResetAndCloseStopLifecycles(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Delay: 20 * time.Millisecond})
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Delay: 20 * time.Millisecond})
 	if _, err := e.client.CreateBrand(ctx, telnyx.BrandRequest{DisplayName: "Grace", Email: "o@g.example", WebhookURL: e.hooks.srv.URL}); err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ func TestTenDLCResetAndCloseStopLifecycles(t *testing.T) {
 		t.Fatalf("a lifecycle outlived Reset: %+v", e.sim.Brands())
 	}
 
-	mustSetRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Delay: time.Hour})
+	mustScriptRegistration(t, e.sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Delay: time.Hour})
 	if _, err := e.client.CreateBrand(ctx, telnyx.BrandRequest{DisplayName: "Grace", Email: "o@g.example"}); err != nil {
 		t.Fatal(err)
 	}
@@ -282,12 +282,12 @@ func TestTenDLCResetAndCloseStopLifecycles(t *testing.T) {
 	}
 }
 
-func TestSetRegistrationOutcomeRejectsUnknownKinds(t *testing.T) {
+func TestScriptRegistrationRejectsUnknownKinds(t *testing.T) {
 	sim := telnyxsim.New(telnyxsim.Options{})
-	if err := sim.SetRegistrationOutcome("number", telnyxsim.RegistrationOutcome{}); err == nil {
+	if err := sim.ScriptRegistration("number", telnyxsim.RegistrationOutcome{}); err == nil {
 		t.Fatal("unknown kind accepted")
 	}
-	if err := sim.SetRegistrationOutcome(telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{RejectAt: "MNO_PENDING"}); err == nil {
+	if err := sim.ScriptRegistration(telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{RejectAt: "MNO_PENDING"}); err == nil {
 		t.Fatal("unknown RejectAt accepted")
 	}
 	for _, s := range []string{"approve", "reject", "stall"} {
