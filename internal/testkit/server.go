@@ -70,6 +70,13 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 // Add moves the clock forward.
 func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()
@@ -130,7 +137,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	mc := messaging.DefaultConfig()
 	mc.PerNumberRate, mc.AccountRate = 1000, 0
 	mc.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
-	mc.Plans = cfg.Plans
+	mc.Plans, mc.Now = cfg.Plans, clock.Now
 	if opt.Messaging != nil {
 		opt.Messaging(&mc)
 	}
