@@ -225,7 +225,7 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 
 // submitToProvider creates the brand, or resubmits what failed.
 func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev *store.Registration, p store.BrandProfile) error {
-	req := s.brandRequest(h.Tenant().Name, p)
+	req := s.brandRequest(h.TenantID(), h.Tenant().Name, p)
 	switch {
 	case prev != nil && prev.Status == store.RegCampaignRejected && prev.CampaignID != "":
 		_, err := s.client.UpdateCampaign(ctx, prev.CampaignID, telnyx.CampaignUpdate{SampleMessages: sampleMessages(h.Tenant().Name),
@@ -235,9 +235,20 @@ func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev 
 		_, err := s.client.UpdateBrand(ctx, prev.BrandID, req)
 		return err
 	}
-	b, err := s.client.CreateBrand(ctx, req)
-	if err != nil {
+	// A brand created by an earlier try that died before recording it is
+	// taken over, not created again: each brand is billed.
+	b, err := s.client.FindBrand(ctx, req.DisplayName, req.ReferenceID)
+	switch {
+	case err != nil:
 		return err
+	case b != nil && b.Failed():
+		if b, err = s.client.UpdateBrand(ctx, b.BrandID, req); err != nil {
+			return err
+		}
+	case b == nil:
+		if b, err = s.client.CreateBrand(ctx, req); err != nil {
+			return err
+		}
 	}
 	if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
 		return err
@@ -247,8 +258,11 @@ func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev 
 	return err
 }
 
-func (s *Service) brandRequest(church string, p store.BrandProfile) telnyx.BrandRequest {
-	return telnyx.BrandRequest{EntityType: telnyx.EntityNonProfit, DisplayName: church, CompanyName: p.LegalName, EIN: p.EIN,
+// brandReference is the church's own id for its brand at the provider.
+func brandReference(tenantID string) string { return "steeple-" + tenantID }
+
+func (s *Service) brandRequest(tenantID, church string, p store.BrandProfile) telnyx.BrandRequest {
+	return telnyx.BrandRequest{ReferenceID: brandReference(tenantID), EntityType: telnyx.EntityNonProfit, DisplayName: church, CompanyName: p.LegalName, EIN: p.EIN,
 		Country: "US", Street: p.Street, City: p.City, State: p.State, PostalCode: p.PostalCode, Email: p.ContactEmail,
 		Phone: p.ContactPhone, Website: p.Website, Vertical: telnyx.VerticalNGO, WebhookURL: s.webhookURL()}
 }

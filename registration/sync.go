@@ -92,6 +92,22 @@ func (s *Service) recoverBrand(ctx context.Context, h *tenancy.Handle, r *store.
 	if s.cfg.Now().Sub(r.SubmittedAt) < s.cfg.SubmitTimeout {
 		return true, nil // being submitted
 	}
+	// The try may have died after the provider created the brand: adopt it.
+	b, err := s.client.FindBrand(ctx, h.Tenant().Name, brandReference(h.TenantID()))
+	if err != nil {
+		return false, err
+	}
+	if b != nil {
+		if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
+			return false, err
+		}
+		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: b.BrandID},
+			store.RegBrandPending); err != nil {
+			return false, err
+		}
+		r.BrandID = b.BrandID
+		return true, nil
+	}
 	return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegBrandFailed,
 		Reasons: []string{"the submission was interrupted before the provider confirmed it; please submit again"}})
 }
