@@ -58,12 +58,18 @@ type Config struct {
 	// before it counts as interrupted (its process died) and may be
 	// submitted again.
 	SubmitTimeout time.Duration
-	Now           func() time.Time
+	// AssignAttempts bounds the tries to assign a number to the campaign;
+	// after a failed one the next waits AssignBackoff, doubled each time
+	// (at most a day). The provider's reasons stay shown meanwhile.
+	AssignAttempts int
+	AssignBackoff  time.Duration
+	Now            func() time.Time
 }
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute}
+	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute,
+		AssignAttempts: 5, AssignBackoff: 10 * time.Minute}
 }
 
 // Service runs churches' registrations.
@@ -85,6 +91,12 @@ func New(ten *tenancy.Tenancy, st *store.Store, client *telnyx.Client, cfg Confi
 	}
 	if cfg.SubmitTimeout == 0 {
 		cfg.SubmitTimeout = DefaultConfig().SubmitTimeout
+	}
+	if cfg.AssignAttempts == 0 {
+		cfg.AssignAttempts = DefaultConfig().AssignAttempts
+	}
+	if cfg.AssignBackoff == 0 {
+		cfg.AssignBackoff = DefaultConfig().AssignBackoff
 	}
 	return &Service{ten: ten, store: st, client: client, cfg: cfg, log: log}
 }
