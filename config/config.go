@@ -202,7 +202,7 @@ var settings = []setting{
 	boolSetting("STEEPLE_PROVIDER_CONFIRMS_KEYWORDS", "provider-confirms-keywords", "the provider answers STOP and START itself (Telnyx does); false: Steeple always confirms", func(c *Config) *bool { return &c.ProviderConfirmsKeywords }),
 	floatSetting("STEEPLE_SEND_RATE_PER_NUMBER", "send-rate-per-number", "messages per second from one number (until registered)", func(c *Config) *float64 { return &c.SendRatePerNumber }),
 	floatSetting("STEEPLE_SEND_RATE_REGISTERED", "send-rate-registered", "messages per second from one number once its church's 10DLC campaign is provisioned", func(c *Config) *float64 { return &c.SendRateRegistered }),
-	intSetting("STEEPLE_UNREGISTERED_DAILY_CAP", "unregistered-daily-cap", "texts a church may send per UTC day until its 10DLC campaign is provisioned (0: no cap)", func(c *Config) *int { return &c.UnregisteredDailyCap }),
+	intSetting("STEEPLE_UNREGISTERED_DAILY_CAP", "unregistered-daily-cap", "texts a church may send per day (in its timezone) until its 10DLC campaign is provisioned (0: no cap)", func(c *Config) *int { return &c.UnregisteredDailyCap }),
 	durSetting("STEEPLE_NUMBER_RELEASE_GRACE", "number-release-grace", "how long a released number can be restored before it is released at the provider", func(c *Config) *time.Duration { return &c.NumberReleaseGrace }),
 	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),

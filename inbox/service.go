@@ -96,9 +96,10 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	// members say, a STOP above all, but answers nothing.
 	serving := h.Tenant().Status == steeple.TenantActive
 	// A member coming back with START gets the welcome text, which says
-	// all a START confirmation says, instead of both.
+	// all a START confirmation says, instead of both. At a suspended church
+	// it is written now and sent once the church is resumed.
 	welcome := false
-	if kw == store.KeywordStart && !s.cfg.NoWelcome && serving {
+	if kw == store.KeywordStart && !s.cfg.NoWelcome {
 		m, err := s.store.MemberByPhone(ctx, h, in.From)
 		if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 			return nil, err
@@ -123,7 +124,7 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 		s.msg.DispatchReply(ctx, h.TenantID(), draft.ID)
 	}
 	if welcome && res.ConsentChanged && res.MemberID != "" {
-		if err := s.welcome(ctx, h, res.MemberID, store.KeywordStart); err != nil {
+		if err := s.welcome(ctx, h, res.MemberID, store.KeywordStart, serving); err != nil {
 			s.log.Warn("welcome text after START not sent", "tenant", h.TenantID(), "member", res.MemberID, "err", err)
 		}
 	}

@@ -21,13 +21,16 @@ const PurposeWelcome = store.PurposeWelcome
 // for the end of the church's quiet hours. A member not opted in gets
 // nothing.
 func (s *Service) Welcome(ctx context.Context, h *tenancy.Handle, memberID string) error {
-	return s.welcome(ctx, h, memberID, PurposeWelcome)
+	return s.welcome(ctx, h, memberID, PurposeWelcome, true)
 }
 
 // welcome sends it with a purpose: PurposeWelcome counts against an
 // unregistered church's daily cap; as the answer to START (purpose start)
-// it does not, like any keyword answer.
-func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purpose string) error {
+// it does not, like any keyword answer. Unless dispatch (the church is
+// suspended), the text is only written: its registry intent waits, passed
+// over by the recovery sweep until the church is resumed, and is then
+// queued like any other (quiet hours still hold it at send time).
+func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purpose string, dispatch bool) error {
 	m, err := s.store.Member(ctx, h, memberID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return nil
@@ -48,7 +51,7 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purp
 	}
 	created, err := s.store.CreateWelcome(ctx, h, memberID, store.OutboundDraft{ID: id, Purpose: purpose,
 		CreatedBy: store.CreatedBySystem, Body: members.Render(text, m.FirstName, h.Tenant().Name)})
-	if err != nil || !created {
+	if err != nil || !created || !dispatch {
 		return err // an unused intent is dropped by the recovery sweep
 	}
 	// The queue runs on real time: hold for as long as the quiet hours

@@ -2,6 +2,8 @@ package messaging
 
 import (
 	"context"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -17,6 +19,9 @@ type SendChunkArgs struct {
 	TenantID  string `json:"tenant_id"`
 	MessageID string `json:"message_id"`
 	Chunk     int    `json:"chunk"`
+	// Parked is the id of the job that found the church suspended and
+	// parked this chunk (0 for the first job): a resumed chunk is a new job.
+	Parked int64 `json:"parked,omitempty"`
 }
 
 // Kind names the job.
@@ -85,12 +90,18 @@ func (s *Service) Sweep(ctx context.Context) (int, error) {
 func (s *Service) recover(ctx context.Context, in tenancy.DispatchIntent) error {
 	h, err := s.ten.Manager.Acquire(ctx, in.TenantID)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		s.log.Warn("unsent message of a church that no longer exists; not sent", "tenant", in.TenantID,
+			"message", in.MessageID, "kind", in.Kind, "reason", "the church was deleted")
 		return s.dropIntent(ctx, in)
 	}
 	if err != nil {
 		return err
 	}
 	defer h.Release()
+	switch in.Kind {
+	case tenancy.IntentParkedChunk, tenancy.IntentParkedReply:
+		return s.unpark(ctx, in)
+	}
 	if in.Kind == tenancy.IntentReply {
 		_, err := s.store.ReplyTarget(ctx, h, in.MessageID)
 		if steeple.ErrorCode(err) == steeple.ENOTFOUND {
@@ -119,5 +130,47 @@ func (s *Service) dropIntent(ctx context.Context, in tenancy.DispatchIntent) err
 		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, in.TenantID, in.MessageID)
 		return err
 	}, nil)
+	return err
+}
+
+// park records that a send job found its church suspended: its work waits
+// in the registry, costing nothing, until the church is resumed and the
+// sweep queues it again (see unpark). The job then ends.
+func (s *Service) park(ctx context.Context, kind, tenantID, messageID string, chunk int, jobID int64) error {
+	key := messageID + "/" + strconv.FormatInt(jobID, 10)
+	if kind == tenancy.IntentParkedChunk {
+		key = messageID + "/" + strconv.Itoa(chunk) + "/" + strconv.FormatInt(jobID, 10)
+	}
+	s.log.Info("church suspended: its text waits for it to be resumed", "tenant", tenantID, "message", messageID)
+	return s.ten.Registry.AddDispatchIntent(ctx, kind, tenantID, key)
+}
+
+// unpark queues a parked chunk or reply again, as a new job, and removes
+// its intent in the same registry transaction.
+func (s *Service) unpark(ctx context.Context, in tenancy.DispatchIntent) error {
+	parts := strings.Split(in.MessageID, "/")
+	var args river.JobArgs
+	switch {
+	case in.Kind == tenancy.IntentParkedChunk && len(parts) == 3:
+		chunk, err1 := strconv.Atoi(parts[1])
+		job, err2 := strconv.ParseInt(parts[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return s.dropIntent(ctx, in)
+		}
+		args = SendChunkArgs{TenantID: in.TenantID, MessageID: parts[0], Chunk: chunk, Parked: job}
+	case in.Kind == tenancy.IntentParkedReply && len(parts) == 2:
+		job, err := strconv.ParseInt(parts[1], 10, 64)
+		if err != nil {
+			return s.dropIntent(ctx, in)
+		}
+		args = SendReplyArgs{TenantID: in.TenantID, MessageID: parts[0], Parked: job}
+	default:
+		s.log.Warn("malformed parked intent dropped", "tenant", in.TenantID, "intent", in.MessageID)
+		return s.dropIntent(ctx, in)
+	}
+	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
+		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, in.TenantID, in.MessageID)
+		return err
+	}, []river.InsertManyParams{{Args: args}})
 	return err
 }

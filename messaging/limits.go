@@ -14,7 +14,7 @@ import (
 )
 
 // limits are what a church may send: messages per second from a number and
-// texts per UTC day (0: no cap). They follow its 10DLC registration.
+// texts per day in the church's timezone (0: no cap). They follow its 10DLC registration.
 type limits struct {
 	rate     float64
 	dailyCap int
@@ -60,7 +60,7 @@ func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error)
 }
 
 // atCap says the church has sent its texts for the day; the job waits,
-// its remaining texts still queued, until the next UTC day or until it is
+// its remaining texts still queued, until the church's next local day or until it is
 // time to look again whether the church's campaign lifted the cap.
 type atCap struct{ until time.Duration }
 
@@ -72,12 +72,15 @@ func (s *Service) takeDaily(ctx context.Context, hh *handleHolder, limit int) er
 	if err != nil {
 		return err
 	}
-	now := time.Now().UTC()
+	// The day is the church's own: its office counts texts from its
+	// midnight, not from UTC's.
+	now := s.now().In(churchLocation(h))
 	ok, err := s.store.TakeDailySend(ctx, h, now.Format(time.DateOnly), limit)
 	if err != nil || ok {
 		return err
 	}
-	wait := now.Truncate(24*time.Hour).Add(24*time.Hour).Sub(now) + time.Second
+	y, m, d := now.Date()
+	wait := time.Date(y, m, d+1, 0, 0, 0, 0, now.Location()).Sub(now) + time.Second
 	if s.cfg.CapRecheck > 0 {
 		wait = min(wait, s.cfg.CapRecheck)
 	}
@@ -91,4 +94,20 @@ func snoozeAtCap(err error) error {
 		return river.JobSnooze(c.until)
 	}
 	return err
+}
+
+// churchLocation is the church's timezone (UTC if it names none known).
+func churchLocation(h *tenancy.Handle) *time.Location {
+	if loc, err := time.LoadLocation(h.Tenant().Timezone); err == nil {
+		return loc
+	}
+	return time.UTC
+}
+
+// now is the service's clock (Config.Now, the wall clock by default).
+func (s *Service) now() time.Time {
+	if s.cfg.Now != nil {
+		return s.cfg.Now()
+	}
+	return time.Now()
 }

@@ -19,6 +19,9 @@ import (
 type SendReplyArgs struct {
 	TenantID  string `json:"tenant_id"`
 	MessageID string `json:"message_id"`
+	// Parked is the id of the job that found the church suspended and
+	// parked this message (0 for the first job).
+	Parked int64 `json:"parked,omitempty"`
 }
 
 // Kind names the job.
@@ -35,7 +38,11 @@ type replyWorker struct {
 }
 
 func (w *replyWorker) Work(ctx context.Context, job *river.Job[SendReplyArgs]) error {
-	return w.svc.sendReply(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	err := w.svc.sendReply(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	if steeple.ErrorCode(err) == steeple.ESUSPENDED {
+		return w.svc.park(ctx, tenancy.IntentParkedReply, job.Args.TenantID, job.Args.MessageID, 0, job.ID)
+	}
+	return err
 }
 
 // ReplyRequest is an admin's reply in a conversation.
@@ -130,8 +137,9 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
 	h, err := hh.get(ctx)
-	if steeple.ErrorCode(err) == steeple.ENOTFOUND || steeple.ErrorCode(err) == steeple.ESUSPENDED {
-		s.log.Warn("reply job for a church that cannot be served; dropped", "tenant", a.TenantID, "err", err)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		s.log.Warn("reply job for a church that no longer exists; dropped", "tenant", a.TenantID, "message", a.MessageID,
+			"reason", "the church was deleted")
 		return nil
 	}
 	if err != nil {

@@ -29,7 +29,13 @@ type sendWorker struct {
 func (w *sendWorker) Timeout(*river.Job[SendChunkArgs]) time.Duration { return w.svc.cfg.JobTimeout }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) error {
-	return w.svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	err := w.svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	if steeple.ErrorCode(err) == steeple.ESUSPENDED {
+		// Suspended before or during the chunk: what is left of it waits
+		// for the church to be resumed.
+		return w.svc.park(ctx, tenancy.IntentParkedChunk, job.Args.TenantID, job.Args.MessageID, job.Args.Chunk, job.ID)
+	}
+	return err
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
@@ -69,8 +75,9 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
 	h, err := hh.get(ctx)
-	if steeple.ErrorCode(err) == steeple.ENOTFOUND || steeple.ErrorCode(err) == steeple.ESUSPENDED {
-		s.log.Warn("send job for a church that cannot be served; dropped", "tenant", a.TenantID, "err", err)
+	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		s.log.Warn("send job for a church that no longer exists; dropped", "tenant", a.TenantID, "message", a.MessageID,
+			"reason", "the church was deleted")
 		return nil
 	}
 	if err != nil {

@@ -31,11 +31,11 @@ type Config struct {
 	// 10DLC campaign is provisioned (PerNumberRate applies until then).
 	RegisteredRate float64
 	// UnregisteredDailyCap is how many texts a church not yet registered
-	// may send per UTC day (0: no cap); answers to STOP/START/HELP are not
+	// may send per day, counted in the church's timezone (0: no cap); answers to STOP/START/HELP are not
 	// held by it.
 	UnregisteredDailyCap int
 	// CapRecheck is how often a send held by the daily cap looks again
-	// before the next UTC day: a campaign provisioned meanwhile lifts the cap.
+	// before the church's next day: a campaign provisioned meanwhile lifts the cap.
 	CapRecheck time.Duration
 	// Plans give each plan's monthly segment quota.
 	Plans map[string]steeple.Plan
@@ -50,6 +50,9 @@ type Config struct {
 	JobTimeout time.Duration
 	// SweepEvery is how often the recovery sweep runs (default 1 minute).
 	SweepEvery time.Duration
+	// Now is the clock that says which day the daily cap counts (nil: the
+	// wall clock). Pacing always runs on the wall clock.
+	Now func() time.Time
 }
 
 // withDefaults fills the fields for which zero means nothing sensible (a

@@ -59,7 +59,12 @@ type Config struct {
 	// before it counts as interrupted (its process died) and may be
 	// submitted again.
 	SubmitTimeout time.Duration
-	Now           func() time.Time
+	// AssignAttempts bounds the tries to assign a number to the campaign;
+	// after a failed one the next waits AssignBackoff, doubled each time
+	// (at most a day). The provider's reasons stay shown meanwhile.
+	AssignAttempts int
+	AssignBackoff  time.Duration
+	Now            func() time.Time
 	// TickEvery is how often registrations due a look are polled (default
 	// 1 minute; each is looked at every PollEvery).
 	TickEvery time.Duration
@@ -83,6 +88,12 @@ func (c Config) withDefaults() Config {
 	if c.TickEvery == 0 {
 		c.TickEvery = d.TickEvery
 	}
+	if c.AssignAttempts == 0 {
+		c.AssignAttempts = d.AssignAttempts
+	}
+	if c.AssignBackoff == 0 {
+		c.AssignBackoff = d.AssignBackoff
+	}
 	return c
 }
 
@@ -92,7 +103,7 @@ func (c Config) validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		fields["public_url"] = "must be an absolute http(s) URL"
 	}
-	if c.PollEvery < 0 || c.SubmitTimeout < 0 || c.TickEvery < 0 {
+	if c.PollEvery < 0 || c.SubmitTimeout < 0 || c.TickEvery < 0 || c.AssignAttempts < 0 || c.AssignBackoff < 0 {
 		fields["durations"] = "may not be negative"
 	}
 	if len(fields) > 0 {
@@ -103,7 +114,8 @@ func (c Config) validate() error {
 
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
-	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute, TickEvery: time.Minute}
+	return Config{PublicURL: "http://127.0.0.1:8080", PollEvery: 10 * time.Minute, SubmitTimeout: 10 * time.Minute, TickEvery: time.Minute,
+		AssignAttempts: 5, AssignBackoff: 10 * time.Minute}
 }
 
 // Service runs churches' registrations.
@@ -261,7 +273,7 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 
 // submitToProvider creates the brand, or resubmits what failed.
 func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev *store.Registration, p store.BrandProfile) error {
-	req := s.brandRequest(h.Tenant().Name, p)
+	req := s.brandRequest(h.TenantID(), h.Tenant().Name, p)
 	switch {
 	case prev != nil && prev.Status == store.RegCampaignRejected && prev.CampaignID != "":
 		_, err := s.client.UpdateCampaign(ctx, prev.CampaignID, telnyx.CampaignUpdate{SampleMessages: sampleMessages(h.Tenant().Name),
@@ -271,9 +283,20 @@ func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev 
 		_, err := s.client.UpdateBrand(ctx, prev.BrandID, req)
 		return err
 	}
-	b, err := s.client.CreateBrand(ctx, req)
-	if err != nil {
+	// A brand created by an earlier try that died before recording it is
+	// taken over, not created again: each brand is billed.
+	b, err := s.client.FindBrand(ctx, req.DisplayName, req.ReferenceID)
+	switch {
+	case err != nil:
 		return err
+	case b != nil && b.Failed():
+		if b, err = s.client.UpdateBrand(ctx, b.BrandID, req); err != nil {
+			return err
+		}
+	case b == nil:
+		if b, err = s.client.CreateBrand(ctx, req); err != nil {
+			return err
+		}
 	}
 	if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
 		return err
@@ -283,8 +306,11 @@ func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev 
 	return err
 }
 
-func (s *Service) brandRequest(church string, p store.BrandProfile) telnyx.BrandRequest {
-	return telnyx.BrandRequest{EntityType: telnyx.EntityNonProfit, DisplayName: church, CompanyName: p.LegalName, EIN: p.EIN,
+// brandReference is the church's own id for its brand at the provider.
+func brandReference(tenantID string) string { return "steeple-" + tenantID }
+
+func (s *Service) brandRequest(tenantID, church string, p store.BrandProfile) telnyx.BrandRequest {
+	return telnyx.BrandRequest{ReferenceID: brandReference(tenantID), EntityType: telnyx.EntityNonProfit, DisplayName: church, CompanyName: p.LegalName, EIN: p.EIN,
 		Country: "US", Street: p.Street, City: p.City, State: p.State, PostalCode: p.PostalCode, Email: p.ContactEmail,
 		Phone: p.ContactPhone, Website: p.Website, Vertical: telnyx.VerticalNGO, WebhookURL: s.webhookURL()}
 }

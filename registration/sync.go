@@ -2,7 +2,9 @@ package registration
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/store"
@@ -92,6 +94,22 @@ func (s *Service) recoverBrand(ctx context.Context, h *tenancy.Handle, r *store.
 	if s.cfg.Now().Sub(r.SubmittedAt) < s.cfg.SubmitTimeout {
 		return true, nil // being submitted
 	}
+	// The try may have died after the provider created the brand: adopt it.
+	b, err := s.client.FindBrand(ctx, h.Tenant().Name, brandReference(h.TenantID()))
+	if err != nil {
+		return false, err
+	}
+	if b != nil {
+		if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
+			return false, err
+		}
+		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: b.BrandID},
+			store.RegBrandPending); err != nil {
+			return false, err
+		}
+		r.BrandID = b.BrandID
+		return true, nil
+	}
 	return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegBrandFailed,
 		Reasons: []string{"the submission was interrupted before the provider confirmed it; please submit again"}})
 }
@@ -170,6 +188,16 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 			nc, err = s.client.AssignNumberToCampaign(ctx, n.E164, r.CampaignID)
 		case NumberPending:
 			nc, err = s.client.GetNumberCampaign(ctx, n.E164)
+		case NumberFailed:
+			// Tried again with backoff, a bounded number of times.
+			if n.CampaignAttempts >= s.cfg.AssignAttempts {
+				continue
+			}
+			if n.CampaignRetryAt != nil && s.cfg.Now().Before(*n.CampaignRetryAt) {
+				waiting = true
+				continue
+			}
+			nc, err = s.client.AssignNumberToCampaign(ctx, n.E164, r.CampaignID)
 		default:
 			continue
 		}
@@ -179,13 +207,26 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 			}
 			continue
 		}
-		state, why := NumberPending, ""
+		state, why := NumberPending, n.CampaignReasons // a retry keeps the last failure's reasons shown
 		switch {
 		case nc.Ready():
-			state = NumberAssigned
+			state, why = NumberAssigned, ""
 		case nc.AssignmentStatus == telnyx.AssignmentFailed:
-			state, why = NumberFailed, strings.Join(reasons(nc.FailureReasons, "the provider did not assign the number"), "; ")
+			why = strings.Join(reasons(nc.FailureReasons, "the provider did not assign the number"), "; ")
+			tries := n.CampaignAttempts + 1
+			var retryAt *time.Time
+			if tries < s.cfg.AssignAttempts {
+				at := s.cfg.Now().Add(assignBackoff(s.cfg.AssignBackoff, tries))
+				retryAt, waiting = &at, true
+				why += fmt.Sprintf(" (try %d of %d; trying again after %s)", tries, s.cfg.AssignAttempts, at.UTC().Format(time.RFC3339))
+			} else {
+				why += fmt.Sprintf(" (try %d of %d; no more automatic tries)", tries, s.cfg.AssignAttempts)
+			}
 			s.log.Warn("10DLC number assignment failed", "tenant", h.TenantID(), "number", n.E164, "reasons", why)
+			if err := s.ten.Registry.FailCampaignAssignment(ctx, h.TenantID(), n.E164, why, retryAt); err != nil {
+				return false, err
+			}
+			continue
 		default:
 			waiting = true
 		}
@@ -216,4 +257,14 @@ func reasons(given telnyx.FailureReasons, fallback string) []string {
 		return []string{fallback}
 	}
 	return []string(given)
+}
+
+// assignBackoff is the wait after the tries-th failed assignment: base,
+// doubled for each further try, at most a day.
+func assignBackoff(base time.Duration, tries int) time.Duration {
+	d := base
+	for i := 1; i < tries && d < 24*time.Hour; i++ {
+		d *= 2
+	}
+	return min(d, 24*time.Hour)
 }

@@ -174,6 +174,9 @@ type BrandRequest struct {
 	// WebhookURL (then WebhookFailoverURL) receives 10dlc.brand.update.
 	WebhookURL         string `json:"webhookURL,omitempty"`
 	WebhookFailoverURL string `json:"webhookFailoverURL,omitempty"`
+	// ReferenceID is the caller's own id for the brand: FindBrand finds a
+	// brand whose creation was not recorded by it.
+	ReferenceID string `json:"referenceId,omitempty"`
 }
 
 func (r BrandRequest) withDefaults() BrandRequest {
@@ -214,6 +217,7 @@ type Brand struct {
 	Vertical           string `json:"vertical"`
 	WebhookURL         string `json:"webhookURL"`
 	WebhookFailoverURL string `json:"webhookFailoverURL"`
+	ReferenceID        string `json:"referenceId"`
 	CreatedAt          string `json:"createdAt"`
 	UpdatedAt          string `json:"updatedAt"`
 }
@@ -243,6 +247,54 @@ func (c *Client) GetBrand(ctx context.Context, brandID string) (*Brand, error) {
 // REGISTRATION_FAILED this is the resubmission: vetting runs again.
 func (c *Client) UpdateBrand(ctx context.Context, brandID string, req BrandRequest) (*Brand, error) {
 	return call10DLC[Brand](ctx, c, http.MethodPut, "/10dlc/brand/"+url.PathEscape(brandID), req.withDefaults())
+}
+
+// BrandSummary is a brand as GET /10dlc/brand lists it (no referenceId,
+// no address: GetBrand has those).
+type BrandSummary struct {
+	BrandID     string `json:"brandId"`
+	TCRBrandID  string `json:"tcrBrandId"`
+	DisplayName string `json:"displayName"`
+	Status      string `json:"status"`
+	CreatedAt   string `json:"createdAt"`
+}
+
+type brandList struct {
+	Records      []BrandSummary `json:"records"`
+	Page         int            `json:"page"`
+	TotalRecords int            `json:"totalRecords"`
+}
+
+// ListBrands lists the account's brands with this display name (GET
+// /10dlc/brand?displayName=…), newest first, at most 500.
+func (c *Client) ListBrands(ctx context.Context, displayName string) ([]BrandSummary, error) {
+	q := url.Values{"displayName": {displayName}, "page": {"1"}, "recordsPerPage": {"500"}}
+	l, err := call10DLC[brandList](ctx, c, http.MethodGet, "/10dlc/brand?"+q.Encode(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return l.Records, nil
+}
+
+// FindBrand returns the brand created with this referenceId and display
+// name, or nil if there is none. Telnyx filters the list by display name
+// only and lists no referenceId, so each candidate is read (a church has
+// one or two). Creating a brand is billed: look before creating again.
+func (c *Client) FindBrand(ctx context.Context, displayName, referenceID string) (*Brand, error) {
+	list, err := c.ListBrands(ctx, displayName)
+	if err != nil {
+		return nil, err
+	}
+	for _, sum := range list {
+		b, err := c.GetBrand(ctx, sum.BrandID)
+		if err != nil {
+			return nil, err
+		}
+		if b.ReferenceID == referenceID {
+			return b, nil
+		}
+	}
+	return nil, nil
 }
 
 // call10DLC is call for the 10DLC endpoints, whose answers are the bare

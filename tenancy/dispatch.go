@@ -11,6 +11,13 @@ import (
 const (
 	IntentBroadcast = "broadcast" // a broadcast's chunks
 	IntentReply     = "reply"     // one conversation message
+	// A send job that found its church suspended parks its work here and
+	// ends; the sweep, which passes over suspended churches, queues it again
+	// once the church is resumed. The message id is then
+	// "<message>/<chunk>/<job>" (a chunk) or "<message>/<job>" (a reply):
+	// the parking job's id makes the new job distinct from the finished one.
+	IntentParkedChunk = "parked_chunk"
+	IntentParkedReply = "parked_reply"
 )
 
 // AddDispatchIntent records that a message must be handed to the queue.

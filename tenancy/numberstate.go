@@ -25,8 +25,12 @@ type Number struct {
 	ReleaseAt     *time.Time `json:"release_at,omitempty"`
 	CampaignState string     `json:"campaign_state,omitempty"`
 	// CampaignReasons are the provider's, when the assignment failed.
-	CampaignReasons string    `json:"campaign_reasons,omitempty"`
-	CreatedAt       time.Time `json:"created_at"`
+	CampaignReasons string `json:"campaign_reasons,omitempty"`
+	// CampaignAttempts counts the failed assignment tries; CampaignRetryAt
+	// is when the next may be made (nil: at once, or none is planned).
+	CampaignAttempts int        `json:"campaign_attempts,omitempty"`
+	CampaignRetryAt  *time.Time `json:"campaign_retry_at,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
 }
 
 // CampaignAssigned is the campaign_state of a number assigned to its
@@ -34,15 +38,19 @@ type Number struct {
 // registered rate.
 const CampaignAssigned = "assigned"
 
-const numberColumns = `e164, tenant_id, provider_id, state, release_at, campaign_state, campaign_reasons, created_at
-	FROM phone_numbers`
+const numberColumns = `e164, tenant_id, provider_id, state, release_at, campaign_state, campaign_reasons, created_at,
+	campaign_attempts, campaign_retry_at FROM phone_numbers`
 
 func scanNumber(row interface{ Scan(...any) error }) (*Number, error) {
 	var n Number
-	var rel sql.NullInt64
+	var rel, retry sql.NullInt64
 	if err := row.Scan(&n.E164, &n.TenantID, &n.ProviderID, &n.State, &rel, &n.CampaignState, &n.CampaignReasons,
-		&n.CreatedAt); err != nil {
+		&n.CreatedAt, &n.CampaignAttempts, &retry); err != nil {
 		return nil, err
+	}
+	if retry.Valid {
+		t := time.Unix(retry.Int64, 0).UTC()
+		n.CampaignRetryAt = &t
 	}
 	n.CreatedAt = n.CreatedAt.UTC()
 	if rel.Valid {
@@ -132,6 +140,20 @@ func (r *Registry) ForgetNumber(ctx context.Context, tenantID, e164 string) erro
 func (r *Registry) SetCampaignState(ctx context.Context, tenantID, e164, state string, reasons ...string) error {
 	_, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET campaign_state = $1, campaign_reasons = $4 WHERE e164 = $2 AND tenant_id = $3`,
 		state, e164, tenantID, strings.Join(reasons, "; "))
+	return err
+}
+
+// FailCampaignAssignment records a failed campaign assignment try: state
+// failed with the reasons, one more failed try, and when the next may be
+// made (nil: no more automatic tries).
+func (r *Registry) FailCampaignAssignment(ctx context.Context, tenantID, e164, reasons string, retryAt *time.Time) error {
+	var at any
+	if retryAt != nil {
+		at = retryAt.Unix()
+	}
+	_, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET campaign_state = 'failed', campaign_reasons = $1,
+		campaign_attempts = campaign_attempts + 1, campaign_retry_at = $2 WHERE e164 = $3 AND tenant_id = $4`,
+		reasons, at, e164, tenantID)
 	return err
 }
 

@@ -2,12 +2,15 @@ package webhooks_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/webhooks"
@@ -88,6 +91,61 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 		}
 		if n := len(sentTo(s, phone(1))); n != 1 {
 			t.Fatalf("Ann got %d texts; want only the first broadcast", n)
+		}
+	})
+}
+
+// A START texted while the church is suspended opts the member in at once
+// but sends nothing; once the church is resumed, the member gets the
+// welcome text (which answers START), once.
+func TestStartWhileSuspendedWelcomesAfterResume(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Welcome: true,
+			Inbox:     func(c *inbox.Config) { c.ProviderConfirmsKeywords = false },
+			Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
+		s.Sim.SetKeywordHandling(false)
+		c := newChurch(t, s, "Hope Fellowship", "+13125550300")
+		noQuietHours(t, s, c)
+		dee := createMember(t, s, c, "Dee", phone(7), false) // not opted in: no welcome yet
+		const before = 0
+
+		ctx := context.Background()
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+			t.Fatal(err)
+		}
+		inbound(t, s, phone(7), c.number, "START")
+		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, 1)
+		if n, err := s.Messaging.Sweep(ctx); n != 0 || err != nil {
+			t.Fatalf("sweep while suspended: %d, %v; want nothing sent", n, err)
+		}
+		if err := s.Sim.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.Sim.CountTo(phone(7)); n != before {
+			t.Fatalf("Dee got %d texts while the church was suspended; want none new", n-before)
+		}
+
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
+			t.Fatal(err)
+		}
+		wantConsent(t, s, c, dee, steeple.ConsentOptedIn, steeple.ConsentSourceKeyword)
+		// (The sweep may also take an earlier answer's intent: its age is 0.)
+		if n, err := s.Messaging.Sweep(ctx); n < 1 || err != nil {
+			t.Fatalf("sweep after resuming: %d, %v; want the welcome queued", n, err)
+		}
+		eventually(t, 15*time.Second, func() string {
+			got := sentTo(s, phone(7))
+			if len(got) != before+1 || !strings.Contains(got[before].Text, "Welcome to Hope Fellowship") {
+				return fmt.Sprintf("texts to Dee after resuming: %+v; want the welcome text", got[before:])
+			}
+			return ""
+		})
+		if err := s.Sim.WaitIdle(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if n := s.Sim.CountTo(phone(7)); n != before+1 {
+			t.Fatalf("Dee got %d texts after resuming; want one welcome", n-before)
 		}
 	})
 }

@@ -278,6 +278,9 @@ func (a *App) fillClock(t *Tuning) {
 	if t.Schedule.Now == nil {
 		t.Schedule.Now = t.Now
 	}
+	if t.Messaging.Now == nil {
+		t.Messaging.Now = t.Now
+	}
 	if t.Inbox.Now == nil {
 		t.Inbox.Now = t.Now
 	}

@@ -92,6 +92,7 @@ func RequireEnv(t testing.TB, name string) string {
 	if os.Getenv(EnvRequirePostgres) != "" {
 		t.Fatal(msg + "; " + EnvRequirePostgres + " is set, so this is a failure")
 	}
+	noticeSkipped(name)
 	t.Skip(msg)
 	return ""
 }

@@ -73,6 +73,13 @@ func (c *Clock) Now() time.Time {
 	return c.t
 }
 
+// Set moves the clock to t.
+func (c *Clock) Set(t time.Time) {
+	c.mu.Lock()
+	c.t = t
+	c.mu.Unlock()
+}
+
 // Add moves the clock forward.
 func (c *Clock) Add(d time.Duration) {
 	c.mu.Lock()

@@ -4,12 +4,15 @@ package telnyxsim
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 )
 
 func (s *Sim) routeTenDLC() {
 	s.mux.HandleFunc("POST /v2/10dlc/brand", s.api(s.handleCreateBrand))
+	s.mux.HandleFunc("GET /v2/10dlc/brand", s.api(s.handleListBrands))
 	s.mux.HandleFunc("GET /v2/10dlc/brand/{id}", s.api(s.handleGetBrand))
 	s.mux.HandleFunc("PUT /v2/10dlc/brand/{id}", s.api(s.handleUpdateBrand))
 	s.mux.HandleFunc("POST /v2/10dlc/campaignBuilder", s.api(s.handleCreateCampaign))
@@ -68,6 +71,57 @@ func (s *Sim) handleCreateBrand(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleListBrands lists the account's brands, newest first, as Telnyx
+// does: filters displayName, entityType, country, state, brandId and
+// tcrBrandId (exact), pages of recordsPerPage (default 10, at most 500),
+// answered as {"records": […], "page", "totalRecords"} with each brand's
+// summary.
+func (s *Sim) handleListBrands(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, per := 1, 10
+	for name, dst := range map[string]*int{"page": &page, "recordsPerPage": &per} {
+		if v := q.Get(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || (name == "recordsPerPage" && n > 500) {
+				writeError(w, http.StatusUnprocessableEntity, "10002", "Invalid parameters", name+" is out of range.", "/"+name)
+				return
+			}
+			*dst = n
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	all := sortedBySeq(s.brands, func(b *simBrand) int { return b.seq })
+	slices.Reverse(all)
+	records := []wireBrandSummary{}
+	matched := 0
+	for _, b := range all {
+		if !matchesFilter(q, "displayName", b.DisplayName) || !matchesFilter(q, "entityType", b.EntityType) ||
+			!matchesFilter(q, "country", b.Country) || !matchesFilter(q, "state", b.State) ||
+			!matchesFilter(q, "brandId", b.id) || !matchesFilter(q, "tcrBrandId", b.tcrID) {
+			continue
+		}
+		matched++
+		if matched > (page-1)*per && len(records) < per {
+			campaigns := 0
+			for _, c := range s.campaigns {
+				if c.BrandID == b.id {
+					campaigns++
+				}
+			}
+			records = append(records, b.summary(campaigns))
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"records": records, "page": page, "totalRecords": matched})
+}
+
+// matchesFilter reports whether value passes the query's filter name (an
+// absent filter passes everything).
+func matchesFilter(q url.Values, name, value string) bool {
+	v, ok := q[name]
+	return !ok || len(v) == 0 || v[0] == value
+}
+
 func (s *Sim) handleGetBrand(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,6 +146,9 @@ func (s *Sim) handleUpdateBrand(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		notFound(w, "brand", r.PathValue("id"), "")
 		return
+	}
+	if req.ReferenceID == "" {
+		req.ReferenceID = b.ReferenceID // the customer's id stays unless replaced
 	}
 	b.brandBody, b.updated = req, s.clock()
 	var run *registrationRun

@@ -26,6 +26,7 @@ type brandBody struct {
 	Vertical           string `json:"vertical"`
 	WebhookURL         string `json:"webhookURL"`
 	WebhookFailoverURL string `json:"webhookFailoverURL"`
+	ReferenceID        string `json:"referenceId"` // the customer's own id for the brand
 }
 
 type simBrand struct {
@@ -50,6 +51,31 @@ type wireBrand struct {
 	Mock              bool    `json:"mock"`
 	CreatedAt         string  `json:"createdAt"`
 	UpdatedAt         string  `json:"updatedAt"`
+}
+
+// wireBrandSummary is a brand as GET /10dlc/brand lists it: a summary
+// without the data half (no referenceId, no address).
+type wireBrandSummary struct {
+	BrandID                string  `json:"brandId"`
+	TCRBrandID             *string `json:"tcrBrandId"`
+	EntityType             string  `json:"entityType"`
+	IdentityStatus         *string `json:"identityStatus"`
+	CompanyName            string  `json:"companyName"`
+	DisplayName            string  `json:"displayName"`
+	Email                  string  `json:"email"`
+	Website                string  `json:"website"`
+	FailureReasons         *string `json:"failureReasons"`
+	Status                 string  `json:"status"`
+	CreatedAt              string  `json:"createdAt"`
+	UpdatedAt              string  `json:"updatedAt"`
+	AssignedCampaignsCount int     `json:"assignedCampaingsCount"` // sic, as Telnyx spells it
+}
+
+func (b *simBrand) summary(campaigns int) wireBrandSummary {
+	return wireBrandSummary{BrandID: b.id, TCRBrandID: strPtr(b.tcrID), EntityType: b.EntityType, IdentityStatus: strPtr(b.identity),
+		CompanyName: b.CompanyName, DisplayName: b.DisplayName, Email: b.Email, Website: b.Website,
+		FailureReasons: strPtr(strings.Join(b.reasons, "; ")), Status: b.status,
+		CreatedAt: telnyxTime(b.created), UpdatedAt: telnyxTime(b.updated), AssignedCampaignsCount: campaigns}
 }
 
 func (b *simBrand) wire() wireBrand {

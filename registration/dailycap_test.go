@@ -1,0 +1,67 @@
+package registration_test
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
+)
+
+// TestDailyCapCountsChurchDay: an unregistered church's daily cap counts
+// the church's own day (America/Chicago here), not UTC's. A text held at
+// 23:30 in Chicago goes at 00:30 Chicago time, though UTC's day has not
+// changed; a text held at 17:30 stays held at 18:30, though UTC's day has.
+func TestDailyCapCountsChurchDay(t *testing.T) {
+	t.Parallel()
+	chicago, err := time.LoadLocation("America/Chicago")
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Messaging: func(c *messaging.Config) {
+			c.UnregisteredDailyCap, c.CapRecheck = 2, 300*time.Millisecond
+		}})
+		s.Clock.Set(time.Date(2026, 1, 14, 23, 30, 0, 0, chicago)) // 05:30 UTC on the 15th
+		c := newChurch(t, s, "Midnight Chapel")
+		buy(t, s, c, "312")
+		const members = 3
+		for i := 0; i < members; i++ {
+			r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
+				"phone": memberPhone(i), "consent": map[string]any{"opted_in": true, "wording": "Yes, text me"}})
+			if r.Status != http.StatusCreated {
+				t.Fatalf("create member: %d %s", r.Status, r.Raw)
+			}
+		}
+		held := func(id, prefix string, queued int) func() string {
+			return func() string {
+				if k := counts(t, s, c, id); k["queued"] != queued || k["sending"] != 0 || len(sentWith(s, prefix)) != members-queued {
+					return fmt.Sprintf("counts %v, %d texts sent; want %d queued", k, len(sentWith(s, prefix)), queued)
+				}
+				return ""
+			}
+		}
+
+		late := broadcastAll(t, s, c, "Late evening")
+		eventually(t, 10*time.Second, held(late, "Late", 1))
+		s.Clock.Add(time.Hour) // 00:30 in Chicago, still the 15th in UTC
+		c.relogin(t, s)
+		eventually(t, 10*time.Second, held(late, "Late", 0))
+
+		s.Clock.Set(time.Date(2026, 1, 20, 17, 30, 0, 0, chicago)) // 23:30 UTC
+		c.relogin(t, s)
+		evening := broadcastAll(t, s, c, "Evening")
+		eventually(t, 10*time.Second, held(evening, "Evening", 1))
+		s.Clock.Add(time.Hour) // 18:30 in Chicago, the 21st in UTC
+		c.relogin(t, s)
+		time.Sleep(2 * time.Second) // several rechecks
+		if msg := held(evening, "Evening", 1)(); msg != "" {
+			t.Fatalf("UTC's midnight lifted the cap: %s", msg)
+		}
+		s.Clock.Set(time.Date(2026, 1, 21, 0, 30, 0, 0, chicago))
+		c.relogin(t, s)
+		eventually(t, 10*time.Second, held(evening, "Evening", 0))
+	})
+}
