@@ -34,6 +34,10 @@ func (s *Server) orderNumber(w http.ResponseWriter, r *http.Request, c *caller) 
 		s.fail(w, r, err)
 		return
 	}
+	if err := s.deps.Auth.CheckNumberOrder(r.Context(), c.h); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	o, err := s.deps.Numbers.Order(r.Context(), c.h.TenantID(), req.Number)
 	respond(s, w, r, http.StatusAccepted, map[string]any{"order": o}, err)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -12,6 +13,7 @@ import (
 	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
@@ -52,6 +54,12 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	st := store.New(keys, nil)
 	authCfg := auth.DefaultConfig()
 	authCfg.PublicURL, authCfg.Plans = cfg.PublicURL, plans
+	authCfg.Mail, err = mail.New(mail.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, OutboxDir: filepath.Join(cfg.DataDir, "outbox"), Logger: e.log})
+	if err != nil {
+		return nil, err
+	}
+	authCfg.Logger, authCfg.SignupMode = e.log, cfg.Signup
+	authCfg.SignupsPerAddress, authCfg.SignupsGlobal = cfg.SignupsPerAddress, cfg.SignupsGlobal
 	s := &services{accounts: auth.New(e.ten, st, keys, authCfg, nil), members: members.New(st), stopSim: func() {}}
 
 	baseURL, apiKey, publicKey := cfg.TelnyxBaseURL, cfg.TelnyxAPIKey, cfg.TelnyxPublicKey

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
@@ -55,6 +57,8 @@ type Server struct {
 	KeysFile     secret.File // Keys in file form, for another process of the same test
 	Clock        *Clock
 	Backend      *Backend
+	// Mail is the SMTP server that receives the server's mail.
+	Mail *SMTPServer
 }
 
 // Clock is a movable clock for tests, safe for concurrent use.
@@ -116,6 +120,15 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	st := store.New(keys, clock.Now)
 	cfg := auth.DefaultConfig()
 	cfg.Plans = map[string]steeple.Plan{"standard": {Name: "standard", MaxAdmins: 5}, "starter": {Name: "starter", MaxAdmins: 2}}
+	// Tests sign up many churches from one address and buy several numbers
+	// before registering; the tests of those limits turn them on.
+	cfg.SignupsPerAddress, cfg.SignupsGlobal, cfg.UnregisteredMaxNumbers = 0, 0, 0
+	smtpSrv := NewSMTPServer(t)
+	sender, err := mail.New(mail.Config{SMTPURL: smtpSrv.URL(), From: "Steeple <no-reply@steeple.test>", RootCAs: smtpSrv.RootCAs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Mail = sender
 	if opt.Auth != nil {
 		opt.Auth(&cfg)
 	}
@@ -203,7 +216,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	}
 	t.Cleanup(hs.Close)
 	return &Server{URL: hs.URL, Sim: sim, SimURL: simRoot, Messaging: msg, Inbox: ib, Webhooks: wh, Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Queue: q, Tenancy: ten, Auth: svc, Store: st,
-		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b}
+		Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, Mail: smtpSrv}
 }
 
 // Response is a decoded JSON answer.
@@ -251,8 +264,34 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) *Respons
 	return r
 }
 
-// Signup creates a church with its owner and returns the signup answer.
+// Signup creates a church with its owner, verifies the owner's email by
+// following the mailed link, and returns the signup answer.
 func (s *Server) Signup(t testing.TB, church, email, password string) *Response {
+	t.Helper()
+	r := s.SignupUnverified(t, church, email, password)
+	s.VerifyEmail(t, r)
+	return r
+}
+
+// VerifyEmail follows the verification link mailed for a signup answer.
+func (s *Server) VerifyEmail(t testing.TB, signup *Response) {
+	t.Helper()
+	tenant, _ := signup.Body["tenant"].(map[string]any)
+	id, _ := tenant["id"].(string)
+	token := s.Mail.WaitFor(t, "", "ev1."+id+".").Token()
+	for _, m := range s.Mail.Mails() { // the newest link for this church
+		if strings.Contains(m.Body(), "ev1."+id+".") {
+			token = m.Token()
+		}
+	}
+	if v := s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]string{"token": token}); v.Status != http.StatusOK {
+		t.Fatalf("verify email: %d %s", v.Status, v.Raw)
+	}
+}
+
+// SignupUnverified creates a church with its owner and returns the signup
+// answer; the owner's email is left unverified.
+func (s *Server) SignupUnverified(t testing.TB, church, email, password string) *Response {
 	t.Helper()
 	r := s.Do(t, "POST", "/api/v1/signup", "", map[string]any{
 		"church": map[string]string{"name": church, "timezone": "America/Chicago"},

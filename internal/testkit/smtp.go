@@ -127,8 +127,8 @@ func (s *SMTPServer) Mails() []Mail {
 	return append([]Mail(nil), s.mails...)
 }
 
-// WaitFor returns the first message to rcpt whose raw text contains every
-// one of contains, waiting up to 10 s for it to arrive.
+// WaitFor returns the first message to rcpt ("": anyone) whose text
+// contains every one of contains, waiting up to 10 s for it to arrive.
 func (s *SMTPServer) WaitFor(t testing.TB, rcpt string, contains ...string) Mail {
 	t.Helper()
 	deadline := time.After(10 * time.Second)
@@ -162,6 +162,9 @@ func (s *SMTPServer) Count(rcpt string) int {
 }
 
 func (m Mail) sentTo(rcpt string) bool {
+	if rcpt == "" {
+		return true
+	}
 	for _, r := range m.To {
 		if strings.EqualFold(r, rcpt) {
 			return true
