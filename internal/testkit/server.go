@@ -91,6 +91,7 @@ type ServerOptions struct {
 	Numbers      func(*numbers.Config)      // adjust number purchases (grace, polling)
 	Registration func(*registration.Config) // adjust 10DLC registration (polling)
 	NoQueue      bool                       // do not start the job queue's workers
+	Logger       *slog.Logger               // where every service logs (default: warnings to stderr)
 	// Welcome turns welcome texts on (entering or importing a member with
 	// consent, START after STOP). Off by default, so that other tests count
 	// only the texts they send themselves.
@@ -132,8 +133,14 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	if opt.Auth != nil {
 		opt.Auth(&cfg)
 	}
-	svc := auth.New(ten, st, keys, cfg, clock.Now)
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if opt.Logger != nil {
+		log = opt.Logger
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = log
+	}
+	svc := auth.New(ten, st, keys, cfg, clock.Now)
 	sim := telnyxsim.New(telnyxsim.Options{})
 	simRoot, stopSim, err := sim.Start("127.0.0.1:0")
 	if err != nil {
