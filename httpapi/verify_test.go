@@ -266,9 +266,29 @@ func TestOneNumberBeforeRegistration(t *testing.T) {
 		if len(ns) < 2 {
 			t.Fatalf("available: %s", r.Raw)
 		}
-		first, second := ns[0].(map[string]any)["number"], ns[1].(map[string]any)["number"]
-		wantStatus(t, s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": first}), http.StatusAccepted)
-		msg := wantError(t, s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": second}), http.StatusForbidden, "forbidden")
+		// Orders at the same moment: exactly one gets through.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := 0
+		for i := 0; i < 2 && i < len(ns); i++ {
+			wg.Add(1)
+			go func(n any) {
+				defer wg.Done()
+				r := s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": n})
+				mu.Lock()
+				defer mu.Unlock()
+				if r.Status == http.StatusAccepted {
+					accepted++
+				} else if r.Status != http.StatusForbidden {
+					t.Errorf("order: %d %s", r.Status, r.Raw)
+				}
+			}(ns[i].(map[string]any)["number"])
+		}
+		wg.Wait()
+		if accepted != 1 {
+			t.Fatalf("%d orders accepted at once; want 1", accepted)
+		}
+		msg := wantError(t, s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": ns[len(ns)-1].(map[string]any)["number"]}), http.StatusForbidden, "forbidden")
 		if !strings.Contains(msg, "10DLC") {
 			t.Fatalf("second number: %q", msg)
 		}
