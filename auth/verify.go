@@ -72,8 +72,8 @@ func (s *Service) link(path, token string) string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + path + "?token=" + url.QueryEscape(token)
 }
 
-// sendVerification makes a new single-use link for admin and mails it.
-// It holds the handle only for the insert, not while mailing.
+// newVerification stores a new single-use link for admin and returns its
+// token; the caller mails it after releasing the handle.
 func (s *Service) newVerification(ctx context.Context, h *tenancy.Handle, adminID string) (string, error) {
 	token := opaque("ev1", h.TenantID())
 	if err := s.store.CreateEmailVerification(ctx, h, adminID, store.TokenHash(token), VerificationTTL); err != nil {

@@ -19,6 +19,7 @@ func invite(t *testing.T, s *testkit.Server, a *account, email string) string {
 	if strings.Contains(r.Raw, "inv1.") || r.Body["mailed"] != true {
 		t.Fatalf("the invitation's answer carries its link, or was not mailed: %s", r.Raw)
 	}
+	s.Mail.WaitFor(t, email, "/invitations/accept?token=inv1."+a.tenantID+".")
 	tok := latestToken(t, s, email, "inv1."+a.tenantID+".")
 	if !strings.HasPrefix(tok, "inv1."+a.tenantID+".") {
 		t.Fatalf("invitation token %q does not name church %s", tok, a.tenantID)
@@ -40,9 +41,6 @@ func latestToken(t *testing.T, s *testkit.Server, rcpt, prefix string) string {
 		if strings.EqualFold(m.To[0], rcpt) && strings.HasPrefix(m.Token(), prefix) {
 			tok = m.Token()
 		}
-	}
-	if !strings.Contains(s.Mail.WaitFor(t, rcpt, prefix).Body(), "/invitations/accept?token=") && strings.HasPrefix(prefix, "inv1") {
-		t.Fatal("the invitation mail does not link to /invitations/accept")
 	}
 	return tok
 }
