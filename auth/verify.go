@@ -200,7 +200,7 @@ func (s *Service) CheckNumberOrder(ctx context.Context, h *tenancy.Handle) error
 	}
 	n := len(held)
 	for _, o := range orders {
-		if o.Step == tenancy.OrderPlacing || o.Step == tenancy.OrderOrdered {
+		if o.Step != tenancy.OrderDone && o.Step != tenancy.OrderFailed { // under way: the number is not in held yet
 			n++
 		}
 	}
