@@ -2,21 +2,20 @@ package auth
 
 import (
 	"context"
-	"log/slog"
-	"net/url"
 	"strings"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// Invited is an invitation and how to accept it. With no mail transport
-// configured the link is logged and returned to the owner to pass on.
+// Invited is an invitation and whether its link was mailed. The link is
+// a credential: it goes only to the invited address, never to the owner,
+// the response or the log.
 type Invited struct {
 	Invitation *store.Invitation `json:"invitation"`
-	AcceptURL  string            `json:"accept_url"`
-	Token      string            `json:"token"`
+	Mailed     bool              `json:"mailed"`
 }
 
 func requireOwner(a *steeple.Admin) error {
@@ -33,32 +32,72 @@ func (s *Service) plan(h *tenancy.Handle) steeple.Plan {
 	return p
 }
 
-// Invite asks someone to become an admin of the church. Only owners may;
-// the plan's admin limit counts admins and pending invitations.
-func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, rawEmail, ip string, log *slog.Logger) (*Invited, error) {
+// Invite asks someone to become an admin of the church. Only owners of a
+// church whose gate is open may; the plan's admin limit counts admins and
+// pending invitations. It returns the invitation and a deliver function
+// that mails the link: call it after releasing h.
+func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, rawEmail, ip string) (*Invited, func(context.Context) error, error) {
 	if err := requireOwner(owner); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	email, msg := NormalizeEmail(rawEmail)
 	if msg != "" {
-		return nil, steeple.FieldError("email", msg)
+		return nil, nil, steeple.FieldError("email", msg)
+	}
+	if err := s.RequireOpenGate(ctx, h); err != nil {
+		return nil, nil, err
 	}
 	if _, err := s.store.AdminByEmail(ctx, h, email); err == nil {
-		return nil, steeple.Errorf(steeple.ECONFLICT, "%s is already an admin of this church", email)
+		return nil, nil, steeple.Errorf(steeple.ECONFLICT, "%s is already an admin of this church", email)
 	} else if steeple.ErrorCode(err) != steeple.ENOTFOUND {
-		return nil, err
+		return nil, nil, err
 	}
 	token := opaque("inv1", h.TenantID())
 	inv, err := s.store.CreateInvitation(ctx, h, email, steeple.RoleAdmin, owner.ID, store.TokenHash(token), InvitationTTL, s.plan(h))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	link := strings.TrimRight(s.cfg.PublicURL, "/") + "/invitations/accept?token=" + url.QueryEscape(token)
-	log.Info("admin invitation (no mail transport configured: pass this link on)", "church", h.TenantID(), "email", email, "accept_url", link)
 	if err := s.auditPersonal(ctx, h, owner.ID, "admin.invited", inv.ID, ip, email); err != nil {
+		return nil, nil, err
+	}
+	link, church, inviter := s.link("/invitations/accept", token), h.Tenant().Name, owner.Name
+	res := &Invited{Invitation: inv}
+	deliver := func(ctx context.Context) error {
+		err := s.cfg.Mail.Send(ctx, mail.Message{To: email,
+			Subject: inviter + " invited you to " + church + " on Steeple / Invitación",
+			Text:    inviter + " invited you to help text " + church + "'s members on Steeple. Open this link to accept (it works once, for 7 days):\n\n" + link + "\n\n" + inviter + " le invitó a " + church + " en Steeple. Abra este enlace para aceptar:\n\n" + link + "\n"})
+		if err != nil {
+			s.mailFailed("invitation", err)
+			return err
+		}
+		res.Mailed = true
+		return nil
+	}
+	return res, deliver, nil
+}
+
+// Invitations lists the church's pending invitations (not accepted, not
+// expired) to an owner.
+func (s *Service) Invitations(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin) ([]store.Invitation, error) {
+	if err := requireOwner(owner); err != nil {
 		return nil, err
 	}
-	return &Invited{Invitation: inv, AcceptURL: link, Token: token}, nil
+	return s.store.PendingInvitationList(ctx, h)
+}
+
+// RevokeInvitation deletes a pending invitation, so its link stops
+// working. Errors: ENOTFOUND for an id not pending in this church.
+func (s *Service) RevokeInvitation(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, id, ip string) error {
+	if err := requireOwner(owner); err != nil {
+		return err
+	}
+	if !steeple.ValidID(id) {
+		return steeple.Errorf(steeple.ENOTFOUND, "invitation not found")
+	}
+	if err := s.store.RevokeInvitation(ctx, h, id); err != nil {
+		return err
+	}
+	return s.audit(ctx, h, owner.ID, "admin.invitation_revoked", id, ip, "")
 }
 
 // AcceptRequest accepts an invitation.

@@ -2,11 +2,14 @@ package auth
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -26,6 +29,18 @@ type Config struct {
 	Lockout         time.Duration
 	PerAddressBurst int
 	PerAddressRate  float64
+	// Mail sends verification links and invitations.
+	Mail mail.Sender
+	// Logger reports mail that could not be sent (never the link).
+	Logger *slog.Logger
+	// SignupMode is SignupOpen, SignupApproval or SignupClosed.
+	SignupMode string
+	// SignupsPerAddress and SignupsGlobal cap signups per hour (0: no cap).
+	SignupsPerAddress int
+	SignupsGlobal     int
+	// UnregisteredMaxNumbers is how many numbers a church may hold before
+	// its 10DLC campaign is provisioned (0: no cap).
+	UnregisteredMaxNumbers int
 }
 
 // DefaultConfig returns the documented defaults.
@@ -34,6 +49,7 @@ func DefaultConfig() Config {
 		PublicURL:   "http://127.0.0.1:8080",
 		MaxFailures: 5, FailureWindow: 15 * time.Minute, Lockout: 15 * time.Minute,
 		PerAddressBurst: 20, PerAddressRate: 20.0 / 60,
+		SignupMode: SignupOpen, SignupsPerAddress: 5, SignupsGlobal: 100, UnregisteredMaxNumbers: 1,
 	}
 }
 
@@ -48,6 +64,8 @@ type Service struct {
 	limiters *addressLimiters
 	// passwordChecks counts argon2id verifications (see verifyPassword).
 	passwordChecks atomic.Int64
+	signups  *signupLimiter
+	resends  *addressLimiters
 }
 
 // New builds the service.
@@ -55,8 +73,33 @@ func New(ten *tenancy.Tenancy, st *store.Store, keys *secret.Keys, cfg Config, n
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.Mail == nil {
+		cfg.Mail = noMail{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.SignupMode == "" {
+		cfg.SignupMode = SignupOpen
+	}
 	return &Service{ten: ten, store: st, keys: keys, tokens: tokens{key: keys.SigningKey(), now: now}, cfg: cfg, now: now,
-		limiters: newAddressLimiters(cfg.PerAddressRate, cfg.PerAddressBurst, now)}
+		limiters: newAddressLimiters(cfg.PerAddressRate, cfg.PerAddressBurst, now),
+		signups:  newSignupLimiter(cfg.SignupsPerAddress, cfg.SignupsGlobal, now),
+		resends:  newAddressLimiters(3.0/3600, 3, now)}
+}
+
+// mailFailed logs a mail that could not be sent; the error names the
+// transport and the recipient's domain, never the link.
+func (s *Service) mailFailed(kind string, err error) {
+	s.cfg.Logger.Warn("mail not sent", "kind", kind, "err", err)
+}
+
+// noMail refuses to send: a service built without a transport cannot mail
+// links, and says so rather than dropping them.
+type noMail struct{}
+
+func (noMail) Send(context.Context, mail.Message) error {
+	return steeple.Errorf(steeple.EINTERNAL, "no mail transport configured")
 }
 
 // Session is what a successful login gives.
@@ -91,6 +134,9 @@ func (s *Service) Signup(ctx context.Context, req SignupRequest, ip string) (*st
 }
 
 func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, grant grantFunc) (*steeple.Tenant, *LoginResult, error) {
+	if s.cfg.SignupMode == SignupClosed {
+		return nil, nil, steeple.Errorf(steeple.EFORBIDDEN, "signups are closed on this server: ask its operator to create your church")
+	}
 	fe := fieldErrors{}
 	name := strings.TrimSpace(req.Church.Name)
 	if name == "" {
@@ -115,11 +161,15 @@ func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, gran
 	if err := fe.err(); err != nil {
 		return nil, nil, err
 	}
+	if err := s.signups.allow(ip); err != nil {
+		return nil, nil, err
+	}
 	hash, err := HashPassword(req.Admin.Password)
 	if err != nil {
 		return nil, nil, err
 	}
 	var owner *steeple.Admin
+	var verifyToken string
 	t, err := s.ten.Provisioner.Provision(ctx, tenancy.NewTenant{Name: name, Timezone: strings.TrimSpace(req.Church.Timezone),
 		Setup: func(ctx context.Context, h *tenancy.Handle) error {
 			owner, err = s.store.CreateAdmin(ctx, h, store.NewAdmin{Name: adminName, Email: email, PasswordHash: hash, Role: steeple.RoleOwner})
@@ -127,6 +177,12 @@ func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, gran
 				return err
 			}
 			if err := s.store.Audit(ctx, h, store.AuditEntry{ActorID: owner.ID, Action: "church.signup", Target: owner.ID, IP: ip}); err != nil {
+				return err
+			}
+			if err := s.store.CreateGate(ctx, h, owner.ID, s.cfg.SignupMode == SignupApproval); err != nil {
+				return err
+			}
+			if verifyToken, err = s.newVerification(ctx, h, owner.ID); err != nil {
 				return err
 			}
 			return s.ten.Registry.AddLogin(ctx, s.store.EmailIndex(email), h.TenantID(), owner.ID)
@@ -138,9 +194,18 @@ func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, gran
 	if err != nil {
 		return nil, nil, err
 	}
-	defer h.Release()
 	res := &LoginResult{Tenant: &Church{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}}
-	return t, res, grant(ctx, h, &store.AdminRecord{Admin: *owner, PasswordHash: hash}, res)
+	err = grant(ctx, h, &store.AdminRecord{Admin: *owner, PasswordHash: hash}, res)
+	h.Release()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Mailed after the church's connection is released. A failure does not
+	// undo the signup: the owner can ask for another link.
+	if err := s.mailVerification(ctx, email, name, verifyToken); err != nil {
+		s.mailFailed("verification", err)
+	}
+	return t, res, nil
 }
 
 // issueSession makes an access token and a new refresh-token family.

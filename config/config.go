@@ -77,6 +77,18 @@ type Config struct {
 	// without a password they are not served.
 	OpsUser     string
 	OpsPassword string
+	// SMTPURL is the mail server (smtp:// with STARTTLS, smtps:// with
+	// implicit TLS); empty writes mail as .eml files under DataDir/outbox.
+	SMTPURL string
+	// MailFrom is the sender of Steeple's mail.
+	MailFrom string
+	// Signup is open, approval (an operator approves each new church) or
+	// closed (only operators create churches).
+	Signup string
+	// SignupsPerAddress and SignupsGlobal cap signups per client address
+	// and in all, per hour (0: no cap).
+	SignupsPerAddress int
+	SignupsGlobal     int
 }
 
 // Plan is one plan's limits (0 means no limit).
@@ -114,6 +126,10 @@ func Default() Config {
 		ProviderConfirmsKeywords: true,
 		EventWorkers:             4,
 		OpsUser:                  "ops",
+		MailFrom:                 "Steeple <no-reply@localhost>",
+		Signup:                   "open",
+		SignupsPerAddress:        5,
+		SignupsGlobal:            100,
 	}
 }
 
@@ -208,6 +224,11 @@ var settings = []setting{
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
 	strSetting("STEEPLE_OPS_USER", "ops-user", "user name for the operators' pages (/ops/queue)", func(c *Config) *string { return &c.OpsUser }),
 	strSetting("STEEPLE_OPS_PASSWORD", "ops-password", "password for the operators' pages; empty: not served", func(c *Config) *string { return &c.OpsPassword }),
+	strSetting("STEEPLE_SMTP_URL", "smtp-url", "mail server, smtp://user:pass@host:port (STARTTLS when offered; ?starttls=required) or smtps:// (empty: write mail to DATA_DIR/outbox)", func(c *Config) *string { return &c.SMTPURL }),
+	strSetting("STEEPLE_MAIL_FROM", "mail-from", "sender address of Steeple's mail", func(c *Config) *string { return &c.MailFrom }),
+	strSetting("STEEPLE_SIGNUP", "signup", "open, approval (an operator approves new churches) or closed (only operators create churches)", func(c *Config) *string { return &c.Signup }),
+	intSetting("STEEPLE_SIGNUPS_PER_ADDRESS", "signups-per-address", "signups per client address per hour (0: no cap)", func(c *Config) *int { return &c.SignupsPerAddress }),
+	intSetting("STEEPLE_SIGNUPS_GLOBAL", "signups-global", "signups in all per hour (0: no cap)", func(c *Config) *int { return &c.SignupsGlobal }),
 	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process", func(c *Config) *int { return &c.EventWorkers }),
 }
 
@@ -377,8 +398,33 @@ func (c *Config) Validate() error {
 	if _, err := c.SlogLevel(); err != nil {
 		return err
 	}
+	if err := c.validateMail(); err != nil {
+		return err
+	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("STEEPLE_LOG_FORMAT: must be text or json, got %q", c.LogFormat)
+	}
+	return nil
+}
+
+// validateMail checks the mail and signup settings.
+func (c *Config) validateMail() error {
+	if c.SMTPURL != "" {
+		u, err := url.Parse(c.SMTPURL)
+		if err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Hostname() == "" {
+			return errors.New("STEEPLE_SMTP_URL: must be smtp://user:pass@host:port or smtps://user:pass@host:port")
+		}
+	}
+	if strings.TrimSpace(c.MailFrom) == "" {
+		return errors.New("STEEPLE_MAIL_FROM: must not be empty")
+	}
+	switch c.Signup {
+	case "open", "approval", "closed":
+	default:
+		return fmt.Errorf("STEEPLE_SIGNUP: must be open, approval or closed, got %q", c.Signup)
+	}
+	if c.SignupsPerAddress < 0 || c.SignupsGlobal < 0 {
+		return errors.New("STEEPLE_SIGNUPS_PER_ADDRESS and STEEPLE_SIGNUPS_GLOBAL: must not be negative")
 	}
 	return nil
 }

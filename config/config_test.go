@@ -68,6 +68,10 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"STEEPLE_PLANS":                   {"STEEPLE_PLANS": "x:admins=many"},
 		"STEEPLE_PUBLIC_URL":              {"STEEPLE_PUBLIC_URL": "ftp://x"},
 		"STEEPLE_NUMBER_RELEASE_GRACE":    {"STEEPLE_NUMBER_RELEASE_GRACE": "-1h"},
+		"STEEPLE_SMTP_URL":                {"STEEPLE_SMTP_URL": "http://mail.example.org"},
+		"STEEPLE_MAIL_FROM":               {"STEEPLE_MAIL_FROM": " "},
+		"STEEPLE_SIGNUP":                  {"STEEPLE_SIGNUP": "sometimes"},
+		"STEEPLE_SIGNUPS_PER_ADDRESS":     {"STEEPLE_SIGNUPS_PER_ADDRESS": "-1"},
 	}
 	for want, env := range cases {
 		c, err := Load(nil, lookup(env))

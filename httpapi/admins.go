@@ -11,6 +11,8 @@ func (s *Server) routeAdmins() {
 	s.mux.HandleFunc("GET /api/v1/me", s.authed(s.me))
 	s.mux.HandleFunc("GET /api/v1/admins", s.authed(s.listAdmins))
 	s.mux.HandleFunc("POST /api/v1/admins/invitations", s.authed(s.invite))
+	s.mux.HandleFunc("GET /api/v1/admins/invitations", s.authed(s.listInvitations))
+	s.mux.HandleFunc("DELETE /api/v1/admins/invitations/{id}", s.authed(s.revokeInvitation))
 	s.mux.HandleFunc("DELETE /api/v1/admins/{id}", s.authed(s.removeAdmin))
 	s.mux.HandleFunc("POST /api/v1/mfa/setup", s.authed(s.mfaSetup))
 	s.mux.HandleFunc("POST /api/v1/mfa/enable", s.authed(s.mfaEnable))
@@ -43,12 +45,27 @@ func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *caller) {
 		s.fail(w, r, err)
 		return
 	}
-	inv, err := s.deps.Auth.Invite(r.Context(), c.h, c.admin, req.Email, clientIP(r), s.deps.Logger)
+	inv, deliver, err := s.deps.Auth.Invite(r.Context(), c.h, c.admin, req.Email, clientIP(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	c.h.Release() // no church connection held while the mail server answers
+	_ = deliver(r.Context())
 	writeJSON(w, http.StatusCreated, inv)
+}
+
+func (s *Server) listInvitations(w http.ResponseWriter, r *http.Request, c *caller) {
+	invs, err := s.deps.Auth.Invitations(r.Context(), c.h, c.admin)
+	respond(s, w, r, http.StatusOK, map[string]any{"invitations": invs}, err)
+}
+
+func (s *Server) revokeInvitation(w http.ResponseWriter, r *http.Request, c *caller) {
+	if err := s.deps.Auth.RevokeInvitation(r.Context(), c.h, c.admin, r.PathValue("id"), clientIP(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *Server) removeAdmin(w http.ResponseWriter, r *http.Request, c *caller) {

@@ -40,6 +40,9 @@ func (s *Server) getConversation(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) replyConversation(w http.ResponseWriter, r *http.Request, c *caller) {
+	if !s.gateOpen(w, r, c) {
+		return
+	}
 	var req messaging.ReplyRequest
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)

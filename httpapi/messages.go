@@ -27,6 +27,9 @@ func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request, c *calle
 }
 
 func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, c *caller) {
+	if !s.gateOpen(w, r, c) {
+		return
+	}
 	var req struct {
 		messaging.BroadcastRequest
 		// SendAt schedules the broadcast instead of sending it now.

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"sync"
 
 	"github.com/steeple-sms/steeple/numbers"
 )
@@ -31,6 +32,15 @@ func (s *Server) orderNumber(w http.ResponseWriter, r *http.Request, c *caller) 
 		Number string `json:"number"`
 	}
 	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	// The check and the order are one step per church in this process, so
+	// two orders at once cannot both pass the one-number limit.
+	mu, _ := s.orderLocks.LoadOrStore(c.h.TenantID(), &sync.Mutex{})
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	if err := s.deps.Auth.CheckNumberOrder(r.Context(), c.h); err != nil {
 		s.fail(w, r, err)
 		return
 	}

@@ -47,6 +47,9 @@ func (s *Server) cancelScheduled(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) createRecurring(w http.ResponseWriter, r *http.Request, c *caller) {
+	if !s.gateOpen(w, r, c) {
+		return
+	}
 	var req schedule.RecurringInput
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -53,6 +54,8 @@ type Deps struct {
 type Server struct {
 	deps Deps
 	mux  *http.ServeMux
+	// orderLocks serialize number orders per church (tenant id → *sync.Mutex).
+	orderLocks sync.Map
 }
 
 // New builds the HTTP handler.

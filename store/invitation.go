@@ -169,3 +169,44 @@ func (s *Store) pendingInvitations(ctx context.Context, q interface {
 	}
 	return n, rows.Err()
 }
+
+// PendingInvitationList returns invitations neither accepted nor expired,
+// newest first.
+func (s *Store) PendingInvitationList(ctx context.Context, h *tenancy.Handle) ([]Invitation, error) {
+	rows, err := h.QueryContext(ctx, `SELECT id, email_cipher, role, invited_by, created_at, expires_at FROM invitations
+		WHERE accepted_at IS NULL AND expires_at > $1 ORDER BY created_at DESC, id`, s.Now())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Invitation{}
+	for rows.Next() {
+		var inv Invitation
+		var sealed []byte
+		if err := rows.Scan(&inv.ID, &sealed, &inv.Role, &inv.InvitedBy, &inv.CreatedAt, &inv.ExpiresAt); err != nil {
+			return nil, err
+		}
+		email, err := s.keys.Open(sealed, invitationAAD)
+		if err != nil {
+			return nil, err
+		}
+		inv.Email = string(email)
+		out = append(out, inv)
+	}
+	return out, rows.Err()
+}
+
+// RevokeInvitation deletes a pending invitation. Errors: ENOTFOUND for an
+// id that is unknown, accepted or expired.
+func (s *Store) RevokeInvitation(ctx context.Context, h *tenancy.Handle, id string) error {
+	res, err := h.ExecContext(ctx, `DELETE FROM invitations WHERE id = $1 AND accepted_at IS NULL AND expires_at > $2`, id, s.Now())
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return steeple.Errorf(steeple.ENOTFOUND, "invitation not found")
+	}
+	return nil
+}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/internal/app"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -20,6 +22,7 @@ const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
   show ID|SLUG                         one church
   suspend ID|SLUG                      stop serving a church (its data is kept)
   resume ID|SLUG                       serve a suspended church again
+  approve ID|SLUG                      approve a church that signed up under STEEPLE_SIGNUP=approval
   cleanup [--older-than 1h]            remove churches stuck in provisioning
 
 Each takes --json for scripts, and the configuration flags (see --help of each).
@@ -50,7 +53,7 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		status = fs.String("status", "", "only churches in this status")
 	case "cleanup":
 		olderThan = fs.Duration("older-than", time.Hour, "only churches stuck for at least this long")
-	case "show", "suspend", "resume":
+	case "show", "suspend", "resume", "approve":
 	default:
 		fmt.Fprint(errOut, tenantsUsage)
 		return usageError{fmt.Sprintf("unknown tenants subcommand %q", sub)}
@@ -59,7 +62,7 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	if err != nil {
 		return err
 	}
-	needsRef := sub == "show" || sub == "suspend" || sub == "resume"
+	needsRef := sub == "show" || sub == "suspend" || sub == "resume" || sub == "approve"
 	if needsRef && len(pos) != 1 {
 		return usageError{fmt.Sprintf("tenants %s takes one church id or slug", sub)}
 	}
@@ -94,6 +97,15 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		t, err := reg.TenantByRef(ctx, pos[0])
 		if err != nil {
 			return fmt.Errorf("%s", describeErr(err))
+		}
+		return printTenants(out, *asJSON, false, t)
+	case "approve":
+		t, err := reg.TenantByRef(ctx, pos[0])
+		if err != nil {
+			return fmt.Errorf("%s", describeErr(err))
+		}
+		if err := approveChurch(ctx, e, t.ID); err != nil {
+			return fmt.Errorf("approve church: %s", describeErr(err))
 		}
 		return printTenants(out, *asJSON, false, t)
 	case "suspend", "resume":
@@ -165,4 +177,23 @@ func printTenants(w io.Writer, asJSON, list bool, ts ...*steeple.Tenant) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t%s\n", t.ID, t.Slug, t.Name, t.Status, t.Timezone, t.SchemaVersion, where)
 	}
 	return tw.Flush()
+}
+
+// approveChurch opens the approval part of a church's gate (its owner must
+// still verify the email, if not done yet).
+func approveChurch(ctx context.Context, e *env, tenantID string) error {
+	keys, err := app.LoadKeys(*e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	st := store.New(keys, nil)
+	h, err := e.ten.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	if err := st.ApproveChurch(ctx, h); err != nil {
+		return err
+	}
+	return st.Audit(ctx, h, store.AuditEntry{ActorID: "operator", Action: "church.approved", Target: tenantID})
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
@@ -137,6 +138,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t := Tuning{Auth: auth.DefaultConfig(), Messaging: messaging.DefaultConfig(), Webhooks: webhooks.DefaultConfig(),
 		Numbers: numbers.DefaultConfig(), Registration: registration.DefaultConfig(), AcquireTimeout: cfg.AcquireTimeout}
 	t.Auth.PublicURL, t.Auth.Plans = publicURL, plans
+	t.Auth.SignupMode, t.Auth.SignupsPerAddress, t.Auth.SignupsGlobal = cfg.Signup, cfg.SignupsPerAddress, cfg.SignupsGlobal
 	m := &t.Messaging
 	m.PublicURL, m.PerNumberRate, m.AccountRate, m.Plans = publicURL, cfg.SendRatePerNumber, cfg.SendRateAccount, plans
 	m.RegisteredRate, m.UnregisteredDailyCap = cfg.SendRateRegistered, cfg.UnregisteredDailyCap
@@ -181,7 +183,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 	}()
 	if a.Keys == nil {
-		if a.Keys, err = loadKeys(o.Config, log); err != nil {
+		if a.Keys, err = LoadKeys(o.Config, log); err != nil {
 			return nil, err
 		}
 	}
@@ -214,6 +216,16 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	a.Tuning = t
 	if a.Queue, err = jobs.New(ten.Registry, t.Queue); err != nil {
 		return nil, err
+	}
+	if t.Auth.Mail == nil {
+		// SMTP when configured, else .eml files in the data directory's outbox.
+		if t.Auth.Mail, err = mail.New(mail.Config{SMTPURL: o.Config.SMTPURL, From: o.Config.MailFrom,
+			OutboxDir: filepath.Join(o.Config.DataDir, "outbox"), Logger: log}); err != nil {
+			return nil, err
+		}
+	}
+	if t.Auth.Logger == nil {
+		t.Auth.Logger = log
 	}
 	a.Auth = auth.New(ten, a.Store, a.Keys, t.Auth, t.Now)
 	if a.Messaging, err = messaging.New(ten, a.Store, provider, a.Queue, t.Messaging, log); err != nil {
@@ -394,9 +406,9 @@ func RegistryWhere(cfg *config.Config) string {
 	return tenancy.RegistryPath(cfg.DataDir)
 }
 
-// loadKeys reads cfg.KeysFile, or on the embedded default the keys file in
+// LoadKeys reads cfg.KeysFile, or on the embedded default the keys file in
 // the data directory, generating it on first run.
-func loadKeys(cfg config.Config, log *slog.Logger) (*secret.Keys, error) {
+func LoadKeys(cfg config.Config, log *slog.Logger) (*secret.Keys, error) {
 	if cfg.KeysFile != "" {
 		k, err := secret.Load(cfg.KeysFile)
 		if err != nil {

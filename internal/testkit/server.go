@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
@@ -58,6 +60,9 @@ type Server struct {
 	Backend      *Backend
 	App          *app.App
 	opt          ServerOptions
+	// Mail is the SMTP server that receives the server's mail.
+	Mail *SMTPServer
+	mail mail.Sender
 }
 
 // Clock is a movable clock for tests, safe for concurrent use.
@@ -98,6 +103,7 @@ type ServerOptions struct {
 	Registration func(*registration.Config) // adjust 10DLC registration (polling)
 	Tune         func(*app.Tuning)          // adjust anything else, last
 	NoQueue      bool                       // do not start the job queue's workers
+	Logger       *slog.Logger               // where every service logs (default: warnings to stderr)
 	// Welcome turns welcome texts on (entering or importing a member with
 	// consent, START after STOP). The server is wired as in production
 	// either way; without Welcome the inbox's NoWelcome setting is on, so
@@ -129,13 +135,21 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	if err != nil {
 		t.Fatal(err)
 	}
+	smtpSrv := NewSMTPServer(t)
+	sender, err := mail.New(mail.Config{SMTPURL: smtpSrv.URL(), From: "Steeple <no-reply@steeple.test>", RootCAs: smtpSrv.RootCAs})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg := config.Default()
 	// Test churches' plans: few admins, no segment quota.
 	cfg.Plans = map[string]config.Plan{"standard": {MaxAdmins: 5}, "starter": {MaxAdmins: 2}}
 	cfg.TelnyxAPIKey = ""
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if opt.Logger != nil {
+		log = opt.Logger
+	}
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://" + ln.Addr().String(),
-		Logger: log, Tune: func(tu *app.Tuning) { tuneForTests(tu, clock, opt) }})
+		Logger: log, Tune: func(tu *app.Tuning) { tuneForTests(tu, clock, sender, opt) }})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
@@ -159,7 +173,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	t.Cleanup(hs.Close)
 	return &Server{URL: hs.URL, Sim: a.Sim, SimURL: a.SimURL, Messaging: a.Messaging, Inbox: a.Inbox, Webhooks: a.Webhooks,
 		Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Members: a.Members, Metrics: a.Metrics,
-		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a, opt: opt}
+		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a, opt: opt, Mail: smtpSrv, mail: sender}
 }
 
 // Another builds a second Steeple over the server's church data, keys and
@@ -177,7 +191,7 @@ func (s *Server) Another(t testing.TB, providerURL string, tune func(*app.Tuning
 	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", providerURL+"/v2", s.Sim.PublicKeyBase64()
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: s.Tenancy, Keys: s.Keys, PublicURL: s.URL,
 		Logger: s.App.Logger, Tune: func(tu *app.Tuning) {
-			tuneForTests(tu, s.Clock, s.opt)
+			tuneForTests(tu, s.Clock, s.mail, s.opt)
 			if tune != nil {
 				tune(tu)
 			}
@@ -196,8 +210,13 @@ func (s *Server) Another(t testing.TB, providerURL string, tune func(*app.Tuning
 // tuneForTests is what a test server changes from production's settings:
 // the movable clock, fast rates and polls, no periodic jobs (tests drive
 // sweeps and ticks themselves), then the test's own adjustments.
-func tuneForTests(tu *app.Tuning, clock *Clock, opt ServerOptions) {
+func tuneForTests(tu *app.Tuning, clock *Clock, sender mail.Sender, opt ServerOptions) {
 	tu.Now = clock.Now
+	// Mail goes to the test's SMTP server. Tests sign up many churches from
+	// one address and buy several numbers before registering; the tests of
+	// those limits turn them on.
+	tu.Auth.Mail = sender
+	tu.Auth.SignupsPerAddress, tu.Auth.SignupsGlobal, tu.Auth.UnregisteredMaxNumbers = 0, 0, 0
 	tu.Sim.Logger = nil // the simulator's complaints (a test's receipts refused) are not the test's
 	tu.Messaging.PerNumberRate, tu.Messaging.AccountRate, tu.Messaging.UnregisteredDailyCap = 1000, 0, 0
 	tu.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
@@ -271,8 +290,34 @@ func (s *Server) Do(t testing.TB, method, path, token string, body any) *Respons
 	return r
 }
 
-// Signup creates a church with its owner and returns the signup answer.
+// Signup creates a church with its owner, verifies the owner's email by
+// following the mailed link, and returns the signup answer.
 func (s *Server) Signup(t testing.TB, church, email, password string) *Response {
+	t.Helper()
+	r := s.SignupUnverified(t, church, email, password)
+	s.VerifyEmail(t, r)
+	return r
+}
+
+// VerifyEmail follows the verification link mailed for a signup answer.
+func (s *Server) VerifyEmail(t testing.TB, signup *Response) {
+	t.Helper()
+	tenant, _ := signup.Body["tenant"].(map[string]any)
+	id, _ := tenant["id"].(string)
+	token := s.Mail.WaitFor(t, "", "ev1."+id+".").Token()
+	for _, m := range s.Mail.Mails() { // the newest link for this church
+		if strings.Contains(m.Body(), "ev1."+id+".") {
+			token = m.Token()
+		}
+	}
+	if v := s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]string{"token": token}); v.Status != http.StatusOK {
+		t.Fatalf("verify email: %d %s", v.Status, v.Raw)
+	}
+}
+
+// SignupUnverified creates a church with its owner and returns the signup
+// answer; the owner's email is left unverified.
+func (s *Server) SignupUnverified(t testing.TB, church, email, password string) *Response {
 	t.Helper()
 	r := s.Do(t, "POST", "/api/v1/signup", "", map[string]any{
 		"church": map[string]string{"name": church, "timezone": "America/Chicago"},
