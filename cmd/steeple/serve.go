@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -57,12 +59,9 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("STEEPLE_ADDR %s: %w", cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler: httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
-			Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes,
-			Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	srv := httpapi.NewHTTPServer(httpapi.New(httpapi.Deps{Tenancy: e.ten, Auth: svc.accounts, Members: svc.members, Messaging: svc.messaging,
+		Inbox: svc.inbox, Webhooks: svc.webhooks, Numbers: svc.numbers, Registration: svc.registration, Schedules: svc.schedules, Metrics: e.metrics, Logger: e.log, AcquireTimeout: cfg.AcquireTimeout, Notes: notes,
+		Ops: ui, OpsUser: cfg.OpsUser, OpsPassword: cfg.OpsPassword}), httpLimits(cfg, e.metrics))
 	e.log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", e.ten.Backend(),
 		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
 	hintFirstSteps(ctx, e)
@@ -98,4 +97,11 @@ func hintFirstSteps(ctx context.Context, e *env) {
 		return
 	}
 	e.log.Info("no churches yet: create one with `steeple tenants create --name \"Grace Chapel\" --timezone America/Chicago`")
+}
+
+// httpLimits are the HTTP server's limits from configuration.
+func httpLimits(cfg *config.Config, reg prometheus.Registerer) httpapi.Limits {
+	return httpapi.Limits{ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, ReadTimeout: cfg.HTTPReadTimeout,
+		WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
+		MaxRequestsPerClient: cfg.HTTPMaxRequestsPerClient, MaxWebhooksPerClient: cfg.HTTPMaxWebhooksPerClient, Metrics: reg}
 }

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -87,6 +88,12 @@ type ServerOptions struct {
 	Numbers      func(*numbers.Config)      // adjust number purchases (grace, polling)
 	Registration func(*registration.Config) // adjust 10DLC registration (polling)
 	NoQueue      bool                       // do not start the job queue's workers
+	// HTTP adjusts the HTTP server's limits. By default they are
+	// httpapi.DefaultLimits without the per-client bounds, since every test
+	// client shares one loopback address.
+	HTTP func(*httpapi.Limits)
+	// AcquireTimeout bounds a request's wait for its church's database (default 5 s).
+	AcquireTimeout time.Duration
 	// Welcome turns welcome texts on (entering or importing a member with
 	// consent, START after STOP). Off by default, so that other tests count
 	// only the texts they send themselves.
@@ -184,8 +191,15 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	nums.UseQueue(q)
 	sched.UseQueue(q)
 	h := httpapi.New(httpapi.Deps{Tenancy: ten, Auth: svc, Members: mem, Messaging: msg, Inbox: ib, Webhooks: wh,
-		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: 5 * time.Second})
-	hs := httptest.NewServer(h)
+		Numbers: nums, Registration: reg, Schedules: sched, Metrics: metrics, Logger: log, AcquireTimeout: cmp.Or(opt.AcquireTimeout, 5*time.Second)})
+	limits := httpapi.DefaultLimits()
+	limits.MaxRequestsPerClient, limits.MaxWebhooksPerClient, limits.Metrics = 0, 0, metrics
+	if opt.HTTP != nil {
+		opt.HTTP(&limits)
+	}
+	hs := httptest.NewUnstartedServer(nil)
+	hs.Config = httpapi.NewHTTPServer(h, limits)
+	hs.Start()
 	msg.SetPublicURL(hs.URL)
 	nums.SetPublicURL(hs.URL)
 	reg.SetPublicURL(hs.URL)
