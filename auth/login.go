@@ -282,16 +282,16 @@ func refreshRefused(err error) error {
 func (s *Service) Logout(ctx context.Context, refresh, ip string) error {
 	tenantID := opaqueTenant("rt1", refresh)
 	if tenantID == "" {
-		return steeple.Errorf(steeple.EUNAUTHORIZED, "invalid refresh token")
+		return errBadRefresh(nil)
 	}
 	h, err := s.ten.Manager.Acquire(ctx, tenantID)
 	if err != nil {
-		return unauthorizedIfGone(err)
+		return refreshRefused(err)
 	}
 	defer h.Release()
 	adminID, err := s.store.RevokeRefreshFamily(ctx, h, store.TokenHash(refresh))
 	if err != nil {
-		return err
+		return refreshRefused(err)
 	}
 	return s.audit(ctx, h, adminID, "logout", adminID, ip, "")
 }
