@@ -136,7 +136,9 @@ func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
 		b.status = http.StatusOK
 	}
 	w.WriteHeader(b.status)
-	_, _ = w.Write(b.body.Bytes())
+	if b.body.Len() > 0 {
+		_, _ = w.Write(b.body.Bytes())
+	}
 }
 
 // fail writes err through the one error mapping.
