@@ -56,18 +56,22 @@ func TestEnvironmentThenFlags(t *testing.T) {
 
 func TestBadSettingsAreNamed(t *testing.T) {
 	cases := map[string]map[string]string{
-		"STEEPLE_DB_MAX_CONNS":            {"STEEPLE_DB_MAX_CONNS": "0"},
-		"STEEPLE_DB_MAX_CONNS_PER_TENANT": {"STEEPLE_DB_MAX_CONNS_PER_TENANT": "30"},
-		"STEEPLE_DATABASE_URL":            {"STEEPLE_DATABASE_URL": "mysql://x"},
-		"STEEPLE_TENANT_SERVERS":          {"STEEPLE_TENANT_SERVERS": "postgres://db2/x"},
-		"STEEPLE_LOG_LEVEL":               {"STEEPLE_LOG_LEVEL": "loud"},
-		"STEEPLE_LOG_FORMAT":              {"STEEPLE_LOG_FORMAT": "xml"},
-		"STEEPLE_REGISTRY_MAX_CONNS":      {"STEEPLE_REGISTRY_MAX_CONNS": "1"},
-		"STEEPLE_KEYS_FILE":               {"STEEPLE_DATABASE_URL": "postgres://db1/reg"},
-		"STEEPLE_DEFAULT_PLAN":            {"STEEPLE_DEFAULT_PLAN": "gold"},
-		"STEEPLE_PLANS":                   {"STEEPLE_PLANS": "x:admins=many"},
-		"STEEPLE_PUBLIC_URL":              {"STEEPLE_PUBLIC_URL": "ftp://x"},
-		"STEEPLE_NUMBER_RELEASE_GRACE":    {"STEEPLE_NUMBER_RELEASE_GRACE": "-1h"},
+		"STEEPLE_DB_MAX_CONNS":                 {"STEEPLE_DB_MAX_CONNS": "0"},
+		"STEEPLE_DB_MAX_CONNS_PER_TENANT":      {"STEEPLE_DB_MAX_CONNS_PER_TENANT": "30"},
+		"STEEPLE_DATABASE_URL":                 {"STEEPLE_DATABASE_URL": "mysql://x"},
+		"STEEPLE_TENANT_SERVERS":               {"STEEPLE_TENANT_SERVERS": "postgres://db2/x"},
+		"STEEPLE_LOG_LEVEL":                    {"STEEPLE_LOG_LEVEL": "loud"},
+		"STEEPLE_LOG_FORMAT":                   {"STEEPLE_LOG_FORMAT": "xml"},
+		"STEEPLE_REGISTRY_MAX_CONNS":           {"STEEPLE_REGISTRY_MAX_CONNS": "1"},
+		"STEEPLE_KEYS_FILE":                    {"STEEPLE_DATABASE_URL": "postgres://db1/reg"},
+		"STEEPLE_DEFAULT_PLAN":                 {"STEEPLE_DEFAULT_PLAN": "gold"},
+		"STEEPLE_PLANS":                        {"STEEPLE_PLANS": "x:admins=many"},
+		"STEEPLE_PUBLIC_URL":                   {"STEEPLE_PUBLIC_URL": "ftp://x"},
+		"STEEPLE_NUMBER_RELEASE_GRACE":         {"STEEPLE_NUMBER_RELEASE_GRACE": "-1h"},
+		"STEEPLE_HTTP_WRITE_TIMEOUT":           {"STEEPLE_HTTP_READ_TIMEOUT": "5m", "STEEPLE_HTTP_WRITE_TIMEOUT": "5m"},
+		"STEEPLE_HTTP_READ_TIMEOUT":            {"STEEPLE_HTTP_READ_TIMEOUT": "0s"},
+		"STEEPLE_HTTP_IDLE_TIMEOUT":            {"STEEPLE_HTTP_IDLE_TIMEOUT": "-1s"},
+		"STEEPLE_HTTP_MAX_REQUESTS_PER_CLIENT": {"STEEPLE_HTTP_MAX_REQUESTS_PER_CLIENT": "-1"},
 	}
 	for want, env := range cases {
 		c, err := Load(nil, lookup(env))
