@@ -112,7 +112,7 @@ func newClientLimiter(next http.Handler, l Limits) *clientLimiter {
 
 func (c *clientLimiter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	setSafetyHeaders(w, r)
-	k := clientKey{addr: clientIP(r), webhook: strings.HasPrefix(r.URL.Path, "/webhooks/")}
+	k := clientKey{addr: clientGroup(r), webhook: strings.HasPrefix(r.URL.Path, "/webhooks/")}
 	limit := c.max
 	if k.webhook {
 		limit = c.maxHooks

@@ -52,7 +52,7 @@ func (s *Server) operator(next http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.deps.OpsUser + "\x00" + s.deps.OpsPassword))
 	th := &opsThrottle{now: s.now, streaks: map[string]*opsStreak{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ip := clientIP(r)
+		ip := clientGroup(r)
 		if wait := th.lockedFor(ip); wait > 0 {
 			s.fail(w, r, &steeple.Error{Code: steeple.ETOOMANY, RetryAfter: wait,
 				Message: "too many wrong operator credentials from your address; try again later"})
