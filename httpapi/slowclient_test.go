@@ -322,3 +322,43 @@ func TestChurchAtItsShareDoesNotAffectOthers(t *testing.T) {
 		wg.Wait()
 	})
 }
+
+// The server does not wait forever on a client: a body or headers that do
+// not arrive within the read timeouts end the request and free what it held.
+func TestSlowClientIsCutOff(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, HTTP: func(l *httpapi.Limits) {
+			l.ReadHeaderTimeout, l.ReadTimeout, l.WriteTimeout = 300*time.Millisecond, 600*time.Millisecond, 2*time.Second
+		}})
+		a := signup(t, s, "Grace Chapel", "pat@grace.example.org", pw1)
+		body := slowRequest(t, s.URL, "", "POST", "/api/v1/groups", a.access, "application/json", `{"name":`, 1000)
+		u, _ := url.Parse(s.URL)
+		headers, err := net.Dial("tcp", u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { headers.Close() })
+		fmt.Fprintf(headers, "GET /api/v1/me HTTP/1.1\r\nHost: %s\r\n", u.Host) // and never the blank line
+		for name, c := range map[string]net.Conn{"slow body": body, "slow headers": headers} {
+			start := time.Now()
+			_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+			buf := make([]byte, 4096)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					if ne, ok := err.(net.Error); ok && ne.Timeout() {
+						t.Fatalf("%s: connection still open after %v", name, time.Since(start))
+					}
+					break // closed by the server (after an answer, if any)
+				}
+			}
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for inFlight(t, s.Metrics) != 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d requests still in flight after their clients were cut off", inFlight(t, s.Metrics))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+}
