@@ -291,21 +291,21 @@ func matchTOTP(secret, code string, now time.Time) (int64, bool) {
 func (s *Service) Refresh(ctx context.Context, refresh string) (*Session, error) {
 	tenantID := opaqueTenant("rt1", refresh)
 	if tenantID == "" {
-		return nil, steeple.Errorf(steeple.EUNAUTHORIZED, "invalid refresh token")
+		return nil, errBadRefresh(nil)
 	}
 	h, err := s.ten.Manager.Acquire(ctx, tenantID)
 	if err != nil {
-		return nil, unauthorizedIfGone(err)
+		return nil, refreshRefused(err)
 	}
 	defer h.Release()
 	next := opaque("rt1", tenantID)
 	adminID, err := s.store.RotateRefreshToken(ctx, h, store.TokenHash(refresh), store.TokenHash(next), RefreshTTL)
 	if err != nil {
-		return nil, err
+		return nil, refreshRefused(err)
 	}
 	a, err := s.store.Admin(ctx, h, adminID)
 	if err != nil {
-		return nil, unauthorizedIfGone(err)
+		return nil, refreshRefused(err)
 	}
 	access, err := s.tokens.issue(TypeAccess, a.ID, tenantID, a.Role, AccessTTL)
 	if err != nil {
@@ -314,20 +314,37 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (*Session, error)
 	return &Session{AccessToken: access, RefreshToken: next, ExpiresIn: int(AccessTTL.Seconds())}, nil
 }
 
+// errBadRefresh is the one answer to a refresh token that does not work,
+// whatever the reason: malformed, unknown, reused, revoked, or naming a
+// church that does not exist or is suspended. (cause is kept for logs only.)
+func errBadRefresh(cause error) error {
+	return &steeple.Error{Code: steeple.EUNAUTHORIZED, Message: "invalid refresh token", Err: cause}
+}
+
+// refreshRefused turns every "this token cannot work" cause into
+// errBadRefresh; capacity and internal errors pass through.
+func refreshRefused(err error) error {
+	switch steeple.ErrorCode(err) {
+	case steeple.ENOTFOUND, steeple.EINVALID, steeple.ESUSPENDED, steeple.EUNAUTHORIZED:
+		return errBadRefresh(err)
+	}
+	return err
+}
+
 // Logout revokes the refresh token's whole family.
 func (s *Service) Logout(ctx context.Context, refresh, ip string) error {
 	tenantID := opaqueTenant("rt1", refresh)
 	if tenantID == "" {
-		return steeple.Errorf(steeple.EUNAUTHORIZED, "invalid refresh token")
+		return errBadRefresh(nil)
 	}
 	h, err := s.ten.Manager.Acquire(ctx, tenantID)
 	if err != nil {
-		return unauthorizedIfGone(err)
+		return refreshRefused(err)
 	}
 	defer h.Release()
 	adminID, err := s.store.RevokeRefreshFamily(ctx, h, store.TokenHash(refresh))
 	if err != nil {
-		return err
+		return refreshRefused(err)
 	}
 	return s.audit(ctx, h, adminID, "logout", adminID, ip, "")
 }

@@ -38,6 +38,13 @@ type Config struct {
 	AcquireTimeout time.Duration
 	// Addr is where `steeple serve` listens.
 	Addr string
+	// HTTP server limits against slow or greedy clients (see httpapi.Limits).
+	HTTPReadHeaderTimeout    time.Duration
+	HTTPReadTimeout          time.Duration
+	HTTPWriteTimeout         time.Duration
+	HTTPIdleTimeout          time.Duration
+	HTTPMaxRequestsPerClient int // 0: no bound
+	HTTPMaxWebhooksPerClient int // 0: no bound
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
 	// LogFormat is text or json.
@@ -108,9 +115,16 @@ func Default() Config {
 		PoolIdleTimeout:     5 * time.Minute,
 		AcquireTimeout:      5 * time.Second,
 		Addr:                "127.0.0.1:8080",
-		LogLevel:            "info",
-		LogFormat:           "text",
-		PublicURL:           "http://127.0.0.1:8080",
+		// HTTP limits: keep in step with httpapi.DefaultLimits.
+		HTTPReadHeaderTimeout:    10 * time.Second,
+		HTTPReadTimeout:          2 * time.Minute,
+		HTTPWriteTimeout:         4 * time.Minute,
+		HTTPIdleTimeout:          90 * time.Second,
+		HTTPMaxRequestsPerClient: 32,
+		HTTPMaxWebhooksPerClient: 256,
+		LogLevel:                 "info",
+		LogFormat:                "text",
+		PublicURL:                "http://127.0.0.1:8080",
 		Plans: map[string]Plan{
 			"starter":  {MaxAdmins: 2, MonthlySegments: 2000},
 			"standard": {MaxAdmins: 10, MonthlySegments: 20000},
@@ -202,6 +216,12 @@ var settings = []setting{
 	durSetting("STEEPLE_POOL_IDLE_TIMEOUT", "pool-idle-timeout", "close a tenant pool unused for this long", func(c *Config) *time.Duration { return &c.PoolIdleTimeout }),
 	durSetting("STEEPLE_ACQUIRE_TIMEOUT", "acquire-timeout", "longest wait for a tenant connection", func(c *Config) *time.Duration { return &c.AcquireTimeout }),
 	strSetting("STEEPLE_ADDR", "addr", "HTTP listen address", func(c *Config) *string { return &c.Addr }),
+	durSetting("STEEPLE_HTTP_READ_HEADER_TIMEOUT", "http-read-header-timeout", "longest wait for a request's headers", func(c *Config) *time.Duration { return &c.HTTPReadHeaderTimeout }),
+	durSetting("STEEPLE_HTTP_READ_TIMEOUT", "http-read-timeout", "longest time to receive a whole request, body included (size it for a 20 MiB upload)", func(c *Config) *time.Duration { return &c.HTTPReadTimeout }),
+	durSetting("STEEPLE_HTTP_WRITE_TIMEOUT", "http-write-timeout", "longest time from a request's headers to the end of its answer (above the read timeout)", func(c *Config) *time.Duration { return &c.HTTPWriteTimeout }),
+	durSetting("STEEPLE_HTTP_IDLE_TIMEOUT", "http-idle-timeout", "close a kept-alive connection idle this long", func(c *Config) *time.Duration { return &c.HTTPIdleTimeout }),
+	intSetting("STEEPLE_HTTP_MAX_REQUESTS_PER_CLIENT", "http-max-requests-per-client", "requests one client address may have in flight, webhooks apart (0: no bound)", func(c *Config) *int { return &c.HTTPMaxRequestsPerClient }),
+	intSetting("STEEPLE_HTTP_MAX_WEBHOOKS_PER_CLIENT", "http-max-webhooks-per-client", "webhook requests one address may have in flight (0: no bound)", func(c *Config) *int { return &c.HTTPMaxWebhooksPerClient }),
 	strSetting("STEEPLE_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	strSetting("STEEPLE_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	strSetting("STEEPLE_KEYS_FILE", "keys-file", "keys file (default on SQLite: DATA_DIR/keys.json, generated)", func(c *Config) *string { return &c.KeysFile }),
@@ -368,6 +388,9 @@ func (c *Config) Validate() error {
 	if c.Addr == "" {
 		return errors.New("STEEPLE_ADDR: must not be empty")
 	}
+	if err := c.validateHTTP(); err != nil {
+		return err
+	}
 	if _, ok := c.Plans[c.DefaultPlan]; !ok {
 		return fmt.Errorf("STEEPLE_DEFAULT_PLAN: %q is not one of STEEPLE_PLANS", c.DefaultPlan)
 	}
@@ -480,4 +503,29 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// validateHTTP checks the HTTP server limits.
+func (c *Config) validateHTTP() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"STEEPLE_HTTP_READ_HEADER_TIMEOUT", c.HTTPReadHeaderTimeout},
+		{"STEEPLE_HTTP_READ_TIMEOUT", c.HTTPReadTimeout},
+		{"STEEPLE_HTTP_WRITE_TIMEOUT", c.HTTPWriteTimeout},
+		{"STEEPLE_HTTP_IDLE_TIMEOUT", c.HTTPIdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: must be positive", d.name)
+		}
+	}
+	if c.HTTPWriteTimeout <= c.HTTPReadTimeout {
+		return fmt.Errorf("STEEPLE_HTTP_WRITE_TIMEOUT: %s must exceed STEEPLE_HTTP_READ_TIMEOUT (%s): it counts from the end of the headers, so it includes reading the body",
+			c.HTTPWriteTimeout, c.HTTPReadTimeout)
+	}
+	if c.HTTPMaxRequestsPerClient < 0 || c.HTTPMaxWebhooksPerClient < 0 {
+		return errors.New("STEEPLE_HTTP_MAX_REQUESTS_PER_CLIENT and STEEPLE_HTTP_MAX_WEBHOOKS_PER_CLIENT: must not be negative (0: no bound)")
+	}
+	return nil
 }

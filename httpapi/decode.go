@@ -74,6 +74,17 @@ func jsonKind(t reflect.Type) string {
 	return "an object"
 }
 
+// clientGroup is the address a per-client bound counts against: the IPv4
+// address, or the /64 network of an IPv6 one (one subscriber usually holds
+// a whole /64, so counting single IPv6 addresses would bound nothing).
+func clientGroup(r *http.Request) string {
+	ip := net.ParseIP(clientIP(r))
+	if ip == nil || ip.To4() != nil {
+		return clientIP(r)
+	}
+	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
+}
+
 // clientIP is the address the request came from. (Behind a proxy this is
 // the proxy; trusting forwarded headers is a deployment choice not made here.)
 func clientIP(r *http.Request) string {

@@ -33,7 +33,7 @@ func (b importBody) Read(p []byte) (int, error) {
 func (s *Server) routeMembers() {
 	s.mux.HandleFunc("GET /api/v1/members", s.authed(s.listMembers))
 	s.mux.HandleFunc("POST /api/v1/members", s.authed(s.createMember))
-	s.mux.HandleFunc("POST /api/v1/members/import", s.authed(s.importMembers))
+	s.mux.HandleFunc("POST /api/v1/members/import", s.authedUpload(maxImportBody, s.importMembers))
 	s.mux.HandleFunc("GET /api/v1/members/{id}", s.authed(s.getMember))
 	s.mux.HandleFunc("PUT /api/v1/members/{id}", s.authed(s.updateMember))
 	s.mux.HandleFunc("DELETE /api/v1/members/{id}", s.authed(s.deleteMember))

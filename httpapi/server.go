@@ -46,6 +46,8 @@ type Deps struct {
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
 	Logger         *slog.Logger
+	// Now is the clock (default time.Now); the operator password throttle uses it.
+	Now func() time.Time
 	// Notes are extra facts /readyz reports (e.g. that the Telnyx simulator is in use).
 	Notes map[string]string
 }
@@ -62,6 +64,9 @@ type Server struct {
 func New(d Deps) *Server {
 	if d.AcquireTimeout == 0 {
 		d.AcquireTimeout = 5 * time.Second
+	}
+	if d.Now == nil {
+		d.Now = time.Now
 	}
 	s := &Server{deps: d, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -102,8 +107,12 @@ func New(d Deps) *Server {
 	return s
 }
 
+// now is the server's clock.
+func (s *Server) now() time.Time { return s.deps.Now() }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	setSafetyHeaders(w, r)
 	s.mux.ServeHTTP(w, r)
 }
 

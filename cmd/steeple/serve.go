@@ -12,6 +12,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/steeple-sms/steeple/config"
+	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -54,7 +56,7 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if err := a.Start(ctx); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := httpapi.NewHTTPServer(a.Handler, httpLimits(cfg, metrics))
 	log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", a.Tenancy.Backend(),
 		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
 	hintFirstSteps(ctx, a)
@@ -85,4 +87,11 @@ func hintFirstSteps(ctx context.Context, a *app.App) {
 		return
 	}
 	a.Logger.Info("no churches yet: create one with `steeple tenants create --name \"Grace Chapel\" --timezone America/Chicago`")
+}
+
+// httpLimits are the HTTP server's timeouts and per-client bounds from cfg.
+func httpLimits(cfg *config.Config, reg prometheus.Registerer) httpapi.Limits {
+	return httpapi.Limits{ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout, ReadTimeout: cfg.HTTPReadTimeout,
+		WriteTimeout: cfg.HTTPWriteTimeout, IdleTimeout: cfg.HTTPIdleTimeout,
+		MaxRequestsPerClient: cfg.HTTPMaxRequestsPerClient, MaxWebhooksPerClient: cfg.HTTPMaxWebhooksPerClient, Metrics: reg}
 }

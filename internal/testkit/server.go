@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/config"
+	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/jobs"
@@ -104,6 +106,12 @@ type ServerOptions struct {
 	Tune         func(*app.Tuning)          // adjust anything else, last
 	NoQueue      bool                       // do not start the job queue's workers
 	Logger       *slog.Logger               // where every service logs (default: warnings to stderr)
+	// HTTP adjusts the HTTP server's limits. By default they are
+	// httpapi.DefaultLimits without the per-client bounds, since every test
+	// client shares one loopback address.
+	HTTP func(*httpapi.Limits)
+	// AcquireTimeout bounds a request's wait for its church's database (default 5 s).
+	AcquireTimeout time.Duration
 	// Welcome turns welcome texts on (entering or importing a member with
 	// consent, START after STOP). The server is wired as in production
 	// either way; without Welcome the inbox's NoWelcome setting is on, so
@@ -154,9 +162,15 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		ln.Close()
 		t.Fatal(err)
 	}
-	hs := httptest.NewUnstartedServer(a.Handler)
+	limits := httpapi.DefaultLimits()
+	limits.MaxRequestsPerClient, limits.MaxWebhooksPerClient, limits.Metrics = 0, 0, a.Metrics
+	if opt.HTTP != nil {
+		opt.HTTP(&limits)
+	}
+	hs := httptest.NewUnstartedServer(nil)
 	hs.Listener.Close()
 	hs.Listener = ln
+	hs.Config = httpapi.NewHTTPServer(a.Handler, limits)
 	hs.Start()
 	if !opt.NoQueue {
 		ctx, cancel := context.WithCancel(context.Background())
@@ -225,7 +239,7 @@ func tuneForTests(tu *app.Tuning, clock *Clock, sender mail.Sender, opt ServerOp
 	tu.Numbers.OrderPollEvery = 50 * time.Millisecond
 	tu.Numbers.ReleaseGrace = numbers.DefaultConfig().ReleaseGrace
 	tu.Queue = jobs.Config{MaxWorkers: 8, EventWorkers: 4, PollInterval: 50 * time.Millisecond, NoPeriodicJobs: true}
-	tu.AcquireTimeout = 5 * time.Second
+	tu.AcquireTimeout = cmp.Or(opt.AcquireTimeout, 5*time.Second)
 	for _, f := range []func(){
 		func() { call(opt.Auth, &tu.Auth) },
 		func() { call(opt.Messaging, &tu.Messaging) },
