@@ -17,7 +17,6 @@ import (
 
 	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/members"
 )
 
 // inFlight reads the server's steeple_http_requests_in_flight gauge.
