@@ -224,7 +224,12 @@ func TestBulkMemberActions(t *testing.T) {
 		if p := pageMembers(t, s, other.access, url.Values{}); p.Total != 1 {
 			t.Fatalf("the other church lost members: %+v", p)
 		}
+		csv := "First Name,Mobile Phone Number\nEve,+13125550706\n"
+		wantStatus(t, importCSV(t, s, a.access, url.Values{"consent": {"opted_in"}, "wording": {"card"}}, "text/csv", strings.NewReader(csv)), http.StatusOK)
 		audit := s.Do(t, "GET", "/api/v1/audit", a.access, nil)
+		if !strings.Contains(audit.Raw, "consent opted_in: 1 rows imported") || strings.Contains(audit.Raw, "Eve") {
+			t.Fatalf("audit of an import with consent: %s", audit.Raw)
+		}
 		if n := strings.Count(audit.Raw, "members.bulk"); n != 6 {
 			t.Fatalf("audit has %d bulk entries; want 6: %s", n, audit.Raw)
 		}

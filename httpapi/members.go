@@ -147,7 +147,7 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *caller
 		s.fail(w, r, steeple.FieldError("consent", "must be opted_in or opted_out"))
 		return
 	}
-	sum, err := s.deps.Members.Import(r.Context(), c.h, importBody{file}, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
+	sum, err := s.deps.Members.Import(actorContext(r, c), c.h, importBody{file}, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
 	if err != nil {
 		s.fail(w, r, err)
 		return
