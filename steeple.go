@@ -185,6 +185,9 @@ const (
 	ConsentSourceImport   = "import"   // imported from a file
 	ConsentSourceKeyword  = "keyword"  // the member texted STOP / START
 	ConsentSourceProvider = "provider" // the provider reported a block (40300)
+	// ConsentSourceInPerson is consent an admin recorded after asking the
+	// member face to face (stored as an admin entry with method "in_person").
+	ConsentSourceInPerson = "in_person"
 )
 
 // Consent is a member's current permission to be texted.
@@ -193,6 +196,10 @@ type Consent struct {
 	Source  string    `json:"source"`
 	At      time.Time `json:"at"`
 	Wording string    `json:"wording,omitempty"` // the consent language shown when it was given
+	// RecordedBy is the admin who recorded it (admin and in-person consent);
+	// Note is what they wrote about it.
+	RecordedBy string `json:"recorded_by,omitempty"`
+	Note       string `json:"note,omitempty"`
 }
 
 // GroupRef names a group a member belongs to.

@@ -15,6 +15,7 @@ func (s *Server) routeGroups() {
 	s.mux.HandleFunc("GET /api/v1/groups/{id}/members", s.authed(s.groupMembers))
 	s.mux.HandleFunc("POST /api/v1/groups/{id}/members", s.authed(s.addGroupMembers))
 	s.mux.HandleFunc("DELETE /api/v1/groups/{id}/members/{member_id}", s.authed(s.removeGroupMember))
+	s.routeTemplateTools()
 	s.mux.HandleFunc("GET /api/v1/templates", s.authed(s.listTemplates))
 	s.mux.HandleFunc("POST /api/v1/templates", s.authed(s.createTemplate))
 	s.mux.HandleFunc("GET /api/v1/templates/{id}", s.authed(s.getTemplate))

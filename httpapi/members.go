@@ -37,6 +37,7 @@ func (s *Server) routeMembers() {
 	s.mux.HandleFunc("GET /api/v1/members/{id}", s.authed(s.getMember))
 	s.mux.HandleFunc("PUT /api/v1/members/{id}", s.authed(s.updateMember))
 	s.mux.HandleFunc("DELETE /api/v1/members/{id}", s.authed(s.deleteMember))
+	s.routeMemberActions()
 	s.mux.HandleFunc("GET /api/v1/settings", s.authed(s.getSettings))
 	s.mux.HandleFunc("PUT /api/v1/settings", s.authed(s.putSettings))
 }
@@ -56,22 +57,19 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, c *caller) 
 	respond(s, w, r, http.StatusOK, st, err)
 }
 
+// listMembers answers a page of members: ?q= (a name, accents and case
+// ignored, or a phone in any common format), ?group_id=, ?consent=,
+// ?cursor=, ?limit=, with the total for the filter.
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request, c *caller) {
 	limit, err := limitParam(r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	ms, next, err := s.deps.Members.List(r.Context(), c.h, r.URL.Query().Get("q"), r.URL.Query().Get("cursor"), limit)
-	if err != nil {
-		s.fail(w, r, err)
-		return
-	}
-	body := map[string]any{"members": ms}
-	if next != "" {
-		body["next_cursor"] = next
-	}
-	writeJSON(w, http.StatusOK, body)
+	q := r.URL.Query()
+	p, err := s.deps.Members.Page(r.Context(), c.h, members.ListRequest{Filter: members.Filter{Q: q.Get("q"),
+		GroupID: q.Get("group_id"), Consent: q.Get("consent")}, Cursor: q.Get("cursor"), Limit: limit})
+	respond(s, w, r, http.StatusOK, p, err)
 }
 
 func (s *Server) createMember(w http.ResponseWriter, r *http.Request, c *caller) {
@@ -80,7 +78,7 @@ func (s *Server) createMember(w http.ResponseWriter, r *http.Request, c *caller)
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.deps.Members.Create(r.Context(), c.h, req)
+	m, err := s.deps.Members.Create(actorContext(r, c), c.h, req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -103,7 +101,7 @@ func (s *Server) updateMember(w http.ResponseWriter, r *http.Request, c *caller)
 		s.fail(w, r, err)
 		return
 	}
-	m, err := s.deps.Members.Update(r.Context(), c.h, r.PathValue("id"), req)
+	m, err := s.deps.Members.Update(actorContext(r, c), c.h, r.PathValue("id"), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -149,7 +147,7 @@ func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *caller
 		s.fail(w, r, steeple.FieldError("consent", "must be opted_in or opted_out"))
 		return
 	}
-	sum, err := s.deps.Members.Import(r.Context(), c.h, importBody{file}, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
+	sum, err := s.deps.Members.Import(actorContext(r, c), c.h, importBody{file}, members.ImportOptions{OptedIn: consent == steeple.ConsentOptedIn, Wording: q.Get("wording")})
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -113,6 +113,11 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	if err != nil {
 		return nil, err
 	}
+	// The import records consent (opted in, or opted out for new members):
+	// audited with counts only.
+	if err := s.audit(ctx, h, actorFrom(ctx), "members.import", "", fmt.Sprintf("consent %s: %d rows imported", c.Status, len(done))); err != nil {
+		return nil, err
+	}
 	if o.OptedIn {
 		var created []string
 		for _, r := range done {

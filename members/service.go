@@ -5,7 +5,6 @@ package members
 
 import (
 	"context"
-	"fmt"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -283,8 +282,15 @@ func (s *Service) Create(ctx context.Context, h *tenancy.Handle, r MemberRequest
 	if err != nil {
 		return nil, err
 	}
-	m, err := s.store.CreateMember(ctx, h, in, consentOf(r))
+	c := consentOf(r)
+	c.RecordedBy = actorFrom(ctx).AdminID
+	m, err := s.store.CreateMember(ctx, h, in, c)
 	markTextable(region, m)
+	if err == nil && m.Consent.Status == steeple.ConsentOptedIn {
+		if err := s.audit(ctx, h, actorFrom(ctx), "member.consent", m.ID, m.Consent.Status+" ("+m.Consent.Source+")"); err != nil {
+			return nil, err
+		}
+	}
 	return s.welcome(ctx, h, m, err)
 }
 
@@ -320,10 +326,16 @@ func (s *Service) Update(ctx context.Context, h *tenancy.Handle, id string, r Me
 			c.Status = steeple.ConsentOptedIn
 		}
 	}
+	if c != nil {
+		c.RecordedBy = actorFrom(ctx).AdminID
+	}
 	m, changed, err := s.store.UpdateMemberConsent(ctx, h, id, in, c)
 	markTextable(region, m)
 	if err != nil || !changed {
 		return m, err
+	}
+	if err := s.audit(ctx, h, actorFrom(ctx), "member.consent", id, m.Consent.Status+" ("+m.Consent.Source+")"); err != nil {
+		return nil, err
 	}
 	return s.welcome(ctx, h, m, err) // an admin recording consent opts them in
 }
@@ -348,35 +360,6 @@ func (s *Service) Delete(ctx context.Context, h *tenancy.Handle, id string) erro
 		return steeple.Errorf(steeple.ENOTFOUND, "member not found")
 	}
 	return s.store.DeleteMember(ctx, h, id)
-}
-
-// MaxSearchLength bounds a member search (characters): a name or a phone
-// number is far shorter, and a long pattern is costly to match.
-const MaxSearchLength = 200
-
-// List searches members: q is a name fragment, or a phone number (matched
-// exactly: phone numbers are stored encrypted, so there is no partial match).
-// The fragment is matched literally (% and _ are not wildcards).
-// Errors: EINVALID when q is longer than MaxSearchLength.
-func (s *Service) List(ctx context.Context, h *tenancy.Handle, q, cursor string, limit int) ([]*steeple.Member, string, error) {
-	if utf8.RuneCountInString(q) > MaxSearchLength {
-		return nil, "", steeple.FieldError("q", fmt.Sprintf("must be at most %d characters", MaxSearchLength))
-	}
-	mq := store.MemberQuery{Cursor: cursor, Limit: limit}
-	region, err := s.region(ctx, h)
-	if err != nil {
-		return nil, "", err
-	}
-	if q = strings.TrimSpace(q); q != "" {
-		if e164, msg := NormalizePhone(q, region); msg == "" && strings.ContainsAny(q, "0123456789") && !strings.ContainsAny(strings.ToLower(q), "abcdefghijklmnopqrstuvwxyz") {
-			mq.Phone = e164
-		} else {
-			mq.Name = q
-		}
-	}
-	ms, next, err := s.store.Members(ctx, h, mq)
-	markTextable(region, ms...)
-	return ms, next, err
 }
 
 // FromConversation turns the unknown contact of a conversation into a

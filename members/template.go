@@ -34,8 +34,8 @@ func (r TemplateRequest) validate() (string, string, error) {
 		fe["body"] = "is required"
 	} else if len([]rune(body)) > 1600 {
 		fe["body"] = "must be at most 1600 characters"
-	} else if bad := unknownPlaceholder(body); bad != "" {
-		fe["body"] = "unknown placeholder " + bad + " (use {first_name} or {church_name})"
+	} else if msg := CheckVariables(body); msg != "" {
+		fe["body"] = msg
 	}
 	if len(fe) > 0 {
 		return "", "", &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}

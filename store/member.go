@@ -69,11 +69,13 @@ func (s *Store) keepTextedStop(ctx context.Context, tx *sql.Tx, m *steeple.Membe
 func (s *Store) insertMember(ctx context.Context, q querier, m *steeple.Member) error {
 	email, emailHash := s.sealEmail(m.Email)
 	c := m.Consent
+	source, method := storedSource(c.Source)
 	_, err := q.ExecContext(ctx, `INSERT INTO members (id, first_name, last_name, name_key, phone_cipher, phone_hash,
-		email_cipher, email_hash, consent_status, consent_source, consent_at, consent_text, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`,
+		email_cipher, email_hash, consent_status, consent_source, consent_at, consent_text, created_at, updated_at,
+		consent_method, consent_by, consent_note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)`,
 		m.ID, m.FirstName, m.LastName, nameKey(m.FirstName, m.LastName), s.keys.Seal([]byte(m.Phone), phoneAAD),
-		s.PhoneIndex(m.Phone), email, emailHash, c.Status, c.Source, c.At, c.Wording, m.CreatedAt)
+		s.PhoneIndex(m.Phone), email, emailHash, c.Status, source, c.At, c.Wording, m.CreatedAt, method, c.RecordedBy, c.Note)
 	if err != nil {
 		return err
 	}
@@ -94,9 +96,57 @@ func (s *Store) duplicatePhone(ctx context.Context, q querier, phone string) err
 }
 
 func insertConsentEvent(ctx context.Context, q querier, memberID string, c steeple.Consent) error {
-	_, err := q.ExecContext(ctx, `INSERT INTO consent_events (member_id, status, source, at, wording) VALUES ($1, $2, $3, $4, $5)`,
-		memberID, c.Status, c.Source, c.At, c.Wording)
+	source, method := storedSource(c.Source)
+	_, err := q.ExecContext(ctx, `INSERT INTO consent_events (member_id, status, source, at, wording, method, recorded_by, note)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		memberID, c.Status, source, c.At, c.Wording, method, c.RecordedBy, c.Note)
 	return err
+}
+
+// methodInPerson marks admin consent given face to face.
+const methodInPerson = "in_person"
+
+// storedSource splits a consent source into the stored source (the
+// column's fixed set) and method: in-person consent is an admin entry.
+func storedSource(source string) (string, string) {
+	if source == steeple.ConsentSourceInPerson {
+		return steeple.ConsentSourceAdmin, methodInPerson
+	}
+	return source, ""
+}
+
+// shownSource is the source as the API shows it.
+func shownSource(source, method string) string {
+	if source == steeple.ConsentSourceAdmin && method == methodInPerson {
+		return steeple.ConsentSourceInPerson
+	}
+	return source
+}
+
+// ConsentHistory lists a member's consent changes, oldest first.
+// Errors: ENOTFOUND.
+func (s *Store) ConsentHistory(ctx context.Context, h *tenancy.Handle, id string) ([]steeple.Consent, error) {
+	var one int
+	if err := h.QueryRowContext(ctx, `SELECT 1 FROM members WHERE id = $1`, id).Scan(&one); err != nil {
+		return nil, translate(err, "member")
+	}
+	rows, err := h.QueryContext(ctx, `SELECT status, source, at, wording, method, recorded_by, note FROM consent_events
+		WHERE member_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []steeple.Consent{}
+	for rows.Next() {
+		var c steeple.Consent
+		var method string
+		if err := rows.Scan(&c.Status, &c.Source, &c.At, &c.Wording, &method, &c.RecordedBy, &c.Note); err != nil {
+			return nil, err
+		}
+		c.Source, c.At = shownSource(c.Source, method), c.At.UTC()
+		out = append(out, c)
+	}
+	return out, rows.Err()
 }
 
 func (s *Store) sealEmail(email string) (any, any) {
@@ -106,22 +156,19 @@ func (s *Store) sealEmail(email string) (any, any) {
 	return s.keys.Seal([]byte(email), memberEmailAAD), s.keys.BlindIndex("email", email)
 }
 
-func nameKey(first, last string) string {
-	return strings.ToLower(strings.TrimSpace(first + " " + last))
-}
-
 const memberColumns = `id, first_name, last_name, phone_cipher, email_cipher, consent_status, consent_source, consent_at,
-	consent_text, phone_invalid, created_at, updated_at, name_key`
+	consent_text, phone_invalid, created_at, updated_at, name_key, consent_method, consent_by, consent_note`
 
 func (s *Store) scanMember(row interface{ Scan(...any) error }) (*steeple.Member, string, error) {
 	var m steeple.Member
 	var phone, email []byte
-	var key string
+	var key, method string
 	err := row.Scan(&m.ID, &m.FirstName, &m.LastName, &phone, &email, &m.Consent.Status, &m.Consent.Source, &m.Consent.At,
-		&m.Consent.Wording, &m.PhoneInvalid, &m.CreatedAt, &m.UpdatedAt, &key)
+		&m.Consent.Wording, &m.PhoneInvalid, &m.CreatedAt, &m.UpdatedAt, &key, &method, &m.Consent.RecordedBy, &m.Consent.Note)
 	if err != nil {
 		return nil, "", err
 	}
+	m.Consent.Source = shownSource(m.Consent.Source, method)
 	p, err := s.keys.Open(phone, phoneAAD)
 	if err != nil {
 		return nil, "", err
@@ -153,60 +200,6 @@ func (s *Store) MemberByPhone(ctx context.Context, h *tenancy.Handle, e164 strin
 		return nil, translate(err, "member")
 	}
 	return m, s.fillGroups(ctx, h, []*steeple.Member{m})
-}
-
-// MemberQuery lists members: by name (substring, case-insensitive) or by
-// exact phone (Phone, E.164), ordered by name, Limit at a time after Cursor.
-type MemberQuery struct {
-	Name, Phone, Cursor string
-	Limit               int
-}
-
-// Members lists members and returns the cursor of the next page ("" at the end).
-func (s *Store) Members(ctx context.Context, h *tenancy.Handle, q MemberQuery) ([]*steeple.Member, string, error) {
-	where, args := []string{"1=1"}, []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	if q.Phone != "" {
-		where = append(where, "phone_hash = "+arg(s.PhoneIndex(q.Phone)))
-	}
-	if q.Name != "" {
-		where = append(where, "name_key LIKE "+arg("%"+escapeLike(strings.ToLower(q.Name))+"%")+" ESCAPE '\\'")
-	}
-	if q.Cursor != "" {
-		key, id, err := decodeCursor(q.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		k, i := arg(key), arg(id)
-		where = append(where, "(name_key > "+k+" OR (name_key = "+k+" AND id > "+i+"))")
-	}
-	rows, err := h.QueryContext(ctx, `SELECT `+memberColumns+` FROM members WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY name_key, id LIMIT `+arg(q.Limit+1), args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	var out []*steeple.Member
-	var keys []string
-	for rows.Next() {
-		m, key, err := s.scanMember(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out, keys = append(out, m), append(keys, key)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
-		next = encodeCursor(keys[q.Limit-1], out[q.Limit-1].ID)
-	}
-	if out == nil {
-		out = []*steeple.Member{}
-	}
-	return out, next, s.fillGroups(ctx, h, out)
 }
 
 // fillGroups loads the groups of the given members.
@@ -254,6 +247,64 @@ func (s *Store) UpdateMember(ctx context.Context, h *tenancy.Handle, id string, 
 func (s *Store) UpdateMemberConsent(ctx context.Context, h *tenancy.Handle, id string, in MemberInput, c *steeple.Consent) (*steeple.Member, bool, error) {
 	changed := false
 	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		changed, err = s.updateMemberTx(ctx, tx, id, in, c)
+		return err
+	})
+	if tenancy.IsUniqueViolation(err) {
+		return nil, false, s.duplicatePhone(ctx, h, in.Phone)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	m, err := s.Member(ctx, h, id)
+	return m, changed, err
+}
+
+// MemberPatch is a partial update: nil fields stay as they are. Values are
+// already validated and normalised.
+type MemberPatch struct {
+	FirstName, LastName, Phone, Email *string
+}
+
+// PatchMember changes the given fields (and records consent, when c is
+// given) in one transaction: fields absent from the patch are read and
+// kept inside it, so a concurrent edit of another field is not undone.
+// It reports whether the consent status changed. Errors: ENOTFOUND,
+// EINVALID (consent), ECONFLICT.
+func (s *Store) PatchMember(ctx context.Context, h *tenancy.Handle, id string, p MemberPatch, c *steeple.Consent) (*steeple.Member, bool, error) {
+	changed := false
+	var in MemberInput
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		cur, _, err := s.scanMember(tx.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE id = $1`, id))
+		if err != nil {
+			return translate(err, "member")
+		}
+		in = MemberInput{FirstName: cur.FirstName, LastName: cur.LastName, Phone: cur.Phone, Email: cur.Email}
+		for _, f := range []struct{ dst, src *string }{{&in.FirstName, p.FirstName}, {&in.LastName, p.LastName},
+			{&in.Phone, p.Phone}, {&in.Email, p.Email}} {
+			if f.src != nil {
+				*f.dst = *f.src
+			}
+		}
+		changed, err = s.updateMemberTx(ctx, tx, id, in, c)
+		return err
+	})
+	if tenancy.IsUniqueViolation(err) {
+		return nil, false, s.duplicatePhone(ctx, h, in.Phone)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	m, err := s.Member(ctx, h, id)
+	return m, changed, err
+}
+
+// updateMemberTx writes a member's fields and the consent an admin
+// entered, and reports whether the consent status changed.
+func (s *Store) updateMemberTx(ctx context.Context, tx *sql.Tx, id string, in MemberInput, c *steeple.Consent) (bool, error) {
+	changed := false
+	err := func() error {
 		var before string
 		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&before); err != nil {
 			return translate(err, "member")
@@ -293,15 +344,8 @@ func (s *Store) UpdateMemberConsent(ctx context.Context, h *tenancy.Handle, id s
 		}
 		changed = cur != before
 		return nil
-	})
-	if tenancy.IsUniqueViolation(err) {
-		return nil, false, s.duplicatePhone(ctx, h, in.Phone)
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	m, err := s.Member(ctx, h, id)
-	return m, changed, err
+	}()
+	return changed, err
 }
 
 // memberOptOut reports whether an opt-out was the member's own (a STOP
@@ -355,8 +399,10 @@ func (s *Store) SetConsent(ctx context.Context, h *tenancy.Handle, id string, c 
 
 // setConsentTx writes a consent change and its history row.
 func setConsentTx(ctx context.Context, q querier, id string, c steeple.Consent) error {
+	source, method := storedSource(c.Source)
 	if _, err := q.ExecContext(ctx, `UPDATE members SET consent_status = $1, consent_source = $2, consent_at = $3,
-		consent_text = $4, updated_at = $3 WHERE id = $5`, c.Status, c.Source, c.At, c.Wording, id); err != nil {
+		consent_text = $4, updated_at = $3, consent_method = $6, consent_by = $7, consent_note = $8 WHERE id = $5`,
+		c.Status, source, c.At, c.Wording, id, method, c.RecordedBy, c.Note); err != nil {
 		return err
 	}
 	return insertConsentEvent(ctx, q, id, c)
