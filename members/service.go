@@ -27,6 +27,9 @@ type Service struct {
 	store *store.Store
 	// optedIn is told of members who just opted in (welcome texts).
 	optedIn func(ctx context.Context, h *tenancy.Handle, memberIDs []string)
+	// pacedOptIn, when set, queues an import's welcome texts paced under
+	// the church's daily cap.
+	pacedOptIn func(ctx context.Context, h *tenancy.Handle, memberIDs []string) (*WelcomePlan, error)
 }
 
 // New returns the service.

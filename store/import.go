@@ -14,6 +14,8 @@ type ImportRow struct {
 	Line   int
 	Member MemberInput
 	Groups []string // group names; created if missing
+	// Warning says what of the row was left out (an invalid email).
+	Warning string
 }
 
 // Import outcomes.
@@ -36,10 +38,15 @@ type ImportResult struct {
 	// NotTextableReason says why the member's phone cannot be texted (a
 	// number outside the church's phone region); "" when it can.
 	NotTextableReason string `json:"not_textable_reason,omitempty"`
+	// Warning says what of the row was left out (an invalid email).
+	Warning string `json:"warning,omitempty"`
+	// OptedIn says the import opted the member in (new, or present and
+	// not opted in before): they are to be welcomed.
+	OptedIn bool `json:"-"`
 }
 
 // phoneMember is an existing member found by phone, for matching rows.
-type phoneMember struct{ id, firstKey, emailHash string }
+type phoneMember struct{ id, firstKey, emailHash, consent, consentSource string }
 
 const importBatch = 500
 
@@ -101,6 +108,17 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 			return res, err
 		}
 		res.Outcome, res.MemberID = ImportUpdated, match.id
+		// Re-importing with consent records it for members already here,
+		// except one who texted STOP: what the admin imports cannot
+		// override that.
+		if c.Status == steeple.ConsentOptedIn && match.consent != steeple.ConsentOptedIn && match.consentSource != steeple.ConsentSourceKeyword && match.consentSource != steeple.ConsentSourceProvider {
+			c.At = now
+			if err := setConsentTx(ctx, tx, match.id, c); err != nil {
+				return res, err
+			}
+			match.consent, match.consentSource = c.Status, c.Source
+			res.OptedIn = true
+		}
 	} else {
 		c.At = now
 		m := &steeple.Member{ID: steeple.NewID(), FirstName: r.Member.FirstName, LastName: r.Member.LastName,
@@ -112,8 +130,10 @@ func (s *Store) importRow(ctx context.Context, tx *sql.Tx, r ImportRow, c steepl
 			return res, err
 		}
 		eh, _ := emailHash.(string)
-		existing[hash] = append(existing[hash], phoneMember{id: m.ID, firstKey: first, emailHash: eh})
+		existing[hash] = append(existing[hash], phoneMember{id: m.ID, firstKey: first, emailHash: eh,
+			consent: m.Consent.Status, consentSource: m.Consent.Source})
 		res.Outcome, res.MemberID = ImportCreated, m.ID
+		res.OptedIn = m.Consent.Status == steeple.ConsentOptedIn
 	}
 	res.SharedPhone = len(existing[hash]) > 1
 	for _, g := range r.Groups {
@@ -151,7 +171,8 @@ func groupID(ctx context.Context, tx *sql.Tx, name string, cache map[string]stri
 }
 
 func (s *Store) memberIDsByPhoneHash(ctx context.Context, h *tenancy.Handle) (map[string][]phoneMember, error) {
-	rows, err := h.QueryContext(ctx, `SELECT phone_hash, id, LOWER(first_name), COALESCE(email_hash, '') FROM members ORDER BY created_at, id`)
+	rows, err := h.QueryContext(ctx, `SELECT phone_hash, id, LOWER(first_name), COALESCE(email_hash, ''),
+		consent_status, COALESCE(consent_source, '') FROM members ORDER BY created_at, id`)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +181,7 @@ func (s *Store) memberIDsByPhoneHash(ctx context.Context, h *tenancy.Handle) (ma
 	for rows.Next() {
 		var hash string
 		var pm phoneMember
-		if err := rows.Scan(&hash, &pm.id, &pm.firstKey, &pm.emailHash); err != nil {
+		if err := rows.Scan(&hash, &pm.id, &pm.firstKey, &pm.emailHash, &pm.consent, &pm.consentSource); err != nil {
 			return nil, err
 		}
 		m[hash] = append(m[hash], pm)
