@@ -114,5 +114,6 @@ func wire(ctx context.Context, e *env) (*services, error) {
 	s.schedules.UseQueue(s.queue)
 	s.inbox.Use(e.ten, s.schedules, s.queue, nil)
 	s.members.OnOptIn(s.inbox.OptedIn)
+	s.members.OnImportOptIn(s.inbox.OptedInPaced)
 	return s, nil
 }

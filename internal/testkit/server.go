@@ -180,6 +180,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	if opt.Welcome {
 		ib.Use(ten, sched, q, clock.Now)
 		mem.OnOptIn(ib.OptedIn)
+		mem.OnImportOptIn(ib.OptedInPaced)
 	}
 	nums.UseQueue(q)
 	sched.UseQueue(q)
