@@ -18,15 +18,17 @@ var importFields = []string{"first_name", "last_name", "phone", "email", "groups
 // compared after normalizeHeader.
 var columnNames = map[string][]string{
 	"first_name": {"first name", "firstname", "first", "fname", "preferred name", "preferred first name",
-		"given name", "givenname", "legal first name", "nickname", "nick name", "goes by"},
-	"last_name": {"last name", "lastname", "last", "lname", "surname", "family name", "legal last name"},
+		"given name", "givenname", "legal first name", "nombre", "nombres", "primer nombre", "nickname", "nick name", "goes by", "apodo"},
+	"last_name": {"last name", "lastname", "last", "lname", "surname", "family name", "legal last name", "apellido", "apellidos"},
 	"phone": {"mobile phone number", "mobile phone", "mobile", "mobile number", "cell phone", "cell phone number", "cell",
 		"cell number", "cellphone", "sms phone", "text phone", "phone", "phone number", "primary phone", "primary phone number",
 		"contact phone", "home phone number", "home phone", "home", "work phone number", "work phone", "work",
-		"other phone number", "other phone"},
+		"other phone number", "other phone", "celular", "móvil", "movil", "teléfono móvil", "telefono movil",
+		"teléfono", "telefono", "teléfono casa", "telefono casa"},
 	"email": {"email", "e mail", "email address", "e mail address", "primary email", "primary email address",
-		"personal email", "home email", "home email address", "work email", "work email address", "other email", "other email address"},
-	"groups": {"groups", "group", "group names", "lists", "tags", "ministries"},
+		"personal email", "home email", "home email address", "work email", "work email address", "other email", "other email address", "correo", "correo electrónico",
+		"correo electronico"},
+	"groups": {"groups", "group", "group names", "lists", "tags", "ministries", "grupos", "ministerios"},
 }
 
 // normalizeHeader makes header names comparable: lower case, no BOM,
@@ -61,7 +63,7 @@ func columnRank(field, name string) (int, bool) {
 		switch {
 		case strings.Contains(words, " mobile ") || strings.Contains(words, " cell "):
 			return 100, true
-		case strings.Contains(words, " phone "):
+		case strings.Contains(words, " phone ") || strings.Contains(words, " tel "):
 			return 101, true
 		}
 	case "email":

@@ -88,8 +88,15 @@ func PlanWelcomes(n int, now time.Time, dailyCap, sentToday int, loc *time.Locat
 	}
 	from, _ := time.Parse(time.RFC3339, first[0].From)
 	until, _ := time.Parse(time.RFC3339, last[len(last)-1].Until)
-	p.Summary = fmt.Sprintf("%d welcome texts go between %s and %s (%s), at most %d a day: half of the daily cap of %d the church has left.",
-		n, from.In(loc).Format("Mon Jan 2 15:04"), until.In(loc).Format("Mon Jan 2 15:04"), loc.String(), max(first[0].Count, dailyCap/2), dailyCap)
+	sent := 0
+	for _, b := range p.Batches {
+		sent += b.Count
+	}
+	p.Summary = fmt.Sprintf("%d welcome texts go between %s and %s (%s), %d today, using at most half of what is left each day of the daily cap of %d texts.",
+		sent, from.In(loc).Format("Mon Jan 2 15:04"), until.In(loc).Format("Mon Jan 2 15:04"), loc.String(), first[0].Count, dailyCap)
+	if sent < n {
+		p.Summary += fmt.Sprintf(" %d cannot be paced under this cap and are not sent.", n-sent)
+	}
 	return p
 }
 
