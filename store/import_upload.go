@@ -12,6 +12,7 @@ import (
 var (
 	importFileAAD    = []byte("import_uploads.file")
 	importInvalidAAD = []byte("import_uploads.invalid")
+	importSummaryAAD = []byte("import_uploads.summary")
 )
 
 // ImportUpload is a CSV file kept between an import's preview and the
@@ -48,9 +49,9 @@ func (s *Store) ImportUpload(ctx context.Context, h *tenancy.Handle, id string) 
 	}
 	var u ImportUpload
 	var file, invalid []byte
-	var summary sql.NullString
+	var summary []byte
 	var imported sql.NullTime
-	err := h.QueryRowContext(ctx, `SELECT id, file_cipher, created_at, imported_at, summary, invalid_cipher FROM import_uploads
+	err := h.QueryRowContext(ctx, `SELECT id, file_cipher, created_at, imported_at, summary_cipher, invalid_cipher FROM import_uploads
 		WHERE id = $1 AND expires_at >= $2`, id, s.Now()).Scan(&u.ID, &file, &u.CreatedAt, &imported, &summary, &invalid)
 	if err != nil {
 		return nil, translate(err, "import")
@@ -66,7 +67,13 @@ func (s *Store) ImportUpload(ctx context.Context, h *tenancy.Handle, id string) 
 	if imported.Valid {
 		u.ImportedAt = &imported.Time
 	}
-	u.Summary = summary.String
+	if summary != nil {
+		b, err := s.keys.Open(summary, importSummaryAAD)
+		if err != nil {
+			return nil, err
+		}
+		u.Summary = string(b)
+	}
 	return &u, nil
 }
 
@@ -88,16 +95,17 @@ func (s *Store) ClaimImportUpload(ctx context.Context, h *tenancy.Handle, id str
 }
 
 // FinishImportUpload records an import's summary (JSON) and the CSV of
-// its rows not imported.
+// its rows not imported, both sealed (they quote rejected emails and
+// phones).
 func (s *Store) FinishImportUpload(ctx context.Context, h *tenancy.Handle, id, summary string, invalid []byte) error {
-	_, err := h.ExecContext(ctx, `UPDATE import_uploads SET summary = $1, invalid_cipher = $2 WHERE id = $3`,
-		summary, s.keys.Seal(invalid, importInvalidAAD), id)
+	_, err := h.ExecContext(ctx, `UPDATE import_uploads SET summary_cipher = $1, invalid_cipher = $2 WHERE id = $3`,
+		s.keys.Seal([]byte(summary), importSummaryAAD), s.keys.Seal(invalid, importInvalidAAD), id)
 	return err
 }
 
 // ReleaseImportUpload undoes a claim when the import failed before it
 // wrote anything, so it can be tried again.
 func (s *Store) ReleaseImportUpload(ctx context.Context, h *tenancy.Handle, id string) error {
-	_, err := h.ExecContext(ctx, `UPDATE import_uploads SET imported_at = NULL WHERE id = $1 AND summary IS NULL`, id)
+	_, err := h.ExecContext(ctx, `UPDATE import_uploads SET imported_at = NULL WHERE id = $1 AND summary_cipher IS NULL`, id)
 	return err
 }

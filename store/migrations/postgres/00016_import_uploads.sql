@@ -9,7 +9,7 @@ CREATE TABLE import_uploads (
     created_at   TIMESTAMPTZ NOT NULL,
     expires_at   TIMESTAMPTZ NOT NULL,
     imported_at  TIMESTAMPTZ,
-    summary      TEXT,
+    summary_cipher BYTEA,
     invalid_cipher BYTEA
 );
 CREATE INDEX import_uploads_expires ON import_uploads (expires_at);

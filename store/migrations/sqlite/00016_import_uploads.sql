@@ -9,7 +9,7 @@ CREATE TABLE import_uploads (
     created_at   TIMESTAMP NOT NULL,
     expires_at   TIMESTAMP NOT NULL,
     imported_at  TIMESTAMP,
-    summary      TEXT,
+    summary_cipher BLOB,
     invalid_cipher BLOB
 );
 CREATE INDEX import_uploads_expires ON import_uploads (expires_at);
