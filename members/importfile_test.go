@@ -117,3 +117,16 @@ func TestPlanWelcomesUsesHalfTheRemainingCap(t *testing.T) {
 		t.Fatalf("no cap: %+v; want all now", p)
 	}
 }
+
+func TestPlanWelcomesCapSpentToday(t *testing.T) {
+	t.Parallel()
+	now := time.Date(2026, 3, 10, 18, 0, 0, 0, time.UTC)
+	p := PlanWelcomes(30, now, 20, 19, time.UTC)
+	if len(p.Batches) != 3 || p.Batches[0].Slots[0].At != time.Date(2026, 3, 11, 0, 0, 0, 0, time.UTC) ||
+		!strings.Contains(p.Summary, "0 of them today") {
+		t.Fatalf("plan with 1 text left today: %+v; want none today, 10 a day from tomorrow", p)
+	}
+	if p := PlanWelcomes(5, now, 1, 0, time.UTC); !strings.Contains(p.Summary, "cannot be paced") {
+		t.Fatalf("cap of 1: %q", p.Summary)
+	}
+}

@@ -92,8 +92,12 @@ func PlanWelcomes(n int, now time.Time, dailyCap, sentToday int, loc *time.Locat
 	for _, b := range p.Batches {
 		sent += b.Count
 	}
-	p.Summary = fmt.Sprintf("%d welcome texts go between %s and %s (%s), %d today, using at most half of what is left each day of the daily cap of %d texts.",
-		sent, from.In(loc).Format("Mon Jan 2 15:04"), until.In(loc).Format("Mon Jan 2 15:04"), loc.String(), first[0].Count, dailyCap)
+	today := 0
+	if first[0].Slots[0].At.Equal(now) {
+		today = first[0].Count
+	}
+	p.Summary = fmt.Sprintf("%d welcome texts go between %s and %s (%s), %d of them today (UTC day), using at most half of what is left each day of the daily cap of %d texts.",
+		sent, from.In(loc).Format("Mon Jan 2 15:04"), until.In(loc).Format("Mon Jan 2 15:04"), loc.String(), today, dailyCap)
 	if sent < n {
 		p.Summary += fmt.Sprintf(" %d cannot be paced under this cap and are not sent.", n-sent)
 	}
