@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strconv"
 
@@ -34,6 +33,7 @@ func (s *Server) routeMembers() {
 	s.mux.HandleFunc("GET /api/v1/members", s.authed(s.listMembers))
 	s.mux.HandleFunc("POST /api/v1/members", s.authed(s.createMember))
 	s.mux.HandleFunc("POST /api/v1/members/import", s.authedUpload(maxImportBody, s.importMembers))
+	s.routeImports()
 	s.mux.HandleFunc("GET /api/v1/members/{id}", s.authed(s.getMember))
 	s.mux.HandleFunc("PUT /api/v1/members/{id}", s.authed(s.updateMember))
 	s.mux.HandleFunc("DELETE /api/v1/members/{id}", s.authed(s.deleteMember))
@@ -120,25 +120,9 @@ func (s *Server) deleteMember(w http.ResponseWriter, r *http.Request, c *caller)
 // importMembers takes multipart/form-data (field "file") or a raw text/csv
 // body; ?consent=opted_in&wording=… records the consent the church collected.
 func (s *Server) importMembers(w http.ResponseWriter, r *http.Request, c *caller) {
-	r.Body = http.MaxBytesReader(w, r.Body, maxImportBody)
-	var file io.Reader = r.Body
-	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	switch mt {
-	case "multipart/form-data":
-		f, _, err := r.FormFile("file")
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			s.fail(w, r, errImportTooLarge)
-			return
-		}
-		if err != nil {
-			s.fail(w, r, steeple.FieldError("file", "multipart upload needs a \"file\" field: "+err.Error()))
-			return
-		}
-		defer f.Close()
-		file = f
-	case "text/csv", "application/csv", "text/plain":
-	default:
-		s.fail(w, r, steeple.Errorf(steeple.EINVALID, "send the CSV as text/csv or as multipart/form-data with a \"file\" field"))
+	file, err := uploadedCSV(w, r)
+	if err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	q := r.URL.Query()

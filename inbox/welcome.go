@@ -136,3 +136,40 @@ func (s *Service) quietWait(ctx context.Context, h *tenancy.Handle) (time.Durati
 	now := s.now()
 	return q.Release(now, schedule.Location(h)).Sub(now), nil
 }
+
+// OptedInPaced welcomes the members an import opted in, paced so that
+// they use at most half of the church's remaining daily cap each day
+// (members.PlanWelcomes); it returns the plan for the import's summary.
+func (s *Service) OptedInPaced(ctx context.Context, h *tenancy.Handle, memberIDs []string) (*members.WelcomePlan, error) {
+	now := s.now()
+	dailyCap, sent, err := s.msg.DailyCapToday(ctx, h, now)
+	if err != nil {
+		return nil, err
+	}
+	plan := members.PlanWelcomes(len(memberIDs), now, dailyCap, sent, schedule.Location(h))
+	var params []river.InsertManyParams
+	for _, b := range plan.Batches {
+		for _, slot := range b.Slots {
+			ids := memberIDs[:slot.Count]
+			memberIDs = memberIDs[slot.Count:]
+			for len(ids) > 0 {
+				n := min(len(ids), 500)
+				opts := &river.InsertOpts{MaxAttempts: 10}
+				if slot.At.After(now) {
+					// The queue runs on real time.
+					opts.ScheduledAt = time.Now().Add(slot.At.Sub(now))
+				}
+				params = append(params, river.InsertManyParams{Args: WelcomeArgs{TenantID: h.TenantID(), MemberIDs: ids[:n]}, InsertOpts: opts})
+				ids = ids[n:]
+			}
+		}
+	}
+	for len(params) > 0 {
+		n := min(len(params), 1000)
+		if _, err := s.queue.InsertTx(ctx, nil, params[:n]); err != nil {
+			return nil, err
+		}
+		params = params[n:]
+	}
+	return plan, nil
+}

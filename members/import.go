@@ -2,7 +2,6 @@ package members
 
 import (
 	"context"
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -18,17 +17,6 @@ import (
 // MaxImportRows bounds one import.
 const MaxImportRows = 10_000
 
-// columnNames maps the header names of common church-management exports
-// (Planning Center People, Breeze, generic spreadsheets) to our fields.
-var columnNames = map[string][]string{
-	"first_name": {"first_name", "first name", "firstname", "first", "given name", "given_name", "nickname"},
-	"last_name":  {"last_name", "last name", "lastname", "last", "surname", "family name"},
-	"phone": {"phone", "mobile", "mobile phone", "mobile phone number", "mobile_phone", "cell", "cell phone",
-		"phone number", "phone_number", "home phone number", "primary phone"},
-	"email":  {"email", "e-mail", "email address", "home email", "primary email", "work email"},
-	"groups": {"groups", "group", "lists", "tags", "ministries"},
-}
-
 // ImportSummary is the answer to an import: counts and one result per row.
 type ImportSummary struct {
 	Created    int `json:"created"`
@@ -36,10 +24,24 @@ type ImportSummary struct {
 	Duplicates int `json:"skipped_duplicate"`
 	// SharedPhone counts the rows whose phone another member also has (a
 	// household's one mobile); they are created or updated like any other.
-	SharedPhone int                  `json:"shared_phone"`
-	Invalid     int                  `json:"invalid"`
-	Rows        []store.ImportResult `json:"rows"`
+	SharedPhone int `json:"shared_phone"`
+	Invalid     int `json:"invalid"`
+	// EmailDropped counts the rows imported without their invalid email.
+	EmailDropped int                  `json:"email_dropped"`
+	Rows         []store.ImportResult `json:"rows"`
+	// Welcome says how many welcome texts the import queued and when they
+	// go (nil when the import recorded no consent or the welcome texts are
+	// not paced).
+	Welcome *WelcomePlan `json:"welcome,omitempty"`
+	// ImportID names a two-step import (see Preview), for its invalid rows.
+	ImportID string `json:"import_id,omitempty"`
+
+	invalidCSV []byte
 }
+
+// InvalidCSV is the file of the rows not imported (invalid or duplicate),
+// each with its line and the reason, then the row's own cells.
+func (s *ImportSummary) InvalidCSV() []byte { return s.invalidCSV }
 
 // ImportOptions say what consent the imported people gave.
 type ImportOptions struct {
@@ -50,21 +52,27 @@ type ImportOptions struct {
 	Wording string
 }
 
-// Import reads a CSV file with a header row and creates or updates members.
-// A bad row is reported and skipped; it never stops the good ones.
+// Import reads a CSV file with a header row and creates or updates members,
+// with the columns it detects. A bad row is reported and skipped; it never
+// stops the good ones.
 func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o ImportOptions) (*ImportSummary, error) {
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
-		return nil, steeple.FieldError("file", "is empty; expected a header row")
+	b, err := io.ReadAll(r)
+	if se := (*steeple.Error)(nil); errors.As(err, &se) {
+		return nil, se // the upload's own limit (size), said by the caller's reader
 	}
 	if err != nil {
-		return nil, steeple.FieldError("file", "is not a CSV file: "+err.Error())
+		return nil, steeple.FieldError("file", "could not be read: "+err.Error())
 	}
-	cols, err := mapColumns(header)
+	f, err := readImportFile(b)
 	if err != nil {
+		return nil, err
+	}
+	return s.importFile(ctx, h, f, f.detected, o)
+}
+
+// importFile imports a read file with a mapping.
+func (s *Service) importFile(ctx context.Context, h *tenancy.Handle, f *importFile, cols Mapping, o ImportOptions) (*ImportSummary, error) {
+	if err := cols.check(); err != nil {
 		return nil, err
 	}
 	var rows []store.ImportRow
@@ -74,22 +82,10 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	if err != nil {
 		return nil, err
 	}
-	for line := 2; ; line++ {
-		rec, err := cr.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if se := (*steeple.Error)(nil); errors.As(err, &se) {
-			return nil, se // the upload's own limit (size), said by the caller's reader
-		}
-		if len(rows)+len(invalid) >= MaxImportRows {
-			return nil, steeple.FieldError("file", fmt.Sprintf("has more than %d rows, the limit for one import; split it", MaxImportRows))
-		}
-		if pe := (*csv.ParseError)(nil); err != nil && !errors.As(err, &pe) {
-			return nil, steeple.FieldError("file", "could not be read: "+err.Error())
-		}
-		if err != nil {
-			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: "unreadable CSV: " + err.Error()})
+	for i, rec := range f.records {
+		line := f.lines[i]
+		if msg, bad := f.errs[i]; bad {
+			invalid = append(invalid, store.ImportResult{Line: line, Outcome: store.ImportInvalid, Reason: "unreadable CSV: " + msg})
 			continue
 		}
 		row, reason := parseRow(rec, cols, region)
@@ -113,32 +109,40 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 	if err != nil {
 		return nil, err
 	}
+	sum := &ImportSummary{}
 	// The import records consent (opted in, or opted out for new members):
 	// audited with counts only.
 	if err := s.audit(ctx, h, actorFrom(ctx), "members.import", "", fmt.Sprintf("consent %s: %d rows imported", c.Status, len(done))); err != nil {
 		return nil, err
 	}
 	if o.OptedIn {
-		var created []string
+		var welcome []string
 		for _, r := range done {
-			if r.Outcome == store.ImportCreated {
-				created = append(created, r.MemberID)
+			if r.OptedIn {
+				welcome = append(welcome, r.MemberID)
 			}
 		}
-		s.optedIn(ctx, h, created)
+		if sum.Welcome, err = s.welcomeImported(ctx, h, welcome); err != nil {
+			return nil, err
+		}
 	}
-	phones := make(map[int]string, len(rows))
+	byLine := make(map[int]store.ImportRow, len(rows))
 	for _, r := range rows {
-		phones[r.Line] = r.Member.Phone
+		byLine[r.Line] = r
 	}
 	for i := range done {
-		done[i].NotTextableReason = NotTextable(phones[done[i].Line], region)
+		r := byLine[done[i].Line]
+		done[i].NotTextableReason = NotTextable(r.Member.Phone, region)
+		done[i].Warning = r.Warning
 	}
-	sum := &ImportSummary{Rows: append(done, invalid...)}
+	sum.Rows = append(done, invalid...)
 	sort.Slice(sum.Rows, func(i, j int) bool { return sum.Rows[i].Line < sum.Rows[j].Line })
 	for _, r := range sum.Rows {
 		if r.SharedPhone {
 			sum.SharedPhone++
+		}
+		if r.Warning != "" {
+			sum.EmailDropped++
 		}
 		switch r.Outcome {
 		case store.ImportCreated:
@@ -151,46 +155,25 @@ func (s *Service) Import(ctx context.Context, h *tenancy.Handle, r io.Reader, o 
 			sum.Invalid++
 		}
 	}
+	sum.invalidCSV = f.invalidCSV(sum.Rows)
 	return sum, nil
 }
 
-// mapColumns finds each field's column; a phone column and a first-name
-// column are required.
-func mapColumns(header []string) (map[string]int, error) {
-	cols := map[string]int{}
-	for i, h := range header {
-		name := strings.ToLower(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
-		for field, names := range columnNames {
-			if _, done := cols[field]; done {
-				continue
-			}
-			for _, n := range names {
-				if name == n {
-					cols[field] = i
-				}
-			}
-		}
+// welcomeImported queues the welcome texts of members an import opted in:
+// paced by the OptIn when there is one.
+func (s *Service) welcomeImported(ctx context.Context, h *tenancy.Handle, ids []string) (*WelcomePlan, error) {
+	if len(ids) == 0 {
+		return &WelcomePlan{Batches: []WelcomeBatch{}}, nil
 	}
-	var missing []string
-	for _, f := range []string{"first_name", "phone"} {
-		if _, ok := cols[f]; !ok {
-			missing = append(missing, f)
-		}
+	if s.pacedOptIn != nil {
+		return s.pacedOptIn(ctx, h, ids)
 	}
-	if len(missing) > 0 {
-		return nil, steeple.FieldError("file", "header has no "+strings.Join(missing, " or ")+" column (e.g. \"First Name\", \"Mobile Phone Number\")")
-	}
-	return cols, nil
+	s.optedIn(ctx, h, ids)
+	return nil, nil
 }
 
-func parseRow(rec []string, cols map[string]int, region string) (store.ImportRow, string) {
-	get := func(f string) string {
-		i, ok := cols[f]
-		if !ok || i >= len(rec) {
-			return ""
-		}
-		return strings.TrimSpace(rec[i])
-	}
+func parseRow(rec []string, cols Mapping, region string) (store.ImportRow, string) {
+	get := func(f string) string { return cols.value(rec, f) }
 	var row store.ImportRow
 	row.Member.FirstName, row.Member.LastName = get("first_name"), get("last_name")
 	if row.Member.FirstName == "" {
@@ -200,12 +183,14 @@ func parseRow(rec []string, cols map[string]int, region string) (store.ImportRow
 		return row, "name is longer than 100 characters"
 	}
 	var msg string
-	if row.Member.Phone, msg = NormalizePhone(get("phone"), region); msg != "" {
+	if row.Member.Phone, msg = firstPhone(rec, cols, region); msg != "" {
 		return row, "phone " + msg
 	}
+	// A bad email does not cost the member whose phone is good: the row is
+	// imported without it, and the result says so.
 	if e := get("email"); e != "" {
 		if row.Member.Email, msg = auth.NormalizeEmail(e); msg != "" {
-			return row, "email " + msg
+			row.Member.Email, row.Warning = "", "email "+quote(e)+" "+msg+"; imported without an email"
 		}
 	}
 	for _, g := range strings.FieldsFunc(get("groups"), func(r rune) bool { return r == ';' || r == ',' || r == '|' }) {
@@ -214,6 +199,13 @@ func parseRow(rec []string, cols map[string]int, region string) (store.ImportRow
 		}
 	}
 	return row, ""
+}
+
+// firstPhone is the row's phone from its best phone column with a cell: a
+// blank mobile falls back to the home number. The best non-blank cell
+// decides; an invalid one is reported, not skipped silently.
+func firstPhone(rec []string, cols Mapping, region string) (string, string) {
+	return NormalizePhone(cols.value(rec, "phone"), region)
 }
 
 // personKey tells apart the rows of one file: the same phone with another

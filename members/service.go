@@ -25,6 +25,9 @@ const DefaultRegion = "US"
 // with consent (the inbox welcomes them).
 type OptIn interface {
 	OptedIn(ctx context.Context, h *tenancy.Handle, memberIDs []string)
+	// OptedInPaced welcomes the members an import opted in, paced under
+	// the church's daily cap, and returns the plan for the summary.
+	OptedInPaced(ctx context.Context, h *tenancy.Handle, memberIDs []string) (*WelcomePlan, error)
 }
 
 // Service manages members, groups and templates.
@@ -32,13 +35,16 @@ type Service struct {
 	store *store.Store
 	// optedIn is told of members who just opted in (welcome texts).
 	optedIn func(ctx context.Context, h *tenancy.Handle, memberIDs []string)
+	// pacedOptIn, when there is an OptIn, queues an import's welcome texts paced under
+	// the church's daily cap.
+	pacedOptIn func(ctx context.Context, h *tenancy.Handle, memberIDs []string) (*WelcomePlan, error)
 }
 
 // New returns the service; optIn may be nil (nobody is told).
 func New(st *store.Store, optIn OptIn) *Service {
 	s := &Service{store: st, optedIn: func(context.Context, *tenancy.Handle, []string) {}}
 	if optIn != nil {
-		s.optedIn = optIn.OptedIn
+		s.optedIn, s.pacedOptIn = optIn.OptedIn, optIn.OptedInPaced
 	}
 	return s
 }

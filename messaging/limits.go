@@ -111,3 +111,15 @@ func (s *Service) now() time.Time {
 	}
 	return time.Now()
 }
+
+// DailyCapToday is the church's daily cap (0: none) and how many texts
+// it has sent today (the church's day), for pacing work that should leave room under the
+// cap (an import's welcome texts).
+func (s *Service) DailyCapToday(ctx context.Context, h *tenancy.Handle, now time.Time) (dailyCap, sent int, err error) {
+	l, err := s.limits(ctx, h)
+	if err != nil || l.dailyCap == 0 {
+		return 0, 0, err
+	}
+	sent, err = s.store.DailySent(ctx, h, now.In(churchLocation(h)).Format(time.DateOnly))
+	return l.dailyCap, sent, err
+}

@@ -168,3 +168,11 @@ func nilIfEmpty(s string) any {
 	}
 	return s
 }
+
+// DailySent is how many texts were counted against the cap on day
+// (YYYY-MM-DD, UTC).
+func (s *Store) DailySent(ctx context.Context, h *tenancy.Handle, day string) (int, error) {
+	var sent int
+	err := h.QueryRowContext(ctx, `SELECT COALESCE(MAX(sent), 0) FROM daily_sends WHERE day = $1`, day).Scan(&sent)
+	return sent, err
+}

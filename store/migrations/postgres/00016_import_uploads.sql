@@ -1,0 +1,18 @@
+-- +goose Up
+-- A CSV uploaded for a two-step import (preview, then import), sealed like
+-- every member's phone and email; kept for an hour, then deleted by the
+-- next upload. After the import it holds the summary and the CSV of the
+-- rows not imported, for download.
+CREATE TABLE import_uploads (
+    id           TEXT PRIMARY KEY,
+    file_cipher  BYTEA NOT NULL,
+    created_at   TIMESTAMPTZ NOT NULL,
+    expires_at   TIMESTAMPTZ NOT NULL,
+    imported_at  TIMESTAMPTZ,
+    summary_cipher BYTEA,
+    invalid_cipher BYTEA
+);
+CREATE INDEX import_uploads_expires ON import_uploads (expires_at);
+
+-- +goose Down
+DROP TABLE import_uploads;
