@@ -33,7 +33,7 @@ func TestTwoStepImportTenThousandRows(t *testing.T) {
 		start := time.Now()
 		r, p := previewBody(t, s, a.access, tenThousandRows())
 		wantStatus(t, r, http.StatusCreated)
-		r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access, map[string]any{"consent": "opted_in", "wording": "card"})
+		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "opted_in", "wording": "card"})
 		wantStatus(t, r, http.StatusOK)
 		var ans runAnswer
 		decodeInto(t, r, &ans)

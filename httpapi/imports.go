@@ -15,10 +15,10 @@ import (
 // The two-step import the web screen uses: upload for a preview, then
 // import with the mapping (edited or not) and the consent statement.
 func (s *Server) routeImports() {
-	s.mux.HandleFunc("POST /api/v1/members/imports", s.authedUpload(maxImportBody, s.previewImport))
-	s.mux.HandleFunc("POST /api/v1/members/imports/{id}", s.authed(s.runImport))
-	s.mux.HandleFunc("GET /api/v1/members/imports/{id}", s.authed(s.getImport))
-	s.mux.HandleFunc("GET /api/v1/members/imports/{id}/invalid.csv", s.authed(s.getImportInvalid))
+	s.mux.HandleFunc("POST /api/v1/imports", s.authedUpload(maxImportBody, s.previewImport))
+	s.mux.HandleFunc("POST /api/v1/imports/{id}", s.authed(s.runImport))
+	s.mux.HandleFunc("GET /api/v1/imports/{id}", s.authed(s.getImport))
+	s.mux.HandleFunc("GET /api/v1/imports/{id}/invalid.csv", s.authed(s.getImportInvalid))
 }
 
 // uploadedCSV is the CSV of an upload: multipart/form-data (field "file")

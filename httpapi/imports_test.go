@@ -18,7 +18,7 @@ import (
 // the web browser tests import it too.
 const pcoFixture = "../members/testdata/import/planning_center.csv"
 
-// previewAnswer is the answer to POST /api/v1/members/imports.
+// previewAnswer is the answer to POST /api/v1/imports.
 type previewAnswer struct {
 	ImportID string   `json:"import_id"`
 	Header   []string `json:"header"`
@@ -40,7 +40,7 @@ type previewAnswer struct {
 	} `json:"sample"`
 }
 
-// runAnswer is the answer to POST /api/v1/members/imports/{id}.
+// runAnswer is the answer to POST /api/v1/imports/{id}.
 type runAnswer struct {
 	importAnswer
 	SharedPhone  int    `json:"shared_phone"`
@@ -68,7 +68,7 @@ func previewFile(t *testing.T, s *testkit.Server, token, path string) (*testkit.
 
 func previewBody(t *testing.T, s *testkit.Server, token, body string) (*testkit.Response, previewAnswer) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.URL+"/api/v1/members/imports", strings.NewReader(body))
+	req, _ := http.NewRequest("POST", s.URL+"/api/v1/imports", strings.NewReader(body))
 	req.Header.Set("Content-Type", "text/csv")
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := http.DefaultClient.Do(req)
@@ -142,11 +142,11 @@ func TestTwoStepImport(t *testing.T) {
 			if c.method == "POST" {
 				body = map[string]any{"consent": "none"}
 			}
-			if r := s.Do(t, c.method, "/api/v1/members/imports/"+p.ImportID+c.path, other.access, body); r.Status != http.StatusNotFound {
+			if r := s.Do(t, c.method, "/api/v1/imports/"+p.ImportID+c.path, other.access, body); r.Status != http.StatusNotFound {
 				t.Fatalf("other church %s %s: %d %s; want 404", c.method, c.path, r.Status, r.Raw)
 			}
 		}
-		r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"})
+		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"})
 		wantStatus(t, r, http.StatusOK)
 		var ans runAnswer
 		decodeInto(t, r, &ans)
@@ -160,16 +160,16 @@ func TestTwoStepImport(t *testing.T) {
 			t.Fatalf("blank Home Email: %+v; want the work email", m)
 		}
 		// The same upload is imported once.
-		if r := s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"}); r.Status != http.StatusConflict {
+		if r := s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"}); r.Status != http.StatusConflict {
 			t.Fatalf("second import of one upload: %d %s; want 409", r.Status, r.Raw)
 		}
 
 		// Re-importing with consent records it for everyone already here,
 		// and paces their welcome texts: half of the 20 left today.
 		_, p = previewFile(t, s, a.access, pcoFixture)
-		r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access, map[string]any{"consent": "opted_in"})
+		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "opted_in"})
 		wantField(t, r, "wording")
-		r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access,
+		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access,
 			map[string]any{"consent": "opted_in", "wording": "signed the connection card"})
 		wantStatus(t, r, http.StatusOK)
 		ans = runAnswer{}
@@ -189,13 +189,13 @@ func TestTwoStepImport(t *testing.T) {
 
 		// An edited mapping: the work phone and the nickname first.
 		_, p = previewBody(t, s, a.access, "First Name,Nickname,Mobile,Work Phone,Email\nRobert,Bob,312-555-1201,312-555-1299,bad@\n,Sue,312-555-1202,,\nNoPhone,,,,\n")
-		r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access,
+		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access,
 			map[string]any{"consent": "none", "mapping": map[string][]string{"first_name": {"Nickname", "First Name"}, "phone": {"Work Phone", "Mobile"}, "email": {"Nope"}}})
 		wantStatus(t, r, http.StatusBadRequest)
 		if !strings.Contains(r.Raw, `"mapping.email":"names column \"Nope\"`) {
 			t.Fatalf("mapping naming a missing column: %s; want the field mapping.email", r.Raw)
 		}
-		r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access,
+		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access,
 			map[string]any{"consent": "none", "mapping": map[string][]string{"first_name": {"Nickname", "First Name"}, "phone": {"Work Phone", "Mobile"}}})
 		wantStatus(t, r, http.StatusOK)
 		ans = runAnswer{}
@@ -209,7 +209,7 @@ func TestTwoStepImport(t *testing.T) {
 		memberByPhone(t, s, a.access, "+13125551202") // a blank work phone falls back to the mobile
 
 		// The rows not imported, as CSV with why.
-		status, body, h := getRaw(t, s, a.access, "/api/v1/members/imports/"+p.ImportID+"/invalid.csv")
+		status, body, h := getRaw(t, s, a.access, "/api/v1/imports/"+p.ImportID+"/invalid.csv")
 		if status != http.StatusOK || !strings.HasPrefix(h.Get("Content-Type"), "text/csv") {
 			t.Fatalf("invalid.csv: %d %s", status, body)
 		}
@@ -219,11 +219,11 @@ func TestTwoStepImport(t *testing.T) {
 			t.Fatalf("invalid.csv: %q (%v)", recs, err)
 		}
 		var sum runAnswer
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/imports/"+p.ImportID, a.access, nil), &sum)
+		decodeInto(t, s.Do(t, "GET", "/api/v1/imports/"+p.ImportID, a.access, nil), &sum)
 		if sum.Created != 2 || sum.ImportID != p.ImportID {
 			t.Fatalf("GET import: %+v", sum)
 		}
-		if r := s.Do(t, "GET", "/api/v1/members/imports/not-an-id/invalid.csv", a.access, nil); r.Status != http.StatusNotFound {
+		if r := s.Do(t, "GET", "/api/v1/imports/not-an-id/invalid.csv", a.access, nil); r.Status != http.StatusNotFound {
 			t.Fatalf("unknown id: %d", r.Status)
 		}
 
@@ -257,7 +257,7 @@ func TestImportRealExports(t *testing.T) {
 		} {
 			r, p := previewFile(t, s, a.access, "../members/testdata/import/"+c.file)
 			wantStatus(t, r, http.StatusCreated)
-			r = s.Do(t, "POST", "/api/v1/members/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"})
+			r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"})
 			wantStatus(t, r, http.StatusOK)
 			var ans runAnswer
 			decodeInto(t, r, &ans)
