@@ -13,8 +13,22 @@ func (h *Handler) routeMember() {
 	h.mux.HandleFunc("POST /members/new", h.authed(h.memberCreate))
 	h.mux.HandleFunc("GET /members/{id}", h.authed(h.memberShow))
 	h.mux.HandleFunc("POST /members/{id}", h.authed(h.memberEdit))
-	h.mux.HandleFunc("POST /members/{id}/consent", h.authed(h.memberConsent))
-	h.mux.HandleFunc("POST /members/{id}/delete", h.authed(h.memberDelete))
+	// One pattern for the member's sub-actions: "/members/{id}/consent"
+	// would conflict with a literal route such as "/members/import/{id}"
+	// (net/http cannot tell which is more specific).
+	h.mux.HandleFunc("POST /members/{id}/{action}", h.authed(h.memberAction))
+}
+
+// memberAction serves /members/{id}/consent and /members/{id}/delete.
+func (h *Handler) memberAction(w http.ResponseWriter, r *http.Request, s *session) {
+	switch r.PathValue("action") {
+	case "consent":
+		h.memberConsent(w, r, s)
+	case "delete":
+		h.memberDelete(w, r, s)
+	default:
+		h.fail(w, r, s.view, errNotFound)
+	}
 }
 
 // memberData is one member's page (M nil: a new member).
