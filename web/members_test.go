@@ -118,7 +118,7 @@ func TestMemberListSearchAndFilters(t *testing.T) {
 		b := newBrowser(t, s, "en")
 		tok, zoe, _ := churchWithMembers(t, s, b, "Grace Chapel", "ruth@grace.example.org")
 		b.get("/members?q=zoe").want(t, 200, "1 member matches", "/members/"+zoe).lacks(t, "Juan")
-		b.get("/members?q=" + url.QueryEscape("(312) 555-0602")).want(t, 200, "Juan").lacks(t, "Zoë")
+		b.get("/members?q="+url.QueryEscape("(312) 555-0602")).want(t, 200, "Juan").lacks(t, "Zoë")
 		b.get("/members?consent=opted_out").want(t, 200, "Juan").lacks(t, "Zoë")
 		g := addGroup(t, s, tok, "Choir")
 		b.get("/members?group="+g).want(t, 200, "0 members match", "No member matches")
@@ -127,7 +127,7 @@ func TestMemberListSearchAndFilters(t *testing.T) {
 		b.get("/members?q="+strings.Repeat("x", 300)).want(t, 400, "Please use at most 200 characters.")
 		b.get("/members?consent=maybe").want(t, 400)
 		b.get("/members?cursor=garbage").lacksStatus(t, 500)
-		b.get("/members?group=" + steeple.NewID()).want(t, 404)
+		b.get("/members?group="+steeple.NewID()).want(t, 404)
 	})
 }
 
