@@ -141,6 +141,9 @@ func (s *Service) quietWait(ctx context.Context, h *tenancy.Handle) (time.Durati
 // they use at most half of the church's remaining daily cap each day
 // (members.PlanWelcomes); it returns the plan for the import's summary.
 func (s *Service) OptedInPaced(ctx context.Context, h *tenancy.Handle, memberIDs []string) (*members.WelcomePlan, error) {
+	if s.cfg.NoWelcome {
+		return nil, nil
+	}
 	now := s.now()
 	dailyCap, sent, err := s.msg.DailyCapToday(ctx, h, now)
 	if err != nil {
