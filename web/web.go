@@ -103,6 +103,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeLanguage()
 	h.routeHome()
 	h.routeBroadcast()
+	h.routeImport()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, errNotFound)
 	})
