@@ -95,7 +95,7 @@ func TestImportPlanningCenterThroughPages(t *testing.T) {
 		// Consent without its wording: the choice is kept.
 		run.Set("consent", "opted_in")
 		b.post("/members/import/"+id, run).want(t, 400, "This is required.", `value="opted_in" checked`)
-		b.get("/members/import/" + id + "/done").want(t, 404)
+		b.get("/members/import/"+id+"/done").want(t, 404)
 
 		run.Set("wording", "Signed the welcome card")
 		p = b.post("/members/import/"+id, run)
@@ -151,7 +151,7 @@ func TestImportMappingEdit(t *testing.T) {
 		form.Set("map.phone", "")
 		form.Set("action", "import")
 		b.post("/members/import/"+id, form).want(t, 400, "Choose a column for first name and for mobile phone")
-		b.get("/members/import/" + id + "/done").want(t, 404)
+		b.get("/members/import/"+id+"/done").want(t, 404)
 
 		// A column that holds no phone numbers: every row is skipped, and
 		// the preview says so before anything is imported.
@@ -196,8 +196,8 @@ func TestImportUploadErrors(t *testing.T) {
 		other.signUp("Other Church", "other@example.org")
 		other.get("/members/import/"+id).want(t, 404, "Page not found").lacks(t, "Zoë")
 		other.post("/members/import/"+id, url.Values{"consent": {"none"}, "action": {"import"}}).want(t, 404)
-		other.get("/members/import/" + id + "/done").want(t, 404)
-		other.get("/members/import/" + id + "/not-imported.csv").want(t, 404)
+		other.get("/members/import/"+id+"/done").want(t, 404)
+		other.get("/members/import/"+id+"/not-imported.csv").want(t, 404)
 		other.get("/members/import/not-an-id").want(t, 404)
 		// The owner can still import it.
 		b.get("/members/import/"+id).want(t, 200, "Import 32 people")
