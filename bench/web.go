@@ -99,9 +99,9 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	}
 	extra := []kv{{"members", *nMembers}, {"requests", *requests}, {"machine", machine()}}
 	maxBytes := 0
-	measure := func(path string) (time.Duration, string, error) {
+	measure := func(cl *webClient, path string) (time.Duration, string, error) {
 		start := time.Now()
-		st, body, _, err := c.get(ctx, path)
+		st, body, _, err := cl.get(ctx, path)
 		took := time.Since(start)
 		if err == nil && st != http.StatusOK {
 			err = fmt.Errorf("GET %s: status %d", path, st)
@@ -119,7 +119,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 		paths := []string{"/members"}
 		path := "/members"
 		for i := 1; i < *page; i++ {
-			_, body, err := measure(path)
+			_, body, err := measure(c, path)
 			if err != nil {
 				return err
 			}
@@ -132,7 +132,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 		paths = append(paths, path, "/members?q=zoe", "/members?q="+url.QueryEscape("maría"), "/members?q="+url.QueryEscape("(415) 000-4321"))
 		var samples []float64
 		for i := range *requests {
-			took, _, err := measure(paths[i%len(paths)])
+			took, _, err := measure(c, paths[i%len(paths)])
 			if err != nil {
 				return err
 			}
@@ -143,7 +143,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 
 	var samples []float64
 	for range *requests {
-		took, _, err := measure("/")
+		took, _, err := measure(c, "/")
 		if err != nil {
 			return err
 		}
@@ -163,7 +163,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	_, prev, err := measure(loc)
+	_, prev, err := measure(imp, loc)
 	if err != nil {
 		return err
 	}
@@ -180,7 +180,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	if st != http.StatusSeeOther {
 		return fmt.Errorf("import: status %d: %.300s", st, body)
 	}
-	_, sum, err := measure(done)
+	_, sum, err := measure(imp, done)
 	if err != nil {
 		return err
 	}
