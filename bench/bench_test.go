@@ -238,6 +238,9 @@ func TestWebScenarioSQLite(t *testing.T) {
 		want = append(want, "members_page_p95_ms")
 	}
 	checkMetrics(t, got, want...)
+	if _, err := os.Stat("steeple-data"); err == nil {
+		t.Error("the scenario left a steeple-data folder (its mail outbox) in the working directory")
+	}
 	if got["import_10000_rows_seconds"]["rows"] != json.Number("40") {
 		t.Errorf("import line: %v", got["import_10000_rows_seconds"])
 	}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"time"
@@ -74,6 +75,14 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	}
 	defer closeTen()
 
+	// Mail (the sign-up's verification email) goes to an outbox in a
+	// temporary folder of its own, removed at the end.
+	mailDir, err := os.MkdirTemp("", "steeple-bench-web-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(mailDir)
+	def.DataDir = mailDir
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	def.TelnyxAPIKey = ""
 	a, err := app.New(ctx, app.Options{Config: def, Tenancy: ten, Keys: mustKeys(), PublicURL: "http://127.0.0.1", Logger: quiet,
