@@ -226,3 +226,23 @@ func TestSchedulerScenarioSQLite(t *testing.T) {
 	}
 	checkCleanedUp(t, stderr)
 }
+
+func TestWebScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "web", "--members", "120", "--requests", "12", "--page", "2", "--import-rows", "40")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "web", "sqlite")
+	want := []string{"home_page_p95_ms", "import_10000_rows_seconds", "page_bytes_max"}
+	if !strings.Contains(stderr, "no members list page") { // until the members page is merged
+		want = append(want, "members_page_p95_ms")
+	}
+	checkMetrics(t, got, want...)
+	if _, err := os.Stat("steeple-data"); err == nil {
+		t.Error("the scenario left a steeple-data folder (its mail outbox) in the working directory")
+	}
+	if got["import_10000_rows_seconds"]["rows"] != json.Number("40") {
+		t.Errorf("import line: %v", got["import_10000_rows_seconds"])
+	}
+	checkCleanedUp(t, stderr)
+}

@@ -170,3 +170,32 @@ func (s *Service) ImportResult(ctx context.Context, h *tenancy.Handle, id string
 	}
 	return &sum, nil
 }
+
+// PreviewUpload previews a kept upload again, with a mapping edited by an
+// admin (nil: the detected one), for the web screen's mapping step. A
+// mapping that names columns the file lacks is EINVALID with per-field
+// messages; one that leaves a required field without a column is
+// previewed, with the field in Missing. Errors: ENOTFOUND.
+func (s *Service) PreviewUpload(ctx context.Context, h *tenancy.Handle, id string, mapping map[string][]string) (*ImportPreview, error) {
+	u, err := s.store.ImportUpload(ctx, h, id)
+	if err != nil {
+		return nil, err
+	}
+	f, err := readImportFile(u.File)
+	if err != nil {
+		return nil, err
+	}
+	m := f.detected
+	if mapping != nil {
+		if m, err = MappingFromNames(f.header, mapping); err != nil {
+			return nil, err
+		}
+	}
+	p, err := s.preview(ctx, h, f, m)
+	if err != nil {
+		return nil, err
+	}
+	p.ImportID = id
+	p.ExpiresAt = u.CreatedAt.Add(ImportUploadTTL)
+	return p, nil
+}

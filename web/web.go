@@ -107,6 +107,8 @@ func New(d Deps) (*Handler, error) {
 	h.routeMember()
 	h.routeGroups()
 	h.routeTemplates()
+
+	h.routeImport()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, errNotFound)
 	})
