@@ -4,15 +4,31 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/members"
 )
 
 // routeMemberActions: partial update, consent, bulk actions.
 func (s *Server) routeMemberActions() {
 	s.mux.HandleFunc("PATCH /api/v1/members/{id}", s.authed(s.patchMember))
-	s.mux.HandleFunc("GET /api/v1/members/{id}/consent", s.authed(s.memberConsent))
-	s.mux.HandleFunc("POST /api/v1/members/{id}/consent", s.authed(s.recordConsent))
+	// "/members/{id}/consent" would conflict with "/members/imports/{id}"
+	// (net/http cannot tell which is more specific), so the consent routes
+	// take any sub-resource and answer 404 for all but "consent".
+	s.mux.HandleFunc("GET /api/v1/members/{id}/{sub}", s.memberSub(s.memberConsent))
+	s.mux.HandleFunc("POST /api/v1/members/{id}/{sub}", s.memberSub(s.recordConsent))
 	s.mux.HandleFunc("POST /api/v1/members/bulk", s.authed(s.bulkMembers))
+}
+
+// memberSub serves next for /api/v1/members/{id}/consent only.
+func (s *Server) memberSub(next func(http.ResponseWriter, *http.Request, *caller)) http.HandlerFunc {
+	h := s.authed(next)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("sub") != "consent" {
+			s.fail(w, r, steeple.Errorf(steeple.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+			return
+		}
+		h(w, r)
+	}
 }
 
 // routeTemplateTools: the variables, inserting one, and a preview.
