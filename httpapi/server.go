@@ -75,6 +75,7 @@ func New(d Deps) *Server {
 	if d.Auth != nil {
 		s.routeAccounts()
 		s.routeAdmins()
+		s.routeCompose()
 	}
 	if d.Members != nil {
 		s.routeMembers()

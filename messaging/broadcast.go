@@ -35,7 +35,40 @@ type Preview struct {
 	// (ExcludedDuplicatePhone, or why their phone is not textable).
 	// Opted-out members are not counted here.
 	Excluded map[string]int `json:"excluded"`
+	// LeftOut counts every chosen member who will not be texted, by one of
+	// the fixed reasons LeftOut* (opted-out members included), for a
+	// "who is left out and why" line.
+	LeftOut map[string]int `json:"excluded_by_reason"`
+	// Sample is the text as the first recipient gets it.
+	Sample *Rendering `json:"sample,omitempty"`
+	// Longest is the rendering with the most parts (then the most units):
+	// a long first name can add a part.
+	Longest *Rendering `json:"longest,omitempty"`
+	// UCS2Chars are the characters of the text as written that force UCS-2,
+	// with their positions and GSM-7 look-alikes.
+	UCS2Chars []ForcingChar `json:"ucs2_chars,omitempty"`
+	// UCS2Recipients counts recipients whose rendered text is UCS-2 (a name
+	// such as "Zoë" can make it so when the text itself is GSM-7).
+	UCS2Recipients int `json:"ucs2_recipients"`
 }
+
+// Rendering is the text one recipient gets and what it costs.
+type Rendering struct {
+	MemberID  string `json:"member_id"`
+	FirstName string `json:"first_name"`
+	Text      string `json:"text"`
+	Encoding  string `json:"encoding"`
+	Units     int    `json:"units"`
+	Parts     int    `json:"parts"`
+}
+
+// The fixed reasons of Preview.LeftOut.
+const (
+	LeftOutOptedOut       = "opted_out"
+	LeftOutNoValidMobile  = "no_valid_mobile"
+	LeftOutDuplicatePhone = "duplicate_phone"
+	LeftOutOutsideRegion  = "outside_region"
+)
 
 // ExcludedDuplicatePhone is the reason a member who shares a phone with
 // another recipient is not texted: each phone gets a broadcast once.
@@ -90,7 +123,7 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
 	}
-	chosen, err := s.store.AudienceMembers(ctx, h, a)
+	chosen, left, err := s.store.AudienceReach(ctx, h, a)
 	if err != nil {
 		return nil, err
 	}
@@ -98,12 +131,27 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	if err != nil {
 		return nil, err
 	}
+	leftOut := map[string]int{LeftOutOptedOut: left.OptedOut, LeftOutNoValidMobile: left.PhoneRejected,
+		LeftOutDuplicatePhone: 0, LeftOutOutsideRegion: 0}
+	for why, n := range excluded {
+		switch {
+		case why == ExcludedDuplicatePhone:
+			leftOut[LeftOutDuplicatePhone] += n
+		case strings.HasPrefix(why, "outside"):
+			leftOut[LeftOutOutsideRegion] += n
+		default:
+			leftOut[LeftOutNoValidMobile] += n
+		}
+	}
 	if len(people) == 0 {
 		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
 	}
-	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded}}
+	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded,
+		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}}
 	church := h.Tenant().Name
 	mms := len(r.MediaURLs) > 0
+	longest := -1
+	var longestSeg SegmentInfo
 	for i, m := range people {
 		body := members.Render(text, m.FirstName, church)
 		seg := Segments(body)
@@ -112,6 +160,11 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		}
 		if seg.Encoding == EncodingUCS2 {
 			p.Encoding = EncodingUCS2
+			p.UCS2Recipients++
+		}
+		if longest < 0 || seg.PerMessage > longestSeg.PerMessage ||
+			(seg.PerMessage == longestSeg.PerMessage && seg.Characters > longestSeg.Characters) {
+			longest, longestSeg = i, seg
 		}
 		n := seg.PerMessage
 		if mms {
@@ -121,7 +174,16 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		p.TotalSegments += n
 		p.recipients = append(p.recipients, store.OutgoingRecipient{Recipient: m, Body: body, Chunk: i / store.ChunkSize})
 	}
+	p.Sample = rendering(p.recipients[0])
+	p.Longest = rendering(p.recipients[longest])
 	return p, nil
+}
+
+// rendering describes the text one recipient gets.
+func rendering(r store.OutgoingRecipient) *Rendering {
+	seg := Segments(r.Body)
+	return &Rendering{MemberID: r.MemberID, FirstName: r.FirstName, Text: r.Body,
+		Encoding: seg.Encoding, Units: seg.Characters, Parts: seg.PerMessage}
 }
 
 // textable keeps the members whose phone the church's number can text,
