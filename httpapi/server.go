@@ -83,6 +83,7 @@ func New(d Deps) *Server {
 	}
 	if d.Messaging != nil {
 		s.routeMessages()
+		s.routeReports()
 	}
 	if d.Inbox != nil {
 		s.routeConversations()
