@@ -84,6 +84,7 @@ func New(d Deps) *Server {
 	if d.Messaging != nil {
 		s.routeMessages()
 		s.routeReports()
+		s.routeMedia()
 	}
 	if d.Inbox != nil {
 		s.routeConversations()

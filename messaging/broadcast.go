@@ -3,7 +3,6 @@ package messaging
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/steeple-sms/steeple"
@@ -19,10 +18,14 @@ const maxAudienceIDs = 10_000
 // BroadcastRequest is a text to many members. Text may use {first_name}
 // and {church_name}; TemplateID uses a saved template's body instead.
 type BroadcastRequest struct {
-	Text       string         `json:"text"`
-	TemplateID string         `json:"template_id,omitempty"`
-	MediaURLs  []string       `json:"media_urls,omitempty"`
-	Audience   store.Audience `json:"audience"`
+	Text       string   `json:"text"`
+	TemplateID string   `json:"template_id,omitempty"`
+	MediaURLs  []string `json:"media_urls,omitempty"`
+	// MediaIDs name images uploaded with POST /api/v1/media; each is sent
+	// as a signed link that works for MediaLinkTTL from when the broadcast
+	// is created (a scheduled one: when it fires).
+	MediaIDs []string       `json:"media_ids,omitempty"`
+	Audience store.Audience `json:"audience"`
 }
 
 // Preview is what a broadcast will cost: the church is billed per segment.
@@ -78,6 +81,7 @@ const ExcludedDuplicatePhone = "duplicate phone"
 type plan struct {
 	Preview
 	text       string
+	media      []string // media_urls, then the links of media_ids
 	recipients []store.OutgoingRecipient
 }
 
@@ -100,12 +104,13 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	} else if text == "" {
 		fe["text"] = "is required"
 	}
-	if len(r.MediaURLs) > 10 {
-		fe["media_urls"] = "at most 10"
+	if len(r.MediaURLs)+len(r.MediaIDs) > 10 {
+		fe["media_urls"] = "at most 10 (media_urls and media_ids together)"
 	}
 	for _, m := range r.MediaURLs {
-		if u, err := url.Parse(m); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			fe["media_urls"] = "each must be an http(s) URL"
+		if why := s.checkMediaURL(ctx, m); why != "" {
+			fe["media_urls"] = why
+			break
 		}
 	}
 	a := r.Audience
@@ -122,6 +127,13 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	}
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
+	}
+	media := append([]string{}, r.MediaURLs...)
+	for _, id := range r.MediaIDs {
+		if err := s.store.MediaExists(ctx, h, id); err != nil {
+			return nil, err
+		}
+		media = append(media, s.MediaLink(h.TenantID(), id, s.now().Add(MediaLinkTTL)))
 	}
 	chosen, left, err := s.store.AudienceReach(ctx, h, a)
 	if err != nil {
@@ -149,7 +161,8 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded,
 		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}}
 	church := h.Tenant().Name
-	mms := len(r.MediaURLs) > 0
+	p.media = media
+	mms := len(media) > 0
 	longest := -1
 	var longestSeg SegmentInfo
 	for i, m := range people {
@@ -247,7 +260,7 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	if len(numbers) == 0 {
 		return nil, steeple.Errorf(steeple.EINVALID, "this church has no phone number to send from yet")
 	}
-	b := &store.Broadcast{ID: id, Text: p.text, MediaURLs: r.MediaURLs, Audience: r.Audience, From: numbers[0],
+	b := &store.Broadcast{ID: id, Text: p.text, MediaURLs: p.media, Audience: r.Audience, From: numbers[0],
 		Encoding: p.Encoding, SegmentsPerMessage: p.SegmentsPerMessage, Recipients: p.Recipients,
 		Chunks: (p.Recipients + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: createdBy}
 	if b.MediaURLs == nil {
