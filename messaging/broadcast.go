@@ -165,9 +165,21 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	mms := len(media) > 0
 	longest := -1
 	var longestSeg SegmentInfo
+	// A text depends only on the first name: render and count each name
+	// once (a large audience shares few names).
+	type rendered struct {
+		body string
+		seg  SegmentInfo
+	}
+	byName := map[string]rendered{}
 	for i, m := range people {
-		body := members.Render(text, m.FirstName, church)
-		seg := Segments(body)
+		rd, ok := byName[m.FirstName]
+		if !ok {
+			rd.body = members.Render(text, m.FirstName, church)
+			rd.seg = Segments(rd.body)
+			byName[m.FirstName] = rd
+		}
+		body, seg := rd.body, rd.seg
 		if seg.PerMessage > MaxSegments {
 			return nil, steeple.FieldError("text", "is too long: it needs more than 10 segments for some recipients")
 		}
@@ -213,8 +225,24 @@ func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []stor
 	excluded := map[string]int{}
 	seen := map[string]bool{}
 	var out []store.Recipient
+	// NotTextable parses the number and finds its region, slow enough to
+	// dominate a large audience; a +1 number's answer depends only on its
+	// first seven national digits (the numbering plan's patterns look no
+	// further), so it is computed once per such prefix.
+	byPrefix := map[string]string{}
 	for _, r := range chosen {
-		if why := members.NotTextable(r.Phone, region); why != "" {
+		var why string
+		if key, ok := nanpPrefix(r.Phone); ok {
+			w, seen := byPrefix[key]
+			if !seen {
+				w = members.NotTextable(r.Phone, region)
+				byPrefix[key] = w
+			}
+			why = w
+		} else {
+			why = members.NotTextable(r.Phone, region)
+		}
+		if why != "" {
 			excluded[why]++
 			continue
 		}
@@ -226,6 +254,21 @@ func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []stor
 		out = append(out, r)
 	}
 	return out, excluded, nil
+}
+
+// nanpPrefix returns the first seven national digits of a +1 number in
+// E.164 ("+1" and ten digits), the key under which textable caches
+// NotTextable.
+func nanpPrefix(phone string) (string, bool) {
+	if len(phone) != 12 || phone[0] != '+' || phone[1] != '1' {
+		return "", false
+	}
+	for i := 2; i < 12; i++ {
+		if phone[i] < '0' || phone[i] > '9' {
+			return "", false
+		}
+	}
+	return phone[:9], true
 }
 
 // Preview answers what a broadcast would reach and cost, creating nothing.
