@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
@@ -72,8 +73,36 @@ func TestWeeklyReport(t *testing.T) {
 		}
 		wantStatus(t, s.Do(t, "GET", "/api/v1/reports/weekly?format=pdf", a.access, nil), http.StatusBadRequest)
 
+		// A week later the texts are in the week before; 12 weeks later they
+		// have left the report, while this month's usage is the quota's.
+		weekly := func() messaging.WeeklyReport {
+			var rep messaging.WeeklyReport
+			in := login(t, s, a.email, a.password, a.tenantID) // the old access token has expired
+			wantStatus(t, in, http.StatusOK)
+			r := s.Do(t, "GET", "/api/v1/reports/weekly", str(t, in.Body, "access_token"), nil)
+			wantStatus(t, r, http.StatusOK)
+			decodeInto(t, r, &rep)
+			return rep
+		}
+		s.Clock.Add(7 * 24 * time.Hour)
+		moved := weekly()
+		if w := moved.Weeks[10]; w.Texts != 3 || w.Parts != 6 || w.Replies != 1 || w.OptOuts != 1 || !w.Start.Equal(cur.Start) {
+			t.Fatalf("a week later, week 10: %+v; want last week's activity", w)
+		}
+		if w := moved.Weeks[11]; w.Texts+w.Replies+w.OptOuts != 0 {
+			t.Fatalf("a week later, the new week has activity: %+v", w)
+		}
+		s.Clock.Add(11 * 7 * 24 * time.Hour)
+		for i, w := range weekly().Weeks {
+			if w.Texts+w.Replies+w.OptOuts != 0 {
+				t.Fatalf("12 weeks later, week %d still has activity: %+v", i, w)
+			}
+		}
+
 		// Another church sees none of it.
-		r = s.Do(t, "GET", "/api/v1/reports/weekly", other.access, nil)
+		in := login(t, s, other.email, other.password, other.tenantID)
+		wantStatus(t, in, http.StatusOK)
+		r = s.Do(t, "GET", "/api/v1/reports/weekly", str(t, in.Body, "access_token"), nil)
 		wantStatus(t, r, http.StatusOK)
 		rep = messaging.WeeklyReport{}
 		decodeInto(t, r, &rep)
