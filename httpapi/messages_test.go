@@ -180,7 +180,7 @@ func TestMessagesAPI(t *testing.T) {
 				if len(got.Excluded) != 0 {
 					t.Errorf("preview %s excluded %v; want no one", c.name, got.Excluded)
 				}
-				got.Excluded = nil
+				got.Excluded, got.LeftOut, got.Sample, got.Longest, got.UCS2Chars, got.UCS2Recipients = nil, nil, nil, nil, nil, 0
 				if !reflect.DeepEqual(got, c.want) {
 					t.Errorf("preview %s: %+v; want %+v", c.name, got, c.want)
 				}

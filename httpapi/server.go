@@ -75,6 +75,7 @@ func New(d Deps) *Server {
 	if d.Auth != nil {
 		s.routeAccounts()
 		s.routeAdmins()
+		s.routeCompose()
 	}
 	if d.Members != nil {
 		s.routeMembers()
@@ -82,6 +83,8 @@ func New(d Deps) *Server {
 	}
 	if d.Messaging != nil {
 		s.routeMessages()
+		s.routeReports()
+		s.routeMedia()
 	}
 	if d.Inbox != nil {
 		s.routeConversations()

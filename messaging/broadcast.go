@@ -3,7 +3,6 @@ package messaging
 import (
 	"context"
 	"fmt"
-	"net/url"
 	"strings"
 
 	"github.com/steeple-sms/steeple"
@@ -19,10 +18,14 @@ const maxAudienceIDs = 10_000
 // BroadcastRequest is a text to many members. Text may use {first_name}
 // and {church_name}; TemplateID uses a saved template's body instead.
 type BroadcastRequest struct {
-	Text       string         `json:"text"`
-	TemplateID string         `json:"template_id,omitempty"`
-	MediaURLs  []string       `json:"media_urls,omitempty"`
-	Audience   store.Audience `json:"audience"`
+	Text       string   `json:"text"`
+	TemplateID string   `json:"template_id,omitempty"`
+	MediaURLs  []string `json:"media_urls,omitempty"`
+	// MediaIDs name images uploaded with POST /api/v1/media; each is sent
+	// as a signed link that works for MediaLinkTTL from when the broadcast
+	// is created (a scheduled one: when it fires).
+	MediaIDs []string       `json:"media_ids,omitempty"`
+	Audience store.Audience `json:"audience"`
 }
 
 // Preview is what a broadcast will cost: the church is billed per segment.
@@ -35,7 +38,40 @@ type Preview struct {
 	// (ExcludedDuplicatePhone, or why their phone is not textable).
 	// Opted-out members are not counted here.
 	Excluded map[string]int `json:"excluded"`
+	// LeftOut counts every chosen member who will not be texted, by one of
+	// the fixed reasons LeftOut* (opted-out members included), for a
+	// "who is left out and why" line.
+	LeftOut map[string]int `json:"excluded_by_reason"`
+	// Sample is the text as the first recipient gets it.
+	Sample *Rendering `json:"sample,omitempty"`
+	// Longest is the rendering with the most parts (then the most units):
+	// a long first name can add a part.
+	Longest *Rendering `json:"longest,omitempty"`
+	// UCS2Chars are the characters of the text as written that force UCS-2,
+	// with their positions and GSM-7 look-alikes.
+	UCS2Chars []ForcingChar `json:"ucs2_chars,omitempty"`
+	// UCS2Recipients counts recipients whose rendered text is UCS-2 (a name
+	// such as "Zoë" can make it so when the text itself is GSM-7).
+	UCS2Recipients int `json:"ucs2_recipients"`
 }
+
+// Rendering is the text one recipient gets and what it costs.
+type Rendering struct {
+	MemberID  string `json:"member_id"`
+	FirstName string `json:"first_name"`
+	Text      string `json:"text"`
+	Encoding  string `json:"encoding"`
+	Units     int    `json:"units"`
+	Parts     int    `json:"parts"`
+}
+
+// The fixed reasons of Preview.LeftOut.
+const (
+	LeftOutOptedOut       = "opted_out"
+	LeftOutNoValidMobile  = "no_valid_mobile"
+	LeftOutDuplicatePhone = "duplicate_phone"
+	LeftOutOutsideRegion  = "outside_region"
+)
 
 // ExcludedDuplicatePhone is the reason a member who shares a phone with
 // another recipient is not texted: each phone gets a broadcast once.
@@ -45,6 +81,7 @@ const ExcludedDuplicatePhone = "duplicate phone"
 type plan struct {
 	Preview
 	text       string
+	media      []string // media_urls, then the links of media_ids
 	recipients []store.OutgoingRecipient
 }
 
@@ -67,12 +104,13 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	} else if text == "" {
 		fe["text"] = "is required"
 	}
-	if len(r.MediaURLs) > 10 {
-		fe["media_urls"] = "at most 10"
+	if len(r.MediaURLs)+len(r.MediaIDs) > 10 {
+		fe["media_urls"] = "at most 10 (media_urls and media_ids together)"
 	}
 	for _, m := range r.MediaURLs {
-		if u, err := url.Parse(m); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			fe["media_urls"] = "each must be an http(s) URL"
+		if why := s.checkMediaURL(ctx, m); why != "" {
+			fe["media_urls"] = why
+			break
 		}
 	}
 	a := r.Audience
@@ -90,7 +128,14 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
 	}
-	chosen, err := s.store.AudienceMembers(ctx, h, a)
+	media := append([]string{}, r.MediaURLs...)
+	for _, id := range r.MediaIDs {
+		if err := s.store.MediaExists(ctx, h, id); err != nil {
+			return nil, err
+		}
+		media = append(media, s.MediaLink(h.TenantID(), id, s.now().Add(MediaLinkTTL)))
+	}
+	chosen, left, err := s.store.AudienceReach(ctx, h, a)
 	if err != nil {
 		return nil, err
 	}
@@ -98,20 +143,53 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	if err != nil {
 		return nil, err
 	}
+	leftOut := map[string]int{LeftOutOptedOut: left.OptedOut, LeftOutNoValidMobile: left.PhoneRejected,
+		LeftOutDuplicatePhone: 0, LeftOutOutsideRegion: 0}
+	for why, n := range excluded {
+		switch {
+		case why == ExcludedDuplicatePhone:
+			leftOut[LeftOutDuplicatePhone] += n
+		case strings.HasPrefix(why, "outside"):
+			leftOut[LeftOutOutsideRegion] += n
+		default:
+			leftOut[LeftOutNoValidMobile] += n
+		}
+	}
 	if len(people) == 0 {
 		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
 	}
-	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded}}
+	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded,
+		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}}
 	church := h.Tenant().Name
-	mms := len(r.MediaURLs) > 0
+	p.media = media
+	mms := len(media) > 0
+	longest := -1
+	var longestSeg SegmentInfo
+	// A text depends only on the first name: render and count each name
+	// once (a large audience shares few names).
+	type rendered struct {
+		body string
+		seg  SegmentInfo
+	}
+	byName := map[string]rendered{}
 	for i, m := range people {
-		body := members.Render(text, m.FirstName, church)
-		seg := Segments(body)
+		rd, ok := byName[m.FirstName]
+		if !ok {
+			rd.body = members.Render(text, m.FirstName, church)
+			rd.seg = Segments(rd.body)
+			byName[m.FirstName] = rd
+		}
+		body, seg := rd.body, rd.seg
 		if seg.PerMessage > MaxSegments {
 			return nil, steeple.FieldError("text", "is too long: it needs more than 10 segments for some recipients")
 		}
 		if seg.Encoding == EncodingUCS2 {
 			p.Encoding = EncodingUCS2
+			p.UCS2Recipients++
+		}
+		if longest < 0 || seg.PerMessage > longestSeg.PerMessage ||
+			(seg.PerMessage == longestSeg.PerMessage && seg.Characters > longestSeg.Characters) {
+			longest, longestSeg = i, seg
 		}
 		n := seg.PerMessage
 		if mms {
@@ -121,7 +199,16 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		p.TotalSegments += n
 		p.recipients = append(p.recipients, store.OutgoingRecipient{Recipient: m, Body: body, Chunk: i / store.ChunkSize})
 	}
+	p.Sample = rendering(p.recipients[0])
+	p.Longest = rendering(p.recipients[longest])
 	return p, nil
+}
+
+// rendering describes the text one recipient gets.
+func rendering(r store.OutgoingRecipient) *Rendering {
+	seg := Segments(r.Body)
+	return &Rendering{MemberID: r.MemberID, FirstName: r.FirstName, Text: r.Body,
+		Encoding: seg.Encoding, Units: seg.Characters, Parts: seg.PerMessage}
 }
 
 // textable keeps the members whose phone the church's number can text,
@@ -138,8 +225,24 @@ func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []stor
 	excluded := map[string]int{}
 	seen := map[string]bool{}
 	var out []store.Recipient
+	// NotTextable parses the number and finds its region, slow enough to
+	// dominate a large audience; a +1 number's answer depends only on its
+	// first seven national digits (the numbering plan's patterns look no
+	// further), so it is computed once per such prefix.
+	byPrefix := map[string]string{}
 	for _, r := range chosen {
-		if why := members.NotTextable(r.Phone, region); why != "" {
+		var why string
+		if key, ok := nanpPrefix(r.Phone); ok {
+			w, seen := byPrefix[key]
+			if !seen {
+				w = members.NotTextable(r.Phone, region)
+				byPrefix[key] = w
+			}
+			why = w
+		} else {
+			why = members.NotTextable(r.Phone, region)
+		}
+		if why != "" {
 			excluded[why]++
 			continue
 		}
@@ -151,6 +254,21 @@ func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []stor
 		out = append(out, r)
 	}
 	return out, excluded, nil
+}
+
+// nanpPrefix returns the first seven national digits of a +1 number in
+// E.164 ("+1" and ten digits), the key under which textable caches
+// NotTextable.
+func nanpPrefix(phone string) (string, bool) {
+	if len(phone) != 12 || phone[0] != '+' || phone[1] != '1' {
+		return "", false
+	}
+	for i := 2; i < 12; i++ {
+		if phone[i] < '0' || phone[i] > '9' {
+			return "", false
+		}
+	}
+	return phone[:9], true
 }
 
 // Preview answers what a broadcast would reach and cost, creating nothing.
@@ -185,7 +303,7 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	if len(numbers) == 0 {
 		return nil, steeple.Errorf(steeple.EINVALID, "this church has no phone number to send from yet")
 	}
-	b := &store.Broadcast{ID: id, Text: p.text, MediaURLs: r.MediaURLs, Audience: r.Audience, From: numbers[0],
+	b := &store.Broadcast{ID: id, Text: p.text, MediaURLs: p.media, Audience: r.Audience, From: numbers[0],
 		Encoding: p.Encoding, SegmentsPerMessage: p.SegmentsPerMessage, Recipients: p.Recipients,
 		Chunks: (p.Recipients + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: createdBy}
 	if b.MediaURLs == nil {

@@ -7,6 +7,7 @@ package messaging
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/url"
 	"time"
 
@@ -50,6 +51,9 @@ type Config struct {
 	JobTimeout time.Duration
 	// SweepEvery is how often the recovery sweep runs (default 1 minute).
 	SweepEvery time.Duration
+	// LookupIP resolves the host of a media URL given through the API, to
+	// refuse internal addresses (nil: the system resolver).
+	LookupIP func(ctx context.Context, host string) ([]net.IPAddr, error)
 	// Now is the clock that says which day the daily cap counts (nil: the
 	// wall clock). Pacing always runs on the wall clock.
 	Now func() time.Time

@@ -29,6 +29,23 @@ type Recipient struct {
 // (opted in, phone not rejected). Errors: ENOTFOUND naming an unknown group
 // or member (another church's ids are unknown here).
 func (s *Store) AudienceMembers(ctx context.Context, h *tenancy.Handle, a Audience) ([]Recipient, error) {
+	rs, _, err := s.AudienceReach(ctx, h, a)
+	return rs, err
+}
+
+// AudienceLeftOut counts the members an audience names who may not be
+// texted now, by why.
+type AudienceLeftOut struct {
+	// OptedOut have withdrawn consent.
+	OptedOut int
+	// PhoneRejected have a phone the provider refused as not textable.
+	PhoneRejected int
+}
+
+// AudienceReach is AudienceMembers with the members left out counted, from
+// the same single query. Errors as AudienceMembers.
+func (s *Store) AudienceReach(ctx context.Context, h *tenancy.Handle, a Audience) ([]Recipient, AudienceLeftOut, error) {
+	var left AudienceLeftOut
 	var where string
 	var args []any
 	marks := func(ids []string) string {
@@ -45,39 +62,48 @@ func (s *Store) AudienceMembers(ctx context.Context, h *tenancy.Handle, a Audien
 	case len(a.GroupIDs) > 0:
 		for _, id := range a.GroupIDs {
 			if err := s.mustExist(ctx, h, "groups", id, "group "+id); err != nil {
-				return nil, err
+				return nil, left, err
 			}
 		}
 		where = "id IN (SELECT member_id FROM group_members WHERE group_id IN (" + marks(a.GroupIDs) + "))"
 	default:
 		for _, id := range a.MemberIDs {
 			if err := s.mustExist(ctx, h, "members", id, "member "+id); err != nil {
-				return nil, err
+				return nil, left, err
 			}
 		}
 		where = "id IN (" + marks(a.MemberIDs) + ")"
 	}
-	rows, err := h.QueryContext(ctx, `SELECT id, first_name, phone_cipher FROM members WHERE `+where+`
-		AND consent_status = 'opted_in' AND phone_invalid = FALSE ORDER BY id`, args...)
+	rows, err := h.QueryContext(ctx, `SELECT id, first_name, phone_cipher, consent_status = 'opted_in', phone_invalid
+		FROM members WHERE `+where+` ORDER BY id`, args...)
 	if err != nil {
-		return nil, err
+		return nil, left, err
 	}
 	defer rows.Close()
 	var out []Recipient
 	for rows.Next() {
 		var r Recipient
 		var phone []byte
-		if err := rows.Scan(&r.MemberID, &r.FirstName, &phone); err != nil {
-			return nil, err
+		var optedIn, invalid bool
+		if err := rows.Scan(&r.MemberID, &r.FirstName, &phone, &optedIn, &invalid); err != nil {
+			return nil, left, err
+		}
+		switch {
+		case !optedIn:
+			left.OptedOut++
+			continue
+		case invalid:
+			left.PhoneRejected++
+			continue
 		}
 		p, err := s.keys.Open(phone, phoneAAD)
 		if err != nil {
-			return nil, err
+			return nil, left, err
 		}
 		r.Phone = string(p)
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, left, rows.Err()
 }
 
 func (s *Store) mustExist(ctx context.Context, h *tenancy.Handle, table, id, what string) error {

@@ -323,7 +323,7 @@ func (a *App) provider(cfg config.Config, tc telnyx.Config, so telnyxsim.Options
 // route sends the API's paths to api and everything else to web.
 func route(api, web http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	for _, p := range []string{"/api/", "/webhooks/", "/healthz", "/readyz", "/metrics", httpapi.OpsPrefix + "/", httpapi.OpsPrefix} {
+	for _, p := range []string{"/api/", "/webhooks/", "/media/", "/healthz", "/readyz", "/metrics", httpapi.OpsPrefix + "/", httpapi.OpsPrefix} {
 		mux.Handle(p, api)
 	}
 	mux.Handle("/", web)

@@ -234,6 +234,7 @@ func tuneForTests(tu *app.Tuning, clock *Clock, sender mail.Sender, opt ServerOp
 	tu.Sim.Logger = nil // the simulator's complaints (a test's receipts refused) are not the test's
 	tu.Messaging.PerNumberRate, tu.Messaging.AccountRate, tu.Messaging.UnregisteredDailyCap = 1000, 0, 0
 	tu.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
+	tu.Messaging.LookupIP = LookupIP
 	tu.Inbox.ProviderConfirmsKeywords, tu.Inbox.NoWelcome = true, !opt.Welcome
 	tu.Webhooks.RetryEvery = 50 * time.Millisecond
 	tu.Numbers.OrderPollEvery = 50 * time.Millisecond
@@ -251,6 +252,21 @@ func tuneForTests(tu *app.Tuning, clock *Clock, sender mail.Sender, opt ServerOp
 	} {
 		f()
 	}
+}
+
+// LookupIP is the test servers' resolver for media URLs (tests have no
+// DNS): "localhost" and names under ".internal.test" resolve to internal
+// addresses, every other name to a public one.
+func LookupIP(_ context.Context, host string) ([]net.IPAddr, error) {
+	switch {
+	case host == "localhost":
+		return []net.IPAddr{{IP: net.IPv4(127, 0, 0, 1)}}, nil
+	case strings.HasSuffix(host, ".internal.test"):
+		return []net.IPAddr{{IP: net.IPv4(93, 184, 215, 14)}, {IP: net.IPv4(10, 1, 2, 3)}}, nil
+	case strings.HasSuffix(host, ".invalid"):
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+	return []net.IPAddr{{IP: net.IPv4(93, 184, 215, 14)}}, nil
 }
 
 func call[T any](f func(*T), v *T) {
