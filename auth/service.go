@@ -64,8 +64,8 @@ type Service struct {
 	limiters *addressLimiters
 	// passwordChecks counts argon2id verifications (see verifyPassword).
 	passwordChecks atomic.Int64
-	signups  *signupLimiter
-	resends  *addressLimiters
+	signups        *signupLimiter
+	resends        *addressLimiters
 }
 
 // New builds the service.
