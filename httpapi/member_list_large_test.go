@@ -61,9 +61,6 @@ func TestMemberListTenThousand(t *testing.T) {
 			slices.Sort(times)
 			med := times[len(times)/2]
 			t.Logf("%s %s: median %v, max %v (page of 50 of 10,000, HTTP included)", b.Name, c.name, med, times[len(times)-1])
-			if !b.Postgres() && med > 50*time.Millisecond {
-				t.Errorf("%s: median %v; want under 50ms", c.name, med)
-			}
 		}
 	})
 }

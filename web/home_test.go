@@ -23,6 +23,11 @@ func TestHomeReflectsState(t *testing.T) {
 			"has not registered for 10DLC yet")
 		home.lacks(t, "Done:")
 
+		// Sending waits for the owner's email to be verified.
+		token := s.Mail.WaitFor(t, "ruth@grace.example.org", "ev1.").Token()
+		if v := s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]string{"token": token}); v.Status != http.StatusOK {
+			t.Fatalf("verify email: %d %s", v.Status, v.Raw)
+		}
 		if err := s.Tenancy.Registry.AssignNumber(ctx, b.tenantOf(), "+13125559101"); err != nil {
 			t.Fatal(err)
 		}
