@@ -15,7 +15,7 @@ type pages struct {
 }
 
 // pageNames are the templates in templates/, one per screen.
-var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error"}
+var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error", "setup"}
 
 func loadPages(st *assets) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}

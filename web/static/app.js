@@ -9,11 +9,4 @@
       e.preventDefault();
     }
   });
-  // The language picker submits itself when changed; its button stays for
-  // keyboard and no-script use.
-  document.addEventListener("change", function (e) {
-    if (e.target.matches && e.target.matches("select[data-autosubmit]")) {
-      e.target.form.requestSubmit();
-    }
-  });
 })();
