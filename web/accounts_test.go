@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
@@ -40,6 +41,75 @@ func TestLanguageBackStaysOnSite(t *testing.T) {
 			}
 			p = b.get("/signin?next=" + url.QueryEscape(back))
 			p.want(t, 200).lacks(t, "evil.example")
+		}
+	})
+}
+
+// Forgot → the mailed link → a new password: the old sessions end, the
+// new password signs in; the same answer for an unknown email; a used link
+// shows a clear page with a way to ask for another.
+func TestPasswordResetPages(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		const email = "ruth@grace.example.org"
+		old := newBrowser(t, s, "en")
+		old.signUp("Grace Chapel", email)
+		b := newBrowser(t, s, "en")
+		b.get("/signin").want(t, 200, `href="/password/forgot"`, "Forgot password?")
+		b.get("/password/forgot").want(t, 200, "Forgot your password?")
+		b.post("/password/forgot", url.Values{"email": {"not an email"}}).want(t, 400, "not a valid email")
+		known := b.post("/password/forgot", url.Values{"email": {email}}).want(t, 200, "is on its way")
+		unknown := b.post("/password/forgot", url.Values{"email": {"nobody@example.org"}}).want(t, 200, "is on its way")
+		if strings.ReplaceAll(unknown.Body, "nobody@example.org", email) != known.Body {
+			t.Fatal("the answer differs for an unknown email")
+		}
+		token := s.Mail.WaitFor(t, email, "/password/reset?token=").Token()
+		b.get("/password/reset?token="+url.QueryEscape(token)).want(t, 200, "Grace Chapel", `name="token"`, `autocomplete="new-password"`)
+		b.post("/password/reset", url.Values{"token": {token}, "password": {"short"}}).want(t, 400, "at least 10 characters")
+		p := b.post("/password/reset", url.Values{"token": {token}, "password": {"a brand new long passphrase"}})
+		if p.Status != 303 || p.Location != "/signin?reset=1" {
+			t.Fatalf("reset: %d %s\n%s", p.Status, p.Location, p.Body)
+		}
+		b.get(p.Location).want(t, 200, "Your password is changed")
+		b.get("/password/reset?token="+url.QueryEscape(token)).want(t, 404, "expired or was already used", `href="/password/forgot"`)
+		b.post("/password/reset", url.Values{"token": {token}, "password": {"another long passphrase"}}).want(t, 404, "expired or was already used")
+		if p := old.get("/"); p.Status != 303 {
+			t.Fatalf("the old session survived the reset: %d", p.Status)
+		}
+		if p := b.post("/signin", url.Values{"email": {email}, "password": {"a brand new long passphrase"}, "next": {"/"}}); p.Status != 303 || p.Location != "/" {
+			t.Fatalf("sign in with the new password: %d\n%s", p.Status, p.Body)
+		}
+		b.lang = "es"
+		b.get("/password/forgot").lacks(t, "Forgot your password?")
+	})
+}
+
+// Changing the password from the account page: the current one is
+// checked, Spanish errors are Spanish, other browsers are signed out and
+// this one stays signed in.
+func TestAccountPasswordChange(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		const email = "ruth@grace.example.org"
+		a := newBrowser(t, s, "en")
+		a.signUp("Grace Chapel", email)
+		other := newBrowser(t, s, "en")
+		other.signIn(email)
+		a.get("/").want(t, 200, `href="/account/password"`)
+		a.get("/account/password").want(t, 200, "Change your password", `autocomplete="current-password"`)
+		a.post("/account/password", url.Values{"current": {"wrong password!!"}, "new": {"a brand new long passphrase"}}).want(t, 400, "is not your current password")
+		a.post("/account/password", url.Values{"current": {password}, "new": {"Grace Chapel 2024"}}).want(t, 400, "church")
+		a.post("/language", url.Values{"lang": {"es"}, "back": {"/"}})
+		a.post("/account/password", url.Values{"current": {"wrong password!!"}, "new": {"a brand new long passphrase"}}).want(t, 400, "No es su contraseña actual")
+		p := a.post("/account/password", url.Values{"current": {password}, "new": {"a brand new long passphrase"}})
+		if p.Status != 303 {
+			t.Fatalf("change: %d\n%s", p.Status, p.Body)
+		}
+		a.get(p.Location).want(t, 200, "Su contraseña se cambió")
+		if p := other.get("/"); p.Status != 303 {
+			t.Fatalf("the other browser is still signed in: %d", p.Status)
 		}
 	})
 }

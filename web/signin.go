@@ -27,6 +27,9 @@ func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("signed_out") == "1" {
 		v.Data = true // says "you have signed out"
 	}
+	if r.URL.Query().Get("reset") == "1" {
+		v.Form.Values["reset"] = "1" // says "your password is changed"
+	}
 	h.render(w, r, http.StatusOK, "signin", v)
 }
 
