@@ -4,6 +4,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
 )
@@ -111,5 +112,67 @@ func TestAccountPasswordChange(t *testing.T) {
 		if p := other.get("/"); p.Status != 303 {
 			t.Fatalf("the other browser is still signed in: %d", p.Status)
 		}
+	})
+}
+
+// The signup mail's link verifies through its page; home shows a banner
+// until then, with a way to get a new link; a used link explains itself
+// and, for a verified church, says there is nothing more to do.
+func TestVerifyEmailPageAndBanner(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		const email = "ruth@grace.example.org"
+		b := newBrowser(t, s, "en")
+		b.signUp("Grace Chapel", email)
+		b.get("/").want(t, 200, "Verify your email address: we sent a link to "+email, "cannot get a number", `action="/verify-email/resend"`)
+		p := b.post("/verify-email/resend", url.Values{})
+		if p.Status != 303 || p.Location != "/?resent=1" {
+			t.Fatalf("resend: %d %s", p.Status, p.Location)
+		}
+		b.get(p.Location).want(t, 200, "A new link is on its way")
+		var token string
+		deadline := time.Now().Add(10 * time.Second)
+		for ; token == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+			if ms := s.Mail.Mails(); len(ms) >= 2 {
+				token = ms[len(ms)-1].Token()
+			}
+		}
+		if token == "" {
+			t.Fatal("no second verification mail")
+		}
+		anon := newBrowser(t, s, "es")
+		anon.get("/verify-email?token=not-a-token").want(t, 404, "venció o ya se usó", `href="/signin"`)
+		anon.get("/verify-email?token="+url.QueryEscape(token)).want(t, 200, "su correo está verificado", "Grace Chapel")
+		b.get("/").want(t, 200).lacks(t, "Verify your email address")
+		b.get("/verify-email?token="+url.QueryEscape(token)).want(t, 404, "already verified").lacks(t, "Send me a new link")
+	})
+}
+
+// An invitation's link opens a name and password form; accepting signs the
+// new admin in (in a browser of its own), with the sign-up password rules.
+func TestAcceptInvitationPage(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		r := s.Signup(t, "Grace Chapel", "ruth@grace.example.org", password)
+		tenant, _ := r.Body["tenant"].(map[string]any)
+		tok := apiToken(t, s, "ruth@grace.example.org", tenant["id"].(string))
+		if r := s.Do(t, "POST", "/api/v1/admins/invitations", tok, map[string]any{"email": "paul@grace.example.org"}); r.Status != 201 && r.Status != 202 {
+			t.Fatalf("invite: %d %s", r.Status, r.Raw)
+		}
+		link := s.Mail.WaitFor(t, "paul@grace.example.org", "/invitations/accept?token=").Token()
+		b := newBrowser(t, s, "en")
+		b.get("/invitations/accept?token="+url.QueryEscape(link)).want(t, 200, "Grace Chapel", "paul@grace.example.org", `name="token"`)
+		b.post("/invitations/accept", url.Values{"token": {link}, "name": {""}, "password": {"another long passphrase"}}).
+			want(t, 400, "This is required.")
+		b.post("/invitations/accept", url.Values{"token": {link}, "name": {"Paul"}, "password": {"Paul@Grace.example.org"}}).
+			want(t, 400, "church", `value="Paul"`)
+		p := b.post("/invitations/accept", url.Values{"token": {link}, "name": {"Paul Deacon"}, "password": {"another long passphrase"}})
+		if p.Status != 303 || p.Location != "/" {
+			t.Fatalf("accept: %d %s\n%s", p.Status, p.Location, p.Body)
+		}
+		b.get("/").want(t, 200, "Paul Deacon", "Grace Chapel")
+		newBrowser(t, s, "en").get("/invitations/accept?token="+url.QueryEscape(link)).want(t, 404, "expired, was already used")
 	})
 }

@@ -61,6 +61,13 @@ type homeData struct {
 	DailyCap     int    // texts a day before registration (0: none)
 	Capped       bool   // the church sends under the unregistered limits
 	Registration string
+	// Unverified: the church's email is not verified yet (the banner);
+	// VerifyTo is where the link went when the viewer is the admin who
+	// must verify ("" for another admin); Resent is "1" or "wait" after
+	// asking for a new link.
+	Unverified bool
+	VerifyTo   string
+	Resent     string
 }
 
 // home is the church at a glance: what is left to set up, and how texting goes.
@@ -91,6 +98,20 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d := homeData{Used: ov.SegmentsThisMonth, Unread: ov.UnreadConversations, OptOuts: ov.OptOutsSince,
 		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: regStatus}
+	gate, err := h.deps.Auth.ChurchGate(ctx, s.h)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if gate.VerifiedAt == nil {
+		d.Unverified = true
+		if gate.AdminID == s.admin.ID {
+			d.VerifyTo = s.admin.Email
+		}
+		if q := r.URL.Query().Get("resent"); q == "1" || q == "wait" {
+			d.Resent = q
+		}
+	}
 	d.Steps = []step{
 		{"home.step.number", "/setup/number", len(nums) > 0},
 		{"home.step.register", "/setup/register", regStatus == store.RegProvisioned},

@@ -16,7 +16,7 @@ type pages struct {
 
 // pageNames are the templates in templates/, one per screen.
 var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error", "setup",
-	"password_forgot", "password_reset", "account_password"}
+	"password_forgot", "password_reset", "account_password", "accept", "verify"}
 
 func loadPages(st *assets) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}

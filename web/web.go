@@ -100,6 +100,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeSignup()
 	h.routeSignin()
 	h.routePassword()
+	h.routeInvite()
 	h.routeSignout()
 	h.routeLanguage()
 	h.routeHome()
