@@ -176,3 +176,20 @@ func TestAcceptInvitationPage(t *testing.T) {
 		newBrowser(t, s, "en").get("/invitations/accept?token="+url.QueryEscape(link)).want(t, 404, "expired, was already used")
 	})
 }
+
+// The duplicate warning needs the password: without it a sign-up with a
+// known email and church name is an ordinary sign-up, and the page never
+// says which emails run which church.
+func TestSignupDuplicateWarningNeedsPassword(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		newBrowser(t, s, "en").signUp("Grace Chapel", "ruth@grace.example.org")
+		f := signupForm("Grace Chapel", "ruth@grace.example.org")
+		f.Set("admin.password", "a stranger's own passphrase")
+		p := newBrowser(t, s, "en").post("/signup", f)
+		if p.Status != 303 || strings.Contains(p.Body, "You already run") {
+			t.Fatalf("a sign-up with another password was warned: %d\n%s", p.Status, p.Body)
+		}
+	})
+}
