@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -191,5 +192,57 @@ func TestSignupDuplicateWarningNeedsPassword(t *testing.T) {
 		if p.Status != 303 || strings.Contains(p.Body, "You already run") {
 			t.Fatalf("a sign-up with another password was warned: %d\n%s", p.Status, p.Body)
 		}
+	})
+}
+
+// The church chooser never carries the password: a signed choice cookie
+// (HttpOnly, __Host-, short-lived) names the matching admins and the
+// chooser posts only the church id; the cookie works once, and only for a
+// church it names.
+func TestChooserCarriesNoPassword(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		first := newBrowser(t, s, "en")
+		first.signUp("First Baptist", "pastor@example.org")
+		second := newBrowser(t, s, "en")
+		second.signUp("Second Baptist", "pastor@example.org")
+		other := newBrowser(t, s, "en")
+		other.signUp("Other Church", "someone@example.org")
+
+		b := newBrowser(t, s, "en")
+		p := b.post("/signin", url.Values{"email": {"pastor@example.org"}, "password": {password}, "next": {"/account/password"}}).
+			want(t, 200, "Which church?", `action="/signin/choose"`, `name="tenant_id"`)
+		p.lacks(t, password, `name="password"`, `name="email"`)
+		var choice *http.Cookie
+		for _, c := range p.Cookies {
+			if c.Name == "__Host-steeple_choice" {
+				choice = c
+			}
+		}
+		if choice == nil || !choice.HttpOnly || !choice.Secure || choice.Path != "/" || choice.Domain != "" ||
+			choice.SameSite != http.SameSiteLaxMode || choice.Expires.After(time.Now().Add(6*time.Minute)) {
+			t.Fatalf("choice cookie %+v", choice)
+		}
+		if strings.Contains(choice.Value, password) {
+			t.Fatal("the choice cookie holds the password")
+		}
+		// A church the token does not name is refused.
+		b.post("/signin/choose", url.Values{"tenant_id": {other.tenantOf()}, "next": {"/"}}).want(t, 401, "took too long")
+		if _, ok := b.cookies["__Host-steeple_session"]; ok {
+			t.Fatal("signed in to a church the password did not open")
+		}
+		p = b.post("/signin", url.Values{"email": {"pastor@example.org"}, "password": {password}, "next": {"/account/password"}})
+		saved := b.cookies["__Host-steeple_choice"]
+		p = b.post("/signin/choose", url.Values{"tenant_id": {second.tenantOf()}, "next": {"/account/password"}})
+		if p.Status != 303 || p.Location != "/account/password" || b.tenantOf() != second.tenantOf() {
+			t.Fatalf("choose: %d %s", p.Status, p.Location)
+		}
+		// The choice works once.
+		replay := newBrowser(t, s, "en")
+		replay.cookies[saved.Name] = saved
+		replay.post("/signin/choose", url.Values{"tenant_id": {second.tenantOf()}}).want(t, 401)
+		// Without the cookie: sign in again.
+		newBrowser(t, s, "en").post("/signin/choose", url.Values{"tenant_id": {second.tenantOf()}}).want(t, 401)
 	})
 }

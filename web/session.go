@@ -19,6 +19,9 @@ const (
 	sessionCookie = "__Host-steeple_session"
 	mfaCookie     = "__Host-steeple_mfa"
 	mfaCookieTTL  = 5 * time.Minute // the MFA token itself expires sooner or as soon
+	// choiceCookie holds the signed church-choice token between a password
+	// that matched at several churches and the church chosen.
+	choiceCookie = "__Host-steeple_choice"
 )
 
 // setCookie writes one of our cookies with the attributes they all share.
