@@ -246,3 +246,34 @@ func TestChooserCarriesNoPassword(t *testing.T) {
 		newBrowser(t, s, "en").post("/signin/choose", url.Values{"tenant_id": {second.tenantOf()}}).want(t, 401)
 	})
 }
+
+// The new forms refuse cross-site posts (403), and the session cookie a
+// reset-then-sign-in gives has the __Host- attributes.
+func TestAccountFormsCrossOriginAndCookie(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
+		b := newBrowser(t, s, "en")
+		b.signUp("Grace Chapel", "ruth@grace.example.org")
+		evil := newBrowser(t, s, "en")
+		evil.cookies = b.cookies
+		evil.origin = "https://evil.example"
+		for _, path := range []string{"/password/forgot", "/password/reset", "/account/password", "/invitations/accept",
+			"/signin/choose", "/verify-email/resend"} {
+			evil.post(path, url.Values{"email": {"ruth@grace.example.org"}}).want(t, 403)
+		}
+		if s.Mail.Count("ruth@grace.example.org") != 1 { // the sign-up's verification only
+			t.Fatalf("a cross-site post sent mail: %d", s.Mail.Count("ruth@grace.example.org"))
+		}
+		p := newBrowser(t, s, "en").post("/signin", url.Values{"email": {"ruth@grace.example.org"}, "password": {password}, "next": {"/"}})
+		var c *http.Cookie
+		for _, k := range p.Cookies {
+			if k.Name == "__Host-steeple_session" {
+				c = k
+			}
+		}
+		if c == nil || !c.HttpOnly || !c.Secure || c.Path != "/" || c.Domain != "" || c.SameSite != http.SameSiteLaxMode {
+			t.Fatalf("session cookie %+v", c)
+		}
+	})
+}
