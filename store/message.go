@@ -150,7 +150,7 @@ const ChunkSize = 100
 func (s *Store) CreateBroadcast(ctx context.Context, h *tenancy.Handle, b *Broadcast, rs []OutgoingRecipient, segments, quota int) error {
 	now := s.Now()
 	b.CreatedAt = now
-	month := now.Format("2006-01")
+	month := quotaMonth(h, now)
 	media, _ := json.Marshal(b.MediaURLs)
 	audience, _ := json.Marshal(b.Audience)
 	return h.InTx(ctx, func(tx *sql.Tx) error {
