@@ -124,8 +124,7 @@ func (s *Service) dispatchReplyAt(ctx context.Context, tenantID, messageID strin
 	opts := SendReplyArgs{}.InsertOpts()
 	opts.ScheduledAt = at
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
-		return err
+		return tenancy.InTx(tx).DeleteDispatchIntent(ctx, tenantID, messageID)
 	}, []river.InsertManyParams{{Args: SendReplyArgs{TenantID: tenantID, MessageID: messageID}, InsertOpts: &opts}})
 	return err
 }

@@ -145,11 +145,11 @@ func (s *Service) tickBatch(ctx context.Context) (claimed int, full bool, err er
 	_, err = s.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
 		var params []river.InsertManyParams
 		for _, d := range due {
-			n, err := tx.Exec(ctx, tenancy.ClaimScheduleDueSQL, d.TenantID, d.ScheduleID, d.Occurrence, d.DueAt.Unix())
+			ok, err := tenancy.InTx(tx).ClaimScheduleDue(ctx, d)
 			if err != nil {
 				return nil, err
 			}
-			if n == 1 {
+			if ok {
 				params = append(params, river.InsertManyParams{Args: FireArgs{TenantID: d.TenantID, ScheduleID: d.ScheduleID,
 					Occurrence: d.Occurrence, DueAt: d.DueAt.Unix()}})
 			}

@@ -54,10 +54,6 @@ func (r *Registry) StaleDispatchIntents(ctx context.Context, age time.Duration, 
 	return out, rows.Err()
 }
 
-// DeleteDispatchIntentSQL removes an intent; run it in the same registry
-// transaction that inserts the broadcast's jobs.
-const DeleteDispatchIntentSQL = `DELETE FROM dispatch_intents WHERE tenant_id = $1 AND message_id = $2`
-
 // ReserveSendSlot takes the next free send slot for key, spaced by
 // interval, and returns how long to wait for it. One statement, so
 // processes sharing the registry never hand out the same slot. The wait is
@@ -118,10 +114,6 @@ func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.T
 	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
 	return err
 }
-
-// InsertWebhookEventSQL records a webhook event id; it inserts nothing when
-// the id was seen before. Run it in the transaction that queues the event.
-const InsertWebhookEventSQL = `INSERT INTO webhook_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`
 
 // PruneWebhookEvents forgets event ids received before cutoff (the provider
 // redelivers for minutes, not days).

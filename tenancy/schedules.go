@@ -59,12 +59,3 @@ func (r *Registry) DueSchedules(ctx context.Context, now time.Time, limit int) (
 	}
 	return out, rows.Err()
 }
-
-// ClaimScheduleDueSQL removes a due occurrence if it is still the one
-// recorded, with the due time it was read with (an occurrence held for
-// quiet hours is recorded again with a later time: a tick that read the
-// old row must not take the new one); run it in the registry transaction
-// that queues its fire job, queueing it only if a row was removed, so an
-// occurrence is queued once. $1 tenant, $2 schedule, $3 occurrence,
-// $4 due time (Unix seconds).
-const ClaimScheduleDueSQL = `DELETE FROM schedule_due WHERE tenant_id = $1 AND schedule_id = $2 AND occurrence = $3 AND due_at = $4`
