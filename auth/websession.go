@@ -156,8 +156,8 @@ func (s *Service) SetLanguage(ctx context.Context, h *tenancy.Handle, adminID, l
 // where email is already an admin: signing up again would make a second
 // church, which is rarely what was meant.
 func (s *Service) SameChurches(ctx context.Context, name, email string) ([]Church, error) {
-	e, msg := NormalizeEmail(email)
-	if msg != "" {
+	e, err := steeple.NormalizeEmail("email", email)
+	if err != nil {
 		return nil, nil
 	}
 	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndex(e))

@@ -12,7 +12,6 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -57,20 +56,6 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, m *steeple.Mem
 	return m, err
 }
 
-// NormalizePhone parses a phone number (national numbers in region) and
-// returns it in E.164, or a message saying why it is not valid.
-func NormalizePhone(raw, region string) (string, string) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", "is required"
-	}
-	n, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", "is not a valid phone number"
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), ""
-}
-
 // MemberRequest is a member as an admin enters it.
 type MemberRequest struct {
 	FirstName string `json:"first_name"`
@@ -97,13 +82,13 @@ func (r MemberRequest) validate(region string) (store.MemberInput, error) {
 	if len([]rune(in.LastName)) > 100 {
 		fe["last_name"] = "must be at most 100 characters"
 	}
-	var msg string
-	if in.Phone, msg = NormalizePhone(r.Phone, region); msg != "" {
-		fe["phone"] = msg
+	var err error
+	if in.Phone, err = steeple.NormalizePhone("phone", r.Phone, region); err != nil {
+		fe["phone"] = steeple.FieldMessage(err, "phone")
 	}
 	if strings.TrimSpace(r.Email) != "" {
-		if in.Email, msg = auth.NormalizeEmail(r.Email); msg != "" {
-			fe["email"] = msg
+		if in.Email, err = steeple.NormalizeEmail("email", r.Email); err != nil {
+			fe["email"] = steeple.FieldMessage(err, "email")
 		}
 	}
 	if len(fe) > 0 {

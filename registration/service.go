@@ -29,7 +29,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/members"
@@ -206,12 +205,12 @@ func validate(p store.BrandProfile) (store.BrandProfile, error) {
 			fe["website"] = "must be an http(s) URL"
 		}
 	}
-	var msg string
-	if p.ContactEmail, msg = auth.NormalizeEmail(p.ContactEmail); msg != "" {
-		fe["contact_email"] = msg
+	var err error
+	if p.ContactEmail, err = steeple.NormalizeEmail("contact_email", p.ContactEmail); err != nil {
+		fe["contact_email"] = steeple.FieldMessage(err, "contact_email")
 	}
-	if p.ContactPhone, msg = members.NormalizePhone(p.ContactPhone, "US"); msg != "" {
-		fe["contact_phone"] = msg
+	if p.ContactPhone, err = steeple.NormalizePhone("contact_phone", p.ContactPhone, "US"); err != nil {
+		fe["contact_phone"] = steeple.FieldMessage(err, "contact_phone")
 	}
 	if len(fe) > 0 {
 		return p, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
