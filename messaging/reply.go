@@ -195,7 +195,7 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 // stops sending from a number at once.
 func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string) (string, bool, error) {
 	n, err := s.ten.Registry.ChurchNumber(ctx, tenantID, preferred)
-	if err == nil && n.State == tenancy.NumberActive {
+	if err == nil && n.State == steeple.NumberActive {
 		return preferred, n.CampaignState == tenancy.CampaignAssigned, nil
 	}
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {

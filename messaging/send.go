@@ -257,7 +257,7 @@ func (s *Service) stillToSend(ctx context.Context, hh *handleHolder, out outgoin
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return true, err
 	}
-	if err != nil || n.State != tenancy.NumberActive {
+	if err != nil || n.State != steeple.NumberActive {
 		return true, fmt.Errorf("number %s stopped sending while a text from it waited to be retried", out.From)
 	}
 	return false, nil

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/numbers"
@@ -154,7 +155,7 @@ func waitActive(t *testing.T, s *testkit.Server, c *church, e164 string) *listVi
 	var l *listView
 	eventually(t, 15*time.Second, func() string {
 		l = list(t, s, c)
-		if n := l.number(e164); n == nil || n.State != tenancy.NumberActive {
+		if n := l.number(e164); n == nil || n.State != string(steeple.NumberActive) {
 			return fmt.Sprintf("%s is not an active number of %s: %+v", e164, c.name, l)
 		}
 		for _, o := range l.Orders {

@@ -179,7 +179,7 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 	waiting := false
 	var firstErr error
 	for _, n := range ns {
-		if n.State != tenancy.NumberActive {
+		if n.State != steeple.NumberActive {
 			continue
 		}
 		var nc *telnyx.NumberCampaign

@@ -10,20 +10,14 @@ import (
 	"github.com/steeple-sms/steeple"
 )
 
-// Number states.
-const (
-	NumberActive    = "active"
-	NumberReleasing = "releasing"
-)
-
 // Number is a church's phone number as the registry knows it.
 type Number struct {
-	E164          string     `json:"number"`
-	TenantID      string     `json:"-"`
-	ProviderID    string     `json:"-"`
-	State         string     `json:"state"`
-	ReleaseAt     *time.Time `json:"release_at,omitempty"`
-	CampaignState string     `json:"campaign_state,omitempty"`
+	E164          string              `json:"number"`
+	TenantID      string              `json:"-"`
+	ProviderID    string              `json:"-"`
+	State         steeple.NumberState `json:"state"`
+	ReleaseAt     *time.Time          `json:"release_at,omitempty"`
+	CampaignState string              `json:"campaign_state,omitempty"`
 	// CampaignReasons are the provider's, when the assignment failed.
 	CampaignReasons string `json:"campaign_reasons,omitempty"`
 	// CampaignAttempts counts the failed assignment tries; CampaignRetryAt
