@@ -97,7 +97,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		})
 		r := s.Do(t, "DELETE", "/api/v1/numbers/"+first, c.token, nil)
 		releasedAt := len(sentWith(s, "Service moves to 11am"))
-		if r.Status != http.StatusOK || r.Body["state"] != steeple.NumberReleasing {
+		if r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberReleasing) {
 			t.Fatalf("release: %d %s", r.Status, r.Raw)
 		}
 		wantAt := s.Clock.Now().Add(numbers.DefaultConfig().ReleaseGrace).Truncate(time.Second)
@@ -164,7 +164,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		}
 		c.relogin(t, s)
 		r = s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.token, nil)
-		if r.Status != http.StatusOK || r.Body["state"] != steeple.NumberActive || r.Body["release_at"] != nil {
+		if r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberActive) || r.Body["release_at"] != nil {
 			t.Fatalf("restore within the grace: %d %s", r.Status, r.Raw)
 		}
 		if r := s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.token, nil); r.Status != http.StatusConflict {
