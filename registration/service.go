@@ -231,11 +231,11 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return nil, err
 	}
-	next := store.RegBrandPending
-	if prev != nil && prev.Status == store.RegCampaignRejected {
-		next = store.RegCampaignPending
+	next := steeple.RegBrandPending
+	if prev != nil && prev.Status == steeple.RegCampaignRejected {
+		next = steeple.RegCampaignPending
 	}
-	if err := s.store.SubmitRegistration(ctx, h, p, next, store.RegBrandFailed, store.RegCampaignRejected); err != nil {
+	if err := s.store.SubmitRegistration(ctx, h, p, next, steeple.RegBrandFailed, steeple.RegCampaignRejected); err != nil {
 		return nil, err
 	}
 	// The poller looks before the provider is called: if this process dies
@@ -245,9 +245,9 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 	}
 	if err := s.submitToProvider(ctx, h, prev, p); err != nil {
 		// Back to where it was, with the reason: the church may try again.
-		back := store.RegBrandFailed
-		if next == store.RegCampaignPending {
-			back = store.RegCampaignRejected
+		back := steeple.RegBrandFailed
+		if next == steeple.RegCampaignPending {
+			back = steeple.RegCampaignRejected
 		}
 		if _, aerr := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: back,
 			Reasons: []string{"could not be submitted: " + err.Error()}}, next); aerr != nil {
@@ -274,7 +274,7 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev *store.Registration, p store.BrandProfile) error {
 	req := s.brandRequest(h.TenantID(), h.Tenant().Name, p)
 	switch {
-	case prev != nil && prev.Status == store.RegCampaignRejected && prev.CampaignID != "":
+	case prev != nil && prev.Status == steeple.RegCampaignRejected && prev.CampaignID != "":
 		_, err := s.client.UpdateCampaign(ctx, prev.CampaignID, telnyx.CampaignUpdate{SampleMessages: sampleMessages(h.Tenant().Name),
 			WebhookURL: s.webhookURL()})
 		return err
@@ -300,8 +300,8 @@ func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev 
 	if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
 		return err
 	}
-	_, err = s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: b.BrandID},
-		store.RegBrandPending)
+	_, err = s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: steeple.RegBrandPending, BrandID: b.BrandID},
+		steeple.RegBrandPending)
 	return err
 }
 

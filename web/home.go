@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple"
 )
 
 func (h *Handler) routeHome() {
@@ -60,7 +60,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	regStatus := "not_submitted"
+	regStatus := steeple.RegistrationStatus("not_submitted")
 	if h.deps.Registration != nil {
 		reg, err := h.deps.Registration.Get(ctx, s.h)
 		if err != nil {
@@ -70,10 +70,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		regStatus = reg.Status
 	}
 	d := homeData{Used: ov.SegmentsThisMonth, Unread: ov.UnreadConversations, OptOuts: ov.OptOutsSince,
-		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: regStatus}
+		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: string(regStatus)}
 	d.Steps = []step{
 		{"home.step.number", len(nums) > 0},
-		{"home.step.register", regStatus == store.RegProvisioned},
+		{"home.step.register", regStatus == steeple.RegProvisioned},
 		{"home.step.import", ov.Members > 0},
 		{"home.step.send", ov.Broadcasts > 0},
 	}
@@ -82,16 +82,16 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		d.SetupDone = d.SetupDone && st.Done
 	}
 	switch regStatus {
-	case store.RegProvisioned:
+	case steeple.RegProvisioned:
 		d.LimitID, d.Rate = "home.limit.registered", formatRate(h.deps.Limits.RegisteredRate)
 	case "not_submitted":
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.unregistered", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
-	case store.RegBrandFailed, store.RegCampaignRejected:
+	case steeple.RegBrandFailed, steeple.RegCampaignRejected:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.rejected", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	default:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.pending", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	}
-	d.Capped = regStatus != store.RegProvisioned
+	d.Capped = regStatus != steeple.RegProvisioned
 	if h.deps.Messaging != nil {
 		bs, err := h.deps.Messaging.List(ctx, s.h, 5)
 		if err != nil {
