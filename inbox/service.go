@@ -12,7 +12,6 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
@@ -144,7 +143,7 @@ func (s *Service) answer(ctx context.Context, h *tenancy.Handle, kw, providerMat
 		}
 		return StartAnswer(church), nil
 	case store.KeywordHelp:
-		contact, err := s.store.Setting(ctx, h, members.SettingHelpContact)
+		contact, err := s.store.Setting(ctx, h, steeple.SettingHelpContact)
 		if err != nil {
 			return "", err
 		}

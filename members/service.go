@@ -97,22 +97,14 @@ func (r MemberRequest) validate(region string) (store.MemberInput, error) {
 	return in, nil
 }
 
-// SettingPhoneRegion is the church setting naming the region (ISO 3166
-// code, e.g. US, CA, GB) whose national phone numbers it accepts.
-const SettingPhoneRegion = "phone_region"
-
 // region is the church's default region for national phone numbers.
 func (s *Service) region(ctx context.Context, h *tenancy.Handle) (string, error) {
-	v, err := s.store.Setting(ctx, h, SettingPhoneRegion)
+	v, err := s.store.Setting(ctx, h, steeple.SettingPhoneRegion)
 	if v == "" {
 		v = DefaultRegion
 	}
 	return v, err
 }
-
-// SettingHelpContact is the church setting telling members how to reach
-// it, sent in the answer to HELP.
-const SettingHelpContact = "help_contact"
 
 // Settings are what a church can change about itself here.
 type Settings struct {
@@ -138,13 +130,10 @@ type SettingsUpdate struct {
 	WelcomeText     *string `json:"welcome_text"`
 }
 
-// Church settings keys and defaults.
+// Church settings defaults (the keys are steeple.Setting*).
 const (
-	SettingQuietStart  = "quiet_hours_start"
-	SettingQuietEnd    = "quiet_hours_end"
-	SettingWelcomeText = "welcome_text"
-	DefaultQuietStart  = "21:00"
-	DefaultQuietEnd    = "08:00"
+	DefaultQuietStart = "21:00"
+	DefaultQuietEnd   = "08:00"
 	// DefaultWelcomeText names the church, HELP, STOP and the rates, as
 	// carriers require of the first text after an opt-in.
 	DefaultWelcomeText = "Welcome to {church_name} texts! Msg & data rates may apply. Reply HELP for help, STOP to opt out."
@@ -162,7 +151,7 @@ type settingField struct {
 var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 
 var settingFields = map[string]settingField{
-	"phone_region": {SettingPhoneRegion, DefaultRegion, func(s *Settings) *string { return &s.PhoneRegion },
+	"phone_region": {steeple.SettingPhoneRegion, DefaultRegion, func(s *Settings) *string { return &s.PhoneRegion },
 		func(u SettingsUpdate) *string { return u.PhoneRegion }, func(v string) (string, string) {
 			v = strings.ToUpper(strings.TrimSpace(v))
 			if !phonenumbers.GetSupportedRegions()[v] {
@@ -170,7 +159,7 @@ var settingFields = map[string]settingField{
 			}
 			return v, ""
 		}},
-	"help_contact": {SettingHelpContact, "", func(s *Settings) *string { return &s.HelpContact },
+	"help_contact": {steeple.SettingHelpContact, "", func(s *Settings) *string { return &s.HelpContact },
 		func(u SettingsUpdate) *string { return u.HelpContact }, func(v string) (string, string) {
 			v = strings.Join(strings.Fields(v), " ")
 			if utf8.RuneCountInString(v) > 120 {
@@ -178,11 +167,11 @@ var settingFields = map[string]settingField{
 			}
 			return v, ""
 		}},
-	"quiet_hours_start": {SettingQuietStart, DefaultQuietStart, func(s *Settings) *string { return &s.QuietHoursStart },
+	"quiet_hours_start": {steeple.SettingQuietStart, DefaultQuietStart, func(s *Settings) *string { return &s.QuietHoursStart },
 		func(u SettingsUpdate) *string { return u.QuietHoursStart }, checkClock},
-	"quiet_hours_end": {SettingQuietEnd, DefaultQuietEnd, func(s *Settings) *string { return &s.QuietHoursEnd },
+	"quiet_hours_end": {steeple.SettingQuietEnd, DefaultQuietEnd, func(s *Settings) *string { return &s.QuietHoursEnd },
 		func(u SettingsUpdate) *string { return u.QuietHoursEnd }, checkClock},
-	"welcome_text": {SettingWelcomeText, DefaultWelcomeText, func(s *Settings) *string { return &s.WelcomeText },
+	"welcome_text": {steeple.SettingWelcomeText, DefaultWelcomeText, func(s *Settings) *string { return &s.WelcomeText },
 		func(u SettingsUpdate) *string { return u.WelcomeText }, CheckWelcomeText},
 }
 

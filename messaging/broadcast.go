@@ -128,7 +128,7 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 // each phone once (the first member chosen for it), and counts the others
 // by reason.
 func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []store.Recipient) ([]store.Recipient, map[string]int, error) {
-	region, err := s.store.Setting(ctx, h, members.SettingPhoneRegion)
+	region, err := s.store.Setting(ctx, h, steeple.SettingPhoneRegion)
 	if err != nil {
 		return nil, nil, err
 	}

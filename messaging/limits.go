@@ -47,7 +47,7 @@ func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error)
 	case err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND:
 		return l, err
 	}
-	v, err := s.store.Setting(ctx, h, SettingSendRate)
+	v, err := s.store.Setting(ctx, h, steeple.SettingSendRate)
 	if err != nil {
 		return l, err
 	}

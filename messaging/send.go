@@ -14,10 +14,6 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// SettingSendRate is the church setting for messages per second from its
-// number (overrides Config.PerNumberRate).
-const SettingSendRate = "send_rate_per_second"
-
 type sendWorker struct {
 	river.WorkerDefaults[SendChunkArgs]
 	svc *Service

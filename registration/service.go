@@ -31,7 +31,6 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -328,7 +327,7 @@ func sampleMessages(church string) []string {
 // HELP keywords answered as the inbox answers them.
 func (s *Service) campaignRequest(ctx context.Context, h *tenancy.Handle, brandID string) (telnyx.CampaignRequest, error) {
 	church := h.Tenant().Name
-	contact, err := s.store.Setting(ctx, h, members.SettingHelpContact)
+	contact, err := s.store.Setting(ctx, h, steeple.SettingHelpContact)
 	if err != nil {
 		return telnyx.CampaignRequest{}, err
 	}

@@ -329,7 +329,7 @@ func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Sche
 // QuietHours returns the church's quiet hours (the defaults when unset).
 func (s *Service) QuietHours(ctx context.Context, h *tenancy.Handle) (QuietHours, error) {
 	q := QuietHours{Start: members.DefaultQuietStart, End: members.DefaultQuietEnd}
-	for key, dst := range map[string]*string{members.SettingQuietStart: &q.Start, members.SettingQuietEnd: &q.End} {
+	for key, dst := range map[string]*string{steeple.SettingQuietStart: &q.Start, steeple.SettingQuietEnd: &q.End} {
 		v, err := s.store.Setting(ctx, h, key)
 		if err != nil {
 			return q, err
