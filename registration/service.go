@@ -171,8 +171,29 @@ var (
 	zipPattern   = regexp.MustCompile(`^[0-9]{5}(-[0-9]{4})?$`)
 )
 
-// validate checks and normalises a brand profile.
-func validate(p store.BrandProfile) (store.BrandProfile, error) {
+// SubmitRequest is the brand an admin submits: the wire form, decoded by
+// httpapi and turned into the stored profile by validate (the stored form
+// keeps only the EIN's last four digits for showing; a client cannot set
+// them).
+type SubmitRequest struct {
+	LegalName    string `json:"legal_name"`
+	EIN          string `json:"ein"`
+	Street       string `json:"street"`
+	City         string `json:"city"`
+	State        string `json:"state"`
+	PostalCode   string `json:"postal_code"`
+	Website      string `json:"website"`
+	ContactEmail string `json:"contact_email"`
+	ContactPhone string `json:"contact_phone"`
+	// EINLast4 is accepted and ignored: a profile read back may be sent
+	// again as it was shown.
+	EINLast4 string `json:"ein_last4,omitempty"`
+}
+
+// validate checks and normalises a submitted brand into the profile to store.
+func validate(r SubmitRequest) (store.BrandProfile, error) {
+	p := store.BrandProfile{LegalName: r.LegalName, EIN: r.EIN, Street: r.Street, City: r.City, State: r.State,
+		PostalCode: r.PostalCode, Website: r.Website, ContactEmail: r.ContactEmail, ContactPhone: r.ContactPhone}
 	fe := map[string]string{}
 	trim := func(v *string) { *v = strings.Join(strings.Fields(*v), " ") }
 	for _, v := range []*string{&p.LegalName, &p.EIN, &p.Street, &p.City, &p.State, &p.PostalCode, &p.Website, &p.ContactEmail, &p.ContactPhone} {
@@ -221,7 +242,7 @@ func validate(p store.BrandProfile) (store.BrandProfile, error) {
 // failed brand is corrected and vetted again; a rejected campaign is
 // submitted again. Errors: EINVALID, ECONFLICT while a registration is
 // under way or done, EUNAVAILABLE when the provider does not answer.
-func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandProfile) (*Status, error) {
+func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in SubmitRequest) (*Status, error) {
 	p, err := validate(in)
 	if err != nil {
 		return nil, err
