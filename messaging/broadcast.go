@@ -178,7 +178,7 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	if err != nil {
 		return nil, err
 	}
-	numbers, err := s.ten.Registry.TenantNumbers(ctx, h.TenantID())
+	numbers, err := s.ten.Registry.SendingNumbers(ctx, h.TenantID())
 	if err != nil {
 		return nil, err
 	}

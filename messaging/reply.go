@@ -201,7 +201,7 @@ func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string)
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return "", false, err
 	}
-	nums, err := s.ten.Registry.TenantNumbers(ctx, tenantID)
+	nums, err := s.ten.Registry.SendingNumbers(ctx, tenantID)
 	if err != nil || len(nums) == 0 {
 		return "", false, err
 	}

@@ -95,7 +95,7 @@ func TestOwnershipMatrix(t *testing.T) {
 		if got := owner(t, s, nobody); got != "" {
 			t.Errorf("the number nobody owned now belongs to %q", got)
 		}
-		nums, err := s.Tenancy.Registry.TenantNumbers(ctx, bb.id)
+		nums, err := s.Tenancy.Registry.SendingNumbers(ctx, bb.id)
 		if err != nil || len(nums) != 1 || nums[0] != bNum {
 			t.Errorf("B sends from %v (%v); want only %s", nums, err, bNum)
 		}

@@ -122,7 +122,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		if late > 1 || sent[len(sent)-1].From != second {
 			t.Errorf("after the release %d texts left from the released number (of %d): %+v", late, len(sent)-releasedAt, sent)
 		}
-		if nums, err := s.Tenancy.Registry.TenantNumbers(ctx, c.id); err != nil || len(nums) != 1 || nums[0] != second {
+		if nums, err := s.Tenancy.Registry.SendingNumbers(ctx, c.id); err != nil || len(nums) != 1 || nums[0] != second {
 			t.Errorf("sending numbers %v (%v); want only %s", nums, err, second)
 		}
 		// A new broadcast goes from the other number only.

@@ -175,9 +175,9 @@ func (r *Registry) AssignNumber(ctx context.Context, tenantID, e164 string, prov
 	return err
 }
 
-// TenantNumbers lists the numbers a church may send from (owned and not
-// being released), oldest first.
-func (r *Registry) TenantNumbers(ctx context.Context, tenantID string) ([]string, error) {
+// SendingNumbers lists the numbers a church may send from (owned and not
+// being released), oldest first; ChurchNumbers lists all it owns.
+func (r *Registry) SendingNumbers(ctx context.Context, tenantID string) ([]string, error) {
 	rows, err := r.db.QueryContext(ctx, `SELECT e164 FROM phone_numbers WHERE tenant_id = $1 AND state = 'active'
 		ORDER BY created_at, e164`, tenantID)
 	if err != nil {

@@ -55,7 +55,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	nums, err := h.deps.Tenancy.Registry.TenantNumbers(ctx, s.h.TenantID())
+	nums, err := h.deps.Tenancy.Registry.SendingNumbers(ctx, s.h.TenantID())
 	if err != nil {
 		h.fail(w, r, v, err)
 		return

@@ -65,7 +65,7 @@ func runNumbers(ctx context.Context, args []string, out, errOut io.Writer) error
 			return fmt.Errorf("%s", describeErr(err))
 		}
 	}
-	nums, err := e.ten.Registry.TenantNumbers(ctx, t.ID)
+	nums, err := e.ten.Registry.SendingNumbers(ctx, t.ID)
 	if err != nil {
 		return err
 	}
