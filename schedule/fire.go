@@ -210,8 +210,8 @@ func (s *Service) fireOnce(ctx context.Context, a FireArgs) error {
 		}
 		return nil
 	}
-	var r Request
-	if err := json.Unmarshal(sc.Request, &r); err != nil {
+	var r Message
+	if err := json.Unmarshal(sc.Message, &r); err != nil {
 		return err
 	}
 	// A try that died after sending started (firing is set) goes straight
@@ -268,7 +268,7 @@ func ignoreConflict(err error) error {
 // holdOrSkip puts an occurrence due in the church's quiet hours back until
 // they end (unless urgent), and skips one more than maxLate late; it says
 // whether it did either.
-func (s *Service) holdOrSkip(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, a FireArgs, r Request) (bool, error) {
+func (s *Service) holdOrSkip(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, a FireArgs, r Message) (bool, error) {
 	now := s.cfg.Now()
 	if !r.Urgent {
 		q, err := s.QuietHours(ctx, h)

@@ -26,14 +26,14 @@ func onceKey(at time.Time) string { return at.UTC().Format(time.RFC3339) }
 
 // ScheduleBroadcast schedules a broadcast for sendAt. Its audience is
 // resolved when it is sent. Errors: EINVALID, ENOTFOUND (ids).
-func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r Request, sendAt time.Time) (*View, error) {
+func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r Message, sendAt time.Time) (*View, error) {
 	if err := s.checkSendAt(sendAt); err != nil {
 		return nil, err
 	}
 	if err := s.check(ctx, h, r); err != nil {
 		return nil, err
 	}
-	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleOnce, Status: steeple.ScheduleActive, Request: mustJSON(r),
+	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleOnce, Status: steeple.ScheduleActive, Message: mustJSON(r),
 		CreatedBy: admin.ID}
 	at := sendAt.UTC()
 	sc.SendAt = &at
@@ -46,7 +46,7 @@ func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admi
 // ScheduledUpdate changes a scheduled broadcast; absent fields stay.
 type ScheduledUpdate struct {
 	SendAt  *time.Time `json:"send_at"`
-	Message *Request   `json:"message"`
+	Message *Message   `json:"message"`
 }
 
 // scheduled loads a schedule of a kind. Errors: ENOTFOUND.
@@ -78,7 +78,7 @@ func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id str
 		if err := s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
-		sc.Request = mustJSON(*u.Message)
+		sc.Message = mustJSON(*u.Message)
 	}
 	at := *sc.SendAt
 	if u.SendAt != nil {

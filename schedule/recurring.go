@@ -14,14 +14,14 @@ import (
 type RecurringInput struct {
 	Name    string  `json:"name"`
 	Rule    Rule    `json:"rule"`
-	Message Request `json:"message"`
+	Message Message `json:"message"`
 }
 
 // RecurringUpdate changes a recurring message; absent fields stay.
 type RecurringUpdate struct {
 	Name    *string  `json:"name"`
 	Rule    *Rule    `json:"rule"`
-	Message *Request `json:"message"`
+	Message *Message `json:"message"`
 }
 
 func checkName(name string) (string, error) {
@@ -45,7 +45,7 @@ func (s *Service) CreateRecurring(ctx context.Context, h *tenancy.Handle, admin 
 		return nil, err
 	}
 	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleRecurring, Status: steeple.ScheduleActive, Name: name,
-		Rule: mustJSON(in.Rule), Request: mustJSON(in.Message), CreatedBy: admin.ID}
+		Rule: mustJSON(in.Rule), Message: mustJSON(in.Message), CreatedBy: admin.ID}
 	o, err := in.Rule.Next(s.cfg.Now(), Location(h))
 	if err != nil {
 		return nil, err
@@ -102,7 +102,7 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 		if err := s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
-		sc.Request = mustJSON(*u.Message)
+		sc.Message = mustJSON(*u.Message)
 	}
 	if u.Rule != nil {
 		if err := u.Rule.Validate(); err != nil {

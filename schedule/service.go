@@ -77,9 +77,9 @@ func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, q *jobs.
 	return s, nil
 }
 
-// Request is what a schedule sends: a broadcast request, and whether it is
+// Message is what a schedule sends: a broadcast request, and whether it is
 // urgent (sent even in quiet hours).
-type Request struct {
+type Message struct {
 	messaging.BroadcastRequest
 	Urgent bool `json:"urgent,omitempty"`
 }
@@ -93,7 +93,7 @@ type View struct {
 	SendAt    *time.Time             `json:"send_at,omitempty"`
 	Rule      *Rule                  `json:"rule,omitempty"`
 	Timezone  string                 `json:"timezone"`
-	Request   Request                `json:"message"`
+	Message   Message                `json:"message"`
 	NextAt    *time.Time             `json:"next_at,omitempty"`
 	Upcoming  []time.Time            `json:"upcoming,omitempty"`
 	Runs      []steeple.ScheduleRun  `json:"runs,omitempty"`
@@ -105,7 +105,7 @@ type View struct {
 func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
 	v := &View{ID: sc.ID, Kind: sc.Kind, Status: sc.Status, Name: sc.Name, SendAt: sc.SendAt, Timezone: h.Tenant().Timezone,
 		NextAt: sc.NextAt, CreatedBy: sc.CreatedBy, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt}
-	if err := json.Unmarshal(sc.Request, &v.Request); err != nil {
+	if err := json.Unmarshal(sc.Message, &v.Message); err != nil {
 		return nil, err
 	}
 	if len(sc.Rule) > 0 {
@@ -130,7 +130,7 @@ func Location(h *tenancy.Handle) *time.Location {
 
 // check validates what a schedule will send, as a broadcast would be now
 // (fields, template, audience ids), creating nothing.
-func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Request) error {
+func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Message) error {
 	_, err := s.msg.Preview(ctx, h, r.BroadcastRequest)
 	return err
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // Schedule is a scheduled or recurring broadcast as stored; Rule and
-// Request are JSON the schedule package reads.
+// Message (the message it sends) are JSON the schedule package reads.
 type Schedule struct {
 	ID      string                 `json:"id"`
 	Kind    steeple.ScheduleKind   `json:"kind"`
@@ -20,7 +20,7 @@ type Schedule struct {
 	Name    string                 `json:"name,omitempty"`
 	SendAt  *time.Time             `json:"send_at,omitempty"`
 	Rule    json.RawMessage        `json:"rule,omitempty"`
-	Request json.RawMessage        `json:"request"`
+	Message json.RawMessage        `json:"request"`
 	NextKey string                 `json:"-"`
 	NextAt  *time.Time             `json:"next_at,omitempty"`
 	// Firing is the occurrence being sent ("" when none); see SaveSchedule
@@ -47,7 +47,7 @@ func scanSchedule(row interface{ Scan(...any) error }) (*Schedule, error) {
 	if rule != "" {
 		sc.Rule = json.RawMessage(rule)
 	}
-	sc.Request = json.RawMessage(req)
+	sc.Message = json.RawMessage(req)
 	sc.CreatedAt, sc.UpdatedAt = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
 	return &sc, nil
 }
@@ -64,7 +64,7 @@ func (s *Store) SaveSchedule(ctx context.Context, h *tenancy.Handle, sc *Schedul
 		firing, version, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13)
 		ON CONFLICT (id) DO UPDATE SET status = $3, name = $4, send_at = $5, rule = $6, request = $7, next_key = $8,
 		next_at = $9, firing = $10, version = schedules.version + 1, updated_at = $13 WHERE schedules.version = $14`,
-		sc.ID, sc.Kind, sc.Status, sc.Name, timePtr(sc.SendAt), string(sc.Rule), string(sc.Request), sc.NextKey,
+		sc.ID, sc.Kind, sc.Status, sc.Name, timePtr(sc.SendAt), string(sc.Rule), string(sc.Message), sc.NextKey,
 		timePtr(sc.NextAt), sc.Firing, sc.CreatedBy, sc.CreatedAt, now, sc.Version)
 	if err != nil {
 		return err
