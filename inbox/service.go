@@ -181,10 +181,11 @@ type Thread struct {
 // List pages the church's conversations, most recent first. status is
 // "open", "closed" or "" for both. Errors: EINVALID.
 func (s *Service) List(ctx context.Context, h *tenancy.Handle, status, cursor string, limit int) ([]*store.Conversation, string, error) {
-	if status != "" && status != store.ConversationOpen && status != store.ConversationClosed {
+	st := steeple.ConversationStatus(status)
+	if st != "" && st != steeple.ConversationOpen && st != steeple.ConversationClosed {
 		return nil, "", steeple.FieldError("status", `must be "open" or "closed"`)
 	}
-	return s.store.Conversations(ctx, h, store.ConversationQuery{Status: status, Cursor: cursor, Limit: limit})
+	return s.store.Conversations(ctx, h, store.ConversationQuery{Status: st, Cursor: cursor, Limit: limit})
 }
 
 // Get returns a conversation with its newest messages; cursor pages to
@@ -216,7 +217,7 @@ func (s *Service) MarkRead(ctx context.Context, h *tenancy.Handle, id string) (*
 
 // SetStatus closes or reopens a conversation (a new inbound text reopens
 // it too). Errors: ENOTFOUND.
-func (s *Service) SetStatus(ctx context.Context, h *tenancy.Handle, id, status string) (*store.Conversation, error) {
+func (s *Service) SetStatus(ctx context.Context, h *tenancy.Handle, id string, status steeple.ConversationStatus) (*store.Conversation, error) {
 	if err := s.store.SetConversationStatus(ctx, h, id, status); err != nil {
 		return nil, err
 	}
