@@ -40,9 +40,9 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 	if err := requireOwner(owner); err != nil {
 		return nil, nil, err
 	}
-	email, msg := NormalizeEmail(rawEmail)
-	if msg != "" {
-		return nil, nil, steeple.FieldError("email", msg)
+	email, err := steeple.NormalizeEmail("email", rawEmail)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := s.RequireOpenGate(ctx, h); err != nil {
 		return nil, nil, err

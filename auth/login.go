@@ -79,9 +79,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 }
 
 func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant grantFunc) (*LoginResult, error) {
-	email, msg := NormalizeEmail(req.Email)
-	if msg != "" {
-		return nil, steeple.FieldError("email", msg)
+	email, err := steeple.NormalizeEmail("email", req.Email)
+	if err != nil {
+		return nil, err
 	}
 	if req.TenantID != "" && !steeple.ValidID(req.TenantID) {
 		return nil, steeple.FieldError("tenant_id", "is not a church id")

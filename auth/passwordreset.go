@@ -29,9 +29,9 @@ var errResetLink = steeple.Errorf(steeple.ENOTFOUND, "reset link not found, expi
 // per email an hour send mail; more are answered the same and send nothing.
 // The links are never logged.
 func (s *Service) ForgotPassword(ctx context.Context, rawEmail, ip string) error {
-	email, msg := NormalizeEmail(rawEmail)
-	if msg != "" {
-		return steeple.FieldError("email", msg)
+	email, err := steeple.NormalizeEmail("email", rawEmail)
+	if err != nil {
+		return err
 	}
 	if err := s.limiters.check(ip); err != nil {
 		return err

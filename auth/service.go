@@ -157,8 +157,8 @@ func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, gran
 	} else if len([]rune(adminName)) > 100 {
 		fe.add("admin.name", "must be at most 100 characters")
 	}
-	email, msg := NormalizeEmail(req.Admin.Email)
-	fe.add("admin.email", msg)
+	email, err := steeple.NormalizeEmail("admin.email", req.Admin.Email)
+	fe.add("admin.email", steeple.FieldMessage(err, "admin.email"))
 	fe.add("admin.password", ValidatePassword(req.Admin.Password, email, name))
 	if err := fe.err(); err != nil {
 		return nil, nil, err

@@ -160,8 +160,8 @@ func (s *Service) SetLanguage(ctx context.Context, h *tenancy.Handle, adminID, l
 // padded password checks as a login (loginChecks at least) whether or not
 // the email is known.
 func (s *Service) SameChurches(ctx context.Context, name, email, password string) ([]Church, error) {
-	e, msg := NormalizeEmail(email)
-	if msg != "" || password == "" {
+	e, err := steeple.NormalizeEmail("email", email)
+	if err != nil || password == "" {
 		return nil, nil
 	}
 	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndex(e))

@@ -43,7 +43,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	if req.SendAt != nil && s.deps.Schedules != nil {
 		v, err := s.deps.Schedules.ScheduleBroadcast(r.Context(), c.h, c.admin,
-			schedule.Request{BroadcastRequest: req.BroadcastRequest, Urgent: req.Urgent}, *req.SendAt)
+			schedule.Message{BroadcastRequest: req.BroadcastRequest, Urgent: req.Urgent}, *req.SendAt)
 		respond(s, w, r, http.StatusCreated, v, err)
 		return
 	}

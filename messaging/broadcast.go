@@ -215,7 +215,7 @@ func rendering(r store.OutgoingRecipient) *Rendering {
 // each phone once (the first member chosen for it), and counts the others
 // by reason.
 func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []store.Recipient) ([]store.Recipient, map[string]int, error) {
-	region, err := s.store.Setting(ctx, h, members.SettingPhoneRegion)
+	region, err := s.store.Setting(ctx, h, steeple.SettingPhoneRegion)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -296,7 +296,7 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	if err != nil {
 		return nil, err
 	}
-	numbers, err := s.ten.Registry.TenantNumbers(ctx, h.TenantID())
+	numbers, err := s.ten.Registry.SendingNumbers(ctx, h.TenantID())
 	if err != nil {
 		return nil, err
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -303,7 +302,7 @@ func TestBroadcastPacing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.SetSetting(ctx, h, messaging.SettingSendRate, "5"); err != nil {
+		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "5"); err != nil {
 			t.Fatal(err)
 		}
 		h.Release()

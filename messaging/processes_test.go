@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
@@ -40,7 +41,7 @@ func TestPacingAcrossProcesses(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.SetSetting(ctx, h, messaging.SettingSendRate, "5"); err != nil {
+		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "5"); err != nil {
 			t.Fatal(err)
 		}
 		h.Release()

@@ -14,10 +14,6 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// SettingSendRate is the church setting for messages per second from its
-// number (overrides Config.PerNumberRate).
-const SettingSendRate = "send_rate_per_second"
-
 type sendWorker struct {
 	river.WorkerDefaults[SendChunkArgs]
 	svc *Service
@@ -257,7 +253,7 @@ func (s *Service) stillToSend(ctx context.Context, hh *handleHolder, out outgoin
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return true, err
 	}
-	if err != nil || n.State != tenancy.NumberActive {
+	if err != nil || n.State != steeple.NumberActive {
 		return true, fmt.Errorf("number %s stopped sending while a text from it waited to be retried", out.From)
 	}
 	return false, nil

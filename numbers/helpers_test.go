@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/numbers"
@@ -62,11 +63,11 @@ func decodeJSON(t testing.TB, raw string, v any) {
 
 // numberView and orderView are what GET /api/v1/numbers shows.
 type numberView struct {
-	Number        string     `json:"number"`
-	State         string     `json:"state"`
-	ReleaseAt     *time.Time `json:"release_at"`
-	CampaignState string     `json:"campaign_state"`
-	CreatedAt     time.Time  `json:"created_at"`
+	Number        string              `json:"number"`
+	State         steeple.NumberState `json:"state"`
+	ReleaseAt     *time.Time          `json:"release_at"`
+	CampaignState string              `json:"campaign_state"`
+	CreatedAt     time.Time           `json:"created_at"`
 }
 
 type orderView struct {
@@ -154,7 +155,7 @@ func waitActive(t *testing.T, s *testkit.Server, c *church, e164 string) *listVi
 	var l *listView
 	eventually(t, 15*time.Second, func() string {
 		l = list(t, s, c)
-		if n := l.number(e164); n == nil || n.State != tenancy.NumberActive {
+		if n := l.number(e164); n == nil || n.State != steeple.NumberActive {
 			return fmt.Sprintf("%s is not an active number of %s: %+v", e164, c.name, l)
 		}
 		for _, o := range l.Orders {

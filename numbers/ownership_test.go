@@ -10,7 +10,6 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/numbers"
-	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // TestOwnershipMatrix: church A tries every number operation on church B's
@@ -37,7 +36,7 @@ func TestOwnershipMatrix(t *testing.T) {
 
 		before := list(t, s, bb)
 		bReleaseAt := before.number(bReleasing).ReleaseAt
-		if bReleaseAt == nil || before.number(bNum).State != tenancy.NumberActive || before.order(bPending) == nil {
+		if bReleaseAt == nil || before.number(bNum).State != steeple.NumberActive || before.order(bPending) == nil {
 			t.Fatalf("B's setup is not as intended: %+v", before)
 		}
 
@@ -79,10 +78,10 @@ func TestOwnershipMatrix(t *testing.T) {
 		}
 		// B's numbers and orders are unchanged, and still B's in the registry.
 		after := list(t, s, bb)
-		if n := after.number(bNum); n == nil || n.State != tenancy.NumberActive || n.ReleaseAt != nil {
+		if n := after.number(bNum); n == nil || n.State != steeple.NumberActive || n.ReleaseAt != nil {
 			t.Errorf("B's active number changed: %+v", n)
 		}
-		if n := after.number(bReleasing); n == nil || n.State != tenancy.NumberReleasing || n.ReleaseAt == nil || !n.ReleaseAt.Equal(*bReleaseAt) {
+		if n := after.number(bReleasing); n == nil || n.State != steeple.NumberReleasing || n.ReleaseAt == nil || !n.ReleaseAt.Equal(*bReleaseAt) {
 			t.Errorf("B's releasing number changed: %+v (release_at was %v)", n, bReleaseAt)
 		}
 		if o := after.order(bPending); o == nil || o.Step != before.order(bPending).Step || o.ID != before.order(bPending).ID {
@@ -96,7 +95,7 @@ func TestOwnershipMatrix(t *testing.T) {
 		if got := owner(t, s, nobody); got != "" {
 			t.Errorf("the number nobody owned now belongs to %q", got)
 		}
-		nums, err := s.Tenancy.Registry.TenantNumbers(ctx, bb.id)
+		nums, err := s.Tenancy.Registry.SendingNumbers(ctx, bb.id)
 		if err != nil || len(nums) != 1 || nums[0] != bNum {
 			t.Errorf("B sends from %v (%v); want only %s", nums, err, bNum)
 		}

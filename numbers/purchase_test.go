@@ -87,7 +87,7 @@ func TestPurchase(t *testing.T) {
 			`SELECT provider_id FROM phone_numbers WHERE e164 = $1`, first).Scan(&providerID); err != nil || providerID != pn.ID {
 			t.Errorf("registry provider id %q (%v); want %s", providerID, err, pn.ID)
 		}
-		nums, err := s.Tenancy.Registry.TenantNumbers(context.Background(), c.id)
+		nums, err := s.Tenancy.Registry.SendingNumbers(context.Background(), c.id)
 		if err != nil || len(nums) != 1 || nums[0] != first {
 			t.Errorf("church sends from %v (%v)", nums, err)
 		}

@@ -7,11 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
-	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // addMembers creates n opted-in members with phones +1312300xxxx.
@@ -97,7 +97,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		})
 		r := s.Do(t, "DELETE", "/api/v1/numbers/"+first, c.token, nil)
 		releasedAt := len(sentWith(s, "Service moves to 11am"))
-		if r.Status != http.StatusOK || r.Body["state"] != tenancy.NumberReleasing {
+		if r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberReleasing) {
 			t.Fatalf("release: %d %s", r.Status, r.Raw)
 		}
 		wantAt := s.Clock.Now().Add(numbers.DefaultConfig().ReleaseGrace).Truncate(time.Second)
@@ -122,7 +122,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		if late > 1 || sent[len(sent)-1].From != second {
 			t.Errorf("after the release %d texts left from the released number (of %d): %+v", late, len(sent)-releasedAt, sent)
 		}
-		if nums, err := s.Tenancy.Registry.TenantNumbers(ctx, c.id); err != nil || len(nums) != 1 || nums[0] != second {
+		if nums, err := s.Tenancy.Registry.SendingNumbers(ctx, c.id); err != nil || len(nums) != 1 || nums[0] != second {
 			t.Errorf("sending numbers %v (%v); want only %s", nums, err, second)
 		}
 		// A new broadcast goes from the other number only.
@@ -150,7 +150,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		// Both still the church's, listed as releasing; still at the provider.
 		l := list(t, s, c)
 		for _, n := range []string{first, second} {
-			if v := l.number(n); v == nil || v.State != tenancy.NumberReleasing || v.ReleaseAt == nil {
+			if v := l.number(n); v == nil || v.State != steeple.NumberReleasing || v.ReleaseAt == nil {
 				t.Errorf("%s listed as %+v", n, v)
 			}
 			if providerNumber(t, s, n) == nil {
@@ -164,7 +164,7 @@ func TestReleaseStopsSending(t *testing.T) {
 		}
 		c.relogin(t, s)
 		r = s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.token, nil)
-		if r.Status != http.StatusOK || r.Body["state"] != tenancy.NumberActive || r.Body["release_at"] != nil {
+		if r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberActive) || r.Body["release_at"] != nil {
 			t.Fatalf("restore within the grace: %d %s", r.Status, r.Raw)
 		}
 		if r := s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.token, nil); r.Status != http.StatusConflict {
@@ -225,7 +225,7 @@ func TestReleaseAfterGrace(t *testing.T) {
 			t.Errorf("ReleaseDue again: %d, %v", k, err)
 		}
 		l := list(t, s, c)
-		if l.number(n) != nil || len(l.Numbers) != 1 || l.number(kept) == nil || l.number(kept).State != tenancy.NumberActive {
+		if l.number(n) != nil || len(l.Numbers) != 1 || l.number(kept) == nil || l.number(kept).State != steeple.NumberActive {
 			t.Errorf("church's list after the release: %+v", l)
 		}
 		if r := s.Do(t, "POST", "/api/v1/numbers/"+n+"/restore", c.token, nil); r.Status != http.StatusNotFound {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/store"
@@ -35,7 +36,7 @@ func TestUnrecordedBrandIsNotCreatedTwice(t *testing.T) {
 			defer h.Release()
 			if err := s.Store.SubmitRegistration(ctx, h, store.BrandProfile{LegalName: c.name + " Inc", EIN: "274615093",
 				EINLast4: "5093", Street: "2 Elm St", City: "Springfield", State: "IL", PostalCode: "62701",
-				ContactEmail: "office@example.org", ContactPhone: "+13125550198"}, store.RegBrandPending); err != nil {
+				ContactEmail: "office@example.org", ContactPhone: "+13125550198"}, steeple.RegBrandPending); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := client.CreateBrand(ctx, telnyx.BrandRequest{DisplayName: c.name, CompanyName: c.name + " Inc",
@@ -77,8 +78,8 @@ func TestUnrecordedBrandIsNotCreatedTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Store.AdvanceRegistration(ctx, hd, store.RegistrationChange{Status: store.RegBrandFailed,
-			Reasons: []string{"interrupted"}}, store.RegBrandPending); err != nil {
+		if _, err := s.Store.AdvanceRegistration(ctx, hd, store.RegistrationChange{Status: steeple.RegBrandFailed,
+			Reasons: []string{"interrupted"}}, steeple.RegBrandPending); err != nil {
 			t.Fatal(err)
 		}
 		hd.Release()

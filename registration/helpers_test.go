@@ -66,7 +66,7 @@ func buy(t *testing.T, s *testkit.Server, c *church, area string) string {
 		t.Fatalf("order %s: %d %s", n, r.Status, r.Raw)
 	}
 	eventually(t, 15*time.Second, func() string {
-		ids, err := s.Tenancy.Registry.TenantNumbers(context.Background(), c.id)
+		ids, err := s.Tenancy.Registry.SendingNumbers(context.Background(), c.id)
 		for _, id := range ids {
 			if id == n {
 				return ""

@@ -87,7 +87,7 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 		if err := s.Store.SubmitRegistration(ctx, hd, store.BrandProfile{LegalName: "Hope Fellowship Inc", EIN: "274615093",
 			EINLast4: "5093", Street: "2 Elm St", City: "Springfield", State: "IL", PostalCode: "62701",
 			Website: "https://hope.example.org", ContactEmail: "office@hope.example.org", ContactPhone: "+13125550198"},
-			store.RegBrandPending); err != nil {
+			steeple.RegBrandPending); err != nil {
 			t.Fatal(err)
 		}
 		syncD := func() *regView {

@@ -79,7 +79,7 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Bake sale")
 		wantOnceEach(t, s, phones, "Daily verse")
-		if sc, _ := scheduleRow(t, s, c, once); sc.Status != store.ScheduleDone || sc.Firing != "" {
+		if sc, _ := scheduleRow(t, s, c, once); sc.Status != steeple.ScheduleDone || sc.Firing != "" {
 			t.Fatalf("the one-off after sending: %+v", sc)
 		}
 		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.token, edit); r.Status != http.StatusOK {
@@ -93,12 +93,12 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 			t.Fatalf("pause: %d %s", r.Status, r.Raw)
 		}
 		withHandle(t, s, c.id, func(h *tenancy.Handle) {
-			stale.Status = store.ScheduleActive
+			stale.Status = steeple.ScheduleActive
 			if err := s.Store.SaveSchedule(ctx, h, stale); steeple.ErrorCode(err) != steeple.ECONFLICT {
 				t.Fatalf("a save from a stale copy: %v; want conflict", err)
 			}
 		})
-		if sc, _ := scheduleRow(t, s, c, rec); sc.Status != store.SchedulePaused {
+		if sc, _ := scheduleRow(t, s, c, rec); sc.Status != steeple.SchedulePaused {
 			t.Fatalf("after a refused stale save the schedule is %s; want paused", sc.Status)
 		}
 		if n := dueRows(t, s, c.id); n != 0 {
@@ -238,7 +238,7 @@ func TestFireInterruptedAfterSendingStarted(t *testing.T) {
 		waitEach(t, s, phones, "Late notice", 20*time.Second)
 		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Late notice")
-		if got, _ := scheduleRow(t, s, c, once); got.Status != store.ScheduleDone || got.Firing != "" {
+		if got, _ := scheduleRow(t, s, c, once); got.Status != steeple.ScheduleDone || got.Firing != "" {
 			t.Fatalf("after the retried fire: %+v", got)
 		}
 
@@ -257,8 +257,8 @@ func TestFireInterruptedAfterSendingStarted(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, runs := scheduleRow(t, s, c, rec)
-		if got.Firing != "" || got.Status != store.ScheduleActive || got.NextKey == sc.NextKey || len(runs) != 1 ||
-			runs[0].Occurrence != sc.NextKey || runs[0].MessageID != "not sent: database down" {
+		if got.Firing != "" || got.Status != steeple.ScheduleActive || got.NextKey == sc.NextKey || len(runs) != 1 ||
+			runs[0].Occurrence != sc.NextKey || runs[0].MessageID != "" || runs[0].NotSent != "database down" {
 			t.Fatalf("after abandoning: %+v, runs %+v", got, runs)
 		}
 		if n := dueRows(t, s, c.id); n != 1 {

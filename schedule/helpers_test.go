@@ -134,10 +134,10 @@ func wantOnceEach(t testing.TB, s *testkit.Server, phones []string, text string)
 }
 
 // scheduleRow reads a schedule's status and runs from the church's database.
-func scheduleRow(t testing.TB, s *testkit.Server, c *church, id string) (*store.Schedule, []store.ScheduleRun) {
+func scheduleRow(t testing.TB, s *testkit.Server, c *church, id string) (*store.Schedule, []steeple.ScheduleRun) {
 	t.Helper()
 	var sc *store.Schedule
-	var runs []store.ScheduleRun
+	var runs []steeple.ScheduleRun
 	withHandle(t, s, c.id, func(h *tenancy.Handle) {
 		var err error
 		if sc, err = s.Store.Schedule(context.Background(), h, id); err != nil {

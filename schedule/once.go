@@ -26,14 +26,14 @@ func onceKey(at time.Time) string { return at.UTC().Format(time.RFC3339) }
 
 // ScheduleBroadcast schedules a broadcast for sendAt. Its audience is
 // resolved when it is sent. Errors: EINVALID, ENOTFOUND (ids).
-func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r Request, sendAt time.Time) (*View, error) {
+func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r Message, sendAt time.Time) (*View, error) {
 	if err := s.checkSendAt(sendAt); err != nil {
 		return nil, err
 	}
 	if err := s.check(ctx, h, r); err != nil {
 		return nil, err
 	}
-	sc := &store.Schedule{ID: steeple.NewID(), Kind: store.ScheduleOnce, Status: store.ScheduleActive, Request: mustJSON(r),
+	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleOnce, Status: steeple.ScheduleActive, Message: mustJSON(r),
 		CreatedBy: admin.ID}
 	at := sendAt.UTC()
 	sc.SendAt = &at
@@ -46,16 +46,16 @@ func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admi
 // ScheduledUpdate changes a scheduled broadcast; absent fields stay.
 type ScheduledUpdate struct {
 	SendAt  *time.Time `json:"send_at"`
-	Message *Request   `json:"message"`
+	Message *Message   `json:"message"`
 }
 
 // scheduled loads a schedule of a kind. Errors: ENOTFOUND.
-func (s *Service) scheduled(ctx context.Context, h *tenancy.Handle, id, kind string) (*store.Schedule, error) {
+func (s *Service) scheduled(ctx context.Context, h *tenancy.Handle, id string, kind steeple.ScheduleKind) (*store.Schedule, error) {
 	sc, err := s.store.Schedule(ctx, h, id)
 	if err != nil {
 		return nil, err
 	}
-	if sc.Kind != kind || sc.Status == store.ScheduleCancelled {
+	if sc.Kind != kind || sc.Status == steeple.ScheduleCancelled {
 		return nil, notFound("schedule")
 	}
 	return sc, nil
@@ -64,11 +64,11 @@ func (s *Service) scheduled(ctx context.Context, h *tenancy.Handle, id, kind str
 // UpdateScheduled edits a scheduled broadcast until it is sent.
 // Errors: EINVALID, ENOTFOUND, ECONFLICT once it has been sent.
 func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id string, u ScheduledUpdate) (*View, error) {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleOnce)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleOnce)
 	if err != nil {
 		return nil, err
 	}
-	if sc.Status != store.ScheduleActive {
+	if sc.Status != steeple.ScheduleActive {
 		return nil, steeple.Errorf(steeple.ECONFLICT, "this broadcast was sent already")
 	}
 	if err := editable(sc); err != nil {
@@ -78,7 +78,7 @@ func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id str
 		if err := s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
-		sc.Request = mustJSON(*u.Message)
+		sc.Message = mustJSON(*u.Message)
 	}
 	at := *sc.SendAt
 	if u.SendAt != nil {
@@ -97,21 +97,21 @@ func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id str
 // CancelScheduled cancels a scheduled broadcast not yet sent. Errors:
 // ENOTFOUND, ECONFLICT once it has been sent.
 func (s *Service) CancelScheduled(ctx context.Context, h *tenancy.Handle, id string) error {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleOnce)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleOnce)
 	if err != nil {
 		return err
 	}
-	if sc.Status != store.ScheduleActive {
+	if sc.Status != steeple.ScheduleActive {
 		return steeple.Errorf(steeple.ECONFLICT, "this broadcast was sent already")
 	}
 	if err := editable(sc); err != nil {
 		return err
 	}
-	return s.disarm(ctx, h, sc, store.ScheduleCancelled)
+	return s.disarm(ctx, h, sc, steeple.ScheduleCancelled)
 }
 
 // List returns a kind's schedules (active and paused).
-func (s *Service) List(ctx context.Context, h *tenancy.Handle, kind string) ([]*View, error) {
+func (s *Service) List(ctx context.Context, h *tenancy.Handle, kind steeple.ScheduleKind) ([]*View, error) {
 	scs, err := s.store.Schedules(ctx, h, kind)
 	if err != nil {
 		return nil, err

@@ -75,7 +75,7 @@ func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
 			// The other tick, for X only.
 			fx := schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence, DueAt: due[1].DueAt.Unix()}
 			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
-				_, err := ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
+				_, err := tenancy.InTx(ex).ClaimScheduleDue(ctx, due[1])
 				return err
 			}, []river.InsertManyParams{{Args: fx}}); err != nil {
 				t.Fatal(err)
@@ -100,15 +100,15 @@ func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
 				DueAt: due[1].DueAt.Unix()}); err != nil {
 				t.Fatal(err)
 			}
-			var n int64
+			var claimed bool
 			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
 				var err error
-				n, err = ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
+				claimed, err = tenancy.InTx(ex).ClaimScheduleDue(ctx, due[1])
 				return err
 			}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if n != 0 {
+			if claimed {
 				t.Fatalf("a claim with the old due time took the held occurrence")
 			}
 			if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {

@@ -13,10 +13,9 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// Conversation statuses, message directions and flags.
+// Message directions and flags (conversation statuses are
+// steeple.ConversationStatus).
 const (
-	ConversationOpen   = "open"
-	ConversationClosed = "closed"
 	DirectionInbound   = "inbound"
 	DirectionOutbound  = "outbound"
 	StatusReceived     = "received"
@@ -59,16 +58,16 @@ type LastMessage struct {
 // Conversation is one thread of the inbox, with a member or with an
 // unknown contact (Member nil).
 type Conversation struct {
-	ID           string              `json:"id"`
-	Phone        string              `json:"phone"`
-	Member       *ConversationMember `json:"member"`
-	ChurchNumber string              `json:"church_number"`
-	Status       string              `json:"status"`
-	Unread       int                 `json:"unread"`
-	Flagged      bool                `json:"flagged"`
-	OptedOut     bool                `json:"opted_out"`
-	LastMessage  LastMessage         `json:"last_message"`
-	CreatedAt    time.Time           `json:"created_at"`
+	ID           string                     `json:"id"`
+	Phone        string                     `json:"phone"`
+	Member       *ConversationMember        `json:"member"`
+	ChurchNumber string                     `json:"church_number"`
+	Status       steeple.ConversationStatus `json:"status"`
+	Unread       int                        `json:"unread"`
+	Flagged      bool                       `json:"flagged"`
+	OptedOut     bool                       `json:"opted_out"`
+	LastMessage  LastMessage                `json:"last_message"`
+	CreatedAt    time.Time                  `json:"created_at"`
 }
 
 // ConversationMessage is one text in a thread.
@@ -304,7 +303,7 @@ func (s *Store) insertOutbound(ctx context.Context, tx *sql.Tx, convID string, d
 
 // ConversationQuery filters and pages the inbox (newest first).
 type ConversationQuery struct {
-	Status string // "open", "closed" or "" for both
+	Status steeple.ConversationStatus // open, closed or "" for both
 	Cursor string
 	Limit  int
 }
@@ -459,8 +458,8 @@ func (s *Store) MarkConversationRead(ctx context.Context, h *tenancy.Handle, id 
 }
 
 // SetConversationStatus closes or reopens a conversation. Errors: ENOTFOUND.
-func (s *Store) SetConversationStatus(ctx context.Context, h *tenancy.Handle, id, status string) error {
-	if status == ConversationOpen {
+func (s *Store) SetConversationStatus(ctx context.Context, h *tenancy.Handle, id string, status steeple.ConversationStatus) error {
+	if status == steeple.ConversationOpen {
 		return s.updateConversation(ctx, h, id, `status = 'open'`)
 	}
 	return s.updateConversation(ctx, h, id, `status = 'closed'`)

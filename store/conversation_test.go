@@ -137,7 +137,7 @@ func TestApplyInbound(t *testing.T) {
 				t.Fatalf("first delivery: %+v", res)
 			}
 			cv := c.conv(t, res.ConversationID)
-			if cv.Member != nil || cv.Unread != 1 || cv.Status != store.ConversationOpen || cv.Phone != phone ||
+			if cv.Member != nil || cv.Unread != 1 || cv.Status != steeple.ConversationOpen || cv.Phone != phone ||
 				cv.ChurchNumber != c.number || cv.Flagged || cv.OptedOut {
 				t.Fatalf("new conversation: %+v", cv)
 			}
@@ -224,17 +224,17 @@ func TestApplyInbound(t *testing.T) {
 			if err := c.st.MarkConversationRead(ctx, c.h, res.ConversationID); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.st.SetConversationStatus(ctx, c.h, res.ConversationID, store.ConversationClosed); err != nil {
+			if err := c.st.SetConversationStatus(ctx, c.h, res.ConversationID, steeple.ConversationClosed); err != nil {
 				t.Fatal(err)
 			}
-			if cv := c.conv(t, res.ConversationID); cv.Status != store.ConversationClosed || cv.Unread != 0 {
+			if cv := c.conv(t, res.ConversationID); cv.Status != steeple.ConversationClosed || cv.Unread != 0 {
 				t.Fatalf("closed: %+v", cv)
 			}
 			again := c.text(t, phone, "two")
 			if again.ConversationID != res.ConversationID {
 				t.Fatalf("a new conversation %s; want %s reopened", again.ConversationID, res.ConversationID)
 			}
-			if cv := c.conv(t, res.ConversationID); cv.Status != store.ConversationOpen || cv.Unread != 1 || cv.LastMessage.Preview != "two" {
+			if cv := c.conv(t, res.ConversationID); cv.Status != steeple.ConversationOpen || cv.Unread != 1 || cv.LastMessage.Preview != "two" {
 				t.Fatalf("reopened: %+v", cv)
 			}
 		})
@@ -511,25 +511,25 @@ func TestConversationListAndThread(t *testing.T) {
 		}
 
 		// Status filter.
-		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], store.ConversationClosed); err != nil {
+		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], steeple.ConversationClosed); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[3]], store.ConversationClosed); err != nil {
+		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[3]], steeple.ConversationClosed); err != nil {
 			t.Fatal(err)
 		}
-		closed, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: store.ConversationClosed, Limit: 10})
+		closed, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: steeple.ConversationClosed, Limit: 10})
 		if err != nil || len(closed) != 2 || closed[0].ID != ids[phones[0]] || closed[1].ID != ids[phones[3]] {
 			t.Fatalf("closed: %v, %v", convIDs(closed), err)
 		}
-		open, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: store.ConversationOpen, Limit: 10})
+		open, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: steeple.ConversationOpen, Limit: 10})
 		if err != nil || strings.Join(convIDs(open), ",") != strings.Join([]string{want[0], want[2], want[4]}, ",") {
 			t.Fatalf("open: %v, %v", convIDs(open), err)
 		}
 		// Closing does not change the order of activity.
-		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], store.ConversationOpen); err != nil {
+		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], steeple.ConversationOpen); err != nil {
 			t.Fatal(err)
 		}
-		if cv := c.conv(t, ids[phones[0]]); cv.Status != store.ConversationOpen {
+		if cv := c.conv(t, ids[phones[0]]); cv.Status != steeple.ConversationOpen {
 			t.Fatalf("reopen: %+v", cv)
 		}
 

@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple"
 )
 
 func (h *Handler) routeHome() {
@@ -82,12 +82,12 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	nums, err := h.deps.Tenancy.Registry.TenantNumbers(ctx, s.h.TenantID())
+	nums, err := h.deps.Tenancy.Registry.SendingNumbers(ctx, s.h.TenantID())
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
-	regStatus := "not_submitted"
+	regStatus := steeple.RegistrationStatus("not_submitted")
 	if h.deps.Registration != nil {
 		reg, err := h.deps.Registration.Get(ctx, s.h)
 		if err != nil {
@@ -97,7 +97,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		regStatus = reg.Status
 	}
 	d := homeData{Used: ov.SegmentsThisMonth, Unread: ov.UnreadConversations, OptOuts: ov.OptOutsSince,
-		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: regStatus}
+		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: string(regStatus)}
 	gate, err := h.deps.Auth.ChurchGate(ctx, s.h)
 	if err != nil {
 		h.fail(w, r, v, err)
@@ -114,7 +114,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 	}
 	d.Steps = []step{
 		{"home.step.number", "/setup/number", len(nums) > 0},
-		{"home.step.register", "/setup/register", regStatus == store.RegProvisioned},
+		{"home.step.register", "/setup/register", regStatus == steeple.RegProvisioned},
 		{"home.step.import", "/members/import", ov.Members > 0},
 		{"home.step.send", "/setup/send", ov.Broadcasts > 0},
 	}
@@ -123,16 +123,16 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		d.SetupDone = d.SetupDone && st.Done
 	}
 	switch regStatus {
-	case store.RegProvisioned:
+	case steeple.RegProvisioned:
 		d.LimitID, d.Rate = "home.limit.registered", formatRate(h.deps.Limits.RegisteredRate)
 	case "not_submitted":
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.unregistered", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
-	case store.RegBrandFailed, store.RegCampaignRejected:
+	case steeple.RegBrandFailed, steeple.RegCampaignRejected:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.rejected", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	default:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.pending", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	}
-	d.Capped = regStatus != store.RegProvisioned
+	d.Capped = regStatus != steeple.RegProvisioned
 	if h.deps.Messaging != nil {
 		bs, err := h.deps.Messaging.List(ctx, s.h, 5)
 		if err != nil {

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
 )
 
@@ -24,8 +25,8 @@ func TestServiceMessagesHaveSpanish(t *testing.T) {
 		}
 	}
 	for _, e := range []string{"", "not an email", "a@b", strings.Repeat("a", 250) + "@example.org"} {
-		if _, m := auth.NormalizeEmail(e); m != "" {
-			msgs[m] = true
+		if _, err := steeple.NormalizeEmail("email", e); err != nil {
+			msgs[steeple.FieldMessage(err, "email")] = true
 		}
 	}
 	for _, want := range []string{"must be at least 10 characters", "must be at most 256 bytes", "is too repetitive; choose another",

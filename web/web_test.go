@@ -160,7 +160,7 @@ func TestSigninChoosesChurch(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = s.Store.SubmitRegistration(context.Background(), h, store.BrandProfile{LegalName: "Second Baptist Church", EIN: "123456789",
-			EINLast4: "6789", City: "Springfield", State: "IL"}, store.RegBrandPending)
+			EINLast4: "6789", City: "Springfield", State: "IL"}, steeple.RegBrandPending)
 		h.Release()
 		if err != nil {
 			t.Fatal(err)

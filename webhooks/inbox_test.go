@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -120,7 +121,7 @@ func TestReplyReachesOnlyItsMember(t *testing.T) {
 		inbound(t, s, phone(1), second, "One more thing")
 		eventually(t, 10*time.Second, func() string {
 			cs := listConversations(t, s, c, "?limit=1")
-			if len(cs) == 1 && cs[0].ID == annTh.ID && cs[0].Status == store.ConversationOpen && cs[0].Unread == 1 &&
+			if len(cs) == 1 && cs[0].ID == annTh.ID && cs[0].Status == steeple.ConversationOpen && cs[0].Unread == 1 &&
 				cs[0].LastMessage.Preview == "One more thing" {
 				return ""
 			}
@@ -173,7 +174,7 @@ func TestConversationsOfAnotherChurchAreNotFound(t *testing.T) {
 		}
 
 		after := getThread(t, s, a, th.ID)
-		if after.Status != store.ConversationClosed || after.Unread != 1 || after.Member != nil || len(after.Messages) != 1 {
+		if after.Status != steeple.ConversationClosed || after.Unread != 1 || after.Member != nil || len(after.Messages) != 1 {
 			t.Fatalf("A's conversation after B's attempts: %+v %+v; want closed, unread 1, no member, one text",
 				after.Conversation, after.Messages)
 		}

@@ -70,7 +70,7 @@ func buyNumber(t *testing.T, s *testkit.Server, c *church, number string) {
 		}
 		decodeJSON(t, r.Raw, &body)
 		for _, n := range body.Numbers {
-			if n.E164 == number && n.State == tenancy.NumberActive {
+			if n.E164 == number && n.State == steeple.NumberActive {
 				return ""
 			}
 		}
@@ -111,7 +111,7 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 
 		// A gives the number up; once released, B buys it and texts the same
 		// person from it.
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+number, a.token, nil); r.Status != http.StatusOK || r.Body["state"] != tenancy.NumberReleasing {
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+number, a.token, nil); r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberReleasing) {
 			t.Fatalf("A releases %s: %d %s", number, r.Status, r.Raw)
 		}
 		if n, err := s.Numbers.ReleaseDue(ctx); err != nil || n != 1 {
