@@ -8,6 +8,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
 )
 
@@ -150,10 +151,21 @@ func (c *Client) Thread(t testing.TB, id string) *Thread {
 	return &th
 }
 
-// Settings is PUT /api/v1/settings with the given changes.
-func (c *Client) Settings(t testing.TB, changes map[string]any) {
+// Settings is GET /api/v1/settings.
+func (c *Client) Settings(t testing.TB) *members.Settings {
 	t.Helper()
-	c.Call(t, "PUT", "/api/v1/settings", changes, http.StatusOK, nil)
+	var v members.Settings
+	c.Call(t, "GET", "/api/v1/settings", nil, http.StatusOK, &v)
+	return &v
+}
+
+// SetSettings is PUT /api/v1/settings with the given changes; it returns
+// the settings as they then stand.
+func (c *Client) SetSettings(t testing.TB, changes map[string]any) *members.Settings {
+	t.Helper()
+	var v members.Settings
+	c.Call(t, "PUT", "/api/v1/settings", changes, http.StatusOK, &v)
+	return &v
 }
 
 // Login is POST /api/v1/auth/login; it returns the answer whatever its status.
