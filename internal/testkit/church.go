@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -71,18 +72,10 @@ func (s *Server) Church(t testing.TB, o ChurchOptions) *Church {
 		}
 	}
 	if o.QuietHoursOff {
-		if r := s.Do(t, "PUT", "/api/v1/settings", c.Token, map[string]any{"quiet_hours_start": "00:00", "quiet_hours_end": "00:00"}); r.Status != http.StatusOK {
-			t.Fatalf("settings of %s: %d %s", o.Name, r.Status, r.Raw)
-		}
+		s.SetQuietHours(t, c.ID, "00:00", "00:00")
 	}
-	phone := o.MemberPhone
-	if phone == nil {
-		phone = Phone
-	}
-	for i := range o.Members {
-		p := phone(i)
-		c.MemberIDs = append(c.MemberIDs, s.AddMember(t, c.ID, MemberOptions{FirstName: fmt.Sprintf("M%d", i), Phone: p, OptedIn: true}))
-		c.Phones = append(c.Phones, p)
+	if o.Members > 0 {
+		c.MemberIDs, c.Phones = s.AddMembers(t, c.ID, o.Members, o.MemberPhone)
 	}
 	return c
 }
@@ -132,6 +125,32 @@ func (s *Server) AddMember(t testing.TB, tenantID string, o MemberOptions) strin
 		id = m.ID
 	})
 	return id
+}
+
+// SetQuietHours sets a church's quiet hours through the members service
+// (equal times: none).
+func (s *Server) SetQuietHours(t testing.TB, tenantID, start, end string) {
+	t.Helper()
+	s.WithHandle(t, tenantID, func(h *tenancy.Handle) {
+		if _, err := s.Members.UpdateSettings(context.Background(), h, members.SettingsUpdate{QuietHoursStart: &start, QuietHoursEnd: &end}); err != nil {
+			t.Fatalf("quiet hours of %s: %v", tenantID, err)
+		}
+	})
+}
+
+// AddMembers adds n opted-in members named M0, M1… with phones phone(i)
+// (default Phone(i)) as AddMember does, and returns their ids and phones.
+func (s *Server) AddMembers(t testing.TB, tenantID string, n int, phone func(i int) string) (ids, phones []string) {
+	t.Helper()
+	if phone == nil {
+		phone = Phone
+	}
+	for i := range n {
+		p := phone(i)
+		ids = append(ids, s.AddMember(t, tenantID, MemberOptions{FirstName: fmt.Sprintf("M%d", i), Phone: p, OptedIn: true}))
+		phones = append(phones, p)
+	}
+	return ids, phones
 }
 
 // WithHandle runs fn on a church's database.
