@@ -222,3 +222,11 @@ func (c *Client) Me(t testing.TB) *MeAnswer {
 	c.Call(t, "GET", "/api/v1/me", nil, http.StatusOK, &m)
 	return &m
 }
+
+// Fields are the per-field messages of a refusal (nil when it has none).
+func (r *Response) Fields(t testing.TB) map[string]string {
+	t.Helper()
+	var e ErrorAnswer
+	r.Decode(t, &e)
+	return e.Error.Fields
+}
