@@ -153,6 +153,19 @@ func (s *Server) AddMembers(t testing.TB, tenantID string, n int, phone func(i i
 	return ids, phones
 }
 
+// Member reads a member straight from the church's database.
+func (s *Server) Member(t testing.TB, tenantID, id string) *steeple.Member {
+	t.Helper()
+	var m *steeple.Member
+	s.WithHandle(t, tenantID, func(h *tenancy.Handle) {
+		var err error
+		if m, err = s.Store.Member(context.Background(), h, id); err != nil {
+			t.Fatalf("member %s of %s: %v", id, tenantID, err)
+		}
+	})
+	return m
+}
+
 // WithHandle runs fn on a church's database.
 func (s *Server) WithHandle(t testing.TB, tenantID string, fn func(h *tenancy.Handle)) {
 	t.Helper()
