@@ -237,7 +237,7 @@ func testOutage(t *testing.T, s *testkit.Server, c *testkit.Church) {
 	}
 }
 
-// sentFromTo is what the simulator accepted from a number to testkit.Phone(lo..hi-1).
+// sentFromTo is what the simulator accepted from a number to the test phones lo..hi-1.
 func sentFromTo(s *testkit.Server, from string, lo, hi int) []telnyxsim.SentMessage {
 	want := map[string]bool{}
 	for i := lo; i < hi; i++ {
@@ -252,7 +252,7 @@ func sentFromTo(s *testkit.Server, from string, lo, hi int) []telnyxsim.SentMess
 	return out
 }
 
-// wantOncePerPhone checks that testkit.Phone(from)..phone(to-1) each got exactly one text.
+// wantOncePerPhone checks that the test phones from..to-1 each got exactly one text.
 func wantOncePerPhone(t *testing.T, s *testkit.Server, from, to int) {
 	t.Helper()
 	var wrong []string
