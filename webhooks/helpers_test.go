@@ -98,17 +98,6 @@ func inbound(t *testing.T, s *testkit.Server, from, to, text string, media ...te
 	}
 }
 
-// sentTo returns what the simulator accepted for a phone, oldest first.
-func sentTo(s *testkit.Server, to string) []telnyxsim.SentMessage {
-	var out []telnyxsim.SentMessage
-	for _, m := range s.Sim.Messages() {
-		if m.To == to {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // storedEvents is how many event ids the registry keeps and how many
 // webhook jobs were ever queued (River keeps finished jobs).
 func storedEvents(t testing.TB, s *testkit.Server) (events, jobs int) {

@@ -103,12 +103,12 @@ func TestReplyReachesOnlyItsMember(t *testing.T) {
 		}
 
 		// Unread, read, close, reopen.
-		r = s.Do(t, "POST", "/api/v1/conversations/"+annTh.ID+"/read", c.Token, nil)
-		if r.Status != http.StatusOK || r.Body["unread"] != float64(0) {
-			t.Fatalf("read: %d %s", r.Status, r.Raw)
+		var cv store.Conversation
+		if r = c.API(s).Call(t, "POST", "/api/v1/conversations/"+annTh.ID+"/read", nil, http.StatusOK, &cv); cv.Unread != 0 {
+			t.Fatalf("read: %s", r.Raw)
 		}
-		if r = s.Do(t, "POST", "/api/v1/conversations/"+annTh.ID+"/close", c.Token, nil); r.Status != http.StatusOK || r.Body["status"] != "closed" {
-			t.Fatalf("close: %d %s", r.Status, r.Raw)
+		if r = c.API(s).Call(t, "POST", "/api/v1/conversations/"+annTh.ID+"/close", nil, http.StatusOK, &cv); cv.Status != "closed" {
+			t.Fatalf("close: %s", r.Raw)
 		}
 		if cs := c.API(s).Conversations(t, "?status=open"); len(cs) != 1 || cs[0].ID != benTh.ID || cs[0].Unread != 1 {
 			t.Fatalf("open conversations: %+v; want Ben's, unread 1", cs)
@@ -126,10 +126,13 @@ func TestReplyReachesOnlyItsMember(t *testing.T) {
 			}
 			return fmt.Sprintf("newest conversation: %+v; want Ann's reopened with one unread text", cs)
 		})
-		if r = s.Do(t, "GET", "/api/v1/conversations?limit=1", c.Token, nil); r.Body["next_cursor"] == "" {
+		var page1 struct {
+			NextCursor string `json:"next_cursor"`
+		}
+		if r = c.API(s).Call(t, "GET", "/api/v1/conversations?limit=1", nil, http.StatusOK, &page1); page1.NextCursor == "" {
 			t.Fatalf("first page of one: %s; want a next_cursor", r.Raw)
 		}
-		page2 := c.API(s).Conversations(t, "?limit=1&cursor="+r.Body["next_cursor"].(string))
+		page2 := c.API(s).Conversations(t, "?limit=1&cursor="+page1.NextCursor)
 		if len(page2) != 1 || page2[0].ID != benTh.ID {
 			t.Fatalf("second page: %+v; want Ben's conversation", page2)
 		}

@@ -16,10 +16,10 @@ import (
 	"github.com/steeple-sms/steeple/webhooks"
 )
 
-// wantConsent checks a member's consent status and source.
+// wantConsent checks a member's consent status and source, as stored.
 func wantConsent(t *testing.T, s *testkit.Server, c *testkit.Church, memberID, status, source string) {
 	t.Helper()
-	m := c.API(s).GetMember(t, memberID)
+	m := s.Member(t, c.ID, memberID)
 	if m.Consent.Status != status || m.Consent.Source != source {
 		t.Fatalf("%s's consent: %+v; want %s by %s", m.FirstName, m.Consent, status, source)
 	}
@@ -107,12 +107,12 @@ func wantAnswer(t *testing.T, s *testkit.Server, c *testkit.Church, convID, phon
 	if !strings.Contains(a.Body, c.Name) || !strings.Contains(a.Body, "STOP") {
 		t.Fatalf("%q answer %q; want it to name %s and STOP", purpose, a.Body, c.Name)
 	}
-	for _, m := range sentTo(s, phone) {
+	for _, m := range s.SentTo(phone) {
 		if m.Text == a.Body && m.From == c.Number {
 			return
 		}
 	}
-	t.Fatalf("the %q answer %q did not reach %s from %s: %+v", purpose, a.Body, phone, c.Number, sentTo(s, phone))
+	t.Fatalf("the %q answer %q did not reach %s from %s: %+v", purpose, a.Body, phone, c.Number, s.SentTo(phone))
 }
 
 // STOP, START, YES, HELP and look-alikes, with the provider confirming STOP
@@ -190,7 +190,7 @@ func TestKeywords(t *testing.T) {
 		}
 		helpText := answers[0].Body
 		testkit.Eventually(t, 5*time.Second, func() string {
-			for _, m := range sentTo(s, testkit.Phone(2)) {
+			for _, m := range s.SentTo(testkit.Phone(2)) {
 				if m.Text == helpText && m.From == c.Number {
 					return ""
 				}
@@ -270,7 +270,7 @@ func TestKeywordConfirmationsBySteeple(t *testing.T) {
 			!strings.Contains(answers[0].Body, "unsubscribed") {
 			t.Fatalf("STOP confirmation: %+v", answers[0])
 		}
-		if got := sentTo(s, testkit.Phone(4)); len(got) != 1 || got[0].Text != answers[0].Body {
+		if got := s.SentTo(testkit.Phone(4)); len(got) != 1 || got[0].Text != answers[0].Body {
 			t.Fatalf("texts to Dee after STOP: %+v; want exactly the confirmation", got)
 		}
 		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
@@ -335,7 +335,7 @@ func TestTextedStopHoldsForImportAndPhoneChange(t *testing.T) {
 				t.Fatalf("%s texted STOP: %+v", p, th.Conversation)
 			}
 		}
-		// testkit.Phone(8) arrives in a spreadsheet of people who agreed to texts.
+		// Phone(8) arrives in a spreadsheet of people who agreed to texts.
 		q := url.Values{"consent": {"opted_in"}, "wording": {"Text JOIN to receive church news"}}
 		req, err := http.NewRequest("POST", s.URL+"/api/v1/members/import?"+q.Encode(),
 			strings.NewReader("First Name,Last Name,Mobile Phone Number\nDana,Doe,"+testkit.Phone(8)+"\n"))
@@ -352,7 +352,7 @@ func TestTextedStopHoldsForImportAndPhoneChange(t *testing.T) {
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("import: %d", resp.StatusCode)
 		}
-		// Eve's phone is changed to testkit.Phone(9).
+		// Eve's phone is changed to Phone(9).
 		if r := s.Do(t, "PUT", "/api/v1/members/"+eve, c.Token, map[string]any{"first_name": "Eve", "last_name": "Tester",
 			"phone": testkit.Phone(9)}); r.Status != http.StatusOK {
 			t.Fatalf("update Eve: %d %s", r.Status, r.Raw)
@@ -361,7 +361,7 @@ func TestTextedStopHoldsForImportAndPhoneChange(t *testing.T) {
 		id := c.API(s).BroadcastAll(t, "Potluck on Sunday")
 		v := waitRecipient(t, s, c, id, ben, store.StatusDelivered)
 		for _, p := range []string{testkit.Phone(8), testkit.Phone(9)} {
-			for _, m := range sentTo(s, p) {
+			for _, m := range s.SentTo(p) {
 				if m.Text == "Potluck on Sunday" {
 					t.Errorf("%s texted STOP and still got the broadcast (recipients %+v)", p, v.Recipients)
 				}

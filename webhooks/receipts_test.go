@@ -49,7 +49,7 @@ func refusedSimWebhook(t *testing.T, s *testkit.Server, messageID, eventType str
 // onlySentTo returns the one text the simulator accepted for a phone.
 func onlySentTo(t *testing.T, s *testkit.Server, to string) telnyxsim.SentMessage {
 	t.Helper()
-	got := sentTo(s, to)
+	got := s.SentTo(to)
 	if len(got) != 1 {
 		t.Fatalf("the simulator accepted %d texts for %s; want 1: %+v", len(got), to, got)
 	}
@@ -135,10 +135,10 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 		}
 		bMsg := bb.API(s).BroadcastAll(t, "Welcome to Hope Fellowship")
 		waitRecipient(t, s, bb, bMsg, annB, store.StatusSent)
-		if got := sentTo(s, p); len(got) != 2 || got[1].From != number {
+		if got := s.SentTo(p); len(got) != 2 || got[1].From != number {
 			t.Fatalf("texts to %s: %+v; want A's then B's, both from %s", p, got, number)
 		}
-		y := sentTo(s, p)[1]
+		y := s.SentTo(p)[1]
 		bFinal := refusedSimWebhook(t, s, y.ID, telnyx.EventMessageFinalized)
 
 		// A's finalized receipt arrives late: it updates A only.
@@ -261,7 +261,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		}
 		var reply telnyxsim.SentMessage
 		testkit.Eventually(t, 10*time.Second, func() string {
-			if got := sentTo(s, testkit.Phone(1)); len(got) == 2 {
+			if got := s.SentTo(testkit.Phone(1)); len(got) == 2 {
 				reply = got[1]
 				return ""
 			}

@@ -62,7 +62,7 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 		if err := s.Sim.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if a, b := len(sentTo(s, testkit.Phone(1))), len(sentTo(s, testkit.Phone(2))); a != 1 || b != 1 {
+		if a, b := len(s.SentTo(testkit.Phone(1))), len(s.SentTo(testkit.Phone(2))); a != 1 || b != 1 {
 			t.Fatalf("texts to Ann and Ben while suspended: %d and %d; want only the broadcast each", a, b)
 		}
 		if n := s.RegistryCount(t, `SELECT count(*) FROM river_job WHERE kind = 'send_reply'`); n != 0 {
@@ -89,7 +89,7 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 		if err := s.Sim.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(sentTo(s, testkit.Phone(1))); n != 1 {
+		if n := len(s.SentTo(testkit.Phone(1))); n != 1 {
 			t.Fatalf("Ann got %d texts; want only the first broadcast", n)
 		}
 	})
@@ -135,7 +135,7 @@ func TestStartWhileSuspendedWelcomesAfterResume(t *testing.T) {
 			t.Fatalf("sweep after resuming: %d, %v; want the welcome queued", n, err)
 		}
 		testkit.Eventually(t, 15*time.Second, func() string {
-			got := sentTo(s, testkit.Phone(7))
+			got := s.SentTo(testkit.Phone(7))
 			if len(got) != before+1 || !strings.Contains(got[before].Text, "Welcome to Hope Fellowship") {
 				return fmt.Sprintf("texts to Dee after resuming: %+v; want the welcome text", got[before:])
 			}
