@@ -18,7 +18,7 @@ func TestConversationUpdates(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 
 		t.Run("read, close, reopen; unknown ids", func(t *testing.T) {
@@ -136,7 +136,7 @@ func TestReplyTarget(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 		reply := func(t *testing.T, convID string, media ...string) string {
 			t.Helper()

@@ -18,7 +18,7 @@ func TestStartRestoresOnlyKeywordOptOuts(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 		monthStart := s.Clock.Now().Add(-time.Hour)
 		const phone = "+13122000901"
@@ -64,7 +64,7 @@ func TestOverviewUsesChurchMonth(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 		s.Clock.Set(time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC)) // Feb 28, 21:00 CST
 		if _, err := c.h.ExecContext(ctx, `INSERT INTO segment_usage (month, segments) VALUES ('2026-02', 5)`); err != nil {
