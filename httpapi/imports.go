@@ -16,8 +16,7 @@ import (
 // import with the mapping (edited or not) and the consent statement.
 func (s *Server) routeImports() {
 	s.mux.HandleFunc("POST /api/v1/members/imports", s.authedUpload(maxImportBody, s.previewImport))
-	s.mux.HandleFunc("POST /api/v1/members/imports/{id}", s.authed(s.runImport))
-	s.mux.HandleFunc("GET /api/v1/members/imports/{id}", s.authed(s.getImport))
+	// POST and GET /api/v1/members/imports/{id}: see memberPair.
 	s.mux.HandleFunc("GET /api/v1/members/imports/{id}/invalid.csv", s.authed(s.getImportInvalid))
 }
 

@@ -10,8 +10,10 @@ import (
 // routeMemberActions: partial update, consent, bulk actions.
 func (s *Server) routeMemberActions() {
 	s.mux.HandleFunc("PATCH /api/v1/members/{id}", s.authed(s.patchMember))
-	s.mux.HandleFunc("GET /api/v1/members/{id}/consent", s.authed(s.memberConsent))
-	s.mux.HandleFunc("POST /api/v1/members/{id}/consent", s.authed(s.recordConsent))
+	// One pattern for /members/{id}/consent and /members/imports/{id}: the
+	// two overlap (/members/imports/consent), which ServeMux refuses.
+	s.mux.HandleFunc("GET /api/v1/members/{id}/{action}", s.authed(s.memberPair(s.memberConsent, s.getImport)))
+	s.mux.HandleFunc("POST /api/v1/members/{id}/{action}", s.authed(s.memberPair(s.recordConsent, s.runImport)))
 	s.mux.HandleFunc("POST /api/v1/members/bulk", s.authed(s.bulkMembers))
 }
 
@@ -94,4 +96,20 @@ func (s *Server) previewTemplate(w http.ResponseWriter, r *http.Request, c *call
 	}
 	p, err := s.deps.Members.PreviewTemplate(r.Context(), c.h, req)
 	respond(s, w, r, http.StatusOK, p, err)
+}
+
+// memberPair routes /members/imports/{id} to imports and
+// /members/{id}/consent to consent; anything else is not found.
+func (s *Server) memberPair(consent, imports func(http.ResponseWriter, *http.Request, *caller)) func(http.ResponseWriter, *http.Request, *caller) {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		switch {
+		case r.PathValue("id") == "imports":
+			r.SetPathValue("id", r.PathValue("action"))
+			imports(w, r, c)
+		case r.PathValue("action") == "consent":
+			consent(w, r, c)
+		default:
+			http.NotFound(w, r)
+		}
+	}
 }

@@ -14,6 +14,14 @@ func (s *Server) routeMessages() {
 	s.mux.HandleFunc("POST /api/v1/messages", s.authed(s.createMessage))
 	s.mux.HandleFunc("GET /api/v1/messages", s.authed(s.listMessages))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}", s.authed(s.getMessage))
+	s.mux.HandleFunc("POST /api/v1/messages/{id}/cancel", s.authed(s.stopMessage))
+}
+
+// stopMessage stops sending a broadcast; it answers once no process will
+// hand another of its texts to the provider.
+func (s *Server) stopMessage(w http.ResponseWriter, r *http.Request, c *caller) {
+	b, err := s.deps.Messaging.Stop(r.Context(), c.h, c.admin, clientIP(r), r.PathValue("id"))
+	respond(s, w, r, http.StatusOK, b, err)
 }
 
 func (s *Server) previewMessage(w http.ResponseWriter, r *http.Request, c *caller) {
