@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/messaging"
@@ -40,8 +39,9 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, c *caller
 	}
 	var req struct {
 		messaging.BroadcastRequest
-		// SendAt schedules the broadcast instead of sending it now.
-		SendAt *time.Time `json:"send_at"`
+		// SendAt schedules the broadcast instead of sending it now; without
+		// an offset it is the church's local time.
+		SendAt *schedule.SendTime `json:"send_at"`
 		// Urgent sends a scheduled broadcast even in quiet hours.
 		Urgent bool `json:"urgent"`
 	}
@@ -50,8 +50,13 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, c *caller
 		return
 	}
 	if req.SendAt != nil && s.deps.Schedules != nil {
+		at, err := req.SendAt.In(schedule.Location(c.h))
+		if err != nil {
+			s.fail(w, r, err)
+			return
+		}
 		v, err := s.deps.Schedules.ScheduleBroadcast(r.Context(), c.h, c.admin,
-			schedule.Request{BroadcastRequest: req.BroadcastRequest, Urgent: req.Urgent}, *req.SendAt)
+			schedule.Request{BroadcastRequest: req.BroadcastRequest, Urgent: req.Urgent}, at)
 		respond(s, w, r, http.StatusCreated, v, err)
 		return
 	}

@@ -41,6 +41,24 @@ type Preview struct {
 // another recipient is not texted: each phone gets a broadcast once.
 const ExcludedDuplicatePhone = "duplicate phone"
 
+// errEmptyAudience refuses a broadcast to no one now; a scheduled one is
+// allowed (see CheckLater), its audience being resolved when it is sent.
+var errEmptyAudience = steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
+
+// WarningEmptyAudience is the warning on a scheduled or recurring message
+// whose audience is empty today.
+const WarningEmptyAudience = "no one in this audience may be texted today; it is looked at again when the message is sent"
+
+// CheckLater validates a broadcast to be sent later, as Preview does, but
+// accepts an audience with no one in it today, answering a warning instead.
+func (s *Service) CheckLater(ctx context.Context, h *tenancy.Handle, r BroadcastRequest) ([]string, error) {
+	_, err := s.prepare(ctx, h, r)
+	if err == errEmptyAudience {
+		return []string{WarningEmptyAudience}, nil
+	}
+	return nil, err
+}
+
 // plan is a broadcast ready to commit.
 type plan struct {
 	Preview
@@ -99,7 +117,7 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		return nil, err
 	}
 	if len(people) == 0 {
-		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
+		return nil, errEmptyAudience
 	}
 	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded}}
 	church := h.Tenant().Name
