@@ -6,6 +6,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/schedule"
+	"github.com/steeple-sms/steeple/store"
 )
 
 func (s *Server) routeMessages() {
@@ -14,6 +15,37 @@ func (s *Server) routeMessages() {
 	s.mux.HandleFunc("GET /api/v1/messages", s.authed(s.listMessages))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}", s.authed(s.getMessage))
 	s.mux.HandleFunc("POST /api/v1/messages/{id}/cancel", s.authed(s.stopMessage))
+	s.mux.HandleFunc("GET /api/v1/messages/{id}/recipients", s.authed(s.messageRecipients))
+	s.mux.HandleFunc("GET /api/v1/messages/{id}/recipients.csv", s.authed(s.messageRecipientsCSV))
+}
+
+// messageRecipients pages a broadcast's recipients with name and phone,
+// optionally of one status (?status=failed&cursor=…&limit=…).
+func (s *Server) messageRecipients(w http.ResponseWriter, r *http.Request, c *caller) {
+	limit, err := limitParam(r)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	rows, next, err := s.deps.Messaging.Recipients(r.Context(), c.h, r.PathValue("id"),
+		store.RecipientFilter{Status: q.Get("status"), After: q.Get("cursor"), Limit: limit})
+	respond(s, w, r, http.StatusOK, map[string]any{"recipients": rows, "next_cursor": next}, err)
+}
+
+// messageRecipientsCSV downloads every recipient (of one status, if
+// given). Like every answer it is built in memory and sent after the
+// church's handle is released.
+func (s *Server) messageRecipientsCSV(w http.ResponseWriter, r *http.Request, c *caller) {
+	b, err := s.deps.Messaging.RecipientsCSV(r.Context(), c.h, r.PathValue("id"), r.URL.Query().Get("status"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="recipients.csv"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(b)
 }
 
 // stopMessage stops sending a broadcast; it answers once no process will
