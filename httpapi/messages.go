@@ -15,8 +15,18 @@ func (s *Server) routeMessages() {
 	s.mux.HandleFunc("GET /api/v1/messages", s.authed(s.listMessages))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}", s.authed(s.getMessage))
 	s.mux.HandleFunc("POST /api/v1/messages/{id}/cancel", s.authed(s.stopMessage))
+	s.mux.HandleFunc("POST /api/v1/messages/{id}/test", s.authed(s.testMessage))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}/recipients", s.authed(s.messageRecipients))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}/recipients.csv", s.authed(s.messageRecipientsCSV))
+}
+
+// testMessage texts a broadcast's text to the signed-in admin's own phone.
+func (s *Server) testMessage(w http.ResponseWriter, r *http.Request, c *caller) {
+	if !s.gateOpen(w, r, c) {
+		return
+	}
+	res, err := s.deps.Messaging.SendTest(r.Context(), c.h, c.admin, clientIP(r), r.PathValue("id"))
+	respond(s, w, r, http.StatusOK, res, err)
 }
 
 // messageRecipients pages a broadcast's recipients with name and phone,

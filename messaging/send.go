@@ -45,6 +45,8 @@ type handleHolder struct {
 	ten *tenancy.Tenancy
 	id  string
 	h   *tenancy.Handle
+	// borrowed is a handle its caller releases (a request's): kept throughout.
+	borrowed bool
 }
 
 func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
@@ -59,7 +61,7 @@ func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
 }
 
 func (hh *handleHolder) release() {
-	if hh.h != nil {
+	if hh.h != nil && !hh.borrowed {
 		hh.h.Release()
 		hh.h = nil
 	}

@@ -166,6 +166,31 @@ func (s *Store) CreateBroadcast(ctx context.Context, h *tenancy.Handle, b *Broad
 	})
 }
 
+// AddSegments counts segments sent outside a broadcast (a test text)
+// against the month's quota (0 = none), in one check-and-add statement.
+// Errors: EFORBIDDEN when the quota would be exceeded.
+func (s *Store) AddSegments(ctx context.Context, h *tenancy.Handle, segments, quota int) error {
+	month := s.Now().Format("2006-01")
+	limit := int64(quota)
+	if quota <= 0 {
+		limit = math.MaxInt64 / 2
+	}
+	return h.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segment_usage (month, segments) VALUES ($1, 0) ON CONFLICT (month) DO NOTHING`, month); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE segment_usage SET segments = segments + $1 WHERE month = $2 AND segments + $1 <= $3`,
+			segments, month, limit)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return steeple.Errorf(steeple.EFORBIDDEN, "this month's %d segments are used up", quota)
+		}
+		return nil
+	})
+}
+
 // insertRecipients writes recipients in multi-row statements: one round
 // trip per 500 rows rather than per row.
 func (s *Store) insertRecipients(ctx context.Context, tx *sql.Tx, messageID string, rs []OutgoingRecipient, now time.Time) error {
