@@ -16,6 +16,7 @@ func (s *Server) routeMessages() {
 	s.mux.HandleFunc("GET /api/v1/messages/{id}", s.authed(s.getMessage))
 	s.mux.HandleFunc("POST /api/v1/messages/{id}/cancel", s.authed(s.stopMessage))
 	s.mux.HandleFunc("POST /api/v1/messages/{id}/test", s.authed(s.testMessage))
+	s.mux.HandleFunc("POST /api/v1/messages/{id}/duplicate", s.authed(s.duplicateMessage))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}/recipients", s.authed(s.messageRecipients))
 	s.mux.HandleFunc("GET /api/v1/messages/{id}/recipients.csv", s.authed(s.messageRecipientsCSV))
 }
@@ -27,6 +28,13 @@ func (s *Server) testMessage(w http.ResponseWriter, r *http.Request, c *caller) 
 	}
 	res, err := s.deps.Messaging.SendTest(r.Context(), c.h, c.admin, clientIP(r), r.PathValue("id"))
 	respond(s, w, r, http.StatusOK, res, err)
+}
+
+// duplicateMessage answers a broadcast's text, media and audience as a new
+// request (a draft kept by the client) to edit and send or schedule.
+func (s *Server) duplicateMessage(w http.ResponseWriter, r *http.Request, c *caller) {
+	req, err := s.deps.Messaging.Duplicate(r.Context(), c.h, r.PathValue("id"))
+	respond(s, w, r, http.StatusOK, map[string]any{"draft": req}, err)
 }
 
 // messageRecipients pages a broadcast's recipients with name and phone,

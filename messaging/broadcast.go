@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/members"
@@ -227,8 +228,28 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	out, err := s.store.Broadcast(ctx, h, b.ID)
 	if out != nil {
 		out.Excluded = p.Excluded
+		localize(h, out)
 	}
 	return out, err
+}
+
+// localize adds the church's timezone and local creation time.
+func localize(h *tenancy.Handle, bs ...*store.Broadcast) {
+	loc := churchLocation(h)
+	for _, b := range bs {
+		b.Timezone = loc.String()
+		b.CreatedAtLocal = b.CreatedAt.In(loc).Format(time.RFC3339)
+	}
+}
+
+// Duplicate is what a broadcast asked for (text, media, audience), as a
+// request to edit and send again: nothing is created.
+func (s *Service) Duplicate(ctx context.Context, h *tenancy.Handle, id string) (*BroadcastRequest, error) {
+	b, err := s.store.Broadcast(ctx, h, id)
+	if err != nil {
+		return nil, err
+	}
+	return &BroadcastRequest{Text: b.Text, MediaURLs: b.MediaURLs, Audience: b.Audience}, nil
 }
 
 // Get returns a broadcast with its counts and every recipient's status.
@@ -237,11 +258,14 @@ func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id string) (*store
 	if err != nil {
 		return nil, nil, err
 	}
+	localize(h, b)
 	rs, err := s.store.BroadcastRecipients(ctx, h, id)
 	return b, rs, err
 }
 
 // List returns the newest broadcasts.
 func (s *Service) List(ctx context.Context, h *tenancy.Handle, limit int) ([]*store.Broadcast, error) {
-	return s.store.Broadcasts(ctx, h, limit)
+	bs, err := s.store.Broadcasts(ctx, h, limit)
+	localize(h, bs...)
+	return bs, err
 }

@@ -47,9 +47,11 @@ func TestBroadcastCountsAndRecipients(t *testing.T) {
 		r := s.Do(t, "GET", "/api/v1/messages", c.token, nil)
 		var list struct {
 			Messages []struct {
-				ID           string
-				Counts       map[string]int
-				DeliveryRate *float64 `json:"delivery_rate"`
+				ID             string
+				Counts         map[string]int
+				DeliveryRate   *float64 `json:"delivery_rate"`
+				Timezone       string
+				CreatedAtLocal string `json:"created_at_local"`
 			}
 		}
 		decodeJSON(t, r.Raw, &list)
@@ -62,6 +64,9 @@ func TestBroadcastCountsAndRecipients(t *testing.T) {
 			if m.Counts[k] != v {
 				t.Fatalf("counts %v; want %v", m.Counts, want)
 			}
+		}
+		if m.Timezone != "America/Chicago" || !strings.HasSuffix(m.CreatedAtLocal, "-06:00") {
+			t.Fatalf("local time: %q %q", m.Timezone, m.CreatedAtLocal)
 		}
 		if m.DeliveryRate == nil || *m.DeliveryRate != 0.333 {
 			t.Fatalf("delivery rate %v; want 0.333", m.DeliveryRate)
@@ -122,6 +127,24 @@ func TestBroadcastCountsAndRecipients(t *testing.T) {
 		if err != nil || len(recs) != 6 || recs[0][0] != "First name" || recs[3][3] != "failed" ||
 			!strings.HasPrefix(recs[3][5], "'=") || recs[1][2] != all[0].Phone {
 			t.Fatalf("csv (%v): %q", err, recs)
+		}
+
+		// Duplicate: the same text and audience, as a request to send again.
+		r = s.Do(t, "POST", "/api/v1/messages/"+id+"/duplicate", c.token, nil)
+		var d struct {
+			Draft struct {
+				Text     string
+				Audience struct {
+					MemberIDs []string `json:"member_ids"`
+				}
+			}
+		}
+		decodeJSON(t, r.Raw, &d)
+		if r.Status != http.StatusOK || d.Draft.Text != "Hello" || len(d.Draft.Audience.MemberIDs) != 5 {
+			t.Fatalf("duplicate: %d %s", r.Status, r.Raw)
+		}
+		if r := s.Do(t, "POST", "/api/v1/messages/"+id+"/duplicate", o.token, nil); r.Status != http.StatusNotFound {
+			t.Fatalf("another church's duplicate: %d", r.Status)
 		}
 	})
 }

@@ -106,6 +106,9 @@ type Broadcast struct {
 	// DeliveryRate is delivered / (sent + delivered + failed): of the texts
 	// that left, the share confirmed delivered (null before any left).
 	DeliveryRate *float64 `json:"delivery_rate"`
+	// Timezone and CreatedAtLocal give created_at on the church's clock.
+	Timezone       string `json:"timezone,omitempty"`
+	CreatedAtLocal string `json:"created_at_local,omitempty"`
 	// StoppedAt and StoppedBy (an admin id) say when a broadcast was stopped.
 	StoppedAt *time.Time `json:"stopped_at,omitempty"`
 	StoppedBy string     `json:"stopped_by,omitempty"`
