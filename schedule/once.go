@@ -30,7 +30,8 @@ func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admi
 	if err := s.checkSendAt(sendAt); err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, h, r); err != nil {
+	warnings, err := s.check(ctx, h, r)
+	if err != nil {
 		return nil, err
 	}
 	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleOnce, Status: steeple.ScheduleActive, Message: mustJSON(r),
@@ -40,13 +41,24 @@ func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admi
 	if err := s.arm(ctx, h, sc, Occurrence{Key: onceKey(at), At: at}); err != nil {
 		return nil, err
 	}
-	return s.view(h, sc)
+	return withWarnings(s.view(h, sc))(warnings)
+}
+
+// withWarnings adds warnings to a view.
+func withWarnings(v *View, err error) func([]string) (*View, error) {
+	return func(w []string) (*View, error) {
+		if v != nil {
+			v.Warnings = w
+		}
+		return v, err
+	}
 }
 
 // ScheduledUpdate changes a scheduled broadcast; absent fields stay.
 type ScheduledUpdate struct {
-	SendAt  *time.Time `json:"send_at"`
-	Message *Message   `json:"message"`
+	// SendAt without an offset is the church's local time.
+	SendAt  *SendTime `json:"send_at"`
+	Message *Message  `json:"message"`
 }
 
 // scheduled loads a schedule of a kind. Errors: ENOTFOUND.
@@ -74,24 +86,29 @@ func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id str
 	if err := editable(sc); err != nil {
 		return nil, err
 	}
+	var warnings []string
 	if u.Message != nil {
-		if err := s.check(ctx, h, *u.Message); err != nil {
+		if warnings, err = s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
 		sc.Message = mustJSON(*u.Message)
 	}
 	at := *sc.SendAt
 	if u.SendAt != nil {
-		if err := s.checkSendAt(*u.SendAt); err != nil {
+		t, err := u.SendAt.In(Location(h))
+		if err != nil {
 			return nil, err
 		}
-		at = u.SendAt.UTC()
+		if err := s.checkSendAt(t); err != nil {
+			return nil, err
+		}
+		at = t.UTC()
 		sc.SendAt = &at
 	}
 	if err := s.arm(ctx, h, sc, Occurrence{Key: onceKey(at), At: at}); err != nil {
 		return nil, err
 	}
-	return s.view(h, sc)
+	return withWarnings(s.view(h, sc))(warnings)
 }
 
 // CancelScheduled cancels a scheduled broadcast not yet sent. Errors:

@@ -41,7 +41,8 @@ func (s *Service) CreateRecurring(ctx context.Context, h *tenancy.Handle, admin 
 	if err := in.Rule.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, h, in.Message); err != nil {
+	warnings, err := s.check(ctx, h, in.Message)
+	if err != nil {
 		return nil, err
 	}
 	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleRecurring, Status: steeple.ScheduleActive, Name: name,
@@ -53,7 +54,7 @@ func (s *Service) CreateRecurring(ctx context.Context, h *tenancy.Handle, admin 
 	if err := s.arm(ctx, h, sc, o); err != nil {
 		return nil, err
 	}
-	return s.Recurring(ctx, h, sc.ID)
+	return withWarnings(s.Recurring(ctx, h, sc.ID))(warnings)
 }
 
 // Recurring returns a recurring message with its next occurrences and
@@ -98,8 +99,9 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 			return nil, err
 		}
 	}
+	var warnings []string
 	if u.Message != nil {
-		if err := s.check(ctx, h, *u.Message); err != nil {
+		if warnings, err = s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
 		sc.Message = mustJSON(*u.Message)
@@ -122,7 +124,7 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err != nil {
 		return nil, err
 	}
-	return s.Recurring(ctx, h, id)
+	return withWarnings(s.Recurring(ctx, h, id))(warnings)
 }
 
 // PauseRecurring stops a recurring message until resumed. Errors: ENOTFOUND.

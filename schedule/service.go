@@ -86,20 +86,27 @@ type Message struct {
 
 // View is a schedule as the API shows it.
 type View struct {
-	ID        string                 `json:"id"`
-	Kind      steeple.ScheduleKind   `json:"kind"`
-	Status    steeple.ScheduleStatus `json:"status"`
-	Name      string                 `json:"name,omitempty"`
-	SendAt    *time.Time             `json:"send_at,omitempty"`
-	Rule      *Rule                  `json:"rule,omitempty"`
-	Timezone  string                 `json:"timezone"`
-	Message   Message                `json:"message"`
-	NextAt    *time.Time             `json:"next_at,omitempty"`
-	Upcoming  []time.Time            `json:"upcoming,omitempty"`
-	Runs      []steeple.ScheduleRun  `json:"runs,omitempty"`
-	CreatedBy string                 `json:"created_by"`
-	CreatedAt time.Time              `json:"created_at"`
-	UpdatedAt time.Time              `json:"updated_at"`
+	ID     string                 `json:"id"`
+	Kind   steeple.ScheduleKind   `json:"kind"`
+	Status steeple.ScheduleStatus `json:"status"`
+	Name   string                 `json:"name,omitempty"`
+	SendAt *time.Time             `json:"send_at,omitempty"`
+	// SendAtLocal and NextAtLocal are the same instants on the church's
+	// clock (RFC 3339 with its offset), beside UTC.
+	SendAtLocal string                `json:"send_at_local,omitempty"`
+	NextAtLocal string                `json:"next_at_local,omitempty"`
+	Rule        *Rule                 `json:"rule,omitempty"`
+	Timezone    string                `json:"timezone"`
+	Message     Message               `json:"message"`
+	NextAt      *time.Time            `json:"next_at,omitempty"`
+	Upcoming    []time.Time           `json:"upcoming,omitempty"`
+	Runs        []steeple.ScheduleRun `json:"runs,omitempty"`
+	CreatedBy   string                `json:"created_by"`
+	CreatedAt   time.Time             `json:"created_at"`
+	UpdatedAt   time.Time             `json:"updated_at"`
+	// Warnings, in the answer to a create or an edit only, say what may
+	// keep the message from going out as meant.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
@@ -117,6 +124,8 @@ func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
 	if sc.Status != steeple.ScheduleActive {
 		v.NextAt = nil
 	}
+	loc := Location(h)
+	v.SendAtLocal, v.NextAtLocal = localString(v.SendAt, loc), localString(v.NextAt, loc)
 	return v, nil
 }
 
@@ -130,9 +139,10 @@ func Location(h *tenancy.Handle) *time.Location {
 
 // check validates what a schedule will send, as a broadcast would be now
 // (fields, template, audience ids), creating nothing.
-func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Message) error {
-	_, err := s.msg.Preview(ctx, h, r.BroadcastRequest)
-	return err
+// An audience with no one in it today is allowed, with a warning: it is
+// resolved when the message is sent.
+func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Message) ([]string, error) {
+	return s.msg.CheckLater(ctx, h, r.BroadcastRequest)
 }
 
 // arm records a schedule's next occurrence: in the registry first (the
