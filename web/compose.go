@@ -104,7 +104,7 @@ type composeData struct {
 	Upcoming  []occurrence
 	Review    *review
 	Fields    []field // the review repeats the form in hidden fields
-	Notice    string // an error about the whole form (translated id or service message)
+	Notice    string  // an error about the whole form (translated id or service message)
 }
 
 // occurrence is one upcoming sending time, with what to watch for.
@@ -116,18 +116,18 @@ type occurrence struct {
 
 // review is what a send will cost and how long it will take.
 type review struct {
-	Recipients, Parts   int
-	From                string
-	QuotaUsed, Quota    int
-	QuotaAfter          int
-	OverQuota           bool
-	Duration            string // at the current sending limit
-	CapToday, CapLeft   int    // the daily cap (0: none) and what is left of it today
-	NotToday            bool
-	Quiet               bool
+	Recipients, Parts    int
+	From                 string
+	QuotaUsed, Quota     int
+	QuotaAfter           int
+	OverQuota            bool
+	Duration             string // at the current sending limit
+	CapToday, CapLeft    int    // the daily cap (0: none) and what is left of it today
+	NotToday             bool
+	Quiet                bool
 	QuietStart, QuietEnd string
-	When                string // "now", "at", "recurring"
-	At                  time.Time
+	When                 string // "now", "at", "recurring"
+	At                   time.Time
 }
 
 // Weekdays are the days of a weekly rule, Sunday first.
