@@ -12,6 +12,28 @@ import (
 	"github.com/steeple-sms/steeple/internal/testkit"
 )
 
+// markFiring marks a schedule as being sent right now, or not.
+func markFiring(t *testing.T, s *testkit.Server, tenantID, id string, on bool) {
+	t.Helper()
+	ctx := context.Background()
+	h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	sc, err := s.Store.Schedule(ctx, h, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc.Firing = ""
+	if on {
+		sc.Firing = sc.NextKey
+	}
+	if err := s.Store.SaveSchedule(ctx, h, sc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 var htmx = map[string]string{"HX-Request": "true"}
 
 // readyChurch signs up a church whose owner's email is verified, with a
@@ -120,7 +142,7 @@ func TestComposeReviewAndSend(t *testing.T) {
 		other.signUp("Other Church", "other@example.org")
 		other.post("/messages/new", url.Values{"op": {"review"}, "body": {"x"}, "audience": {"groups"}, "group_id": {group}}).want(t, 404)
 		other.post("/messages/new", url.Values{"op": {"audience"}, "body": {"x"}, "audience": {"groups"}, "group_id": {group}}).want(t, 404)
-		other.get("/messages/media/" + group).want(t, 404)
+		other.get("/messages/media/"+group).want(t, 404)
 	})
 }
 
@@ -171,6 +193,11 @@ func TestComposeScheduleAndList(t *testing.T) {
 		other.post("/schedules/"+rid+"/delete", url.Values{}).want(t, 404)
 		other.get("/schedules").lacks(t, "Sunday reminder")
 
+		// Being sent right now: a friendly 409 with a button to try again.
+		markFiring(t, s, b.tenantOf(), rid, true)
+		b.post("/schedules/"+rid+"/pause", url.Values{}).want(t, http.StatusConflict, "being sent right now", "Try again",
+			`<form method="post" action="/schedules/`+rid+`/pause">`)
+		markFiring(t, s, b.tenantOf(), rid, false)
 		b.follow(b.post("/schedules/"+rid+"/pause", url.Values{})).want(t, 200, "Paused: it will not be sent", `action="/schedules/`+rid+`/resume"`)
 		b.follow(b.post("/schedules/"+rid+"/resume", url.Values{})).want(t, 200, "Resumed.", `action="/schedules/`+rid+`/pause"`)
 		b.follow(b.post("/schedules/"+rid+"/delete", url.Values{})).want(t, 200, "Deleted").lacks(t, "Sunday reminder")
