@@ -44,7 +44,7 @@ func TestBrowserComposeSendAndSchedule(t *testing.T) {
 	p.Do(chromedp.Click(`input[name=audience][value=groups]`), chromedp.Click(`input[name=group_id]`))
 	p.WaitText("#aud-recipients", "1 person will get this text")
 	p.Do(chromedp.Click("#review-button"), chromedp.WaitVisible("#send-button"))
-	if got := p.Text("#send-button"); got != "Send 1 text (1 parts) from (312) 555-0142" {
+	if got := p.Text("#send-button"); got != "Send 1 text (1 part) from (312) 555-0142" {
 		t.Fatalf("send button: %q", got)
 	}
 	p.Axe()

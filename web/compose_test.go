@@ -125,7 +125,7 @@ func TestComposeReviewAndSend(t *testing.T) {
 
 		form := url.Values{"body": {"Choir at 7 tonight"}, "audience": {"groups"}, "group_id": {group}, "when": {"now"}}
 		form.Set("op", "review")
-		rv := b.post("/messages/new", form).want(t, 200, "Check before sending", "Send 1 text (1 parts) from (312) 555-0142",
+		rv := b.post("/messages/new", form).want(t, 200, "Check before sending", "Send 1 text (1 part) from (312) 555-0142",
 			`id="rv-duration"`, `name="group_id" value="`+group+`"`)
 		if !regexp.MustCompile(`id="rv-quota">0 used now → 1 after`).MatchString(rv.Body) {
 			t.Fatalf("quota line missing:\n%s", rv.Body)
