@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -23,8 +24,25 @@ func browserSignIn(p *webtest.Page, url, email string) {
 func TestBrowserMembersGroupsTemplates(t *testing.T) {
 	t.Parallel()
 	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{NoQueue: true})
-	b := newBrowser(t, s, "en")
-	tok, zoe, _ := churchWithMembers(t, s, b, "Grace Chapel", "ruth@grace.example.org")
+	p := webtest.New(t, 1024, 768)
+	p.Language("en-US")
+	// Sign up in the browser, as a secretary would.
+	p.Do(chromedp.Navigate(s.URL+"/signup"), chromedp.WaitVisible("#church-name"))
+	webtest.Eval[bool](p, `(() => { document.querySelector("#church-tz").value = "America/Chicago"; return true })()`)
+	p.Do(chromedp.SendKeys("#church-name", "Grace Chapel"), chromedp.SendKeys("#admin-name", "Ruth Alvarez"),
+		chromedp.SendKeys("#admin-email", "ruth@grace.example.org"), chromedp.SendKeys("#admin-password", password),
+		chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("#glance-h"))
+	// Add Zoë through the form, with her consent.
+	p.Do(chromedp.Navigate(s.URL+"/members/new"), chromedp.WaitVisible("#first-name"),
+		chromedp.SendKeys("#first-name", "Zoë"), chromedp.SendKeys("#last-name", "Ávila"),
+		chromedp.SendKeys("#phone", "(312) 555-0601"), chromedp.Click(`input[name=consent]`),
+		chromedp.SendKeys("#wording", "Signed the welcome card on Sunday"),
+		chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("#consent-h"))
+	p.Axe()
+	zoe := strings.TrimPrefix(strings.SplitN(p.Location(), "?", 2)[0], s.URL+"/members/")
+	// The rest of the church through the JSON API.
+	tok := apiToken(t, s, "ruth@grace.example.org", "")
+	addMember(t, s, tok, "Juan", "Pérez", "+13125550602", false)
 	addMember(t, s, tok, "Mateo", "Núñez", "+13125550604", true)
 	addMember(t, s, tok, "Grace", "Okafor", "+13125550605", true)
 	choir := addGroup(t, s, tok, "Choir")
@@ -32,9 +50,6 @@ func TestBrowserMembersGroupsTemplates(t *testing.T) {
 	tr := s.Do(t, "POST", "/api/v1/templates", tok, map[string]any{"name": "Sunday reminder", "body": "Hi {first_name}, see you Sunday at 10 at {church_name}!"})
 	tid, _ := tr.Body["id"].(string)
 
-	p := webtest.New(t, 1024, 768)
-	p.Language("en-US")
-	browserSignIn(p, s.URL, "ruth@grace.example.org")
 	p.Do(chromedp.Navigate(s.URL+"/members"), chromedp.WaitVisible("#q"))
 	p.WaitText("#total", "4 members")
 	p.Axe()
@@ -76,6 +91,9 @@ func TestBrowserMembersGroupsTemplates(t *testing.T) {
 	}
 
 	p.Do(chromedp.Navigate(s.URL+"/members/"+zoe), chromedp.WaitVisible("#consent-h"))
+	if got := p.Text("main table"); !contains(got, "Signed the welcome card on Sunday") {
+		t.Fatalf("consent history: %q", got)
+	}
 	p.Axe()
 	p.Screenshot(screens, "member")
 
@@ -93,7 +111,16 @@ func TestBrowserMembersGroupsTemplates(t *testing.T) {
 	p.Do(chromedp.SetValue("#t-member", zoe), chromedp.Click(`button[value=preview]`))
 	p.WaitText("#preview", "Hello Zoë, welcome!")
 	p.Axe()
+	// A misspelt variable is refused beside the text, which stays as typed.
+	webtest.Eval[bool](p, `(() => { document.querySelector("#t-body").value = "Hi {frist_name}, see you Sunday!"; return true })()`)
+	p.Do(chromedp.Click(`button[value=save]`), chromedp.WaitVisible("#t-body-error"))
+	if got := p.Text("#t-body-error"); !contains(got, "{frist_name}") {
+		t.Fatalf("variable error: %q", got)
+	}
+	p.Axe()
 	p.Screenshot(screens, "template")
+
+	p.Do(chromedp.Click("header form[action='/signout'] button"), chromedp.WaitVisible("#email"))
 
 	// A phone: nothing scrolls sideways, in Spanish.
 	m := webtest.New(t, 360, 740)
