@@ -130,6 +130,9 @@ func TestBrowserMembersGroupsTemplates(t *testing.T) {
 		m.Do(chromedp.Navigate(s.URL+path), chromedp.WaitVisible("main h1"))
 		m.NoSideways()
 		m.Axe()
+		if path == "/members/"+zoe {
+			m.Screenshot(screens, "member-es-360")
+		}
 	}
 	m.Do(chromedp.Navigate(s.URL+"/members"), chromedp.WaitVisible("#q"))
 	m.Screenshot(screens, "members-es-360")
