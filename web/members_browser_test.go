@@ -130,8 +130,11 @@ func TestBrowserMembersGroupsTemplates(t *testing.T) {
 		m.Do(chromedp.Navigate(s.URL+path), chromedp.WaitVisible("main h1"))
 		m.NoSideways()
 		m.Axe()
-		if path == "/members/"+zoe {
+		switch path {
+		case "/members/" + zoe:
 			m.Screenshot(screens, "member-es-360")
+		case "/templates":
+			m.Screenshot(screens, "templates-es-360")
 		}
 	}
 	m.Do(chromedp.Navigate(s.URL+"/members"), chromedp.WaitVisible("#q"))
