@@ -649,11 +649,3 @@ func truncate(s string, n int) string {
 
 // Svc translates a service's message when a translation exists.
 func (v *view) Svc(msg string) string { return v.tr.serviceMessage(v.Lang, msg) }
-
-// Phone shows a +1 number as (312) 555-0142, any other as it is.
-func (v *view) Phone(e164 string) string {
-	if len(e164) == 12 && strings.HasPrefix(e164, "+1") {
-		return "(" + e164[2:5] + ") " + e164[5:8] + "-" + e164[8:]
-	}
-	return e164
-}

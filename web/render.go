@@ -54,6 +54,7 @@ type view struct {
 	Data     any
 	tr       *translator
 	location *time.Location
+	region   string // the church's phone region, for Phone (set by pages that show numbers)
 }
 
 // T translates a message id (args: name, value pairs).
