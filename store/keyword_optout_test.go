@@ -38,10 +38,7 @@ func TestStartRestoresOnlyKeywordOptOuts(t *testing.T) {
 		if ov, err := c.st.Overview(ctx, c.h, monthStart); err != nil || ov.OptOutsSince != 0 {
 			t.Fatalf("opt-outs before any STOP: %+v %v", ov, err)
 		}
-		c.text(t, phone, "STOP", keyword(store.KeywordStop))
-		if ov, err := c.st.Overview(ctx, c.h, monthStart); err != nil || ov.OptOutsSince != 1 {
-			t.Fatalf("opt-outs after one STOP from a shared phone: %+v %v", ov, err)
-		}
+		// START alone restores no one an admin or an import opted out.
 		c.text(t, phone, "START", keyword(store.KeywordStart))
 		for _, w := range []struct {
 			m      *steeple.Member
@@ -52,7 +49,22 @@ func TestStartRestoresOnlyKeywordOptOuts(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got.Consent.Status != w.status {
-				t.Errorf("%s after STOP+START: %s (%s), want %s", w.m.FirstName, got.Consent.Status, got.Consent.Source, w.status)
+				t.Errorf("%s after START: %s (%s), want %s", w.m.FirstName, got.Consent.Status, got.Consent.Source, w.status)
+			}
+		}
+		// A STOP from the phone is everyone's own opt-out, also for those an
+		// admin had opted out: no admin can undo it.
+		c.text(t, phone, "STOP", keyword(store.KeywordStop))
+		if ov, err := c.st.Overview(ctx, c.h, monthStart); err != nil || ov.OptOutsSince != 1 {
+			t.Fatalf("opt-outs after one STOP from a shared phone: %+v %v", ov, err)
+		}
+		for _, m := range []*steeple.Member{in, byAdmin, imported} {
+			got, err := c.st.Member(ctx, c.h, m.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Consent.Status != steeple.ConsentOptedOut || got.Consent.Source != steeple.ConsentSourceKeyword {
+				t.Errorf("%s after STOP: %s (%s), want opted out by keyword", m.FirstName, got.Consent.Status, got.Consent.Source)
 			}
 		}
 	})
