@@ -190,10 +190,8 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
 			return err
 		}
-		claimed, err := s.waitForSlot(ctx, hh, out.From, rate)
-		if err != nil {
-			return err
-		}
+		// The stop's claim too comes before the slot: a database write
+		// between the slot and the call would push sends together.
 		if out.claim != nil {
 			h, err := hh.get(ctx)
 			if err != nil {
@@ -202,6 +200,10 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 			if ok, err := out.claim(ctx, h); err != nil || !ok {
 				return err
 			}
+		}
+		claimed, err := s.waitForSlot(ctx, hh, out.From, rate)
+		if err != nil {
+			return err
 		}
 		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
