@@ -16,7 +16,7 @@ type pages struct {
 
 // pageNames are the templates in templates/, one per screen.
 var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error",
-	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary"}
+	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary", "messages", "reports"}
 
 func loadPages(st *assets) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
