@@ -87,7 +87,7 @@ func TestBroadcastPage(t *testing.T) {
 		}
 		h.Release()
 
-		frag := b.get("/messages/" + bc.ID + "/progress").want(t, 200, `hx-trigger="every 2s [document.visibilityState==`, "Sending now")
+		frag := b.get("/messages/"+bc.ID+"/progress").want(t, 200, `hx-trigger="every 2s [document.visibilityState==`, "Sending now")
 		frag.lacks(t, "<html")
 		b.get("/messages/"+bc.ID).want(t, 200, "Choir practice moved", `hx-trigger="every 2s`, "Every text went out")
 
@@ -134,7 +134,7 @@ func TestBroadcastPage(t *testing.T) {
 
 		// Filter and CSV.
 		b.get("/messages/"+bc.ID+"?status=failed").want(t, 200, "/members/"+ids[1]).lacks(t, "/members/"+ids[0])
-		csv := b.get("/messages/" + bc.ID + "/recipients.csv?status=delivered").want(t, 200, ids[0])
+		csv := b.get("/messages/"+bc.ID+"/recipients.csv?status=delivered").want(t, 200, ids[0])
 		if !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") || strings.Contains(csv.Body, ids[1]) {
 			t.Fatalf("csv: %s %q", csv.Header.Get("Content-Type"), csv.Body)
 		}
@@ -170,7 +170,7 @@ func TestBroadcastProgressReachesDone(t *testing.T) {
 		id := r.Body["id"].(string)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
-			p := b.get("/messages/" + id + "/progress").want(t, 200)
+			p := b.get("/messages/"+id+"/progress").want(t, 200)
 			if !strings.Contains(p.Body, "hx-trigger") {
 				p.want(t, 200, "Finished sending", "3 of 3 texts handled")
 				break
