@@ -131,7 +131,14 @@ func (h *Handler) broadcastProgress(w http.ResponseWriter, r *http.Request, s *s
 		h.fail(w, r, v, err)
 		return
 	}
-	v.Data = broadcastData{B: b, Progress: h.progress(b), Funnel: funnel(b)}
+	d := broadcastData{B: b, Progress: h.progress(b), Funnel: funnel(b)}
+	if d.Progress.Done && isHTMX(r) {
+		// The page was polling: reload it once so its failures, recipients
+		// and replies show the finished broadcast. It comes back without
+		// the trigger, so polling stops.
+		w.Header().Set("HX-Refresh", "true")
+	}
+	v.Data = d
 	h.renderFragment(w, http.StatusOK, "broadcast", "progress", v)
 }
 

@@ -17,7 +17,7 @@ func (h *Handler) routeReports() {
 // Chart geometry, in pixels. Text keeps its fixed size: the drawing has no
 // viewBox, so nothing is scaled.
 const (
-	chartBarsTop    = 8
+	chartBarsTop    = 18 // room for the tallest bar's value
 	chartBarsHeight = 140
 	chartLabelY     = chartBarsTop + chartBarsHeight + 18
 	chartHeight     = chartLabelY + 8
@@ -31,6 +31,7 @@ type chart struct {
 	Max         int
 	Height      int
 	LabelY      int
+	Base        int // the baseline under the bars
 }
 
 type chartBar struct {
@@ -76,7 +77,7 @@ func (h *Handler) reports(w http.ResponseWriter, r *http.Request, s *session) {
 		{"replies", "reports.chart.replies", func(w messaging.WeekReport) int { return w.Replies }, nil},
 	}
 	for _, p := range pick {
-		c := chart{ID: p.id, TitleID: p.title, Height: chartHeight, LabelY: chartLabelY}
+		c := chart{ID: p.id, TitleID: p.title, Height: chartHeight, LabelY: chartLabelY, Base: chartBarsTop + chartBarsHeight}
 		for _, wk := range rep.Weeks {
 			c.Max = max(c.Max, p.val(wk))
 		}
