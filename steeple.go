@@ -58,6 +58,16 @@ func FieldError(field, message string) *Error {
 	return &Error{Code: EINVALID, Message: field + ": " + message, Fields: map[string]string{field: message}}
 }
 
+// FieldMessage returns err's message for field: "" when err is nil or has
+// no message for field.
+func FieldMessage(err error, field string) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Fields[field]
+	}
+	return ""
+}
+
 // ErrorCode returns the code of the first *Error in err's chain: "" for nil,
 // EINTERNAL for any other error.
 func ErrorCode(err error) string {

@@ -40,9 +40,9 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 	if err := requireOwner(owner); err != nil {
 		return nil, nil, err
 	}
-	email, msg := NormalizeEmail(rawEmail)
-	if msg != "" {
-		return nil, nil, steeple.FieldError("email", msg)
+	email, err := steeple.NormalizeEmail("email", rawEmail)
+	if err != nil {
+		return nil, nil, err
 	}
 	if err := s.RequireOpenGate(ctx, h); err != nil {
 		return nil, nil, err
@@ -111,6 +111,39 @@ type AcceptRequest struct {
 // index, then logs it in. Errors: ENOTFOUND for a token that is unknown,
 // expired, used or altered.
 func (s *Service) AcceptInvitation(ctx context.Context, req AcceptRequest, ip string) (*LoginResult, error) {
+	return s.acceptInvitation(ctx, req, ip, s.grantAPI)
+}
+
+// WebAcceptInvitation is AcceptInvitation for the web app: the new admin
+// is signed in with a web session (LoginResult.WebSession).
+func (s *Service) WebAcceptInvitation(ctx context.Context, req AcceptRequest, c WebClient) (*LoginResult, error) {
+	return s.acceptInvitation(ctx, req, c.IP, s.grantWeb(c))
+}
+
+// InvitationTarget tells which church and email an invitation link is
+// for, without spending it (for the accept page). Errors: ENOTFOUND.
+func (s *Service) InvitationTarget(ctx context.Context, token string) (*Church, string, error) {
+	notFound := steeple.Errorf(steeple.ENOTFOUND, "invitation not found, expired or already used")
+	tenantID := opaqueTenant("inv1", token)
+	if tenantID == "" {
+		return nil, "", notFound
+	}
+	h, err := s.ten.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.ESUSPENDED {
+			return nil, "", notFound
+		}
+		return nil, "", err
+	}
+	defer h.Release()
+	email, err := s.store.InvitationEmail(ctx, h, store.TokenHash(token))
+	if err != nil {
+		return nil, "", err
+	}
+	return &Church{ID: tenantID, Name: h.Tenant().Name}, email, nil
+}
+
+func (s *Service) acceptInvitation(ctx context.Context, req AcceptRequest, ip string, grant grantFunc) (*LoginResult, error) {
 	fe := fieldErrors{}
 	name := strings.TrimSpace(req.Name)
 	if name == "" {
@@ -157,11 +190,12 @@ func (s *Service) AcceptInvitation(ctx context.Context, req AcceptRequest, ip st
 	if err := s.audit(ctx, h, adm.ID, "admin.joined", adm.ID, ip, ""); err != nil {
 		return nil, err
 	}
-	sess, err := s.issueSession(ctx, h, adm.ID, adm.Role)
+	rec, err := s.store.Admin(ctx, h, adm.ID)
 	if err != nil {
 		return nil, err
 	}
-	return &LoginResult{Tenant: &Church{ID: tenantID, Name: h.Tenant().Name}, Session: sess}, nil
+	res := &LoginResult{Tenant: &Church{ID: tenantID, Name: h.Tenant().Name}}
+	return res, grant(ctx, h, rec, res)
 }
 
 // RemoveAdmin deletes an admin (owners only; never the last owner) and its

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/subtle"
 	"errors"
+	"strings"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
@@ -42,6 +44,10 @@ type LoginResult struct {
 	Churches    []Church
 	// WebSession is the web app's session cookie value (web sign-in only).
 	WebSession string
+	// ChoiceToken (with Churches) is a short-lived signed token naming the
+	// admins whose password matched, so the web app's chooser can finish
+	// the sign-in with only the church's id (see CompleteChoice).
+	ChoiceToken string
 }
 
 // grantFunc gives a signed-in admin its credential: API tokens or a web
@@ -73,9 +79,9 @@ func (s *Service) Login(ctx context.Context, req LoginRequest, ip string) (*Logi
 }
 
 func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant grantFunc) (*LoginResult, error) {
-	email, msg := NormalizeEmail(req.Email)
-	if msg != "" {
-		return nil, steeple.FieldError("email", msg)
+	email, err := steeple.NormalizeEmail("email", req.Email)
+	if err != nil {
+		return nil, err
 	}
 	if req.TenantID != "" && !steeple.ValidID(req.TenantID) {
 		return nil, steeple.FieldError("tenant_id", "is not a church id")
@@ -123,28 +129,92 @@ func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant 
 		return nil, errBadLogin
 	case len(matches) > 1:
 		res := &LoginResult{}
+		var admins []string
 		for _, m := range matches {
 			res.Churches = append(res.Churches, Church{ID: m.tenant.ID, Name: m.tenant.Name, CreatedAt: m.tenant.CreatedAt, City: m.city})
+			admins = append(admins, m.tenant.ID+":"+m.admin.ID+":"+store.PasswordMark(m.admin.PasswordHash))
 		}
-		return res, nil
+		res.ChoiceToken, err = s.issueChoice(matches[0].tenant.ID, key, admins)
+		return res, err
 	}
 	_ = s.ten.Registry.ClearLoginFailures(ctx, key)
 	m := matches[0]
-	res := &LoginResult{Tenant: &Church{ID: m.tenant.ID, Name: m.tenant.Name, CreatedAt: m.tenant.CreatedAt}}
-	if m.admin.MFAEnabled {
-		res.MFARequired = true
-		res.MFAToken, err = s.tokens.issue(TypeMFA, m.admin.ID, m.tenant.ID, "", MFATTL)
-		return res, err
-	}
-	h, err := s.ten.Manager.Acquire(ctx, m.tenant.ID)
+	return s.finishLogin(ctx, m.tenant.ID, m.admin, ip, grant)
+}
+
+// finishLogin signs in an admin whose password was checked: an MFA
+// challenge when it has MFA, otherwise its credential.
+func (s *Service) finishLogin(ctx context.Context, tenantID string, a *store.AdminRecord, ip string, grant grantFunc) (*LoginResult, error) {
+	h, err := s.ten.Manager.Acquire(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	defer h.Release()
-	if err := s.audit(ctx, h, m.admin.ID, "login.succeeded", m.admin.ID, ip, ""); err != nil {
+	t := h.Tenant()
+	res := &LoginResult{Tenant: &Church{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt}}
+	if a.MFAEnabled {
+		res.MFARequired = true
+		res.MFAToken, err = s.tokens.issue(TypeMFA, a.ID, t.ID, "", MFATTL)
+		return res, err
+	}
+	if err := s.audit(ctx, h, a.ID, "login.succeeded", a.ID, ip, ""); err != nil {
 		return nil, err
 	}
-	return res, grant(ctx, h, m.admin, res)
+	return res, grant(ctx, h, a, res)
+}
+
+// ChoiceTTL is how long the web app's church chooser may take.
+const ChoiceTTL = 5 * time.Minute
+
+func (s *Service) issueChoice(tenantID, emailKey string, admins []string) (string, error) {
+	now := s.now()
+	c := Claims{TenantID: tenantID, Type: TypeChurchChoice, Admins: admins, RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: issuer, Subject: emailKey, IssuedAt: jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ChoiceTTL)), ID: steeple.NewID()}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.tokens.key)
+}
+
+// WebCompleteChoice finishes a web sign-in whose password matched at
+// several churches: choice is LoginResult.ChoiceToken (kept by the browser
+// in an HttpOnly cookie, never in the page), tenantID the church chosen.
+// The token works once, for ChoiceTTL, only for a church it names, and
+// only while the admin's password is unchanged. Errors: EUNAUTHORIZED.
+func (s *Service) WebCompleteChoice(ctx context.Context, choice, tenantID string, c WebClient) (*LoginResult, error) {
+	bad := steeple.Errorf(steeple.EUNAUTHORIZED, "invalid or expired token")
+	cl, err := s.tokens.parse(choice, TypeChurchChoice)
+	if err != nil {
+		return nil, bad
+	}
+	var adminID, mark string
+	for _, a := range cl.Admins {
+		parts := strings.SplitN(a, ":", 3)
+		if len(parts) == 3 && parts[0] == tenantID {
+			adminID, mark = parts[1], parts[2]
+		}
+	}
+	if adminID == "" {
+		return nil, bad
+	}
+	h, err := s.ten.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		return nil, unauthorizedIfGone(err)
+	}
+	a, err := s.store.Admin(ctx, h, adminID)
+	if err == nil && store.PasswordMark(a.PasswordHash) != mark {
+		err = bad
+	}
+	if err == nil {
+		var fresh bool
+		if fresh, err = s.store.SpendToken(ctx, h, cl.ID, cl.ExpiresAt.Time); err == nil && !fresh {
+			err = bad
+		}
+	}
+	h.Release()
+	if err != nil {
+		return nil, unauthorizedIfGone(err)
+	}
+	_ = s.ten.Registry.ClearLoginFailures(ctx, cl.Subject)
+	return s.finishLogin(ctx, tenantID, a, c.IP, s.grantWeb(c))
 }
 
 // checkAt checks the password at one church. A church that cannot be

@@ -4,7 +4,6 @@
 package auth
 
 import (
-	"net/mail"
 	"strings"
 	"unicode"
 
@@ -103,23 +102,6 @@ func uniqueRunes(s string) map[rune]bool {
 		m[r] = true
 	}
 	return m
-}
-
-// NormalizeEmail trims and lower-cases an email and checks its form.
-func NormalizeEmail(s string) (string, string) {
-	e := strings.ToLower(strings.TrimSpace(s))
-	if e == "" {
-		return "", "is required"
-	}
-	addr, err := mail.ParseAddress(e)
-	if err != nil || addr.Address != e || len(e) > 254 {
-		return "", "is not a valid email address"
-	}
-	_, domain, _ := strings.Cut(e, "@")
-	if !strings.Contains(domain, ".") || strings.HasPrefix(domain, ".") || strings.HasSuffix(domain, ".") {
-		return "", "is not a valid email address"
-	}
-	return e, ""
 }
 
 // fieldErrors collects per-field messages into one EINVALID error.

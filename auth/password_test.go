@@ -58,26 +58,6 @@ func TestCommonPasswordList(t *testing.T) {
 	}
 }
 
-func TestNormalizeEmail(t *testing.T) {
-	cases := []struct{ in, want, msg string }{
-		{"  Pat@Example.ORG ", "pat@example.org", ""},
-		{"", "", "required"},
-		{"pat", "", "valid"},
-		{"pat@localhost", "", "valid"},
-		{"pat@example.", "", "valid"},
-		{"pat@.example.org", "", "valid"},
-		{"Pat <pat@example.org>", "", "valid"},
-		{"pat@example.org, sam@example.org", "", "valid"},
-		{strings.Repeat("a", 250) + "@example.org", "", "valid"},
-	}
-	for _, c := range cases {
-		got, msg := NormalizeEmail(c.in)
-		if got != c.want || (c.msg == "") != (msg == "") || !strings.Contains(msg, c.msg) {
-			t.Errorf("NormalizeEmail(%q) = %q, %q; want %q, %q", c.in, got, msg, c.want, c.msg)
-		}
-	}
-}
-
 func TestHashPassword(t *testing.T) {
 	h1, err := HashPassword("correct horse battery")
 	if err != nil {

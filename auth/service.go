@@ -66,6 +66,7 @@ type Service struct {
 	passwordChecks atomic.Int64
 	signups        *signupLimiter
 	resends        *addressLimiters
+	forgots        *addressLimiters // password reset mails per email
 }
 
 // New builds the service.
@@ -85,7 +86,8 @@ func New(ten *tenancy.Tenancy, st *store.Store, keys *secret.Keys, cfg Config, n
 	return &Service{ten: ten, store: st, keys: keys, tokens: tokens{key: keys.SigningKey(), now: now}, cfg: cfg, now: now,
 		limiters: newAddressLimiters(cfg.PerAddressRate, cfg.PerAddressBurst, now),
 		signups:  newSignupLimiter(cfg.SignupsPerAddress, cfg.SignupsGlobal, now),
-		resends:  newAddressLimiters(3.0/3600, 3, now)}
+		resends:  newAddressLimiters(3.0/3600, 3, now),
+		forgots:  newAddressLimiters(3.0/3600, 3, now)}
 }
 
 // mailFailed logs a mail that could not be sent; the error names the
@@ -155,8 +157,8 @@ func (s *Service) signup(ctx context.Context, req SignupRequest, ip string, gran
 	} else if len([]rune(adminName)) > 100 {
 		fe.add("admin.name", "must be at most 100 characters")
 	}
-	email, msg := NormalizeEmail(req.Admin.Email)
-	fe.add("admin.email", msg)
+	email, err := steeple.NormalizeEmail("admin.email", req.Admin.Email)
+	fe.add("admin.email", steeple.FieldMessage(err, "admin.email"))
 	fe.add("admin.password", ValidatePassword(req.Admin.Password, email, name))
 	if err := fe.err(); err != nil {
 		return nil, nil, err

@@ -15,6 +15,10 @@ import (
 const (
 	TypeAccess = "access" // API calls, 15 minutes
 	TypeMFA    = "mfa"    // only POST /auth/mfa, 5 minutes
+	// TypePasswordReset is a password reset link's token, 1 hour, single-use.
+	TypePasswordReset = "pwreset"
+	// TypeChurchChoice is the web sign-in's church chooser cookie, 5 minutes.
+	TypeChurchChoice = "choice"
 )
 
 // Lifetimes.
@@ -32,6 +36,11 @@ type Claims struct {
 	TenantID string       `json:"tid"`
 	Role     steeple.Role `json:"role,omitempty"`
 	Type     string       `json:"typ"`
+	// Mark binds a password reset to the password it replaces (so a
+	// changed password voids older links); Admins lists the admins a
+	// church choice may open.
+	Mark   string   `json:"pwm,omitempty"`
+	Admins []string `json:"adm,omitempty"`
 	jwt.RegisteredClaims
 }
 

@@ -184,7 +184,7 @@ func (s *Service) CheckNumberOrder(ctx context.Context, h *tenancy.Handle) error
 		return nil
 	}
 	reg, err := s.store.Registration(ctx, h)
-	if err == nil && reg.Status == store.RegProvisioned {
+	if err == nil && reg.Status == steeple.RegProvisioned {
 		return nil
 	}
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {

@@ -153,11 +153,15 @@ func (s *Service) SetLanguage(ctx context.Context, h *tenancy.Handle, adminID, l
 }
 
 // SameChurches lists the churches named name (ignoring case and spacing)
-// where email is already an admin: signing up again would make a second
-// church, which is rarely what was meant.
-func (s *Service) SameChurches(ctx context.Context, name, email string) ([]Church, error) {
-	e, msg := NormalizeEmail(email)
-	if msg != "" {
+// where email is already an admin AND password is that admin's password:
+// signing up again would make a second church, which is rarely what was
+// meant. Without the right password it lists nothing, so the warning never
+// tells a stranger which emails run which church; it costs the same
+// padded password checks as a login (loginChecks at least) whether or not
+// the email is known.
+func (s *Service) SameChurches(ctx context.Context, name, email, password string) ([]Church, error) {
+	e, err := steeple.NormalizeEmail("email", email)
+	if err != nil || password == "" {
 		return nil, nil
 	}
 	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndex(e))
@@ -166,17 +170,19 @@ func (s *Service) SameChurches(ctx context.Context, name, email string) ([]Churc
 	}
 	want := strings.Join(strings.Fields(strings.ToLower(name)), " ")
 	var out []Church
+	checked := 0
 	for _, en := range entries {
-		t, err := s.ten.Registry.Tenant(ctx, en.TenantID)
-		if steeple.ErrorCode(err) == steeple.ENOTFOUND {
-			continue
-		}
+		checked++
+		t, a, _, err := s.checkAt(ctx, en, password, "")
 		if err != nil {
 			return nil, err
 		}
-		if t.Status == steeple.TenantActive && strings.Join(strings.Fields(strings.ToLower(t.Name)), " ") == want {
+		if a != nil && t.Status == steeple.TenantActive && strings.Join(strings.Fields(strings.ToLower(t.Name)), " ") == want {
 			out = append(out, Church{ID: t.ID, Name: t.Name, CreatedAt: t.CreatedAt})
 		}
+	}
+	for ; checked < loginChecks; checked++ {
+		s.verifyPassword(password, dummyHash)
 	}
 	return out, nil
 }

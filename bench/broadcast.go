@@ -183,7 +183,7 @@ func setupChurch(ctx context.Context, r *runner, ten *tenancy.Tenancy, st *store
 	}
 	r.logf("%s: %d members imported in %s", name, n, time.Since(start).Round(time.Millisecond))
 	if rate > 0 {
-		if err := st.SetSetting(ctx, h, messaging.SettingSendRate, fmt.Sprint(rate)); err != nil {
+		if err := st.SetSetting(ctx, h, steeple.SettingSendRate, fmt.Sprint(rate)); err != nil {
 			return "", err
 		}
 	}

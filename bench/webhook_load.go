@@ -248,7 +248,7 @@ func startLimitServer(ctx context.Context, e *env, pub ed25519.PublicKey, conns 
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
-		if _, err := db.ExecContext(r.Context(), tenancy.InsertWebhookEventSQL, sig, time.Now().UTC()); err != nil {
+		if _, err := tenancy.InTx(dbExecer{db}).RecordWebhookEvent(r.Context(), sig, time.Now().UTC()); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 			return
 		}
@@ -266,4 +266,16 @@ func startLimitServer(ctx context.Context, e *env, pub ed25519.PublicKey, conns 
 		_ = srv.Close()
 		_ = db.Close()
 	}}, nil
+}
+
+// dbExecer runs the registry's typed writes on a plain database, outside
+// any queue transaction (the bench's stand-in endpoint has no queue).
+type dbExecer struct{ db *sql.DB }
+
+func (e dbExecer) Exec(ctx context.Context, q string, args ...any) (int64, error) {
+	res, err := e.db.ExecContext(ctx, q, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

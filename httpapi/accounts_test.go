@@ -33,17 +33,19 @@ type account struct {
 // signup creates a church with its owner and reads the owner's id from /me.
 func signup(t *testing.T, s *testkit.Server, church, email, password string) *account {
 	t.Helper()
-	r := s.Signup(t, church, email, password)
-	a := &account{tenantID: str(t, r.Body, "tenant.id"), email: email, password: password,
-		access: str(t, r.Body, "access_token"), refresh: str(t, r.Body, "refresh_token")}
-	if got := str(t, r.Body, "tenant.name"); got != church {
+	var ans testkit.SessionAnswer
+	s.Signup(t, church, email, password).Decode(t, &ans)
+	if ans.Tenant == nil || ans.Tenant.ID == "" || ans.AccessToken == "" || ans.RefreshToken == "" {
+		t.Fatalf("signup: no church or tokens in %+v", ans)
+	}
+	a := &account{tenantID: ans.Tenant.ID, email: email, password: password, access: ans.AccessToken, refresh: ans.RefreshToken}
+	if got := ans.Tenant.Name; got != church {
 		t.Fatalf("signup: tenant.name = %q; want %q", got, church)
 	}
-	me := s.Do(t, "GET", "/api/v1/me", a.access, nil)
-	wantStatus(t, me, http.StatusOK)
-	a.adminID = str(t, me.Body, "admin.id")
-	if str(t, me.Body, "church.id") != a.tenantID || str(t, me.Body, "admin.role") != "owner" {
-		t.Fatalf("signup: /me = %s; want the owner of %s", me.Raw, a.tenantID)
+	me := s.Client(a.access).Me(t)
+	a.adminID = me.Admin.ID
+	if me.Church.ID != a.tenantID || me.Admin.Role != steeple.RoleOwner || a.adminID == "" {
+		t.Fatalf("signup: /me = %+v; want the owner of %s", me, a.tenantID)
 	}
 	return a
 }
@@ -85,15 +87,15 @@ func wantStatus(t *testing.T, r *testkit.Response, status int) {
 func wantError(t *testing.T, r *testkit.Response, status int, code string) string {
 	t.Helper()
 	wantStatus(t, r, status)
-	if got, _ := get(r.Body, "error.code"); got != code {
-		t.Fatalf("error.code = %v; want %q: %s", got, code, r.Raw)
+	var e testkit.ErrorAnswer
+	r.Decode(t, &e)
+	if e.Error.Code != code {
+		t.Fatalf("error.code = %q; want %q: %s", e.Error.Code, code, r.Raw)
 	}
-	msg, _ := get(r.Body, "error.message")
-	if m, _ := msg.(string); m != "" {
-		return m
+	if e.Error.Message == "" {
+		t.Fatalf("error.message is empty: %s", r.Raw)
 	}
-	t.Fatalf("error.message is empty: %s", r.Raw)
-	return ""
+	return e.Error.Message
 }
 
 // wantNoTokens fails if the answer carries any kind of token.
@@ -120,17 +122,18 @@ func login(t *testing.T, s *testkit.Server, email, password, tenantID string) *t
 func wantSession(t *testing.T, s *testkit.Server, r *testkit.Response, a *account) (string, string) {
 	t.Helper()
 	wantStatus(t, r, http.StatusOK)
-	if tid, _ := get(r.Body, "tenant.id"); tid != a.tenantID {
-		t.Fatalf("tenant.id = %v; want %s: %s", tid, a.tenantID, r.Raw)
+	var ans testkit.SessionAnswer
+	r.Decode(t, &ans)
+	if ans.Tenant == nil || ans.Tenant.ID != a.tenantID {
+		t.Fatalf("tenant = %+v; want %s: %s", ans.Tenant, a.tenantID, r.Raw)
 	}
-	access, refresh := str(t, r.Body, "access_token"), str(t, r.Body, "refresh_token")
-	if !strings.HasPrefix(refresh, "rt1."+a.tenantID+".") {
-		t.Fatalf("refresh token %q does not name church %s", refresh, a.tenantID)
+	access, refresh := ans.AccessToken, ans.RefreshToken
+	if access == "" || !strings.HasPrefix(refresh, "rt1."+a.tenantID+".") {
+		t.Fatalf("access token %q, refresh token %q: want tokens naming church %s", access, refresh, a.tenantID)
 	}
-	me := s.Do(t, "GET", "/api/v1/me", access, nil)
-	wantStatus(t, me, http.StatusOK)
-	if str(t, me.Body, "church.id") != a.tenantID || str(t, me.Body, "admin.id") != a.adminID {
-		t.Fatalf("/me = %s; want admin %s of church %s", me.Raw, a.adminID, a.tenantID)
+	me := s.Client(access).Me(t)
+	if me.Church.ID != a.tenantID || me.Admin.ID != a.adminID {
+		t.Fatalf("/me = %+v; want admin %s of church %s", me, a.adminID, a.tenantID)
 	}
 	return access, refresh
 }

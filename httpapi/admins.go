@@ -9,6 +9,7 @@ import (
 
 func (s *Server) routeAdmins() {
 	s.mux.HandleFunc("GET /api/v1/me", s.authed(s.me))
+	s.mux.HandleFunc("PATCH /api/v1/me", s.authed(s.patchMe))
 	s.mux.HandleFunc("GET /api/v1/admins", s.authed(s.listAdmins))
 	s.mux.HandleFunc("POST /api/v1/admins/invitations", s.authed(s.invite))
 	s.mux.HandleFunc("GET /api/v1/admins/invitations", s.authed(s.listInvitations))
@@ -21,11 +22,34 @@ func (s *Server) routeAdmins() {
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) {
+	phone, err := s.deps.Messaging.AdminPhone(r.Context(), c.h, c.admin)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	t := c.h.Tenant()
 	writeJSON(w, http.StatusOK, map[string]any{
 		"admin":  c.admin,
+		"phone":  phone, // the admin's own, for test texts ("" when none)
 		"church": map[string]string{"id": t.ID, "name": t.Name, "timezone": t.Timezone, "plan": t.Plan},
 	})
+}
+
+// patchMe sets the signed-in admin's own phone ({"phone": "…"}, "" clears it).
+func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req struct {
+		Phone *string `json:"phone"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.Phone == nil {
+		s.fail(w, r, steeple.FieldError("phone", "is the only field that may be changed here"))
+		return
+	}
+	phone, err := s.deps.Messaging.SetAdminPhone(r.Context(), c.h, c.admin, clientIP(r), *req.Phone)
+	respond(s, w, r, http.StatusOK, map[string]any{"admin": c.admin, "phone": phone}, err)
 }
 
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request, c *caller) {

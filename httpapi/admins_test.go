@@ -8,15 +8,19 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // invite asks email to join a's church and returns the invitation token.
 func invite(t *testing.T, s *testkit.Server, a *account, email string) string {
 	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/admins/invitations", a.access, map[string]any{"email": email})
-	wantStatus(t, r, http.StatusCreated)
-	if strings.Contains(r.Raw, "inv1.") || r.Body["mailed"] != true {
+	var ans struct {
+		Mailed     bool             `json:"mailed"`
+		Invitation store.Invitation `json:"invitation"`
+	}
+	r := s.Client(a.access).Call(t, "POST", "/api/v1/admins/invitations", map[string]any{"email": email}, http.StatusCreated, &ans)
+	if strings.Contains(r.Raw, "inv1.") || !ans.Mailed {
 		t.Fatalf("the invitation's answer carries its link, or was not mailed: %s", r.Raw)
 	}
 	s.Mail.WaitFor(t, email, "/invitations/accept?token=inv1."+a.tenantID+".")
@@ -24,8 +28,7 @@ func invite(t *testing.T, s *testkit.Server, a *account, email string) string {
 	if !strings.HasPrefix(tok, "inv1."+a.tenantID+".") {
 		t.Fatalf("invitation token %q does not name church %s", tok, a.tenantID)
 	}
-	if str(t, r.Body, "invitation.email") != email || str(t, r.Body, "invitation.role") != "admin" ||
-		str(t, r.Body, "invitation.invited_by") != a.adminID {
+	if inv := ans.Invitation; inv.Email != email || inv.Role != steeple.RoleAdmin || inv.InvitedBy != a.adminID {
 		t.Fatalf("invitation %s; want %s invited as admin by %s", r.Raw, email, a.adminID)
 	}
 	return tok
@@ -45,6 +48,25 @@ func latestToken(t *testing.T, s *testkit.Server, rcpt, prefix string) string {
 	return tok
 }
 
+// listAdmins is GET /api/v1/admins; it returns the raw answer too.
+func listAdmins(t *testing.T, s *testkit.Server, token string) ([]steeple.Admin, string) {
+	t.Helper()
+	var body struct{ Admins []steeple.Admin }
+	r := s.Client(token).Call(t, "GET", "/api/v1/admins", nil, http.StatusOK, &body)
+	return body.Admins, r.Raw
+}
+
+// auditPage is GET /api/v1/audit?query: the entries, the next cursor and the raw answer.
+func auditPage(t *testing.T, s *testkit.Server, token, query string) ([]store.AuditEntry, string, string) {
+	t.Helper()
+	var page struct {
+		Entries    []store.AuditEntry `json:"entries"`
+		NextCursor string             `json:"next_cursor"`
+	}
+	r := s.Client(token).Call(t, "GET", "/api/v1/audit"+query, nil, http.StatusOK, &page)
+	return page.Entries, page.NextCursor, r.Raw
+}
+
 func accept(t *testing.T, s *testkit.Server, token, name, password string) *testkit.Response {
 	t.Helper()
 	return s.Do(t, "POST", "/api/v1/invitations/accept", "", map[string]any{"token": token, "name": name, "password": password})
@@ -55,16 +77,19 @@ func join(t *testing.T, s *testkit.Server, church *account, token, email, passwo
 	t.Helper()
 	r := accept(t, s, token, "New Admin", password)
 	wantStatus(t, r, http.StatusCreated)
-	a := &account{tenantID: church.tenantID, email: email, password: password,
-		access: str(t, r.Body, "access_token"), refresh: str(t, r.Body, "refresh_token")}
-	if str(t, r.Body, "tenant.id") != church.tenantID {
-		t.Fatalf("accepting joined %s; want %s", r.Body["tenant"], church.tenantID)
+	var ans testkit.SessionAnswer
+	r.Decode(t, &ans)
+	if ans.AccessToken == "" || ans.RefreshToken == "" {
+		t.Fatalf("accepting gave no tokens: %s", r.Raw)
 	}
-	me := s.Do(t, "GET", "/api/v1/me", a.access, nil)
-	wantStatus(t, me, http.StatusOK)
-	a.adminID = str(t, me.Body, "admin.id")
-	if str(t, me.Body, "admin.role") != "admin" || str(t, me.Body, "admin.email") != email {
-		t.Fatalf("/me of the new admin: %s", me.Raw)
+	a := &account{tenantID: church.tenantID, email: email, password: password, access: ans.AccessToken, refresh: ans.RefreshToken}
+	if ans.Tenant == nil || ans.Tenant.ID != church.tenantID {
+		t.Fatalf("accepting joined %+v; want %s", ans.Tenant, church.tenantID)
+	}
+	me := s.Client(a.access).Me(t)
+	a.adminID = me.Admin.ID
+	if me.Admin.Role != steeple.RoleAdmin || me.Admin.Email != email || a.adminID == "" {
+		t.Fatalf("/me of the new admin: %+v", me)
 	}
 	return a
 }
@@ -94,7 +119,8 @@ func TestInvitations(t *testing.T) {
 		wantError(t, accept(t, s, "inv1.nonsense", "Kim", pw3), http.StatusNotFound, "not_found")
 		r := accept(t, s, tok, "", "short")
 		wantError(t, r, http.StatusBadRequest, "invalid")
-		if f, _ := get(r.Body, "error.fields"); len(f.(map[string]any)) != 2 {
+		var e testkit.ErrorAnswer
+		if r.Decode(t, &e); len(e.Error.Fields) != 2 {
 			t.Fatalf("want name and password named: %s", r.Raw)
 		}
 		join(t, s, owner, tok, "kim@example.org", pw3)
@@ -122,7 +148,7 @@ func TestInvitationPlanLimit(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: func(o *tenancy.Options) { o.DefaultPlan = "starter" }})
 		owner := signup(t, s, "Grace Chapel", "pat@example.org", pw1)
-		if plan := str(t, s.Do(t, "GET", "/api/v1/me", owner.access, nil).Body, "church.plan"); plan != "starter" {
+		if plan := s.Client(owner.access).Me(t).Church.Plan; plan != "starter" {
 			t.Fatalf("plan %q; want starter", plan)
 		}
 		refused := func(email string) {
@@ -158,10 +184,8 @@ func TestRemoveAdmin(t *testing.T) {
 		wantError(t, del(lee, lee.adminID), http.StatusForbidden, "forbidden")
 		wantError(t, del(owner, "nonsense"), http.StatusNotFound, "not_found")
 
-		list := s.Do(t, "GET", "/api/v1/admins", lee.access, nil)
-		wantStatus(t, list, http.StatusOK)
-		if n := len(list.Body["admins"].([]any)); n != 2 {
-			t.Fatalf("%d admins; want 2: %s", n, list.Raw)
+		if admins, raw := listAdmins(t, s, lee.access); len(admins) != 2 {
+			t.Fatalf("%d admins; want 2: %s", len(admins), raw)
 		}
 		wantStatus(t, del(owner, lee.adminID), http.StatusNoContent)
 		wantError(t, s.Do(t, "GET", "/api/v1/me", lee.access, nil), http.StatusUnauthorized, "unauthorized")
@@ -169,13 +193,12 @@ func TestRemoveAdmin(t *testing.T) {
 		wantBadLogin(t, login(t, s, lee.email, pw2, ""))
 		wantError(t, del(owner, lee.adminID), http.StatusNotFound, "not_found")
 
-		list = s.Do(t, "GET", "/api/v1/admins", owner.access, nil)
-		admins, _ := list.Body["admins"].([]any)
-		if len(admins) != 1 || admins[0].(map[string]any)["id"] != owner.adminID {
-			t.Fatalf("admins after removal: %s", list.Raw)
+		admins, raw := listAdmins(t, s, owner.access)
+		if len(admins) != 1 || admins[0].ID != owner.adminID {
+			t.Fatalf("admins after removal: %s", raw)
 		}
-		if strings.Contains(list.Raw, "password") || strings.Contains(list.Raw, "totp") {
-			t.Fatalf("the admin list exposes secrets: %s", list.Raw)
+		if strings.Contains(raw, "password") || strings.Contains(raw, "totp") {
+			t.Fatalf("the admin list exposes secrets: %s", raw)
 		}
 	})
 }
@@ -193,53 +216,45 @@ func TestAuditLog(t *testing.T) {
 		tok := invite(t, s, owner, "lee@example.org")
 
 		want := []string{"admin.invited", "mfa.enabled", "mfa.setup", "login.succeeded", "login.failed", "admin.email_verified", "church.signup"}
-		var got []map[string]any
-		page := s.Do(t, "GET", "/api/v1/audit?limit=4", owner.access, nil)
-		wantStatus(t, page, http.StatusOK)
-		cursor := str(t, page.Body, "next_cursor")
-		for _, e := range page.Body["entries"].([]any) {
-			got = append(got, e.(map[string]any))
+		var got []store.AuditEntry
+		entries, cursor, raw := auditPage(t, s, owner.access, "?limit=4")
+		if cursor == "" {
+			t.Fatalf("first page offers no next_cursor: %s", raw)
 		}
-		page = s.Do(t, "GET", "/api/v1/audit?limit=4&cursor="+cursor, owner.access, nil)
-		wantStatus(t, page, http.StatusOK)
-		if _, more := page.Body["next_cursor"]; more {
-			t.Fatalf("last page offers a next_cursor: %s", page.Raw)
+		got = append(got, entries...)
+		entries, more, raw := auditPage(t, s, owner.access, "?limit=4&cursor="+cursor)
+		if more != "" || strings.Contains(raw, "next_cursor") {
+			t.Fatalf("last page offers a next_cursor: %s", raw)
 		}
-		for _, e := range page.Body["entries"].([]any) {
-			got = append(got, e.(map[string]any))
-		}
+		got = append(got, entries...)
 		if len(got) != len(want) {
-			t.Fatalf("%d entries; want %v: %v", len(got), want, got)
+			t.Fatalf("%d entries; want %v: %+v", len(got), want, got)
 		}
-		var lastSeq float64
+		var lastSeq int64
 		var lastAt time.Time
 		for i, e := range got {
-			seq, _ := e["seq"].(float64)
-			at, err := time.Parse(time.RFC3339Nano, e["at"].(string))
-			if e["action"] != want[i] || e["actor_id"] != owner.adminID || e["ip"] != "127.0.0.1" || err != nil {
-				t.Fatalf("entry %d = %v; want %s by %s from 127.0.0.1", i, e, want[i], owner.adminID)
+			if e.Action != want[i] || e.ActorID != owner.adminID || e.IP != "127.0.0.1" || e.At.IsZero() {
+				t.Fatalf("entry %d = %+v; want %s by %s from 127.0.0.1", i, e, want[i], owner.adminID)
 			}
-			if i > 0 && (seq >= lastSeq || at.After(lastAt)) {
-				t.Fatalf("entry %d (seq %v, %v) is not older than the one before (seq %v, %v)", i, seq, at, lastSeq, lastAt)
+			if i > 0 && (e.Seq >= lastSeq || e.At.After(lastAt)) {
+				t.Fatalf("entry %d (seq %v, %v) is not older than the one before (seq %v, %v)", i, e.Seq, e.At, lastSeq, lastAt)
 			}
-			lastSeq, lastAt = seq, at
+			lastSeq, lastAt = e.Seq, e.At
 		}
-		if got[0]["personal"] != "lee@example.org" || got[0]["detail"] != nil || got[4]["target"] != owner.adminID {
-			t.Fatalf("entries lack detail or target: %v / %v", got[0], got[4])
+		if got[0].Personal != "lee@example.org" || got[0].Detail != "" || got[4].Target != owner.adminID {
+			t.Fatalf("entries lack detail or target: %+v / %+v", got[0], got[4])
 		}
 
-		all := s.Do(t, "GET", "/api/v1/audit", owner.access, nil)
-		if n := len(all.Body["entries"].([]any)); n != len(want) {
-			t.Fatalf("default page: %d entries; want %d", n, len(want))
+		if all, _, _ := auditPage(t, s, owner.access, ""); len(all) != len(want) {
+			t.Fatalf("default page: %d entries; want %d", len(all), len(want))
 		}
 		for _, q := range []string{"limit=0", "limit=201", "limit=x", "cursor=0", "cursor=x"} {
 			wantError(t, s.Do(t, "GET", "/api/v1/audit?"+q, owner.access, nil), http.StatusBadRequest, "invalid")
 		}
 		lee := join(t, s, owner, tok, "lee@example.org", pw2)
 		wantError(t, s.Do(t, "GET", "/api/v1/audit", lee.access, nil), http.StatusForbidden, "forbidden")
-		top := s.Do(t, "GET", "/api/v1/audit?limit=1", owner.access, nil)
-		if e := top.Body["entries"].([]any)[0].(map[string]any); e["action"] != "admin.joined" || e["actor_id"] != lee.adminID {
-			t.Fatalf("newest entry %v; want admin.joined by %s", e, lee.adminID)
+		if top, _, raw := auditPage(t, s, owner.access, "?limit=1"); len(top) != 1 || top[0].Action != "admin.joined" || top[0].ActorID != lee.adminID {
+			t.Fatalf("newest entry %s; want admin.joined by %s", raw, lee.adminID)
 		}
 	})
 }

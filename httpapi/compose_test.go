@@ -24,7 +24,7 @@ func TestComposeCount(t *testing.T) {
 		r := s.Do(t, "POST", "/api/v1/compose/count", a.access, map[string]any{"text": text})
 		wantStatus(t, r, http.StatusOK)
 		var c messaging.Count
-		decodeInto(t, r, &c)
+		r.Decode(t, &c)
 		if c.Encoding != "UCS-2" || c.Parts != 2 || len(c.UCS2Chars) != 2 || c.UCS2Chars[0].Char != "’" || c.UCS2Chars[1].Char != "í" {
 			t.Fatalf("count: %+v", c)
 		}
@@ -66,7 +66,7 @@ func TestPreviewExplainsAudienceAndLongest(t *testing.T) {
 		r := s.Do(t, "POST", "/api/v1/messages/preview", a.access, map[string]any{"text": text, "audience": map[string]any{"all": true}})
 		wantStatus(t, r, http.StatusOK)
 		var p messaging.Preview
-		decodeInto(t, r, &p)
+		r.Decode(t, &p)
 		if p.Recipients != 3 {
 			t.Fatalf("recipients %d; want Ann, Maximiliana, Zoë: %s", p.Recipients, r.Raw)
 		}
@@ -92,7 +92,7 @@ func TestPreviewExplainsAudienceAndLongest(t *testing.T) {
 		r = s.Do(t, "POST", "/api/v1/messages/preview", a.access, map[string]any{"text": "Hi {first_name}", "audience": map[string]any{"all": true}})
 		wantStatus(t, r, http.StatusOK)
 		p = messaging.Preview{}
-		decodeInto(t, r, &p)
+		r.Decode(t, &p)
 		if len(p.UCS2Chars) != 0 || p.UCS2Recipients != 1 || p.Encoding != "UCS-2" {
 			t.Fatalf("Zoë: chars %+v, recipients %d, encoding %s", p.UCS2Chars, p.UCS2Recipients, p.Encoding)
 		}

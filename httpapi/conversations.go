@@ -3,9 +3,9 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
-	"github.com/steeple-sms/steeple/store"
 )
 
 func (s *Server) routeConversations() {
@@ -13,8 +13,8 @@ func (s *Server) routeConversations() {
 	s.mux.HandleFunc("GET /api/v1/conversations/{id}", s.authed(s.getConversation))
 	s.mux.HandleFunc("POST /api/v1/conversations/{id}/messages", s.authed(s.replyConversation))
 	s.mux.HandleFunc("POST /api/v1/conversations/{id}/read", s.authed(s.readConversation))
-	s.mux.HandleFunc("POST /api/v1/conversations/{id}/close", s.authed(s.setConversationStatus(store.ConversationClosed)))
-	s.mux.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.authed(s.setConversationStatus(store.ConversationOpen)))
+	s.mux.HandleFunc("POST /api/v1/conversations/{id}/close", s.authed(s.setConversationStatus(steeple.ConversationClosed)))
+	s.mux.HandleFunc("POST /api/v1/conversations/{id}/reopen", s.authed(s.setConversationStatus(steeple.ConversationOpen)))
 	s.mux.HandleFunc("POST /api/v1/conversations/{id}/member", s.authed(s.memberFromConversation))
 }
 
@@ -57,7 +57,7 @@ func (s *Server) readConversation(w http.ResponseWriter, r *http.Request, c *cal
 	respond(s, w, r, http.StatusOK, conv, err)
 }
 
-func (s *Server) setConversationStatus(status string) func(http.ResponseWriter, *http.Request, *caller) {
+func (s *Server) setConversationStatus(status steeple.ConversationStatus) func(http.ResponseWriter, *http.Request, *caller) {
 	return func(w http.ResponseWriter, r *http.Request, c *caller) {
 		conv, err := s.deps.Inbox.SetStatus(r.Context(), c.h, r.PathValue("id"), status)
 		respond(s, w, r, http.StatusOK, conv, err)

@@ -73,7 +73,7 @@ func getThread(t *testing.T, s *testkit.Server, token, id string) apiThread {
 	r := s.Do(t, "GET", "/api/v1/conversations/"+id, token, nil)
 	wantStatus(t, r, http.StatusOK)
 	var th apiThread
-	decodeInto(t, r, &th)
+	r.Decode(t, &th)
 	return th
 }
 
@@ -85,7 +85,7 @@ func listConversations(t *testing.T, s *testkit.Server, token, query string) ([]
 		Conversations []apiConversation `json:"conversations"`
 		NextCursor    string            `json:"next_cursor"`
 	}
-	decodeInto(t, r, &page)
+	r.Decode(t, &page)
 	if page.Conversations == nil {
 		t.Fatalf("conversations is not a list: %s", r.Raw)
 	}
@@ -225,13 +225,13 @@ func TestConversationsAPI(t *testing.T) {
 			// Thread pages, newest first.
 			r = s.Do(t, "GET", "/api/v1/conversations/"+id+"?limit=1", a.access, nil)
 			var p1 apiThread
-			decodeInto(t, r, &p1)
+			r.Decode(t, &p1)
 			if len(p1.Messages) != 1 || p1.Messages[0].Direction != "outbound" || p1.NextCursor == "" {
 				t.Fatalf("page 1 %s", r.Raw)
 			}
 			r = s.Do(t, "GET", "/api/v1/conversations/"+id+"?limit=1&cursor="+p1.NextCursor, a.access, nil)
 			var p2 apiThread
-			decodeInto(t, r, &p2)
+			r.Decode(t, &p2)
 			if len(p2.Messages) != 1 || p2.Messages[0].Direction != "inbound" || p2.NextCursor != "" {
 				t.Fatalf("page 2 %s", r.Raw)
 			}
@@ -239,7 +239,7 @@ func TestConversationsAPI(t *testing.T) {
 			r = s.Do(t, "POST", "/api/v1/conversations/"+id+"/read", a.access, nil)
 			wantStatus(t, r, http.StatusOK)
 			var cv apiConversation
-			decodeInto(t, r, &cv)
+			r.Decode(t, &cv)
 			if cv.Unread != 0 || cv.ID != id {
 				t.Fatalf("read %s", r.Raw)
 			}
@@ -301,7 +301,7 @@ func TestConversationsAPI(t *testing.T) {
 				"consent": map[string]any{"opted_in": true, "wording": "Asked in person"}})
 			wantStatus(t, r, http.StatusCreated)
 			var m apiMember
-			decodeInto(t, r, &m)
+			r.Decode(t, &m)
 			if m.Phone != contact || m.FirstName != "Ann" || m.Consent.Status != "opted_in" {
 				t.Fatalf("member %s", r.Raw)
 			}
@@ -319,7 +319,7 @@ func TestConversationsAPI(t *testing.T) {
 			r = s.Do(t, "POST", "/api/v1/conversations/"+stopID+"/member", a.access, map[string]any{"first_name": "Bo",
 				"consent": map[string]any{"opted_in": true, "wording": "Asked in person"}})
 			wantStatus(t, r, http.StatusCreated)
-			decodeInto(t, r, &m)
+			r.Decode(t, &m)
 			if m.Consent.Status != "opted_out" || m.Consent.Source != "keyword" {
 				t.Fatalf("member of an opted-out contact %s", r.Raw)
 			}

@@ -25,6 +25,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	var syntax *json.SyntaxError
 	var typeErr *json.UnmarshalTypeError
 	var tooBig *http.MaxBytesError
+	var own *steeple.Error // a field's own UnmarshalJSON names the field
 	switch {
 	case err == nil:
 		if dec.More() {
@@ -36,6 +37,8 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return nil
 	case errors.Is(err, io.EOF):
 		return steeple.Errorf(steeple.EINVALID, "request body is empty; expected a JSON object")
+	case errors.As(err, &own):
+		return own
 	case errors.As(err, &tooBig):
 		return steeple.Errorf(steeple.EINVALID, "request body is larger than %d bytes", maxBody)
 	case errors.As(err, &syntax):

@@ -21,7 +21,7 @@ func getGroup(t *testing.T, s *testkit.Server, token, id string) apiGroup {
 	r := s.Do(t, "GET", "/api/v1/groups/"+id, token, nil)
 	wantStatus(t, r, http.StatusOK)
 	var g apiGroup
-	decodeInto(t, r, &g)
+	r.Decode(t, &g)
 	return g
 }
 
@@ -30,7 +30,7 @@ func groupMemberNames(t *testing.T, s *testkit.Server, token, id string) string 
 	r := s.Do(t, "GET", "/api/v1/groups/"+id+"/members", token, nil)
 	wantStatus(t, r, http.StatusOK)
 	var page struct{ Members []apiMember }
-	decodeInto(t, r, &page)
+	r.Decode(t, &page)
 	return memberNames(page.Members)
 }
 
@@ -40,7 +40,7 @@ func testGroups(t *testing.T, s *testkit.Server, a, other *account) {
 	r := s.Do(t, "POST", "/api/v1/groups", a.access, map[string]any{"name": " Ushers "})
 	wantStatus(t, r, http.StatusCreated)
 	var g apiGroup
-	decodeInto(t, r, &g)
+	r.Decode(t, &g)
 	if g.Name != "Ushers" || g.Members != 0 {
 		t.Fatalf("created group: %+v", g)
 	}
@@ -53,7 +53,7 @@ func testGroups(t *testing.T, s *testkit.Server, a, other *account) {
 
 	r = s.Do(t, "PATCH", "/api/v1/groups/"+g.ID, a.access, map[string]any{"name": "Greeters"})
 	wantStatus(t, r, http.StatusOK)
-	if decodeInto(t, r, &g); g.Name != "Greeters" {
+	if r.Decode(t, &g); g.Name != "Greeters" {
 		t.Fatalf("renamed group: %+v", g)
 	}
 	wantError(t, s.Do(t, "PATCH", "/api/v1/groups/"+g.ID, a.access, map[string]any{"name": "deacons"}), http.StatusConflict, "conflict")
@@ -71,7 +71,7 @@ func testGroups(t *testing.T, s *testkit.Server, a, other *account) {
 		t.Fatalf("group members: %s", got)
 	}
 	var m apiMember
-	decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+anna.ID, a.access, nil), &m)
+	s.Do(t, "GET", "/api/v1/members/"+anna.ID, a.access, nil).Decode(t, &m)
 	if len(m.Groups) != 1 || m.Groups[0].ID != g.ID || m.Groups[0].Name != "Greeters" {
 		t.Fatalf("member's groups: %+v", m.Groups)
 	}
@@ -102,7 +102,7 @@ func testGroups(t *testing.T, s *testkit.Server, a, other *account) {
 	wantStatus(t, add(zacc.ID), http.StatusNoContent)
 
 	var list struct{ Groups []apiGroup }
-	decodeInto(t, s.Do(t, "GET", "/api/v1/groups", a.access, nil), &list)
+	s.Do(t, "GET", "/api/v1/groups", a.access, nil).Decode(t, &list)
 	found := false
 	for _, x := range list.Groups {
 		found = found || (x.ID == g.ID && x.Name == "Greeters" && x.Members == 1)
@@ -126,7 +126,7 @@ func testGroups(t *testing.T, s *testkit.Server, a, other *account) {
 		}
 		wantError(t, s.Do(t, req.method, req.path, other.access, body), http.StatusNotFound, "not_found")
 	}
-	decodeInto(t, s.Do(t, "GET", "/api/v1/groups", other.access, nil), &list)
+	s.Do(t, "GET", "/api/v1/groups", other.access, nil).Decode(t, &list)
 	if len(list.Groups) != 0 {
 		t.Fatalf("other church lists groups %+v", list.Groups)
 	}
@@ -150,7 +150,7 @@ func testTemplates(t *testing.T, s *testkit.Server, a, other *account) {
 	r := s.Do(t, "POST", "/api/v1/templates", a.access, map[string]any{"name": "Welcome", "body": "Hi {first_name}, welcome to {church_name}!"})
 	wantStatus(t, r, http.StatusCreated)
 	var tp apiTemplate
-	decodeInto(t, r, &tp)
+	r.Decode(t, &tp)
 	wantError(t, s.Do(t, "POST", "/api/v1/templates", a.access, map[string]any{"name": "welcome", "body": "x"}), http.StatusConflict, "conflict")
 	r = s.Do(t, "POST", "/api/v1/templates", a.access, map[string]any{"name": "Bad", "body": "Dear {last_name}"})
 	wantError(t, r, http.StatusBadRequest, "invalid")
@@ -165,12 +165,12 @@ func testTemplates(t *testing.T, s *testkit.Server, a, other *account) {
 	r = s.Do(t, "PUT", "/api/v1/templates/"+tp.ID, a.access, map[string]any{"name": "Welcome back", "body": "Good to see you, {first_name}."})
 	wantStatus(t, r, http.StatusOK)
 	var got apiTemplate
-	decodeInto(t, s.Do(t, "GET", "/api/v1/templates/"+tp.ID, a.access, nil), &got)
+	s.Do(t, "GET", "/api/v1/templates/"+tp.ID, a.access, nil).Decode(t, &got)
 	if got.Name != "Welcome back" || got.Body != "Good to see you, {first_name}." {
 		t.Fatalf("template after PUT: %+v", got)
 	}
 	var list struct{ Templates []apiTemplate }
-	decodeInto(t, s.Do(t, "GET", "/api/v1/templates", a.access, nil), &list)
+	s.Do(t, "GET", "/api/v1/templates", a.access, nil).Decode(t, &list)
 	if len(list.Templates) != 1 || list.Templates[0].ID != tp.ID {
 		t.Fatalf("template list: %+v", list.Templates)
 	}

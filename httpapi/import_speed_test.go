@@ -36,7 +36,7 @@ func TestTwoStepImportTenThousandRows(t *testing.T) {
 		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "opted_in", "wording": "card"})
 		wantStatus(t, r, http.StatusOK)
 		var ans runAnswer
-		decodeInto(t, r, &ans)
+		r.Decode(t, &ans)
 		if ans.Created != 10_000 {
 			t.Fatalf("created %d; want 10000 (invalid %d: %+v)", ans.Created, ans.Invalid, ans.Rows[:1])
 		}

@@ -70,7 +70,7 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 	r := importCSV(t, s, a.access, consent, "text/csv", strings.NewReader(csv))
 	wantStatus(t, r, http.StatusOK)
 	var ans importAnswer
-	decodeInto(t, r, &ans)
+	r.Decode(t, &ans)
 	if ans.Created != 4 || ans.Updated != 1 || ans.Duplicates != 1 || ans.Invalid != 3 || len(ans.Rows) != 9 {
 		t.Fatalf("import counts: %+v; want 4 created, 1 updated, 1 duplicate, 3 invalid, 9 rows", ans)
 	}
@@ -99,13 +99,13 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 		t.Fatalf("row 10 updated %s; want the member who has that phone, %s", ids[10], existing.ID)
 	}
 	var mary apiMember
-	decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+ids[2], a.access, nil), &mary)
+	s.Do(t, "GET", "/api/v1/members/"+ids[2], a.access, nil).Decode(t, &mary)
 	if mary.Phone != "+13125550301" || mary.Email != "mary@example.org" || mary.Consent.Status != "opted_in" ||
 		mary.Consent.Source != "import" || mary.Consent.Wording != "Signed the card at the welcome desk" || len(mary.Groups) != 2 {
 		t.Fatalf("imported member: %+v", mary)
 	}
 	var updated apiMember
-	decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+existing.ID, a.access, nil), &updated)
+	s.Do(t, "GET", "/api/v1/members/"+existing.ID, a.access, nil).Decode(t, &updated)
 	// Importing with consent records it for a member already present.
 	if updated.LastName != "Member" || updated.Email != "existing@example.org" || updated.Consent.Status != "opted_in" ||
 		updated.Consent.Source != "import" || updated.Consent.Wording != "Signed the card at the welcome desk" {
@@ -117,7 +117,7 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 			Members int
 		}
 	}
-	decodeInto(t, s.Do(t, "GET", "/api/v1/groups", a.access, nil), &groups)
+	s.Do(t, "GET", "/api/v1/groups", a.access, nil).Decode(t, &groups)
 	sizes := map[string]int{}
 	for _, g := range groups.Groups {
 		sizes[g.Name] = g.Members
@@ -128,7 +128,7 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 
 	// The same file again: everyone is known now.
 	ans = importAnswer{}
-	decodeInto(t, importCSV(t, s, a.access, consent, "text/csv", strings.NewReader(csv)), &ans)
+	importCSV(t, s, a.access, consent, "text/csv", strings.NewReader(csv)).Decode(t, &ans)
 	if ans.Created != 0 || ans.Updated != 5 || ans.Duplicates != 1 || ans.Invalid != 3 {
 		t.Fatalf("re-import: %+v; want 5 updated, 1 duplicate, 3 invalid", ans)
 	}
@@ -140,12 +140,12 @@ func testImport(t *testing.T, s *testkit.Server, a *account) {
 	_, _ = fw.Write([]byte("first_name,phone\nThomas,312-555-0320\n"))
 	_ = mw.Close()
 	ans = importAnswer{}
-	decodeInto(t, importCSV(t, s, a.access, nil, mw.FormDataContentType(), &body), &ans)
+	importCSV(t, s, a.access, nil, mw.FormDataContentType(), &body).Decode(t, &ans)
 	if ans.Created != 1 || len(ans.Rows) != 1 {
 		t.Fatalf("multipart import: %+v", ans)
 	}
 	var thomas apiMember
-	decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+ans.Rows[0].MemberID, a.access, nil), &thomas)
+	s.Do(t, "GET", "/api/v1/members/"+ans.Rows[0].MemberID, a.access, nil).Decode(t, &thomas)
 	if thomas.Consent.Status != "opted_out" || thomas.Consent.Source != "import" {
 		t.Fatalf("member imported without consent: %+v; want opted_out", thomas.Consent)
 	}

@@ -80,7 +80,7 @@ func previewBody(t *testing.T, s *testkit.Server, token, body string) (*testkit.
 	r := &testkit.Response{Status: resp.StatusCode, Header: resp.Header, Raw: string(raw)}
 	var p previewAnswer
 	if r.Status == http.StatusCreated {
-		decodeInto(t, r, &p)
+		r.Decode(t, &p)
 	}
 	return r, p
 }
@@ -105,7 +105,7 @@ func memberByPhone(t *testing.T, s *testkit.Server, token, phone string) apiMemb
 		t.Fatalf("members with phone %s: %s; want one", phone, memberNames(ms))
 	}
 	var m apiMember
-	decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+ms[0].ID, token, nil), &m)
+	s.Do(t, "GET", "/api/v1/members/"+ms[0].ID, token, nil).Decode(t, &m)
 	return m
 }
 
@@ -149,7 +149,7 @@ func TestTwoStepImport(t *testing.T) {
 		r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"})
 		wantStatus(t, r, http.StatusOK)
 		var ans runAnswer
-		decodeInto(t, r, &ans)
+		r.Decode(t, &ans)
 		if ans.Created != 32 || ans.Invalid != 0 || ans.SharedPhone != 1 || ans.EmailDropped != 1 || ans.Welcome != nil {
 			t.Fatalf("Planning Center import: %+v; want 32 created, 1 shared phone, 1 email dropped, no welcome texts", ans)
 		}
@@ -173,7 +173,7 @@ func TestTwoStepImport(t *testing.T) {
 			map[string]any{"consent": "opted_in", "wording": "signed the connection card"})
 		wantStatus(t, r, http.StatusOK)
 		ans = runAnswer{}
-		decodeInto(t, r, &ans)
+		r.Decode(t, &ans)
 		if ans.Created != 0 || ans.Updated != 32 {
 			t.Fatalf("re-import: %+v; want 32 updated", ans)
 		}
@@ -199,7 +199,7 @@ func TestTwoStepImport(t *testing.T) {
 			map[string]any{"consent": "none", "mapping": map[string][]string{"first_name": {"Nickname", "First Name"}, "phone": {"Work Phone", "Mobile"}}})
 		wantStatus(t, r, http.StatusOK)
 		ans = runAnswer{}
-		decodeInto(t, r, &ans)
+		r.Decode(t, &ans)
 		if ans.Created != 2 || ans.Invalid != 1 {
 			t.Fatalf("edited mapping: %+v; want 2 created, 1 invalid", ans)
 		}
@@ -219,7 +219,7 @@ func TestTwoStepImport(t *testing.T) {
 			t.Fatalf("invalid.csv: %q (%v)", recs, err)
 		}
 		var sum runAnswer
-		decodeInto(t, s.Do(t, "GET", "/api/v1/imports/"+p.ImportID, a.access, nil), &sum)
+		s.Do(t, "GET", "/api/v1/imports/"+p.ImportID, a.access, nil).Decode(t, &sum)
 		if sum.Created != 2 || sum.ImportID != p.ImportID {
 			t.Fatalf("GET import: %+v", sum)
 		}
@@ -260,7 +260,7 @@ func TestImportRealExports(t *testing.T) {
 			r = s.Do(t, "POST", "/api/v1/imports/"+p.ImportID, a.access, map[string]any{"consent": "none"})
 			wantStatus(t, r, http.StatusOK)
 			var ans runAnswer
-			decodeInto(t, r, &ans)
+			r.Decode(t, &ans)
 			if ans.Created != c.created || ans.Invalid != c.invalid {
 				t.Errorf("%s: %+v; want %d created, %d invalid", c.file, ans, c.created, c.invalid)
 			}

@@ -22,19 +22,19 @@ func TestMemberPatchKeepsAbsentFields(t *testing.T) {
 			"phone": "+13125550501", "email": "pris@example.org", "consent": map[string]any{"opted_in": true, "wording": "yes"}})
 		wantStatus(t, r, http.StatusCreated)
 		var m apiMember
-		decodeInto(t, r, &m)
+		r.Decode(t, &m)
 
 		r = s.Do(t, "PATCH", "/api/v1/members/"+m.ID, a.access, map[string]any{"last_name": "of Corinth"})
 		wantStatus(t, r, http.StatusOK)
 		var got apiMember
-		decodeInto(t, r, &got)
+		r.Decode(t, &got)
 		if got.FirstName != "Priscilla" || got.LastName != "of Corinth" || got.Phone != "+13125550501" || got.Email != "pris@example.org" ||
 			got.Consent.Status != "opted_in" || got.Consent.Wording != "yes" {
 			t.Fatalf("after patching last_name: %+v", got)
 		}
 		r = s.Do(t, "PATCH", "/api/v1/members/"+m.ID, a.access, map[string]any{"phone": "(312) 555-0502"})
 		wantStatus(t, r, http.StatusOK)
-		if decodeInto(t, r, &got); got.Phone != "+13125550502" || got.Email != "pris@example.org" || got.LastName != "of Corinth" {
+		if r.Decode(t, &got); got.Phone != "+13125550502" || got.Email != "pris@example.org" || got.LastName != "of Corinth" {
 			t.Fatalf("after patching phone: %+v", got)
 		}
 		// One bad field: nothing written, each bad field named.
@@ -42,7 +42,7 @@ func TestMemberPatchKeepsAbsentFields(t *testing.T) {
 		wantError(t, r, http.StatusBadRequest, "invalid")
 		wantField(t, r, "first_name")
 		wantField(t, r, "email")
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil), &got)
+		s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil).Decode(t, &got)
 		if got.LastName != "of Corinth" || got.FirstName != "Priscilla" {
 			t.Fatalf("a refused patch wrote: %+v", got)
 		}
@@ -50,7 +50,7 @@ func TestMemberPatchKeepsAbsentFields(t *testing.T) {
 		r = s.Do(t, "PATCH", "/api/v1/members/"+m.ID, a.access, map[string]any{"email": ""})
 		wantStatus(t, r, http.StatusOK)
 		got = apiMember{}
-		if decodeInto(t, r, &got); got.Email != "" || got.Phone != "+13125550502" {
+		if r.Decode(t, &got); got.Email != "" || got.Phone != "+13125550502" {
 			t.Fatalf("after clearing email: %+v", got)
 		}
 		wantError(t, s.Do(t, "PATCH", "/api/v1/members/"+m.ID, a.access, map[string]any{"nickname": "P"}), http.StatusBadRequest, "invalid")
@@ -81,7 +81,7 @@ func TestInPersonConsent(t *testing.T) {
 			"note": note, "wording": "Get church texts? Reply STOP to opt out."})
 		wantStatus(t, r, http.StatusOK)
 		var got apiMember
-		decodeInto(t, r, &got)
+		r.Decode(t, &got)
 		if got.Consent.Status != "opted_in" || got.Consent.Source != "in_person" {
 			t.Fatalf("after in-person consent: %+v", got.Consent)
 		}
@@ -91,7 +91,7 @@ func TestInPersonConsent(t *testing.T) {
 			Consent apiConsent
 			History []apiConsent
 		}
-		decodeInto(t, r, &hist)
+		r.Decode(t, &hist)
 		if len(hist.History) != 2 || hist.History[0].Status != "opted_out" || hist.History[1].Source != "in_person" ||
 			hist.History[1].Note != note || hist.History[1].RecordedBy != a.adminID || hist.Consent.RecordedBy != a.adminID {
 			t.Fatalf("consent history: %s", r.Raw)
@@ -109,7 +109,7 @@ func TestInPersonConsent(t *testing.T) {
 		r = s.Do(t, "POST", "/api/v1/members/"+m.ID+"/consent", a.access, map[string]any{"status": "opted_in", "source": "in_person", "note": "she changed her mind"})
 		wantError(t, r, http.StatusBadRequest, "invalid")
 		wantField(t, r, "consent")
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil), &got)
+		s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil).Decode(t, &got)
 		if got.Consent.Status != "opted_out" || got.Consent.Source != "keyword" {
 			t.Fatalf("after a refused opt-in over STOP: %+v", got.Consent)
 		}
@@ -137,7 +137,7 @@ func bulk(t *testing.T, s *testkit.Server, token string, body map[string]any, st
 	wantStatus(t, r, status)
 	var res bulkResult
 	if status == http.StatusOK {
-		decodeInto(t, r, &res)
+		r.Decode(t, &res)
 	}
 	return r, res
 }
@@ -195,11 +195,11 @@ func TestBulkMemberActions(t *testing.T) {
 			t.Fatalf("bulk consent: %+v; want Dan recorded, Ben skipped", res)
 		}
 		var got apiMember
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+dan.ID, a.access, nil), &got)
+		s.Do(t, "GET", "/api/v1/members/"+dan.ID, a.access, nil).Decode(t, &got)
 		if got.Consent.Status != "opted_in" || got.Consent.Source != "in_person" {
 			t.Fatalf("Dan after bulk consent: %+v", got.Consent)
 		}
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+ben.ID, a.access, nil), &got)
+		s.Do(t, "GET", "/api/v1/members/"+ben.ID, a.access, nil).Decode(t, &got)
 		if got.Consent.Status != "opted_out" || got.Consent.Source != "keyword" {
 			t.Fatalf("Ben after bulk consent: %+v", got.Consent)
 		}

@@ -20,7 +20,7 @@ func pageMembers(t *testing.T, s *testkit.Server, token string, q url.Values) me
 	r := s.Do(t, "GET", "/api/v1/members?"+q.Encode(), token, nil)
 	wantStatus(t, r, http.StatusOK)
 	var p memberPage
-	decodeInto(t, r, &p)
+	r.Decode(t, &p)
 	return p
 }
 
@@ -29,7 +29,7 @@ func newGroup(t *testing.T, s *testkit.Server, token, name string) apiGroup {
 	r := s.Do(t, "POST", "/api/v1/groups", token, map[string]any{"name": name})
 	wantStatus(t, r, http.StatusCreated)
 	var g apiGroup
-	decodeInto(t, r, &g)
+	r.Decode(t, &g)
 	return g
 }
 

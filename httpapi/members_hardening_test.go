@@ -91,7 +91,7 @@ func TestMemberConsentAfterStop(t *testing.T) {
 		wantError(t, r, http.StatusBadRequest, "invalid")
 		wantField(t, r, "consent")
 		var got apiMember
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil), &got)
+		s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil).Decode(t, &got)
 		if got.FirstName != "Ann" || got.Consent.Status != "opted_out" || got.Consent.Source != "keyword" {
 			t.Fatalf("after a refused opt-in: %+v; want Ann, opted_out by keyword, unchanged", got)
 		}
@@ -99,13 +99,13 @@ func TestMemberConsentAfterStop(t *testing.T) {
 		r = s.Do(t, "PUT", "/api/v1/members/"+m.ID, a.access, map[string]any{"first_name": "Annie", "phone": phone,
 			"consent": map[string]any{"opted_in": false}})
 		wantStatus(t, r, http.StatusOK)
-		decodeInto(t, r, &got)
+		r.Decode(t, &got)
 		if got.FirstName != "Annie" || got.Consent.Source != "keyword" {
 			t.Fatalf("after an admin opt-out over a STOP: %+v", got)
 		}
 
 		textIn(t, s, a.tenantID, "in-start", phone, church, "START")
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil), &got)
+		s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil).Decode(t, &got)
 		if got.Consent.Status != "opted_in" {
 			t.Fatalf("after START: %+v", got.Consent)
 		}
@@ -150,7 +150,7 @@ func TestSharedPhone(t *testing.T) {
 
 		consent := func(id string) string {
 			var m apiMember
-			decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+id, a.access, nil), &m)
+			s.Do(t, "GET", "/api/v1/members/"+id, a.access, nil).Decode(t, &m)
 			return m.Consent.Status
 		}
 		conv := textIn(t, s, a.tenantID, "in-stop", shared, church, "STOP")
@@ -198,12 +198,12 @@ func TestImportSharedPhone(t *testing.T) {
 		var ans answer
 		r := importCSV(t, s, a.access, nil, "text/csv", strings.NewReader(csv))
 		wantStatus(t, r, http.StatusOK)
-		decodeInto(t, r, &ans)
+		r.Decode(t, &ans)
 		if ans.Created != 3 || ans.Duplicates != 1 || ans.SharedPhone != 2 || !ans.Rows[0].SharedPhone || !ans.Rows[1].SharedPhone || ans.Rows[3].SharedPhone {
 			t.Fatalf("import: %s; want 3 created (2 sharing a phone), 1 duplicate", r.Raw)
 		}
 		ans = answer{}
-		decodeInto(t, importCSV(t, s, a.access, nil, "text/csv", strings.NewReader(csv)), &ans)
+		importCSV(t, s, a.access, nil, "text/csv", strings.NewReader(csv)).Decode(t, &ans)
 		if ans.Created != 0 || ans.Updated != 3 || ans.SharedPhone != 2 {
 			t.Fatalf("re-import: %+v; want 3 updated, 2 sharing a phone", ans)
 		}
@@ -226,12 +226,12 @@ func TestMemberOutsideRegion(t *testing.T) {
 			Textable bool   `json:"textable"`
 			Reason   string `json:"not_textable_reason"`
 		}
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+uk.ID, a.access, nil), &m)
+		s.Do(t, "GET", "/api/v1/members/"+uk.ID, a.access, nil).Decode(t, &m)
 		if m.Textable || !strings.Contains(m.Reason, "+44") || !strings.Contains(m.Reason, "region") {
 			t.Fatalf("UK member: %+v; want not textable, the reason naming +44 and the region", m)
 		}
 		m.Textable, m.Reason = false, ""
-		decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+us.ID, a.access, nil), &m)
+		s.Do(t, "GET", "/api/v1/members/"+us.ID, a.access, nil).Decode(t, &m)
 		if !m.Textable || m.Reason != "" {
 			t.Fatalf("US member: %+v; want textable", m)
 		}
@@ -251,7 +251,7 @@ func TestMemberOutsideRegion(t *testing.T) {
 				Reason string `json:"not_textable_reason"`
 			}
 		}
-		decodeInto(t, r, &imp)
+		r.Decode(t, &imp)
 		if len(imp.Rows) != 2 || !strings.Contains(imp.Rows[0].Reason, "+44") || imp.Rows[1].Reason != "" {
 			t.Fatalf("import: %s; want the UK row flagged not textable and the US row not", r.Raw)
 		}

@@ -1,7 +1,6 @@
 package httpapi_test
 
 import (
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -26,13 +25,6 @@ type apiMember struct {
 	PhoneInvalid bool `json:"phone_invalid"`
 }
 
-func decodeInto(t *testing.T, r *testkit.Response, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(r.Raw), v); err != nil {
-		t.Fatalf("decode %s: %v", r.Raw, err)
-	}
-}
-
 // postMember creates a member (opted in unless optedIn is false) and returns it.
 func postMember(t *testing.T, s *testkit.Server, token, first, last, phone string, optedIn bool) apiMember {
 	t.Helper()
@@ -43,7 +35,7 @@ func postMember(t *testing.T, s *testkit.Server, token, first, last, phone strin
 	r := s.Do(t, "POST", "/api/v1/members", token, body)
 	wantStatus(t, r, http.StatusCreated)
 	var m apiMember
-	decodeInto(t, r, &m)
+	r.Decode(t, &m)
 	return m
 }
 
@@ -64,7 +56,7 @@ func listMembers(t *testing.T, s *testkit.Server, token string, q url.Values) ([
 		Members    []apiMember `json:"members"`
 		NextCursor string      `json:"next_cursor"`
 	}
-	decodeInto(t, r, &page)
+	r.Decode(t, &page)
 	return page.Members, page.NextCursor
 }
 
@@ -88,27 +80,27 @@ func TestMembersAPI(t *testing.T) {
 				"phone": "(312) 555-0101", "email": "Ruth@Example.ORG", "consent": map[string]any{"opted_in": true, "wording": "Text me"}})
 			wantStatus(t, r, http.StatusCreated)
 			var m apiMember
-			decodeInto(t, r, &m)
+			r.Decode(t, &m)
 			if m.FirstName != "Ruth" || m.Phone != "+13125550101" || m.Email != "ruth@example.org" || len(m.Groups) != 0 ||
 				m.Consent.Status != "opted_in" || m.Consent.Source != "admin" || m.Consent.Wording != "Text me" {
 				t.Fatalf("created member: %+v", m)
 			}
 			var got apiMember
-			decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil), &got)
+			s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil).Decode(t, &got)
 			if got.ID != m.ID || got.Phone != m.Phone || got.Email != m.Email || got.Consent != m.Consent {
 				t.Fatalf("GET = %+v; want %+v", got, m)
 			}
 			r = s.Do(t, "PUT", "/api/v1/members/"+m.ID, a.access, map[string]any{"first_name": "Ruth", "last_name": "Moabite", "phone": "+1 312 555 0102"})
 			wantStatus(t, r, http.StatusOK)
 			got = apiMember{} // a cleared email is left out of the answer
-			decodeInto(t, r, &got)
+			r.Decode(t, &got)
 			if got.LastName != "Moabite" || got.Phone != "+13125550102" || got.Email != "" || got.Consent.Status != "opted_in" {
 				t.Fatalf("after PUT without consent: %+v; want new name and phone, email cleared, consent kept", got)
 			}
 			r = s.Do(t, "PUT", "/api/v1/members/"+m.ID, a.access, map[string]any{"first_name": "Ruth", "last_name": "Moabite",
 				"phone": "+13125550102", "consent": map[string]any{"opted_in": false}})
 			wantStatus(t, r, http.StatusOK)
-			decodeInto(t, r, &got)
+			r.Decode(t, &got)
 			if got.Consent.Status != "opted_out" || got.Consent.Source != "admin" {
 				t.Fatalf("after opting out: consent %+v", got.Consent)
 			}
@@ -224,7 +216,7 @@ func TestMembersAPI(t *testing.T) {
 				t.Fatalf("other church finds %s by phone", memberNames(ms))
 			}
 			var got apiMember
-			decodeInto(t, s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil), &got)
+			s.Do(t, "GET", "/api/v1/members/"+m.ID, a.access, nil).Decode(t, &got)
 			if got.FirstName != "Lydia" || got.Phone != "+13125550121" {
 				t.Fatalf("member after the other church's attempts: %+v", got)
 			}

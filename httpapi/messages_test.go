@@ -41,7 +41,7 @@ func sendBroadcast(t *testing.T, s *testkit.Server, token string, body map[strin
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		b = apiBroadcast{}
-		decodeInto(t, s.Do(t, "GET", "/api/v1/messages/"+id, token, nil), &b)
+		s.Do(t, "GET", "/api/v1/messages/"+id, token, nil).Decode(t, &b)
 		if b.Message.Counts["queued"]+b.Message.Counts["sending"] == 0 {
 			return b
 		}
@@ -58,7 +58,7 @@ func messageCount(t *testing.T, s *testkit.Server, token string) int {
 	r := s.Do(t, "GET", "/api/v1/messages", token, nil)
 	wantStatus(t, r, http.StatusOK)
 	var list struct{ Messages []map[string]any }
-	decodeInto(t, r, &list)
+	r.Decode(t, &list)
 	return len(list.Messages)
 }
 
@@ -176,7 +176,7 @@ func TestMessagesAPI(t *testing.T) {
 				r := s.Do(t, "POST", "/api/v1/messages/preview", a.access, c.body)
 				wantStatus(t, r, http.StatusOK)
 				var got messaging.Preview
-				decodeInto(t, r, &got)
+				r.Decode(t, &got)
 				if len(got.Excluded) != 0 {
 					t.Errorf("preview %s excluded %v; want no one", c.name, got.Excluded)
 				}

@@ -46,11 +46,13 @@ func wrongCode(t *testing.T, s *testkit.Server, secret string) string {
 // setupMFA starts MFA for a's admin and returns the TOTP secret.
 func setupMFA(t *testing.T, s *testkit.Server, a *account) string {
 	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/mfa/setup", a.access, nil)
-	wantStatus(t, r, http.StatusOK)
-	u, err := url.Parse(str(t, r.Body, "otpauth_uri"))
+	var setup struct {
+		OTPAuthURI string `json:"otpauth_uri"`
+	}
+	r := s.Client(a.access).Call(t, "POST", "/api/v1/mfa/setup", nil, http.StatusOK, &setup)
+	u, err := url.Parse(setup.OTPAuthURI)
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" {
-		t.Fatalf("otpauth_uri %q (%v)", r.Body["otpauth_uri"], err)
+		t.Fatalf("otpauth_uri %q (%v)", setup.OTPAuthURI, err)
 	}
 	secret := u.Query().Get("secret")
 	if len(secret) < 16 {
@@ -78,11 +80,14 @@ func enableMFA(t *testing.T, s *testkit.Server, a *account) (string, []string) {
 func recoveryCodes(t *testing.T, r *testkit.Response) []string {
 	t.Helper()
 	wantStatus(t, r, http.StatusOK)
-	list, _ := r.Body["recovery_codes"].([]any)
-	codes := make([]string, 0, len(list))
+	var answer struct {
+		RecoveryCodes []string `json:"recovery_codes"`
+	}
+	r.Decode(t, &answer)
+	codes := make([]string, 0, len(answer.RecoveryCodes))
 	seen := map[string]bool{}
-	for _, c := range list {
-		if s, _ := c.(string); s != "" && !seen[s] {
+	for _, s := range answer.RecoveryCodes {
+		if s != "" && !seen[s] {
 			codes = append(codes, s)
 			seen[s] = true
 		}
@@ -98,15 +103,17 @@ func mfaLogin(t *testing.T, s *testkit.Server, a *account) string {
 	t.Helper()
 	r := login(t, s, a.email, a.password, "")
 	wantStatus(t, r, http.StatusOK)
-	if r.Body["mfa_required"] != true || str(t, r.Body, "tenant.id") != a.tenantID {
+	var ans testkit.SessionAnswer
+	r.Decode(t, &ans)
+	if !ans.MFARequired || ans.Tenant == nil || ans.Tenant.ID != a.tenantID || ans.MFAToken == "" {
 		t.Fatalf("want an MFA challenge for %s: %s", a.tenantID, r.Raw)
 	}
-	_, hasAccess := r.Body["access_token"]
+	_, hasAccess := r.Body["access_token"] // present at all, even empty
 	_, hasRefresh := r.Body["refresh_token"]
 	if hasAccess || hasRefresh {
 		t.Fatalf("an MFA challenge carries tokens: %s", r.Raw)
 	}
-	return str(t, r.Body, "mfa_token")
+	return ans.MFAToken
 }
 
 func completeMFA(t *testing.T, s *testkit.Server, body map[string]any) *testkit.Response {

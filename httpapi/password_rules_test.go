@@ -21,7 +21,7 @@ func TestPasswordRulesOnSignupAndAccept(t *testing.T) {
 		for _, pw := range []string{"Password123!", "pat.lee@example.org", "PatLee2024!", "Grace Chapel", "gracechapel!!"} {
 			r := signupWith(pw)
 			wantError(t, r, http.StatusBadRequest, "invalid")
-			if f, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any); f["admin.password"] == nil {
+			if _, named := r.Fields(t)["admin.password"]; !named {
 				t.Fatalf("signup with %q: no admin.password message: %s", pw, r.Raw)
 			}
 		}
@@ -30,7 +30,7 @@ func TestPasswordRulesOnSignupAndAccept(t *testing.T) {
 		for _, pw := range []string{"sam.ortiz@example.org", "Sam.Ortiz!!", "samortiz1234", "Grace Chapel 1", "Password123!"} {
 			r := accept(t, s, tok, "Sam Ortiz", pw)
 			wantError(t, r, http.StatusBadRequest, "invalid")
-			if f, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any); f["password"] == nil {
+			if _, named := r.Fields(t)["password"]; !named {
 				t.Fatalf("accept with %q: no password message: %s", pw, r.Raw)
 			}
 		}

@@ -3,7 +3,7 @@ package httpapi
 import (
 	"net/http"
 
-	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/registration"
 )
 
 func (s *Server) routeRegistration() {
@@ -17,7 +17,7 @@ func (s *Server) getRegistration(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) submitRegistration(w http.ResponseWriter, r *http.Request, c *caller) {
-	var req store.BrandProfile
+	var req registration.SubmitRequest
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return

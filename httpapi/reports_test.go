@@ -33,7 +33,7 @@ func TestWeeklyReport(t *testing.T) {
 		r := s.Do(t, "GET", "/api/v1/reports/weekly", a.access, nil)
 		wantStatus(t, r, http.StatusOK)
 		var rep messaging.WeeklyReport
-		decodeInto(t, r, &rep)
+		r.Decode(t, &rep)
 		if len(rep.Weeks) != 12 || rep.Timezone != "America/Chicago" {
 			t.Fatalf("report: %d weeks in %q", len(rep.Weeks), rep.Timezone)
 		}
@@ -81,7 +81,7 @@ func TestWeeklyReport(t *testing.T) {
 			wantStatus(t, in, http.StatusOK)
 			r := s.Do(t, "GET", "/api/v1/reports/weekly", str(t, in.Body, "access_token"), nil)
 			wantStatus(t, r, http.StatusOK)
-			decodeInto(t, r, &rep)
+			r.Decode(t, &rep)
 			return rep
 		}
 		s.Clock.Add(7 * 24 * time.Hour)
@@ -105,7 +105,7 @@ func TestWeeklyReport(t *testing.T) {
 		r = s.Do(t, "GET", "/api/v1/reports/weekly", str(t, in.Body, "access_token"), nil)
 		wantStatus(t, r, http.StatusOK)
 		rep = messaging.WeeklyReport{}
-		decodeInto(t, r, &rep)
+		r.Decode(t, &rep)
 		if w := rep.Weeks[11]; w.Texts+w.OptOuts+w.Replies+rep.Month.Parts != 0 {
 			t.Fatalf("other church's report: %+v %+v", w, rep.Month)
 		}

@@ -3,15 +3,15 @@ package httpapi
 import (
 	"net/http"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/schedule"
-	"github.com/steeple-sms/steeple/store"
 )
 
 func (s *Server) routeSchedules() {
-	s.mux.HandleFunc("GET /api/v1/messages/scheduled", s.authed(s.listSchedules(store.ScheduleOnce)))
+	s.mux.HandleFunc("GET /api/v1/messages/scheduled", s.authed(s.listSchedules(steeple.ScheduleOnce)))
 	s.mux.HandleFunc("PATCH /api/v1/messages/scheduled/{id}", s.authed(s.updateScheduled))
 	s.mux.HandleFunc("DELETE /api/v1/messages/scheduled/{id}", s.authed(s.cancelScheduled))
-	s.mux.HandleFunc("GET /api/v1/recurring", s.authed(s.listSchedules(store.ScheduleRecurring)))
+	s.mux.HandleFunc("GET /api/v1/recurring", s.authed(s.listSchedules(steeple.ScheduleRecurring)))
 	s.mux.HandleFunc("POST /api/v1/recurring", s.authed(s.createRecurring))
 	s.mux.HandleFunc("GET /api/v1/recurring/{id}", s.authed(s.getRecurring))
 	s.mux.HandleFunc("PATCH /api/v1/recurring/{id}", s.authed(s.updateRecurring))
@@ -20,11 +20,11 @@ func (s *Server) routeSchedules() {
 	s.mux.HandleFunc("DELETE /api/v1/recurring/{id}", s.authed(s.deleteRecurring))
 }
 
-func (s *Server) listSchedules(kind string) func(http.ResponseWriter, *http.Request, *caller) {
+func (s *Server) listSchedules(kind steeple.ScheduleKind) func(http.ResponseWriter, *http.Request, *caller) {
 	return func(w http.ResponseWriter, r *http.Request, c *caller) {
 		vs, err := s.deps.Schedules.List(r.Context(), c.h, kind)
 		key := "scheduled"
-		if kind == store.ScheduleRecurring {
+		if kind == steeple.ScheduleRecurring {
 			key = "recurring"
 		}
 		respond(s, w, r, http.StatusOK, map[string]any{key: vs}, err)

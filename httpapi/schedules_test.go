@@ -45,7 +45,7 @@ func schDecode(t *testing.T, r *testkit.Response, status int) schView {
 	t.Helper()
 	wantStatus(t, r, status)
 	var v schView
-	decodeInto(t, r, &v)
+	r.Decode(t, &v)
 	return v
 }
 
@@ -278,7 +278,7 @@ func schList(t *testing.T, s *testkit.Server, a *account, path, key string) []sc
 	r := s.Do(t, "GET", path, a.access, nil)
 	wantStatus(t, r, http.StatusOK)
 	var body map[string][]schView
-	decodeInto(t, r, &body)
+	r.Decode(t, &body)
 	if _, ok := body[key]; !ok {
 		t.Fatalf("%s: no %q in %s", path, key, r.Raw)
 	}

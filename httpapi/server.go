@@ -74,6 +74,7 @@ func New(d Deps) *Server {
 	s.mux.Handle("GET /metrics", promhttp.HandlerFor(d.Metrics, promhttp.HandlerOpts{}))
 	if d.Auth != nil {
 		s.routeAccounts()
+		s.routePasswords()
 		s.routeAdmins()
 		s.routeCompose()
 	}

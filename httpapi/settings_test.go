@@ -7,6 +7,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/members"
 )
 
 // A church's phone region decides how national numbers are read: US by
@@ -15,9 +16,10 @@ func TestPhoneRegionSetting(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		tok := s.Signup(t, "St Paul's", "vicar@stpauls.example.org", "correct horse battery").Body["access_token"].(string)
-		if r := s.Do(t, "GET", "/api/v1/settings", tok, nil); r.Status != 200 || r.Body["phone_region"] != "US" {
-			t.Fatalf("default settings: %d %s", r.Status, r.Raw)
+		tok := s.Church(t, testkit.ChurchOptions{Name: "St Paul's", Email: "vicar@stpauls.example.org"}).Token
+		api := s.Client(tok)
+		if got := api.Settings(t); got.PhoneRegion != "US" {
+			t.Fatalf("default settings: %+v", got)
 		}
 		// A UK mobile written nationally is not a valid US number.
 		if r := s.Do(t, "POST", "/api/v1/members", tok, map[string]any{"first_name": "Ada", "phone": "07911 123456"}); r.Status != 400 {
@@ -26,12 +28,13 @@ func TestPhoneRegionSetting(t *testing.T) {
 		if r := s.Do(t, "PUT", "/api/v1/settings", tok, map[string]any{"phone_region": "XX"}); r.Status != 400 {
 			t.Fatalf("bad region: %d %s", r.Status, r.Raw)
 		}
-		if r := s.Do(t, "PUT", "/api/v1/settings", tok, map[string]any{"phone_region": "gb"}); r.Status != 200 || r.Body["phone_region"] != "GB" {
-			t.Fatalf("set GB: %d %s", r.Status, r.Raw)
+		if got := api.SetSettings(t, map[string]any{"phone_region": "gb"}); got.PhoneRegion != "GB" {
+			t.Fatalf("set GB: %+v", got)
 		}
-		r := s.Do(t, "POST", "/api/v1/members", tok, map[string]any{"first_name": "Ada", "phone": "07911 123456"})
-		if r.Status != 201 || r.Body["phone"] != "+447911123456" {
-			t.Fatalf("UK national number under GB: %d %s", r.Status, r.Raw)
+		var m steeple.Member
+		api.Call(t, "POST", "/api/v1/members", map[string]any{"first_name": "Ada", "phone": "07911 123456"}, http.StatusCreated, &m)
+		if m.Phone != "+447911123456" {
+			t.Fatalf("UK national number under GB: %+v", m)
 		}
 	})
 }
@@ -42,39 +45,35 @@ func TestHelpContactSetting(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		tok := s.Signup(t, "St Paul's", "vicar@stpauls.example.org", "correct horse battery").Body["access_token"].(string)
-		other := s.Signup(t, "St Mark's", "vicar@stmarks.example.org", "correct horse battery").Body["access_token"].(string)
-		settings := func(t *testing.T, token string) map[string]any {
+		tok := s.Church(t, testkit.ChurchOptions{Name: "St Paul's", Email: "vicar@stpauls.example.org"}).Token
+		other := s.Church(t, testkit.ChurchOptions{Name: "St Mark's", Email: "vicar@stmarks.example.org"}).Token
+		settings := func(t *testing.T, token string) *members.Settings {
 			t.Helper()
-			r := s.Do(t, "GET", "/api/v1/settings", token, nil)
-			wantStatus(t, r, http.StatusOK)
-			return r.Body
+			return s.Client(token).Settings(t)
 		}
-		if got := settings(t, tok); got["help_contact"] != "" || got["phone_region"] != "US" {
-			t.Fatalf("defaults: %v", got)
+		if got := settings(t, tok); got.HelpContact != "" || got.PhoneRegion != "US" {
+			t.Fatalf("defaults: %+v", got)
 		}
 
-		r := s.Do(t, "PUT", "/api/v1/settings", tok, map[string]any{"help_contact": "  Call the office\n  312-555-0100  "})
-		wantStatus(t, r, http.StatusOK)
 		const want = "Call the office 312-555-0100"
-		if r.Body["help_contact"] != want || r.Body["phone_region"] != "US" {
-			t.Fatalf("set: %s", r.Raw)
+		if got := s.Client(tok).SetSettings(t, map[string]any{"help_contact": "  Call the office\n  312-555-0100  "}); got.HelpContact != want || got.PhoneRegion != "US" {
+			t.Fatalf("set: %+v", got)
 		}
-		if got := settings(t, tok); got["help_contact"] != want {
-			t.Fatalf("read back: %v", got)
+		if got := settings(t, tok); got.HelpContact != want {
+			t.Fatalf("read back: %+v", got)
 		}
-		if got := settings(t, other); got["help_contact"] != "" {
-			t.Fatalf("another church sees %v", got)
+		if got := settings(t, other); got.HelpContact != "" {
+			t.Fatalf("another church sees %+v", got)
 		}
 
 		// Absent fields stay; exactly 120 characters (not bytes) is allowed.
 		wantStatus(t, s.Do(t, "PUT", "/api/v1/settings", tok, map[string]any{"phone_region": "CA"}), http.StatusOK)
-		if got := settings(t, tok); got["help_contact"] != want || got["phone_region"] != "CA" {
-			t.Fatalf("after a region change: %v", got)
+		if got := settings(t, tok); got.HelpContact != want || got.PhoneRegion != "CA" {
+			t.Fatalf("after a region change: %+v", got)
 		}
 		long := strings.Repeat("é", 120)
-		if r := s.Do(t, "PUT", "/api/v1/settings", tok, map[string]any{"help_contact": long}); r.Status != http.StatusOK || r.Body["help_contact"] != long {
-			t.Fatalf("120 characters: %d %s", r.Status, r.Raw)
+		if got := s.Client(tok).SetSettings(t, map[string]any{"help_contact": long}); got.HelpContact != long {
+			t.Fatalf("120 characters: %+v", got)
 		}
 
 		for _, c := range []struct {
@@ -90,15 +89,14 @@ func TestHelpContactSetting(t *testing.T) {
 			for _, f := range c.fields {
 				wantField(t, r, f)
 			}
-			if got := settings(t, tok); got["help_contact"] != long || got["phone_region"] != "CA" {
-				t.Fatalf("a refused update wrote something: %v", got)
+			if got := settings(t, tok); got.HelpContact != long || got.PhoneRegion != "CA" {
+				t.Fatalf("a refused update wrote something: %+v", got)
 			}
 		}
 
 		// Clearing it goes back to the default answer.
-		r = s.Do(t, "PUT", "/api/v1/settings", tok, map[string]any{"help_contact": "   "})
-		if r.Status != http.StatusOK || r.Body["help_contact"] != "" {
-			t.Fatalf("clear: %d %s", r.Status, r.Raw)
+		if got := s.Client(tok).SetSettings(t, map[string]any{"help_contact": "   "}); got.HelpContact != "" {
+			t.Fatalf("clear: %+v", got)
 		}
 	})
 }

@@ -50,8 +50,8 @@ func TestMalformedBodies(t *testing.T) {
 						t.Errorf("message %q exposes Go internals (%q); want plain words such as \"must be an object\"", msg, goism)
 					}
 				}
-				fields, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any)
-				if c.wantField != "" && fields[c.wantField] == nil {
+				fields := r.Fields(t)
+				if _, named := fields[c.wantField]; c.wantField != "" && !named {
 					t.Errorf("fields %v; want %q named", fields, c.wantField)
 				}
 				if _, empty := fields[""]; empty {
@@ -106,12 +106,12 @@ func TestSignupValidation(t *testing.T) {
 				r := s.Do(t, "POST", "/api/v1/signup", "", c.body)
 				wantError(t, r, http.StatusBadRequest, "invalid")
 				wantNoTokens(t, r)
-				fields, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any)
+				fields := r.Fields(t)
 				if len(fields) != len(c.fields) {
 					t.Errorf("fields %v; want exactly %v", fields, c.fields)
 				}
 				for f, word := range c.fields {
-					msg, _ := fields[f].(string)
+					msg := fields[f]
 					if !strings.Contains(msg, word) {
 						t.Errorf("fields[%q] = %q; want it to mention %q (all: %v)", f, msg, word, fields)
 					}

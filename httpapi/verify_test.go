@@ -13,25 +13,47 @@ import (
 
 	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
 )
 
 // unverified signs a church up without following its verification link.
 func unverified(t *testing.T, s *testkit.Server, church, email string) (*account, *testkit.Response) {
 	t.Helper()
 	r := s.SignupUnverified(t, church, email, "correct horse battery")
-	return &account{tenantID: str(t, r.Body, "tenant.id"), email: email, access: str(t, r.Body, "access_token")}, r
+	var ans testkit.SessionAnswer
+	r.Decode(t, &ans)
+	return &account{tenantID: ans.Tenant.ID, email: email, access: ans.AccessToken}, r
+}
+
+// gateView is GET /api/v1/church/gate.
+type gateView struct {
+	EmailVerified bool `json:"email_verified"`
+	Open          bool `json:"open"`
+}
+
+func gate(t *testing.T, s *testkit.Server, token string) gateView {
+	t.Helper()
+	var g gateView
+	s.Client(token).Call(t, "GET", "/api/v1/church/gate", nil, http.StatusOK, &g)
+	return g
+}
+
+// invitations lists the pending invitations and returns the raw answer too.
+func invitations(t *testing.T, s *testkit.Server, token string) ([]store.Invitation, string) {
+	t.Helper()
+	var body struct{ Invitations []store.Invitation }
+	r := s.Client(token).Call(t, "GET", "/api/v1/admins/invitations", nil, http.StatusOK, &body)
+	return body.Invitations, r.Raw
 }
 
 // firstAvailable finds a number the simulator offers.
 func firstAvailable(t *testing.T, s *testkit.Server, a *account) string {
 	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/numbers/available?area_code=312", a.access, nil)
-	wantStatus(t, r, http.StatusOK)
-	ns, _ := r.Body["numbers"].([]any)
+	ns := s.Client(a.access).Available(t, "area_code=312")
 	if len(ns) < 2 {
-		t.Fatalf("available numbers: %s", r.Raw)
+		t.Fatalf("available numbers: %v", ns)
 	}
-	return ns[0].(map[string]any)["number"].(string)
+	return ns[0]
 }
 
 // Until its owner follows the mailed link, a new church cannot buy a
@@ -63,9 +85,8 @@ func TestEmailVerificationGate(t *testing.T) {
 				t.Fatalf("%s %s: %q", c.method, c.path, msg)
 			}
 		}
-		gate := s.Do(t, "GET", "/api/v1/church/gate", a.access, nil)
-		if gate.Body["email_verified"] != false || gate.Body["open"] != false {
-			t.Fatalf("gate: %s", gate.Raw)
+		if g := gate(t, s, a.access); g.EmailVerified || g.Open {
+			t.Fatalf("gate: %+v", g)
 		}
 		if s.Mail.Count("helper@grace.example") != 0 {
 			t.Fatal("an unverified church's invitation was mailed")
@@ -78,17 +99,16 @@ func TestEmailVerificationGate(t *testing.T) {
 		}
 		wantError(t, s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]any{}), http.StatusBadRequest, "invalid")
 
-		r := s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]any{"token": token})
-		wantStatus(t, r, http.StatusOK)
-		if str(t, r.Body, "tenant.id") != a.tenantID {
-			t.Fatalf("verified %s", r.Raw)
+		var verified testkit.SessionAnswer
+		s.Client("").Call(t, "POST", "/api/v1/auth/verify-email", map[string]any{"token": token}, http.StatusOK, &verified)
+		if verified.Tenant == nil || verified.Tenant.ID != a.tenantID {
+			t.Fatalf("verified %+v", verified)
 		}
 		wantError(t, s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]any{"token": token}), http.StatusNotFound, "not_found")
 		wantError(t, s.Do(t, "POST", "/api/v1/auth/verify-email/resend", a.access, nil), http.StatusConflict, "conflict")
 		wantStatus(t, s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": number}), http.StatusAccepted)
-		gate = s.Do(t, "GET", "/api/v1/church/gate", a.access, nil)
-		if gate.Body["open"] != true {
-			t.Fatalf("gate after verifying: %s", gate.Raw)
+		if g := gate(t, s, a.access); !g.Open {
+			t.Fatalf("gate after verifying: %+v", g)
 		}
 
 		// A link expires after 24 hours; a resent one works.
@@ -96,7 +116,8 @@ func TestEmailVerificationGate(t *testing.T) {
 		old := s.Mail.WaitFor(t, "office@hope.example", "ev1."+c.tenantID).Token()
 		s.Clock.Add(24*time.Hour + time.Minute)
 		wantError(t, s.Do(t, "POST", "/api/v1/auth/verify-email", "", map[string]any{"token": old}), http.StatusNotFound, "not_found")
-		c.access = str(t, s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": "office@hope.example", "password": "correct horse battery"}).Body, "access_token")
+		_, ans := s.Client("").Login(t, "office@hope.example", "correct horse battery", "")
+		c.access = ans.AccessToken
 		wantStatus(t, s.Do(t, "POST", "/api/v1/auth/verify-email/resend", c.access, nil), http.StatusAccepted)
 		fresh := ""
 		for _, m := range s.Mail.Mails() {
@@ -127,22 +148,19 @@ func TestInvitationsMailedListedRevoked(t *testing.T) {
 			t.Fatalf("invitation mail:\n%s", m.Body())
 		}
 
-		r := s.Do(t, "GET", "/api/v1/admins/invitations", owner.access, nil)
-		wantStatus(t, r, http.StatusOK)
-		invs, _ := r.Body["invitations"].([]any)
-		if len(invs) != 2 || strings.Contains(r.Raw, "inv1.") {
-			t.Fatalf("pending invitations: %s", r.Raw)
+		invs, raw := invitations(t, s, owner.access)
+		if len(invs) != 2 || strings.Contains(raw, "inv1.") {
+			t.Fatalf("pending invitations: %s", raw)
 		}
 		var leeID string
-		for _, v := range invs {
-			if inv := v.(map[string]any); inv["email"] == "lee@grace.example" {
-				leeID = inv["id"].(string)
+		for _, inv := range invs {
+			if inv.Email == "lee@grace.example" {
+				leeID = inv.ID
 			}
 		}
 		// Another church: not listed, and its owner cannot revoke.
-		r = s.Do(t, "GET", "/api/v1/admins/invitations", other.access, nil)
-		if invs, _ := r.Body["invitations"].([]any); r.Status != http.StatusOK || len(invs) != 0 {
-			t.Fatalf("other church's list: %s", r.Raw)
+		if invs, raw := invitations(t, s, other.access); len(invs) != 0 {
+			t.Fatalf("other church's list: %s", raw)
 		}
 		wantError(t, s.Do(t, "DELETE", "/api/v1/admins/invitations/"+leeID, other.access, nil), http.StatusNotFound, "not_found")
 		wantError(t, s.Do(t, "DELETE", "/api/v1/admins/invitations/not-an-id", owner.access, nil), http.StatusNotFound, "not_found")
@@ -150,9 +168,8 @@ func TestInvitationsMailedListedRevoked(t *testing.T) {
 		wantStatus(t, s.Do(t, "DELETE", "/api/v1/admins/invitations/"+leeID, owner.access, nil), http.StatusNoContent)
 		wantError(t, s.Do(t, "DELETE", "/api/v1/admins/invitations/"+leeID, owner.access, nil), http.StatusNotFound, "not_found")
 		wantError(t, accept(t, s, tokA, "Lee", "another good passphrase"), http.StatusNotFound, "not_found")
-		r = s.Do(t, "GET", "/api/v1/admins/invitations", owner.access, nil)
-		if invs, _ := r.Body["invitations"].([]any); len(invs) != 1 {
-			t.Fatalf("after revoking: %s", r.Raw)
+		if invs, raw := invitations(t, s, owner.access); len(invs) != 1 {
+			t.Fatalf("after revoking: %s", raw)
 		}
 		for _, secret := range []string{"inv1.", "ev1.", "token="} {
 			if strings.Contains(logs.String(), secret) {
@@ -261,10 +278,9 @@ func TestOneNumberBeforeRegistration(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Auth: func(c *auth.Config) { c.UnregisteredMaxNumbers = 1 }})
 		a := signup(t, s, "Grace Chapel", "pastor@grace.example", "correct horse battery")
-		r := s.Do(t, "GET", "/api/v1/numbers/available?area_code=312", a.access, nil)
-		ns, _ := r.Body["numbers"].([]any)
+		ns := s.Client(a.access).Available(t, "area_code=312")
 		if len(ns) < 2 {
-			t.Fatalf("available: %s", r.Raw)
+			t.Fatalf("available: %v", ns)
 		}
 		// Orders at the same moment: exactly one gets through.
 		var wg sync.WaitGroup
@@ -272,7 +288,7 @@ func TestOneNumberBeforeRegistration(t *testing.T) {
 		accepted := 0
 		for i := 0; i < 2 && i < len(ns); i++ {
 			wg.Add(1)
-			go func(n any) {
+			go func(n string) {
 				defer wg.Done()
 				r := s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": n})
 				mu.Lock()
@@ -282,13 +298,13 @@ func TestOneNumberBeforeRegistration(t *testing.T) {
 				} else if r.Status != http.StatusForbidden {
 					t.Errorf("order: %d %s", r.Status, r.Raw)
 				}
-			}(ns[i].(map[string]any)["number"])
+			}(ns[i])
 		}
 		wg.Wait()
 		if accepted != 1 {
 			t.Fatalf("%d orders accepted at once; want 1", accepted)
 		}
-		msg := wantError(t, s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": ns[len(ns)-1].(map[string]any)["number"]}), http.StatusForbidden, "forbidden")
+		msg := wantError(t, s.Do(t, "POST", "/api/v1/numbers", a.access, map[string]any{"number": ns[len(ns)-1]}), http.StatusForbidden, "forbidden")
 		if !strings.Contains(msg, "10DLC") {
 			t.Fatalf("second number: %q", msg)
 		}

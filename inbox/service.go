@@ -12,7 +12,6 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
@@ -144,7 +143,7 @@ func (s *Service) answer(ctx context.Context, h *tenancy.Handle, kw, providerMat
 		}
 		return StartAnswer(church), nil
 	case store.KeywordHelp:
-		contact, err := s.store.Setting(ctx, h, members.SettingHelpContact)
+		contact, err := s.store.Setting(ctx, h, steeple.SettingHelpContact)
 		if err != nil {
 			return "", err
 		}
@@ -182,10 +181,11 @@ type Thread struct {
 // List pages the church's conversations, most recent first. status is
 // "open", "closed" or "" for both. Errors: EINVALID.
 func (s *Service) List(ctx context.Context, h *tenancy.Handle, status, cursor string, limit int) ([]*store.Conversation, string, error) {
-	if status != "" && status != store.ConversationOpen && status != store.ConversationClosed {
+	st := steeple.ConversationStatus(status)
+	if st != "" && st != steeple.ConversationOpen && st != steeple.ConversationClosed {
 		return nil, "", steeple.FieldError("status", `must be "open" or "closed"`)
 	}
-	return s.store.Conversations(ctx, h, store.ConversationQuery{Status: status, Cursor: cursor, Limit: limit})
+	return s.store.Conversations(ctx, h, store.ConversationQuery{Status: st, Cursor: cursor, Limit: limit})
 }
 
 // Get returns a conversation with its newest messages; cursor pages to
@@ -217,7 +217,7 @@ func (s *Service) MarkRead(ctx context.Context, h *tenancy.Handle, id string) (*
 
 // SetStatus closes or reopens a conversation (a new inbound text reopens
 // it too). Errors: ENOTFOUND.
-func (s *Service) SetStatus(ctx context.Context, h *tenancy.Handle, id, status string) (*store.Conversation, error) {
+func (s *Service) SetStatus(ctx context.Context, h *tenancy.Handle, id string, status steeple.ConversationStatus) (*store.Conversation, error) {
 	if err := s.store.SetConversationStatus(ctx, h, id, status); err != nil {
 		return nil, err
 	}

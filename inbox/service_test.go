@@ -29,8 +29,7 @@ func TestServiceApplyInbound(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true}) // the provider confirms STOP and START
 		ctx := context.Background()
-		r := s.Signup(t, "Grace Chapel", "owner@grace.example.org", "correct horse battery")
-		tenantID := r.Body["tenant"].(map[string]any)["id"].(string)
+		tenantID := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"}).ID
 		h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
 		if err != nil {
 			t.Fatal(err)

@@ -38,7 +38,7 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purp
 	if err != nil {
 		return err
 	}
-	text, err := s.store.Setting(ctx, h, members.SettingWelcomeText)
+	text, err := s.store.Setting(ctx, h, steeple.SettingWelcomeText)
 	if err != nil {
 		return err
 	}

@@ -20,8 +20,8 @@ import (
 
 // welChurch is a church under test, with its owner's token.
 type welChurch struct {
-	id, token, name string
-	h               *tenancy.Handle
+	*testkit.Church
+	h *tenancy.Handle
 }
 
 // welSetup starts a server (Steeple confirming STOP and START itself, so a
@@ -39,13 +39,8 @@ func welSetup(t *testing.T, b *testkit.Backend, y int, m time.Month, d, hh, mm i
 		t.Fatal(err)
 	}
 	s.Clock.Add(time.Date(y, m, d, hh, mm, 0, 0, loc).Sub(s.Clock.Now()))
-	r := s.Signup(t, "Grace Chapel", "owner@grace.example.org", "correct horse battery")
-	c := &welChurch{id: r.Body["tenant"].(map[string]any)["id"].(string), token: r.Body["access_token"].(string), name: "Grace Chapel"}
-	ctx := context.Background()
-	if err := s.Tenancy.Registry.AssignNumber(ctx, c.id, churchNumber); err != nil {
-		t.Fatal(err)
-	}
-	h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	c := &welChurch{Church: s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: churchNumber})}
+	h, err := s.Tenancy.Manager.Acquire(context.Background(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +56,11 @@ func welMember(t *testing.T, s *testkit.Server, c *welChurch, first, phone strin
 	if consent {
 		body["consent"] = map[string]any{"opted_in": true, "wording": "Sign-up card: yes, text me"}
 	}
-	r := s.Do(t, "POST", "/api/v1/members", c.token, body)
+	r := s.Do(t, "POST", "/api/v1/members", c.Token, body)
 	if r.Status != http.StatusCreated {
 		t.Fatalf("create member: %d %s", r.Status, r.Raw)
 	}
-	return r.Body["id"].(string)
+	return r.ID(t)
 }
 
 var inboundSeq atomic.Int64
@@ -123,7 +118,7 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s, c := welSetup(t, b, 2027, 1, 12, 12, 0) // noon, outside quiet hours
 		ctx := context.Background()
-		startAnswer, stopAnswer := inbox.StartAnswer(c.name), inbox.StopAnswer(c.name)
+		startAnswer, stopAnswer := inbox.StartAnswer(c.Name), inbox.StopAnswer(c.Name)
 		const welcome = "Welcome to Grace Chapel"
 
 		// Admin entry with consent: one welcome, the default text.
@@ -131,19 +126,19 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		annID := welMember(t, s, c, "Ann", ann, true)
 		welWait(t, s, ann, welcome, 1)
 		got := welTexts(s, ann)
-		if len(got) != 1 || got[0] != strings.ReplaceAll(members.DefaultWelcomeText, "{church_name}", c.name) {
+		if len(got) != 1 || got[0] != strings.ReplaceAll(members.DefaultWelcomeText, "{church_name}", c.Name) {
 			t.Fatalf("Ann got %q; want just the default welcome", got)
 		}
-		wantWelcomeWording(t, got[0], c.name)
+		wantWelcomeWording(t, got[0], c.Name)
 
 		// Entered again, edited, the hook and Welcome repeated: still one.
 		// (A second member with her phone is a household member: the phone
 		// was welcomed already.)
-		if r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": "Ann", "phone": ann,
+		if r := s.Do(t, "POST", "/api/v1/members", c.Token, map[string]any{"first_name": "Ann", "phone": ann,
 			"consent": map[string]any{"opted_in": true}}); r.Status != http.StatusCreated {
 			t.Fatalf("entering Ann again: %d %s", r.Status, r.Raw)
 		}
-		if r := s.Do(t, "PUT", "/api/v1/members/"+annID, c.token, map[string]any{"first_name": "Anne", "phone": ann}); r.Status != http.StatusOK {
+		if r := s.Do(t, "PUT", "/api/v1/members/"+annID, c.Token, map[string]any{"first_name": "Anne", "phone": ann}); r.Status != http.StatusOK {
 			t.Fatalf("editing Ann: %d %s", r.Status, r.Raw)
 		}
 		s.Inbox.OptedIn(ctx, c.h, []string{annID, annID})
@@ -174,7 +169,7 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		if got := welTexts(s, ben); len(got) != 1 {
 			t.Fatalf("Ben got %q after START; want only the welcome", got)
 		}
-		wantWelcomeWording(t, welTexts(s, ben)[0], c.name)
+		wantWelcomeWording(t, welTexts(s, ben)[0], c.Name)
 		// STOP, then START again: a new opt-in, a second welcome.
 		welText(t, s, c, ben, "STOP", "")
 		welWait(t, s, ben, stopAnswer, 1)
@@ -199,17 +194,17 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		}
 
 		// A member added from a conversation with consent is welcomed.
-		r := s.Do(t, "GET", "/api/v1/conversations?status=open", c.token, nil)
 		var convID string
-		for _, cv := range r.Body["conversations"].([]any) {
-			if cv := cv.(map[string]any); cv["phone"] == stranger {
-				convID = cv["id"].(string)
+		convs := c.API(s).Conversations(t, "?status=open")
+		for _, cv := range convs {
+			if cv.Phone == stranger {
+				convID = cv.ID
 			}
 		}
 		if convID == "" {
-			t.Fatalf("no conversation with %s: %s", stranger, r.Raw)
+			t.Fatalf("no conversation with %s: %+v", stranger, convs)
 		}
-		if r := s.Do(t, "POST", "/api/v1/conversations/"+convID+"/member", c.token, map[string]any{"first_name": "Cy",
+		if r := s.Do(t, "POST", "/api/v1/conversations/"+convID+"/member", c.Token, map[string]any{"first_name": "Cy",
 			"consent": map[string]any{"opted_in": true, "wording": "said yes on the phone"}}); r.Status != http.StatusCreated {
 			t.Fatalf("member from conversation: %d %s", r.Status, r.Raw)
 		}
@@ -227,7 +222,7 @@ func TestWelcomeOncePerOptIn(t *testing.T) {
 		q := url.Values{"consent": {"opted_in"}, "wording": {"Paper sign-up sheet"}}
 		req, _ := http.NewRequest("POST", s.URL+"/api/v1/members/import?"+q.Encode(), strings.NewReader(csv.String()))
 		req.Header.Set("Content-Type", "text/csv")
-		req.Header.Set("Authorization", "Bearer "+c.token)
+		req.Header.Set("Authorization", "Bearer "+c.Token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -294,9 +289,8 @@ func TestWelcomeText(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s, c := welSetup(t, b, 2027, 1, 12, 12, 0)
-		r := s.Do(t, "GET", "/api/v1/settings", c.token, nil)
-		if r.Status != http.StatusOK || r.Body["welcome_text"] != members.DefaultWelcomeText {
-			t.Fatalf("default welcome text: %d %s", r.Status, r.Raw)
+		if got := c.API(s).Settings(t).WelcomeText; got != members.DefaultWelcomeText {
+			t.Fatalf("default welcome text: %q", got)
 		}
 		good := "Hi {first_name}! {church_name} sends news weekly. Msg & data rates may apply. Reply HELP for help, STOP to end."
 		for _, bad := range []string{
@@ -309,20 +303,21 @@ func TestWelcomeText(t *testing.T) {
 			"Hi {nickname}! {church_name} sends news weekly. Msg & data rates may apply. Reply HELP for help, STOP to end.",
 			good + strings.Repeat(" Amen.", 50),
 		} {
-			r := s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"welcome_text": bad})
-			if r.Status != http.StatusBadRequest || r.Body["error"] == nil {
+			r := s.Do(t, "PUT", "/api/v1/settings", c.Token, map[string]any{"welcome_text": bad})
+			if r.Status != http.StatusBadRequest {
 				t.Fatalf("welcome text %q: %d %s; want 400", bad, r.Status, r.Raw)
 			}
-			if f, _ := r.Body["error"].(map[string]any)["fields"].(map[string]any); f["welcome_text"] == nil || f["welcome_text"] == "" {
+			var e testkit.ErrorAnswer
+			r.Decode(t, &e)
+			if e.Error.Fields["welcome_text"] == "" {
 				t.Fatalf("welcome text %q: error does not name welcome_text: %s", bad, r.Raw)
 			}
 		}
-		if r := s.Do(t, "GET", "/api/v1/settings", c.token, nil); r.Body["welcome_text"] != members.DefaultWelcomeText {
-			t.Fatalf("a rejected text was saved: %s", r.Raw)
+		if got := c.API(s).Settings(t).WelcomeText; got != members.DefaultWelcomeText {
+			t.Fatalf("a rejected text was saved: %q", got)
 		}
-		r = s.Do(t, "PUT", "/api/v1/settings", c.token, map[string]any{"welcome_text": "  " + good + "  "})
-		if r.Status != http.StatusOK || r.Body["welcome_text"] != good {
-			t.Fatalf("set welcome text: %d %s", r.Status, r.Raw)
+		if got := c.API(s).SetSettings(t, map[string]any{"welcome_text": "  " + good + "  "}).WelcomeText; got != good {
+			t.Fatalf("set welcome text: %q", got)
 		}
 		const dee = "+13122002101"
 		welMember(t, s, c, "Dee", dee, true)
@@ -418,7 +413,7 @@ func welSweptAgain(t *testing.T, s *testkit.Server, b *testkit.Backend, c *welCh
 	if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `DELETE FROM river_job WHERE id = (SELECT max(id) FROM river_job WHERE kind = 'send_reply')`); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.id, last.messageID); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.ID, last.messageID); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
@@ -489,7 +484,7 @@ func TestWelcomeAdminEdits(t *testing.T) {
 		const gus, hal = "+13122002301", "+13122002302"
 		gusID := welMember(t, s, c, "Gus", gus, true)
 		welWait(t, s, gus, welcome, 1)
-		if r := s.Do(t, "PUT", "/api/v1/members/"+gusID, c.token, map[string]any{"first_name": "Gus", "phone": gus,
+		if r := s.Do(t, "PUT", "/api/v1/members/"+gusID, c.Token, map[string]any{"first_name": "Gus", "phone": gus,
 			"consent": map[string]any{"opted_in": true, "wording": "confirmed again at the door"}}); r.Status != http.StatusOK {
 			t.Fatalf("editing Gus: %d %s", r.Status, r.Raw)
 		}
@@ -504,7 +499,7 @@ func TestWelcomeAdminEdits(t *testing.T) {
 		ivyID := welMember(t, s, c, "Ivy", ivy, true)
 		welWait(t, s, ivy, welcome, 1)
 		welText(t, s, c, ivy, "START", "")
-		welWait(t, s, ivy, inbox.StartAnswer(c.name), 1)
+		welWait(t, s, ivy, inbox.StartAnswer(c.Name), 1)
 		s.Inbox.OptedIn(ctx, c.h, []string{ivyID})
 		s.SettleQueue(t)
 		if n := s.TextsContaining(ivy, welcome); n != 1 {
@@ -512,7 +507,7 @@ func TestWelcomeAdminEdits(t *testing.T) {
 		}
 
 		halID := welMember(t, s, c, "Hal", hal, false)
-		if r := s.Do(t, "PUT", "/api/v1/members/"+halID, c.token, map[string]any{"first_name": "Hal", "phone": hal,
+		if r := s.Do(t, "PUT", "/api/v1/members/"+halID, c.Token, map[string]any{"first_name": "Hal", "phone": hal,
 			"consent": map[string]any{"opted_in": true, "wording": "signed the card on Sunday"}}); r.Status != http.StatusOK {
 			t.Fatalf("editing Hal: %d %s", r.Status, r.Raw)
 		}

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -189,8 +188,9 @@ func parseRow(rec []string, cols Mapping, region string) (store.ImportRow, strin
 	// A bad email does not cost the member whose phone is good: the row is
 	// imported without it, and the result says so.
 	if e := get("email"); e != "" {
-		if row.Member.Email, msg = auth.NormalizeEmail(e); msg != "" {
-			row.Member.Email, row.Warning = "", "email "+quote(e)+" "+msg+"; imported without an email"
+		var err error
+		if row.Member.Email, err = steeple.NormalizeEmail("email", e); err != nil {
+			row.Member.Email, row.Warning = "", "email "+quote(e)+" "+steeple.FieldMessage(err, "email")+"; imported without an email"
 		}
 	}
 	for _, g := range strings.FieldsFunc(get("groups"), func(r rune) bool { return r == ';' || r == ',' || r == '|' }) {
@@ -205,7 +205,8 @@ func parseRow(rec []string, cols Mapping, region string) (store.ImportRow, strin
 // blank mobile falls back to the home number. The best non-blank cell
 // decides; an invalid one is reported, not skipped silently.
 func firstPhone(rec []string, cols Mapping, region string) (string, string) {
-	return NormalizePhone(cols.value(rec, "phone"), region)
+	e164, err := steeple.NormalizePhone("phone", cols.value(rec, "phone"), region)
+	return e164, steeple.FieldMessage(err, "phone")
 }
 
 // personKey tells apart the rows of one file: the same phone with another

@@ -60,7 +60,7 @@ func (s *Service) storeFilter(ctx context.Context, h *tenancy.Handle, f Filter, 
 		out.GroupID = f.GroupID
 	}
 	if q := strings.TrimSpace(f.Q); q != "" {
-		if e164, msg := NormalizePhone(q, region); msg == "" && looksLikePhone(q) {
+		if e164, err := steeple.NormalizePhone("q", q, region); err == nil && looksLikePhone(q) {
 			out.Phone = e164
 		} else {
 			out.Name = q

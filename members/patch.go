@@ -5,7 +5,6 @@ import (
 	"strings"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -42,18 +41,18 @@ func (p MemberPatch) validate(region string) (store.MemberPatch, error) {
 		out.LastName = &v
 	}
 	if p.Phone != nil {
-		v, msg := NormalizePhone(*p.Phone, region)
-		if msg != "" {
-			fe["phone"] = msg
+		v, err := steeple.NormalizePhone("phone", *p.Phone, region)
+		if err != nil {
+			fe["phone"] = steeple.FieldMessage(err, "phone")
 		}
 		out.Phone = &v
 	}
 	if p.Email != nil {
 		v := ""
 		if strings.TrimSpace(*p.Email) != "" {
-			var msg string
-			if v, msg = auth.NormalizeEmail(*p.Email); msg != "" {
-				fe["email"] = msg
+			var err error
+			if v, err = steeple.NormalizeEmail("email", *p.Email); err != nil {
+				fe["email"] = steeple.FieldMessage(err, "email")
 			}
 		}
 		out.Email = &v

@@ -12,7 +12,6 @@ import (
 	"github.com/nyaruka/phonenumbers"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -57,20 +56,6 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, m *steeple.Mem
 	return m, err
 }
 
-// NormalizePhone parses a phone number (national numbers in region) and
-// returns it in E.164, or a message saying why it is not valid.
-func NormalizePhone(raw, region string) (string, string) {
-	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return "", "is required"
-	}
-	n, err := phonenumbers.Parse(raw, region)
-	if err != nil || !phonenumbers.IsValidNumber(n) {
-		return "", "is not a valid phone number"
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), ""
-}
-
 // MemberRequest is a member as an admin enters it.
 type MemberRequest struct {
 	FirstName string `json:"first_name"`
@@ -97,13 +82,13 @@ func (r MemberRequest) validate(region string) (store.MemberInput, error) {
 	if len([]rune(in.LastName)) > 100 {
 		fe["last_name"] = "must be at most 100 characters"
 	}
-	var msg string
-	if in.Phone, msg = NormalizePhone(r.Phone, region); msg != "" {
-		fe["phone"] = msg
+	var err error
+	if in.Phone, err = steeple.NormalizePhone("phone", r.Phone, region); err != nil {
+		fe["phone"] = steeple.FieldMessage(err, "phone")
 	}
 	if strings.TrimSpace(r.Email) != "" {
-		if in.Email, msg = auth.NormalizeEmail(r.Email); msg != "" {
-			fe["email"] = msg
+		if in.Email, err = steeple.NormalizeEmail("email", r.Email); err != nil {
+			fe["email"] = steeple.FieldMessage(err, "email")
 		}
 	}
 	if len(fe) > 0 {
@@ -112,22 +97,14 @@ func (r MemberRequest) validate(region string) (store.MemberInput, error) {
 	return in, nil
 }
 
-// SettingPhoneRegion is the church setting naming the region (ISO 3166
-// code, e.g. US, CA, GB) whose national phone numbers it accepts.
-const SettingPhoneRegion = "phone_region"
-
 // region is the church's default region for national phone numbers.
 func (s *Service) region(ctx context.Context, h *tenancy.Handle) (string, error) {
-	v, err := s.store.Setting(ctx, h, SettingPhoneRegion)
+	v, err := s.store.Setting(ctx, h, steeple.SettingPhoneRegion)
 	if v == "" {
 		v = DefaultRegion
 	}
 	return v, err
 }
-
-// SettingHelpContact is the church setting telling members how to reach
-// it, sent in the answer to HELP.
-const SettingHelpContact = "help_contact"
 
 // Settings are what a church can change about itself here.
 type Settings struct {
@@ -153,13 +130,10 @@ type SettingsUpdate struct {
 	WelcomeText     *string `json:"welcome_text"`
 }
 
-// Church settings keys and defaults.
+// Church settings defaults (the keys are steeple.Setting*).
 const (
-	SettingQuietStart  = "quiet_hours_start"
-	SettingQuietEnd    = "quiet_hours_end"
-	SettingWelcomeText = "welcome_text"
-	DefaultQuietStart  = "21:00"
-	DefaultQuietEnd    = "08:00"
+	DefaultQuietStart = "21:00"
+	DefaultQuietEnd   = "08:00"
 	// DefaultWelcomeText names the church, HELP, STOP and the rates, as
 	// carriers require of the first text after an opt-in.
 	DefaultWelcomeText = "Welcome to {church_name} texts! Msg & data rates may apply. Reply HELP for help, STOP to opt out."
@@ -177,7 +151,7 @@ type settingField struct {
 var hhmm = regexp.MustCompile(`^([01][0-9]|2[0-3]):[0-5][0-9]$`)
 
 var settingFields = map[string]settingField{
-	"phone_region": {SettingPhoneRegion, DefaultRegion, func(s *Settings) *string { return &s.PhoneRegion },
+	"phone_region": {steeple.SettingPhoneRegion, DefaultRegion, func(s *Settings) *string { return &s.PhoneRegion },
 		func(u SettingsUpdate) *string { return u.PhoneRegion }, func(v string) (string, string) {
 			v = strings.ToUpper(strings.TrimSpace(v))
 			if !phonenumbers.GetSupportedRegions()[v] {
@@ -185,7 +159,7 @@ var settingFields = map[string]settingField{
 			}
 			return v, ""
 		}},
-	"help_contact": {SettingHelpContact, "", func(s *Settings) *string { return &s.HelpContact },
+	"help_contact": {steeple.SettingHelpContact, "", func(s *Settings) *string { return &s.HelpContact },
 		func(u SettingsUpdate) *string { return u.HelpContact }, func(v string) (string, string) {
 			v = strings.Join(strings.Fields(v), " ")
 			if utf8.RuneCountInString(v) > 120 {
@@ -193,11 +167,11 @@ var settingFields = map[string]settingField{
 			}
 			return v, ""
 		}},
-	"quiet_hours_start": {SettingQuietStart, DefaultQuietStart, func(s *Settings) *string { return &s.QuietHoursStart },
+	"quiet_hours_start": {steeple.SettingQuietStart, DefaultQuietStart, func(s *Settings) *string { return &s.QuietHoursStart },
 		func(u SettingsUpdate) *string { return u.QuietHoursStart }, checkClock},
-	"quiet_hours_end": {SettingQuietEnd, DefaultQuietEnd, func(s *Settings) *string { return &s.QuietHoursEnd },
+	"quiet_hours_end": {steeple.SettingQuietEnd, DefaultQuietEnd, func(s *Settings) *string { return &s.QuietHoursEnd },
 		func(u SettingsUpdate) *string { return u.QuietHoursEnd }, checkClock},
-	"welcome_text": {SettingWelcomeText, DefaultWelcomeText, func(s *Settings) *string { return &s.WelcomeText },
+	"welcome_text": {steeple.SettingWelcomeText, DefaultWelcomeText, func(s *Settings) *string { return &s.WelcomeText },
 		func(u SettingsUpdate) *string { return u.WelcomeText }, CheckWelcomeText},
 }
 

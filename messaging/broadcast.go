@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/members"
@@ -76,6 +77,24 @@ const (
 // ExcludedDuplicatePhone is the reason a member who shares a phone with
 // another recipient is not texted: each phone gets a broadcast once.
 const ExcludedDuplicatePhone = "duplicate phone"
+
+// errEmptyAudience refuses a broadcast to no one now; a scheduled one is
+// allowed (see CheckLater), its audience being resolved when it is sent.
+var errEmptyAudience = steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
+
+// WarningEmptyAudience is the warning on a scheduled or recurring message
+// whose audience is empty today.
+const WarningEmptyAudience = "no one in this audience may be texted today; it is looked at again when the message is sent"
+
+// CheckLater validates a broadcast to be sent later, as Preview does, but
+// accepts an audience with no one in it today, answering a warning instead.
+func (s *Service) CheckLater(ctx context.Context, h *tenancy.Handle, r BroadcastRequest) ([]string, error) {
+	_, err := s.prepare(ctx, h, r)
+	if err == errEmptyAudience {
+		return []string{WarningEmptyAudience}, nil
+	}
+	return nil, err
+}
 
 // plan is a broadcast ready to commit.
 type plan struct {
@@ -156,7 +175,7 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		}
 	}
 	if len(people) == 0 {
-		return nil, steeple.FieldError("audience", "has no one who may be texted (everyone chosen has opted out or has a phone that cannot be texted, or there is no one)")
+		return nil, errEmptyAudience
 	}
 	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded,
 		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}}
@@ -215,7 +234,7 @@ func rendering(r store.OutgoingRecipient) *Rendering {
 // each phone once (the first member chosen for it), and counts the others
 // by reason.
 func (s *Service) textable(ctx context.Context, h *tenancy.Handle, chosen []store.Recipient) ([]store.Recipient, map[string]int, error) {
-	region, err := s.store.Setting(ctx, h, members.SettingPhoneRegion)
+	region, err := s.store.Setting(ctx, h, steeple.SettingPhoneRegion)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -296,7 +315,7 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	if err != nil {
 		return nil, err
 	}
-	numbers, err := s.ten.Registry.TenantNumbers(ctx, h.TenantID())
+	numbers, err := s.ten.Registry.SendingNumbers(ctx, h.TenantID())
 	if err != nil {
 		return nil, err
 	}
@@ -327,8 +346,28 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 	out, err := s.store.Broadcast(ctx, h, b.ID)
 	if out != nil {
 		out.Excluded = p.Excluded
+		localize(h, out)
 	}
 	return out, err
+}
+
+// localize adds the church's timezone and local creation time.
+func localize(h *tenancy.Handle, bs ...*store.Broadcast) {
+	loc := churchLocation(h)
+	for _, b := range bs {
+		b.Timezone = loc.String()
+		b.CreatedAtLocal = b.CreatedAt.In(loc).Format(time.RFC3339)
+	}
+}
+
+// Duplicate is what a broadcast asked for (text, media, audience), as a
+// request to edit and send again: nothing is created.
+func (s *Service) Duplicate(ctx context.Context, h *tenancy.Handle, id string) (*BroadcastRequest, error) {
+	b, err := s.store.Broadcast(ctx, h, id)
+	if err != nil {
+		return nil, err
+	}
+	return &BroadcastRequest{Text: b.Text, MediaURLs: b.MediaURLs, Audience: b.Audience}, nil
 }
 
 // Get returns a broadcast with its counts and every recipient's status.
@@ -337,11 +376,14 @@ func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id string) (*store
 	if err != nil {
 		return nil, nil, err
 	}
+	localize(h, b)
 	rs, err := s.store.BroadcastRecipients(ctx, h, id)
 	return b, rs, err
 }
 
 // List returns the newest broadcasts.
 func (s *Service) List(ctx context.Context, h *tenancy.Handle, limit int) ([]*store.Broadcast, error) {
-	return s.store.Broadcasts(ctx, h, limit)
+	bs, err := s.store.Broadcasts(ctx, h, limit)
+	localize(h, bs...)
+	return bs, err
 }

@@ -79,7 +79,7 @@ func TestBroadcastRecovery(t *testing.T) {
 			defer cancel()
 			_ = s.Queue.Stop(sctx)
 		})
-		c := newChurch(t, s, "Sweep Street Church", "owner@sweep.example.org", "+13125550800")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Sweep Street Church", Email: "owner@sweep.example.org", Number: "+13125550800"})
 		importMembers(t, s, c, membersCSV("Sweep", 2000, 2150))
 		t.Run("orphaned broadcast swept once", func(t *testing.T) { testSweep(t, s, c) })
 		t.Run("worker crash mid-broadcast", func(t *testing.T) { testWorkerCrash(t, s, crash, parent.Cleanup) })
@@ -90,11 +90,11 @@ func TestBroadcastRecovery(t *testing.T) {
 // it to the queue leaves an intent; the recovery sweep dispatches it
 // exactly once, however many sweeps run, and drops intents whose broadcast
 // never committed.
-func testSweep(t *testing.T, s *testkit.Server, c *church) {
+func testSweep(t *testing.T, s *testkit.Server, c *testkit.Church) {
 	ctx := context.Background()
 	// What Service.Create does up to its crash: intent, then the church's
 	// transaction; no dispatch.
-	h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,9 +107,9 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 		rs = append(rs, store.OutgoingRecipient{Recipient: p, Body: "Hello " + p.FirstName, Chunk: i / store.ChunkSize})
 	}
 	bc := &store.Broadcast{ID: steeple.NewID(), Text: "Hello {first_name}", MediaURLs: []string{}, Audience: store.Audience{All: true},
-		From: c.number, Encoding: messaging.EncodingGSM7, SegmentsPerMessage: 1, Recipients: len(rs),
+		From: c.Number, Encoding: messaging.EncodingGSM7, SegmentsPerMessage: 1, Recipients: len(rs),
 		Chunks: (len(rs) + store.ChunkSize - 1) / store.ChunkSize, CreatedBy: steeple.NewID()}
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.id, bc.ID); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.ID, bc.ID); err != nil {
 		t.Fatal(err)
 	}
 	err = s.Store.CreateBroadcast(ctx, h, bc, rs, len(rs), 0)
@@ -119,10 +119,10 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 	}
 	// Another process died before its church transaction committed.
 	ghost := steeple.NewID()
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.id, ghost); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.ID, ghost); err != nil {
 		t.Fatal(err)
 	}
-	if v := getBroadcast(t, s, c, bc.ID); v.Message.Dispatched || v.Message.Counts["queued"] != 150 || len(chunkJobs(t, s, bc.ID)) != 0 {
+	if v := c.API(s).GetBroadcast(t, bc.ID); v.Message.Dispatched || v.Message.Counts["queued"] != 150 || len(chunkJobs(t, s, bc.ID)) != 0 {
 		t.Fatalf("orphaned broadcast before the sweep: dispatched %v, counts %v, jobs %v", v.Message.Dispatched, v.Message.Counts, chunkJobs(t, s, bc.ID))
 	}
 
@@ -150,10 +150,10 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 		t.Errorf("swept broadcast is not marked dispatched")
 	}
 	wantOncePerPhone(t, s, 2000, 2150)
-	if r := s.Do(t, "GET", "/api/v1/messages/"+ghost, c.token, nil); r.Status != 404 {
+	if r := s.Do(t, "GET", "/api/v1/messages/"+ghost, c.Token, nil); r.Status != 404 {
 		t.Errorf("GET the never-committed broadcast: %d %s; want 404", r.Status, r.Raw)
 	}
-	poll(t, 30*time.Second, func() bool {
+	testkit.WaitUntil(t, 30*time.Second, func() bool {
 		for _, j := range chunkJobs(t, s, bc.ID) {
 			if j.state != "completed" {
 				return false
@@ -163,7 +163,7 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 	}, func() string { return fmt.Sprintf("send jobs not completed: %+v", chunkJobs(t, s, bc.ID)) })
 
 	// A stale intent for a broadcast already sent dispatches nothing new.
-	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.id, bc.ID); err != nil {
+	if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentBroadcast, c.ID, bc.ID); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
@@ -189,13 +189,13 @@ func testSweep(t *testing.T, s *testkit.Server, c *church) {
 // The second process keeps running after this returns (until cleanup).
 func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, cleanup func(func())) {
 	const total, workers = 2000, 8 // testkit's queue runs 8 workers
-	c := newChurch(t, s, "Crash Cathedral", "owner@crash.example.org", "+13125550700")
+	c := s.Church(t, testkit.ChurchOptions{Name: "Crash Cathedral", Email: "owner@crash.example.org", Number: "+13125550700"})
 	if a := importMembers(t, s, c, membersCSV("Crash", 3000, 3000+total)); a.Created != total {
 		t.Fatalf("import: %+v", a)
 	}
 	ctx := context.Background()
-	id := broadcast(t, s, c, map[string]any{"text": "Fire drill: meet in the parking lot", "audience": map[string]any{"all": true}})
-	poll(t, time.Minute, func() bool { return len(sentFrom(s.Sim, c.number)) >= 600 },
+	id := c.API(s).Broadcast(t, map[string]any{"text": "Fire drill: meet in the parking lot", "audience": map[string]any{"all": true}})
+	testkit.WaitUntil(t, time.Minute, func() bool { return len(s.SentFrom(c.Number)) >= 600 },
 		func() string { return "the first process never sent 600 texts" })
 
 	// Crash: cancel everything the first queue is doing, mid-send.
@@ -206,8 +206,8 @@ func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, 
 	if err != nil {
 		t.Logf("stopping the crashed queue: %v", err)
 	}
-	atCrash := len(sentFrom(s.Sim, c.number))
-	before := getBroadcast(t, s, c, id).Message.Counts
+	atCrash := len(s.SentFrom(c.Number))
+	before := c.API(s).GetBroadcast(t, id).Message.Counts
 	if atCrash >= total {
 		t.Fatalf("the first process sent all %d texts before the crash; the test proves nothing", total)
 	}
@@ -225,7 +225,7 @@ func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, 
 	wantAllSent(t, waitDone(t, s, c, id, 2*time.Minute), total)
 	missing, dups := 0, 0
 	for i := 3000; i < 3000+total; i++ {
-		switch n := s.Sim.CountTo(phone(i)); {
+		switch n := s.Sim.CountTo(testkit.Phone(i)); {
 		case n == 0:
 			missing++
 		case n > 1:
@@ -233,7 +233,7 @@ func testWorkerCrash(t *testing.T, s *testkit.Server, crash context.CancelFunc, 
 		}
 	}
 	t.Logf("%s: after the restart: %d texts in all, %d duplicates, %d recipients never texted",
-		s.Backend.Name, len(sentFrom(s.Sim, c.number)), dups, missing)
+		s.Backend.Name, len(s.SentFrom(c.Number)), dups, missing)
 	if missing > 0 {
 		t.Errorf("%d recipients never got the text although the broadcast says all were sent", missing)
 	}
@@ -250,21 +250,21 @@ func TestSweepWaitsForASuspendedChurch(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125550810")
-		if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.id, steeple.NewID()); err != nil {
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125550810"})
+		if err := s.Tenancy.Registry.AddDispatchIntent(ctx, tenancy.IntentReply, c.ID, steeple.NewID()); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, steeple.TenantSuspended, steeple.TenantActive); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.Messaging.Sweep(ctx); n != 0 || err != nil {
 			t.Fatalf("sweep while suspended: %d, %v; want nothing taken", n, err)
 		}
 		var kept int
-		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM dispatch_intents WHERE tenant_id = $1`, c.id).Scan(&kept); err != nil || kept != 1 {
+		if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM dispatch_intents WHERE tenant_id = $1`, c.ID).Scan(&kept); err != nil || kept != 1 {
 			t.Fatalf("intents kept for the suspended church: %d, %v; want 1", kept, err)
 		}
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, steeple.TenantActive, steeple.TenantSuspended); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {

@@ -41,8 +41,7 @@ func (s *Service) dispatch(ctx context.Context, tenantID, messageID string, chun
 		params[i] = river.InsertManyParams{Args: SendChunkArgs{TenantID: tenantID, MessageID: messageID, Chunk: i}}
 	}
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
-		return err
+		return tenancy.InTx(tx).DeleteDispatchIntent(ctx, tenantID, messageID)
 	}, params)
 	return err
 }
@@ -127,8 +126,7 @@ func (s *Service) recover(ctx context.Context, in tenancy.DispatchIntent) error 
 
 func (s *Service) dropIntent(ctx context.Context, in tenancy.DispatchIntent) error {
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, in.TenantID, in.MessageID)
-		return err
+		return tenancy.InTx(tx).DeleteDispatchIntent(ctx, in.TenantID, in.MessageID)
 	}, nil)
 	return err
 }
@@ -169,8 +167,7 @@ func (s *Service) unpark(ctx context.Context, in tenancy.DispatchIntent) error {
 		return s.dropIntent(ctx, in)
 	}
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, in.TenantID, in.MessageID)
-		return err
+		return tenancy.InTx(tx).DeleteDispatchIntent(ctx, in.TenantID, in.MessageID)
 	}, []river.InsertManyParams{{Args: args}})
 	return err
 }

@@ -30,26 +30,8 @@ func startQueue(t *testing.T, q *jobs.Queue, cleanup func(func())) {
 	})
 }
 
-// memberView is GET /api/v1/members/{id}.
-type memberView struct {
-	ID           string
-	PhoneInvalid bool `json:"phone_invalid"`
-	Consent      struct{ Status, Source string }
-}
-
-func getMember(t *testing.T, s *testkit.Server, c *church, id string) memberView {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/members/"+id, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("get member %s: %d %s", id, r.Status, r.Raw)
-	}
-	var m memberView
-	decodeJSON(t, r.Raw, &m)
-	return m
-}
-
 // recipientsByMember indexes a broadcast's recipients.
-func recipientsByMember(v *broadcastView) map[string]struct{ Status, Code, Detail string } {
+func recipientsByMember(v *testkit.BroadcastView) map[string]struct{ Status, Code, Detail string } {
 	out := map[string]struct{ Status, Code, Detail string }{}
 	for _, r := range v.Recipients {
 		out[r.MemberID] = struct{ Status, Code, Detail string }{r.Status, r.ErrorCode, r.ErrorDetail}
@@ -71,7 +53,7 @@ func TestBroadcastSendOutcomes(t *testing.T) {
 			// job itself fails once and the queue retries it.
 			c.RetryBackoff = []time.Duration{time.Second, 2 * time.Second, 4 * time.Second}
 		}})
-		c := newChurch(t, s, "Consent Chapel", "owner@consent.example.org", "+13125550600")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Consent Chapel", Email: "owner@consent.example.org", Number: "+13125550600"})
 		cleanup := t.Cleanup // the queue started below outlives the subtest
 		t.Run("consent and provider refusals", func(t *testing.T) { testConsentAndRefusals(t, s, c, cleanup) })
 		t.Run("429 storm", func(t *testing.T) { test429Storm(t, s, c) })
@@ -84,30 +66,30 @@ func TestBroadcastSendOutcomes(t *testing.T) {
 // number (40310) fails the recipient and flags the member, another 4xx
 // fails with the provider's detail. It starts the server's queue, which
 // cleanup stops.
-func testConsentAndRefusals(t *testing.T, s *testkit.Server, c *church, cleanup func(func())) {
-	p := func(i int) string { return phone(9000 + i) }
-	stay := createMember(t, s, c, "Stay", p(1))
-	leave := createMember(t, s, c, "Leave", p(2))
-	blocked := createMember(t, s, c, "Blocked", p(3))
-	gone := createMember(t, s, c, "Gone", p(4))
-	moved := createMember(t, s, c, "Moved", p(6))
+func testConsentAndRefusals(t *testing.T, s *testkit.Server, c *testkit.Church, cleanup func(func())) {
+	p := func(i int) string { return testkit.Phone(9000 + i) }
+	stay := c.API(s).CreateMember(t, "Stay", p(1))
+	leave := c.API(s).CreateMember(t, "Leave", p(2))
+	blocked := c.API(s).CreateMember(t, "Blocked", p(3))
+	gone := c.API(s).CreateMember(t, "Gone", p(4))
+	moved := c.API(s).CreateMember(t, "Moved", p(6))
 
-	id := broadcast(t, s, c, map[string]any{"text": "Choir practice moved to 7pm", "audience": map[string]any{"all": true}})
-	if v := getBroadcast(t, s, c, id); v.Message.Recipients != 5 || v.Message.Counts["queued"] != 5 {
+	id := c.API(s).Broadcast(t, map[string]any{"text": "Choir practice moved to 7pm", "audience": map[string]any{"all": true}})
+	if v := c.API(s).GetBroadcast(t, id); v.Message.Recipients != 5 || v.Message.Counts["queued"] != 5 {
 		t.Fatalf("new broadcast: %d recipients, counts %v; want 5 queued", v.Message.Recipients, v.Message.Counts)
 	}
 	// While it waits for a worker: one member opts out, one is deleted,
 	// one texts STOP to the provider, and one gets a new phone number.
-	r := s.Do(t, "PUT", "/api/v1/members/"+leave, c.token, map[string]any{"first_name": "Leave", "last_name": "Tester",
+	r := s.Do(t, "PUT", "/api/v1/members/"+leave, c.Token, map[string]any{"first_name": "Leave", "last_name": "Tester",
 		"phone": p(2), "consent": map[string]any{"opted_in": false}})
 	if r.Status != http.StatusOK {
 		t.Fatalf("opt out: %d %s", r.Status, r.Raw)
 	}
-	if r := s.Do(t, "DELETE", "/api/v1/members/"+gone, c.token, nil); r.Status != http.StatusNoContent {
+	if r := s.Do(t, "DELETE", "/api/v1/members/"+gone, c.Token, nil); r.Status != http.StatusNoContent {
 		t.Fatalf("delete member: %d %s", r.Status, r.Raw)
 	}
 	s.Sim.OptOut(p(3))
-	r = s.Do(t, "PUT", "/api/v1/members/"+moved, c.token, map[string]any{"first_name": "Moved", "last_name": "Tester", "phone": p(7)})
+	r = s.Do(t, "PUT", "/api/v1/members/"+moved, c.Token, map[string]any{"first_name": "Moved", "last_name": "Tester", "phone": p(7)})
 	if r.Status != http.StatusOK {
 		t.Fatalf("change phone: %d %s", r.Status, r.Raw)
 	}
@@ -128,7 +110,7 @@ func testConsentAndRefusals(t *testing.T, s *testkit.Server, c *church, cleanup 
 			t.Errorf("simulator accepted %d texts to %s; want %d", s.Sim.CountTo(p(i)), p(i), n)
 		}
 	}
-	if m := getMember(t, s, c, blocked); m.Consent.Status != "opted_out" || m.Consent.Source != "provider" {
+	if m := c.API(s).GetMember(t, blocked); m.Consent.Status != "opted_out" || m.Consent.Source != "provider" {
 		t.Errorf("member blocked at the provider: consent %+v; want opted_out from provider", m.Consent)
 	}
 	t.Run("phone changed before the send", func(t *testing.T) {
@@ -141,12 +123,12 @@ func testConsentAndRefusals(t *testing.T, s *testkit.Server, c *church, cleanup 
 
 	// 40310: the provider says the number cannot receive texts.
 	s.Sim.FailNext(1, http.StatusBadRequest, "40310")
-	id2 := broadcast(t, s, c, map[string]any{"text": "Are you still at this number?", "audience": map[string]any{"member_ids": []string{stay}}})
+	id2 := c.API(s).Broadcast(t, map[string]any{"text": "Are you still at this number?", "audience": map[string]any{"member_ids": []string{stay}}})
 	rec := recipientsByMember(waitDone(t, s, c, id2, time.Minute))[stay]
 	if rec.Status != "failed" || rec.Code != "40310" || !strings.Contains(rec.Detail, "invalid") {
 		t.Errorf("recipient with an invalid number: %+v; want failed, 40310, with a reason", rec)
 	}
-	if !getMember(t, s, c, stay).PhoneInvalid {
+	if !c.API(s).GetMember(t, stay).PhoneInvalid {
 		t.Errorf("member whose number the provider rejected: phone_invalid is false")
 	}
 	if n := s.Sim.CountTo(p(1)); n != 1 {
@@ -154,37 +136,37 @@ func testConsentAndRefusals(t *testing.T, s *testkit.Server, c *church, cleanup 
 	}
 	// Any other refusal fails the recipient with the provider's detail.
 	s.Sim.FailNext(1, http.StatusBadRequest, "40322")
-	id3 := broadcast(t, s, c, map[string]any{"text": "Bingo night!", "audience": map[string]any{"member_ids": []string{moved}}})
+	id3 := c.API(s).Broadcast(t, map[string]any{"text": "Bingo night!", "audience": map[string]any{"member_ids": []string{moved}}})
 	if rec := recipientsByMember(waitDone(t, s, c, id3, time.Minute))[moved]; rec.Status != "failed" || rec.Code != "40322" || rec.Detail == "" {
 		t.Errorf("recipient refused with 40322: %+v; want failed with the provider's code and detail", rec)
 	}
-	if m := getMember(t, s, c, moved); m.PhoneInvalid || m.Consent.Status != "opted_in" {
+	if m := c.API(s).GetMember(t, moved); m.PhoneInvalid || m.Consent.Status != "opted_in" {
 		t.Errorf("member after a 40322: %+v; want the member untouched", m)
 	}
 	// Of these three, nobody is left who may be texted.
-	r = s.Do(t, "POST", "/api/v1/messages", c.token, map[string]any{"text": "Anyone?",
+	r = s.Do(t, "POST", "/api/v1/messages", c.Token, map[string]any{"text": "Anyone?",
 		"audience": map[string]any{"member_ids": []string{stay, leave, blocked}}})
 	if r.Status != http.StatusBadRequest || !strings.Contains(r.Raw, `"audience"`) {
 		t.Errorf("broadcast with no eligible recipient: %d %s; want 400 naming audience", r.Status, r.Raw)
 	}
 	// A new number clears the flag.
-	r = s.Do(t, "PUT", "/api/v1/members/"+stay, c.token, map[string]any{"first_name": "Stay", "last_name": "Tester", "phone": p(5)})
-	if r.Status != http.StatusOK || getMember(t, s, c, stay).PhoneInvalid {
+	r = s.Do(t, "PUT", "/api/v1/members/"+stay, c.Token, map[string]any{"first_name": "Stay", "last_name": "Tester", "phone": p(5)})
+	if r.Status != http.StatusOK || c.API(s).GetMember(t, stay).PhoneInvalid {
 		t.Errorf("after a new phone number: %d %s; want phone_invalid cleared", r.Status, r.Raw)
 	}
 }
 
 // test429Storm: against a provider limit of 25/s (and 1,000/s pacing) most
 // sends are refused with 429; all are sent in the end, none twice.
-func test429Storm(t *testing.T, s *testkit.Server, c *church) {
+func test429Storm(t *testing.T, s *testkit.Server, c *testkit.Church) {
 	ids := importMembers(t, s, c, membersCSV("Storm", 0, 200)).ids()
 	const limit = 25
 	s.Sim.SetRateLimit(limit)
 	defer s.Sim.SetRateLimit(0)
-	id := broadcast(t, s, c, map[string]any{"text": "Storm warning: service cancelled", "audience": map[string]any{"member_ids": ids}})
+	id := c.API(s).Broadcast(t, map[string]any{"text": "Storm warning: service cancelled", "audience": map[string]any{"member_ids": ids}})
 	wantAllSent(t, waitDone(t, s, c, id, 2*time.Minute), 200)
 	wantOncePerPhone(t, s, 0, 200)
-	got := sentFromTo(s, c.number, 0, 200)
+	got := sentFromTo(s, c.Number, 0, 200)
 	perSecond := map[int64]int{}
 	for _, m := range got {
 		perSecond[m.ReceivedAt.Unix()]++
@@ -208,7 +190,7 @@ const outage = 30 * time.Second
 
 // testOutage: the provider answers 503 for a while; everything is sent once
 // it is back, nothing twice.
-func testOutage(t *testing.T, s *testkit.Server, c *church) {
+func testOutage(t *testing.T, s *testkit.Server, c *testkit.Church) {
 	ctx := context.Background()
 	ids := importMembers(t, s, c, membersCSV("Out", 1000, 1150)).ids()
 	s.Sim.SetDown(true)
@@ -216,10 +198,10 @@ func testOutage(t *testing.T, s *testkit.Server, c *church) {
 	timer := time.AfterFunc(outage, func() { s.Sim.SetDown(false) })
 	defer timer.Stop()
 	defer s.Sim.SetDown(false)
-	id := broadcast(t, s, c, map[string]any{"text": "Potluck after service", "audience": map[string]any{"member_ids": ids}})
+	id := c.API(s).Broadcast(t, map[string]any{"text": "Potluck after service", "audience": map[string]any{"member_ids": ids}})
 	// The worker is trying (and being refused) during the outage.
-	poll(t, outage-5*time.Second, func() bool {
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	testkit.WaitUntil(t, outage-5*time.Second, func() bool {
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +219,7 @@ func testOutage(t *testing.T, s *testkit.Server, c *church) {
 	}, func() string { return "no recipient records the provider's 503 (10007) during the outage" })
 	wantAllSent(t, waitDone(t, s, c, id, 2*time.Minute), 150)
 	wantOncePerPhone(t, s, 1000, 1150)
-	for _, m := range sentFromTo(s, c.number, 1000, 1150) {
+	for _, m := range sentFromTo(s, c.Number, 1000, 1150) {
 		if m.ReceivedAt.Before(up.Add(-time.Second)) {
 			t.Fatalf("text to %s accepted at %v, during the outage (ends %v)", m.To, m.ReceivedAt, up)
 		}
@@ -255,14 +237,14 @@ func testOutage(t *testing.T, s *testkit.Server, c *church) {
 	}
 }
 
-// sentFromTo is what the simulator accepted from a number to phone(lo..hi-1).
+// sentFromTo is what the simulator accepted from a number to the test phones lo..hi-1.
 func sentFromTo(s *testkit.Server, from string, lo, hi int) []telnyxsim.SentMessage {
 	want := map[string]bool{}
 	for i := lo; i < hi; i++ {
-		want[phone(i)] = true
+		want[testkit.Phone(i)] = true
 	}
 	var out []telnyxsim.SentMessage
-	for _, m := range sentFrom(s.Sim, from) {
+	for _, m := range s.SentFrom(from) {
 		if want[m.To] {
 			out = append(out, m)
 		}
@@ -270,13 +252,13 @@ func sentFromTo(s *testkit.Server, from string, lo, hi int) []telnyxsim.SentMess
 	return out
 }
 
-// wantOncePerPhone checks that phone(from)..phone(to-1) each got exactly one text.
+// wantOncePerPhone checks that the test phones from..to-1 each got exactly one text.
 func wantOncePerPhone(t *testing.T, s *testkit.Server, from, to int) {
 	t.Helper()
 	var wrong []string
 	for i := from; i < to; i++ {
-		if n := s.Sim.CountTo(phone(i)); n != 1 {
-			wrong = append(wrong, fmt.Sprintf("%s×%d", phone(i), n))
+		if n := s.Sim.CountTo(testkit.Phone(i)); n != 1 {
+			wrong = append(wrong, fmt.Sprintf("%s×%d", testkit.Phone(i), n))
 		}
 	}
 	if len(wrong) > 0 {

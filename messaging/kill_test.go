@@ -91,11 +91,11 @@ func TestBroadcastSurvivesKilledWorker(t *testing.T) {
 		t.Parallel()
 		const total, workers = 2000, 8
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: wallClock})
-		c := newChurch(t, s, "Killed Worker Chapel", "owner@killed.example.org", "+13125550800")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Killed Worker Chapel", Email: "owner@killed.example.org", Number: "+13125550800"})
 		if a := importMembers(t, s, c, membersCSV("Kill", 6000, 6000+total)); a.Created != total {
 			t.Fatalf("import: %+v", a)
 		}
-		id := broadcast(t, s, c, map[string]any{"text": "Service cancelled: snow", "audience": map[string]any{"all": true}})
+		id := c.API(s).Broadcast(t, map[string]any{"text": "Service cancelled: snow", "audience": map[string]any{"all": true}})
 		spec, _ := json.Marshal(workerSpec{DataDir: b.DataDir(), DatabaseURL: b.RegistryURL(), TenantServers: b.Servers(),
 			AppName: b.AppName, SimURL: s.SimURL, SimKey: s.Sim.PublicKeyBase64(), Keys: s.KeysFile})
 		start := func() *exec.Cmd {
@@ -109,20 +109,20 @@ func TestBroadcastSurvivesKilledWorker(t *testing.T) {
 			return cmd
 		}
 		first := start()
-		poll(t, time.Minute, func() bool { return len(sentFrom(s.Sim, c.number)) >= 600 },
+		testkit.WaitUntil(t, time.Minute, func() bool { return len(s.SentFrom(c.Number)) >= 600 },
 			func() string { return "the first worker process never sent 600 texts" })
 		if err := first.Process.Kill(); err != nil {
 			t.Fatal(err)
 		}
 		_ = first.Wait()
-		atKill := len(sentFrom(s.Sim, c.number))
+		atKill := len(s.SentFrom(c.Number))
 		if atKill >= total {
 			t.Fatalf("the first worker sent all %d texts before it was killed; the test proves nothing", total)
 		}
 		start()
 		wantAllSent(t, waitDone(t, s, c, id, 3*time.Minute), total)
 		counts := map[string]int{}
-		for _, m := range sentFrom(s.Sim, c.number) {
+		for _, m := range s.SentFrom(c.Number) {
 			counts[m.To]++
 		}
 		dups := 0

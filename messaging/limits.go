@@ -9,7 +9,6 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -43,12 +42,12 @@ func (s *Service) limits(ctx context.Context, h *tenancy.Handle) (limits, error)
 	l := conservative
 	reg, err := s.store.Registration(ctx, h)
 	switch {
-	case err == nil && reg.Status == store.RegProvisioned:
+	case err == nil && reg.Status == steeple.RegProvisioned:
 		l = limits{rate: s.cfg.RegisteredRate, unassigned: &conservative}
 	case err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND:
 		return l, err
 	}
-	v, err := s.store.Setting(ctx, h, SettingSendRate)
+	v, err := s.store.Setting(ctx, h, steeple.SettingSendRate)
 	if err != nil {
 		return l, err
 	}

@@ -3,56 +3,22 @@ package messaging_test
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/messaging"
-	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
 )
-
-// church is a signed-up church with a sending number.
-type church struct {
-	id, token, number string
-}
-
-// newChurch signs a church up and gives it a sending number.
-func newChurch(t *testing.T, s *testkit.Server, name, email, number string) *church {
-	t.Helper()
-	r := s.Signup(t, name, email, "correct horse battery")
-	var body struct {
-		Tenant      struct{ ID string } `json:"tenant"`
-		AccessToken string              `json:"access_token"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	if err := s.Tenancy.Registry.AssignNumber(context.Background(), body.Tenant.ID, number); err != nil {
-		t.Fatalf("assign %s to %s: %v", number, name, err)
-	}
-	return &church{id: body.Tenant.ID, token: body.AccessToken, number: number}
-}
 
 // wallClock gives the registry the real clock. The harness freezes it (its
 // clock moves only when a test moves it), but send pacing is about real
 // time; TestPacingWithTheTestClock covers what the frozen clock does.
 func wallClock(o *tenancy.Options) { o.Now = time.Now }
-
-func decodeJSON(t *testing.T, raw string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(raw), v); err != nil {
-		t.Fatalf("decode %q: %v", raw, err)
-	}
-}
-
-// phone is the i-th test phone number (i < 10,000), in E.164.
-func phone(i int) string { return fmt.Sprintf("+1312200%04d", i) }
 
 // nationalPhone is the same number as a church's spreadsheet might hold it.
 func nationalPhone(i int) string { return fmt.Sprintf("(312) 200-%04d", i) }
@@ -63,7 +29,7 @@ func membersCSV(prefix string, from, to int) string {
 	var b strings.Builder
 	b.WriteString("First Name,Last Name,Mobile Phone Number,Home Email,Groups\n")
 	for i := from; i < to; i++ {
-		p := phone(i)
+		p := testkit.Phone(i)
 		if i%2 == 1 {
 			p = nationalPhone(i)
 		}
@@ -93,7 +59,7 @@ func (a importAnswer) ids() []string {
 }
 
 // importMembers uploads a CSV recording that everyone in it opted in.
-func importMembers(t *testing.T, s *testkit.Server, c *church, csv string) importAnswer {
+func importMembers(t *testing.T, s *testkit.Server, c *testkit.Church, csv string) importAnswer {
 	t.Helper()
 	q := url.Values{"consent": {"opted_in"}, "wording": {"Text JOIN to receive church news"}}
 	req, err := http.NewRequest("POST", s.URL+"/api/v1/members/import?"+q.Encode(), strings.NewReader(csv))
@@ -101,7 +67,7 @@ func importMembers(t *testing.T, s *testkit.Server, c *church, csv string) impor
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", "text/csv")
-	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Authorization", "Bearer "+c.Token)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -113,71 +79,19 @@ func importMembers(t *testing.T, s *testkit.Server, c *church, csv string) impor
 		t.Fatalf("import: %d %s", resp.StatusCode, raw.String())
 	}
 	var a importAnswer
-	decodeJSON(t, raw.String(), &a)
+	testkit.DecodeJSON(t, raw.String(), &a)
 	return a
-}
-
-// createMember adds one opted-in member and returns its id.
-func createMember(t *testing.T, s *testkit.Server, c *church, first, phone string) string {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": first, "last_name": "Tester", "phone": phone,
-		"consent": map[string]any{"opted_in": true, "wording": "Yes, text me"}})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("create member %s: %d %s", first, r.Status, r.Raw)
-	}
-	var m struct{ ID string }
-	decodeJSON(t, r.Raw, &m)
-	return m.ID
-}
-
-// broadcastView is GET /api/v1/messages/{id}.
-type broadcastView struct {
-	Message struct {
-		ID, From   string
-		Recipients int
-		Dispatched bool
-		Counts     map[string]int
-	}
-	Recipients []struct {
-		MemberID    string `json:"member_id"`
-		Status      string
-		ErrorCode   string `json:"error_code"`
-		ErrorDetail string `json:"error_detail"`
-	}
-}
-
-// broadcast creates a broadcast and returns its id.
-func broadcast(t *testing.T, s *testkit.Server, c *church, body map[string]any) string {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/messages", c.token, body)
-	if r.Status != http.StatusCreated {
-		t.Fatalf("create broadcast: %d %s", r.Status, r.Raw)
-	}
-	var b struct{ ID string }
-	decodeJSON(t, r.Raw, &b)
-	return b.ID
-}
-
-func getBroadcast(t *testing.T, s *testkit.Server, c *church, id string) *broadcastView {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/messages/"+id, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("get broadcast: %d %s", r.Status, r.Raw)
-	}
-	var v broadcastView
-	decodeJSON(t, r.Raw, &v)
-	return &v
 }
 
 // waitDone polls (through the store, lighter than the API for big
 // broadcasts) until no recipient is queued or sending, then returns the
 // broadcast as the API shows it.
-func waitDone(t *testing.T, s *testkit.Server, c *church, id string, timeout time.Duration) *broadcastView {
+func waitDone(t *testing.T, s *testkit.Server, c *testkit.Church, id string, timeout time.Duration) *testkit.BroadcastView {
 	t.Helper()
 	ctx := context.Background()
 	var counts map[string]int
-	poll(t, timeout, func() bool {
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	testkit.WaitUntil(t, timeout, func() bool {
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if steeple.ErrorCode(err) == steeple.EUNAVAILABLE {
 			return false // every connection busy sending and applying receipts: look again
 		}
@@ -192,35 +106,11 @@ func waitDone(t *testing.T, s *testkit.Server, c *church, id string, timeout tim
 		counts = b.Counts
 		return counts["queued"]+counts["sending"] == 0
 	}, func() string { return fmt.Sprintf("broadcast %s still has recipients to send: %v", id, counts) })
-	return getBroadcast(t, s, c, id)
-}
-
-// poll checks cond every 20 ms until it holds, failing with what() after timeout.
-func poll(t *testing.T, timeout time.Duration, cond func() bool, what func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, what())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// sentFrom returns what the simulator accepted from a number, by received time.
-func sentFrom(sim *telnyxsim.Sim, from string) []telnyxsim.SentMessage {
-	var out []telnyxsim.SentMessage
-	for _, m := range sim.Messages() {
-		if m.From == from {
-			out = append(out, m)
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].ReceivedAt.Before(out[j].ReceivedAt) })
-	return out
+	return c.API(s).GetBroadcast(t, id)
 }
 
 // wantAllSent checks that every recipient ended sent (or delivered).
-func wantAllSent(t *testing.T, v *broadcastView, n int) {
+func wantAllSent(t *testing.T, v *testkit.BroadcastView, n int) {
 	t.Helper()
 	c := v.Message.Counts
 	if v.Message.Recipients != n || c["sent"]+c["delivered"] != n {
@@ -237,8 +127,8 @@ func TestBroadcastTwoChurchesSharedPhones(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		start := time.Now()
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock})
-		grace := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125550100")
-		hope := newChurch(t, s, "Hope Fellowship", "owner@hope.example.org", "+13125550200")
+		grace := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125550100"})
+		hope := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship", Email: "owner@hope.example.org", Number: "+13125550200"})
 		if a := importMembers(t, s, grace, membersCSV("Anna", 0, 1000)); a.Created != 1000 || a.Invalid+a.Duplicates+a.Updated != 0 {
 			t.Fatalf("Grace import: %+v; want 1000 created", a)
 		}
@@ -246,7 +136,7 @@ func TestBroadcastTwoChurchesSharedPhones(t *testing.T) {
 			t.Fatalf("Hope import: %+v; want 1000 created", a)
 		}
 		text := map[string]any{"text": "Hi {first_name}, see you Sunday at {church_name}!", "audience": map[string]any{"all": true}}
-		gid, hid := broadcast(t, s, grace, text), broadcast(t, s, hope, text)
+		gid, hid := grace.API(s).Broadcast(t, text), hope.API(s).Broadcast(t, text)
 		wantAllSent(t, waitDone(t, s, grace, gid, 2*time.Minute), 1000)
 		wantAllSent(t, waitDone(t, s, hope, hid, 2*time.Minute), 1000)
 
@@ -263,8 +153,8 @@ func TestBroadcastTwoChurchesSharedPhones(t *testing.T) {
 				t.Errorf("%s → %s: %d texts; want 1", p[0], p[1], n)
 			}
 		}
-		check := func(c *church, prefix, name string, from, to int) {
-			got := sentFrom(s.Sim, c.number)
+		check := func(c *testkit.Church, prefix, name string, from, to int) {
+			got := s.SentFrom(c.Number)
 			if len(got) != to-from {
 				t.Errorf("%s sent %d texts; want %d", name, len(got), to-from)
 			}
@@ -274,8 +164,8 @@ func TestBroadcastTwoChurchesSharedPhones(t *testing.T) {
 			}
 			for i := from; i < to; i++ {
 				want := fmt.Sprintf("Hi %s%d, see you Sunday at %s!", prefix, i, name)
-				if byTo[phone(i)] != want {
-					t.Fatalf("%s's text to %s = %q; want %q", name, phone(i), byTo[phone(i)], want)
+				if byTo[testkit.Phone(i)] != want {
+					t.Fatalf("%s's text to %s = %q; want %q", name, testkit.Phone(i), byTo[testkit.Phone(i)], want)
 				}
 			}
 		}
@@ -297,23 +187,23 @@ func TestBroadcastPacing(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		t.Parallel() // mostly waiting: let SQLite and PostgreSQL pace side by side
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock})
-		c := newChurch(t, s, "Paced Parish", "owner@paced.example.org", "+13125550300")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Paced Parish", Email: "owner@paced.example.org", Number: "+13125550300"})
 		ctx := context.Background()
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.SetSetting(ctx, h, messaging.SettingSendRate, "5"); err != nil {
+		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "5"); err != nil {
 			t.Fatal(err)
 		}
 		h.Release()
 		if a := importMembers(t, s, c, membersCSV("Pat", 0, 100)); a.Created != 100 {
 			t.Fatalf("import: %+v", a)
 		}
-		id := broadcast(t, s, c, map[string]any{"text": "Prayer meeting tonight", "audience": map[string]any{"all": true}})
+		id := c.API(s).Broadcast(t, map[string]any{"text": "Prayer meeting tonight", "audience": map[string]any{"all": true}})
 		wantAllSent(t, waitDone(t, s, c, id, time.Minute), 100)
 
-		got := sentFrom(s.Sim, c.number)
+		got := s.SentFrom(c.Number)
 		if len(got) != 100 {
 			t.Fatalf("simulator accepted %d texts; want 100", len(got))
 		}
@@ -359,17 +249,17 @@ func TestPacingWithTheTestClock(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		t.Parallel()
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Clockwork Chapel", "owner@clockwork.example.org", "+13125550900")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Clockwork Chapel", Email: "owner@clockwork.example.org", Number: "+13125550900"})
 		ids := importMembers(t, s, c, membersCSV("Tick", 5000, 5200)).ids()
 		wantPrompt := func(what string, ids []string, within time.Duration) {
 			t.Helper()
-			before := len(sentFrom(s.Sim, c.number))
+			before := len(s.SentFrom(c.Number))
 			start := time.Now()
-			broadcast(t, s, c, map[string]any{"text": "Clocks go forward tonight", "audience": map[string]any{"member_ids": ids}})
-			for len(sentFrom(s.Sim, c.number)) < before+len(ids) {
+			c.API(s).Broadcast(t, map[string]any{"text": "Clocks go forward tonight", "audience": map[string]any{"member_ids": ids}})
+			for len(s.SentFrom(c.Number)) < before+len(ids) {
 				if time.Since(start) > within {
 					t.Fatalf("%s: %d of %d texts at 1,000/s sent after %v; the send slots follow the harness clock, not real time",
-						what, len(sentFrom(s.Sim, c.number))-before, len(ids), within)
+						what, len(s.SentFrom(c.Number))-before, len(ids), within)
 				}
 				time.Sleep(20 * time.Millisecond)
 			}

@@ -3,7 +3,6 @@ package messaging_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,17 +14,17 @@ import (
 // wantNoPlaintext searches a church's database (every table, and on SQLite
 // the raw database and WAL files) and the registry for the phone numbers
 // and emails of the given members, in every form an admin might have typed.
-func wantNoPlaintext(t *testing.T, s *testkit.Server, b *testkit.Backend, c *church, members []int, emailPrefix string) {
+func wantNoPlaintext(t *testing.T, s *testkit.Server, b *testkit.Backend, c *testkit.Church, members []int, emailPrefix string) {
 	ctx := context.Background()
-	h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenantRows := dumpTables(t, h, b.Postgres())
+	tenantRows := testkit.DumpTables(t, h, b.Postgres())
 	h.Release()
-	haystacks := map[string][]byte{"tenant tables": tenantRows, "registry tables": dumpTables(t, s.Tenancy.Registry.DB(), b.Postgres())}
+	haystacks := map[string][]byte{"tenant tables": tenantRows, "registry tables": testkit.DumpTables(t, s.Tenancy.Registry.DB(), b.Postgres())}
 	if !b.Postgres() {
-		path := filepath.Join(b.DataDir(), "tenants", c.id+".db")
+		path := filepath.Join(b.DataDir(), "tenants", c.ID+".db")
 		for _, f := range []string{path, path + "-wal", filepath.Join(b.DataDir(), "registry.db"), filepath.Join(b.DataDir(), "registry.db-wal")} {
 			raw, err := os.ReadFile(f)
 			if err != nil && f == path {
@@ -39,7 +38,7 @@ func wantNoPlaintext(t *testing.T, s *testkit.Server, b *testkit.Backend, c *chu
 		}
 	}
 	for _, i := range members {
-		e164 := phone(i)
+		e164 := testkit.Phone(i)
 		needles := []string{e164, e164[2:], nationalPhone(i), fmt.Sprintf("312-200-%04d", i), fmt.Sprintf("%s%d@example.org", emailPrefix, i)}
 		for where, hay := range haystacks {
 			for _, n := range needles {
@@ -49,64 +48,4 @@ func wantNoPlaintext(t *testing.T, s *testkit.Server, b *testkit.Backend, c *chu
 			}
 		}
 	}
-}
-
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// dumpTables returns every value of every table, raw bytes as stored.
-func dumpTables(t *testing.T, q querier, postgres bool) []byte {
-	t.Helper()
-	ctx := context.Background()
-	list := `SELECT name FROM sqlite_master WHERE type = 'table'`
-	if postgres {
-		list = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
-	}
-	rows, err := q.QueryContext(ctx, list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	if len(tables) == 0 {
-		t.Fatal("no tables found")
-	}
-	var out bytes.Buffer
-	for _, tbl := range tables {
-		rows, err := q.QueryContext(ctx, `SELECT * FROM "`+tbl+`"`)
-		if err != nil {
-			t.Fatalf("dump %s: %v", tbl, err)
-		}
-		cols, _ := rows.Columns()
-		vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("dump %s: %v", tbl, err)
-			}
-			for _, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					out.Write(v)
-				case string:
-					out.WriteString(v)
-				default:
-					fmt.Fprint(&out, v)
-				}
-				out.WriteByte(0)
-			}
-		}
-		rows.Close()
-	}
-	return out.Bytes()
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
@@ -34,13 +35,13 @@ func TestPacingAcrossProcesses(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		t.Parallel()
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: wallClock})
-		c := newChurch(t, s, "Shared Number Church", "owner@shared.example.org", "+13125550900")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Shared Number Church", Email: "owner@shared.example.org", Number: "+13125550900"})
 		ctx := context.Background()
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.Store.SetSetting(ctx, h, messaging.SettingSendRate, "5"); err != nil {
+		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "5"); err != nil {
 			t.Fatal(err)
 		}
 		h.Release()
@@ -48,7 +49,7 @@ func TestPacingAcrossProcesses(t *testing.T) {
 		// Four broadcasts: four send jobs for two one-job-at-a-time processes.
 		var msgs []string
 		for i := 0; i < 4; i++ {
-			msgs = append(msgs, broadcast(t, s, c, map[string]any{"text": "Choir practice moved",
+			msgs = append(msgs, c.API(s).Broadcast(t, map[string]any{"text": "Choir practice moved",
 				"audience": map[string]any{"member_ids": ids[i*15 : (i+1)*15]}}))
 		}
 		simHTTP := httptest.NewServer(s.Sim)
@@ -70,7 +71,7 @@ func TestPacingAcrossProcesses(t *testing.T) {
 		if procs[0].sent.Load() == 0 || procs[1].sent.Load() == 0 {
 			t.Fatalf("one process sent everything (%d, %d): the test proves nothing", procs[0].sent.Load(), procs[1].sent.Load())
 		}
-		got := sentFrom(s.Sim, c.number)
+		got := s.SentFrom(c.Number)
 		if len(got) != 60 {
 			t.Fatalf("simulator accepted %d texts; want 60", len(got))
 		}

@@ -124,8 +124,7 @@ func (s *Service) dispatchReplyAt(ctx context.Context, tenantID, messageID strin
 	opts := SendReplyArgs{}.InsertOpts()
 	opts.ScheduledAt = at
 	_, err := s.queue.InsertTx(ctx, func(tx jobs.Execer) error {
-		_, err := tx.Exec(ctx, tenancy.DeleteDispatchIntentSQL, tenantID, messageID)
-		return err
+		return tenancy.InTx(tx).DeleteDispatchIntent(ctx, tenantID, messageID)
 	}, []river.InsertManyParams{{Args: SendReplyArgs{TenantID: tenantID, MessageID: messageID}, InsertOpts: &opts}})
 	return err
 }
@@ -196,13 +195,13 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 // stops sending from a number at once.
 func (s *Service) sendingNumber(ctx context.Context, tenantID, preferred string) (string, bool, error) {
 	n, err := s.ten.Registry.ChurchNumber(ctx, tenantID, preferred)
-	if err == nil && n.State == tenancy.NumberActive {
+	if err == nil && n.State == steeple.NumberActive {
 		return preferred, n.CampaignState == tenancy.CampaignAssigned, nil
 	}
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return "", false, err
 	}
-	nums, err := s.ten.Registry.TenantNumbers(ctx, tenantID)
+	nums, err := s.ten.Registry.SendingNumbers(ctx, tenantID)
 	if err != nil || len(nums) == 0 {
 		return "", false, err
 	}

@@ -21,11 +21,11 @@ func TestRetryLooksAgain(t *testing.T) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
 			Messaging: func(c *messaging.Config) { c.RetryBackoff = []time.Duration{3 * time.Second} }})
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125550820")
-		ann := createMember(t, s, c, "Ann", phone(1))
-		ben := createMember(t, s, c, "Ben", phone(2))
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125550820"})
+		ann := c.API(s).CreateMember(t, "Ann", testkit.Phone(1))
+		ben := c.API(s).CreateMember(t, "Ben", testkit.Phone(2))
 		recipient := func(id, member string) (string, string, string) {
-			for _, r := range getBroadcast(t, s, c, id).Recipients {
+			for _, r := range c.API(s).GetBroadcast(t, id).Recipients {
 				if r.MemberID == member {
 					return r.Status, r.ErrorCode, r.ErrorDetail
 				}
@@ -34,7 +34,7 @@ func TestRetryLooksAgain(t *testing.T) {
 		}
 		waitRefused := func(id, member string) {
 			t.Helper()
-			poll(t, 15*time.Second, func() bool {
+			testkit.WaitUntil(t, 15*time.Second, func() bool {
 				st, code, _ := recipient(id, member)
 				return st == "queued" && code == "10007"
 			}, func() string { st, code, _ := recipient(id, member); return fmt.Sprintf("recipient %s %s", st, code) })
@@ -42,9 +42,9 @@ func TestRetryLooksAgain(t *testing.T) {
 
 		// Ann opts out while her text waits for its retry.
 		s.Sim.FailNext(1, http.StatusServiceUnavailable, "10007")
-		first := broadcast(t, s, c, map[string]any{"text": "Choir at seven", "audience": map[string]any{"member_ids": []string{ann}}})
+		first := c.API(s).Broadcast(t, map[string]any{"text": "Choir at seven", "audience": map[string]any{"member_ids": []string{ann}}})
 		waitRefused(first, ann)
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,22 +53,22 @@ func TestRetryLooksAgain(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		poll(t, 15*time.Second, func() bool { st, _, _ := recipient(first, ann); return st == "skipped" },
+		testkit.WaitUntil(t, 15*time.Second, func() bool { st, _, _ := recipient(first, ann); return st == "skipped" },
 			func() string { st, _, d := recipient(first, ann); return "Ann: " + st + " " + d })
-		if n := s.Sim.CountTo(phone(1)); n != 0 {
+		if n := s.Sim.CountTo(testkit.Phone(1)); n != 0 {
 			t.Fatalf("Ann got %d texts after opting out during the retry wait", n)
 		}
 
 		// The church releases its number while Ben's text waits.
 		s.Sim.FailNext(1, http.StatusServiceUnavailable, "10007")
-		second := broadcast(t, s, c, map[string]any{"text": "Potluck Sunday", "audience": map[string]any{"member_ids": []string{ben}}})
+		second := c.API(s).Broadcast(t, map[string]any{"text": "Potluck Sunday", "audience": map[string]any{"member_ids": []string{ben}}})
 		waitRefused(second, ben)
-		if err := s.Tenancy.Registry.StartRelease(ctx, c.id, c.number, time.Now().Add(time.Hour)); err != nil {
+		if err := s.Tenancy.Registry.StartRelease(ctx, c.ID, c.Number, time.Now().Add(time.Hour)); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, 30*time.Second, func() bool { st, _, _ := recipient(second, ben); return st == "failed" },
+		testkit.WaitUntil(t, 30*time.Second, func() bool { st, _, _ := recipient(second, ben); return st == "failed" },
 			func() string { st, _, d := recipient(second, ben); return "Ben: " + st + " " + d })
-		if n := s.Sim.CountTo(phone(2)); n != 0 {
+		if n := s.Sim.CountTo(testkit.Phone(2)); n != 0 {
 			t.Fatalf("Ben got %d texts from a number released during the retry wait", n)
 		}
 	})

@@ -14,10 +14,6 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// SettingSendRate is the church setting for messages per second from its
-// number (overrides Config.PerNumberRate).
-const SettingSendRate = "send_rate_per_second"
-
 type sendWorker struct {
 	river.WorkerDefaults[SendChunkArgs]
 	svc *Service
@@ -45,6 +41,8 @@ type handleHolder struct {
 	ten *tenancy.Tenancy
 	id  string
 	h   *tenancy.Handle
+	// borrowed is a handle its caller releases (a request's): kept throughout.
+	borrowed bool
 }
 
 func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
@@ -59,7 +57,7 @@ func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
 }
 
 func (hh *handleHolder) release() {
-	if hh.h != nil {
+	if hh.h != nil && !hh.borrowed {
 		hh.h.Release()
 		hh.h = nil
 	}
@@ -116,6 +114,11 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 	if err != nil {
 		return err
 	}
+	// A stopped broadcast sends nothing more (one primary-key read per text;
+	// the claim in deliver is what makes the stop exact).
+	if stopped, _, err := s.store.BroadcastStopped(ctx, h, b.ID); err != nil || stopped {
+		return err
+	}
 	phone, ok, err := s.store.SendTarget(ctx, h, it.MemberID)
 	if err != nil {
 		return err
@@ -123,6 +126,9 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 	out := outgoing{From: from, To: phone, Text: it.Body, MediaURLs: b.MediaURLs, MemberID: it.MemberID,
 		record: func(ctx context.Context, h *tenancy.Handle, u store.RecipientUpdate) error {
 			return s.store.UpdateRecipient(ctx, h, b.ID, it.MemberID, u)
+		},
+		claim: func(ctx context.Context, h *tenancy.Handle) (bool, error) {
+			return s.store.ClaimHandOff(ctx, h, b.ID, it.MemberID)
 		}}
 	if !ok {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
@@ -141,6 +147,9 @@ type outgoing struct {
 	MemberID       string // the member texted, "" for an unknown contact
 	Uncapped       bool   // an answer to a keyword: not held by the daily cap
 	record         func(context.Context, *tenancy.Handle, store.RecipientUpdate) error
+	// claim, when set, is asked right before the provider call whether the
+	// text may still go (false: its broadcast was stopped; send nothing).
+	claim func(context.Context, *tenancy.Handle) (bool, error)
 }
 
 // record writes a status change on a context a shutdown does not cancel
@@ -184,6 +193,15 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		claimed, err := s.waitForSlot(ctx, hh, out.From, rate)
 		if err != nil {
 			return err
+		}
+		if out.claim != nil {
+			h, err := hh.get(ctx)
+			if err != nil {
+				return err
+			}
+			if ok, err := out.claim(ctx, h); err != nil || !ok {
+				return err
+			}
 		}
 		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
@@ -257,7 +275,7 @@ func (s *Service) stillToSend(ctx context.Context, hh *handleHolder, out outgoin
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return true, err
 	}
-	if err != nil || n.State != tenancy.NumberActive {
+	if err != nil || n.State != steeple.NumberActive {
 		return true, fmt.Errorf("number %s stopped sending while a text from it waited to be retried", out.From)
 	}
 	return false, nil

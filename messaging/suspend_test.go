@@ -22,39 +22,39 @@ func TestSuspendedChurchBroadcastResumes(t *testing.T) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: wallClock,
 			Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125550820")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125550820"})
 		const members = 150 // two chunks
 		importMembers(t, s, c, membersCSV("M", 0, members))
-		id := broadcast(t, s, c, map[string]any{"text": "While suspended", "audience": map[string]any{"all": true}})
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+		id := c.API(s).Broadcast(t, map[string]any{"text": "While suspended", "audience": map[string]any{"all": true}})
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, steeple.TenantSuspended, steeple.TenantActive); err != nil {
 			t.Fatal(err)
 		}
 		startQueue(t, s.Queue, t.Cleanup)
 		parked := func() int {
 			var n int
 			if err := s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM dispatch_intents WHERE tenant_id = $1 AND kind = $2`,
-				c.id, tenancy.IntentParkedChunk).Scan(&n); err != nil {
+				c.ID, tenancy.IntentParkedChunk).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
 			return n
 		}
-		poll(t, 20*time.Second, func() bool { return parked() == 2 }, func() string {
+		testkit.WaitUntil(t, 20*time.Second, func() bool { return parked() == 2 }, func() string {
 			return fmt.Sprintf("%d chunks parked while the church is suspended; want 2", parked())
 		})
 		if n, err := s.Messaging.Sweep(ctx); n != 0 || err != nil {
 			t.Fatalf("sweep while suspended: %d, %v; want nothing taken", n, err)
 		}
-		if got := len(sentFrom(s.Sim, c.number)); got != 0 {
+		if got := len(s.SentFrom(c.Number)); got != 0 {
 			t.Fatalf("%d texts sent while suspended", got)
 		}
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, steeple.TenantActive, steeple.TenantSuspended); err != nil {
 			t.Fatal(err)
 		}
 		if n, err := s.Messaging.Sweep(ctx); n != 2 || err != nil {
 			t.Fatalf("sweep after resuming: %d, %v; want both chunks queued again", n, err)
 		}
 		wantAllSent(t, waitDone(t, s, c, id, 30*time.Second), members)
-		if got := len(sentFrom(s.Sim, c.number)); got != members {
+		if got := len(s.SentFrom(c.Number)); got != members {
 			t.Fatalf("%d texts sent; want %d, once each", got, members)
 		}
 	})

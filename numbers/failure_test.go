@@ -25,21 +25,21 @@ func TestPurchaseRefused(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel")
-		found := available(t, s, c, "area_code=312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		found := c.API(s).Available(t, "area_code=312")
 
 		// The profile is refused: nothing recorded but the failed order.
 		s.Sim.FailNext(1, http.StatusUnprocessableEntity, "10015")
-		r := s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": found[0]})
+		r := s.Do(t, "POST", "/api/v1/numbers", c.Token, map[string]any{"number": found[0]})
 		if r.Status != http.StatusBadRequest {
 			t.Fatalf("order with the profile refused: %d %s; want 400", r.Status, r.Raw)
 		}
-		l := list(t, s, c)
-		if o := l.order(found[0]); o == nil || o.Step != tenancy.OrderFailed || !strings.Contains(o.Error, "messaging profile") {
+		l := c.API(s).Numbers(t)
+		if o := l.Order(found[0]); o == nil || o.Step != tenancy.OrderFailed || !strings.Contains(o.Error, "messaging profile") {
 			t.Errorf("failed order as listed: %+v", l)
 		}
-		if len(l.Numbers) != 0 || len(profiles(t, s, c.id)) != 0 || providerNumber(t, s, found[0]) != nil {
-			t.Errorf("a refused purchase left something: %+v, profiles %v", l, profiles(t, s, c.id))
+		if len(l.Numbers) != 0 || len(profiles(t, s, c.ID)) != 0 || providerNumber(t, s, found[0]) != nil {
+			t.Errorf("a refused purchase left something: %+v, profiles %v", l, profiles(t, s, c.ID))
 		}
 		wantConsistent(t, s, found[0], "")
 
@@ -52,12 +52,12 @@ func TestPurchaseRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		_ = theirs
-		first := buy(t, s, c, "773") // the church now has a profile
-		r = s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": found[1]})
+		first := c.API(s).BuyNumber(t, "773") // the church now has a profile
+		r = s.Do(t, "POST", "/api/v1/numbers", c.Token, map[string]any{"number": found[1]})
 		if r.Status != http.StatusBadRequest || !strings.Contains(r.Raw, "refused") {
 			t.Fatalf("order of a number the provider cannot sell: %d %s; want 400", r.Status, r.Raw)
 		}
-		if o := list(t, s, c).order(found[1]); o == nil || o.Step != tenancy.OrderFailed || o.Error == "" {
+		if o := c.API(s).Numbers(t).Order(found[1]); o == nil || o.Step != tenancy.OrderFailed || o.Error == "" {
 			t.Errorf("refused order as listed: %+v", o)
 		}
 		if pn := providerNumber(t, s, found[1]); pn == nil || pn.CustomerReference != "not-steeple" {
@@ -67,7 +67,7 @@ func TestPurchaseRefused(t *testing.T) {
 
 		// An injected refusal of the order call: the same.
 		s.Sim.FailNext(1, http.StatusUnprocessableEntity, "10015")
-		if r := s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": found[2]}); r.Status != http.StatusBadRequest {
+		if r := s.Do(t, "POST", "/api/v1/numbers", c.Token, map[string]any{"number": found[2]}); r.Status != http.StatusBadRequest {
 			t.Fatalf("refused order: %d %s; want 400", r.Status, r.Raw)
 		}
 		if providerNumber(t, s, found[2]) != nil {
@@ -76,9 +76,9 @@ func TestPurchaseRefused(t *testing.T) {
 		wantConsistent(t, s, found[2], "")
 
 		// The provider down at the profile step: 503, the order failed.
-		fresh := newChurch(t, s, "Fresh Church")
+		fresh := s.Church(t, testkit.ChurchOptions{Name: "Fresh Church"})
 		s.Sim.SetDown(true)
-		r = s.Do(t, "POST", "/api/v1/numbers", fresh.token, map[string]any{"number": found[3]})
+		r = s.Do(t, "POST", "/api/v1/numbers", fresh.Token, map[string]any{"number": found[3]})
 		s.Sim.SetDown(false)
 		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
 			t.Fatalf("order with the provider down: %d %s; want 503 with Retry-After", r.Status, r.Raw)
@@ -87,14 +87,14 @@ func TestPurchaseRefused(t *testing.T) {
 
 		// Every one of these may be ordered again, and completes.
 		for _, n := range []string{found[0], found[2], found[3]} {
-			order(t, s, c, n)
-			waitActive(t, s, c, n)
-			wantConsistent(t, s, n, c.id)
+			c.API(s).OrderNumber(t, n)
+			c.API(s).WaitNumberActive(t, n)
+			wantConsistent(t, s, n, c.ID)
 		}
-		if got := profiles(t, s, c.id); len(got) != 1 {
+		if got := profiles(t, s, c.ID); len(got) != 1 {
 			t.Errorf("church has profiles %v", got)
 		}
-		if l := list(t, s, c); len(l.Numbers) != 4 || l.number(first) == nil {
+		if l := c.API(s).Numbers(t); len(l.Numbers) != 4 || l.Number(first) == nil {
 			t.Errorf("church's numbers: %+v", l)
 		}
 	})
@@ -106,17 +106,17 @@ func TestPurchaseJobRetries(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
-		buy(t, s, c, "312")
-		n := available(t, s, c, "area_code=773")[0]
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		c.API(s).BuyNumber(t, "312")
+		n := c.API(s).Available(t, "area_code=773")[0]
 		s.Sim.SetOrderDelay(300 * time.Millisecond)
-		o := order(t, s, c, n)
+		o := c.API(s).OrderNumber(t, n)
 		s.Sim.FailNext(1, http.StatusInternalServerError, "10007")
-		waitActive(t, s, c, n)
+		c.API(s).WaitNumberActive(t, n)
 		if errs := jobErrors(t, s, "number_order", o.ID); len(errs) != 1 || !strings.Contains(errs[0], "500") {
 			t.Errorf("the order's job recorded errors %q; want the one injected failure", errs)
 		}
-		wantConsistent(t, s, n, c.id)
+		wantConsistent(t, s, n, c.ID)
 	})
 }
 
@@ -150,15 +150,15 @@ func TestPurchaseRecovery(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel")
-		found := available(t, s, c, "area_code=312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		found := c.API(s).Available(t, "area_code=312")
 
 		// 1. A crash right after the provider accepted the order, before
 		// the registry recorded it: the order is "placing", the provider has
 		// the number (with the order as its reference, but not yet in the
 		// church's profile: there is none yet). A restarted process,
 		// whose provider fails the profile assignment twice, gets there.
-		crashed, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.id, found[0])
+		crashed, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.ID, found[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,18 +187,18 @@ func TestPurchaseRecovery(t *testing.T) {
 		if got := patch.hitCount(fp); got != 2 {
 			t.Errorf("profile assignment failed %d times; want 2", got)
 		}
-		ps := profiles(t, s, c.id)
+		ps := profiles(t, s, c.ID)
 		if pn := providerNumber(t, s, found[0]); len(ps) != 1 || pn == nil || pn.MessagingProfileID != ps[0] {
 			t.Errorf("recovered number at the provider: %+v, profiles %v", pn, ps)
 		}
-		wantConsistent(t, s, found[0], c.id)
+		wantConsistent(t, s, found[0], c.ID)
 		if n := recoverNow(t, s, restarted); n != 0 {
 			t.Errorf("a second recovery looked at %d orders", n)
 		}
 
 		// 2. A crash after the order was recorded "ordered", its job lost.
-		c.relogin(t, s)
-		o := order(t, s, c, found[1])
+		c.Relogin(t, s)
+		o := c.API(s).OrderNumber(t, found[1])
 		if o.Step != tenancy.OrderOrdered {
 			t.Fatalf("order answer %+v", o)
 		}
@@ -206,18 +206,18 @@ func TestPurchaseRecovery(t *testing.T) {
 		if o := step(t, s, o.ID); o.Step != tenancy.OrderDone {
 			t.Fatalf("after recovery the order is %s (%s)", o.Step, o.Error)
 		}
-		wantConsistent(t, s, found[1], c.id)
+		wantConsistent(t, s, found[1], c.ID)
 
 		// 3. The provider never answered the order call and never got it:
 		// the order waits "placing", then fails. Nothing to undo.
-		c.relogin(t, s)
+		c.Relogin(t, s)
 		s.Sim.SetDown(true)
-		o = order(t, s, c, found[2])
+		o = c.API(s).OrderNumber(t, found[2])
 		s.Sim.SetDown(false)
 		if o.Step != tenancy.OrderPlacing {
 			t.Fatalf("order with the provider down: %+v; want placing", o)
 		}
-		if l := list(t, s, c); l.order(found[2]) == nil || l.order(found[2]).Step != tenancy.OrderPlacing {
+		if l := c.API(s).Numbers(t); l.Order(found[2]) == nil || l.Order(found[2]).Step != tenancy.OrderPlacing {
 			t.Errorf("listed: %+v", l)
 		}
 		recoverNow(t, s, s.Numbers)
@@ -231,7 +231,7 @@ func TestPurchaseRecovery(t *testing.T) {
 
 		// 4. The provider got the order but its answer was lost: adopted.
 		fp.add(&fault{method: "POST", path: isNumberOrders, times: 1, status: http.StatusGatewayTimeout, after: true})
-		lost, err := restarted.Order(ctx, c.id, found[3])
+		lost, err := restarted.Order(ctx, c.ID, found[3])
 		if err != nil || lost.Step != tenancy.OrderPlacing {
 			t.Fatalf("order whose answer was lost: %+v, %v; want placing", lost, err)
 		}
@@ -242,16 +242,16 @@ func TestPurchaseRecovery(t *testing.T) {
 		if o := step(t, s, lost.ID); o.Step != tenancy.OrderDone {
 			t.Fatalf("after recovery the adopted order is %s (%s)", o.Step, o.Error)
 		}
-		wantConsistent(t, s, found[3], c.id)
+		wantConsistent(t, s, found[3], c.ID)
 
 		// 5. A crash after the number was set up ("active"), before it was
 		// given to the church.
-		late, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.id, found[4])
+		late, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.ID, found[4])
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, err := providerClient(s).OrderNumbers(ctx, telnyx.NumberOrderRequest{PhoneNumbers: []string{found[4]},
-			MessagingProfileID: profiles(t, s, c.id)[0], CustomerReference: late.ID}); err != nil {
+			MessagingProfileID: profiles(t, s, c.ID)[0], CustomerReference: late.ID}); err != nil {
 			t.Fatal(err)
 		}
 		late.ProviderNumberID = providerNumber(t, s, found[4]).ID
@@ -264,10 +264,10 @@ func TestPurchaseRecovery(t *testing.T) {
 		if o := step(t, s, late.ID); o.Step != tenancy.OrderDone {
 			t.Fatalf("after recovery the set-up order is %s (%s)", o.Step, o.Error)
 		}
-		wantConsistent(t, s, found[4], c.id)
+		wantConsistent(t, s, found[4], c.ID)
 
-		c.relogin(t, s)
-		if l := list(t, s, c); len(l.Numbers) != 4 || l.number(found[2]) != nil || len(l.Orders) != 1 {
+		c.Relogin(t, s)
+		if l := c.API(s).Numbers(t); len(l.Numbers) != 4 || l.Number(found[2]) != nil || len(l.Orders) != 1 {
 			t.Errorf("church's numbers: %+v; want 4 numbers and the one failed order", l)
 		}
 	})
@@ -280,10 +280,10 @@ func TestPurchaseGivenUp(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c, other := newChurch(t, s, "Grace Chapel"), newChurch(t, s, "Other Church")
-		n := available(t, s, c, "area_code=312")[0]
+		c, other := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"}), s.Church(t, testkit.ChurchOptions{Name: "Other Church"})
+		n := c.API(s).Available(t, "area_code=312")[0]
 		s.Sim.SetOrderDelay(1000 * time.Hour)
-		o := order(t, s, c, n)
+		o := c.API(s).OrderNumber(t, n)
 		for i := 0; i < 3; i++ { // waiting is not failing
 			recoverNow(t, s, s.Numbers)
 			if got := step(t, s, o.ID); got.Step != tenancy.OrderOrdered {
@@ -308,13 +308,13 @@ func TestPurchaseGivenUp(t *testing.T) {
 		}
 		// Anyone may buy it now.
 		s.Sim.SetOrderDelay(0)
-		other.relogin(t, s)
-		o2 := order(t, s, other, n)
+		other.Relogin(t, s)
+		o2 := other.API(s).OrderNumber(t, n)
 		recoverNow(t, s, s.Numbers)
 		if got := step(t, s, o2.ID); got.Step != tenancy.OrderDone {
 			t.Fatalf("second order: %s (%s)", got.Step, got.Error)
 		}
-		wantConsistent(t, s, n, other.id)
+		wantConsistent(t, s, n, other.ID)
 	})
 }
 
@@ -326,9 +326,9 @@ func TestPurchaseGivenUpWhenAStepKeepsFailing(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s, "Grace Chapel")
-		n := available(t, s, c, "area_code=312")[0]
-		o := order(t, s, c, n)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).Available(t, "area_code=312")[0]
+		o := c.API(s).OrderNumber(t, n)
 		s.Sim.FailNextOn("GET /v2/number_orders/", 1000, http.StatusUnprocessableEntity, "10015")
 		for i := 0; i < 3; i++ {
 			recoverNow(t, s, s.Numbers)
@@ -360,10 +360,10 @@ func TestPurchaseNotFilled(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s, "Grace Chapel")
-		n := available(t, s, c, "area_code=312")[0]
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).Available(t, "area_code=312")[0]
 		s.Sim.FailOrders(true)
-		o := order(t, s, c, n)
+		o := c.API(s).OrderNumber(t, n)
 		recoverNow(t, s, s.Numbers)
 		got := step(t, s, o.ID)
 		if got.Step != tenancy.OrderFailed || !strings.Contains(got.Error, "could not fill") {
@@ -377,13 +377,13 @@ func TestPurchaseNotFilled(t *testing.T) {
 			t.Errorf("recovery looked at %d orders after the failure", k)
 		}
 		s.Sim.FailOrders(false)
-		c.relogin(t, s)
-		o2 := order(t, s, c, n)
+		c.Relogin(t, s)
+		o2 := c.API(s).OrderNumber(t, n)
 		recoverNow(t, s, s.Numbers)
 		if got := step(t, s, o2.ID); got.Step != tenancy.OrderDone {
 			t.Fatalf("ordering it again: %s (%s)", got.Step, got.Error)
 		}
-		wantConsistent(t, s, n, c.id)
+		wantConsistent(t, s, n, c.ID)
 	})
 }
 
@@ -394,17 +394,17 @@ func TestPurchaseOvertaken(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c, other := newChurch(t, s, "Grace Chapel"), newChurch(t, s, "Other Church")
-		n := available(t, s, c, "area_code=312")[0]
-		o := order(t, s, c, n)
-		if err := s.Tenancy.Registry.AssignNumber(context.Background(), other.id, n); err != nil {
+		c, other := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"}), s.Church(t, testkit.ChurchOptions{Name: "Other Church"})
+		n := c.API(s).Available(t, "area_code=312")[0]
+		o := c.API(s).OrderNumber(t, n)
+		if err := s.Tenancy.Registry.AssignNumber(context.Background(), other.ID, n); err != nil {
 			t.Fatal(err)
 		}
 		recoverNow(t, s, s.Numbers)
 		if got := step(t, s, o.ID); got.Step != tenancy.OrderFailed {
 			t.Fatalf("overtaken order: %s (%s); want failed", got.Step, got.Error)
 		}
-		wantConsistent(t, s, n, other.id)
+		wantConsistent(t, s, n, other.ID)
 		if pn := providerNumber(t, s, n); pn == nil {
 			t.Error("the number the other church was given was released at the provider")
 		}

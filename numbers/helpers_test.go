@@ -25,188 +25,6 @@ import (
 
 const password = "correct horse battery"
 
-// church is a signed-up church and its owner's access token.
-type church struct {
-	id, name, email, token string
-}
-
-// newChurch signs a church up through the API.
-func newChurch(t *testing.T, s *testkit.Server, name string) *church {
-	t.Helper()
-	email := "owner@" + strings.ToLower(strings.ReplaceAll(name, " ", "-")) + ".example.org"
-	r := s.Signup(t, name, email, password)
-	var body struct {
-		Tenant      struct{ ID string } `json:"tenant"`
-		AccessToken string              `json:"access_token"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	return &church{id: body.Tenant.ID, name: name, email: email, token: body.AccessToken}
-}
-
-// relogin gets a fresh access token (after the clock moved past its life).
-func (c *church) relogin(t *testing.T, s *testkit.Server) {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": c.email, "password": password, "tenant_id": c.id})
-	if r.Status != http.StatusOK {
-		t.Fatalf("login %s: %d %s", c.name, r.Status, r.Raw)
-	}
-	c.token, _ = r.Body["access_token"].(string)
-}
-
-func decodeJSON(t testing.TB, raw string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(raw), v); err != nil {
-		t.Fatalf("decode %q: %v", raw, err)
-	}
-}
-
-// numberView and orderView are what GET /api/v1/numbers shows.
-type numberView struct {
-	Number        string     `json:"number"`
-	State         string     `json:"state"`
-	ReleaseAt     *time.Time `json:"release_at"`
-	CampaignState string     `json:"campaign_state"`
-	CreatedAt     time.Time  `json:"created_at"`
-}
-
-type orderView struct {
-	ID     string `json:"id"`
-	Number string `json:"number"`
-	Step   string `json:"step"`
-	Error  string `json:"error"`
-}
-
-type listView struct {
-	Numbers []numberView `json:"numbers"`
-	Orders  []orderView  `json:"orders"`
-}
-
-func (l *listView) number(e164 string) *numberView {
-	for i := range l.Numbers {
-		if l.Numbers[i].Number == e164 {
-			return &l.Numbers[i]
-		}
-	}
-	return nil
-}
-
-// order is the newest listed order for e164.
-func (l *listView) order(e164 string) *orderView {
-	for i := len(l.Orders) - 1; i >= 0; i-- {
-		if l.Orders[i].Number == e164 {
-			return &l.Orders[i]
-		}
-	}
-	return nil
-}
-
-// list is GET /api/v1/numbers.
-func list(t *testing.T, s *testkit.Server, c *church) *listView {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/numbers", c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("list numbers of %s: %d %s", c.name, r.Status, r.Raw)
-	}
-	var l listView
-	decodeJSON(t, r.Raw, &l)
-	return &l
-}
-
-// available searches the provider through the API and returns the numbers.
-func available(t *testing.T, s *testkit.Server, c *church, query string) []string {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/numbers/available?"+query, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("search %q: %d %s", query, r.Status, r.Raw)
-	}
-	var body struct {
-		Numbers []struct {
-			Number   string   `json:"number"`
-			Features []string `json:"features"`
-		} `json:"numbers"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	var out []string
-	for _, n := range body.Numbers {
-		out = append(out, n.Number)
-	}
-	return out
-}
-
-// order is POST /api/v1/numbers; it fails the test unless the answer is 202.
-func order(t *testing.T, s *testkit.Server, c *church, e164 string) orderView {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": e164})
-	if r.Status != http.StatusAccepted {
-		t.Fatalf("order %s for %s: %d %s", e164, c.name, r.Status, r.Raw)
-	}
-	var body struct {
-		Order orderView `json:"order"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	return body.Order
-}
-
-// waitActive waits until the church's list shows e164 active and no order
-// for it under way (failed ones stay listed for a week).
-func waitActive(t *testing.T, s *testkit.Server, c *church, e164 string) *listView {
-	t.Helper()
-	var l *listView
-	eventually(t, 15*time.Second, func() string {
-		l = list(t, s, c)
-		if n := l.number(e164); n == nil || n.State != tenancy.NumberActive {
-			return fmt.Sprintf("%s is not an active number of %s: %+v", e164, c.name, l)
-		}
-		for _, o := range l.Orders {
-			if o.Number == e164 && o.Step != tenancy.OrderFailed {
-				return fmt.Sprintf("order for %s still listed: %+v", e164, o)
-			}
-		}
-		return ""
-	})
-	return l
-}
-
-// buy orders a number the provider offers in area code and waits until it
-// is the church's.
-func buy(t *testing.T, s *testkit.Server, c *church, area string) string {
-	t.Helper()
-	found := available(t, s, c, "area_code="+area)
-	if len(found) == 0 {
-		t.Fatalf("no number available in %s", area)
-	}
-	order(t, s, c, found[0])
-	waitActive(t, s, c, found[0])
-	return found[0]
-}
-
-// eventually polls cond ("" once satisfied, else what is still wrong) every
-// 25 ms, failing with its last answer after timeout.
-func eventually(t testing.TB, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// registryCount runs a count query on the registry database.
-func registryCount(t testing.TB, s *testkit.Server, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 // owner is the church owning e164 in the registry ("" for none).
 func owner(t testing.TB, s *testkit.Server, e164 string) string {
 	t.Helper()
@@ -218,7 +36,7 @@ func owner(t testing.TB, s *testkit.Server, e164 string) string {
 }
 
 // ordersFor lists every registry order for a number, any church, any step.
-func ordersFor(t testing.TB, s *testkit.Server, e164 string) []orderView {
+func ordersFor(t testing.TB, s *testkit.Server, e164 string) []testkit.OrderView {
 	t.Helper()
 	rows, err := s.Tenancy.Registry.DB().QueryContext(context.Background(),
 		`SELECT id, e164, step, error FROM number_orders WHERE e164 = $1 ORDER BY created_at, id`, e164)
@@ -226,9 +44,9 @@ func ordersFor(t testing.TB, s *testkit.Server, e164 string) []orderView {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []orderView
+	var out []testkit.OrderView
 	for rows.Next() {
-		var o orderView
+		var o testkit.OrderView
 		if err := rows.Scan(&o.ID, &o.Number, &o.Step, &o.Error); err != nil {
 			t.Fatal(err)
 		}
@@ -384,9 +202,9 @@ func isNumberOrders(p string) bool { return p == "/v2/number_orders" }
 
 // errCode is the error code of an API answer ("" when it has none).
 func errCode(r *testkit.Response) string {
-	e, _ := r.Body["error"].(map[string]any)
-	c, _ := e["code"].(string)
-	return c
+	var e testkit.ErrorAnswer
+	_ = json.Unmarshal([]byte(r.Raw), &e)
+	return e.Error.Code
 }
 
 // jobErrors returns the errors River recorded on the jobs of kind whose

@@ -14,23 +14,23 @@ func TestConcurrentFirstPurchases(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
-		found := available(t, s, c, "area_code=312")[:4]
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		found := c.API(s).Available(t, "area_code=312")[:4]
 		var wg sync.WaitGroup
 		for _, n := range found {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if r := s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": n}); r.Status != http.StatusAccepted {
+				if r := s.Do(t, "POST", "/api/v1/numbers", c.Token, map[string]any{"number": n}); r.Status != http.StatusAccepted {
 					t.Errorf("order %s: %d %s", n, r.Status, r.Raw)
 				}
 			}()
 		}
 		wg.Wait()
 		for _, n := range found {
-			waitActive(t, s, c, n)
+			c.API(s).WaitNumberActive(t, n)
 		}
-		ps := profiles(t, s, c.id)
+		ps := profiles(t, s, c.ID)
 		if len(ps) != 1 {
 			t.Fatalf("the church has %d messaging profiles: %v", len(ps), ps)
 		}

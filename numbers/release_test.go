@@ -7,68 +7,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/numbers"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
-	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// addMembers creates n opted-in members with phones +1312300xxxx.
-func addMembers(t *testing.T, s *testkit.Server, c *church, n int) {
-	t.Helper()
-	for i := 0; i < n; i++ {
-		r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
-			"phone": fmt.Sprintf("+1312300%04d", i), "consent": map[string]any{"opted_in": true, "wording": "Yes, text me"}})
-		if r.Status != http.StatusCreated {
-			t.Fatalf("create member: %d %s", r.Status, r.Raw)
-		}
-	}
-}
-
-// broadcastView is GET /api/v1/messages/{id}.
-type broadcastView struct {
-	Message struct {
-		ID, From string
-		Counts   map[string]int
-	}
-}
-
-// broadcastAll texts every member and returns the broadcast's id.
-func broadcastAll(t *testing.T, s *testkit.Server, c *church, text string) string {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/messages", c.token, map[string]any{"text": text, "audience": map[string]any{"all": true}})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("broadcast: %d %s", r.Status, r.Raw)
-	}
-	id, _ := r.Body["id"].(string)
-	return id
-}
-
 // waitSent waits until the broadcast has no recipient left to send.
-func waitSent(t *testing.T, s *testkit.Server, c *church, id string) *broadcastView {
+func waitSent(t *testing.T, s *testkit.Server, c *testkit.Church, id string) *testkit.BroadcastView {
 	t.Helper()
-	var v broadcastView
-	eventually(t, 20*time.Second, func() string {
-		r := s.Do(t, "GET", "/api/v1/messages/"+id, c.token, nil)
-		decodeJSON(t, r.Raw, &v)
+	var v testkit.BroadcastView
+	testkit.Eventually(t, 20*time.Second, func() string {
+		r := s.Do(t, "GET", "/api/v1/messages/"+id, c.Token, nil)
+		testkit.DecodeJSON(t, r.Raw, &v)
 		if v.Message.Counts["queued"]+v.Message.Counts["sending"] > 0 || v.Message.Counts["sent"]+v.Message.Counts["delivered"] == 0 {
 			return fmt.Sprintf("broadcast %s: %v", id, v.Message.Counts)
 		}
 		return ""
 	})
 	return &v
-}
-
-// sentWith returns the simulator's texts whose body is text.
-func sentWith(s *testkit.Server, text string) []telnyxsim.SentMessage {
-	var out []telnyxsim.SentMessage
-	for _, m := range s.Sim.Messages() {
-		if m.Text == text {
-			out = append(out, m)
-		}
-	}
-	return out
 }
 
 // TestReleaseStopsSending: a released number stops sending at once, even
@@ -79,33 +37,37 @@ func TestReleaseStopsSending(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Messaging: func(c *messaging.Config) { c.PerNumberRate = 5 }})
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel")
-		first := buy(t, s, c, "312")
-		second := buy(t, s, c, "773")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		first := c.API(s).BuyNumber(t, "312")
+		second := c.API(s).BuyNumber(t, "773")
 		const members = 8
-		addMembers(t, s, c, members)
+		s.AddMembers(t, c.ID, members, func(i int) string { return fmt.Sprintf("+1312300%04d", i) })
 
 		// Released while its broadcast is under way (8 texts, 5 a second): the
 		// rest goes from the church's other number. Only the text already
 		// waiting for its slot may still leave from the released one.
-		id := broadcastAll(t, s, c, "Service moves to 11am")
-		eventually(t, 10*time.Second, func() string {
-			if len(sentWith(s, "Service moves to 11am")) == 0 {
+		id := c.API(s).BroadcastAll(t, "Service moves to 11am")
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.Text == "Service moves to 11am" })) == 0 {
 				return "no text sent yet"
 			}
 			return ""
 		})
-		r := s.Do(t, "DELETE", "/api/v1/numbers/"+first, c.token, nil)
-		releasedAt := len(sentWith(s, "Service moves to 11am"))
-		if r.Status != http.StatusOK || r.Body["state"] != tenancy.NumberReleasing {
+		r := s.Do(t, "DELETE", "/api/v1/numbers/"+first, c.Token, nil)
+		releasedAt := len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.Text == "Service moves to 11am" }))
+		var released testkit.NumberView
+		if r.Status != http.StatusOK {
 			t.Fatalf("release: %d %s", r.Status, r.Raw)
 		}
+		if r.Decode(t, &released); released.State != steeple.NumberReleasing {
+			t.Fatalf("release: %s", r.Raw)
+		}
 		wantAt := s.Clock.Now().Add(numbers.DefaultConfig().ReleaseGrace).Truncate(time.Second)
-		if ra, _ := time.Parse(time.RFC3339, fmt.Sprint(r.Body["release_at"])); !ra.Equal(wantAt) {
-			t.Errorf("release_at %v; want %v (30 days on)", r.Body["release_at"], wantAt)
+		if ra := released.ReleaseAt; ra == nil || !ra.Equal(wantAt) {
+			t.Errorf("release_at %v; want %v (30 days on)", ra, wantAt)
 		}
 		waitSent(t, s, c, id)
-		sent := sentWith(s, "Service moves to 11am")
+		sent := s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.Text == "Service moves to 11am" })
 		if len(sent) != members {
 			t.Fatalf("%d texts sent; want %d", len(sent), members)
 		}
@@ -122,35 +84,35 @@ func TestReleaseStopsSending(t *testing.T) {
 		if late > 1 || sent[len(sent)-1].From != second {
 			t.Errorf("after the release %d texts left from the released number (of %d): %+v", late, len(sent)-releasedAt, sent)
 		}
-		if nums, err := s.Tenancy.Registry.TenantNumbers(ctx, c.id); err != nil || len(nums) != 1 || nums[0] != second {
+		if nums, err := s.Tenancy.Registry.SendingNumbers(ctx, c.ID); err != nil || len(nums) != 1 || nums[0] != second {
 			t.Errorf("sending numbers %v (%v); want only %s", nums, err, second)
 		}
 		// A new broadcast goes from the other number only.
-		id = broadcastAll(t, s, c, "Choir at 6")
+		id = c.API(s).BroadcastAll(t, "Choir at 6")
 		if v := waitSent(t, s, c, id); v.Message.From != second {
 			t.Errorf("new broadcast from %s; want %s", v.Message.From, second)
 		}
-		for _, m := range sentWith(s, "Choir at 6") {
+		for _, m := range s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.Text == "Choir at 6" }) {
 			if m.From != second {
 				t.Errorf("text from %s after the release", m.From)
 			}
 		}
 		// Releasing again is a conflict; the release time does not move.
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+first, c.token, nil); r.Status != http.StatusConflict {
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+first, c.Token, nil); r.Status != http.StatusConflict {
 			t.Errorf("second release: %d %s; want 409", r.Status, r.Raw)
 		}
 		// With no number left, a broadcast cannot be created.
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+second, c.token, nil); r.Status != http.StatusOK {
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+second, c.Token, nil); r.Status != http.StatusOK {
 			t.Fatalf("release second: %d %s", r.Status, r.Raw)
 		}
-		r = s.Do(t, "POST", "/api/v1/messages", c.token, map[string]any{"text": "Hello", "audience": map[string]any{"all": true}})
+		r = s.Do(t, "POST", "/api/v1/messages", c.Token, map[string]any{"text": "Hello", "audience": map[string]any{"all": true}})
 		if r.Status != http.StatusBadRequest {
 			t.Errorf("broadcast with every number released: %d %s; want 400", r.Status, r.Raw)
 		}
 		// Both still the church's, listed as releasing; still at the provider.
-		l := list(t, s, c)
+		l := c.API(s).Numbers(t)
 		for _, n := range []string{first, second} {
-			if v := l.number(n); v == nil || v.State != tenancy.NumberReleasing || v.ReleaseAt == nil {
+			if v := l.Number(n); v == nil || v.State != steeple.NumberReleasing || v.ReleaseAt == nil {
 				t.Errorf("%s listed as %+v", n, v)
 			}
 			if providerNumber(t, s, n) == nil {
@@ -162,19 +124,20 @@ func TestReleaseStopsSending(t *testing.T) {
 		if n, err := s.Numbers.ReleaseDue(ctx); err != nil || n != 0 {
 			t.Fatalf("ReleaseDue before the grace ended: %d, %v", n, err)
 		}
-		c.relogin(t, s)
-		r = s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.token, nil)
-		if r.Status != http.StatusOK || r.Body["state"] != tenancy.NumberActive || r.Body["release_at"] != nil {
-			t.Fatalf("restore within the grace: %d %s", r.Status, r.Raw)
+		c.Relogin(t, s)
+		var restored testkit.NumberView
+		r = c.API(s).Call(t, "POST", "/api/v1/numbers/"+first+"/restore", nil, http.StatusOK, &restored)
+		if restored.State != steeple.NumberActive || restored.ReleaseAt != nil {
+			t.Fatalf("restore within the grace: %s", r.Raw)
 		}
-		if r := s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.token, nil); r.Status != http.StatusConflict {
+		if r := s.Do(t, "POST", "/api/v1/numbers/"+first+"/restore", c.Token, nil); r.Status != http.StatusConflict {
 			t.Errorf("restoring an active number: %d %s; want 409", r.Status, r.Raw)
 		}
-		id = broadcastAll(t, s, c, "Welcome back")
+		id = c.API(s).BroadcastAll(t, "Welcome back")
 		if v := waitSent(t, s, c, id); v.Message.From != first {
 			t.Errorf("broadcast after the restore from %s; want %s", v.Message.From, first)
 		}
-		for _, m := range sentWith(s, "Welcome back") {
+		for _, m := range s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.Text == "Welcome back" }) {
 			if m.From != first {
 				t.Errorf("text from %s after the restore", m.From)
 			}
@@ -190,19 +153,19 @@ func TestReleaseAfterGrace(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c, other := newChurch(t, s, "Grace Chapel"), newChurch(t, s, "Other Church")
-		kept := buy(t, s, c, "773")
-		n := buy(t, s, c, "312")
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+n, c.token, nil); r.Status != http.StatusOK {
+		c, other := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"}), s.Church(t, testkit.ChurchOptions{Name: "Other Church"})
+		kept := c.API(s).BuyNumber(t, "773")
+		n := c.API(s).BuyNumber(t, "312")
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+n, c.Token, nil); r.Status != http.StatusOK {
 			t.Fatalf("release: %d %s", r.Status, r.Raw)
 		}
-		if r := s.Do(t, "POST", "/api/v1/numbers", other.token, map[string]any{"number": n}); r.Status != http.StatusConflict {
+		if r := s.Do(t, "POST", "/api/v1/numbers", other.Token, map[string]any{"number": n}); r.Status != http.StatusConflict {
 			t.Errorf("another church orders a number in its grace: %d %s; want 409", r.Status, r.Raw)
 		}
 		s.Clock.Add(numbers.DefaultConfig().ReleaseGrace + time.Second)
-		c.relogin(t, s)
-		other.relogin(t, s)
-		if r := s.Do(t, "POST", "/api/v1/numbers/"+n+"/restore", c.token, nil); r.Status != http.StatusConflict {
+		c.Relogin(t, s)
+		other.Relogin(t, s)
+		if r := s.Do(t, "POST", "/api/v1/numbers/"+n+"/restore", c.Token, nil); r.Status != http.StatusConflict {
 			t.Errorf("restore after the grace: %d %s; want 409", r.Status, r.Raw)
 		}
 		// The provider fails the release: the number is kept, releasing,
@@ -211,7 +174,7 @@ func TestReleaseAfterGrace(t *testing.T) {
 		if k, err := s.Numbers.ReleaseDue(ctx); err != nil || k != 0 {
 			t.Fatalf("ReleaseDue with the provider failing: %d, %v", k, err)
 		}
-		if owner(t, s, n) != c.id || providerNumber(t, s, n) == nil {
+		if owner(t, s, n) != c.ID || providerNumber(t, s, n) == nil {
 			t.Fatal("a release the provider failed was forgotten")
 		}
 		if k, err := s.Numbers.ReleaseDue(ctx); err != nil || k != 1 {
@@ -224,25 +187,25 @@ func TestReleaseAfterGrace(t *testing.T) {
 		if k, err := s.Numbers.ReleaseDue(ctx); err != nil || k != 0 {
 			t.Errorf("ReleaseDue again: %d, %v", k, err)
 		}
-		l := list(t, s, c)
-		if l.number(n) != nil || len(l.Numbers) != 1 || l.number(kept) == nil || l.number(kept).State != tenancy.NumberActive {
+		l := c.API(s).Numbers(t)
+		if l.Number(n) != nil || len(l.Numbers) != 1 || l.Number(kept) == nil || l.Number(kept).State != steeple.NumberActive {
 			t.Errorf("church's list after the release: %+v", l)
 		}
-		if r := s.Do(t, "POST", "/api/v1/numbers/"+n+"/restore", c.token, nil); r.Status != http.StatusNotFound {
+		if r := s.Do(t, "POST", "/api/v1/numbers/"+n+"/restore", c.Token, nil); r.Status != http.StatusNotFound {
 			t.Errorf("restore of a forgotten number: %d %s; want 404", r.Status, r.Raw)
 		}
 		// Another church buys it.
-		order(t, s, other, n)
-		waitActive(t, s, other, n)
-		wantConsistent(t, s, n, other.id)
-		ops := profiles(t, s, other.id)
+		other.API(s).OrderNumber(t, n)
+		other.API(s).WaitNumberActive(t, n)
+		wantConsistent(t, s, n, other.ID)
+		ops := profiles(t, s, other.ID)
 		if pn := providerNumber(t, s, n); pn == nil || len(ops) != 1 || pn.MessagingProfileID != ops[0] {
 			t.Errorf("rebought number at the provider: %+v (profiles %v)", pn, ops)
 		}
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+n, c.token, nil); r.Status != http.StatusNotFound {
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+n, c.Token, nil); r.Status != http.StatusNotFound {
 			t.Errorf("the first church releases its former number: %d %s; want 404", r.Status, r.Raw)
 		}
-		if l := list(t, s, c); l.number(n) != nil {
+		if l := c.API(s).Numbers(t); l.Number(n) != nil {
 			t.Errorf("the first church still lists %s", n)
 		}
 	})

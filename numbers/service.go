@@ -292,7 +292,7 @@ func (s *Service) Attach(ctx context.Context, tenantID, raw string) error {
 		if err != nil {
 			return err
 		}
-		if mine.State != tenancy.NumberActive {
+		if mine.State != steeple.NumberActive {
 			return steeple.Errorf(steeple.ECONFLICT, "the church is releasing %s; the church can restore it (POST /api/v1/numbers/{number}/restore)", e164)
 		}
 	}

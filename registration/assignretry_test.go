@@ -23,7 +23,7 @@ func TestFailedAssignmentRetried(t *testing.T) {
 		}})
 		ctx := context.Background()
 		refuse := func() {
-			setOutcome(t, s, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
+			testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
 				Reasons: []string{"Carrier rejected the assignment"}})
 		}
 		reasonsOf := func(v *regView, n string) string {
@@ -34,23 +34,23 @@ func TestFailedAssignmentRetried(t *testing.T) {
 			}
 			return ""
 		}
-		poll := func(c *church) {
+		poll := func(c *testkit.Church) {
 			t.Helper()
 			if _, err := s.Registration.PollDue(ctx); err != nil {
 				t.Fatal(err)
 			}
-			c.relogin(t, s)
+			c.Relogin(t, s)
 		}
 
 		refuse()
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		submit(t, s, c, profile())
 		v := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberFailed})
 		if r := reasonsOf(v, n); !strings.Contains(r, "Carrier rejected") || !strings.Contains(r, "try 1 of 2") {
 			t.Fatalf("after the first refusal: %q", r)
 		}
-		setOutcome(t, s, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{})
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{})
 		// Before the backoff: not tried again.
 		s.Clock.Add(2 * time.Minute)
 		poll(c)
@@ -64,11 +64,11 @@ func TestFailedAssignmentRetried(t *testing.T) {
 
 		// Refused every time: two tries, then no more.
 		refuse()
-		m := buy(t, s, c, "773")
+		m := c.API(s).BuyNumber(t, "773")
 		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned, m: registration.NumberFailed})
 		s.Clock.Add(6 * time.Minute)
 		poll(c)
-		eventually(t, 15*time.Second, func() string {
+		testkit.Eventually(t, 15*time.Second, func() string {
 			if r := reasonsOf(getReg(t, s, c), m); !strings.Contains(r, "try 2 of 2; no more automatic tries") {
 				return "after the second refusal: " + r
 			}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/store"
@@ -26,20 +27,20 @@ func TestUnrecordedBrandIsNotCreatedTwice(t *testing.T) {
 		client := telnyx.New(telnyx.Config{BaseURL: s.SimURL + "/v2", APIKey: "test"})
 		// What the dead try got as far as: the registration written, the
 		// brand created at the provider, nothing recorded of it.
-		unrecorded := func(c *church) {
+		unrecorded := func(c *testkit.Church) {
 			t.Helper()
-			h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+			h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			defer h.Release()
-			if err := s.Store.SubmitRegistration(ctx, h, store.BrandProfile{LegalName: c.name + " Inc", EIN: "274615093",
+			if err := s.Store.SubmitRegistration(ctx, h, store.BrandProfile{LegalName: c.Name + " Inc", EIN: "274615093",
 				EINLast4: "5093", Street: "2 Elm St", City: "Springfield", State: "IL", PostalCode: "62701",
-				ContactEmail: "office@example.org", ContactPhone: "+13125550198"}, store.RegBrandPending); err != nil {
+				ContactEmail: "office@example.org", ContactPhone: "+13125550198"}, steeple.RegBrandPending); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := client.CreateBrand(ctx, telnyx.BrandRequest{DisplayName: c.name, CompanyName: c.name + " Inc",
-				EIN: "274615093", Email: "office@example.org", ReferenceID: "steeple-" + c.id, WebhookURL: s.URL + "/webhooks/telnyx"}); err != nil {
+			if _, err := client.CreateBrand(ctx, telnyx.BrandRequest{DisplayName: c.Name, CompanyName: c.Name + " Inc",
+				EIN: "274615093", Email: "office@example.org", ReferenceID: "steeple-" + c.ID, WebhookURL: s.URL + "/webhooks/telnyx"}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -50,11 +51,11 @@ func TestUnrecordedBrandIsNotCreatedTwice(t *testing.T) {
 		}
 
 		// Interrupted: after SubmitTimeout the poller adopts the brand.
-		c := newChurch(t, s, "Grace Chapel")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
 		unrecorded(c)
 		s.Clock.Add(registration.DefaultConfig().SubmitTimeout + time.Minute)
-		c.relogin(t, s)
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		c.Relogin(t, s)
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -71,14 +72,14 @@ func TestUnrecordedBrandIsNotCreatedTwice(t *testing.T) {
 
 		// Failed without a brand recorded (as before this lookup existed),
 		// then resubmitted by the church: the provider's brand is taken over.
-		d := newChurch(t, s, "Hope Fellowship")
+		d := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship"})
 		unrecorded(d)
-		hd, err := s.Tenancy.Manager.Acquire(ctx, d.id)
+		hd, err := s.Tenancy.Manager.Acquire(ctx, d.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.Store.AdvanceRegistration(ctx, hd, store.RegistrationChange{Status: store.RegBrandFailed,
-			Reasons: []string{"interrupted"}}, store.RegBrandPending); err != nil {
+		if _, err := s.Store.AdvanceRegistration(ctx, hd, store.RegistrationChange{Status: steeple.RegBrandFailed,
+			Reasons: []string{"interrupted"}}, steeple.RegBrandPending); err != nil {
 			t.Fatal(err)
 		}
 		hd.Release()

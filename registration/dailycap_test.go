@@ -3,11 +3,13 @@ package registration_test
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 )
 
 // TestDailyCapCountsChurchDay: an unregistered church's daily cap counts
@@ -25,11 +27,11 @@ func TestDailyCapCountsChurchDay(t *testing.T) {
 			c.UnregisteredDailyCap, c.CapRecheck = 2, 300*time.Millisecond
 		}})
 		s.Clock.Set(time.Date(2026, 1, 14, 23, 30, 0, 0, chicago)) // 05:30 UTC on the 15th
-		c := newChurch(t, s, "Midnight Chapel")
-		buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Midnight Chapel"})
+		c.API(s).BuyNumber(t, "312")
 		const members = 3
 		for i := 0; i < members; i++ {
-			r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
+			r := s.Do(t, "POST", "/api/v1/members", c.Token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
 				"phone": memberPhone(i), "consent": map[string]any{"opted_in": true, "wording": "Yes, text me"}})
 			if r.Status != http.StatusCreated {
 				t.Fatalf("create member: %d %s", r.Status, r.Raw)
@@ -37,31 +39,31 @@ func TestDailyCapCountsChurchDay(t *testing.T) {
 		}
 		held := func(id, prefix string, queued int) func() string {
 			return func() string {
-				if k := counts(t, s, c, id); k["queued"] != queued || k["sending"] != 0 || len(sentWith(s, prefix)) != members-queued {
-					return fmt.Sprintf("counts %v, %d texts sent; want %d queued", k, len(sentWith(s, prefix)), queued)
+				if k := c.API(s).GetBroadcast(t, id).Message.Counts; k["queued"] != queued || k["sending"] != 0 || len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, prefix) })) != members-queued {
+					return fmt.Sprintf("counts %v, %d texts sent; want %d queued", k, len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, prefix) })), queued)
 				}
 				return ""
 			}
 		}
 
-		late := broadcastAll(t, s, c, "Late evening")
-		eventually(t, 10*time.Second, held(late, "Late", 1))
+		late := c.API(s).BroadcastAll(t, "Late evening")
+		testkit.Eventually(t, 10*time.Second, held(late, "Late", 1))
 		s.Clock.Add(time.Hour) // 00:30 in Chicago, still the 15th in UTC
-		c.relogin(t, s)
-		eventually(t, 10*time.Second, held(late, "Late", 0))
+		c.Relogin(t, s)
+		testkit.Eventually(t, 10*time.Second, held(late, "Late", 0))
 
 		s.Clock.Set(time.Date(2026, 1, 20, 17, 30, 0, 0, chicago)) // 23:30 UTC
-		c.relogin(t, s)
-		evening := broadcastAll(t, s, c, "Evening")
-		eventually(t, 10*time.Second, held(evening, "Evening", 1))
+		c.Relogin(t, s)
+		evening := c.API(s).BroadcastAll(t, "Evening")
+		testkit.Eventually(t, 10*time.Second, held(evening, "Evening", 1))
 		s.Clock.Add(time.Hour) // 18:30 in Chicago, the 21st in UTC
-		c.relogin(t, s)
+		c.Relogin(t, s)
 		time.Sleep(2 * time.Second) // several rechecks
 		if msg := held(evening, "Evening", 1)(); msg != "" {
 			t.Fatalf("UTC's midnight lifted the cap: %s", msg)
 		}
 		s.Clock.Set(time.Date(2026, 1, 21, 0, 30, 0, 0, chicago))
-		c.relogin(t, s)
-		eventually(t, 10*time.Second, held(evening, "Evening", 0))
+		c.Relogin(t, s)
+		testkit.Eventually(t, 10*time.Second, held(evening, "Evening", 0))
 	})
 }

@@ -1,11 +1,8 @@
 package registration_test
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
-	"strings"
 	"testing"
 	"time"
 
@@ -14,68 +11,6 @@ import (
 )
 
 const password = "correct horse battery"
-
-// church is a signed-up church and its owner's access token.
-type church struct {
-	id, name, email, token string
-}
-
-func newChurch(t *testing.T, s *testkit.Server, name string) *church {
-	t.Helper()
-	email := "owner@" + strings.ToLower(strings.ReplaceAll(name, " ", "-")) + ".example.org"
-	r := s.Signup(t, name, email, password)
-	var body struct {
-		Tenant      struct{ ID string } `json:"tenant"`
-		AccessToken string              `json:"access_token"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	return &church{id: body.Tenant.ID, name: name, email: email, token: body.AccessToken}
-}
-
-// relogin gets a fresh access token (after the clock moved past its life).
-func (c *church) relogin(t *testing.T, s *testkit.Server) {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": c.email, "password": password, "tenant_id": c.id})
-	if r.Status != http.StatusOK {
-		t.Fatalf("login %s: %d %s", c.name, r.Status, r.Raw)
-	}
-	c.token, _ = r.Body["access_token"].(string)
-}
-
-func decodeJSON(t testing.TB, raw string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(raw), v); err != nil {
-		t.Fatalf("decode %q: %v", raw, err)
-	}
-}
-
-// buy orders a number through the API (so the provider account has it)
-// and waits until it is the church's.
-func buy(t *testing.T, s *testkit.Server, c *church, area string) string {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/numbers/available?area_code="+area, c.token, nil)
-	var found struct {
-		Numbers []struct{ Number string } `json:"numbers"`
-	}
-	decodeJSON(t, r.Raw, &found)
-	if r.Status != http.StatusOK || len(found.Numbers) == 0 {
-		t.Fatalf("search %s: %d %s", area, r.Status, r.Raw)
-	}
-	n := found.Numbers[0].Number
-	if r := s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": n}); r.Status != http.StatusAccepted {
-		t.Fatalf("order %s: %d %s", n, r.Status, r.Raw)
-	}
-	eventually(t, 15*time.Second, func() string {
-		ids, err := s.Tenancy.Registry.TenantNumbers(context.Background(), c.id)
-		for _, id := range ids {
-			if id == n {
-				return ""
-			}
-		}
-		return fmt.Sprintf("%s is not %s's yet (%v, %v)", n, c.name, ids, err)
-	})
-	return n
-}
 
 // profile is a valid brand profile; change fields with set.
 func profile(set ...string) map[string]any {
@@ -116,44 +51,44 @@ func (v *regView) campaignState(n string) string {
 	return "(not listed)"
 }
 
-func getReg(t *testing.T, s *testkit.Server, c *church) *regView {
+func getReg(t *testing.T, s *testkit.Server, c *testkit.Church) *regView {
 	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/registration", c.token, nil)
+	r := s.Do(t, "GET", "/api/v1/registration", c.Token, nil)
 	if r.Status != http.StatusOK {
-		t.Fatalf("get registration of %s: %d %s", c.name, r.Status, r.Raw)
+		t.Fatalf("get registration of %s: %d %s", c.Name, r.Status, r.Raw)
 	}
 	var v regView
-	decodeJSON(t, r.Raw, &v)
+	testkit.DecodeJSON(t, r.Raw, &v)
 	v.raw = r.Raw
 	return &v
 }
 
 // submit is POST /api/v1/registration, wanting 202.
-func submit(t *testing.T, s *testkit.Server, c *church, p map[string]any) *regView {
+func submit(t *testing.T, s *testkit.Server, c *testkit.Church, p map[string]any) *regView {
 	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/registration", c.token, p)
+	r := s.Do(t, "POST", "/api/v1/registration", c.Token, p)
 	if r.Status != http.StatusAccepted {
-		t.Fatalf("submit registration of %s: %d %s", c.name, r.Status, r.Raw)
+		t.Fatalf("submit registration of %s: %d %s", c.Name, r.Status, r.Raw)
 	}
 	var v regView
-	decodeJSON(t, r.Raw, &v)
+	testkit.DecodeJSON(t, r.Raw, &v)
 	v.raw = r.Raw
 	return &v
 }
 
 // waitReg waits until the registration is in status and every number
 // given has campaign state want.
-func waitReg(t *testing.T, s *testkit.Server, c *church, status string, numbers map[string]string) *regView {
+func waitReg(t *testing.T, s *testkit.Server, c *testkit.Church, status string, numbers map[string]string) *regView {
 	t.Helper()
 	var v *regView
-	eventually(t, 15*time.Second, func() string {
+	testkit.Eventually(t, 15*time.Second, func() string {
 		v = getReg(t, s, c)
 		if v.Status != status {
-			return fmt.Sprintf("%s's registration is %s; want %s: %s", c.name, v.Status, status, v.raw)
+			return fmt.Sprintf("%s's registration is %s; want %s: %s", c.Name, v.Status, status, v.raw)
 		}
 		for n, want := range numbers {
 			if got := v.campaignState(n); got != want {
-				return fmt.Sprintf("%s's number %s is %q; want %q: %s", c.name, n, got, want, v.raw)
+				return fmt.Sprintf("%s's number %s is %q; want %q: %s", c.Name, n, got, want, v.raw)
 			}
 		}
 		return ""
@@ -161,35 +96,9 @@ func waitReg(t *testing.T, s *testkit.Server, c *church, status string, numbers 
 	return v
 }
 
-// eventually polls cond ("" once satisfied) every 25 ms until timeout.
-func eventually(t testing.TB, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// registryCount runs a count query on the registry database.
-func registryCount(t testing.TB, s *testkit.Server, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 // polled reports whether the registry lists the church for the poller.
-func polled(t testing.TB, s *testkit.Server, c *church) bool {
-	return registryCount(t, s, `SELECT COUNT(*) FROM registration_polls WHERE tenant_id = $1`, c.id) == 1
+func polled(t testing.TB, s *testkit.Server, c *testkit.Church) bool {
+	return s.RegistryCount(t, `SELECT COUNT(*) FROM registration_polls WHERE tenant_id = $1`, c.ID) == 1
 }
 
 // simBrand, simCampaign and simAssignment find the simulator's objects.
@@ -218,11 +127,4 @@ func simAssignment(s *testkit.Server, phone string) *telnyxsim.NumberAssignment 
 		}
 	}
 	return nil
-}
-
-func setOutcome(t *testing.T, s *testkit.Server, kind string, o telnyxsim.RegistrationOutcome) {
-	t.Helper()
-	if err := s.Sim.ScriptRegistration(kind, o); err != nil {
-		t.Fatal(err)
-	}
 }

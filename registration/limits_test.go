@@ -18,41 +18,6 @@ import (
 // memberPhone is the i-th member's phone.
 func memberPhone(i int) string { return fmt.Sprintf("+1312300%04d", i) }
 
-// counts is a broadcast's recipient counts by status.
-func counts(t *testing.T, s *testkit.Server, c *church, id string) map[string]int {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/messages/"+id, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("get broadcast: %d %s", r.Status, r.Raw)
-	}
-	var v struct {
-		Message struct{ Counts map[string]int }
-	}
-	decodeJSON(t, r.Raw, &v)
-	return v.Message.Counts
-}
-
-// sentWith returns the simulator's texts whose body starts with prefix.
-func sentWith(s *testkit.Server, prefix string) []telnyxsim.SentMessage {
-	var out []telnyxsim.SentMessage
-	for _, m := range s.Sim.Messages() {
-		if strings.HasPrefix(m.Text, prefix) {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-func broadcastAll(t *testing.T, s *testkit.Server, c *church, text string) string {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/messages", c.token, map[string]any{"text": text, "audience": map[string]any{"all": true}})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("broadcast: %d %s", r.Status, r.Raw)
-	}
-	id, _ := r.Body["id"].(string)
-	return id
-}
-
 // minGap is the shortest time between two texts, by the provider's clock.
 func minGap(ms []telnyxsim.SentMessage) time.Duration {
 	return slices.Min(gaps(ms))
@@ -80,11 +45,11 @@ func TestLimitsFollowRegistration(t *testing.T) {
 			c.PerNumberRate, c.RegisteredRate, c.UnregisteredDailyCap = 2, 100, 3
 			c.CapRecheck = 2 * time.Second
 		}})
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		const members = 5
 		for i := 0; i < members; i++ {
-			r := s.Do(t, "POST", "/api/v1/members", c.token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
+			r := s.Do(t, "POST", "/api/v1/members", c.Token, map[string]any{"first_name": fmt.Sprintf("M%d", i), "last_name": "Tester",
 				"phone": memberPhone(i), "consent": map[string]any{"opted_in": true, "wording": "Yes, text me"}})
 			if r.Status != http.StatusCreated {
 				t.Fatalf("create member: %d %s", r.Status, r.Raw)
@@ -92,24 +57,24 @@ func TestLimitsFollowRegistration(t *testing.T) {
 		}
 
 		// Unregistered: three texts, two a second; two left queued.
-		held := broadcastAll(t, s, c, "Before registration")
-		eventually(t, 10*time.Second, func() string {
-			if k := counts(t, s, c, held); k["queued"] != members-3 || k["sending"] != 0 || len(sentWith(s, "Before")) != 3 {
-				return fmt.Sprintf("counts %v, %d texts sent", k, len(sentWith(s, "Before")))
+		held := c.API(s).BroadcastAll(t, "Before registration")
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if k := c.API(s).GetBroadcast(t, held).Message.Counts; k["queued"] != members-3 || k["sending"] != 0 || len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })) != 3 {
+				return fmt.Sprintf("counts %v, %d texts sent", k, len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })))
 			}
 			return ""
 		})
 		// At 2 a second no two texts are less than ~490 ms apart.
-		if g := minGap(sentWith(s, "Before")); g < 450*time.Millisecond {
-			t.Errorf("texts %v apart before registration (%v); want 2 a second", g, gaps(sentWith(s, "Before")))
+		if g := minGap(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })); g < 450*time.Millisecond {
+			t.Errorf("texts %v apart before registration (%v); want 2 a second", g, gaps(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })))
 		}
 		// A HELP is answered although the cap is reached.
 		if err := s.Sim.Inbound(context.Background(), telnyxsim.InboundMessage{From: memberPhone(0), To: n, Text: "HELP"}); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, func() string {
+		testkit.Eventually(t, 10*time.Second, func() string {
 			for _, m := range s.Sim.Messages() {
-				if m.To == memberPhone(0) && m.From == n && strings.Contains(m.Text, c.name) && !strings.HasPrefix(m.Text, "Before") {
+				if m.To == memberPhone(0) && m.From == n && strings.Contains(m.Text, c.Name) && !strings.HasPrefix(m.Text, "Before") {
 					return ""
 				}
 			}
@@ -117,28 +82,28 @@ func TestLimitsFollowRegistration(t *testing.T) {
 		})
 		// Looking again (every CapRecheck) does not let more through.
 		time.Sleep(5 * time.Second)
-		if k := counts(t, s, c, held); k["queued"] != members-3 || len(sentWith(s, "Before")) != 3 {
+		if k := c.API(s).GetBroadcast(t, held).Message.Counts; k["queued"] != members-3 || len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })) != 3 {
 			t.Fatalf("the cap let more through: %v", k)
 		}
 
 		// Registered: raised.
 		submit(t, s, c, profile())
 		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
-		after := broadcastAll(t, s, c, "After registration")
-		eventually(t, 10*time.Second, func() string {
-			if k := counts(t, s, c, after); k["queued"]+k["sending"] != 0 || len(sentWith(s, "After")) != members {
-				return fmt.Sprintf("counts %v, %d texts sent", k, len(sentWith(s, "After")))
+		after := c.API(s).BroadcastAll(t, "After registration")
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if k := c.API(s).GetBroadcast(t, after).Message.Counts; k["queued"]+k["sending"] != 0 || len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "After") })) != members {
+				return fmt.Sprintf("counts %v, %d texts sent", k, len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "After") })))
 			}
 			return ""
 		})
 		// At 2 a second no gap would be under ~490 ms; at 100 they are a
 		// few ms (however slow the machine, not every one is long).
-		if g := minGap(sentWith(s, "After")); g > 300*time.Millisecond && !raceDetector {
-			t.Errorf("texts at least %v apart once registered (%v): the rate was not raised", g, gaps(sentWith(s, "After")))
+		if g := minGap(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "After") })); g > 300*time.Millisecond && !raceDetector {
+			t.Errorf("texts at least %v apart once registered (%v): the rate was not raised", g, gaps(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "After") })))
 		}
-		eventually(t, 10*time.Second, func() string {
-			if k := counts(t, s, c, held); k["queued"]+k["sending"] != 0 || len(sentWith(s, "Before")) != members {
-				return fmt.Sprintf("the held broadcast: counts %v, %d texts sent", k, len(sentWith(s, "Before")))
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if k := c.API(s).GetBroadcast(t, held).Message.Counts; k["queued"]+k["sending"] != 0 || len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })) != members {
+				return fmt.Sprintf("the held broadcast: counts %v, %d texts sent", k, len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "Before") })))
 			}
 			return ""
 		})
@@ -147,19 +112,19 @@ func TestLimitsFollowRegistration(t *testing.T) {
 		// keeps the conservative limits: today's cap is used up, so its
 		// broadcast waits; once assigned, it goes.
 		ctx := context.Background()
-		if err := s.Tenancy.Registry.SetCampaignState(ctx, c.id, n, registration.NumberFailed); err != nil {
+		if err := s.Tenancy.Registry.SetCampaignState(ctx, c.ID, n, registration.NumberFailed); err != nil {
 			t.Fatal(err)
 		}
-		unassigned := broadcastAll(t, s, c, "From an unassigned number")
+		unassigned := c.API(s).BroadcastAll(t, "From an unassigned number")
 		time.Sleep(3 * time.Second) // longer than CapRecheck
-		if k := counts(t, s, c, unassigned); k["queued"] != members || len(sentWith(s, "From an unassigned")) != 0 {
+		if k := c.API(s).GetBroadcast(t, unassigned).Message.Counts; k["queued"] != members || len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return strings.HasPrefix(m.Text, "From an unassigned") })) != 0 {
 			t.Fatalf("a provisioned church's unassigned number sent uncapped: %v", k)
 		}
-		if err := s.Tenancy.Registry.SetCampaignState(ctx, c.id, n, registration.NumberAssigned); err != nil {
+		if err := s.Tenancy.Registry.SetCampaignState(ctx, c.ID, n, registration.NumberAssigned); err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, 10*time.Second, func() string {
-			if k := counts(t, s, c, unassigned); k["queued"]+k["sending"] != 0 {
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if k := c.API(s).GetBroadcast(t, unassigned).Message.Counts; k["queued"]+k["sending"] != 0 {
 				return fmt.Sprintf("after the number was assigned: %v", k)
 			}
 			return ""

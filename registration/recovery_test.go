@@ -23,11 +23,11 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		submit(t, s, c, profile())
 		done := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -41,7 +41,7 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 		forget := func(kind string) {
 			t.Helper()
 			if _, err := s.Tenancy.Registry.DB().ExecContext(ctx, `DELETE FROM provider_objects WHERE tenant_id = $1 AND kind = $2`,
-				c.id, kind); err != nil {
+				c.ID, kind); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -65,8 +65,7 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 		forget(registration.KindCampaign)
 		exec(`UPDATE registration SET status = 'brand_pending', campaign_id = '' WHERE id = 1`)
 		sync("provisioned")
-		if registryCount(t, s, `SELECT count(*) FROM provider_objects WHERE tenant_id = $1 AND kind = 'campaign' AND provider_id = $2`,
-			c.id, done.CampID) != 1 {
+		if s.RegistryCount(t, `SELECT count(*) FROM provider_objects WHERE tenant_id = $1 AND kind = 'campaign' AND provider_id = $2`, c.ID, done.CampID) != 1 {
 			t.Fatal("the adopted campaign is not in the registry's index")
 		}
 		// Died after recording it in the registry only.
@@ -78,8 +77,8 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 
 		// Died before anything of the brand was recorded: pending while a
 		// submission could still be under way, then failed with a reason.
-		d := newChurch(t, s, "Hope Fellowship")
-		hd, err := s.Tenancy.Manager.Acquire(ctx, d.id)
+		d := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship"})
+		hd, err := s.Tenancy.Manager.Acquire(ctx, d.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +86,7 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 		if err := s.Store.SubmitRegistration(ctx, hd, store.BrandProfile{LegalName: "Hope Fellowship Inc", EIN: "274615093",
 			EINLast4: "5093", Street: "2 Elm St", City: "Springfield", State: "IL", PostalCode: "62701",
 			Website: "https://hope.example.org", ContactEmail: "office@hope.example.org", ContactPhone: "+13125550198"},
-			store.RegBrandPending); err != nil {
+			steeple.RegBrandPending); err != nil {
 			t.Fatal(err)
 		}
 		syncD := func() *regView {
@@ -101,7 +100,7 @@ func TestInterruptedStepsRecovered(t *testing.T) {
 			t.Fatalf("a submission a moment old: %s; want still brand_pending", v.raw)
 		}
 		s.Clock.Add(registration.DefaultConfig().SubmitTimeout + time.Minute)
-		d.relogin(t, s)
+		d.Relogin(t, s)
 		if v := syncD(); v.Status != "brand_failed" || len(v.Reasons) != 1 || !strings.Contains(v.Reasons[0], "submit again") {
 			t.Fatalf("an interrupted submission: %s; want brand_failed, asking to submit again", v.raw)
 		}
@@ -119,13 +118,13 @@ func TestAttachedNumberJoinsTheCampaign(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		submit(t, s, c, profile())
 		v := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
 		const attached = "+13125550166"
 		s.Sim.AddNumber(attached)
-		if err := s.Numbers.Attach(context.Background(), c.id, attached); err != nil {
+		if err := s.Numbers.Attach(context.Background(), c.ID, attached); err != nil {
 			t.Fatalf("attach: %v", err)
 		}
 		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned, attached: registration.NumberAssigned})
@@ -143,8 +142,8 @@ func TestBoughtNumberJoinsTheCampaignAfterACrash(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		submit(t, s, c, profile())
 		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
 		if polled(t, s, c) {
@@ -154,7 +153,7 @@ func TestBoughtNumberJoinsTheCampaignAfterACrash(t *testing.T) {
 		// before asking for the campaign assignment.
 		const second = "+13125550167"
 		pid := s.Sim.AddNumber(second)
-		o, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.id, second)
+		o, err := s.Tenancy.Registry.CreateNumberOrder(ctx, c.ID, second)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,12 +186,12 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
 		s.Sim.SendRegistrationWebhooks(false)
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		v := submit(t, s, c, profile())
 		setStatus := func(to, from steeple.TenantStatus) {
 			t.Helper()
-			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, to, from); err != nil {
+			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, to, from); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -204,7 +203,7 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 			}
 		}
 		setStatus(steeple.TenantSuspended, steeple.TenantActive)
-		eventually(t, 15*time.Second, func() string {
+		testkit.Eventually(t, 15*time.Second, func() string {
 			if b := simBrand(s, v.BrandID); b == nil || b.Status != "OK" {
 				return "the brand is not verified yet"
 			}
@@ -218,14 +217,14 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 			t.Fatalf("%d campaigns created for a suspended church", n)
 		}
 		setStatus(steeple.TenantActive, steeple.TenantSuspended)
-		eventually(t, 15*time.Second, func() string {
+		testkit.Eventually(t, 15*time.Second, func() string {
 			pollOnce()
 			if polled(t, s, c) {
 				return "still polled"
 			}
 			return ""
 		})
-		c.relogin(t, s)
+		c.Relogin(t, s)
 		if v := getReg(t, s, c); v.Status != "provisioned" || v.campaignState(n) != registration.NumberAssigned {
 			t.Fatalf("after the suspension: %s; want provisioned with the number assigned", v.raw)
 		}
@@ -238,10 +237,10 @@ func TestFailedAssignmentShowsItsReasons(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		setOutcome(t, s, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationAssignment, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject,
 			Reasons: []string{"Number is ported out", "Carrier rejected the assignment"}})
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		submit(t, s, c, profile())
 		v := waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberFailed})
 		for _, x := range v.Numbers {

@@ -3,7 +3,6 @@ package registration_test
 import (
 	"bytes"
 	"context"
-	"database/sql"
 	"fmt"
 	"net/http"
 	"os"
@@ -29,9 +28,9 @@ func TestRegistrationApproved(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c, other := newChurch(t, s, "Grace Chapel"), newChurch(t, s, "Other Church")
-		n1 := buy(t, s, c, "312")
-		otherNum := buy(t, s, other, "415")
+		c, other := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"}), s.Church(t, testkit.ChurchOptions{Name: "Other Church"})
+		n1 := c.API(s).BuyNumber(t, "312")
+		otherNum := other.API(s).BuyNumber(t, "415")
 		if v := getReg(t, s, c); v.Status != "not_submitted" || v.BrandID != "" || len(v.Reasons) != 0 {
 			t.Fatalf("before submitting: %s", v.raw)
 		}
@@ -48,7 +47,7 @@ func TestRegistrationApproved(t *testing.T) {
 				t.Errorf("the answer shows the EIN: %s", v.raw)
 			}
 		}
-		if r := s.Do(t, "POST", "/api/v1/registration", c.token, profile()); r.Status != http.StatusConflict {
+		if r := s.Do(t, "POST", "/api/v1/registration", c.Token, profile()); r.Status != http.StatusConflict {
 			t.Errorf("resubmitting while pending: %d %s; want 409", r.Status, r.Raw)
 		}
 		v = waitReg(t, s, c, "provisioned", map[string]string{n1: registration.NumberAssigned})
@@ -61,7 +60,7 @@ func TestRegistrationApproved(t *testing.T) {
 		// webhooks pointing at Steeple.
 		hook := s.URL + "/webhooks/telnyx"
 		sb := simBrand(s, v.BrandID)
-		if sb == nil || sb.Status != "OK" || sb.DisplayName != c.name || sb.EntityType != telnyx.EntityNonProfit ||
+		if sb == nil || sb.Status != "OK" || sb.DisplayName != c.Name || sb.EntityType != telnyx.EntityNonProfit ||
 			sb.WebhookURL != hook || sb.Submissions != 1 {
 			t.Errorf("the provider's brand: %+v", sb)
 		}
@@ -80,7 +79,7 @@ func TestRegistrationApproved(t *testing.T) {
 			t.Errorf("the provider's assignment of %s: %+v", n1, a)
 		}
 		for kind, id := range map[string]string{registration.KindBrand: v.BrandID, registration.KindCampaign: v.CampID} {
-			if owner, err := s.Tenancy.Registry.ProviderObjectOwner(ctx, kind, id); err != nil || owner != c.id {
+			if owner, err := s.Tenancy.Registry.ProviderObjectOwner(ctx, kind, id); err != nil || owner != c.ID {
 				t.Errorf("registry %s %s owned by %q (%v)", kind, id, owner, err)
 			}
 		}
@@ -95,17 +94,17 @@ func TestRegistrationApproved(t *testing.T) {
 		if polled(t, s, c) {
 			t.Error("the poller still looks at a registration with nothing pending")
 		}
-		if r := s.Do(t, "POST", "/api/v1/registration", c.token, profile()); r.Status != http.StatusConflict {
+		if r := s.Do(t, "POST", "/api/v1/registration", c.Token, profile()); r.Status != http.StatusConflict {
 			t.Errorf("resubmitting once provisioned: %d %s; want 409", r.Status, r.Raw)
 		}
 
 		// A number bought now is assigned as it becomes the church's.
-		n2 := buy(t, s, c, "773")
+		n2 := c.API(s).BuyNumber(t, "773")
 		waitReg(t, s, c, "provisioned", map[string]string{n1: registration.NumberAssigned, n2: registration.NumberAssigned})
 		if a := simAssignment(s, n2); a == nil || a.CampaignID != v.CampID {
 			t.Errorf("the provider's assignment of %s: %+v", n2, a)
 		}
-		r := s.Do(t, "GET", "/api/v1/numbers", c.token, nil)
+		r := s.Do(t, "GET", "/api/v1/numbers", c.Token, nil)
 		if !strings.Contains(r.Raw, `"campaign_state":"assigned"`) {
 			t.Errorf("the numbers list does not show the assignment: %s", r.Raw)
 		}
@@ -129,10 +128,10 @@ func TestBrandRejected(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		reasons := []string{"EIN does not match the IRS record for the legal company name.", "Website unreachable."}
-		setOutcome(t, s, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject, Reasons: reasons})
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject, Reasons: reasons})
 		first := submit(t, s, c, profile("legal_name", "Grace Chapel"))
 		v := waitReg(t, s, c, "brand_failed", nil)
 		// The provider gives its reasons as one string (see telnyx.FailureReasons).
@@ -146,14 +145,14 @@ func TestBrandRejected(t *testing.T) {
 			t.Error("the poller looks at a registration waiting on the church")
 		}
 		// A correction with a mistake: refused, nothing changes.
-		if r := s.Do(t, "POST", "/api/v1/registration", c.token, profile("ein", "27-46150")); r.Status != http.StatusBadRequest {
+		if r := s.Do(t, "POST", "/api/v1/registration", c.Token, profile("ein", "27-46150")); r.Status != http.StatusBadRequest {
 			t.Errorf("invalid correction: %d %s; want 400", r.Status, r.Raw)
 		}
 		if v := getReg(t, s, c); v.Status != "brand_failed" || strings.Join(v.Reasons, "; ") != strings.Join(reasons, "; ") {
 			t.Errorf("after an invalid correction: %s", v.raw)
 		}
 
-		setOutcome(t, s, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve})
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve})
 		v = submit(t, s, c, profile("legal_name", "Grace Chapel of Springfield Inc."))
 		if !strings.HasSuffix(v.Status, "_pending") || len(v.Reasons) != 0 || v.BrandID != first.BrandID ||
 			v.Profile["legal_name"] != "Grace Chapel of Springfield Inc." {
@@ -181,10 +180,10 @@ func TestCampaignRejected(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		reasons := []string{"Message flow does not describe how members opt in."}
-		setOutcome(t, s, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject, Reasons: reasons,
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Reject, Reasons: reasons,
 			RejectAt: "MNO_REJECTED"})
 		submit(t, s, c, profile())
 		v := waitReg(t, s, c, "campaign_rejected", map[string]string{n: ""})
@@ -199,7 +198,7 @@ func TestCampaignRejected(t *testing.T) {
 		}
 		campaign := v.CampID
 
-		setOutcome(t, s, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve})
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve})
 		v = submit(t, s, c, profile())
 		if (v.Status != "campaign_pending" && v.Status != "provisioned") || len(v.Reasons) != 0 || v.CampID != campaign {
 			t.Errorf("resubmitted: %s", v.raw)
@@ -240,8 +239,8 @@ func TestRegistrationPolling(t *testing.T) {
 		s.Sim.SendRegistrationWebhooks(false)
 
 		// A stalled brand: polled, still pending, polled again.
-		stalled := newChurch(t, s, "Stalled Church")
-		setOutcome(t, s, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Stall})
+		stalled := s.Church(t, testkit.ChurchOptions{Name: "Stalled Church"})
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Stall})
 		submit(t, s, stalled, profile())
 		if k, err := s.Registration.PollDue(ctx); err != nil || k != 0 {
 			t.Fatalf("PollDue before anything is due: %d, %v", k, err)
@@ -257,7 +256,7 @@ func TestRegistrationPolling(t *testing.T) {
 				t.Fatalf("a church just polled is due again at once (%d)", k)
 			}
 		}
-		stalled.relogin(t, s)
+		stalled.Relogin(t, s)
 		if v := getReg(t, s, stalled); v.Status != "brand_pending" {
 			t.Fatalf("stalled: %s", v.raw)
 		}
@@ -265,14 +264,14 @@ func TestRegistrationPolling(t *testing.T) {
 		// An approved registration nobody hears about: the poller moves it.
 		// (The vetting takes long enough that the submission's own first
 		// look finds the brand still pending.)
-		setOutcome(t, s, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve,
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve,
 			Delay: 500 * time.Millisecond})
-		c := newChurch(t, s, "Grace Chapel")
-		n := buy(t, s, c, "312")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		n := c.API(s).BuyNumber(t, "312")
 		started := time.Now()
 		v := submit(t, s, c, profile())
 		slow := time.Since(started) > 400*time.Millisecond
-		eventually(t, 10*time.Second, func() string {
+		testkit.Eventually(t, 10*time.Second, func() string {
 			if sb := simBrand(s, v.BrandID); sb.Status != "OK" {
 				return "brand not verified at the provider yet: " + sb.Status
 			}
@@ -286,12 +285,12 @@ func TestRegistrationPolling(t *testing.T) {
 			t.Fatalf("moved without a webhook or a poll: %s", v.raw)
 		}
 		poll()
-		c.relogin(t, s)
+		c.Relogin(t, s)
 		v = getReg(t, s, c)
 		if v.Status != "campaign_pending" || v.CampID == "" {
 			t.Fatalf("after a poll: %s; want campaign_pending", v.raw)
 		}
-		eventually(t, 10*time.Second, func() string {
+		testkit.Eventually(t, 10*time.Second, func() string {
 			if sc := simCampaign(s, v.CampID); sc.CampaignStatus != "MNO_PROVISIONED" {
 				return "campaign not provisioned at the provider yet: " + sc.CampaignStatus
 			}
@@ -307,14 +306,14 @@ func TestRegistrationPolling(t *testing.T) {
 		if !polled(t, s, c) {
 			t.Fatal("a pending number assignment is not polled")
 		}
-		eventually(t, 10*time.Second, func() string {
+		testkit.Eventually(t, 10*time.Second, func() string {
 			if a := simAssignment(s, n); a == nil || a.AssignmentStatus != "ASSIGNED" {
 				return fmt.Sprintf("number not assigned at the provider yet: %+v", a)
 			}
 			return ""
 		})
 		poll()
-		c.relogin(t, s)
+		c.Relogin(t, s)
 		if v := getReg(t, s, c); v.Status != "provisioned" || v.campaignState(n) != registration.NumberAssigned {
 			t.Fatalf("after a poll: %s; want the number assigned", v.raw)
 		}
@@ -334,10 +333,10 @@ func TestRegistrationValidation(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
 		bad := profile("ein", "2746150", "state", "Illinois", "postal_code", "6270", "contact_email", "office-at-grace",
 			"contact_phone", "12", "website", "ftp://grace.example.org", "legal_name", " ")
-		r := s.Do(t, "POST", "/api/v1/registration", c.token, bad)
+		r := s.Do(t, "POST", "/api/v1/registration", c.Token, bad)
 		if r.Status != http.StatusBadRequest {
 			t.Fatalf("invalid registration: %d %s", r.Status, r.Raw)
 		}
@@ -347,7 +346,7 @@ func TestRegistrationValidation(t *testing.T) {
 				Fields map[string]string
 			}
 		}
-		decodeJSON(t, r.Raw, &body)
+		testkit.DecodeJSON(t, r.Raw, &body)
 		for _, f := range []string{"ein", "state", "postal_code", "contact_email", "contact_phone", "website", "legal_name"} {
 			if body.Error.Fields[f] == "" {
 				t.Errorf("field %s not named: %s", f, r.Raw)
@@ -360,11 +359,11 @@ func TestRegistrationValidation(t *testing.T) {
 		}
 		for _, one := range [][]string{{"ein", "12-34567890"}, {"ein", "AB-CDEFGHI"}, {"state", "I1"}, {"postal_code", "62701-12"},
 			{"contact_email", ""}, {"contact_phone", "555-01"}, {"city", ""}} {
-			r := s.Do(t, "POST", "/api/v1/registration", c.token, profile(one...))
+			r := s.Do(t, "POST", "/api/v1/registration", c.Token, profile(one...))
 			var body struct {
 				Error struct{ Fields map[string]string }
 			}
-			decodeJSON(t, r.Raw, &body)
+			testkit.DecodeJSON(t, r.Raw, &body)
 			if r.Status != http.StatusBadRequest || body.Error.Fields[one[0]] == "" || len(body.Error.Fields) != 1 {
 				t.Errorf("%s=%q: %d %s; want 400 naming only %s", one[0], one[1], r.Status, r.Raw, one[0])
 			}
@@ -372,10 +371,10 @@ func TestRegistrationValidation(t *testing.T) {
 		if v := getReg(t, s, c); v.Status != "not_submitted" {
 			t.Errorf("after invalid submissions: %s", v.raw)
 		}
-		if len(s.Sim.Brands()) != 0 || registryCount(t, s, `SELECT COUNT(*) FROM provider_objects`) != 0 || polled(t, s, c) {
+		if len(s.Sim.Brands()) != 0 || s.RegistryCount(t, `SELECT COUNT(*) FROM provider_objects`) != 0 || polled(t, s, c) {
 			t.Error("an invalid registration reached the provider or the registry")
 		}
-		h, err := s.Tenancy.Manager.Acquire(context.Background(), c.id)
+		h, err := s.Tenancy.Manager.Acquire(context.Background(), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -401,14 +400,14 @@ func TestConcurrentSubmissions(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
-		c := newChurch(t, s, "Grace Chapel")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
 		const tries = 4
 		codes := make(chan int, tries)
 		start := make(chan struct{})
 		for i := 0; i < tries; i++ {
 			go func() {
 				<-start
-				r := s.Do(t, "POST", "/api/v1/registration", c.token, profile())
+				r := s.Do(t, "POST", "/api/v1/registration", c.Token, profile())
 				codes <- r.Status
 			}()
 		}
@@ -429,10 +428,10 @@ func TestConcurrentSubmissions(t *testing.T) {
 
 // wantNoEIN searches the church's database (every table; on SQLite also the
 // raw files) and the registry for the EIN in any form.
-func wantNoEIN(t *testing.T, s *testkit.Server, b *testkit.Backend, c *church) {
+func wantNoEIN(t *testing.T, s *testkit.Server, b *testkit.Backend, c *testkit.Church) {
 	t.Helper()
 	ctx := context.Background()
-	h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+	h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -440,11 +439,11 @@ func wantNoEIN(t *testing.T, s *testkit.Server, b *testkit.Backend, c *church) {
 	if err := h.QueryRowContext(ctx, `SELECT ein_cipher FROM registration WHERE id = 1`).Scan(&sealed); err != nil || len(sealed) < 9 {
 		t.Fatalf("sealed EIN: %d bytes, %v", len(sealed), err)
 	}
-	haystacks := map[string][]byte{"church tables": dumpTables(t, h, b.Postgres())}
+	haystacks := map[string][]byte{"church tables": testkit.DumpTables(t, h, b.Postgres())}
 	h.Release()
-	haystacks["registry tables"] = dumpTables(t, s.Tenancy.Registry.DB(), b.Postgres())
+	haystacks["registry tables"] = testkit.DumpTables(t, s.Tenancy.Registry.DB(), b.Postgres())
 	if !b.Postgres() {
-		for _, f := range []string{filepath.Join(b.TenantsDir(), c.id+".db"), filepath.Join(b.TenantsDir(), c.id+".db-wal"),
+		for _, f := range []string{filepath.Join(b.TenantsDir(), c.ID+".db"), filepath.Join(b.TenantsDir(), c.ID+".db-wal"),
 			filepath.Join(b.DataDir(), "registry.db"), filepath.Join(b.DataDir(), "registry.db-wal")} {
 			raw, err := os.ReadFile(f)
 			if err != nil && !os.IsNotExist(err) {
@@ -465,63 +464,6 @@ func wantNoEIN(t *testing.T, s *testkit.Server, b *testkit.Backend, c *church) {
 	}
 }
 
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// dumpTables returns every value of every table, raw bytes as stored.
-func dumpTables(t *testing.T, q querier, postgres bool) []byte {
-	t.Helper()
-	ctx := context.Background()
-	list := `SELECT name FROM sqlite_master WHERE type = 'table'`
-	if postgres {
-		list = `SELECT tablename FROM pg_tables WHERE schemaname = current_schema()`
-	}
-	rows, err := q.QueryContext(ctx, list)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var tables []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		tables = append(tables, n)
-	}
-	rows.Close()
-	var out bytes.Buffer
-	for _, tbl := range tables {
-		rows, err := q.QueryContext(ctx, `SELECT * FROM "`+tbl+`"`)
-		if err != nil {
-			t.Fatalf("dump %s: %v", tbl, err)
-		}
-		cols, _ := rows.Columns()
-		vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err := rows.Scan(ptrs...); err != nil {
-				t.Fatalf("dump %s: %v", tbl, err)
-			}
-			for _, v := range vals {
-				switch v := v.(type) {
-				case []byte:
-					out.Write(v)
-				case string:
-					out.WriteString(v)
-				default:
-					fmt.Fprint(&out, v)
-				}
-				out.WriteByte(0)
-			}
-		}
-		rows.Close()
-	}
-	return out.Bytes()
-}
-
 // TestNumberMovesBetweenChurches: a number released by a registered church
 // and bought by another registered church afterwards; the provider refuses
 // to assign it to the new church's campaign while it still holds the old
@@ -531,31 +473,31 @@ func TestNumberMovesBetweenChurches(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		a, bb := newChurch(t, s, "Alpha Church"), newChurch(t, s, "Beta Church")
-		moved := buy(t, s, a, "312")
+		a, bb := s.Church(t, testkit.ChurchOptions{Name: "Alpha Church"}), s.Church(t, testkit.ChurchOptions{Name: "Beta Church"})
+		moved := a.API(s).BuyNumber(t, "312")
 		submit(t, s, a, profile())
 		submit(t, s, bb, profile())
 		waitReg(t, s, a, "provisioned", map[string]string{moved: registration.NumberAssigned})
 		waitReg(t, s, bb, "provisioned", nil)
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+moved, a.token, nil); r.Status != http.StatusOK {
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+moved, a.Token, nil); r.Status != http.StatusOK {
 			t.Fatalf("release: %d %s", r.Status, r.Raw)
 		}
 		s.Clock.Add(numbers.DefaultConfig().ReleaseGrace + time.Second)
 		if k, err := s.Numbers.ReleaseDue(ctx); k != 1 || err != nil {
 			t.Fatalf("ReleaseDue: %d, %v", k, err)
 		}
-		a.relogin(t, s)
-		bb.relogin(t, s)
-		if r := s.Do(t, "POST", "/api/v1/numbers", bb.token, map[string]any{"number": moved}); r.Status != http.StatusAccepted {
+		a.Relogin(t, s)
+		bb.Relogin(t, s)
+		if r := s.Do(t, "POST", "/api/v1/numbers", bb.Token, map[string]any{"number": moved}); r.Status != http.StatusAccepted {
 			t.Fatalf("B orders the released number: %d %s", r.Status, r.Raw)
 		}
-		eventually(t, 10*time.Second, func() string {
-			if id, _ := s.Tenancy.Registry.NumberOwner(ctx, moved); id != bb.id {
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if id, _ := s.Tenancy.Registry.NumberOwner(ctx, moved); id != bb.ID {
 				return "not B's yet"
 			}
 			return ""
 		})
-		other := buy(t, s, bb, "773") // listed after the moved number
+		other := bb.API(s).BuyNumber(t, "773") // listed after the moved number
 		v := waitReg(t, s, bb, "provisioned", map[string]string{other: registration.NumberAssigned})
 		t.Logf("the moved number at the provider: %+v; in B's registration: %q", simAssignment(s, moved), v.campaignState(moved))
 		if av := getReg(t, s, a); len(av.Numbers) != 0 {

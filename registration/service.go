@@ -29,10 +29,8 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/auth"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -173,8 +171,29 @@ var (
 	zipPattern   = regexp.MustCompile(`^[0-9]{5}(-[0-9]{4})?$`)
 )
 
-// validate checks and normalises a brand profile.
-func validate(p store.BrandProfile) (store.BrandProfile, error) {
+// SubmitRequest is the brand an admin submits: the wire form, decoded by
+// httpapi and turned into the stored profile by validate (the stored form
+// keeps only the EIN's last four digits for showing; a client cannot set
+// them).
+type SubmitRequest struct {
+	LegalName    string `json:"legal_name"`
+	EIN          string `json:"ein"`
+	Street       string `json:"street"`
+	City         string `json:"city"`
+	State        string `json:"state"`
+	PostalCode   string `json:"postal_code"`
+	Website      string `json:"website"`
+	ContactEmail string `json:"contact_email"`
+	ContactPhone string `json:"contact_phone"`
+	// EINLast4 is accepted and ignored: a profile read back may be sent
+	// again as it was shown.
+	EINLast4 string `json:"ein_last4,omitempty"`
+}
+
+// validate checks and normalises a submitted brand into the profile to store.
+func validate(r SubmitRequest) (store.BrandProfile, error) {
+	p := store.BrandProfile{LegalName: r.LegalName, EIN: r.EIN, Street: r.Street, City: r.City, State: r.State,
+		PostalCode: r.PostalCode, Website: r.Website, ContactEmail: r.ContactEmail, ContactPhone: r.ContactPhone}
 	fe := map[string]string{}
 	trim := func(v *string) { *v = strings.Join(strings.Fields(*v), " ") }
 	for _, v := range []*string{&p.LegalName, &p.EIN, &p.Street, &p.City, &p.State, &p.PostalCode, &p.Website, &p.ContactEmail, &p.ContactPhone} {
@@ -206,12 +225,12 @@ func validate(p store.BrandProfile) (store.BrandProfile, error) {
 			fe["website"] = "must be an http(s) URL"
 		}
 	}
-	var msg string
-	if p.ContactEmail, msg = auth.NormalizeEmail(p.ContactEmail); msg != "" {
-		fe["contact_email"] = msg
+	var err error
+	if p.ContactEmail, err = steeple.NormalizeEmail("contact_email", p.ContactEmail); err != nil {
+		fe["contact_email"] = steeple.FieldMessage(err, "contact_email")
 	}
-	if p.ContactPhone, msg = members.NormalizePhone(p.ContactPhone, "US"); msg != "" {
-		fe["contact_phone"] = msg
+	if p.ContactPhone, err = steeple.NormalizePhone("contact_phone", p.ContactPhone, "US"); err != nil {
+		fe["contact_phone"] = steeple.FieldMessage(err, "contact_phone")
 	}
 	if len(fe) > 0 {
 		return p, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
@@ -223,7 +242,7 @@ func validate(p store.BrandProfile) (store.BrandProfile, error) {
 // failed brand is corrected and vetted again; a rejected campaign is
 // submitted again. Errors: EINVALID, ECONFLICT while a registration is
 // under way or done, EUNAVAILABLE when the provider does not answer.
-func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandProfile) (*Status, error) {
+func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in SubmitRequest) (*Status, error) {
 	p, err := validate(in)
 	if err != nil {
 		return nil, err
@@ -232,11 +251,11 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return nil, err
 	}
-	next := store.RegBrandPending
-	if prev != nil && prev.Status == store.RegCampaignRejected {
-		next = store.RegCampaignPending
+	next := steeple.RegBrandPending
+	if prev != nil && prev.Status == steeple.RegCampaignRejected {
+		next = steeple.RegCampaignPending
 	}
-	if err := s.store.SubmitRegistration(ctx, h, p, next, store.RegBrandFailed, store.RegCampaignRejected); err != nil {
+	if err := s.store.SubmitRegistration(ctx, h, p, next, steeple.RegBrandFailed, steeple.RegCampaignRejected); err != nil {
 		return nil, err
 	}
 	// The poller looks before the provider is called: if this process dies
@@ -246,9 +265,9 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 	}
 	if err := s.submitToProvider(ctx, h, prev, p); err != nil {
 		// Back to where it was, with the reason: the church may try again.
-		back := store.RegBrandFailed
-		if next == store.RegCampaignPending {
-			back = store.RegCampaignRejected
+		back := steeple.RegBrandFailed
+		if next == steeple.RegCampaignPending {
+			back = steeple.RegCampaignRejected
 		}
 		if _, aerr := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: back,
 			Reasons: []string{"could not be submitted: " + err.Error()}}, next); aerr != nil {
@@ -275,7 +294,7 @@ func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in store.BrandP
 func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev *store.Registration, p store.BrandProfile) error {
 	req := s.brandRequest(h.TenantID(), h.Tenant().Name, p)
 	switch {
-	case prev != nil && prev.Status == store.RegCampaignRejected && prev.CampaignID != "":
+	case prev != nil && prev.Status == steeple.RegCampaignRejected && prev.CampaignID != "":
 		_, err := s.client.UpdateCampaign(ctx, prev.CampaignID, telnyx.CampaignUpdate{SampleMessages: sampleMessages(h.Tenant().Name),
 			WebhookURL: s.webhookURL()})
 		return err
@@ -301,8 +320,8 @@ func (s *Service) submitToProvider(ctx context.Context, h *tenancy.Handle, prev 
 	if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
 		return err
 	}
-	_, err = s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: b.BrandID},
-		store.RegBrandPending)
+	_, err = s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: steeple.RegBrandPending, BrandID: b.BrandID},
+		steeple.RegBrandPending)
 	return err
 }
 
@@ -329,7 +348,7 @@ func sampleMessages(church string) []string {
 // HELP keywords answered as the inbox answers them.
 func (s *Service) campaignRequest(ctx context.Context, h *tenancy.Handle, brandID string) (telnyx.CampaignRequest, error) {
 	church := h.Tenant().Name
-	contact, err := s.store.Setting(ctx, h, members.SettingHelpContact)
+	contact, err := s.store.Setting(ctx, h, steeple.SettingHelpContact)
 	if err != nil {
 		return telnyx.CampaignRequest{}, err
 	}

@@ -25,17 +25,17 @@ func (s *Service) Sync(ctx context.Context, h *tenancy.Handle) error {
 		return err // looked at again (the poll stays scheduled)
 	}
 	waiting := false
-	if r.Status == store.RegBrandPending {
+	if r.Status == steeple.RegBrandPending {
 		if waiting, err = s.syncBrand(ctx, h, r); err != nil {
 			return err
 		}
 	}
-	if r.Status == store.RegCampaignPending {
+	if r.Status == steeple.RegCampaignPending {
 		if waiting, err = s.syncCampaign(ctx, h, r); err != nil {
 			return err
 		}
 	}
-	if r.Status == store.RegProvisioned {
+	if r.Status == steeple.RegProvisioned {
 		if waiting, err = s.syncNumbers(ctx, h, r); err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (s *Service) syncBrand(ctx context.Context, h *tenancy.Handle, r *store.Reg
 	}
 	switch {
 	case b.Failed():
-		return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegBrandFailed, Reasons: reasons(b.FailureReasons, "the brand was not verified")})
+		return false, s.move(ctx, h, r, store.RegistrationChange{Status: steeple.RegBrandFailed, Reasons: reasons(b.FailureReasons, "the brand was not verified")})
 	case !b.Ready():
 		return true, nil
 	}
@@ -71,7 +71,7 @@ func (s *Service) syncBrand(ctx context.Context, h *tenancy.Handle, r *store.Reg
 	if err != nil {
 		return false, err
 	}
-	return true, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegCampaignPending, CampaignID: id})
+	return true, s.move(ctx, h, r, store.RegistrationChange{Status: steeple.RegCampaignPending, CampaignID: id})
 }
 
 // recoverBrand finishes a submission that stopped part-way (the process
@@ -84,8 +84,8 @@ func (s *Service) recoverBrand(ctx context.Context, h *tenancy.Handle, r *store.
 		return false, err
 	}
 	if id != "" {
-		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: id},
-			store.RegBrandPending); err != nil {
+		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: steeple.RegBrandPending, BrandID: id},
+			steeple.RegBrandPending); err != nil {
 			return false, err
 		}
 		r.BrandID = id
@@ -103,14 +103,14 @@ func (s *Service) recoverBrand(ctx context.Context, h *tenancy.Handle, r *store.
 		if err := s.ten.Registry.AddProviderObject(ctx, h.TenantID(), KindBrand, b.BrandID); err != nil {
 			return false, err
 		}
-		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: store.RegBrandPending, BrandID: b.BrandID},
-			store.RegBrandPending); err != nil {
+		if _, err := s.store.AdvanceRegistration(ctx, h, store.RegistrationChange{Status: steeple.RegBrandPending, BrandID: b.BrandID},
+			steeple.RegBrandPending); err != nil {
 			return false, err
 		}
 		r.BrandID = b.BrandID
 		return true, nil
 	}
-	return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegBrandFailed,
+	return false, s.move(ctx, h, r, store.RegistrationChange{Status: steeple.RegBrandFailed,
 		Reasons: []string{"the submission was interrupted before the provider confirmed it; please submit again"}})
 }
 
@@ -159,12 +159,12 @@ func (s *Service) syncCampaign(ctx context.Context, h *tenancy.Handle, r *store.
 	}
 	switch {
 	case c.Failed():
-		return false, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegCampaignRejected,
+		return false, s.move(ctx, h, r, store.RegistrationChange{Status: steeple.RegCampaignRejected,
 			Reasons: reasons(c.FailureReasons, "the campaign was rejected ("+c.CampaignStatus+")")})
 	case !c.Ready():
 		return true, nil
 	}
-	return true, s.move(ctx, h, r, store.RegistrationChange{Status: store.RegProvisioned})
+	return true, s.move(ctx, h, r, store.RegistrationChange{Status: steeple.RegProvisioned})
 }
 
 // syncNumbers assigns the church's numbers to its campaign and follows
@@ -179,7 +179,7 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 	waiting := false
 	var firstErr error
 	for _, n := range ns {
-		if n.State != tenancy.NumberActive {
+		if n.State != steeple.NumberActive {
 			continue
 		}
 		var nc *telnyx.NumberCampaign

@@ -22,20 +22,20 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552061")
-		ids, phones := addMembers(t, s, c, 42, 2)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125552061", QuietHoursOff: true})
+		ids, phones := s.AddMembers(t, c.ID, 2, func(i int) string { return phoneOf(42, i) })
 		once := scheduleAt(t, s, c, "Bake sale", ids, s.Clock.Now().Add(time.Hour))
-		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Verse",
+		r := s.Do(t, "POST", "/api/v1/recurring", c.Token, map[string]any{"name": "Verse",
 			"rule":    map[string]any{"frequency": "daily", "time": s.Clock.Now().In(chicago(t)).Add(time.Hour).Format("15:04")},
 			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
 		}
-		rec := r.Body["id"].(string)
+		rec := r.ID(t)
 
 		// A fire that began sending (and then died, say): both marked firing.
 		for _, id := range []string{once, rec} {
-			withHandle(t, s, c.id, func(h *tenancy.Handle) {
+			s.WithHandle(t, c.ID, func(h *tenancy.Handle) {
 				sc, err := s.Store.Schedule(ctx, h, id)
 				if err != nil {
 					t.Fatal(err)
@@ -56,12 +56,12 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 			if q.method == "PATCH" {
 				body = edit
 			}
-			if r := s.Do(t, q.method, q.path, c.token, body); r.Status != http.StatusConflict {
+			if r := s.Do(t, q.method, q.path, c.Token, body); r.Status != http.StatusConflict {
 				t.Fatalf("%s %s while sending: %d %s; want 409", q.method, q.path, r.Status, r.Raw)
 			}
 		}
 		// Resuming a schedule that is running changes nothing.
-		if r := s.Do(t, "POST", "/api/v1/recurring/"+rec+"/resume", c.token, nil); r.Status != http.StatusOK {
+		if r := s.Do(t, "POST", "/api/v1/recurring/"+rec+"/resume", c.Token, nil); r.Status != http.StatusOK {
 			t.Fatalf("resume while sending: %d %s", r.Status, r.Raw)
 		}
 		if sc, _ := scheduleRow(t, s, c, rec); sc.Firing == "" {
@@ -70,7 +70,7 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 		// The occurrences go out as they were; then the recurring one is
 		// editable again and the one-off is done.
 		s.Clock.Add(time.Hour + time.Minute)
-		c.relogin(t, s)
+		c.Relogin(t, s)
 		if n, err := s.Schedules.Tick(ctx); err != nil || n != 2 {
 			t.Fatalf("tick: %d %v; want 2", n, err)
 		}
@@ -79,29 +79,29 @@ func TestEditsWaitForAnOccurrenceBeingSent(t *testing.T) {
 		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Bake sale")
 		wantOnceEach(t, s, phones, "Daily verse")
-		if sc, _ := scheduleRow(t, s, c, once); sc.Status != store.ScheduleDone || sc.Firing != "" {
+		if sc, _ := scheduleRow(t, s, c, once); sc.Status != steeple.ScheduleDone || sc.Firing != "" {
 			t.Fatalf("the one-off after sending: %+v", sc)
 		}
-		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.token, edit); r.Status != http.StatusOK {
+		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.Token, edit); r.Status != http.StatusOK {
 			t.Fatalf("edit after sending: %d %s", r.Status, r.Raw)
 		}
 
 		// A save from a stale copy (read before the edit above) is refused
 		// and changes nothing.
 		stale, _ := scheduleRow(t, s, c, rec)
-		if r := s.Do(t, "POST", "/api/v1/recurring/"+rec+"/pause", c.token, nil); r.Status != http.StatusOK {
+		if r := s.Do(t, "POST", "/api/v1/recurring/"+rec+"/pause", c.Token, nil); r.Status != http.StatusOK {
 			t.Fatalf("pause: %d %s", r.Status, r.Raw)
 		}
-		withHandle(t, s, c.id, func(h *tenancy.Handle) {
-			stale.Status = store.ScheduleActive
+		s.WithHandle(t, c.ID, func(h *tenancy.Handle) {
+			stale.Status = steeple.ScheduleActive
 			if err := s.Store.SaveSchedule(ctx, h, stale); steeple.ErrorCode(err) != steeple.ECONFLICT {
 				t.Fatalf("a save from a stale copy: %v; want conflict", err)
 			}
 		})
-		if sc, _ := scheduleRow(t, s, c, rec); sc.Status != store.SchedulePaused {
+		if sc, _ := scheduleRow(t, s, c, rec); sc.Status != steeple.SchedulePaused {
 			t.Fatalf("after a refused stale save the schedule is %s; want paused", sc.Status)
 		}
-		if n := dueRows(t, s, c.id); n != 0 {
+		if n := dueRows(t, s, c.ID); n != 0 {
 			t.Fatalf("%d due rows for a paused schedule", n)
 		}
 	})
@@ -116,19 +116,19 @@ func TestInterruptedEditRepairedByTheFire(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b)
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552071")
-		ids, phones := addMembers(t, s, c, 43, 2)
-		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Verse",
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125552071", QuietHoursOff: true})
+		ids, phones := s.AddMembers(t, c.ID, 2, func(i int) string { return phoneOf(43, i) })
+		r := s.Do(t, "POST", "/api/v1/recurring", c.Token, map[string]any{"name": "Verse",
 			"rule":    map[string]any{"frequency": "daily", "time": s.Clock.Now().In(chicago(t)).Add(2 * time.Hour).Format("15:04")},
 			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
 		}
-		rec := r.Body["id"].(string)
+		rec := r.ID(t)
 		sc, _ := scheduleRow(t, s, c, rec)
 		// The edit's registry write (an occurrence in an hour), then nothing.
 		soon := s.Clock.Now().Add(time.Hour)
-		if err := s.Tenancy.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: c.id, ScheduleID: rec,
+		if err := s.Tenancy.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: c.ID, ScheduleID: rec,
 			Occurrence: soon.In(chicago(t)).Format("2006-01-02T15:04"), DueAt: soon}); err != nil {
 			t.Fatal(err)
 		}
@@ -166,7 +166,7 @@ func TestTickTakesMoreThanABatch(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
 		ctx := context.Background()
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552081")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125552081", QuietHoursOff: true})
 		const n = 2345
 		tx, err := s.Tenancy.Registry.DB().BeginTx(ctx, nil)
 		if err != nil {
@@ -175,7 +175,7 @@ func TestTickTakesMoreThanABatch(t *testing.T) {
 		due := s.Clock.Now().Add(-time.Minute).Unix()
 		for i := 0; i < n; i++ {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schedule_due (tenant_id, schedule_id, occurrence, due_at) VALUES ($1, $2, $3, $4)`,
-				c.id, steeple.NewID(), "2026-01-01T10:00", due); err != nil {
+				c.ID, steeple.NewID(), "2026-01-01T10:00", due); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -185,7 +185,7 @@ func TestTickTakesMoreThanABatch(t *testing.T) {
 		if got, err := s.Schedules.Tick(ctx); err != nil || got != n {
 			t.Fatalf("tick: %d %v; want %d", got, err, n)
 		}
-		if left := dueRows(t, s, c.id); left != 0 {
+		if left := dueRows(t, s, c.ID); left != 0 {
 			t.Fatalf("%d due rows left after the tick", left)
 		}
 		var jobs int
@@ -210,14 +210,14 @@ func TestFireInterruptedAfterSendingStarted(t *testing.T) {
 		ctx := context.Background()
 		loc := chicago(t)
 		s.Clock.Add(time.Date(2027, 1, 12, 20, 0, 0, 0, loc).Sub(s.Clock.Now()))
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552091")
-		setQuietHours(t, s, c, "21:00", "08:00")
-		ids, phones := addMembers(t, s, c, 44, 2)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125552091", QuietHoursOff: true})
+		s.SetQuietHours(t, c.ID, "21:00", "08:00")
+		ids, phones := s.AddMembers(t, c.ID, 2, func(i int) string { return phoneOf(44, i) })
 		once := scheduleAt(t, s, c, "Late notice", ids, time.Date(2027, 1, 12, 20, 50, 0, 0, loc))
 		setFiring := func(id string) *store.Schedule {
 			t.Helper()
 			var sc *store.Schedule
-			withHandle(t, s, c.id, func(h *tenancy.Handle) {
+			s.WithHandle(t, c.ID, func(h *tenancy.Handle) {
 				var err error
 				if sc, err = s.Store.Schedule(ctx, h, id); err != nil {
 					t.Fatal(err)
@@ -231,40 +231,40 @@ func TestFireInterruptedAfterSendingStarted(t *testing.T) {
 		}
 		sc := setFiring(once)      // the try at 20:50 began sending, then died
 		s.Clock.Add(2 * time.Hour) // retried at 22:00, inside quiet hours
-		if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: once, Occurrence: sc.NextKey,
+		if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.ID, ScheduleID: once, Occurrence: sc.NextKey,
 			DueAt: sc.NextAt.Unix()}); err != nil {
 			t.Fatal(err)
 		}
 		waitEach(t, s, phones, "Late notice", 20*time.Second)
 		s.SettleQueue(t)
 		wantOnceEach(t, s, phones, "Late notice")
-		if got, _ := scheduleRow(t, s, c, once); got.Status != store.ScheduleDone || got.Firing != "" {
+		if got, _ := scheduleRow(t, s, c, once); got.Status != steeple.ScheduleDone || got.Firing != "" {
 			t.Fatalf("after the retried fire: %+v", got)
 		}
 
 		// Every try failed: abandoned.
-		c.relogin(t, s)
-		r := s.Do(t, "POST", "/api/v1/recurring", c.token, map[string]any{"name": "Verse",
+		c.Relogin(t, s)
+		r := s.Do(t, "POST", "/api/v1/recurring", c.Token, map[string]any{"name": "Verse",
 			"rule":    map[string]any{"frequency": "daily", "time": "10:00"},
 			"message": map[string]any{"text": "Daily verse", "audience": map[string]any{"member_ids": ids}}})
 		if r.Status != http.StatusCreated {
 			t.Fatalf("recurring: %d %s", r.Status, r.Raw)
 		}
-		rec := r.Body["id"].(string)
+		rec := r.ID(t)
 		sc = setFiring(rec)
-		if err := s.Schedules.Abandon(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: rec, Occurrence: sc.NextKey},
+		if err := s.Schedules.Abandon(ctx, schedule.FireArgs{TenantID: c.ID, ScheduleID: rec, Occurrence: sc.NextKey},
 			steeple.Errorf(steeple.EUNAVAILABLE, "database down")); err != nil {
 			t.Fatal(err)
 		}
 		got, runs := scheduleRow(t, s, c, rec)
-		if got.Firing != "" || got.Status != store.ScheduleActive || got.NextKey == sc.NextKey || len(runs) != 1 ||
-			runs[0].Occurrence != sc.NextKey || runs[0].MessageID != "not sent: database down" {
+		if got.Firing != "" || got.Status != steeple.ScheduleActive || got.NextKey == sc.NextKey || len(runs) != 1 ||
+			runs[0].Occurrence != sc.NextKey || runs[0].MessageID != "" || runs[0].NotSent != "database down" {
 			t.Fatalf("after abandoning: %+v, runs %+v", got, runs)
 		}
-		if n := dueRows(t, s, c.id); n != 1 {
+		if n := dueRows(t, s, c.ID); n != 1 {
 			t.Fatalf("%d due rows after abandoning; want the next occurrence armed", n)
 		}
-		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.token, map[string]any{"name": "Verse of the day"}); r.Status != http.StatusOK {
+		if r := s.Do(t, "PATCH", "/api/v1/recurring/"+rec, c.Token, map[string]any{"name": "Verse of the day"}); r.Status != http.StatusOK {
 			t.Fatalf("edit after abandoning: %d %s", r.Status, r.Raw)
 		}
 	})

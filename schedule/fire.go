@@ -87,18 +87,18 @@ func (s *Service) abandon(ctx context.Context, a FireArgs, cause error) error {
 	}
 	defer h.Release()
 	sc, err := s.store.Schedule(ctx, h, a.ScheduleID)
-	if err != nil || sc.Status != store.ScheduleActive || sc.NextKey != a.Occurrence {
+	if err != nil || sc.Status != steeple.ScheduleActive || sc.NextKey != a.Occurrence {
 		return err
 	}
 	s.log.Error("scheduled message not sent after every try", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence,
 		"err", cause)
-	run := occurrenceID(sc.ID, a.Occurrence)
-	if _, err := s.store.Broadcast(ctx, h, run); steeple.ErrorCode(err) == steeple.ENOTFOUND {
-		run = "not sent: " + steeple.ErrorMessage(cause)
+	run := steeple.ScheduleRun{Occurrence: a.Occurrence, MessageID: occurrenceID(sc.ID, a.Occurrence)}
+	if _, err := s.store.Broadcast(ctx, h, run.MessageID); steeple.ErrorCode(err) == steeple.ENOTFOUND {
+		run.MessageID, run.NotSent = "", steeple.ErrorMessage(cause)
 	} else if err != nil {
 		return err
 	}
-	if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, run); err != nil {
+	if err := s.store.RecordRun(ctx, h, sc.ID, run); err != nil {
 		return err
 	}
 	return s.armNext(ctx, h, sc, a.Occurrence)
@@ -145,11 +145,11 @@ func (s *Service) tickBatch(ctx context.Context) (claimed int, full bool, err er
 	_, err = s.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
 		var params []river.InsertManyParams
 		for _, d := range due {
-			n, err := tx.Exec(ctx, tenancy.ClaimScheduleDueSQL, d.TenantID, d.ScheduleID, d.Occurrence, d.DueAt.Unix())
+			ok, err := tenancy.InTx(tx).ClaimScheduleDue(ctx, d)
 			if err != nil {
 				return nil, err
 			}
-			if n == 1 {
+			if ok {
 				params = append(params, river.InsertManyParams{Args: FireArgs{TenantID: d.TenantID, ScheduleID: d.ScheduleID,
 					Occurrence: d.Occurrence, DueAt: d.DueAt.Unix()}})
 			}
@@ -199,19 +199,19 @@ func (s *Service) fireOnce(ctx context.Context, a FireArgs) error {
 	if err != nil {
 		return err
 	}
-	if sc.Status != store.ScheduleActive || sc.NextKey != a.Occurrence {
+	if sc.Status != steeple.ScheduleActive || sc.NextKey != a.Occurrence {
 		// Paused, cancelled, edited or fired since it was queued. An edit
 		// armed its own occurrence in the registry, unless it died between
 		// the registry and the church's row: then this fire took the only
 		// due row, and the church's occurrence is armed again from its row.
-		if sc.Status == store.ScheduleActive && sc.Firing == "" && sc.NextAt != nil {
+		if sc.Status == steeple.ScheduleActive && sc.Firing == "" && sc.NextAt != nil {
 			return s.ten.Registry.HoldScheduleDue(ctx, tenancy.ScheduleDue{TenantID: a.TenantID, ScheduleID: sc.ID,
 				Occurrence: sc.NextKey, DueAt: *sc.NextAt})
 		}
 		return nil
 	}
-	var r Request
-	if err := json.Unmarshal(sc.Request, &r); err != nil {
+	var r Message
+	if err := json.Unmarshal(sc.Message, &r); err != nil {
 		return err
 	}
 	// A try that died after sending started (firing is set) goes straight
@@ -230,6 +230,7 @@ func (s *Service) fireOnce(ctx context.Context, a FireArgs) error {
 		}
 	}
 	id := occurrenceID(sc.ID, a.Occurrence)
+	run := steeple.ScheduleRun{Occurrence: a.Occurrence, MessageID: id}
 	// An earlier try that died before recording the run made it already:
 	// CreateAs would find that too, but only after writing a dispatch intent
 	// that nothing then clears (the recovery sweep would redo the dispatch).
@@ -244,11 +245,11 @@ func (s *Service) fireOnce(ctx context.Context, a FireArgs) error {
 		// The audience is empty, a group was deleted, the plan is used up:
 		// nothing to send this time; the schedule goes on.
 		s.log.Warn("scheduled message not sent", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence, "err", err)
-		id = "not sent: " + steeple.ErrorMessage(err)
+		run.MessageID, run.NotSent = "", steeple.ErrorMessage(err)
 	default:
 		return err
 	}
-	if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, id); err != nil {
+	if err := s.store.RecordRun(ctx, h, sc.ID, run); err != nil {
 		return err
 	}
 	return ignoreConflict(s.armNext(ctx, h, sc, a.Occurrence))
@@ -267,7 +268,7 @@ func ignoreConflict(err error) error {
 // holdOrSkip puts an occurrence due in the church's quiet hours back until
 // they end (unless urgent), and skips one more than maxLate late; it says
 // whether it did either.
-func (s *Service) holdOrSkip(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, a FireArgs, r Request) (bool, error) {
+func (s *Service) holdOrSkip(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, a FireArgs, r Message) (bool, error) {
 	now := s.cfg.Now()
 	if !r.Urgent {
 		q, err := s.QuietHours(ctx, h)
@@ -281,7 +282,8 @@ func (s *Service) holdOrSkip(ctx context.Context, h *tenancy.Handle, sc *store.S
 	}
 	if at, ok := occurrenceTime(sc, a.Occurrence, Location(h)); ok && now.Sub(at) > maxLate {
 		s.log.Warn("scheduled message skipped: too late", "tenant", a.TenantID, "schedule", sc.ID, "occurrence", a.Occurrence)
-		if err := s.store.RecordRun(ctx, h, sc.ID, a.Occurrence, "not sent: missed (the church was unavailable)"); err != nil {
+		if err := s.store.RecordRun(ctx, h, sc.ID, steeple.ScheduleRun{Occurrence: a.Occurrence,
+			NotSent: "missed (the church was unavailable)"}); err != nil {
 			return true, err
 		}
 		return true, ignoreConflict(s.armNext(ctx, h, sc, a.Occurrence))
@@ -295,7 +297,7 @@ const maxLate = 24 * time.Hour
 
 // occurrenceTime is the instant an occurrence was for.
 func occurrenceTime(sc *store.Schedule, key string, loc *time.Location) (time.Time, bool) {
-	if sc.Kind == store.ScheduleOnce {
+	if sc.Kind == steeple.ScheduleOnce {
 		t, err := time.Parse(time.RFC3339, key)
 		return t, err == nil
 	}
@@ -306,8 +308,8 @@ func occurrenceTime(sc *store.Schedule, key string, loc *time.Location) (time.Ti
 // armNext arms a recurring schedule's next occurrence, or ends a one-off.
 func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, fired string) error {
 	sc.Firing = ""
-	if sc.Kind == store.ScheduleOnce {
-		return s.disarm(ctx, h, sc, store.ScheduleDone)
+	if sc.Kind == steeple.ScheduleOnce {
+		return s.disarm(ctx, h, sc, steeple.ScheduleDone)
 	}
 	var r Rule
 	if err := json.Unmarshal(sc.Rule, &r); err != nil {
@@ -327,7 +329,7 @@ func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Sche
 // QuietHours returns the church's quiet hours (the defaults when unset).
 func (s *Service) QuietHours(ctx context.Context, h *tenancy.Handle) (QuietHours, error) {
 	q := QuietHours{Start: members.DefaultQuietStart, End: members.DefaultQuietEnd}
-	for key, dst := range map[string]*string{members.SettingQuietStart: &q.Start, members.SettingQuietEnd: &q.End} {
+	for key, dst := range map[string]*string{steeple.SettingQuietStart: &q.Start, steeple.SettingQuietEnd: &q.End} {
 		v, err := s.store.Setting(ctx, h, key)
 		if err != nil {
 			return q, err

@@ -26,36 +26,48 @@ func onceKey(at time.Time) string { return at.UTC().Format(time.RFC3339) }
 
 // ScheduleBroadcast schedules a broadcast for sendAt. Its audience is
 // resolved when it is sent. Errors: EINVALID, ENOTFOUND (ids).
-func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r Request, sendAt time.Time) (*View, error) {
+func (s *Service) ScheduleBroadcast(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r Message, sendAt time.Time) (*View, error) {
 	if err := s.checkSendAt(sendAt); err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, h, r); err != nil {
+	warnings, err := s.check(ctx, h, r)
+	if err != nil {
 		return nil, err
 	}
-	sc := &store.Schedule{ID: steeple.NewID(), Kind: store.ScheduleOnce, Status: store.ScheduleActive, Request: mustJSON(r),
+	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleOnce, Status: steeple.ScheduleActive, Message: mustJSON(r),
 		CreatedBy: admin.ID}
 	at := sendAt.UTC()
 	sc.SendAt = &at
 	if err := s.arm(ctx, h, sc, Occurrence{Key: onceKey(at), At: at}); err != nil {
 		return nil, err
 	}
-	return s.view(h, sc)
+	return withWarnings(s.view(h, sc))(warnings)
+}
+
+// withWarnings adds warnings to a view.
+func withWarnings(v *View, err error) func([]string) (*View, error) {
+	return func(w []string) (*View, error) {
+		if v != nil {
+			v.Warnings = w
+		}
+		return v, err
+	}
 }
 
 // ScheduledUpdate changes a scheduled broadcast; absent fields stay.
 type ScheduledUpdate struct {
-	SendAt  *time.Time `json:"send_at"`
-	Message *Request   `json:"message"`
+	// SendAt without an offset is the church's local time.
+	SendAt  *SendTime `json:"send_at"`
+	Message *Message  `json:"message"`
 }
 
 // scheduled loads a schedule of a kind. Errors: ENOTFOUND.
-func (s *Service) scheduled(ctx context.Context, h *tenancy.Handle, id, kind string) (*store.Schedule, error) {
+func (s *Service) scheduled(ctx context.Context, h *tenancy.Handle, id string, kind steeple.ScheduleKind) (*store.Schedule, error) {
 	sc, err := s.store.Schedule(ctx, h, id)
 	if err != nil {
 		return nil, err
 	}
-	if sc.Kind != kind || sc.Status == store.ScheduleCancelled {
+	if sc.Kind != kind || sc.Status == steeple.ScheduleCancelled {
 		return nil, notFound("schedule")
 	}
 	return sc, nil
@@ -64,54 +76,59 @@ func (s *Service) scheduled(ctx context.Context, h *tenancy.Handle, id, kind str
 // UpdateScheduled edits a scheduled broadcast until it is sent.
 // Errors: EINVALID, ENOTFOUND, ECONFLICT once it has been sent.
 func (s *Service) UpdateScheduled(ctx context.Context, h *tenancy.Handle, id string, u ScheduledUpdate) (*View, error) {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleOnce)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleOnce)
 	if err != nil {
 		return nil, err
 	}
-	if sc.Status != store.ScheduleActive {
+	if sc.Status != steeple.ScheduleActive {
 		return nil, steeple.Errorf(steeple.ECONFLICT, "this broadcast was sent already")
 	}
 	if err := editable(sc); err != nil {
 		return nil, err
 	}
+	var warnings []string
 	if u.Message != nil {
-		if err := s.check(ctx, h, *u.Message); err != nil {
+		if warnings, err = s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
-		sc.Request = mustJSON(*u.Message)
+		sc.Message = mustJSON(*u.Message)
 	}
 	at := *sc.SendAt
 	if u.SendAt != nil {
-		if err := s.checkSendAt(*u.SendAt); err != nil {
+		t, err := u.SendAt.In(Location(h))
+		if err != nil {
 			return nil, err
 		}
-		at = u.SendAt.UTC()
+		if err := s.checkSendAt(t); err != nil {
+			return nil, err
+		}
+		at = t.UTC()
 		sc.SendAt = &at
 	}
 	if err := s.arm(ctx, h, sc, Occurrence{Key: onceKey(at), At: at}); err != nil {
 		return nil, err
 	}
-	return s.view(h, sc)
+	return withWarnings(s.view(h, sc))(warnings)
 }
 
 // CancelScheduled cancels a scheduled broadcast not yet sent. Errors:
 // ENOTFOUND, ECONFLICT once it has been sent.
 func (s *Service) CancelScheduled(ctx context.Context, h *tenancy.Handle, id string) error {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleOnce)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleOnce)
 	if err != nil {
 		return err
 	}
-	if sc.Status != store.ScheduleActive {
+	if sc.Status != steeple.ScheduleActive {
 		return steeple.Errorf(steeple.ECONFLICT, "this broadcast was sent already")
 	}
 	if err := editable(sc); err != nil {
 		return err
 	}
-	return s.disarm(ctx, h, sc, store.ScheduleCancelled)
+	return s.disarm(ctx, h, sc, steeple.ScheduleCancelled)
 }
 
 // List returns a kind's schedules (active and paused).
-func (s *Service) List(ctx context.Context, h *tenancy.Handle, kind string) ([]*View, error) {
+func (s *Service) List(ctx context.Context, h *tenancy.Handle, kind steeple.ScheduleKind) ([]*View, error) {
 	scs, err := s.store.Schedules(ctx, h, kind)
 	if err != nil {
 		return nil, err

@@ -143,13 +143,13 @@ func startProcess(t *testing.T, s *testkit.Server, b *testkit.Backend, p process
 
 // scheduleMany gives each of n members in each of churches churches a
 // scheduled broadcast of its own, all due at at, and returns the phones.
-func scheduleMany(t *testing.T, s *testkit.Server, churches, n int, text string, at time.Time) ([]*church, []string) {
+func scheduleMany(t *testing.T, s *testkit.Server, churches, n int, text string, at time.Time) ([]*testkit.Church, []string) {
 	t.Helper()
-	var cs []*church
+	var cs []*testkit.Church
 	var phones []string
 	for k := range churches {
-		c := newChurch(t, s, fmt.Sprintf("Church %d", k), fmt.Sprintf("owner%d@example.org", k), fmt.Sprintf("+131255530%02d", k))
-		ids, ps := addMembers(t, s, c, 20+k, n)
+		c := s.Church(t, testkit.ChurchOptions{Name: fmt.Sprintf("Church %d", k), Email: fmt.Sprintf("owner%d@example.org", k), Number: fmt.Sprintf("+131255530%02d", k), QuietHoursOff: true})
+		ids, ps := s.AddMembers(t, c.ID, n, func(i int) string { return phoneOf(20+k, i) })
 		for _, id := range ids {
 			scheduleAt(t, s, c, text, []string{id}, at)
 		}
@@ -170,21 +170,21 @@ func scalar(t *testing.T, s *testkit.Server, q string, args ...any) int {
 
 // wantAllFired checks every church's schedules are done, each with one
 // run and one broadcast, with nothing left due or to dispatch.
-func wantAllFired(t *testing.T, s *testkit.Server, cs []*church, perChurch int) {
+func wantAllFired(t *testing.T, s *testkit.Server, cs []*testkit.Church, perChurch int) {
 	t.Helper()
 	for _, c := range cs {
-		withHandle(t, s, c.id, func(h *tenancy.Handle) {
+		s.WithHandle(t, c.ID, func(h *tenancy.Handle) {
 			var notDone, runs, msgs int
 			ctx := context.Background()
 			_ = h.QueryRowContext(ctx, `SELECT count(*) FROM schedules WHERE status <> 'done'`).Scan(&notDone)
 			_ = h.QueryRowContext(ctx, `SELECT count(*) FROM schedule_runs`).Scan(&runs)
 			_ = h.QueryRowContext(ctx, `SELECT count(*) FROM messages`).Scan(&msgs)
 			if notDone != 0 || runs != perChurch || msgs != perChurch {
-				t.Fatalf("church %s: %d schedules not done, %d runs, %d broadcasts; want 0, %d, %d", c.id, notDone, runs, msgs, perChurch, perChurch)
+				t.Fatalf("church %s: %d schedules not done, %d runs, %d broadcasts; want 0, %d, %d", c.ID, notDone, runs, msgs, perChurch, perChurch)
 			}
 		})
-		if n := dueRows(t, s, c.id); n != 0 {
-			t.Fatalf("church %s: %d due rows left", c.id, n)
+		if n := dueRows(t, s, c.ID); n != 0 {
+			t.Fatalf("church %s: %d due rows left", c.ID, n)
 		}
 	}
 	ins, err := s.Tenancy.Registry.StaleDispatchIntents(context.Background(), -time.Hour, 100)
@@ -284,7 +284,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 		} else {
 			var undo []func()
 			for _, c := range cs {
-				undo = append(undo, blockRuns(t, s, b, c.id))
+				undo = append(undo, blockRuns(t, s, b, c.ID))
 			}
 			release = func() {
 				for _, u := range undo {
@@ -298,7 +298,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 			// it (some of those broadcasts may have gone out meanwhile, on a
 			// worker free for a moment).
 			var running, chunks int
-			poll(t, 60*time.Second, func() bool {
+			testkit.WaitUntil(t, 60*time.Second, func() bool {
 				running = scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state = 'running'`)
 				chunks = scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'send_chunk'`)
 				return running == workers && chunks >= workers
@@ -312,14 +312,14 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 		} else {
 			// Every fire has made its broadcast and failed to record it; the
 			// texts are out.
-			poll(t, 60*time.Second, func() bool {
+			testkit.WaitUntil(t, 60*time.Second, func() bool {
 				return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND errors IS NOT NULL AND errors <> '[]'`) == len(phones)
 			}, "the fires never all failed once")
 			waitEach(t, s, phones, text, 30*time.Second)
 			for _, c := range cs {
-				poll(t, 30*time.Second, func() bool {
+				testkit.WaitUntil(t, 30*time.Second, func() bool {
 					var n int
-					withHandle(t, s, c.id, func(h *tenancy.Handle) {
+					s.WithHandle(t, c.ID, func(h *tenancy.Handle) {
 						_ = h.QueryRowContext(ctx, `SELECT count(*) FROM message_recipients WHERE status IN ('queued', 'sending')`).Scan(&n)
 					})
 					return n == 0
@@ -327,7 +327,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 			}
 			// And River knows: no send job is left for the next process to
 			// rescue (this test is about fires).
-			poll(t, 30*time.Second, func() bool {
+			testkit.WaitUntil(t, 30*time.Second, func() bool {
 				return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'send_chunk' AND state <> 'completed'`) == 0
 			}, "send jobs not completed before the kill")
 		}
@@ -341,7 +341,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 				_, err := c.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1`, spec.AppName)
 				return err
 			})
-			poll(t, 10*time.Second, func() bool {
+			testkit.WaitUntil(t, 10*time.Second, func() bool {
 				n := 0
 				testkit.QueryServer(t, b.Servers()[0], func(ctx context.Context, c *pgx.Conn) error {
 					return c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, spec.AppName).Scan(&n)
@@ -354,7 +354,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 
 		startProcess(t, s, b, processSpec{Offset: due.Add(2 * time.Minute).Sub(time.Now()), TickEvery: 20 * time.Millisecond})
 		waitEach(t, s, phones, text, 90*time.Second)
-		poll(t, 90*time.Second, func() bool {
+		testkit.WaitUntil(t, 90*time.Second, func() bool {
 			return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state <> 'completed'`) == 0
 		}, "fire jobs left unfinished")
 		s.SettleQueue(t)
@@ -373,12 +373,12 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 
 // lockRuns holds an exclusive lock on schedule_runs in every church's
 // PostgreSQL database until the returned function is called.
-func lockRuns(t *testing.T, s *testkit.Server, cs []*church) func() {
+func lockRuns(t *testing.T, s *testkit.Server, cs []*testkit.Church) func() {
 	t.Helper()
 	stop := make(chan struct{})
 	done := make(chan error, len(cs))
 	for _, c := range cs {
-		h, err := s.Tenancy.Manager.Acquire(context.Background(), c.id)
+		h, err := s.Tenancy.Manager.Acquire(context.Background(), c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -420,19 +420,3 @@ func lockRuns(t *testing.T, s *testkit.Server, cs []*church) func() {
 }
 
 var errRollback = errors.New("test: roll back")
-
-// poll checks cond every 25 ms until it holds, failing after timeout
-// with what (a string, or a func() string).
-func poll(t *testing.T, timeout time.Duration, cond func() bool, what any) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			if f, ok := what.(func() string); ok {
-				what = f()
-			}
-			t.Fatalf("after %v: %v", timeout, what)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}

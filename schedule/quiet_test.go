@@ -24,9 +24,9 @@ func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
 		ctx := context.Background()
 		loc := chicago(t)
 		s.Clock.Add(time.Date(2027, 1, 12, 21, 0, 0, 0, loc).Sub(s.Clock.Now()))
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552041")
-		setQuietHours(t, s, c, "21:30", "08:00")
-		ids, phones := addMembers(t, s, c, 40, 2)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125552041", QuietHoursOff: true})
+		s.SetQuietHours(t, c.ID, "21:30", "08:00")
+		ids, phones := s.AddMembers(t, c.ID, 2, func(i int) string { return phoneOf(40, i) })
 		y := scheduleAt(t, s, c, "Early one", ids[:1], time.Date(2027, 1, 12, 21, 40, 0, 0, loc))
 		x := scheduleAt(t, s, c, "Late one", ids[1:], time.Date(2027, 1, 12, 21, 50, 0, 0, loc))
 		s.Clock.Add(time.Hour) // 22:00
@@ -66,21 +66,21 @@ func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
 				n, err := s.Schedules.Tick(ctx)
 				slow <- result{n, err}
 			}()
-			poll(t, 10*time.Second, func() bool {
+			testkit.WaitUntil(t, 10*time.Second, func() bool {
 				var waiting int
 				_ = s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity
 					WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'DELETE FROM schedule_due%'`).Scan(&waiting)
 				return waiting == 1
 			}, "the tick never waited on the locked row")
 			// The other tick, for X only.
-			fx := schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence, DueAt: due[1].DueAt.Unix()}
+			fx := schedule.FireArgs{TenantID: c.ID, ScheduleID: x, Occurrence: due[1].Occurrence, DueAt: due[1].DueAt.Unix()}
 			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
-				_, err := ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
+				_, err := tenancy.InTx(ex).ClaimScheduleDue(ctx, due[1])
 				return err
 			}, []river.InsertManyParams{{Args: fx}}); err != nil {
 				t.Fatal(err)
 			}
-			poll(t, 20*time.Second, func() bool {
+			testkit.WaitUntil(t, 20*time.Second, func() bool {
 				var n int
 				_ = s.Tenancy.Registry.DB().QueryRowContext(ctx, `SELECT count(*) FROM schedule_due WHERE schedule_id = $1 AND due_at = $2`,
 					x, release.Unix()).Scan(&n)
@@ -96,19 +96,19 @@ func TestStaleClaimLeavesHeldOccurrence(t *testing.T) {
 			s.SettleQueue(t)
 		} else {
 			// The same, step by step: X fired and held; then the stale claim.
-			if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.id, ScheduleID: x, Occurrence: due[1].Occurrence,
+			if err := s.Schedules.Fire(ctx, schedule.FireArgs{TenantID: c.ID, ScheduleID: x, Occurrence: due[1].Occurrence,
 				DueAt: due[1].DueAt.Unix()}); err != nil {
 				t.Fatal(err)
 			}
-			var n int64
+			var claimed bool
 			if _, err := s.Queue.InsertTx(ctx, func(ex jobs.Execer) error {
 				var err error
-				n, err = ex.Exec(ctx, tenancy.ClaimScheduleDueSQL, c.id, x, due[1].Occurrence, due[1].DueAt.Unix())
+				claimed, err = tenancy.InTx(ex).ClaimScheduleDue(ctx, due[1])
 				return err
 			}, nil); err != nil {
 				t.Fatal(err)
 			}
-			if n != 0 {
+			if claimed {
 				t.Fatalf("a claim with the old due time took the held occurrence")
 			}
 			if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
@@ -144,9 +144,9 @@ func TestEditWhileHeldForQuietHours(t *testing.T) {
 		ctx := context.Background()
 		loc := chicago(t)
 		s.Clock.Add(time.Date(2027, 1, 12, 21, 0, 0, 0, loc).Sub(s.Clock.Now()))
-		c := newChurch(t, s, "Grace Chapel", "owner@grace.example.org", "+13125552051")
-		setQuietHours(t, s, c, "21:30", "08:00")
-		ids, phones := addMembers(t, s, c, 41, 2)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125552051", QuietHoursOff: true})
+		s.SetQuietHours(t, c.ID, "21:30", "08:00")
+		ids, phones := s.AddMembers(t, c.ID, 2, func(i int) string { return phoneOf(41, i) })
 		x := scheduleAt(t, s, c, "Choir at seven", ids, time.Date(2027, 1, 12, 21, 50, 0, 0, loc))
 		s.Clock.Add(time.Hour) // 22:00: due, and held
 		if n, err := s.Schedules.Tick(ctx); err != nil || n != 1 {
@@ -154,8 +154,8 @@ func TestEditWhileHeldForQuietHours(t *testing.T) {
 		}
 		s.SettleQueue(t)
 		s.Clock.Add(time.Hour) // 23:00: the admin edits the text
-		c.relogin(t, s)
-		if r := s.Do(t, "PATCH", "/api/v1/messages/scheduled/"+x, c.token, map[string]any{
+		c.Relogin(t, s)
+		if r := s.Do(t, "PATCH", "/api/v1/messages/scheduled/"+x, c.Token, map[string]any{
 			"message": map[string]any{"text": "Choir at half past seven", "audience": map[string]any{"member_ids": ids}}}); r.Status != 200 {
 			t.Fatalf("edit: %d %s", r.Status, r.Raw)
 		}
@@ -163,7 +163,7 @@ func TestEditWhileHeldForQuietHours(t *testing.T) {
 			t.Fatalf("tick after the edit: %d %v; want 1", n, err)
 		}
 		s.SettleQueue(t)
-		if n := dueRows(t, s, c.id); n != 1 {
+		if n := dueRows(t, s, c.ID); n != 1 {
 			t.Fatalf("%d due rows after the edited broadcast was held again; want 1", n)
 		}
 		for _, p := range phones {

@@ -14,14 +14,14 @@ import (
 type RecurringInput struct {
 	Name    string  `json:"name"`
 	Rule    Rule    `json:"rule"`
-	Message Request `json:"message"`
+	Message Message `json:"message"`
 }
 
 // RecurringUpdate changes a recurring message; absent fields stay.
 type RecurringUpdate struct {
 	Name    *string  `json:"name"`
 	Rule    *Rule    `json:"rule"`
-	Message *Request `json:"message"`
+	Message *Message `json:"message"`
 }
 
 func checkName(name string) (string, error) {
@@ -41,11 +41,12 @@ func (s *Service) CreateRecurring(ctx context.Context, h *tenancy.Handle, admin 
 	if err := in.Rule.Validate(); err != nil {
 		return nil, err
 	}
-	if err := s.check(ctx, h, in.Message); err != nil {
+	warnings, err := s.check(ctx, h, in.Message)
+	if err != nil {
 		return nil, err
 	}
-	sc := &store.Schedule{ID: steeple.NewID(), Kind: store.ScheduleRecurring, Status: store.ScheduleActive, Name: name,
-		Rule: mustJSON(in.Rule), Request: mustJSON(in.Message), CreatedBy: admin.ID}
+	sc := &store.Schedule{ID: steeple.NewID(), Kind: steeple.ScheduleRecurring, Status: steeple.ScheduleActive, Name: name,
+		Rule: mustJSON(in.Rule), Message: mustJSON(in.Message), CreatedBy: admin.ID}
 	o, err := in.Rule.Next(s.cfg.Now(), Location(h))
 	if err != nil {
 		return nil, err
@@ -53,13 +54,13 @@ func (s *Service) CreateRecurring(ctx context.Context, h *tenancy.Handle, admin 
 	if err := s.arm(ctx, h, sc, o); err != nil {
 		return nil, err
 	}
-	return s.Recurring(ctx, h, sc.ID)
+	return withWarnings(s.Recurring(ctx, h, sc.ID))(warnings)
 }
 
 // Recurring returns a recurring message with its next occurrences and
 // latest runs. Errors: ENOTFOUND.
 func (s *Service) Recurring(ctx context.Context, h *tenancy.Handle, id string) (*View, error) {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleRecurring)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +68,7 @@ func (s *Service) Recurring(ctx context.Context, h *tenancy.Handle, id string) (
 	if err != nil {
 		return nil, err
 	}
-	if sc.Status == store.ScheduleActive && sc.NextAt != nil {
+	if sc.Status == steeple.ScheduleActive && sc.NextAt != nil {
 		v.Upcoming = append(v.Upcoming, *sc.NextAt)
 		more, err := v.Rule.Upcoming(*sc.NextAt, Location(h), 4)
 		if err != nil {
@@ -86,7 +87,7 @@ func (s *Service) Recurring(ctx context.Context, h *tenancy.Handle, id string) (
 // UpdateRecurring edits a recurring message; a new rule takes effect from
 // now. Errors: EINVALID, ENOTFOUND.
 func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id string, u RecurringUpdate) (*View, error) {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleRecurring)
 	if err != nil {
 		return nil, err
 	}
@@ -98,11 +99,12 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 			return nil, err
 		}
 	}
+	var warnings []string
 	if u.Message != nil {
-		if err := s.check(ctx, h, *u.Message); err != nil {
+		if warnings, err = s.check(ctx, h, *u.Message); err != nil {
 			return nil, err
 		}
-		sc.Request = mustJSON(*u.Message)
+		sc.Message = mustJSON(*u.Message)
 	}
 	if u.Rule != nil {
 		if err := u.Rule.Validate(); err != nil {
@@ -110,7 +112,7 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 		}
 		sc.Rule = mustJSON(*u.Rule)
 	}
-	if sc.Status == store.ScheduleActive && u.Rule != nil {
+	if sc.Status == steeple.ScheduleActive && u.Rule != nil {
 		o, err := u.Rule.Next(s.cfg.Now(), Location(h))
 		if err != nil {
 			return nil, err
@@ -122,19 +124,19 @@ func (s *Service) UpdateRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err != nil {
 		return nil, err
 	}
-	return s.Recurring(ctx, h, id)
+	return withWarnings(s.Recurring(ctx, h, id))(warnings)
 }
 
 // PauseRecurring stops a recurring message until resumed. Errors: ENOTFOUND.
 func (s *Service) PauseRecurring(ctx context.Context, h *tenancy.Handle, id string) (*View, error) {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleRecurring)
 	if err != nil {
 		return nil, err
 	}
 	if err := editable(sc); err != nil {
 		return nil, err
 	}
-	if err := s.disarm(ctx, h, sc, store.SchedulePaused); err != nil {
+	if err := s.disarm(ctx, h, sc, steeple.SchedulePaused); err != nil {
 		return nil, err
 	}
 	return s.Recurring(ctx, h, id)
@@ -143,11 +145,11 @@ func (s *Service) PauseRecurring(ctx context.Context, h *tenancy.Handle, id stri
 // ResumeRecurring restarts a paused message from its next occurrence after
 // now (those missed while paused are not sent). Errors: ENOTFOUND.
 func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id string) (*View, error) {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleRecurring)
 	if err != nil {
 		return nil, err
 	}
-	if sc.Status == store.ScheduleActive {
+	if sc.Status == steeple.ScheduleActive {
 		return s.Recurring(ctx, h, id) // running already
 	}
 	if err := editable(sc); err != nil {
@@ -171,7 +173,7 @@ func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id str
 	if err != nil {
 		return nil, err
 	}
-	sc.Status = store.ScheduleActive
+	sc.Status = steeple.ScheduleActive
 	if err := s.arm(ctx, h, sc, o); err != nil {
 		return nil, err
 	}
@@ -180,12 +182,12 @@ func (s *Service) ResumeRecurring(ctx context.Context, h *tenancy.Handle, id str
 
 // DeleteRecurring ends a recurring message. Errors: ENOTFOUND.
 func (s *Service) DeleteRecurring(ctx context.Context, h *tenancy.Handle, id string) error {
-	sc, err := s.scheduled(ctx, h, id, store.ScheduleRecurring)
+	sc, err := s.scheduled(ctx, h, id, steeple.ScheduleRecurring)
 	if err != nil {
 		return err
 	}
 	if err := editable(sc); err != nil {
 		return err
 	}
-	return s.disarm(ctx, h, sc, store.ScheduleCancelled)
+	return s.disarm(ctx, h, sc, steeple.ScheduleCancelled)
 }

@@ -77,35 +77,42 @@ func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, q *jobs.
 	return s, nil
 }
 
-// Request is what a schedule sends: a broadcast request, and whether it is
+// Message is what a schedule sends: a broadcast request, and whether it is
 // urgent (sent even in quiet hours).
-type Request struct {
+type Message struct {
 	messaging.BroadcastRequest
 	Urgent bool `json:"urgent,omitempty"`
 }
 
 // View is a schedule as the API shows it.
 type View struct {
-	ID        string              `json:"id"`
-	Kind      string              `json:"kind"`
-	Status    string              `json:"status"`
-	Name      string              `json:"name,omitempty"`
-	SendAt    *time.Time          `json:"send_at,omitempty"`
-	Rule      *Rule               `json:"rule,omitempty"`
-	Timezone  string              `json:"timezone"`
-	Request   Request             `json:"message"`
-	NextAt    *time.Time          `json:"next_at,omitempty"`
-	Upcoming  []time.Time         `json:"upcoming,omitempty"`
-	Runs      []store.ScheduleRun `json:"runs,omitempty"`
-	CreatedBy string              `json:"created_by"`
-	CreatedAt time.Time           `json:"created_at"`
-	UpdatedAt time.Time           `json:"updated_at"`
+	ID     string                 `json:"id"`
+	Kind   steeple.ScheduleKind   `json:"kind"`
+	Status steeple.ScheduleStatus `json:"status"`
+	Name   string                 `json:"name,omitempty"`
+	SendAt *time.Time             `json:"send_at,omitempty"`
+	// SendAtLocal and NextAtLocal are the same instants on the church's
+	// clock (RFC 3339 with its offset), beside UTC.
+	SendAtLocal string                `json:"send_at_local,omitempty"`
+	NextAtLocal string                `json:"next_at_local,omitempty"`
+	Rule        *Rule                 `json:"rule,omitempty"`
+	Timezone    string                `json:"timezone"`
+	Message     Message               `json:"message"`
+	NextAt      *time.Time            `json:"next_at,omitempty"`
+	Upcoming    []time.Time           `json:"upcoming,omitempty"`
+	Runs        []steeple.ScheduleRun `json:"runs,omitempty"`
+	CreatedBy   string                `json:"created_by"`
+	CreatedAt   time.Time             `json:"created_at"`
+	UpdatedAt   time.Time             `json:"updated_at"`
+	// Warnings, in the answer to a create or an edit only, say what may
+	// keep the message from going out as meant.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
 	v := &View{ID: sc.ID, Kind: sc.Kind, Status: sc.Status, Name: sc.Name, SendAt: sc.SendAt, Timezone: h.Tenant().Timezone,
 		NextAt: sc.NextAt, CreatedBy: sc.CreatedBy, CreatedAt: sc.CreatedAt, UpdatedAt: sc.UpdatedAt}
-	if err := json.Unmarshal(sc.Request, &v.Request); err != nil {
+	if err := json.Unmarshal(sc.Message, &v.Message); err != nil {
 		return nil, err
 	}
 	if len(sc.Rule) > 0 {
@@ -114,9 +121,11 @@ func (s *Service) view(h *tenancy.Handle, sc *store.Schedule) (*View, error) {
 			return nil, err
 		}
 	}
-	if sc.Status != store.ScheduleActive {
+	if sc.Status != steeple.ScheduleActive {
 		v.NextAt = nil
 	}
+	loc := Location(h)
+	v.SendAtLocal, v.NextAtLocal = localString(v.SendAt, loc), localString(v.NextAt, loc)
 	return v, nil
 }
 
@@ -130,9 +139,10 @@ func Location(h *tenancy.Handle) *time.Location {
 
 // check validates what a schedule will send, as a broadcast would be now
 // (fields, template, audience ids), creating nothing.
-func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Request) error {
-	_, err := s.msg.Preview(ctx, h, r.BroadcastRequest)
-	return err
+// An audience with no one in it today is allowed, with a warning: it is
+// resolved when the message is sent.
+func (s *Service) check(ctx context.Context, h *tenancy.Handle, r Message) ([]string, error) {
+	return s.msg.CheckLater(ctx, h, r.BroadcastRequest)
 }
 
 // arm records a schedule's next occurrence: in the registry first (the
@@ -170,7 +180,7 @@ func (s *Service) restoreDue(ctx context.Context, h *tenancy.Handle, id string) 
 		return s.ten.Registry.ClearScheduleDue(ctx, h.TenantID(), id)
 	case err != nil || sc.Firing != "":
 		return err
-	case sc.Status == store.ScheduleActive && sc.NextAt != nil:
+	case sc.Status == steeple.ScheduleActive && sc.NextAt != nil:
 		return s.ten.Registry.SetScheduleDue(ctx, tenancy.ScheduleDue{TenantID: h.TenantID(), ScheduleID: sc.ID,
 			Occurrence: sc.NextKey, DueAt: *sc.NextAt})
 	}
@@ -179,7 +189,7 @@ func (s *Service) restoreDue(ctx context.Context, h *tenancy.Handle, id string) 
 
 // disarm stops a schedule: the church's status first (if the schedule is
 // still as sc read it), then the registry.
-func (s *Service) disarm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, status string) error {
+func (s *Service) disarm(ctx context.Context, h *tenancy.Handle, sc *store.Schedule, status steeple.ScheduleStatus) error {
 	sc.Status = status
 	if err := s.store.SaveSchedule(ctx, h, sc); err != nil {
 		return err

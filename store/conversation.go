@@ -13,10 +13,9 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// Conversation statuses, message directions and flags.
+// Message directions and flags (conversation statuses are
+// steeple.ConversationStatus).
 const (
-	ConversationOpen   = "open"
-	ConversationClosed = "closed"
 	DirectionInbound   = "inbound"
 	DirectionOutbound  = "outbound"
 	StatusReceived     = "received"
@@ -59,16 +58,16 @@ type LastMessage struct {
 // Conversation is one thread of the inbox, with a member or with an
 // unknown contact (Member nil).
 type Conversation struct {
-	ID           string              `json:"id"`
-	Phone        string              `json:"phone"`
-	Member       *ConversationMember `json:"member"`
-	ChurchNumber string              `json:"church_number"`
-	Status       string              `json:"status"`
-	Unread       int                 `json:"unread"`
-	Flagged      bool                `json:"flagged"`
-	OptedOut     bool                `json:"opted_out"`
-	LastMessage  LastMessage         `json:"last_message"`
-	CreatedAt    time.Time           `json:"created_at"`
+	ID           string                     `json:"id"`
+	Phone        string                     `json:"phone"`
+	Member       *ConversationMember        `json:"member"`
+	ChurchNumber string                     `json:"church_number"`
+	Status       steeple.ConversationStatus `json:"status"`
+	Unread       int                        `json:"unread"`
+	Flagged      bool                       `json:"flagged"`
+	OptedOut     bool                       `json:"opted_out"`
+	LastMessage  LastMessage                `json:"last_message"`
+	CreatedAt    time.Time                  `json:"created_at"`
 }
 
 // ConversationMessage is one text in a thread.
@@ -226,18 +225,28 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 		return wasOut != optedOut, nil
 	}
 	// Everyone who shares the phone: one STOP from a household's mobile
-	// opts out the whole household, and START opts it back in.
-	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(in.From))
+	// opts out the whole household (a member already out for another
+	// reason keeps that reason). START restores only the members whose
+	// current opt-out came from a STOP (or a provider block): a member an
+	// admin opted out, or one imported without consent, stays as it is.
+	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status, consent_source FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(in.From))
 	if err != nil {
 		return false, err
 	}
 	current := map[string]string{}
 	var ids []string
 	for rows.Next() {
-		var id, cur string
-		if err := rows.Scan(&id, &cur); err != nil {
+		var id, cur, src string
+		if err := rows.Scan(&id, &cur, &src); err != nil {
 			rows.Close()
 			return false, err
+		}
+		ownOptOut := cur == steeple.ConsentOptedOut && (src == steeple.ConsentSourceKeyword || src == steeple.ConsentSourceProvider)
+		if optedOut && cur == steeple.ConsentOptedOut && !ownOptOut {
+			continue // already out for another reason: keep that reason
+		}
+		if !optedOut && !ownOptOut {
+			continue
 		}
 		current[id] = cur
 		ids = append(ids, id)
@@ -294,7 +303,7 @@ func (s *Store) insertOutbound(ctx context.Context, tx *sql.Tx, convID string, d
 
 // ConversationQuery filters and pages the inbox (newest first).
 type ConversationQuery struct {
-	Status string // "open", "closed" or "" for both
+	Status steeple.ConversationStatus // open, closed or "" for both
 	Cursor string
 	Limit  int
 }
@@ -449,8 +458,8 @@ func (s *Store) MarkConversationRead(ctx context.Context, h *tenancy.Handle, id 
 }
 
 // SetConversationStatus closes or reopens a conversation. Errors: ENOTFOUND.
-func (s *Store) SetConversationStatus(ctx context.Context, h *tenancy.Handle, id, status string) error {
-	if status == ConversationOpen {
+func (s *Store) SetConversationStatus(ctx context.Context, h *tenancy.Handle, id string, status steeple.ConversationStatus) error {
+	if status == steeple.ConversationOpen {
 		return s.updateConversation(ctx, h, id, `status = 'open'`)
 	}
 	return s.updateConversation(ctx, h, id, `status = 'closed'`)

@@ -18,36 +18,27 @@ import (
 // church is one signed-up church with a handle on its database, held until
 // the test ends.
 type church struct {
+	*testkit.Church
 	s        *testkit.Server
 	st       *store.Store
 	h        *tenancy.Handle
-	id       string
 	adminID  string
 	number   string // the church's own number, texted by contacts
 	inbounds int
 }
 
-var churchSeq atomic.Int64
+var numberSeq atomic.Int64
 
-// newChurch signs up a church on s and acquires its handle.
-func newChurch(t *testing.T, s *testkit.Server) *church {
+// openChurch signs up a church on s (the kit's church) and acquires its handle.
+func openChurch(t *testing.T, s *testkit.Server) *church {
 	t.Helper()
-	seq := churchSeq.Add(1)
-	r := s.Signup(t, fmt.Sprintf("Chapel %d", seq), fmt.Sprintf("owner%d@chapel.example.org", seq), "correct horse battery")
-	tn, _ := r.Body["tenant"].(map[string]any)
-	id, _ := tn["id"].(string)
-	if id == "" {
-		t.Fatalf("signup: no tenant id in %s", r.Raw)
-	}
-	h, err := s.Tenancy.Manager.Acquire(context.Background(), id)
+	k := s.Church(t, testkit.ChurchOptions{})
+	h, err := s.Tenancy.Manager.Acquire(context.Background(), k.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(h.Release)
-	me := s.Do(t, "GET", "/api/v1/me", r.Body["access_token"].(string), nil)
-	admin, _ := me.Body["admin"].(map[string]any)
-	adminID, _ := admin["id"].(string)
-	return &church{s: s, st: s.Store, h: h, id: id, adminID: adminID, number: fmt.Sprintf("+1312555%04d", 100+seq)}
+	return &church{Church: k, s: s, st: s.Store, h: h, adminID: k.API(s).Me(t).Admin.ID, number: fmt.Sprintf("+1312555%04d", 100+numberSeq.Add(1))}
 }
 
 // text stores an inbound text from phone, moving the clock on first so that
@@ -64,7 +55,7 @@ func (c *church) text(t *testing.T, from, body string, mod ...func(*store.Inboun
 func (c *church) textErr(from, body string, answer *store.OutboundDraft, mod ...func(*store.InboundText)) (*store.InboundResult, error) {
 	c.s.Clock.Add(time.Second)
 	c.inbounds++
-	in := store.InboundText{ProviderID: fmt.Sprintf("in-%s-%d", c.id, c.inbounds), From: from, ChurchNumber: c.number, Body: body}
+	in := store.InboundText{ProviderID: fmt.Sprintf("in-%s-%d", c.ID, c.inbounds), From: from, ChurchNumber: c.number, Body: body}
 	for _, m := range mod {
 		m(&in)
 	}
@@ -123,7 +114,7 @@ func TestApplyInbound(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 
 		t.Run("unknown sender, then the same text again", func(t *testing.T) {
@@ -137,7 +128,7 @@ func TestApplyInbound(t *testing.T) {
 				t.Fatalf("first delivery: %+v", res)
 			}
 			cv := c.conv(t, res.ConversationID)
-			if cv.Member != nil || cv.Unread != 1 || cv.Status != store.ConversationOpen || cv.Phone != phone ||
+			if cv.Member != nil || cv.Unread != 1 || cv.Status != steeple.ConversationOpen || cv.Phone != phone ||
 				cv.ChurchNumber != c.number || cv.Flagged || cv.OptedOut {
 				t.Fatalf("new conversation: %+v", cv)
 			}
@@ -224,17 +215,17 @@ func TestApplyInbound(t *testing.T) {
 			if err := c.st.MarkConversationRead(ctx, c.h, res.ConversationID); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.st.SetConversationStatus(ctx, c.h, res.ConversationID, store.ConversationClosed); err != nil {
+			if err := c.st.SetConversationStatus(ctx, c.h, res.ConversationID, steeple.ConversationClosed); err != nil {
 				t.Fatal(err)
 			}
-			if cv := c.conv(t, res.ConversationID); cv.Status != store.ConversationClosed || cv.Unread != 0 {
+			if cv := c.conv(t, res.ConversationID); cv.Status != steeple.ConversationClosed || cv.Unread != 0 {
 				t.Fatalf("closed: %+v", cv)
 			}
 			again := c.text(t, phone, "two")
 			if again.ConversationID != res.ConversationID {
 				t.Fatalf("a new conversation %s; want %s reopened", again.ConversationID, res.ConversationID)
 			}
-			if cv := c.conv(t, res.ConversationID); cv.Status != store.ConversationOpen || cv.Unread != 1 || cv.LastMessage.Preview != "two" {
+			if cv := c.conv(t, res.ConversationID); cv.Status != steeple.ConversationOpen || cv.Unread != 1 || cv.LastMessage.Preview != "two" {
 				t.Fatalf("reopened: %+v", cv)
 			}
 		})
@@ -382,7 +373,7 @@ func TestApplyInbound(t *testing.T) {
 			start := make(chan struct{})
 			for _, pid := range ids {
 				go func() {
-					h, err := s.Tenancy.Manager.Acquire(ctx, c.id)
+					h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 					if err != nil {
 						out <- result{nil, err}
 						return
@@ -466,7 +457,7 @@ func TestConversationListAndThread(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 
 		// Five conversations; activity order (newest first) ends up
@@ -511,25 +502,25 @@ func TestConversationListAndThread(t *testing.T) {
 		}
 
 		// Status filter.
-		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], store.ConversationClosed); err != nil {
+		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], steeple.ConversationClosed); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[3]], store.ConversationClosed); err != nil {
+		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[3]], steeple.ConversationClosed); err != nil {
 			t.Fatal(err)
 		}
-		closed, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: store.ConversationClosed, Limit: 10})
+		closed, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: steeple.ConversationClosed, Limit: 10})
 		if err != nil || len(closed) != 2 || closed[0].ID != ids[phones[0]] || closed[1].ID != ids[phones[3]] {
 			t.Fatalf("closed: %v, %v", convIDs(closed), err)
 		}
-		open, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: store.ConversationOpen, Limit: 10})
+		open, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: steeple.ConversationOpen, Limit: 10})
 		if err != nil || strings.Join(convIDs(open), ",") != strings.Join([]string{want[0], want[2], want[4]}, ",") {
 			t.Fatalf("open: %v, %v", convIDs(open), err)
 		}
 		// Closing does not change the order of activity.
-		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], store.ConversationOpen); err != nil {
+		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[0]], steeple.ConversationOpen); err != nil {
 			t.Fatal(err)
 		}
-		if cv := c.conv(t, ids[phones[0]]); cv.Status != store.ConversationOpen {
+		if cv := c.conv(t, ids[phones[0]]); cv.Status != steeple.ConversationOpen {
 			t.Fatalf("reopen: %+v", cv)
 		}
 

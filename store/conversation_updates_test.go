@@ -18,7 +18,7 @@ func TestConversationUpdates(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 
 		t.Run("read, close, reopen; unknown ids", func(t *testing.T) {
@@ -33,16 +33,16 @@ func TestConversationUpdates(t *testing.T) {
 			if cv := c.conv(t, res.ConversationID); cv.Unread != 0 {
 				t.Fatalf("unread %d after read", cv.Unread)
 			}
-			if err := c.st.SetConversationStatus(ctx, c.h, res.ConversationID, store.ConversationClosed); err != nil {
+			if err := c.st.SetConversationStatus(ctx, c.h, res.ConversationID, steeple.ConversationClosed); err != nil {
 				t.Fatal(err)
 			}
-			if cv := c.conv(t, res.ConversationID); cv.Status != store.ConversationClosed {
+			if cv := c.conv(t, res.ConversationID); cv.Status != steeple.ConversationClosed {
 				t.Fatalf("%+v", cv)
 			}
 			unknown := steeple.NewID()
 			wantCode(t, c.st.MarkConversationRead(ctx, c.h, unknown), steeple.ENOTFOUND)
-			wantCode(t, c.st.SetConversationStatus(ctx, c.h, unknown, store.ConversationClosed), steeple.ENOTFOUND)
-			wantCode(t, c.st.SetConversationStatus(ctx, c.h, unknown, store.ConversationOpen), steeple.ENOTFOUND)
+			wantCode(t, c.st.SetConversationStatus(ctx, c.h, unknown, steeple.ConversationClosed), steeple.ENOTFOUND)
+			wantCode(t, c.st.SetConversationStatus(ctx, c.h, unknown, steeple.ConversationOpen), steeple.ENOTFOUND)
 			_, err := c.st.Conversation(ctx, c.h, unknown)
 			wantCode(t, err, steeple.ENOTFOUND)
 			_, err = c.st.CreateReply(ctx, c.h, unknown, store.OutboundDraft{ID: steeple.NewID(), Body: "x", Purpose: store.PurposeReply})
@@ -136,7 +136,7 @@ func TestReplyTarget(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 		reply := func(t *testing.T, convID string, media ...string) string {
 			t.Helper()

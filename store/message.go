@@ -129,6 +129,15 @@ type Broadcast struct {
 	CreatedAt          time.Time      `json:"created_at"`
 	Dispatched         bool           `json:"dispatched"`
 	Counts             map[string]int `json:"counts"`
+	// DeliveryRate is delivered / (sent + delivered + failed): of the texts
+	// that left, the share confirmed delivered (null before any left).
+	DeliveryRate *float64 `json:"delivery_rate"`
+	// Timezone and CreatedAtLocal give created_at on the church's clock.
+	Timezone       string `json:"timezone,omitempty"`
+	CreatedAtLocal string `json:"created_at_local,omitempty"`
+	// StoppedAt and StoppedBy (an admin id) say when a broadcast was stopped.
+	StoppedAt *time.Time `json:"stopped_at,omitempty"`
+	StoppedBy string     `json:"stopped_by,omitempty"`
 	// Excluded counts, in the answer to its creation only, the chosen
 	// members left out and why (a shared phone, a phone outside the region).
 	Excluded map[string]int `json:"excluded,omitempty"`
@@ -150,7 +159,7 @@ const ChunkSize = 100
 func (s *Store) CreateBroadcast(ctx context.Context, h *tenancy.Handle, b *Broadcast, rs []OutgoingRecipient, segments, quota int) error {
 	now := s.Now()
 	b.CreatedAt = now
-	month := now.Format("2006-01")
+	month := quotaMonth(h, now)
 	media, _ := json.Marshal(b.MediaURLs)
 	audience, _ := json.Marshal(b.Audience)
 	return h.InTx(ctx, func(tx *sql.Tx) error {
@@ -183,6 +192,31 @@ func (s *Store) CreateBroadcast(ctx context.Context, h *tenancy.Handle, b *Broad
 			return err
 		}
 		return s.insertRecipients(ctx, tx, b.ID, rs, now)
+	})
+}
+
+// AddSegments counts segments sent outside a broadcast (a test text)
+// against the month's quota (0 = none), in one check-and-add statement.
+// Errors: EFORBIDDEN when the quota would be exceeded.
+func (s *Store) AddSegments(ctx context.Context, h *tenancy.Handle, segments, quota int) error {
+	month := s.Now().Format("2006-01")
+	limit := int64(quota)
+	if quota <= 0 {
+		limit = math.MaxInt64 / 2
+	}
+	return h.InTx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO segment_usage (month, segments) VALUES ($1, 0) ON CONFLICT (month) DO NOTHING`, month); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE segment_usage SET segments = segments + $1 WHERE month = $2 AND segments + $1 <= $3`,
+			segments, month, limit)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return steeple.Errorf(steeple.EFORBIDDEN, "this month's %d segments are used up", quota)
+		}
+		return nil
 	})
 }
 
@@ -219,15 +253,19 @@ func (s *Store) MarkDispatched(ctx context.Context, h *tenancy.Handle, id string
 }
 
 const broadcastColumns = `id, body, media_urls, audience, from_number, encoding, segments_per_message, recipients, chunks,
-	created_by, created_at, dispatched_at`
+	created_by, created_at, dispatched_at, cancelled_at, cancelled_by`
 
 func scanBroadcast(row interface{ Scan(...any) error }) (*Broadcast, error) {
 	var b Broadcast
 	var media, audience string
-	var dispatched sql.NullTime
+	var dispatched, stopped sql.NullTime
 	if err := row.Scan(&b.ID, &b.Text, &media, &audience, &b.From, &b.Encoding, &b.SegmentsPerMessage, &b.Recipients,
-		&b.Chunks, &b.CreatedBy, &b.CreatedAt, &dispatched); err != nil {
+		&b.Chunks, &b.CreatedBy, &b.CreatedAt, &dispatched, &stopped, &b.StoppedBy); err != nil {
 		return nil, err
+	}
+	if stopped.Valid {
+		t := stopped.Time.UTC()
+		b.StoppedAt = &t
 	}
 	_ = json.Unmarshal([]byte(media), &b.MediaURLs)
 	_ = json.Unmarshal([]byte(audience), &b.Audience)
@@ -244,21 +282,48 @@ func (s *Store) Broadcast(ctx context.Context, h *tenancy.Handle, id string) (*B
 	if err != nil {
 		return nil, translate(err, "message")
 	}
-	b.Counts = map[string]int{"queued": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0, "skipped": 0}
-	rows, err := h.QueryContext(ctx, `SELECT status, COUNT(*) FROM message_recipients WHERE message_id = $1 GROUP BY status`, id)
-	if err != nil {
+	if err := s.fillCounts(ctx, h, []*Broadcast{b}); err != nil {
 		return nil, err
+	}
+	return b, nil
+}
+
+// fillCounts sets each broadcast's counts by status and delivery rate, in
+// one query for the whole page.
+func (s *Store) fillCounts(ctx context.Context, h *tenancy.Handle, bs []*Broadcast) error {
+	if len(bs) == 0 {
+		return nil
+	}
+	byID := make(map[string]*Broadcast, len(bs))
+	args := make([]any, 0, len(bs))
+	marks := make([]string, 0, len(bs))
+	for _, b := range bs {
+		b.Counts = map[string]int{"queued": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0, "skipped": 0}
+		byID[b.ID] = b
+		args = append(args, b.ID)
+		marks = append(marks, "$"+strconv.Itoa(len(args)))
+	}
+	rows, err := h.QueryContext(ctx, `SELECT message_id, status, COUNT(*) FROM message_recipients
+		WHERE message_id IN (`+strings.Join(marks, ", ")+`) GROUP BY message_id, status`, args...)
+	if err != nil {
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var st string
+		var id, st string
 		var n int
-		if err := rows.Scan(&st, &n); err != nil {
-			return nil, err
+		if err := rows.Scan(&id, &st, &n); err != nil {
+			return err
 		}
-		b.Counts[st] = n
+		byID[id].Counts[st] = n
 	}
-	return b, rows.Err()
+	for _, b := range bs {
+		if left := b.Counts["sent"] + b.Counts["delivered"] + b.Counts["failed"]; left > 0 {
+			r := math.Round(float64(b.Counts["delivered"])/float64(left)*1000) / 1000
+			b.DeliveryRate = &r
+		}
+	}
+	return rows.Err()
 }
 
 // Broadcasts lists broadcasts, newest first, before the cursor (an id).
@@ -276,5 +341,9 @@ func (s *Store) Broadcasts(ctx context.Context, h *tenancy.Handle, limit int) ([
 		}
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close() // one connection at a time: SQLite handles may hold just one
+	return out, s.fillCounts(ctx, h, out)
 }

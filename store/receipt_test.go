@@ -80,7 +80,7 @@ func TestApplyReceipt(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		c := newChurch(t, s)
+		c := openChurch(t, s)
 		ctx := context.Background()
 		t0 := time.Date(2026, 3, 1, 15, 4, 5, 123456000, time.UTC)
 		at := func(d time.Duration) time.Time { return t0.Add(d) }

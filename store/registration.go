@@ -14,15 +14,6 @@ import (
 
 var einAAD = []byte("registration.ein")
 
-// Registration statuses: the 10DLC state machine of one church.
-const (
-	RegBrandPending     = "brand_pending"     // brand submitted, being vetted
-	RegBrandFailed      = "brand_failed"      // vetting failed: correct and resubmit
-	RegCampaignPending  = "campaign_pending"  // brand verified, campaign under review
-	RegCampaignRejected = "campaign_rejected" // campaign refused: resubmit
-	RegProvisioned      = "provisioned"       // campaign live: numbers assigned, limits raised
-)
-
 // BrandProfile is what a 10DLC brand needs to know about the church.
 type BrandProfile struct {
 	LegalName    string `json:"legal_name"`
@@ -39,13 +30,13 @@ type BrandProfile struct {
 
 // Registration is where the church's 10DLC registration stands.
 type Registration struct {
-	Status      string       `json:"status"`
-	Profile     BrandProfile `json:"profile"`
-	BrandID     string       `json:"brand_id,omitempty"`
-	CampaignID  string       `json:"campaign_id,omitempty"`
-	Reasons     []string     `json:"reasons"`
-	SubmittedAt time.Time    `json:"submitted_at"`
-	UpdatedAt   time.Time    `json:"updated_at"`
+	Status      steeple.RegistrationStatus `json:"status"`
+	Profile     BrandProfile               `json:"profile"`
+	BrandID     string                     `json:"brand_id,omitempty"`
+	CampaignID  string                     `json:"campaign_id,omitempty"`
+	Reasons     []string                   `json:"reasons"`
+	SubmittedAt time.Time                  `json:"submitted_at"`
+	UpdatedAt   time.Time                  `json:"updated_at"`
 }
 
 // Registration returns the church's registration. Errors: ENOTFOUND when it
@@ -82,10 +73,10 @@ func (s *Store) RegistrationEIN(ctx context.Context, h *tenancy.Handle) (string,
 // clearing the reasons; the provider ids are kept for a resubmission. It
 // only proceeds from one of the from statuses (any, for a first
 // submission). Errors: ECONFLICT when the registration is elsewhere.
-func (s *Store) SubmitRegistration(ctx context.Context, h *tenancy.Handle, p BrandProfile, status string, from ...string) error {
+func (s *Store) SubmitRegistration(ctx context.Context, h *tenancy.Handle, p BrandProfile, status steeple.RegistrationStatus, from ...steeple.RegistrationStatus) error {
 	now := s.Now()
 	return h.InTx(ctx, func(tx *sql.Tx) error {
-		var cur string
+		var cur steeple.RegistrationStatus
 		err := tx.QueryRowContext(ctx, `SELECT status FROM registration WHERE id = 1`).Scan(&cur)
 		if err != nil && err != sql.ErrNoRows {
 			return err
@@ -115,7 +106,7 @@ func (s *Store) SubmitRegistration(ctx context.Context, h *tenancy.Handle, p Bra
 
 // RegistrationChange moves the registration on.
 type RegistrationChange struct {
-	Status     string
+	Status     steeple.RegistrationStatus
 	BrandID    string // set when not ""
 	CampaignID string // set when not ""
 	Reasons    []string
@@ -124,7 +115,7 @@ type RegistrationChange struct {
 // AdvanceRegistration applies a change if the registration is in one of
 // the from statuses (so a late or repeated event changes nothing). It
 // reports whether it applied.
-func (s *Store) AdvanceRegistration(ctx context.Context, h *tenancy.Handle, c RegistrationChange, from ...string) (bool, error) {
+func (s *Store) AdvanceRegistration(ctx context.Context, h *tenancy.Handle, c RegistrationChange, from ...steeple.RegistrationStatus) (bool, error) {
 	if c.Reasons == nil {
 		c.Reasons = []string{}
 	}

@@ -4,34 +4,25 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"strings"
 	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// Schedule kinds and statuses.
-const (
-	ScheduleOnce      = "once"
-	ScheduleRecurring = "recurring"
-	ScheduleActive    = "active"
-	SchedulePaused    = "paused"
-	ScheduleCancelled = "cancelled"
-	ScheduleDone      = "done"
-)
-
 // Schedule is a scheduled or recurring broadcast as stored; Rule and
-// Request are JSON the schedule package reads.
+// Message (the message it sends) are JSON the schedule package reads.
 type Schedule struct {
-	ID      string          `json:"id"`
-	Kind    string          `json:"kind"`
-	Status  string          `json:"status"`
-	Name    string          `json:"name,omitempty"`
-	SendAt  *time.Time      `json:"send_at,omitempty"`
-	Rule    json.RawMessage `json:"rule,omitempty"`
-	Request json.RawMessage `json:"request"`
-	NextKey string          `json:"-"`
-	NextAt  *time.Time      `json:"next_at,omitempty"`
+	ID      string                 `json:"id"`
+	Kind    steeple.ScheduleKind   `json:"kind"`
+	Status  steeple.ScheduleStatus `json:"status"`
+	Name    string                 `json:"name,omitempty"`
+	SendAt  *time.Time             `json:"send_at,omitempty"`
+	Rule    json.RawMessage        `json:"rule,omitempty"`
+	Message json.RawMessage        `json:"request"`
+	NextKey string                 `json:"-"`
+	NextAt  *time.Time             `json:"next_at,omitempty"`
 	// Firing is the occurrence being sent ("" when none); see SaveSchedule
 	// for Version.
 	Firing    string    `json:"-"`
@@ -56,7 +47,7 @@ func scanSchedule(row interface{ Scan(...any) error }) (*Schedule, error) {
 	if rule != "" {
 		sc.Rule = json.RawMessage(rule)
 	}
-	sc.Request = json.RawMessage(req)
+	sc.Message = json.RawMessage(req)
 	sc.CreatedAt, sc.UpdatedAt = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
 	return &sc, nil
 }
@@ -73,7 +64,7 @@ func (s *Store) SaveSchedule(ctx context.Context, h *tenancy.Handle, sc *Schedul
 		firing, version, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 1, $11, $12, $13)
 		ON CONFLICT (id) DO UPDATE SET status = $3, name = $4, send_at = $5, rule = $6, request = $7, next_key = $8,
 		next_at = $9, firing = $10, version = schedules.version + 1, updated_at = $13 WHERE schedules.version = $14`,
-		sc.ID, sc.Kind, sc.Status, sc.Name, timePtr(sc.SendAt), string(sc.Rule), string(sc.Request), sc.NextKey,
+		sc.ID, sc.Kind, sc.Status, sc.Name, timePtr(sc.SendAt), string(sc.Rule), string(sc.Message), sc.NextKey,
 		timePtr(sc.NextAt), sc.Firing, sc.CreatedBy, sc.CreatedAt, now, sc.Version)
 	if err != nil {
 		return err
@@ -93,7 +84,7 @@ func (s *Store) Schedule(ctx context.Context, h *tenancy.Handle, id string) (*Sc
 }
 
 // Schedules lists a kind's schedules not cancelled or done, soonest first.
-func (s *Store) Schedules(ctx context.Context, h *tenancy.Handle, kind string) ([]*Schedule, error) {
+func (s *Store) Schedules(ctx context.Context, h *tenancy.Handle, kind steeple.ScheduleKind) ([]*Schedule, error) {
 	rows, err := h.QueryContext(ctx, `SELECT `+scheduleColumns+` WHERE kind = $1 AND status IN ('active', 'paused')
 		ORDER BY next_at, id`, kind)
 	if err != nil {
@@ -111,33 +102,39 @@ func (s *Store) Schedules(ctx context.Context, h *tenancy.Handle, kind string) (
 	return out, rows.Err()
 }
 
-// ScheduleRun is an occurrence that fired.
-type ScheduleRun struct {
-	Occurrence string    `json:"occurrence"`
-	MessageID  string    `json:"message_id"`
-	FiredAt    time.Time `json:"fired_at"`
-}
+// notSentPrefix marks a run that sent nothing in schedule_runs.message_id:
+// the column (NOT NULL) holds either a broadcast id or this prefix and the
+// reason. Only this file reads or writes it; callers see ScheduleRun.
+const notSentPrefix = "not sent: "
 
-// RecordRun notes that an occurrence fired (once; a repeat changes nothing).
-func (s *Store) RecordRun(ctx context.Context, h *tenancy.Handle, scheduleID, occurrence, messageID string) error {
+// RecordRun notes that an occurrence fired (once; a repeat changes
+// nothing): the broadcast it made, or why nothing was sent.
+func (s *Store) RecordRun(ctx context.Context, h *tenancy.Handle, scheduleID string, run steeple.ScheduleRun) error {
+	stored := run.MessageID
+	if stored == "" {
+		stored = notSentPrefix + run.NotSent
+	}
 	_, err := h.ExecContext(ctx, `INSERT INTO schedule_runs (schedule_id, occurrence, message_id, fired_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT DO NOTHING`, scheduleID, occurrence, messageID, s.Now())
+		ON CONFLICT DO NOTHING`, scheduleID, run.Occurrence, stored, s.Now())
 	return err
 }
 
 // ScheduleRuns lists a schedule's latest occurrences, newest first.
-func (s *Store) ScheduleRuns(ctx context.Context, h *tenancy.Handle, scheduleID string, limit int) ([]ScheduleRun, error) {
+func (s *Store) ScheduleRuns(ctx context.Context, h *tenancy.Handle, scheduleID string, limit int) ([]steeple.ScheduleRun, error) {
 	rows, err := h.QueryContext(ctx, `SELECT occurrence, message_id, fired_at FROM schedule_runs WHERE schedule_id = $1
 		ORDER BY occurrence DESC LIMIT $2`, scheduleID, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	out := []ScheduleRun{}
+	out := []steeple.ScheduleRun{}
 	for rows.Next() {
-		var r ScheduleRun
+		var r steeple.ScheduleRun
 		if err := rows.Scan(&r.Occurrence, &r.MessageID, &r.FiredAt); err != nil {
 			return nil, err
+		}
+		if reason, ok := strings.CutPrefix(r.MessageID, notSentPrefix); ok {
+			r.MessageID, r.NotSent = "", reason
 		}
 		r.FiredAt = r.FiredAt.UTC()
 		out = append(out, r)

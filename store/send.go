@@ -89,9 +89,11 @@ func (s *Store) UpdateRecipient(ctx context.Context, h *tenancy.Handle, messageI
 	}
 	_, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = $1, provider_id = COALESCE($2, provider_id),
 		error_code = $3, error_detail = $4, attempts = attempts + $5, sent_at = COALESCE($6, sent_at),
-		finished_at = COALESCE($7, finished_at), updated_at = $8
+		finished_at = COALESCE($7, finished_at), updated_at = $8,
+		handed_at = CASE WHEN $11 THEN NULL ELSE handed_at END
 		WHERE message_id = $9 AND member_id = $10 AND status IN ('queued', 'sending')`,
-		u.Status, provider, u.ErrorCode, u.ErrorDetail, attempt, sentAt, finishedAt, now, messageID, memberID)
+		u.Status, provider, u.ErrorCode, u.ErrorDetail, attempt, sentAt, finishedAt, now, messageID, memberID,
+		u.Status == StatusQueued || u.Status == StatusSending)
 	return err
 }
 

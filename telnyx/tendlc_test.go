@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 )
@@ -102,25 +103,6 @@ func setOutcome(t *testing.T, sim *telnyxsim.Sim, kind string, o telnyxsim.Regis
 	}
 }
 
-// eventually polls check until it reports true, failing after 3 s.
-func eventually(t *testing.T, what string, check func() (bool, error)) {
-	t.Helper()
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		ok, err := check()
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: timed out", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 func (e *regEnv) waitIdle(t *testing.T) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
@@ -163,9 +145,15 @@ func (e *regEnv) registeredBrand(t *testing.T) *telnyx.Brand {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "brand OK", func() (bool, error) {
+	testkit.Eventually(t, 3*time.Second, func() string {
 		b, err = e.client.GetBrand(ctx, b.BrandID)
-		return err == nil && b.Status == telnyx.BrandStatusOK, err
+		if err != nil {
+			t.Fatalf("brand OK: %v", err)
+		}
+		if !(err == nil && b.Status == telnyx.BrandStatusOK) {
+			return "waiting for brand OK"
+		}
+		return ""
 	})
 	return b
 }
@@ -180,9 +168,15 @@ func (e *regEnv) provisionedCampaign(t *testing.T) *telnyx.Campaign {
 	if err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "campaign provisioned", func() (bool, error) {
+	testkit.Eventually(t, 3*time.Second, func() string {
 		c, err = e.client.GetCampaign(ctx, c.CampaignID)
-		return err == nil && c.Ready(), err
+		if err != nil {
+			t.Fatalf("campaign provisioned: %v", err)
+		}
+		if !(err == nil && c.Ready()) {
+			return "waiting for campaign provisioned"
+		}
+		return ""
 	})
 	return c
 }
@@ -241,9 +235,15 @@ func TestTenDLCApprovePath(t *testing.T) {
 		!reflect.DeepEqual(c.SampleMessages(), churchCampaign("", "").SampleMessages) || !c.SubscriberOptout {
 		t.Fatalf("created campaign %+v", c)
 	}
-	eventually(t, "campaign provisioned", func() (bool, error) {
+	testkit.Eventually(t, 3*time.Second, func() string {
 		c, err = e.client.GetCampaign(ctx, c.CampaignID)
-		return err == nil && c.Ready(), err
+		if err != nil {
+			t.Fatalf("campaign provisioned: %v", err)
+		}
+		if !(err == nil && c.Ready()) {
+			return "waiting for campaign provisioned"
+		}
+		return ""
 	})
 	e.waitIdle(t)
 	if !strings.HasPrefix(c.TCRCampaignID, "C") || c.Failed() {
@@ -542,9 +542,15 @@ func TestTenDLCWebhooksOffPollerStillSeesState(t *testing.T) {
 	if _, err := e.client.AssignNumberToCampaign(ctx, "+12175550144", c.CampaignID); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "number assigned", func() (bool, error) {
+	testkit.Eventually(t, 3*time.Second, func() string {
 		a, err := e.client.GetNumberCampaign(ctx, "+12175550144")
-		return err == nil && a.Ready(), err
+		if err != nil {
+			t.Fatalf("number assigned: %v", err)
+		}
+		if !(err == nil && a.Ready()) {
+			return "waiting for number assigned"
+		}
+		return ""
 	})
 	e.waitIdle(t)
 	if n := e.hooks.total(); n != 0 {

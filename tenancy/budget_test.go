@@ -92,9 +92,11 @@ func TestBudgetHoldsUnderLoad(t *testing.T) {
 		ten.Close()
 		waitGoroutines(t, baseline)
 		if b.Postgres() {
-			waitFor(t, 10*time.Second, "server connections closed", func() (bool, string) {
-				n := serverConns(t, b)
-				return n == 0, fmt.Sprintf("%d connections named %s remain", n, b.AppName)
+			testkit.Eventually(t, 10*time.Second, func() string {
+				if n := serverConns(t, b); n != 0 {
+					return fmt.Sprintf("server connections closed: %d connections named %s remain", n, b.AppName)
+				}
+				return ""
 			})
 		}
 	})
@@ -225,22 +227,6 @@ func waitGoroutines(t *testing.T, baseline int) {
 			var buf bytes.Buffer
 			_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
 			t.Fatalf("goroutine leak: %d running, %d at the start\n%s", n, baseline, buf.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// waitFor polls cond until it holds or timeout passes.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		ok, detail := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %s", what, detail)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -286,9 +286,9 @@ func TestAcquireWaitsOnlyUntilDeadline(t *testing.T) {
 			}
 			got <- r
 		}()
-		waitFor(t, 10*time.Second, "the waiter to wait", func() (bool, string) {
-			return counter(t, metrics, "steeple_tenant_acquire_waits_total") > waits, "it never waited"
-		})
+		testkit.WaitUntil(t, 10*time.Second, func() bool {
+			return counter(t, metrics, "steeple_tenant_acquire_waits_total") > waits
+		}, "waiting for the waiter to wait: it never waited")
 		releasedAt := time.Now()
 		hx.Release()
 		r := <-got

@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -38,6 +37,11 @@ func RegistrySchema() Schema {
 // lives, its status and schema version, and the indexes that route outside
 // keys (numbers, emails, provider ids) to exactly one tenant. The job queue's
 // tables live here too.
+//
+// The code of each registry table lives in the file named after it
+// (tenants.go, db_servers.go, dispatch_intents.go, schedule_due.go,
+// phone_numbers.go, ...); writes made inside the job queue's transaction
+// are methods of Tx (tx.go).
 type Registry struct {
 	db      *sql.DB
 	pool    *pgxpool.Pool // PostgreSQL only: the same connections, for the job queue
@@ -177,228 +181,6 @@ func (r *Registry) queueMigrator() queueMigrator {
 		panic(err)
 	}
 	return m
-}
-
-const tenantColumns = `id, name, slug, status, timezone, backend, COALESCE(server_ref, ''), database_name, schema_version, plan, created_at, updated_at`
-
-func scanTenant(row interface{ Scan(...any) error }) (*steeple.Tenant, error) {
-	var t steeple.Tenant
-	err := row.Scan(&t.ID, &t.Name, &t.Slug, &t.Status, &t.Timezone, &t.Backend, &t.Server,
-		&t.DatabaseName, &t.SchemaVersion, &t.Plan, &t.CreatedAt, &t.UpdatedAt)
-	if err != nil {
-		return nil, err
-	}
-	return &t, nil
-}
-
-// Tenant returns one tenant by id: EINVALID for a malformed id, ENOTFOUND for
-// an unknown one.
-func (r *Registry) Tenant(ctx context.Context, id string) (*steeple.Tenant, error) {
-	if !steeple.ValidID(id) {
-		return nil, steeple.Errorf(steeple.EINVALID, "%q is not a church id", id)
-	}
-	t, err := scanTenant(r.db.QueryRowContext(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, steeple.Errorf(steeple.ENOTFOUND, "church %s not found", id)
-	}
-	return t, err
-}
-
-// TenantByRef finds a tenant by id or by slug (for operators at a terminal).
-func (r *Registry) TenantByRef(ctx context.Context, ref string) (*steeple.Tenant, error) {
-	if steeple.ValidID(ref) {
-		return r.Tenant(ctx, ref)
-	}
-	t, err := scanTenant(r.db.QueryRowContext(ctx,
-		`SELECT `+tenantColumns+` FROM tenants WHERE slug = $1 AND status <> 'deleted'`, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, steeple.Errorf(steeple.ENOTFOUND, "church %q not found", ref)
-	}
-	return t, err
-}
-
-// TenantFilter narrows Tenants. Zero values mean no filter.
-type TenantFilter struct {
-	Status steeple.TenantStatus
-	// Migratable keeps tenants whose database may be migrated (active or suspended).
-	Migratable bool
-}
-
-// Tenants lists tenants ordered by id.
-func (r *Registry) Tenants(ctx context.Context, f TenantFilter) ([]*steeple.Tenant, error) {
-	q := `SELECT ` + tenantColumns + ` FROM tenants WHERE 1=1`
-	var args []any
-	if f.Status != "" {
-		args = append(args, f.Status)
-		q += fmt.Sprintf(" AND status = $%d", len(args))
-	}
-	if f.Migratable {
-		q += " AND status IN ('active', 'suspended')"
-	}
-	rows, err := r.db.QueryContext(ctx, q+" ORDER BY id", args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*steeple.Tenant
-	for rows.Next() {
-		t, err := scanTenant(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
-}
-
-func (r *Registry) insertTenant(ctx context.Context, t *steeple.Tenant) error {
-	var server any
-	if t.Server != "" {
-		server = t.Server
-	}
-	_, err := r.db.ExecContext(ctx, `INSERT INTO tenants (id, name, slug, status, timezone, backend, server_ref,
-		database_name, schema_version, plan, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		t.ID, t.Name, t.Slug, t.Status, t.Timezone, t.Backend, server, t.DatabaseName, t.SchemaVersion, t.Plan, t.CreatedAt, t.UpdatedAt)
-	if IsUniqueViolation(err) {
-		return steeple.Errorf(steeple.ECONFLICT, "a church with the short name %q already exists", t.Slug)
-	}
-	return err
-}
-
-// SetStatus moves a tenant to status `to` if it is currently in one of
-// `from`; otherwise it answers ECONFLICT naming the status it is in.
-func (r *Registry) SetStatus(ctx context.Context, id string, to steeple.TenantStatus, from ...steeple.TenantStatus) (*steeple.Tenant, error) {
-	t, err := r.Tenant(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if t.Status == to {
-		return t, nil
-	}
-	args := []any{to, r.now().UTC(), id}
-	marks := make([]string, len(from))
-	for i, s := range from {
-		args = append(args, s)
-		marks[i] = fmt.Sprintf("$%d", len(args))
-	}
-	res, err := r.db.ExecContext(ctx, `UPDATE tenants SET status = $1, updated_at = $2 WHERE id = $3 AND status IN (`+strings.Join(marks, ", ")+`)`, args...)
-	if err != nil {
-		return nil, err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return nil, steeple.Errorf(steeple.ECONFLICT, "church %s is %s; it cannot become %s", id, t.Status, to)
-	}
-	return r.Tenant(ctx, id)
-}
-
-func (r *Registry) setSchemaVersion(ctx context.Context, id string, v int64) error {
-	_, err := r.db.ExecContext(ctx, `UPDATE tenants SET schema_version = $1, updated_at = $2 WHERE id = $3`, v, r.now().UTC(), id)
-	return err
-}
-
-// deleteTenantRow removes a church that never became active, with every
-// index entry pointing at it, in one transaction.
-func (r *Registry) deleteTenantRow(ctx context.Context, id string) error {
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	for _, table := range []string{"login_index", "phone_numbers", "provider_objects"} {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE tenant_id = $1`, id); err != nil {
-			return err
-		}
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM tenants WHERE id = $1 AND status = 'provisioning'`, id); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
-// Server is a PostgreSQL server as the registry knows it.
-type Server struct {
-	Ref     string `json:"ref"`
-	State   string `json:"state"` // active or draining
-	Tenants int    `json:"tenants"`
-}
-
-// syncServers records every configured server, new ones as active.
-func (r *Registry) syncServers(ctx context.Context, refs []string) error {
-	for _, ref := range refs {
-		_, err := r.db.ExecContext(ctx, `INSERT INTO db_servers (ref, state, created_at) VALUES ($1, 'active', $2)
-			ON CONFLICT (ref) DO NOTHING`, ref, r.now().UTC())
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// Servers lists the database servers and how many live tenants each holds.
-func (r *Registry) Servers(ctx context.Context) ([]Server, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT s.ref, s.state, COUNT(t.id) FROM db_servers s
-		LEFT JOIN tenants t ON t.server_ref = s.ref AND t.status <> 'deleted'
-		GROUP BY s.ref, s.state ORDER BY s.ref`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Server
-	for rows.Next() {
-		var s Server
-		if err := rows.Scan(&s.Ref, &s.State, &s.Tenants); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-// SetServerState marks a server active or draining. A draining server keeps
-// its tenants but receives no new ones.
-func (r *Registry) SetServerState(ctx context.Context, ref, state string) error {
-	if state != "active" && state != "draining" {
-		return steeple.Errorf(steeple.EINVALID, "server state must be active or draining, not %q", state)
-	}
-	res, err := r.db.ExecContext(ctx, `UPDATE db_servers SET state = $1 WHERE ref = $2`, state, ref)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return steeple.Errorf(steeple.ENOTFOUND, "database server %q not found", ref)
-	}
-	return nil
-}
-
-// placeTenant picks, among the active servers this process can reach, the
-// one holding the fewest live tenants.
-func (r *Registry) placeTenant(ctx context.Context, reachable []string) (string, error) {
-	servers, err := r.Servers(ctx)
-	if err != nil {
-		return "", err
-	}
-	best, bestCount := "", -1
-	for _, s := range servers {
-		if s.State != "active" || !contains(reachable, s.Ref) {
-			continue
-		}
-		if bestCount < 0 || s.Tenants < bestCount {
-			best, bestCount = s.Ref, s.Tenants
-		}
-	}
-	if best == "" {
-		return "", steeple.Errorf(steeple.EUNAVAILABLE, "no active database server to place a new church on")
-	}
-	return best, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // IsUniqueViolation recognises a unique-constraint failure from either driver.

@@ -4,16 +4,36 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple"
 )
 
 func (h *Handler) routeHome() {
 	h.mux.HandleFunc("GET /{$}", h.authed(h.home))
+	h.mux.HandleFunc("GET /setup/{step}", h.authed(h.setupStep))
+}
+
+// setupSteps are the checklist items that have no page of their own yet:
+// each link leads to a short explanation of how to do it for now (through
+// the JSON API) instead of nowhere.
+var setupSteps = map[string]string{"number": "setup.number", "register": "setup.register", "send": "setup.send"}
+
+// setupStep explains a setup step that has no page yet.
+func (h *Handler) setupStep(w http.ResponseWriter, r *http.Request, s *session) {
+	id, ok := setupSteps[r.PathValue("step")]
+	if !ok {
+		h.fail(w, r, s.view, errNotFound)
+		return
+	}
+	v := s.view
+	v.TitleID = id + ".title"
+	v.Data = id
+	h.render(w, r, http.StatusOK, "setup", v)
 }
 
 // step is one item of the setup checklist.
 type step struct {
 	TextID string
+	Href   string // where the step is done
 	Done   bool
 }
 
@@ -41,6 +61,13 @@ type homeData struct {
 	DailyCap     int    // texts a day before registration (0: none)
 	Capped       bool   // the church sends under the unregistered limits
 	Registration string
+	// Unverified: the church's email is not verified yet (the banner);
+	// VerifyTo is where the link went when the viewer is the admin who
+	// must verify ("" for another admin); Resent is "1" or "wait" after
+	// asking for a new link.
+	Unverified bool
+	VerifyTo   string
+	Resent     string
 }
 
 // home is the church at a glance: what is left to set up, and how texting goes.
@@ -55,12 +82,12 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, v, err)
 		return
 	}
-	nums, err := h.deps.Tenancy.Registry.TenantNumbers(ctx, s.h.TenantID())
+	nums, err := h.deps.Tenancy.Registry.SendingNumbers(ctx, s.h.TenantID())
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
-	regStatus := "not_submitted"
+	regStatus := steeple.RegistrationStatus("not_submitted")
 	if h.deps.Registration != nil {
 		reg, err := h.deps.Registration.Get(ctx, s.h)
 		if err != nil {
@@ -70,28 +97,42 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		regStatus = reg.Status
 	}
 	d := homeData{Used: ov.SegmentsThisMonth, Unread: ov.UnreadConversations, OptOuts: ov.OptOutsSince,
-		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: regStatus}
+		Quota: h.deps.Plans[s.h.Tenant().Plan].MonthlySegments, Registration: string(regStatus)}
+	gate, err := h.deps.Auth.ChurchGate(ctx, s.h)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if gate.VerifiedAt == nil {
+		d.Unverified = true
+		if gate.AdminID == s.admin.ID {
+			d.VerifyTo = s.admin.Email
+		}
+		if q := r.URL.Query().Get("resent"); q == "1" || q == "wait" {
+			d.Resent = q
+		}
+	}
 	d.Steps = []step{
-		{"home.step.number", len(nums) > 0},
-		{"home.step.register", regStatus == store.RegProvisioned},
-		{"home.step.import", ov.Members > 0},
-		{"home.step.send", ov.Broadcasts > 0},
+		{"home.step.number", "/setup/number", len(nums) > 0},
+		{"home.step.register", "/setup/register", regStatus == steeple.RegProvisioned},
+		{"home.step.import", "/members/import", ov.Members > 0},
+		{"home.step.send", "/setup/send", ov.Broadcasts > 0},
 	}
 	d.SetupDone = true
 	for _, st := range d.Steps {
 		d.SetupDone = d.SetupDone && st.Done
 	}
 	switch regStatus {
-	case store.RegProvisioned:
+	case steeple.RegProvisioned:
 		d.LimitID, d.Rate = "home.limit.registered", formatRate(h.deps.Limits.RegisteredRate)
 	case "not_submitted":
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.unregistered", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
-	case store.RegBrandFailed, store.RegCampaignRejected:
+	case steeple.RegBrandFailed, steeple.RegCampaignRejected:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.rejected", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	default:
 		d.LimitID, d.Rate, d.DailyCap = "home.limit.pending", formatRate(h.deps.Limits.UnregisteredRate), h.deps.Limits.UnregisteredDailyCap
 	}
-	d.Capped = regStatus != store.RegProvisioned
+	d.Capped = regStatus != steeple.RegProvisioned
 	if h.deps.Messaging != nil {
 		bs, err := h.deps.Messaging.List(ctx, s.h, 5)
 		if err != nil {

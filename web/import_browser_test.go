@@ -16,7 +16,7 @@ import (
 // 32 people added; axe finds no violation on any step (errors included).
 func TestBrowserImportPlanningCenter(t *testing.T) {
 	t.Parallel()
-	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{NoQueue: true,
+	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{NoQueue: true, Welcome: true,
 		Tune: func(tu *app.Tuning) { tu.Messaging.UnregisteredDailyCap = 40 }})
 	file, err := filepath.Abs("../members/testdata/import/planning_center.csv")
 	if err != nil {

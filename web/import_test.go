@@ -73,7 +73,7 @@ func TestImportPlanningCenterThroughPages(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
 		// An unregistered church capped at 40 texts a day: the welcome
 		// texts take at most half of it each day.
-		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true, Tune: func(tu *app.Tuning) { tu.Messaging.UnregisteredDailyCap = 40 }})
+		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true, Welcome: true, Tune: func(tu *app.Tuning) { tu.Messaging.UnregisteredDailyCap = 40 }})
 		b := newBrowser(t, s, "en")
 		b.signUp("Grace Chapel", "ruth@grace.example.org")
 		b.get("/members/import").want(t, 200, "Import members from a spreadsheet", `enctype="multipart/form-data"`, "20 MB", "10,000")

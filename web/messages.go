@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 )
@@ -55,9 +56,9 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request, s *session) {
 	d := messagesData{Tab: r.URL.Query().Get("tab"), Tabs: []string{"sent", "scheduled", "recurring"}}
 	switch d.Tab {
 	case "scheduled", "recurring":
-		kind := store.ScheduleOnce
+		kind := steeple.ScheduleOnce
 		if d.Tab == "recurring" {
-			kind = store.ScheduleRecurring
+			kind = steeple.ScheduleRecurring
 		}
 		if h.deps.Schedules != nil {
 			vs, err := h.deps.Schedules.List(ctx, s.h, kind)
@@ -66,8 +67,8 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request, s *session) {
 				return
 			}
 			for _, x := range vs {
-				row := laterRow{ID: x.ID, Name: x.Name, Text: x.Request.Text, Status: x.Status, NextAt: x.NextAt, Rule: x.Rule}
-				if row.NextAt == nil && x.Status == store.ScheduleActive {
+				row := laterRow{ID: x.ID, Name: x.Name, Text: x.Message.Text, Status: string(x.Status), NextAt: x.NextAt, Rule: x.Rule}
+				if row.NextAt == nil && x.Status == steeple.ScheduleActive {
 					row.NextAt = x.SendAt
 				}
 				d.Later = append(d.Later, row)

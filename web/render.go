@@ -15,7 +15,8 @@ type pages struct {
 }
 
 // pageNames are the templates in templates/, one per screen.
-var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error",
+var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error", "setup",
+	"password_forgot", "password_reset", "account_password", "accept", "verify",
 	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary", "messages", "reports"}
 
 func loadPages(st *assets) (*pages, error) {

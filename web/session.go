@@ -4,6 +4,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/steeple-sms/steeple"
@@ -18,6 +19,9 @@ const (
 	sessionCookie = "__Host-steeple_session"
 	mfaCookie     = "__Host-steeple_mfa"
 	mfaCookieTTL  = 5 * time.Minute // the MFA token itself expires sooner or as soon
+	// choiceCookie holds the signed church-choice token between a password
+	// that matched at several churches and the church chosen.
+	choiceCookie = "__Host-steeple_choice"
 )
 
 // setCookie writes one of our cookies with the attributes they all share.
@@ -129,12 +133,39 @@ func (h *Handler) toSignIn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
-// safeNext keeps a post-sign-in destination on this site.
+// safeNext keeps a post-sign-in (or language picker) destination on this
+// site. The value is parsed, not pattern-matched: it must have no scheme or
+// host, a path starting with a single "/", and no control characters or
+// backslashes anywhere (browsers strip tabs and newlines and read "\\" as
+// "/", so "/\t/evil.example" would become "//evil.example"). The result is
+// rebuilt from the path and query alone.
 func safeNext(next string) string {
-	if len(next) > 1 && next[0] == '/' && next[1] != '/' && next[1] != '\\' {
-		return next
+	if next == "" || len(next) > 2048 {
+		return "/"
 	}
-	return "/"
+	for _, c := range next {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || u.Opaque != "" {
+		return "/"
+	}
+	p := u.Path
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") {
+		return "/"
+	}
+	for _, c := range p {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return "/"
+		}
+	}
+	out := (&url.URL{Path: p, RawQuery: u.RawQuery}).String()
+	if !strings.HasPrefix(out, "/") || strings.HasPrefix(out, "//") {
+		return "/"
+	}
+	return out
 }
 
 // heldResponse keeps a response until send, so that it is written to the

@@ -14,6 +14,7 @@ func (h *Handler) routeSignin() {
 	h.mux.HandleFunc("POST /signin", h.signin)
 	h.mux.HandleFunc("GET /signin/code", h.mfaPage)
 	h.mux.HandleFunc("POST /signin/code", h.mfa)
+	h.mux.HandleFunc("POST /signin/choose", h.choose)
 }
 
 // chooseData lists the churches an email and password open.
@@ -26,6 +27,9 @@ func (h *Handler) signinPage(w http.ResponseWriter, r *http.Request) {
 	v.Form.Values["next"] = safeNext(r.URL.Query().Get("next"))
 	if r.URL.Query().Get("signed_out") == "1" {
 		v.Data = true // says "you have signed out"
+	}
+	if r.URL.Query().Get("reset") == "1" {
+		v.Form.Values["reset"] = "1" // says "your password is changed"
 	}
 	h.render(w, r, http.StatusOK, "signin", v)
 }
@@ -68,10 +72,12 @@ func (h *Handler) signin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, v *view, res *auth.LoginResult, password string) {
 	switch {
 	case res.Churches != nil:
-		// The password travels back in the chooser's form (POST body, never
-		// a URL); the page is not cached.
+		// The password is not sent back: a short-lived signed token naming
+		// the admins whose password matched goes in an HttpOnly cookie,
+		// and the chooser posts only the church's id.
+		setCookie(w, choiceCookie, res.ChoiceToken, h.deps.Now().Add(auth.ChoiceTTL))
+		w.Header().Set("Cache-Control", "no-store")
 		v.TitleID = "choose.title"
-		v.Form.Values["password"] = password
 		v.Data = chooseData{Churches: res.Churches}
 		h.render(w, r, http.StatusOK, "choose", v)
 	case res.MFARequired:
@@ -82,6 +88,32 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, v *view, res 
 		setCookie(w, mfaCookie, "", time.Time{})
 		http.Redirect(w, r, safeNext(v.Form.Values["next"]), http.StatusSeeOther)
 	}
+}
+
+// choose finishes a sign-in at the church chosen, with the choice cookie.
+func (h *Handler) choose(w http.ResponseWriter, r *http.Request) {
+	v := h.newView(r, "signin.title")
+	if !h.parseForm(w, r, v) {
+		return
+	}
+	v.Form.Values["next"] = safeNext(r.PostForm.Get("next"))
+	c, err := r.Cookie(choiceCookie)
+	var res *auth.LoginResult
+	if err == nil {
+		res, err = h.deps.Auth.WebCompleteChoice(r.Context(), c.Value, r.PostForm.Get("tenant_id"), client(r))
+	}
+	if err != nil {
+		if err == http.ErrNoCookie || steeple.ErrorCode(err) == steeple.EUNAUTHORIZED {
+			setCookie(w, choiceCookie, "", time.Time{})
+			v.Notice = v.T("mfa.expired")
+			h.render(w, r, http.StatusUnauthorized, "signin", v)
+			return
+		}
+		h.fail(w, r, v, err)
+		return
+	}
+	setCookie(w, choiceCookie, "", time.Time{})
+	h.signedIn(w, r, v, res, "")
 }
 
 func (h *Handler) mfaPage(w http.ResponseWriter, r *http.Request) {

@@ -33,7 +33,9 @@ func (h *Handler) signupPage(w http.ResponseWriter, r *http.Request) {
 }
 
 // signup creates a church and its owner, then signs the owner in. The same
-// church name with the same email asks for confirmation first.
+// church name with the same email and that admin's password asks for
+// confirmation first; otherwise it is an ordinary signup (the warning
+// never tells who runs which church without the password).
 func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r, "signup.title")
 	if !h.parseForm(w, r, v) {
@@ -48,7 +50,7 @@ func (h *Handler) signup(w http.ResponseWriter, r *http.Request) {
 	req.Church.Name, req.Church.Timezone = v.Form.Values["church.name"], v.Form.Values["church.timezone"]
 	req.Admin.Name, req.Admin.Email, req.Admin.Password = v.Form.Values["admin.name"], v.Form.Values["admin.email"], r.PostForm.Get("admin.password")
 	if r.PostForm.Get("confirm_duplicate") != "yes" && req.Church.Name != "" {
-		same, err := h.deps.Auth.SameChurches(r.Context(), req.Church.Name, req.Admin.Email)
+		same, err := h.deps.Auth.SameChurches(r.Context(), req.Church.Name, req.Admin.Email, req.Admin.Password)
 		if err != nil {
 			h.fail(w, r, v, err)
 			return

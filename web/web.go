@@ -99,6 +99,8 @@ func New(d Deps) (*Handler, error) {
 	h.mux.HandleFunc("GET /static/{name}", h.serveStatic)
 	h.routeSignup()
 	h.routeSignin()
+	h.routePassword()
+	h.routeInvite()
 	h.routeSignout()
 	h.routeLanguage()
 	h.routeHome()

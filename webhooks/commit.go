@@ -87,11 +87,11 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 	_, err := g.svc.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
 		params := make([]river.InsertManyParams, 0, len(batch))
 		for _, p := range batch {
-			n, err := tx.Exec(ctx, tenancy.InsertWebhookEventSQL, p.args.EventID, now)
+			fresh, err := tenancy.InTx(tx).RecordWebhookEvent(ctx, p.args.EventID, now)
 			if err != nil {
 				return nil, err
 			}
-			if p.seen = n == 0; !p.seen {
+			if p.seen = !fresh; !p.seen {
 				params = append(params, river.InsertManyParams{Args: p.args})
 			}
 		}

@@ -32,48 +32,48 @@ func TestCoreIsolation(t *testing.T) {
 		t.Parallel()
 		start := time.Now()
 		s := testkit.NewServer(t, b)
-		a := newChurch(t, s, "Grace Chapel", "+13125550100")
-		bb := newChurch(t, s, "Hope Fellowship", "+13125550200")
-		p := phone(1)
-		annA := createMember(t, s, a, "Ann", p, true)
-		annB := createMember(t, s, bb, "Annie", p, true)
+		a := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		bb := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship", Number: "+13125550200"})
+		p := testkit.Phone(1)
+		annA := s.AddMember(t, a.ID, testkit.MemberOptions{FirstName: "Ann", Phone: p, OptedIn: true})
+		annB := s.AddMember(t, bb.ID, testkit.MemberOptions{FirstName: "Annie", Phone: p, OptedIn: true})
 
 		// A's broadcast stays "sent": the carrier never reports back.
 		s.Sim.SetOutcome(p, telnyxsim.Outcome{Kind: telnyxsim.NeverFinalize})
-		aMsg := broadcastAll(t, s, a, "Choir practice moved to Thursday")
+		aMsg := a.API(s).BroadcastAll(t, "Choir practice moved to Thursday")
 		waitRecipient(t, s, a, aMsg, annA, store.StatusSent)
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeApplied, 1)
 
 		// A text to A's number: A's inbox, matched to A's member, nothing in B.
-		inbound(t, s, p, a.number, "Can I bring a casserole?")
+		inbound(t, s, p, a.Number, "Can I bring a casserole?")
 		th := waitConversationWith(t, s, a, p, 1)
 		if th.Member == nil || th.Member.ID != annA || th.Messages[0].Body != "Can I bring a casserole?" || th.Unread != 1 {
 			t.Fatalf("A's conversation: %+v; want one unread text from member %s", th, annA)
 		}
 		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, 1)
-		if cs := listConversations(t, s, bb, ""); len(cs) != 0 {
+		if cs := bb.API(s).Conversations(t, ""); len(cs) != 0 {
 			t.Fatalf("B has %d conversations after a text to A's number: %+v", len(cs), cs)
 		}
 
 		// A receipt for B's broadcast: B's recipient delivered, A's untouched.
 		s.Sim.SetOutcome(p, telnyxsim.Outcome{Kind: telnyxsim.Deliver})
-		bMsg := broadcastAll(t, s, bb, "Potluck on Sunday")
+		bMsg := bb.API(s).BroadcastAll(t, "Potluck on Sunday")
 		bv := waitRecipient(t, s, bb, bMsg, annB, store.StatusDelivered)
 		if bv.Message.Counts["delivered"] != 1 || bv.Message.Recipients != 1 {
 			t.Fatalf("B's broadcast: %+v; want its one recipient delivered", bv.Message)
 		}
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied, 1)
-		av := getBroadcast(t, s, a, aMsg)
-		if r := av.recipient(annA); r == nil || r.Status != store.StatusSent || r.FinishedAt != nil || av.Message.Counts["sent"] != 1 {
+		av := a.API(s).GetBroadcast(t, aMsg)
+		if r := av.Recipient(annA); r == nil || r.Status != store.StatusSent || r.FinishedAt != nil || av.Message.Counts["sent"] != 1 {
 			t.Fatalf("A's broadcast changed after B's receipt: %+v %+v", av.Message.Counts, av.Recipients)
 		}
-		if cs := listConversations(t, s, bb, ""); len(cs) != 0 {
+		if cs := bb.API(s).Conversations(t, ""); len(cs) != 0 {
 			t.Fatalf("B has conversations: %+v", cs)
 		}
 		t.Logf("%s: two churches in %v", b.Name, time.Since(start).Round(time.Millisecond))
 
 		t.Run("200 churches", func(t *testing.T) {
-			coreIsolationAtScale(t, s, p, map[string]int{a.id: 1, bb.id: 0})
+			coreIsolationAtScale(t, s, p, map[string]int{a.ID: 1, bb.ID: 0})
 		})
 	})
 }
@@ -132,7 +132,7 @@ func coreIsolationAtScale(t *testing.T, s *testkit.Server, p string, others map[
 		c.broadcast = bc.ID
 		return s.Sim.Inbound(ctx, telnyxsim.InboundMessage{From: p, To: c.number, Text: c.text, WebhookURL: s.URL + "/webhooks/telnyx"})
 	})
-	eventually(t, 90*time.Second, func() string {
+	testkit.Eventually(t, 90*time.Second, func() string {
 		r := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied) - received
 		f := metric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied) - finalized
 		if r != n || f != n {

@@ -17,11 +17,9 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -30,216 +28,49 @@ import (
 	"github.com/steeple-sms/steeple/webhooks"
 )
 
-// church is a signed-up church with a number and its owner's access token.
-type church struct {
-	id, name, token, number string
-}
-
-// newChurch signs a church up through the API and gives it a number
-// (none when number is "").
-func newChurch(t *testing.T, s *testkit.Server, name, number string) *church {
-	t.Helper()
-	email := "owner@" + strings.ToLower(strings.ReplaceAll(name, " ", "-")) + ".example.org"
-	r := s.Signup(t, name, email, "correct horse battery")
-	var body struct {
-		Tenant      struct{ ID string } `json:"tenant"`
-		AccessToken string              `json:"access_token"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	if number != "" {
-		if err := s.Tenancy.Registry.AssignNumber(context.Background(), body.Tenant.ID, number); err != nil {
-			t.Fatalf("assign %s to %s: %v", number, name, err)
-		}
-	}
-	return &church{id: body.Tenant.ID, name: name, token: body.AccessToken, number: number}
-}
-
-func decodeJSON(t testing.TB, raw string, v any) {
-	t.Helper()
-	if err := json.Unmarshal([]byte(raw), v); err != nil {
-		t.Fatalf("decode %q: %v", raw, err)
-	}
-}
-
-// phone is the i-th test phone number (i < 10,000), in E.164.
-func phone(i int) string { return fmt.Sprintf("+1312200%04d", i) }
-
-// createMember adds a member; optedIn records that consent was collected
-// (otherwise the member starts opted out). It returns the member's id. It
-// goes through the store, not the API, which would also queue a welcome
-// text: those are not what these tests are about, and they wait for the
-// church's quiet hours, which depend on the time of day the test runs.
-func createMember(t *testing.T, s *testkit.Server, c *church, first, phone string, optedIn bool) string {
-	t.Helper()
-	consent := steeple.Consent{Status: steeple.ConsentOptedOut, Source: steeple.ConsentSourceAdmin}
-	if optedIn {
-		consent = steeple.Consent{Status: steeple.ConsentOptedIn, Source: steeple.ConsentSourceAdmin, Wording: "Yes, text me"}
-	}
-	var id string
-	withHandle(t, s, c.id, func(h *tenancy.Handle) {
-		m, err := s.Store.CreateMember(context.Background(), h, store.MemberInput{FirstName: first, LastName: "Tester", Phone: phone}, consent)
-		if err != nil {
-			t.Fatalf("create member %s in %s: %v", first, c.name, err)
-		}
-		id = m.ID
-	})
-	return id
-}
-
-// getMember is GET /api/v1/members/{id}.
-func getMember(t *testing.T, s *testkit.Server, c *church, id string) *steeple.Member {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/members/"+id, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("get member %s: %d %s", id, r.Status, r.Raw)
-	}
-	var m steeple.Member
-	decodeJSON(t, r.Raw, &m)
-	return &m
-}
-
-// broadcastView is GET /api/v1/messages/{id}.
-type broadcastView struct {
-	Message    store.Broadcast         `json:"message"`
-	Recipients []store.RecipientStatus `json:"recipients"`
-}
-
-// recipient returns a member's recipient row, or nil when the member is not one.
-func (v *broadcastView) recipient(memberID string) *store.RecipientStatus {
-	for i := range v.Recipients {
-		if v.Recipients[i].MemberID == memberID {
-			return &v.Recipients[i]
-		}
-	}
-	return nil
-}
-
-// broadcastAll texts every member who may be texted and returns the id.
-func broadcastAll(t *testing.T, s *testkit.Server, c *church, text string) string {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/messages", c.token, map[string]any{"text": text, "audience": map[string]any{"all": true}})
-	if r.Status != http.StatusCreated {
-		t.Fatalf("broadcast from %s: %d %s", c.name, r.Status, r.Raw)
-	}
-	var b struct{ ID string }
-	decodeJSON(t, r.Raw, &b)
-	return b.ID
-}
-
-func getBroadcast(t *testing.T, s *testkit.Server, c *church, id string) *broadcastView {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/messages/"+id, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("get broadcast %s: %d %s", id, r.Status, r.Raw)
-	}
-	var v broadcastView
-	decodeJSON(t, r.Raw, &v)
-	return &v
-}
-
 // waitRecipient waits until a member's recipient status in a broadcast is
 // want and returns the broadcast as it then stands.
-func waitRecipient(t *testing.T, s *testkit.Server, c *church, broadcastID, memberID, want string) *broadcastView {
+func waitRecipient(t *testing.T, s *testkit.Server, c *testkit.Church, broadcastID, memberID, want string) *testkit.BroadcastView {
 	t.Helper()
-	var v *broadcastView
-	eventually(t, 15*time.Second, func() string {
-		v = getBroadcast(t, s, c, broadcastID)
-		r := v.recipient(memberID)
+	var v *testkit.BroadcastView
+	testkit.Eventually(t, 15*time.Second, func() string {
+		v = c.API(s).GetBroadcast(t, broadcastID)
+		r := v.Recipient(memberID)
 		if r == nil {
 			return fmt.Sprintf("member %s is not a recipient of %s: %+v", memberID, broadcastID, v.Recipients)
 		}
 		if r.Status != want {
-			return fmt.Sprintf("%s's recipient %s is %q (%s %s); want %q", c.name, memberID, r.Status, r.ErrorCode, r.ErrorDetail, want)
+			return fmt.Sprintf("%s's recipient %s is %q (%s %s); want %q", c.Name, memberID, r.Status, r.ErrorCode, r.ErrorDetail, want)
 		}
 		return ""
 	})
 	// Read again: one answer's counts and recipient list come from two
 	// reads, so the counts in the answer that first showed the status may
 	// predate it.
-	return getBroadcast(t, s, c, broadcastID)
-}
-
-// eventually polls cond (which returns "" once satisfied, else what is
-// still wrong) every 25 ms, failing with its last answer after timeout.
-func eventually(t testing.TB, timeout time.Duration, cond func() string) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		msg := cond()
-		if msg == "" {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s", timeout, msg)
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
-// thread is GET /api/v1/conversations/{id}.
-type thread struct {
-	store.Conversation
-	Messages   []store.ConversationMessage `json:"messages"`
-	NextCursor string                      `json:"next_cursor"`
-}
-
-// only returns the thread's messages in one direction.
-func (th *thread) only(direction string) []store.ConversationMessage {
-	var out []store.ConversationMessage
-	for _, m := range th.Messages {
-		if m.Direction == direction {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// listConversations is GET /api/v1/conversations?query.
-func listConversations(t *testing.T, s *testkit.Server, c *church, query string) []store.Conversation {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/conversations"+query, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("list %s's conversations: %d %s", c.name, r.Status, r.Raw)
-	}
-	var body struct {
-		Conversations []store.Conversation `json:"conversations"`
-	}
-	decodeJSON(t, r.Raw, &body)
-	return body.Conversations
-}
-
-func getThread(t *testing.T, s *testkit.Server, c *church, id string) *thread {
-	t.Helper()
-	r := s.Do(t, "GET", "/api/v1/conversations/"+id, c.token, nil)
-	if r.Status != http.StatusOK {
-		t.Fatalf("get %s's conversation %s: %d %s", c.name, id, r.Status, r.Raw)
-	}
-	var th thread
-	decodeJSON(t, r.Raw, &th)
-	return &th
+	return c.API(s).GetBroadcast(t, broadcastID)
 }
 
 // waitConversationWith waits until the church has a conversation with
 // phone holding at least n messages, and returns its thread.
-func waitConversationWith(t *testing.T, s *testkit.Server, c *church, phone string, n int) *thread {
+func waitConversationWith(t *testing.T, s *testkit.Server, c *testkit.Church, phone string, n int) *testkit.Thread {
 	t.Helper()
-	var th *thread
-	eventually(t, 15*time.Second, func() string {
-		for _, cv := range listConversations(t, s, c, "") {
+	var th *testkit.Thread
+	testkit.Eventually(t, 15*time.Second, func() string {
+		for _, cv := range c.API(s).Conversations(t, "") {
 			if cv.Phone == phone {
-				th = getThread(t, s, c, cv.ID)
+				th = c.API(s).Thread(t, cv.ID)
 				if len(th.Messages) >= n {
 					return ""
 				}
-				return fmt.Sprintf("%s's conversation with %s has %d messages; want %d", c.name, phone, len(th.Messages), n)
+				return fmt.Sprintf("%s's conversation with %s has %d messages; want %d", c.Name, phone, len(th.Messages), n)
 			}
 		}
-		return fmt.Sprintf("%s has no conversation with %s", c.name, phone)
+		return fmt.Sprintf("%s has no conversation with %s", c.Name, phone)
 	})
 	// Read again: an answer's conversation and its messages come from two
 	// reads, so the conversation in the answer that first showed the
 	// messages may predate them (unread count, flag).
-	return getThread(t, s, c, th.ID)
+	return c.API(s).Thread(t, th.ID)
 }
 
 // churchConversations lists a church's conversations through the store
@@ -247,7 +78,7 @@ func waitConversationWith(t *testing.T, s *testkit.Server, c *church, phone stri
 func churchConversations(t testing.TB, s *testkit.Server, tenantID string) []*store.Conversation {
 	t.Helper()
 	var out []*store.Conversation
-	withHandle(t, s, tenantID, func(h *tenancy.Handle) {
+	s.WithHandle(t, tenantID, func(h *tenancy.Handle) {
 		cs, _, err := s.Store.Conversations(context.Background(), h, store.ConversationQuery{Limit: 100})
 		if err != nil {
 			t.Fatalf("conversations of %s: %v", tenantID, err)
@@ -255,16 +86,6 @@ func churchConversations(t testing.TB, s *testkit.Server, tenantID string) []*st
 		out = cs
 	})
 	return out
-}
-
-func withHandle(t testing.TB, s *testkit.Server, tenantID string, fn func(h *tenancy.Handle)) {
-	t.Helper()
-	h, err := s.Tenancy.Manager.Acquire(context.Background(), tenantID)
-	if err != nil {
-		t.Fatalf("acquire %s: %v", tenantID, err)
-	}
-	defer h.Release()
-	fn(h)
 }
 
 // inbound has the simulator deliver a text from a phone to a church's number.
@@ -277,33 +98,11 @@ func inbound(t *testing.T, s *testkit.Server, from, to, text string, media ...te
 	}
 }
 
-// sentTo returns what the simulator accepted for a phone, oldest first.
-func sentTo(s *testkit.Server, to string) []telnyxsim.SentMessage {
-	var out []telnyxsim.SentMessage
-	for _, m := range s.Sim.Messages() {
-		if m.To == to {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// registryCount runs a count query on the registry database.
-func registryCount(t testing.TB, s *testkit.Server, query string, args ...any) int {
-	t.Helper()
-	var n int
-	if err := s.Tenancy.Registry.DB().QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	return n
-}
-
 // storedEvents is how many event ids the registry keeps and how many
 // webhook jobs were ever queued (River keeps finished jobs).
 func storedEvents(t testing.TB, s *testkit.Server) (events, jobs int) {
 	t.Helper()
-	return registryCount(t, s, `SELECT COUNT(*) FROM webhook_events`),
-		registryCount(t, s, `SELECT COUNT(*) FROM river_job WHERE kind = $1`, webhooks.EventArgs{}.Kind())
+	return s.RegistryCount(t, `SELECT COUNT(*) FROM webhook_events`), s.JobCount(t, webhooks.EventArgs{}.Kind())
 }
 
 // metric reads steeple_webhook_events_total{type, outcome}.
@@ -333,7 +132,7 @@ func metric(t testing.TB, s *testkit.Server, eventType, outcome string) float64 
 // waitMetric waits until a counter reaches want.
 func waitMetric(t testing.TB, s *testkit.Server, eventType, outcome string, want float64) {
 	t.Helper()
-	eventually(t, 15*time.Second, func() string {
+	testkit.Eventually(t, 15*time.Second, func() string {
 		if got := metric(t, s, eventType, outcome); got != want {
 			return fmt.Sprintf("steeple_webhook_events_total{type=%q,outcome=%q} = %v; want %v", eventType, outcome, got, want)
 		}

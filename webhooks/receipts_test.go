@@ -49,7 +49,7 @@ func refusedSimWebhook(t *testing.T, s *testkit.Server, messageID, eventType str
 // onlySentTo returns the one text the simulator accepted for a phone.
 func onlySentTo(t *testing.T, s *testkit.Server, to string) telnyxsim.SentMessage {
 	t.Helper()
-	got := sentTo(s, to)
+	got := s.SentTo(to)
 	if len(got) != 1 {
 		t.Fatalf("the simulator accepted %d texts for %s; want 1: %+v", len(got), to, got)
 	}
@@ -58,25 +58,25 @@ func onlySentTo(t *testing.T, s *testkit.Server, to string) telnyxsim.SentMessag
 
 // buyNumber buys a number through the API and waits until the church may
 // send from it.
-func buyNumber(t *testing.T, s *testkit.Server, c *church, number string) {
+func buyNumber(t *testing.T, s *testkit.Server, c *testkit.Church, number string) {
 	t.Helper()
-	if r := s.Do(t, "POST", "/api/v1/numbers", c.token, map[string]any{"number": number}); r.Status != http.StatusAccepted {
-		t.Fatalf("%s orders %s: %d %s", c.name, number, r.Status, r.Raw)
+	if r := s.Do(t, "POST", "/api/v1/numbers", c.Token, map[string]any{"number": number}); r.Status != http.StatusAccepted {
+		t.Fatalf("%s orders %s: %d %s", c.Name, number, r.Status, r.Raw)
 	}
-	eventually(t, 15*time.Second, func() string {
-		r := s.Do(t, "GET", "/api/v1/numbers", c.token, nil)
+	testkit.Eventually(t, 15*time.Second, func() string {
+		r := s.Do(t, "GET", "/api/v1/numbers", c.Token, nil)
 		var body struct {
 			Numbers []tenancy.Number `json:"numbers"`
 		}
-		decodeJSON(t, r.Raw, &body)
+		testkit.DecodeJSON(t, r.Raw, &body)
 		for _, n := range body.Numbers {
-			if n.E164 == number && n.State == tenancy.NumberActive {
+			if n.E164 == number && n.State == steeple.NumberActive {
 				return ""
 			}
 		}
-		return fmt.Sprintf("%s does not have %s yet: %s", c.name, number, r.Raw)
+		return fmt.Sprintf("%s does not have %s yet: %s", c.Name, number, r.Raw)
 	})
-	c.number = number
+	c.Number = number
 }
 
 // A number released by church A and bought by church B (through the
@@ -93,17 +93,17 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 		opts.Numbers = func(c *numbers.Config) { c.ReleaseGrace = time.Nanosecond }
 		s := testkit.NewServer(t, b, opts)
 		const number = "+13125550100"
-		a := newChurch(t, s, "Grace Chapel", "")
-		bb := newChurch(t, s, "Hope Fellowship", "")
+		a := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
+		bb := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship"})
 		buyNumber(t, s, a, number)
-		p := phone(3)
-		annA := createMember(t, s, a, "Ann", p, true)
-		annB := createMember(t, s, bb, "Annie", p, true)
+		p := testkit.Phone(3)
+		annA := s.AddMember(t, a.ID, testkit.MemberOptions{FirstName: "Ann", Phone: p, OptedIn: true})
+		annB := s.AddMember(t, bb.ID, testkit.MemberOptions{FirstName: "Annie", Phone: p, OptedIn: true})
 
-		aMsg := broadcastAll(t, s, a, "Grace Chapel is moving to a new number")
+		aMsg := a.API(s).BroadcastAll(t, "Grace Chapel is moving to a new number")
 		waitRecipient(t, s, a, aMsg, annA, store.StatusSent)
 		x := onlySentTo(t, s, p)
-		if x.From != number || !strings.HasSuffix(x.WebhookURL, "?tenant="+a.id) {
+		if x.From != number || !strings.HasSuffix(x.WebhookURL, "?tenant="+a.ID) {
 			t.Fatalf("A's text: %+v; want it from %s naming A in its webhook URL", x, number)
 		}
 		aSent := refusedSimWebhook(t, s, x.ID, telnyx.EventMessageSent)
@@ -111,7 +111,7 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 
 		// A gives the number up; once released, B buys it and texts the same
 		// person from it.
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+number, a.token, nil); r.Status != http.StatusOK || r.Body["state"] != tenancy.NumberReleasing {
+		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+number, a.Token, nil); r.Status != http.StatusOK || r.Body["state"] != steeple.NumberReleasing {
 			t.Fatalf("A releases %s: %d %s", number, r.Status, r.Raw)
 		}
 		if n, err := s.Numbers.ReleaseDue(ctx); err != nil || n != 1 {
@@ -124,21 +124,21 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(),
 			inboundPayload(newUUID(), p, number, "Hello? Anyone there?", "")))
 		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeUnrouted, 1)
-		for _, c := range []*church{a, bb} {
-			if cs := churchConversations(t, s, c.id); len(cs) != 0 {
-				t.Fatalf("%s has conversations after a text to a number nobody owns: %+v", c.name, cs)
+		for _, c := range []*testkit.Church{a, bb} {
+			if cs := churchConversations(t, s, c.ID); len(cs) != 0 {
+				t.Fatalf("%s has conversations after a text to a number nobody owns: %+v", c.Name, cs)
 			}
 		}
 		buyNumber(t, s, bb, number)
-		if owner, err := s.Tenancy.Registry.NumberOwner(ctx, number); err != nil || owner != bb.id {
+		if owner, err := s.Tenancy.Registry.NumberOwner(ctx, number); err != nil || owner != bb.ID {
 			t.Fatalf("owner of %s = %q, %v; want B", number, owner, err)
 		}
-		bMsg := broadcastAll(t, s, bb, "Welcome to Hope Fellowship")
+		bMsg := bb.API(s).BroadcastAll(t, "Welcome to Hope Fellowship")
 		waitRecipient(t, s, bb, bMsg, annB, store.StatusSent)
-		if got := sentTo(s, p); len(got) != 2 || got[1].From != number {
+		if got := s.SentTo(p); len(got) != 2 || got[1].From != number {
 			t.Fatalf("texts to %s: %+v; want A's then B's, both from %s", p, got, number)
 		}
-		y := sentTo(s, p)[1]
+		y := s.SentTo(p)[1]
 		bFinal := refusedSimWebhook(t, s, y.ID, telnyx.EventMessageFinalized)
 
 		// A's finalized receipt arrives late: it updates A only.
@@ -148,14 +148,14 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 			t.Fatalf("A's counts %v; want 1 delivered", av.Message.Counts)
 		}
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied, 1)
-		bv := getBroadcast(t, s, bb, bMsg)
-		if r := bv.recipient(annB); r == nil || r.Status != store.StatusSent || r.FinishedAt != nil {
+		bv := bb.API(s).GetBroadcast(t, bMsg)
+		if r := bv.Recipient(annB); r == nil || r.Status != store.StatusSent || r.FinishedAt != nil {
 			t.Fatalf("B's recipient after A's late receipt: %+v; want still sent", r)
 		}
 		// A's even later message.sent changes nothing: finalized stands.
 		k.mustAccept(t, s, aSent)
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder, 1)
-		if r := getBroadcast(t, s, a, aMsg).recipient(annA); r.Status != store.StatusDelivered {
+		if r := a.API(s).GetBroadcast(t, aMsg).Recipient(annA); r.Status != store.StatusDelivered {
 			t.Fatalf("A's recipient after a late message.sent: %+v; want delivered", r)
 		}
 		// B's own receipt reaches B.
@@ -170,7 +170,7 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 		if th.Member == nil || th.Member.ID != annB {
 			t.Fatalf("B's conversation: %+v; want it with B's member", th.Conversation)
 		}
-		if cs := listConversations(t, s, a, ""); len(cs) != 0 {
+		if cs := a.API(s).Conversations(t, ""); len(cs) != 0 {
 			t.Fatalf("A has conversations after a text to the number it gave up: %+v", cs)
 		}
 		if got := metric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeUnknownID); got != 0 {
@@ -188,19 +188,19 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k := newSigner(t)
 		const grace = 300 * time.Millisecond
 		s := testkit.NewServer(t, b, k.options(func(c *webhooks.Config) { c.ReceiptGrace = grace }))
-		a := newChurch(t, s, "Grace Chapel", "+13125550100")
+		a := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
 		ids := map[int]string{}
 		for i := 1; i <= 3; i++ {
-			ids[i] = createMember(t, s, a, []string{"", "Ann", "Ben", "Cy"}[i], phone(i), true)
+			ids[i] = s.AddMember(t, a.ID, testkit.MemberOptions{FirstName: []string{"", "Ann", "Ben", "Cy"}[i], Phone: testkit.Phone(i), OptedIn: true})
 		}
-		bid := broadcastAll(t, s, a, "Service at 10 tomorrow")
+		bid := a.API(s).BroadcastAll(t, "Service at 10 tomorrow")
 		for i := 1; i <= 3; i++ {
 			waitRecipient(t, s, a, bid, ids[i], store.StatusSent)
 		}
 		if err := s.Sim.WaitIdle(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		x1, x2, x3 := onlySentTo(t, s, phone(1)), onlySentTo(t, s, phone(2)), onlySentTo(t, s, phone(3))
+		x1, x2, x3 := onlySentTo(t, s, testkit.Phone(1)), onlySentTo(t, s, testkit.Phone(2)), onlySentTo(t, s, testkit.Phone(3))
 		hook := x1.WebhookURL
 		tSent := time.Now().Add(-2 * time.Second).UTC().Truncate(time.Millisecond)
 		tFinal := tSent.Add(time.Second)
@@ -212,7 +212,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageSent, tSent,
 			receiptPayload(x1, "sent", hook, tSent, time.Time{})))
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder, 1)
-		r := getBroadcast(t, s, a, bid).recipient(ids[1])
+		r := a.API(s).GetBroadcast(t, bid).Recipient(ids[1])
 		if r.Status != store.StatusDelivered || r.FinishedAt == nil || !r.FinishedAt.Equal(tFinal) {
 			t.Fatalf("Ann after finalized then sent: %+v; want delivered, finished at %v", r, tFinal)
 		}
@@ -222,7 +222,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 			receiptPayload(x2, "delivery_failed", hook, tSent, tFinal,
 				map[string]any{"code": "40008", "title": "Undeliverable", "detail": "The handset is switched off."})))
 		v := waitRecipient(t, s, a, bid, ids[2], store.StatusFailed)
-		if r := v.recipient(ids[2]); r.ErrorCode != "40008" || !strings.Contains(r.ErrorDetail, "Undeliverable") {
+		if r := v.Recipient(ids[2]); r.ErrorCode != "40008" || !strings.Contains(r.ErrorDetail, "Undeliverable") {
 			t.Fatalf("Ben's failed recipient: %+v; want error code 40008 and its title", r)
 		}
 
@@ -231,7 +231,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal,
 			receiptPayload(x3, "delivered", s.URL+"/webhooks/telnyx?tenant="+newUUID(), tSent, tFinal)))
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeUnavailable, 1)
-		if r := getBroadcast(t, s, a, bid).recipient(ids[3]); r.Status != store.StatusSent {
+		if r := a.API(s).GetBroadcast(t, bid).Recipient(ids[3]); r.Status != store.StatusSent {
 			t.Fatalf("Cy after a receipt for another church: %+v; want still sent", r)
 		}
 		// Without a church in its URL a receipt goes to the sending number's owner.
@@ -248,28 +248,28 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal.Add(time.Second),
 			receiptPayload(x1, "delivery_failed", hook, tSent, tFinal.Add(time.Second), map[string]any{"code": "40002", "title": "Blocked"})))
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeOutOfOrder, 1)
-		if r := getBroadcast(t, s, a, bid).recipient(ids[1]); r.Status != store.StatusDelivered || r.ErrorCode != "" {
+		if r := a.API(s).GetBroadcast(t, bid).Recipient(ids[1]); r.Status != store.StatusDelivered || r.ErrorCode != "" {
 			t.Fatalf("Ann after a second final receipt: %+v; want still delivered", r)
 		}
 
 		// A reply in a conversation: the same ordering holds for it.
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(),
-			inboundPayload(newUUID(), phone(1), a.number, "Thanks! See you there", "")))
-		th := waitConversationWith(t, s, a, phone(1), 1)
-		if rep := s.Do(t, "POST", "/api/v1/conversations/"+th.ID+"/messages", a.token, map[string]any{"text": "You're welcome"}); rep.Status != http.StatusCreated {
+			inboundPayload(newUUID(), testkit.Phone(1), a.Number, "Thanks! See you there", "")))
+		th := waitConversationWith(t, s, a, testkit.Phone(1), 1)
+		if rep := s.Do(t, "POST", "/api/v1/conversations/"+th.ID+"/messages", a.Token, map[string]any{"text": "You're welcome"}); rep.Status != http.StatusCreated {
 			t.Fatalf("reply: %d %s", rep.Status, rep.Raw)
 		}
 		var reply telnyxsim.SentMessage
-		eventually(t, 10*time.Second, func() string {
-			if got := sentTo(s, phone(1)); len(got) == 2 {
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if got := s.SentTo(testkit.Phone(1)); len(got) == 2 {
 				reply = got[1]
 				return ""
 			}
 			return "the reply has not reached the simulator"
 		})
 		var replyID string
-		eventually(t, 10*time.Second, func() string {
-			for _, m := range getThread(t, s, a, th.ID).only(store.DirectionOutbound) {
+		testkit.Eventually(t, 10*time.Second, func() string {
+			for _, m := range a.API(s).Thread(t, th.ID).Only(store.DirectionOutbound) {
 				replyID = m.ID
 				if m.Status == store.StatusSent {
 					return ""
@@ -284,7 +284,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageSent, tSent,
 			receiptPayload(reply, "sent", reply.WebhookURL, tSent, time.Time{})))
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder, 2)
-		for _, m := range getThread(t, s, a, th.ID).Messages {
+		for _, m := range a.API(s).Thread(t, th.ID).Messages {
 			if m.ID == replyID && (m.Status != store.StatusDelivered || m.FinishedAt == nil || !m.FinishedAt.Equal(tFinal)) {
 				t.Fatalf("reply after finalized then sent: %+v; want delivered at %v", m, tFinal)
 			}
@@ -292,7 +292,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 
 		// A receipt for a message id no church knows: retried through the
 		// grace (the sender may not have recorded the id yet), then counted.
-		unknown := telnyxsim.SentMessage{ID: newUUID(), From: a.number, To: phone(9), Text: "?", Type: "SMS"}
+		unknown := telnyxsim.SentMessage{ID: newUUID(), From: a.Number, To: testkit.Phone(9), Text: "?", Type: "SMS"}
 		now := time.Now()
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, now,
 			receiptPayload(unknown, "delivered", hook, now, now)))
@@ -305,7 +305,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		unknown.ID = newUUID()
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageSent, old, receiptPayload(unknown, "sent", hook, old, time.Time{})))
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeUnknownID, 1)
-		if c := getBroadcast(t, s, a, bid).Message.Counts; c["delivered"] != 2 || c["failed"] != 1 {
+		if c := a.API(s).GetBroadcast(t, bid).Message.Counts; c["delivered"] != 2 || c["failed"] != 1 {
 			t.Fatalf("broadcast counts %v after unknown receipts; want unchanged", c)
 		}
 	})

@@ -32,22 +32,22 @@ func TestRejectedWebhooksWriteNothing(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		k := newSigner(t)
 		s := testkit.NewServer(t, b, k.options(nil))
-		a := newChurch(t, s, "Grace Chapel", "+13125550100")
-		other := newChurch(t, s, "Hope Fellowship", "+13125550200")
-		p := phone(7)
-		createMember(t, s, a, "Ann", p, true)
-		createMember(t, s, other, "Ann", p, true)
+		a := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		other := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship", Number: "+13125550200"})
+		p := testkit.Phone(7)
+		s.AddMember(t, a.ID, testkit.MemberOptions{FirstName: "Ann", Phone: p, OptedIn: true})
+		s.AddMember(t, other.ID, testkit.MemberOptions{FirstName: "Ann", Phone: p, OptedIn: true})
 
 		eventID, msgID := newUUID(), newUUID()
 		valid := eventBody(t, eventID, telnyx.EventMessageReceived, time.Now(),
-			inboundPayload(msgID, p, a.number, "Is the pantry open Saturday?", ""))
+			inboundPayload(msgID, p, a.Number, "Is the pantry open Saturday?", ""))
 		now := time.Now()
 		otherKey := newSigner(t)
 		forged := make([]byte, 64)
 		_, _ = rand.Read(forged)
 		stamp := strconv.FormatInt(now.Unix(), 10)
 		tampered := bytes.Replace(valid, []byte("Saturday"), []byte("Saturdax"), 1)
-		huge := sizedInbound(t, 256<<10+1, p, a.number) // one byte over 256 KiB
+		huge := sizedInbound(t, 256<<10+1, p, a.Number) // one byte over 256 KiB
 		malformed := []byte(`{"data":{"event_type":"message.received","id":"` + newUUID() + `"`)
 		noID := []byte(`{"data":{"event_type":"message.received","payload":{}}}`)
 		otherType := eventBody(t, newUUID(), "call.initiated", now, map[string]any{"call_control_id": "v3:abc"})
@@ -111,9 +111,9 @@ func TestRejectedWebhooksWriteNothing(t *testing.T) {
 		// Nothing could have been applied without a job, but look anyway,
 		// after giving a stray job time to run.
 		time.Sleep(200 * time.Millisecond)
-		for _, c := range []*church{a, other} {
-			if cs := churchConversations(t, s, c.id); len(cs) != 0 {
-				t.Fatalf("%s has conversations after refused webhooks: %+v", c.name, cs)
+		for _, c := range []*testkit.Church{a, other} {
+			if cs := churchConversations(t, s, c.ID); len(cs) != 0 {
+				t.Fatalf("%s has conversations after refused webhooks: %+v", c.Name, cs)
 			}
 		}
 
@@ -144,21 +144,21 @@ func TestRejectedWebhooksWriteNothing(t *testing.T) {
 		// The same text under a new event id (a provider re-sending the
 		// message itself) is queued but stored once.
 		again := eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(),
-			inboundPayload(msgID, p, a.number, "Is the pantry open Saturday?", ""))
+			inboundPayload(msgID, p, a.Number, "Is the pantry open Saturday?", ""))
 		k.mustAccept(t, s, again)
 		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeDuplicate, 3)
-		th = getThread(t, s, a, th.ID)
+		th = a.API(s).Thread(t, th.ID)
 		if len(th.Messages) != 1 || th.Unread != 1 {
 			t.Fatalf("the same provider message under a new event id changed the thread: %+v (unread %d)", th.Messages, th.Unread)
 		}
-		if cs := churchConversations(t, s, other.id); len(cs) != 0 {
-			t.Fatalf("%s has conversations: %+v", other.name, cs)
+		if cs := churchConversations(t, s, other.ID); len(cs) != 0 {
+			t.Fatalf("%s has conversations: %+v", other.Name, cs)
 		}
 
 		// The same event delivered concurrently (a provider retrying while
 		// the first attempt is in flight) is still accepted once.
 		burst := eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(),
-			inboundPayload(newUUID(), phone(7), a.number, "Burst", ""))
+			inboundPayload(newUUID(), testkit.Phone(7), a.Number, "Burst", ""))
 		answers := make([]string, 8)
 		var wg sync.WaitGroup
 		for i := range answers {
@@ -181,26 +181,26 @@ func TestRejectedWebhooksWriteNothing(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				if code, outcome := k.post(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(),
-					inboundPayload(newUUID(), phone(6), a.number, fmt.Sprintf("Text %d", i), ""))); code != http.StatusOK {
+					inboundPayload(newUUID(), testkit.Phone(6), a.Number, fmt.Sprintf("Text %d", i), ""))); code != http.StatusOK {
 					t.Errorf("text %d: %d %s", i, code, outcome)
 				}
 			}()
 		}
 		wg.Wait()
-		th = waitConversationWith(t, s, a, phone(6), 10)
+		th = waitConversationWith(t, s, a, testkit.Phone(6), 10)
 		if len(th.Messages) != 10 || th.Unread != 10 {
 			t.Fatalf("ten texts at once from one contact: %d messages, unread %d; want 10 and 10", len(th.Messages), th.Unread)
 		}
-		if cs := listConversations(t, s, a, ""); len(cs) != 2 {
-			t.Fatalf("%s has %d conversations; want 2 (Ann, the new contact)", a.name, len(cs))
+		if cs := a.API(s).Conversations(t, ""); len(cs) != 2 {
+			t.Fatalf("%s has %d conversations; want 2 (Ann, the new contact)", a.Name, len(cs))
 		}
 		if ev, jobs := storedEvents(t, s); ev != 13 || jobs != 13 {
 			t.Fatalf("registry holds %d event ids and %d webhook jobs; want 13 and 13", ev, jobs)
 		}
 
 		// A body of exactly 256 KiB is within the limit.
-		k.mustAccept(t, s, sizedInbound(t, 256<<10, phone(8), a.number))
-		if th := waitConversationWith(t, s, a, phone(8), 1); len(th.Messages[0].Body) < 250<<10 {
+		k.mustAccept(t, s, sizedInbound(t, 256<<10, testkit.Phone(8), a.Number))
+		if th := waitConversationWith(t, s, a, testkit.Phone(8), 1); len(th.Messages[0].Body) < 250<<10 {
 			t.Fatalf("the 256 KiB text was stored with %d bytes", len(th.Messages[0].Body))
 		}
 	})
@@ -238,7 +238,7 @@ func loadVectors(t *testing.T) map[string][]ed25519Vector {
 	var doc struct {
 		Vectors []ed25519Vector `json:"vectors"`
 	}
-	decodeJSON(t, string(data), &doc)
+	testkit.DecodeJSON(t, string(data), &doc)
 	out := map[string][]ed25519Vector{}
 	for _, v := range doc.Vectors {
 		out[v.Generator] = append(out[v.Generator], v)
@@ -280,13 +280,13 @@ func replayVectors(t *testing.T, b *testkit.Backend, vs []ed25519Vector, apply b
 		c.Now = func() time.Time { return time.Unix(clock.Load(), 0) }
 		c.ReceiptGrace = 500 * time.Millisecond
 	}})
-	var c *church
+	var c *testkit.Church
 	var member string
 	want := webhooks.OutcomeDuplicate
 	if apply {
 		// The vectors' church number; it also sent the finalized one's text.
-		c = newChurch(t, s, "Grace Chapel", "+13125550100")
-		member = createMember(t, s, c, "Pat", "+13125550199", true)
+		c = s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		member = s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Pat", Phone: "+13125550199", OptedIn: true})
 		want = webhooks.OutcomeAccepted
 	}
 
@@ -357,7 +357,7 @@ func replayVectors(t *testing.T, b *testkit.Backend, vs []ed25519Vector, apply b
 	if messages == 0 {
 		t.Fatal("no message.received vector was replayed")
 	}
-	if cs := listConversations(t, s, c, ""); len(cs) != messages {
+	if cs := c.API(s).Conversations(t, ""); len(cs) != messages {
 		t.Errorf("%d conversations; want %d", len(cs), messages)
 	}
 }

@@ -27,30 +27,30 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 		opt := k.options(nil)
 		opt.Inbox = func(c *inbox.Config) { c.ProviderConfirmsKeywords = false }
 		s := testkit.NewServer(t, b, opt)
-		c := newChurch(t, s, "Grace Chapel", "+13125550100")
-		ann := createMember(t, s, c, "Ann", phone(1), true)
-		ben := createMember(t, s, c, "Ben", phone(2), true)
-		first := broadcastAll(t, s, c, "Service at 10 tomorrow")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		ann := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ann", Phone: testkit.Phone(1), OptedIn: true})
+		ben := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ben", Phone: testkit.Phone(2), OptedIn: true})
+		first := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
 		waitRecipient(t, s, c, first, ann, store.StatusSent)
 		waitRecipient(t, s, c, first, ben, store.StatusSent)
 		if err := s.Sim.WaitIdle(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		toAnn := onlySentTo(t, s, phone(1))
+		toAnn := onlySentTo(t, s, testkit.Phone(1))
 
 		ctx := context.Background()
 		setStatus := func(to, from steeple.TenantStatus) {
 			t.Helper()
-			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, to, from); err != nil {
+			if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, to, from); err != nil {
 				t.Fatal(err)
 			}
 		}
 		setStatus(steeple.TenantSuspended, steeple.TenantActive)
 		now := time.Now()
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, now,
-			inboundPayload(newUUID(), phone(1), c.number, "STOP", "")))
+			inboundPayload(newUUID(), testkit.Phone(1), c.Number, "STOP", "")))
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, now,
-			inboundPayload(newUUID(), phone(2), c.number, "HELP", "")))
+			inboundPayload(newUUID(), testkit.Phone(2), c.Number, "HELP", "")))
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, now,
 			receiptPayload(toAnn, "delivered", toAnn.WebhookURL, now.Add(-time.Second), now)))
 		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, 2)
@@ -62,34 +62,34 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 		if err := s.Sim.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if a, b := len(sentTo(s, phone(1))), len(sentTo(s, phone(2))); a != 1 || b != 1 {
+		if a, b := len(s.SentTo(testkit.Phone(1))), len(s.SentTo(testkit.Phone(2))); a != 1 || b != 1 {
 			t.Fatalf("texts to Ann and Ben while suspended: %d and %d; want only the broadcast each", a, b)
 		}
-		if n := registryCount(t, s, `SELECT count(*) FROM river_job WHERE kind = 'send_reply'`); n != 0 {
+		if n := s.RegistryCount(t, `SELECT count(*) FROM river_job WHERE kind = 'send_reply'`); n != 0 {
 			t.Fatalf("%d answers queued for a suspended church", n)
 		}
-		if n := registryCount(t, s, `SELECT count(*) FROM dispatch_intents`); n != 0 {
+		if n := s.RegistryCount(t, `SELECT count(*) FROM dispatch_intents`); n != 0 {
 			t.Fatalf("%d dispatch intents left for a suspended church", n)
 		}
 
 		setStatus(steeple.TenantActive, steeple.TenantSuspended)
 		wantConsent(t, s, c, ann, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
-		if r := getBroadcast(t, s, c, first).recipient(ann); r.Status != store.StatusDelivered {
+		if r := c.API(s).GetBroadcast(t, first).Recipient(ann); r.Status != store.StatusDelivered {
 			t.Fatalf("Ann's receipt while suspended: %+v; want delivered", r)
 		}
-		th := waitConversationWith(t, s, c, phone(2), 1)
-		if n := len(th.only(store.DirectionOutbound)); n != 0 {
+		th := waitConversationWith(t, s, c, testkit.Phone(2), 1)
+		if n := len(th.Only(store.DirectionOutbound)); n != 0 {
 			t.Fatalf("Ben's HELP while suspended was answered %d times; want never", n)
 		}
-		second := broadcastAll(t, s, c, "Choir practice moved to 7")
+		second := c.API(s).BroadcastAll(t, "Choir practice moved to 7")
 		v := waitRecipient(t, s, c, second, ben, store.StatusSent)
-		if r := v.recipient(ann); r != nil && r.Status != store.StatusSkipped {
+		if r := v.Recipient(ann); r != nil && r.Status != store.StatusSkipped {
 			t.Fatalf("Ann after a STOP texted while suspended: %+v; want skipped", r)
 		}
 		if err := s.Sim.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := len(sentTo(s, phone(1))); n != 1 {
+		if n := len(s.SentTo(testkit.Phone(1))); n != 1 {
 			t.Fatalf("Ann got %d texts; want only the first broadcast", n)
 		}
 	})
@@ -105,16 +105,16 @@ func TestStartWhileSuspendedWelcomesAfterResume(t *testing.T) {
 			Inbox:     func(c *inbox.Config) { c.ProviderConfirmsKeywords = false },
 			Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
 		s.Sim.SetKeywordHandling(false)
-		c := newChurch(t, s, "Hope Fellowship", "+13125550300")
+		c := s.Church(t, testkit.ChurchOptions{Name: "Hope Fellowship", Number: "+13125550300"})
 		noQuietHours(t, s, c)
-		dee := createMember(t, s, c, "Dee", phone(7), false) // not opted in: no welcome yet
+		dee := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(7), OptedIn: false}) // not opted in: no welcome yet
 		const before = 0
 
 		ctx := context.Background()
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, steeple.TenantSuspended, steeple.TenantActive); err != nil {
 			t.Fatal(err)
 		}
-		inbound(t, s, phone(7), c.number, "START")
+		inbound(t, s, testkit.Phone(7), c.Number, "START")
 		waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, 1)
 		if n, err := s.Messaging.Sweep(ctx); n != 0 || err != nil {
 			t.Fatalf("sweep while suspended: %d, %v; want nothing sent", n, err)
@@ -122,11 +122,11 @@ func TestStartWhileSuspendedWelcomesAfterResume(t *testing.T) {
 		if err := s.Sim.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := s.Sim.CountTo(phone(7)); n != before {
+		if n := s.Sim.CountTo(testkit.Phone(7)); n != before {
 			t.Fatalf("Dee got %d texts while the church was suspended; want none new", n-before)
 		}
 
-		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.id, steeple.TenantActive, steeple.TenantSuspended); err != nil {
+		if _, err := s.Tenancy.Registry.SetStatus(ctx, c.ID, steeple.TenantActive, steeple.TenantSuspended); err != nil {
 			t.Fatal(err)
 		}
 		wantConsent(t, s, c, dee, steeple.ConsentOptedIn, steeple.ConsentSourceKeyword)
@@ -134,8 +134,8 @@ func TestStartWhileSuspendedWelcomesAfterResume(t *testing.T) {
 		if n, err := s.Messaging.Sweep(ctx); n < 1 || err != nil {
 			t.Fatalf("sweep after resuming: %d, %v; want the welcome queued", n, err)
 		}
-		eventually(t, 15*time.Second, func() string {
-			got := sentTo(s, phone(7))
+		testkit.Eventually(t, 15*time.Second, func() string {
+			got := s.SentTo(testkit.Phone(7))
 			if len(got) != before+1 || !strings.Contains(got[before].Text, "Welcome to Hope Fellowship") {
 				return fmt.Sprintf("texts to Dee after resuming: %+v; want the welcome text", got[before:])
 			}
@@ -144,7 +144,7 @@ func TestStartWhileSuspendedWelcomesAfterResume(t *testing.T) {
 		if err := s.Sim.WaitIdle(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if n := s.Sim.CountTo(phone(7)); n != before+1 {
+		if n := s.Sim.CountTo(testkit.Phone(7)); n != before+1 {
 			t.Fatalf("Dee got %d texts after resuming; want one welcome", n-before)
 		}
 	})

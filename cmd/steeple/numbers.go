@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/members"
 )
@@ -56,15 +57,15 @@ func runNumbers(ctx context.Context, args []string, out, errOut io.Writer) error
 		return fmt.Errorf("%s", describeErr(err))
 	}
 	if sub == "assign" {
-		e164, msg := members.NormalizePhone(*number, members.DefaultRegion)
-		if msg != "" {
-			return usageError{"--number " + msg}
+		e164, err := steeple.NormalizePhone("number", *number, members.DefaultRegion)
+		if err != nil {
+			return usageError{"--number " + steeple.FieldMessage(err, "number")}
 		}
 		if err := assignNumber(ctx, e, t.ID, e164, errOut); err != nil {
 			return fmt.Errorf("%s", describeErr(err))
 		}
 	}
-	nums, err := e.ten.Registry.TenantNumbers(ctx, t.ID)
+	nums, err := e.ten.Registry.SendingNumbers(ctx, t.ID)
 	if err != nil {
 		return err
 	}

@@ -120,6 +120,13 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		if t, err = reg.SetStatus(ctx, t.ID, to, from); err != nil {
 			return fmt.Errorf("%s", describeErr(err))
 		}
+		if sub == "suspend" {
+			// Sessions do not survive a suspension: resuming the church
+			// must not bring its browsers and API clients back signed in.
+			if err := revokeChurchSessions(ctx, e, t.ID); err != nil {
+				return fmt.Errorf("suspended, but signing out its admins failed: %s", describeErr(err))
+			}
+		}
 		return printTenants(out, *asJSON, false, t)
 	default: // cleanup
 		removed, err := e.ten.Provisioner.Cleanup(ctx, *olderThan)
@@ -181,6 +188,27 @@ func printTenants(w io.Writer, asJSON, list bool, ts ...*steeple.Tenant) error {
 
 // approveChurch opens the approval part of a church's gate (its owner must
 // still verify the email, if not done yet).
+// revokeChurchSessions ends a (suspended) church's web sessions and revokes
+// its API refresh tokens.
+func revokeChurchSessions(ctx context.Context, e *env, tenantID string) error {
+	keys, err := app.LoadKeys(*e.cfg, e.log)
+	if err != nil {
+		return err
+	}
+	st := store.New(keys, nil)
+	h, err := e.ten.Manager.AcquireToRecord(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	n, err := st.RevokeChurchSessions(ctx, h)
+	if err != nil {
+		return err
+	}
+	return st.Audit(ctx, h, store.AuditEntry{ActorID: "operator", Action: "church.suspended", Target: tenantID,
+		Detail: fmt.Sprintf("%d web session(s) ended, API refresh tokens revoked", n)})
+}
+
 func approveChurch(ctx context.Context, e *env, tenantID string) error {
 	keys, err := app.LoadKeys(*e.cfg, e.log)
 	if err != nil {

@@ -3,9 +3,12 @@ package testkit
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 )
 
 // SettleQueue waits until the job queue has nothing to run now (jobs
@@ -51,4 +54,35 @@ func (s *Server) TextsContaining(phone, text string) int {
 		}
 	}
 	return n
+}
+
+// SentTo is what the simulator accepted for a phone, oldest first.
+func (s *Server) SentTo(phone string) []telnyxsim.SentMessage {
+	return s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.To == phone })
+}
+
+// SentFrom is what the simulator accepted from a number, oldest first.
+func (s *Server) SentFrom(from string) []telnyxsim.SentMessage {
+	return s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.From == from })
+}
+
+// SentWhere is what the simulator accepted that keep holds for, by the
+// time the simulator received it.
+func (s *Server) SentWhere(keep func(telnyxsim.SentMessage) bool) []telnyxsim.SentMessage {
+	var out []telnyxsim.SentMessage
+	for _, m := range s.Sim.Messages() {
+		if keep(m) {
+			out = append(out, m)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].ReceivedAt.Before(out[j].ReceivedAt) })
+	return out
+}
+
+// ScriptRegistration scripts the simulator's next 10DLC outcome of a kind.
+func ScriptRegistration(t testing.TB, sim *telnyxsim.Sim, kind string, o telnyxsim.RegistrationOutcome) {
+	t.Helper()
+	if err := sim.ScriptRegistration(kind, o); err != nil {
+		t.Fatal(err)
+	}
 }

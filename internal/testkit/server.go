@@ -332,8 +332,9 @@ func (s *Server) Signup(t testing.TB, church, email, password string) *Response 
 // VerifyEmail follows the verification link mailed for a signup answer.
 func (s *Server) VerifyEmail(t testing.TB, signup *Response) {
 	t.Helper()
-	tenant, _ := signup.Body["tenant"].(map[string]any)
-	id, _ := tenant["id"].(string)
+	var a SessionAnswer
+	signup.Decode(t, &a)
+	id := a.Tenant.ID
 	token := s.Mail.WaitFor(t, "", "ev1."+id+".").Token()
 	for _, m := range s.Mail.Mails() { // the newest link for this church
 		if strings.Contains(m.Body(), "ev1."+id+".") {

@@ -9,13 +9,6 @@
       e.preventDefault();
     }
   });
-  // The language picker submits itself when changed; its button stays for
-  // keyboard and no-script use.
-  document.addEventListener("change", function (e) {
-    if (e.target.matches && e.target.matches("select[data-autosubmit]")) {
-      e.target.form.requestSubmit();
-    }
-  });
   // The template editor's "Insert" button puts the chosen variable at the
   // cursor; without script it submits and the server appends it.
   document.addEventListener("click", function (e) {

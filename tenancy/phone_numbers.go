@@ -10,20 +10,14 @@ import (
 	"github.com/steeple-sms/steeple"
 )
 
-// Number states.
-const (
-	NumberActive    = "active"
-	NumberReleasing = "releasing"
-)
-
 // Number is a church's phone number as the registry knows it.
 type Number struct {
-	E164          string     `json:"number"`
-	TenantID      string     `json:"-"`
-	ProviderID    string     `json:"-"`
-	State         string     `json:"state"`
-	ReleaseAt     *time.Time `json:"release_at,omitempty"`
-	CampaignState string     `json:"campaign_state,omitempty"`
+	E164          string              `json:"number"`
+	TenantID      string              `json:"-"`
+	ProviderID    string              `json:"-"`
+	State         steeple.NumberState `json:"state"`
+	ReleaseAt     *time.Time          `json:"release_at,omitempty"`
+	CampaignState string              `json:"campaign_state,omitempty"`
 	// CampaignReasons are the provider's, when the assignment failed.
 	CampaignReasons string `json:"campaign_reasons,omitempty"`
 	// CampaignAttempts counts the failed assignment tries; CampaignRetryAt
@@ -157,66 +151,57 @@ func (r *Registry) FailCampaignAssignment(ctx context.Context, tenantID, e164, r
 	return err
 }
 
-// ProviderObject returns the id of a church's provider object of a kind
-// ("" when there is none).
-func (r *Registry) ProviderObject(ctx context.Context, tenantID, kind string) (string, error) {
-	var id string
-	err := r.db.QueryRowContext(ctx, `SELECT provider_id FROM provider_objects WHERE tenant_id = $1 AND kind = $2
-		ORDER BY provider_id LIMIT 1`, tenantID, kind).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
+// AssignNumber records that a church owns a phone number (E.164); a number
+// belongs to exactly one church. Assigning it again to its owner is fine.
+// providerID is the provider's id for the number ("" if unknown).
+// Errors: ECONFLICT when another church owns it (without saying which).
+func (r *Registry) AssignNumber(ctx context.Context, tenantID, e164 string, providerID ...string) error {
+	if _, err := r.Tenant(ctx, tenantID); err != nil {
+		return err
 	}
-	return id, err
-}
-
-// AddProviderObject records that a provider object belongs to a church, so
-// the provider's events about it route there.
-func (r *Registry) AddProviderObject(ctx context.Context, tenantID, kind, providerID string) error {
-	_, err := r.db.ExecContext(ctx, `INSERT INTO provider_objects (kind, provider_id, tenant_id) VALUES ($1, $2, $3)
-		ON CONFLICT DO NOTHING`, kind, providerID, tenantID)
+	pid := ""
+	if len(providerID) > 0 {
+		pid = providerID[0]
+	}
+	_, err := r.db.ExecContext(ctx, `INSERT INTO phone_numbers (e164, tenant_id, created_at, provider_id) VALUES ($1, $2, $3, $4)`,
+		e164, tenantID, r.now().UTC(), pid)
+	if IsUniqueViolation(err) {
+		var owner string
+		if r.db.QueryRowContext(ctx, `SELECT tenant_id FROM phone_numbers WHERE e164 = $1`, e164).Scan(&owner) == nil && owner == tenantID {
+			return nil
+		}
+		return steeple.Errorf(steeple.ECONFLICT, "number %s already belongs to a church", e164)
+	}
 	return err
 }
 
-// ClaimProviderObject records providerID as the church's one provider
-// object of kind, unless it has one already; it returns the one the church
-// has (providerID when the claim won). Two processes racing to create the
-// church's first object (two first purchases creating a messaging profile
-// each) thus agree on one. The church's registry row is locked meanwhile
-// (SQLite transactions are serialized already).
-func (r *Registry) ClaimProviderObject(ctx context.Context, tenantID, kind, providerID string) (string, error) {
-	tx, err := r.db.BeginTx(ctx, nil)
+// SendingNumbers lists the numbers a church may send from (owned and not
+// being released), oldest first; ChurchNumbers lists all it owns.
+func (r *Registry) SendingNumbers(ctx context.Context, tenantID string) ([]string, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT e164 FROM phone_numbers WHERE tenant_id = $1 AND state = 'active'
+		ORDER BY created_at, e164`, tenantID)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	defer tx.Rollback()
-	if r.backend == steeple.BackendPostgres {
-		if _, err := tx.ExecContext(ctx, `SELECT id FROM tenants WHERE id = $1 FOR UPDATE`, tenantID); err != nil {
-			return "", err
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
 		}
+		out = append(out, n)
 	}
-	var id string
-	err = tx.QueryRowContext(ctx, `SELECT provider_id FROM provider_objects WHERE tenant_id = $1 AND kind = $2
-		ORDER BY provider_id LIMIT 1`, tenantID, kind).Scan(&id)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, `INSERT INTO provider_objects (kind, provider_id, tenant_id) VALUES ($1, $2, $3)
-			ON CONFLICT DO NOTHING`, kind, providerID, tenantID); err != nil {
-			return "", err
-		}
-		id = providerID
-	case err != nil:
-		return "", err
-	}
-	return id, tx.Commit()
+	return out, rows.Err()
 }
 
-// ProviderObjectOwner returns the church a provider object belongs to.
-// Errors: ENOTFOUND.
-func (r *Registry) ProviderObjectOwner(ctx context.Context, kind, providerID string) (string, error) {
+// NumberOwner returns the church that owns a phone number (E.164): the one
+// lookup that routes an inbound text. Errors: ENOTFOUND when no church owns it.
+func (r *Registry) NumberOwner(ctx context.Context, e164 string) (string, error) {
 	var id string
-	err := r.db.QueryRowContext(ctx, `SELECT tenant_id FROM provider_objects WHERE kind = $1 AND provider_id = $2`, kind, providerID).Scan(&id)
+	err := r.db.QueryRowContext(ctx, `SELECT tenant_id FROM phone_numbers WHERE e164 = $1`, e164).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", steeple.Errorf(steeple.ENOTFOUND, "no church owns %s %s", kind, providerID)
+		return "", steeple.Errorf(steeple.ENOTFOUND, "no church owns %s", e164)
 	}
 	return id, err
 }

@@ -60,11 +60,14 @@ func (r *Registry) DueSchedules(ctx context.Context, now time.Time, limit int) (
 	return out, rows.Err()
 }
 
-// ClaimScheduleDueSQL removes a due occurrence if it is still the one
+// ClaimScheduleDue removes a due occurrence if it is still the one
 // recorded, with the due time it was read with (an occurrence held for
 // quiet hours is recorded again with a later time: a tick that read the
-// old row must not take the new one); run it in the registry transaction
-// that queues its fire job, queueing it only if a row was removed, so an
-// occurrence is queued once. $1 tenant, $2 schedule, $3 occurrence,
-// $4 due time (Unix seconds).
-const ClaimScheduleDueSQL = `DELETE FROM schedule_due WHERE tenant_id = $1 AND schedule_id = $2 AND occurrence = $3 AND due_at = $4`
+// old row must not take the new one). Call it in the transaction that
+// queues its fire job and queue the job only when it reports true, so an
+// occurrence is queued once.
+func (t Tx) ClaimScheduleDue(ctx context.Context, d ScheduleDue) (bool, error) {
+	n, err := t.ex.Exec(ctx, `DELETE FROM schedule_due WHERE tenant_id = $1 AND schedule_id = $2 AND occurrence = $3 AND due_at = $4`,
+		d.TenantID, d.ScheduleID, d.Occurrence, d.DueAt.Unix())
+	return n == 1, err
+}

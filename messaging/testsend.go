@@ -1,0 +1,114 @@
+package messaging
+
+import (
+	"context"
+	"errors"
+	"strings"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// TestResult is the outcome of a test text.
+type TestResult struct {
+	To         string `json:"to"`
+	From       string `json:"from"`
+	Text       string `json:"text"`
+	Status     string `json:"status"`
+	ProviderID string `json:"provider_id,omitempty"`
+	Detail     string `json:"detail,omitempty"`
+}
+
+// SendTest texts a broadcast's text, rendered for the admin, to the admin's
+// own phone only, paced and counted like any text (quota, daily cap). It
+// runs on the caller's handle. Errors: ENOTFOUND, EINVALID when the admin
+// has no phone, EFORBIDDEN when the quota is used up.
+func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, ip, id string) (*TestResult, error) {
+	b, err := s.store.Broadcast(ctx, h, id)
+	if err != nil {
+		return nil, err
+	}
+	to, err := s.store.AdminPhone(ctx, h, admin.ID)
+	if err != nil {
+		return nil, err
+	}
+	if to == "" {
+		return nil, steeple.FieldError("phone", "set your own phone first (PATCH /api/v1/me with {\"phone\": …}): a test goes only to you")
+	}
+	from, assigned, err := s.sendingNumber(ctx, h.TenantID(), b.From)
+	if err != nil {
+		return nil, err
+	}
+	if from == "" {
+		return nil, steeple.Errorf(steeple.EINVALID, "this church has no phone number to send from yet")
+	}
+	first, _, _ := strings.Cut(strings.TrimSpace(admin.Name), " ")
+	body := members.Render(b.Text, first, h.Tenant().Name)
+	segments := Segments(body).PerMessage
+	if len(b.MediaURLs) > 0 {
+		segments = 1
+	}
+	if err := s.store.AddSegments(ctx, h, segments, s.cfg.Plans[h.Tenant().Plan].MonthlySegments); err != nil {
+		return nil, err
+	}
+	lim, err := s.limits(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	res := &TestResult{To: to, From: from, Text: body}
+	out := outgoing{From: from, To: to, Text: body, MediaURLs: b.MediaURLs,
+		record: func(_ context.Context, _ *tenancy.Handle, u store.RecipientUpdate) error {
+			res.Status, res.ProviderID, res.Detail = u.Status, u.ProviderID, u.ErrorDetail
+			return nil
+		}}
+	hh := &handleHolder{ten: s.ten, id: h.TenantID(), h: h, borrowed: true}
+	if err := s.deliver(ctx, hh, out, lim.from(assigned), s.webhookURL(h.TenantID()), true); err != nil {
+		var c atCap
+		if errors.As(err, &c) {
+			return nil, &steeple.Error{Code: steeple.EFORBIDDEN, Message: "the church has sent its texts for today; try again tomorrow",
+				RetryAfter: c.until}
+		}
+		return nil, err
+	}
+	if err := s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "message.test_sent", Target: b.ID, IP: ip,
+		Detail: "status: " + res.Status}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// AdminPhone is the signed-in admin's own phone ("" when none is set).
+func (s *Service) AdminPhone(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin) (string, error) {
+	return s.store.AdminPhone(ctx, h, admin.ID)
+}
+
+// SetAdminPhone sets the admin's own phone (national numbers read in the
+// church's region), or clears it with "". It is stored sealed; the audit
+// log records the change, never the number. Errors: EINVALID naming phone.
+func (s *Service) SetAdminPhone(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, ip, raw string) (string, error) {
+	phone := ""
+	if strings.TrimSpace(raw) != "" {
+		region, err := s.store.Setting(ctx, h, steeple.SettingPhoneRegion)
+		if err != nil {
+			return "", err
+		}
+		if region == "" {
+			region = members.DefaultRegion
+		}
+		p, err := steeple.NormalizePhone("phone", raw, region)
+		if err != nil {
+			return "", err
+		}
+		phone = p
+	}
+	if err := s.store.SetAdminPhone(ctx, h, admin.ID, phone); err != nil {
+		return "", err
+	}
+	detail := "phone set"
+	if phone == "" {
+		detail = "phone cleared"
+	}
+	return phone, s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "admin.phone", Target: admin.ID, IP: ip, Detail: detail})
+}
