@@ -1,10 +1,9 @@
 package web
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,56 @@ func (h *Handler) routeBroadcast() {
 	h.mux.HandleFunc("GET /messages/{id}", h.authed(h.broadcast))
 	h.mux.HandleFunc("GET /messages/{id}/progress", h.authed(h.broadcastProgress))
 	h.mux.HandleFunc("GET /messages/{id}/recipients.csv", h.authed(h.broadcastCSV))
+	h.mux.HandleFunc("POST /messages/{id}/stop", h.authed(h.broadcastStop))
+	h.mux.HandleFunc("GET /messages/{id}/duplicate", h.authed(h.broadcastDuplicate))
+}
+
+// broadcastStop stops sending, after asking: texts not yet handed to the
+// carriers are skipped ("stopped by <admin>"). The page comes back once no
+// process will hand another of its texts to the provider.
+func (h *Handler) broadcastStop(w http.ResponseWriter, r *http.Request, s *session) {
+	v := s.view
+	id := r.PathValue("id")
+	b, err := h.deps.Store.Broadcast(r.Context(), s.h, id)
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if r.PostForm.Get("confirm") != "yes" {
+		waiting := b.Counts[store.StatusQueued] + b.Counts[store.StatusSending]
+		h.confirm(w, r, v, v.T("broadcast.stop.question", "Count", waiting, "N", v.Num(waiting)),
+			v.T("broadcast.stop.button"), "/messages/"+id)
+		return
+	}
+	actor, r := actorContext(r, s)
+	if _, err := h.deps.Messaging.Stop(r.Context(), s.h, s.admin, actor.IP, id); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	http.Redirect(w, r, "/messages/"+id, http.StatusSeeOther)
+}
+
+// broadcastDuplicate opens the compose page filled with what a broadcast
+// asked for (text, image, audience); nothing is created until it is sent.
+func (h *Handler) broadcastDuplicate(w http.ResponseWriter, r *http.Request, s *session) {
+	req, err := h.deps.Messaging.Duplicate(r.Context(), s.h, r.PathValue("id"))
+	if err != nil {
+		h.fail(w, r, s.view, err)
+		return
+	}
+	q := url.Values{"body": {req.Text}, "audience": {"all"}}
+	switch {
+	case len(req.Audience.GroupIDs) > 0:
+		q.Set("audience", "groups")
+		q["group_id"] = req.Audience.GroupIDs
+	case len(req.Audience.MemberIDs) > 0:
+		q.Set("audience", "members")
+		q["member_id"] = req.Audience.MemberIDs
+	}
+	if len(req.MediaIDs) > 0 {
+		q.Set("media_id", req.MediaIDs[0])
+	}
+	http.Redirect(w, r, "/messages/new?"+q.Encode(), http.StatusSeeOther)
 }
 
 // recipientPage is how many recipients the broadcast page lists at once.
@@ -38,6 +87,7 @@ type broadcastData struct {
 	Next         string // the next page of recipients ("" on the last)
 	Replies      []store.BroadcastReply
 	RepliesTotal int
+	CanStop      bool // texts still wait and the broadcast was not stopped
 }
 
 // progressData is the live progress fragment. Poll is its hx-trigger; ""
@@ -101,6 +151,7 @@ func (h *Handler) broadcast(w http.ResponseWriter, r *http.Request, s *session) 
 	d := broadcastData{B: b, Filter: filter, Statuses: recipientStatuses}
 	d.Progress = h.progress(b)
 	d.Funnel = funnel(b)
+	d.CanStop = !d.Progress.Done && b.StoppedAt == nil
 	outs, err := h.deps.Store.BroadcastOutcomes(ctx, s.h, id)
 	if err != nil {
 		h.fail(w, r, v, err)
@@ -266,22 +317,17 @@ func validRecipientStatus(st string) bool {
 	return false
 }
 
-// recipients lists a page of a broadcast's recipients of one status ("":
-// all) after a member id, and the cursor of the next page.
+// recipients lists a page of a broadcast's recipients (name and phone)
+// of one status ("": all) after a member id, and the next page's cursor.
 func (h *Handler) recipients(r *http.Request, s *session, id, status, after string, limit int) ([]recipientRow, string, error) {
-	_, rs, err := h.deps.Messaging.Get(r.Context(), s.h, id)
+	rs, next, err := h.deps.Messaging.Recipients(r.Context(), s.h, id, store.RecipientFilter{Status: status, After: after, Limit: limit})
 	if err != nil {
 		return nil, "", err
 	}
-	out := []recipientRow{}
+	out := make([]recipientRow, 0, len(rs))
 	for _, x := range rs {
-		if (status != "" && x.Status != status) || x.MemberID <= after {
-			continue
-		}
-		if limit > 0 && len(out) == limit {
-			return out, out[len(out)-1].MemberID, nil
-		}
-		row := recipientRow{MemberID: x.MemberID, Status: x.Status, At: x.FinishedAt}
+		row := recipientRow{MemberID: x.MemberID, Name: strings.TrimSpace(x.FirstName + " " + x.LastName), Phone: x.Phone,
+			Status: x.Status, At: x.FinishedAt}
 		if row.At == nil {
 			row.At = x.SentAt
 		}
@@ -290,7 +336,7 @@ func (h *Handler) recipients(r *http.Request, s *session, id, status, after stri
 		}
 		out = append(out, row)
 	}
-	return out, "", nil
+	return out, next, nil
 }
 
 // broadcastCSV downloads the recipients (of one status, if asked). The
@@ -307,7 +353,7 @@ func (h *Handler) broadcastCSV(w http.ResponseWriter, r *http.Request, s *sessio
 		h.fail(w, r, v, err)
 		return
 	}
-	body, err := h.recipientsCSV(r, s, id, status)
+	body, err := h.deps.Messaging.RecipientsCSV(r.Context(), s.h, id, status)
 	if err != nil {
 		h.fail(w, r, v, err)
 		return
@@ -321,31 +367,3 @@ func (h *Handler) broadcastCSV(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
-// recipientsCSV is every recipient (of one status) as a CSV file.
-func (h *Handler) recipientsCSV(r *http.Request, s *session, id, status string) ([]byte, error) {
-	rows, _, err := h.recipients(r, s, id, status, "", 0)
-	if err != nil {
-		return nil, err
-	}
-	var buf bytes.Buffer
-	cw := csv.NewWriter(&buf)
-	_ = cw.Write([]string{"Member", "Name", "Phone", "Status", "Reason", "At (UTC)"})
-	for _, x := range rows {
-		at := ""
-		if x.At != nil {
-			at = x.At.UTC().Format(time.RFC3339)
-		}
-		_ = cw.Write([]string{x.MemberID, csvCell(x.Name), x.Phone, x.Status, x.Reason, at})
-	}
-	cw.Flush()
-	return buf.Bytes(), cw.Error()
-}
-
-// csvCell keeps a cell from being run as a formula by a spreadsheet.
-func csvCell(c string) string {
-	if c != "" && strings.ContainsRune("=+-@\t\r", rune(c[0])) {
-		return "'" + c
-	}
-	return c
-}

@@ -46,6 +46,32 @@ func readyChurch(t *testing.T, s *testkit.Server, name, email string, n int) (*b
 var dataN = regexp.MustCompile(`data-stage="(funnel\.[a-z]+)">.*?data-n="(\d+)"`)
 
 // funnelNumbers reads the funnel table's numbers from a page.
+// storeBroadcast makes a broadcast in the store whose texts wait (no send
+// jobs exist for it), to look at a broadcast part-way.
+func storeBroadcast(t *testing.T, s *testkit.Server, tenantID string, ids []string, text string) *store.Broadcast {
+	t.Helper()
+	ctx := context.Background()
+	h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	admins, err := s.Store.Admins(ctx, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bc := &store.Broadcast{ID: steeple.NewID(), Text: text, From: "+13125550100", Encoding: "GSM-7",
+		SegmentsPerMessage: 1, Recipients: len(ids), Chunks: 1, CreatedBy: admins[0].ID, Audience: store.Audience{All: true}}
+	var rs []store.OutgoingRecipient
+	for i, id := range ids {
+		rs = append(rs, store.OutgoingRecipient{Recipient: store.Recipient{MemberID: id, FirstName: "M", Phone: fmt.Sprintf("+1312557%04d", i)}, Body: text})
+	}
+	if err := s.Store.CreateBroadcast(ctx, h, bc, rs, len(ids), 0); err != nil {
+		t.Fatal(err)
+	}
+	return bc
+}
+
 func funnelNumbers(body string) map[string]int {
 	out := map[string]int{}
 	for _, m := range dataN.FindAllStringSubmatch(body, -1) {
@@ -66,33 +92,13 @@ func TestBroadcastPage(t *testing.T) {
 		ctx := context.Background()
 		b, tok, ids := readyChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 4)
 
-		// A broadcast whose texts wait (no send jobs), made in the store.
-		h, err := s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
-		if err != nil {
-			t.Fatal(err)
-		}
-		admins, err := s.Store.Admins(ctx, h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bc := &store.Broadcast{ID: steeple.NewID(), Text: "Choir practice moved", From: "+13125550100", Encoding: "GSM-7",
-			SegmentsPerMessage: 1, Recipients: len(ids), Chunks: 1, CreatedBy: admins[0].ID, Audience: store.Audience{All: true}}
-		var rs []store.OutgoingRecipient
-		for i, id := range ids {
-			rs = append(rs, store.OutgoingRecipient{Recipient: store.Recipient{MemberID: id, FirstName: "M", Phone: fmt.Sprintf("+1312557%04d", i)}, Body: bc.Text})
-		}
-		if err := s.Store.CreateBroadcast(ctx, h, bc, rs, len(ids), 0); err != nil {
-			h.Release()
-			t.Fatal(err)
-		}
-		h.Release()
-
+		bc := storeBroadcast(t, s, b.tenantOf(), ids, "Choir practice moved")
 		frag := b.get("/messages/"+bc.ID+"/progress").want(t, 200, `hx-trigger="every 2s [document.visibilityState==`, "Sending now")
 		frag.lacks(t, "<html")
 		b.get("/messages/"+bc.ID).want(t, 200, "Choir practice moved", `hx-trigger="every 2s`, "Every text went out")
 
 		// Texts finish: delivered, a landline, an opt-out, one left waiting.
-		h, err = s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
+		h, err := s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +120,7 @@ func TestBroadcastPage(t *testing.T) {
 		done.lacks(t, "hx-trigger")
 
 		page := b.get("/messages/"+bc.ID).want(t, 200, "Finished sending", "landline", "Ask the member for a mobile number",
-			"opted out of texts", "/members/"+ids[0])
+			"opted out of texts", "Member0 Test", "13125570000", "Duplicate")
 		page.lacks(t, "hx-trigger")
 
 		// The funnel's numbers are the API's counts.
@@ -133,9 +139,10 @@ func TestBroadcastPage(t *testing.T) {
 		}
 
 		// Filter and CSV.
-		b.get("/messages/"+bc.ID+"?status=failed").want(t, 200, "/members/"+ids[1]).lacks(t, "/members/"+ids[0])
-		csv := b.get("/messages/"+bc.ID+"/recipients.csv?status=delivered").want(t, 200, ids[0])
-		if !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") || strings.Contains(csv.Body, ids[1]) {
+		page.lacks(t, "Stop sending")
+		b.get("/messages/"+bc.ID+"?status=failed").want(t, 200, "Member1 Test").lacks(t, "Member0 Test")
+		csv := b.get("/messages/"+bc.ID+"/recipients.csv?status=delivered").want(t, 200, "Member0", "+13125570000")
+		if !strings.HasPrefix(csv.Header.Get("Content-Type"), "text/csv") || strings.Contains(csv.Body, "Member1") {
 			t.Fatalf("csv: %s %q", csv.Header.Get("Content-Type"), csv.Body)
 		}
 		b.get("/messages/"+bc.ID+"/recipients.csv?status=bogus").want(t, 400)
@@ -149,10 +156,30 @@ func TestBroadcastPage(t *testing.T) {
 		b.get("/messages/"+bc.ID).want(t, 200, "Envío terminado", "teléfono fijo", "Adónde fue")
 		b.get("/messages?tab=recurring").want(t, 200, "No hay mensajes periódicos.")
 
-		other, _, _ := readyChurch(t, s, "Other Church", "other@example.org", 0)
-		for _, p := range []string{"/messages/" + bc.ID, "/messages/" + bc.ID + "/progress", "/messages/" + bc.ID + "/recipients.csv"} {
-			other.get(p).want(t, 404).lacks(t, "Choir", ids[0])
+		// Duplicate opens the compose page with the text and audience.
+		dup := b.get("/messages/"+bc.ID+"/duplicate").want(t, 303)
+		if dup.Location != "/messages/new?audience=all&body=Choir+practice+moved" {
+			t.Fatalf("duplicate goes to %q", dup.Location)
 		}
+
+		// Stop sending asks first, then skips what waits.
+		b.post("/language", url.Values{"lang": {"en"}, "back": {"/"}})
+		st := storeBroadcast(t, s, b.tenantOf(), ids, "Picnic cancelled")
+		b.get("/messages/"+st.ID).want(t, 200, "Stop sending", `hx-trigger="every 2s`)
+		b.post("/messages/"+st.ID+"/stop", url.Values{}).want(t, 200, "Stop sending? The 4 texts not yet sent will not be sent.", `name="confirm" value="yes"`)
+		if got := b.get("/messages/" + st.ID).Body; !strings.Contains(got, "Stop sending") {
+			t.Fatal("asking stopped the broadcast")
+		}
+		b.post("/messages/"+st.ID+"/stop", url.Values{"confirm": {"yes"}}).want(t, 303)
+		stopped := b.get("/messages/"+st.ID).want(t, 200, "Sending was stopped", "Not sent because someone stopped this message", "Finished sending")
+		stopped.lacks(t, "hx-trigger", ">Stop sending<")
+
+		other, _, _ := readyChurch(t, s, "Other Church", "other@example.org", 0)
+		for _, p := range []string{"/messages/" + bc.ID, "/messages/" + bc.ID + "/progress", "/messages/" + bc.ID + "/recipients.csv",
+			"/messages/" + bc.ID + "/duplicate"} {
+			other.get(p).want(t, 404).lacks(t, "Choir", "Member0")
+		}
+		other.post("/messages/"+st.ID+"/stop", url.Values{"confirm": {"yes"}}).want(t, 404).lacks(t, "Picnic")
 	})
 }
 
@@ -196,9 +223,16 @@ func TestReportsPage(t *testing.T) {
 		}
 		id := r.Body["id"].(string)
 		deadline := time.Now().Add(30 * time.Second)
-		for strings.Contains(b.get("/messages/"+id+"/progress").Body, "hx-trigger") {
+		// Wait until both texts' delivery reports are in, so the page and
+		// the API read the same finished week.
+		for {
+			m := s.Do(t, "GET", "/api/v1/messages/"+id, tok, nil)
+			counts, _ := m.Body["message"].(map[string]any)["counts"].(map[string]any)
+			if d, _ := counts["delivered"].(float64); d == 2 {
+				break
+			}
 			if time.Now().After(deadline) {
-				t.Fatal("still sending after 30 s")
+				t.Fatalf("not delivered after 30 s: %s", m.Raw)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
