@@ -36,8 +36,10 @@ func TestBrowserBroadcastAndReports(t *testing.T) {
 	}
 	id := r.Body["id"].(string)
 	p.Do(chromedp.Navigate(s.URL+"/messages/"+id), chromedp.WaitVisible("#progress"))
-	// htmx swaps the fragment in until it comes without its trigger.
-	webtest.Eval[bool](p, `new Promise(r => { const f = () => { const e = document.querySelector("#progress"); (e && !e.hasAttribute("hx-trigger") && !document.querySelector(".htmx-request")) ? r(true) : setTimeout(f, 50); }; f(); })`)
+	// htmx swaps the fragment in until it comes without its trigger (and
+	// then reloads the page once, so the whole page shows the result).
+	p.Do(chromedp.WaitVisible(`#progress[data-done]:not([hx-trigger])`))
+	p.Do(chromedp.WaitVisible(`table.recipients`))
 	p.WaitText("#progress h2", "Finished sending")
 	p.WaitText("#progress [role=status]", "4 of 4 texts handled")
 	p.Axe()
