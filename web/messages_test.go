@@ -267,3 +267,24 @@ func TestReportsPage(t *testing.T) {
 		b.get("/reports").want(t, 200, "Mensajes enviados cada semana", "Descargar en CSV")
 	})
 }
+
+// The scheduled and recurring tabs list what waits, at the church's own
+// time, labelled; each links to its schedule.
+func TestMessagesLaterTabs(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
+		s := testkit.NewServer(t, be)
+		b, tok, _ := readyChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 2)
+		loc, _ := time.LoadLocation("America/Chicago")
+		day := s.Clock.Now().In(loc).AddDate(0, 0, 2)
+		at := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc)
+		r := s.Do(t, "POST", "/api/v1/messages", tok, map[string]any{"text": "Bake sale Saturday", "audience": map[string]any{"all": true},
+			"send_at": at.Format(time.RFC3339)})
+		if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
+			t.Fatalf("scheduled message: %d %s", r.Status, r.Raw)
+		}
+		p := b.get("/messages?tab=scheduled").want(t, 200, "Bake sale Saturday", "9:00 AM CST", "Will be sent", `href="/schedules/`)
+		p.lacks(t, "No messages are scheduled.")
+		b.get("/messages").want(t, 200, "No messages sent yet.").lacks(t, "Bake sale")
+	})
+}
