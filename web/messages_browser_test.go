@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/web/webtest"
 )
 
@@ -18,7 +19,9 @@ import (
 // nothing scrolls sideways.
 func TestBrowserBroadcastAndReports(t *testing.T) {
 	t.Parallel()
-	s := testkit.NewServer(t, testkit.SQLite(t))
+	// Two texts a second: the four take about two seconds, so the page
+	// opens while they are going out.
+	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{Messaging: func(c *messaging.Config) { c.PerNumberRate = 2 }})
 	b, tok, ids := readyChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 5)
 	choir := addGroup(t, s, tok, "Choir")
 	if r := s.Do(t, "POST", "/api/v1/groups/"+choir+"/members", tok, map[string]any{"member_ids": ids[:4]}); r.Status != http.StatusNoContent {
@@ -36,6 +39,10 @@ func TestBrowserBroadcastAndReports(t *testing.T) {
 	}
 	id := r.Body["id"].(string)
 	p.Do(chromedp.Navigate(s.URL+"/messages/"+id), chromedp.WaitVisible("#progress"))
+	if !webtest.Eval[bool](p, `document.querySelector("#progress").hasAttribute("hx-trigger")`) {
+		t.Fatal("the page opened after sending finished: nothing was watched")
+	}
+	p.Screenshot(screens, "broadcast-sending")
 	// htmx swaps the fragment in until it comes without its trigger (and
 	// then reloads the page once, so the whole page shows the result).
 	p.Do(chromedp.WaitVisible(`#progress[data-done]:not([hx-trigger])`))

@@ -95,7 +95,7 @@ func TestBroadcastPage(t *testing.T) {
 		bc := storeBroadcast(t, s, b.tenantOf(), ids, "Choir practice moved")
 		frag := b.get("/messages/"+bc.ID+"/progress").want(t, 200, `hx-trigger="every 2s [document.visibilityState==`, "Sending now")
 		frag.lacks(t, "<html")
-		b.get("/messages/"+bc.ID).want(t, 200, "Choir practice moved", `hx-trigger="every 2s`, "Every text went out")
+		b.get("/messages/"+bc.ID).want(t, 200, "Choir practice moved", `hx-trigger="every 2s`, "Nothing has failed so far.")
 
 		// Texts finish: delivered, a landline, an opt-out, one left waiting.
 		h, err := s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
