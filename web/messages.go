@@ -81,14 +81,7 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request, s *session) {
 			h.fail(w, r, v, err)
 			return
 		}
-		for _, b := range bs {
-			if b.Counts == nil {
-				// Older services list broadcasts without counts.
-				if b, err = h.deps.Store.Broadcast(ctx, s.h, b.ID); err != nil {
-					h.fail(w, r, v, err)
-					return
-				}
-			}
+		for _, b := range bs { // counts come with the list, in one query
 			d.Sent = append(d.Sent, sentRowOf(b))
 		}
 	}
