@@ -225,28 +225,20 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 		return wasOut != optedOut, nil
 	}
 	// Everyone who shares the phone: one STOP from a household's mobile
-	// opts out the whole household (a member already out for another
-	// reason keeps that reason). START restores only the members whose
-	// current opt-out came from a STOP (or a provider block): a member an
-	// admin opted out, or one imported without consent, stays as it is.
-	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status, consent_source FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(in.From))
+	// opts out the whole household, recorded as their own opt-out even when
+	// an admin had already opted them out (only they can undo it), and
+	// START, the phone's own clear opt-in, opts it back in.
+	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(in.From))
 	if err != nil {
 		return false, err
 	}
 	current := map[string]string{}
 	var ids []string
 	for rows.Next() {
-		var id, cur, src string
-		if err := rows.Scan(&id, &cur, &src); err != nil {
+		var id, cur string
+		if err := rows.Scan(&id, &cur); err != nil {
 			rows.Close()
 			return false, err
-		}
-		ownOptOut := cur == steeple.ConsentOptedOut && (src == steeple.ConsentSourceKeyword || src == steeple.ConsentSourceProvider)
-		if optedOut && cur == steeple.ConsentOptedOut && !ownOptOut {
-			continue // already out for another reason: keep that reason
-		}
-		if !optedOut && !ownOptOut {
-			continue
 		}
 		current[id] = cur
 		ids = append(ids, id)

@@ -10,11 +10,11 @@ import (
 	"github.com/steeple-sms/steeple/store"
 )
 
-// START from a household's phone restores only the members whose opt-out
-// came from STOP (or a provider block): a member an admin opted out, or one
-// imported without consent, stays opted out. The home page's opt-outs count
-// only members' own opt-outs, one per phone.
-func TestStartRestoresOnlyKeywordOptOuts(t *testing.T) {
+// A STOP from a household's phone is the own opt-out of everyone sharing
+// it, also of those an admin or an import had already opted out, so no
+// admin can undo it. The home page's opt-outs count only members' own
+// opt-outs, one per phone.
+func TestStopIsEveryonesOwnOptOut(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
@@ -38,21 +38,19 @@ func TestStartRestoresOnlyKeywordOptOuts(t *testing.T) {
 		if ov, err := c.st.Overview(ctx, c.h, monthStart); err != nil || ov.OptOutsSince != 0 {
 			t.Fatalf("opt-outs before any STOP: %+v %v", ov, err)
 		}
+		// A STOP from the phone is everyone's own opt-out, also for those an
+		// admin had opted out: no admin can undo it.
 		c.text(t, phone, "STOP", keyword(store.KeywordStop))
 		if ov, err := c.st.Overview(ctx, c.h, monthStart); err != nil || ov.OptOutsSince != 1 {
 			t.Fatalf("opt-outs after one STOP from a shared phone: %+v %v", ov, err)
 		}
-		c.text(t, phone, "START", keyword(store.KeywordStart))
-		for _, w := range []struct {
-			m      *steeple.Member
-			status string
-		}{{in, steeple.ConsentOptedIn}, {byAdmin, steeple.ConsentOptedOut}, {imported, steeple.ConsentOptedOut}} {
-			got, err := c.st.Member(ctx, c.h, w.m.ID)
+		for _, m := range []*steeple.Member{in, byAdmin, imported} {
+			got, err := c.st.Member(ctx, c.h, m.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Consent.Status != w.status {
-				t.Errorf("%s after STOP+START: %s (%s), want %s", w.m.FirstName, got.Consent.Status, got.Consent.Source, w.status)
+			if got.Consent.Status != steeple.ConsentOptedOut || got.Consent.Source != steeple.ConsentSourceKeyword {
+				t.Errorf("%s after STOP: %s (%s), want opted out by keyword", m.FirstName, got.Consent.Status, got.Consent.Source)
 			}
 		}
 	})

@@ -367,3 +367,9 @@ func (h *Handler) broadcastCSV(w http.ResponseWriter, r *http.Request, s *sessio
 }
 
 func trimFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
+
+// statusCount is a status (or reason) with how many it counts.
+type statusCount struct {
+	Status string
+	N      int
+}

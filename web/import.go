@@ -202,6 +202,7 @@ func (h *Handler) importPreview(w http.ResponseWriter, r *http.Request, s *sessi
 func (h *Handler) showPreview(w http.ResponseWriter, r *http.Request, s *session, p *members.ImportPreview, status int) {
 	v := s.view
 	v.TitleID = "import.preview.title"
+	v.region = h.phoneRegion(r.Context(), s.h)
 	d := importPreviewData{P: p, Header: p.Header, Missing: p.Missing}
 	for _, fc := range p.Mapping {
 		row := mappingRow{Field: fc.Field, Required: fc.Required}

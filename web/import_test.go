@@ -83,7 +83,7 @@ func TestImportPlanningCenterThroughPages(t *testing.T) {
 			t.Fatalf("upload: %d %q\n%s", p.Status, p.Location, p.Body)
 		}
 		id := importIDPath.FindStringSubmatch(p.Location)[1]
-		prev := b.get(p.Location).want(t, 200, "32 people found", "Import 32 people", "Abigail",
+		prev := b.get(p.Location).want(t, 200, "32 people found", "Import 32 people", "Abigail", "(312) 555-0201",
 			`<option value="Mobile Phone Number" selected>`, "Home Phone Number", "No consent recorded")
 		if len(prev.Body) > 100<<10 {
 			t.Fatalf("preview is %d bytes", len(prev.Body))

@@ -110,9 +110,10 @@ func (h *Handler) loadMember(r *http.Request, s *session, id string) (memberData
 func (h *Handler) showMember(w http.ResponseWriter, r *http.Request, s *session, status int, d memberData, typed bool) {
 	v := s.view
 	v.TitleID = "member.title"
+	v.region = h.phoneRegion(r.Context(), s.h)
 	if !typed {
 		v.Form.Values["first_name"], v.Form.Values["last_name"] = d.M.FirstName, d.M.LastName
-		v.Form.Values["phone"], v.Form.Values["email"] = d.M.Phone, d.M.Email
+		v.Form.Values["phone"], v.Form.Values["email"] = v.Phone(d.M.Phone), d.M.Email
 	}
 	v.Data = d
 	h.render(w, r, status, "member", v)

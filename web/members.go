@@ -80,6 +80,7 @@ func (h *Handler) showMembers(w http.ResponseWriter, r *http.Request, s *session
 		v.Form.Values[k] = val
 	}
 	ctx := r.Context()
+	v.region = h.phoneRegion(ctx, s.h)
 	p, err := h.deps.Members.Page(ctx, s.h, members.ListRequest{Filter: d.Filter, Cursor: d.Cursor, Limit: membersPageSize})
 	if fe := fieldErrors(err); fe != nil {
 		// A search too long or an unknown consent: said beside the field,

@@ -228,13 +228,17 @@ func TestMemberForms(t *testing.T) {
 		if p.Status != http.StatusSeeOther {
 			t.Fatalf("create: %d %s", p.Status, p.Body)
 		}
-		ana := b.follow(p).want(t, 200, "Saved.", "&#43;13125550603", "ana@example.org", "Receives texts")
-		_ = ana
+		// The number is shown as a US church writes it, not as stored.
+		b.follow(p).want(t, 200, "Saved.", `value="(312) 555-0603"`, "ana@example.org", "Receives texts").lacks(t, "&#43;13125550603")
 		id := strings.TrimSuffix(strings.TrimPrefix(p.Location, "/members/"), "?saved=1")
+		b.get("/members").want(t, 200, "(312) 555-0603").lacks(t, "&#43;13125550603")
+		// Saving the page as shown keeps the same number and her consent.
+		p = b.post("/members/"+id, url.Values{"first_name": {"Ana"}, "last_name": {"Lima"}, "phone": {"(312) 555-0603"}, "email": {"ana@example.org"}})
+		b.follow(p).want(t, 200, "Saved.", `value="(312) 555-0603"`, "Receives texts")
 
 		// Only first_name sent: the email and phone stay.
 		p = b.post("/members/"+id, url.Values{"first_name": {"Ana María"}})
-		b.follow(p).want(t, 200, "Ana María", "ana@example.org", "&#43;13125550603")
+		b.follow(p).want(t, 200, "Ana María", "ana@example.org", "(312) 555-0603")
 		b.post("/members/"+id, url.Values{"first_name": {"Ana"}, "phone": {"nope"}}).want(t, 400, "This is not a valid phone number.", `value="nope"`)
 
 		// Consent in person, with a note, shown in the history.

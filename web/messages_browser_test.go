@@ -22,7 +22,7 @@ func TestBrowserBroadcastAndReports(t *testing.T) {
 	// Two texts a second: the four take about two seconds, so the page
 	// opens while they are going out.
 	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{Messaging: func(c *messaging.Config) { c.PerNumberRate = 2 }})
-	b, tok, ids := readyChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 5)
+	b, tok, ids := sendingChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 5)
 	choir := addGroup(t, s, tok, "Choir")
 	if r := s.Do(t, "POST", "/api/v1/groups/"+choir+"/members", tok, map[string]any{"member_ids": ids[:4]}); r.Status != http.StatusNoContent {
 		t.Fatalf("group members: %d %s", r.Status, r.Raw)

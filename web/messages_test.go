@@ -16,10 +16,10 @@ import (
 	"github.com/steeple-sms/steeple/store"
 )
 
-// readyChurch signs a church up with a verified owner, a number and n
+// sendingChurch signs a church up with a verified owner, a number and n
 // members who agreed to texts; it returns the browser, an API token and
 // the members' ids.
-func readyChurch(t *testing.T, s *testkit.Server, name, email string, n int) (*browser, string, []string) {
+func sendingChurch(t *testing.T, s *testkit.Server, name, email string, n int) (*browser, string, []string) {
 	t.Helper()
 	b := newBrowser(t, s, "en")
 	b.signUp(name, email)
@@ -90,7 +90,7 @@ func TestBroadcastPage(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
 		s := testkit.NewServer(t, be)
 		ctx := context.Background()
-		b, tok, ids := readyChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 4)
+		b, tok, ids := sendingChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 4)
 
 		bc := storeBroadcast(t, s, b.tenantOf(), ids, "Choir practice moved")
 		frag := b.get("/messages/"+bc.ID+"/progress").want(t, 200, `hx-trigger="every 2s [document.visibilityState==`, "Sending now")
@@ -164,6 +164,7 @@ func TestBroadcastPage(t *testing.T) {
 		if dup.Location != "/messages/new?audience=all&body=Choir+practice+moved" {
 			t.Fatalf("duplicate goes to %q", dup.Location)
 		}
+		b.get(dup.Location).want(t, 200, "Choir practice moved</textarea>")
 
 		// Stop sending asks first, then skips what waits.
 		b.post("/language", url.Values{"lang": {"en"}, "back": {"/"}})
@@ -177,7 +178,7 @@ func TestBroadcastPage(t *testing.T) {
 		stopped := b.get("/messages/"+st.ID).want(t, 200, "Sending was stopped", "Not sent because someone stopped this message", "Finished sending")
 		stopped.lacks(t, "hx-trigger", ">Stop sending<")
 
-		other, _, _ := readyChurch(t, s, "Other Church", "other@example.org", 0)
+		other, _, _ := sendingChurch(t, s, "Other Church", "other@example.org", 0)
 		for _, p := range []string{"/messages/" + bc.ID, "/messages/" + bc.ID + "/progress", "/messages/" + bc.ID + "/recipients.csv",
 			"/messages/" + bc.ID + "/duplicate"} {
 			other.get(p).want(t, 404).lacks(t, "Choir", "Member0")
@@ -192,7 +193,7 @@ func TestBroadcastProgressReachesDone(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
 		s := testkit.NewServer(t, be)
-		b, tok, _ := readyChurch(t, s, "Hope Church", "hope@example.org", 3)
+		b, tok, _ := sendingChurch(t, s, "Hope Church", "hope@example.org", 3)
 		r := s.Do(t, "POST", "/api/v1/messages", tok, map[string]any{"text": "Potluck Sunday", "audience": map[string]any{"all": true}})
 		if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
 			t.Fatalf("message: %d %s", r.Status, r.Raw)
@@ -219,7 +220,7 @@ func TestReportsPage(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
 		s := testkit.NewServer(t, be)
-		b, tok, _ := readyChurch(t, s, "Faith Church", "faith@example.org", 2)
+		b, tok, _ := sendingChurch(t, s, "Faith Church", "faith@example.org", 2)
 		r := s.Do(t, "POST", "/api/v1/messages", tok, map[string]any{"text": "Hello", "audience": map[string]any{"all": true}})
 		if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
 			t.Fatalf("message: %d %s", r.Status, r.Raw)
@@ -277,7 +278,7 @@ func TestMessagesLaterTabs(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
 		s := testkit.NewServer(t, be)
-		b, tok, _ := readyChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 2)
+		b, tok, _ := sendingChurch(t, s, "Grace Chapel", "ruth@grace.example.org", 2)
 		loc, _ := time.LoadLocation("America/Chicago")
 		day := s.Clock.Now().In(loc).AddDate(0, 0, 2)
 		at := time.Date(day.Year(), day.Month(), day.Day(), 9, 0, 0, 0, loc)

@@ -17,7 +17,8 @@ type pages struct {
 // pageNames are the templates in templates/, one per screen.
 var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error", "setup",
 	"password_forgot", "password_reset", "account_password", "accept", "verify",
-	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary", "messages", "reports"}
+	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary",
+	"compose", "compose_review", "schedules", "messages", "reports"}
 
 func loadPages(st *assets) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
@@ -53,6 +54,7 @@ type view struct {
 	Data     any
 	tr       *translator
 	location *time.Location
+	region   string // the church's phone region, for Phone (set by pages that show numbers)
 }
 
 // T translates a message id (args: name, value pairs).

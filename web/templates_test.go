@@ -41,7 +41,7 @@ func TestTemplatesPage(t *testing.T) {
 		b := newBrowser(t, s, "en")
 		_, zoe, _ := churchWithMembers(t, s, b, "Grace Chapel", "ruth@grace.example.org")
 		b.post("/templates/new", url.Values{"name": {"Hi"}, "body": {"Hello {frist_name}!"}}).
-			want(t, 400, "Unknown variable {frist_name} at character 7. Known variables: {first_name}, {church_name}.", "Hello {frist_name}!")
+			want(t, 400, "We cannot fill in {frist_name}: check its spelling. You can use {first_name}, {church_name}.", "Hello {frist_name}!")
 		b.post("/templates/new", url.Values{"name": {"Hi"}, "body": {"Hello {{first_name}}"}}).want(t, 400, "Malformed variable at character 7")
 		p := b.post("/templates/new", url.Values{"name": {"Hi"}, "body": {"Hello "}, "variable": {"first_name"}, "op": {"insert"}})
 		p.want(t, 200, ">Hello {first_name}</textarea>")

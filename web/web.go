@@ -113,6 +113,8 @@ func New(d Deps) (*Handler, error) {
 	h.routeTemplates()
 
 	h.routeImport()
+	h.routeCompose()
+	h.routeSchedules()
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, nil, errNotFound)
 	})

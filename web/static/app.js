@@ -31,5 +31,6 @@
     body.value = body.value.slice(0, start) + v + body.value.slice(end);
     body.focus();
     body.setSelectionRange(start + v.length, start + v.length);
+    body.dispatchEvent(new Event("input", { bubbles: true })); // the counter follows
   });
 })();

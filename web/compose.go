@@ -1,0 +1,659 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/schedule"
+	"github.com/steeple-sms/steeple/store"
+)
+
+// maxComposeUpload bounds a compose form with its image: the media service
+// scales larger images down, but reads them whole first.
+const maxComposeUpload = 10 << 20
+
+// composeMembers is how many members the "picked members" list offers.
+const composeMembers = 200
+
+func (h *Handler) routeCompose() {
+	h.mux.HandleFunc("GET /messages/new", h.authed(h.composeForm))
+	h.mux.HandleFunc("POST /messages/new", h.authedCompose(h.composePost))
+	h.mux.HandleFunc("POST /messages/count", h.authedCompose(h.composeCount))
+	h.mux.HandleFunc("GET /messages/new/media/{id}", h.authed(h.composeMedia))
+}
+
+// imageKey carries a compose form's image, read before the handle is taken.
+type imageKey struct{}
+
+type composeImage struct {
+	u   *store.Upload
+	err error
+}
+
+// authedCompose is authed for the compose form, which may be multipart (an
+// image) or urlencoded (htmx fragments, no-script posts). The body is read
+// and bounded BEFORE the church's handle is acquired.
+func (h *Handler) authedCompose(next func(http.ResponseWriter, *http.Request, *session)) http.HandlerFunc {
+	inner := h.authed(next)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if c, err := r.Cookie(sessionCookie); err != nil || auth.WebSessionTenant(c.Value) == "" {
+			h.toSignIn(w, r)
+			return
+		}
+		if !strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+			inner(w, r)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxComposeUpload)
+		err := r.ParseMultipartForm(1 << 20)
+		if r.MultipartForm != nil {
+			defer func() { _ = r.MultipartForm.RemoveAll() }()
+		}
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			h.fail(w, r, nil, steeple.Errorf(steeple.ETOOLARGE, "the form is larger than 10 MB"))
+			return
+		}
+		if err != nil {
+			h.fail(w, r, nil, steeple.Errorf(steeple.EINVALID, "the form could not be read"))
+			return
+		}
+		img := &composeImage{}
+		if f, fh, err := r.FormFile("file"); err == nil {
+			b, err := io.ReadAll(f)
+			_ = f.Close()
+			switch {
+			case err != nil:
+				img.err = steeple.FieldError("file", "could not be read")
+			case len(b) > 0:
+				img.u, img.err = messaging.PrepareImage(b)
+			case fh.Filename != "":
+				img.err = steeple.FieldError("file", "is empty")
+			}
+		}
+		r = r.WithContext(context.WithValue(r.Context(), imageKey{}, img))
+		r.Body = http.NoBody
+		inner(w, r)
+	}
+}
+
+// composeFields are the compose form's single-valued fields, kept as typed.
+var composeFields = []string{"body", "media_id", "audience", "when", "date", "time", "frequency",
+	"day_of_month", "ordinal", "month_weekday", "monthly", "name", "variable"}
+
+// composeData is the compose page and its review.
+type composeData struct {
+	Variables []members.Variable
+	Groups    []steeple.Group
+	Members   []*steeple.Member
+	GroupSel  map[string]bool
+	MemberSel map[string]bool
+	DaySel    map[string]bool
+	Count     messaging.Count
+	Preview   *messaging.Preview
+	Timezone  string
+	Upcoming  []occurrence
+	Review    *review
+	Fields    []field // the review repeats the form in hidden fields
+	Notice    string  // an error about the whole form (translated id or service message)
+}
+
+// occurrence is one upcoming sending time, with what to watch for.
+type occurrence struct {
+	At    time.Time
+	Quiet bool // falls in quiet hours: held until they end
+	DST   bool // on a day the clocks change
+}
+
+// review is what a send will cost and how long it will take.
+type review struct {
+	Recipients, Parts    int
+	From                 string
+	QuotaUsed, Quota     int
+	QuotaAfter           int
+	OverQuota            bool
+	Duration             string // at the current sending limit
+	CapToday, CapLeft    int    // the daily cap (0: none) and what is left of it today
+	NotToday             bool
+	Quiet                bool
+	QuietStart, QuietEnd string
+	When                 string // "now", "at", "recurring"
+	At                   time.Time
+}
+
+// Weekdays are the days of a weekly rule, Sunday first.
+func (composeData) Weekdays() []string {
+	return []string{"sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"}
+}
+
+// Ordinals are a monthly rule's "first … last".
+func (composeData) Ordinals() []string { return []string{"first", "second", "third", "fourth", "last"} }
+
+// UCS2 lists the characters forcing UCS-2, each once, in text order.
+func (d composeData) UCS2() []messaging.ForcingChar {
+	seen := map[string]bool{}
+	var out []messaging.ForcingChar
+	for _, c := range d.Count.UCS2Chars {
+		if !seen[c.Char] {
+			seen[c.Char] = true
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// ShowChar names a character a reader cannot see (a no-break space).
+func (composeData) ShowChar(c string) string {
+	switch c {
+	case "\u00a0", "\u2009", "\u202f", "\u2002", "\u2003":
+		return "␣"
+	case "\u00ad":
+		return "(-)"
+	}
+	return c
+}
+
+// LeftOut are the reasons members are left out, in a fixed order, with their counts.
+func (d composeData) LeftOut() []statusCount {
+	if d.Preview == nil {
+		return nil
+	}
+	var out []statusCount
+	for _, k := range []string{messaging.LeftOutOptedOut, messaging.LeftOutNoValidMobile, messaging.LeftOutDuplicatePhone, messaging.LeftOutOutsideRegion} {
+		if n := d.Preview.LeftOut[k]; n > 0 {
+			out = append(out, statusCount{k, n})
+		}
+	}
+	return out
+}
+
+func (h *Handler) composeForm(w http.ResponseWriter, r *http.Request, s *session) {
+	v := s.view
+	d := &composeData{DaySel: map[string]bool{"sunday": true}}
+	if q := r.URL.Query(); q.Get("body") != "" {
+		// Duplicate (a broadcast's page) fills in its text, image and audience.
+		d = readCompose(v, q)
+		d.DaySel["sunday"] = true
+	}
+	for k, def := range map[string]string{"audience": "all", "when": "now", "frequency": "weekly", "monthly": "date", "time": "09:00"} {
+		if v.Form.Values[k] == "" {
+			v.Form.Values[k] = def
+		}
+	}
+	h.showCompose(w, r, s, http.StatusOK, d)
+}
+
+// readCompose keeps what was typed and ticked.
+func readCompose(v *view, f map[string][]string) *composeData {
+	get := func(k string) string {
+		if vals := f[k]; len(vals) > 0 {
+			return vals[0]
+		}
+		return ""
+	}
+	for _, k := range composeFields {
+		v.Form.Values[k] = get(k)
+	}
+	d := &composeData{GroupSel: map[string]bool{}, MemberSel: map[string]bool{}, DaySel: map[string]bool{}}
+	for _, id := range f["group_id"] {
+		d.GroupSel[id] = true
+	}
+	for _, id := range f["member_id"] {
+		d.MemberSel[id] = true
+	}
+	for _, day := range f["weekday"] {
+		d.DaySel[day] = true
+	}
+	return d
+}
+
+// request is the broadcast the form describes.
+func composeRequest(v *view, f map[string][]string) messaging.BroadcastRequest {
+	req := messaging.BroadcastRequest{Text: v.Form.Value("body")}
+	if id := v.Form.Value("media_id"); id != "" {
+		req.MediaIDs = []string{id}
+	}
+	switch v.Form.Value("audience") {
+	case "groups":
+		req.Audience.GroupIDs = append([]string{}, f["group_id"]...)
+	case "members":
+		req.Audience.MemberIDs = append([]string{}, f["member_id"]...)
+	default:
+		req.Audience.All = true
+	}
+	return req
+}
+
+// composeCount is the live counter: pure computation on the text.
+func (h *Handler) composeCount(w http.ResponseWriter, r *http.Request, s *session) {
+	v := s.view
+	d := readCompose(v, r.PostForm)
+	d.Count = messaging.CountText(v.Form.Value("body"))
+	v.Data = d
+	h.renderFragment(w, http.StatusOK, "compose", "counter", v)
+}
+
+// composeMedia shows an uploaded image (the thumbnail) to the church's admins.
+func (h *Handler) composeMedia(w http.ResponseWriter, r *http.Request, s *session) {
+	id := r.PathValue("id")
+	if !steeple.ValidID(id) {
+		h.fail(w, r, s.view, errNotFound)
+		return
+	}
+	u, err := h.deps.Messaging.Media(r.Context(), s.h, id)
+	if err != nil {
+		h.fail(w, r, s.view, err)
+		return
+	}
+	w.Header().Set("Content-Type", u.ContentType)
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, _ = w.Write(u.Data)
+}
+
+// composePost handles every button of the compose form: op=plain applies
+// the GSM-7 look-alikes, op=insert appends a variable (app.js inserts at
+// the cursor instead), op=audience counts who gets it (htmx fragment),
+// op=upload keeps an image, op=review shows the cost, op=send sends or
+// schedules, op=edit goes back from the review.
+func (h *Handler) composePost(w http.ResponseWriter, r *http.Request, s *session) {
+	v := s.view
+	f := r.PostForm
+	d := readCompose(v, f)
+	ctx := r.Context()
+	if img, _ := ctx.Value(imageKey{}).(*composeImage); img != nil {
+		if img.err != nil {
+			if !h.formError(v, img.err, "file") {
+				h.fail(w, r, v, img.err)
+				return
+			}
+			h.showCompose(w, r, s, http.StatusBadRequest, d)
+			return
+		}
+		if img.u != nil {
+			u, err := h.deps.Messaging.SaveMedia(ctx, s.h, s.admin, img.u)
+			if err != nil {
+				h.fail(w, r, v, err)
+				return
+			}
+			v.Form.Values["media_id"] = u.ID
+		}
+	}
+	if id := v.Form.Value("media_id"); id != "" {
+		if !steeple.ValidID(id) {
+			h.fail(w, r, v, errNotFound)
+			return
+		}
+		if _, err := h.deps.Messaging.Media(ctx, s.h, id); err != nil {
+			h.fail(w, r, v, err) // another church's image: 404
+			return
+		}
+	}
+	switch f.Get("op") {
+	case "plain":
+		out, _ := messaging.ReplaceGSM(v.Form.Value("body"))
+		v.Form.Values["body"] = out
+	case "insert":
+		body := v.Form.Value("body")
+		out, err := members.InsertVariable(members.InsertVariableRequest{Body: body, Variable: v.Form.Value("variable"), Position: len([]rune(body))})
+		if err != nil {
+			v.Form.Errors["variable"] = "choose a variable from the list"
+			h.showCompose(w, r, s, http.StatusBadRequest, d)
+			return
+		}
+		v.Form.Values["body"] = out.Body
+	case "noimage":
+		v.Form.Values["media_id"] = ""
+	case "audience":
+		h.composeAudience(w, r, s, d)
+		return
+	case "review", "send":
+		h.composeReview(w, r, s, d, f.Get("op") == "send")
+		return
+	}
+	h.showCompose(w, r, s, http.StatusOK, d)
+}
+
+// composeAudience is the htmx fragment: who will get it, who is left out.
+func (h *Handler) composeAudience(w http.ResponseWriter, r *http.Request, s *session, d *composeData) {
+	v := s.view
+	status := http.StatusOK
+	req := composeRequest(v, r.PostForm)
+	if strings.TrimSpace(req.Text) == "" {
+		req.Text = "-" // the audience is counted before the text is written
+	}
+	p, err := h.deps.Messaging.Preview(r.Context(), s.h, req)
+	if err != nil {
+		if fe := fieldErrors(err); fe != nil {
+			for k, m := range fe {
+				v.Form.Errors[k] = m
+			}
+			status = http.StatusBadRequest
+		} else {
+			h.fail(w, r, v, err)
+			return
+		}
+	}
+	d.Preview = p
+	v.Data = d
+	if isHTMX(r) {
+		h.renderFragment(w, status, "compose", "audience", v)
+		return
+	}
+	h.showCompose(w, r, s, status, d)
+}
+
+// showCompose renders the compose page with d's choices.
+func (h *Handler) showCompose(w http.ResponseWriter, r *http.Request, s *session, status int, d *composeData) {
+	v := s.view
+	v.TitleID = "compose.title"
+	ctx := r.Context()
+	var err error
+	if d.Groups, err = h.deps.Members.Groups(ctx, s.h); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	p, err := h.deps.Members.Page(ctx, s.h, members.ListRequest{Limit: composeMembers})
+	if err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	d.Members = p.Members
+	if d.GroupSel == nil {
+		d.GroupSel, d.MemberSel = map[string]bool{}, map[string]bool{}
+	}
+	d.Variables = members.Variables
+	d.Count = messaging.CountText(v.Form.Value("body"))
+	d.Timezone = s.h.Tenant().Timezone
+	if v.Form.Value("when") == "recurring" {
+		if rule, err := composeRule(v, d); err == nil {
+			d.Upcoming, _ = h.upcoming(ctx, s, rule, 5)
+		}
+	}
+	v.Data = d
+	h.render(w, r, status, "compose", v)
+}
+
+// composeRule is the recurring rule the form describes.
+func composeRule(v *view, d *composeData) (schedule.Rule, error) {
+	rule := schedule.Rule{Frequency: v.Form.Value("frequency"), Time: v.Form.Value("time")}
+	switch rule.Frequency {
+	case schedule.Weekly:
+		for _, day := range d.Weekdays() {
+			if d.DaySel[day] {
+				rule.Weekdays = append(rule.Weekdays, day)
+			}
+		}
+	case schedule.Monthly:
+		if v.Form.Value("monthly") == "weekday" {
+			rule.Ordinal, rule.Weekday = v.Form.Value("ordinal"), v.Form.Value("month_weekday")
+		} else {
+			n, err := strconv.Atoi(strings.TrimSpace(v.Form.Value("day_of_month")))
+			if err != nil || n == 0 {
+				return rule, steeple.FieldError("day_of_month", "must be 1 to 31")
+			}
+			rule.DayOfMonth = n
+		}
+	}
+	return rule, rule.Validate()
+}
+
+// upcoming lists a rule's next n occurrences, flagging quiet hours and
+// daylight-saving changes.
+func (h *Handler) upcoming(ctx context.Context, s *session, rule schedule.Rule, n int) ([]occurrence, error) {
+	loc := schedule.Location(s.h)
+	os, err := rule.Upcoming(h.deps.Now(), loc, n)
+	if err != nil {
+		return nil, err
+	}
+	q, err := h.deps.Schedules.QuietHours(ctx, s.h)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]occurrence, 0, len(os))
+	for _, o := range os {
+		out = append(out, occurrence{At: o.At, Quiet: !q.Release(o.At, loc).Equal(o.At), DST: dstChangeOn(o.At, loc)})
+	}
+	return out, nil
+}
+
+// dstChangeOn reports whether the clocks change on t's local day.
+func dstChangeOn(t time.Time, loc *time.Location) bool {
+	l := t.In(loc)
+	start := time.Date(l.Year(), l.Month(), l.Day(), 0, 0, 0, 0, loc)
+	end := time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
+	_, a := start.Zone()
+	_, b := end.Zone()
+	return a != b
+}
+
+// sendAt reads the date and time fields as the church's local time.
+func sendAt(v *view, loc *time.Location) (time.Time, error) {
+	t, err := time.ParseInLocation("2006-01-02 15:04", strings.TrimSpace(v.Form.Value("date"))+" "+strings.TrimSpace(v.Form.Value("time")), loc)
+	if err != nil {
+		return time.Time{}, steeple.FieldError("send_at", "give a date and a time (HH:MM)")
+	}
+	return t, nil
+}
+
+// composeReview checks the form and shows what it will cost; with send it
+// sends, schedules or starts the recurring message.
+func (h *Handler) composeReview(w http.ResponseWriter, r *http.Request, s *session, d *composeData, send bool) {
+	v := s.view
+	ctx := r.Context()
+	req := composeRequest(v, r.PostForm)
+	loc := schedule.Location(s.h)
+	rv := &review{When: v.Form.Value("when")}
+	var rule schedule.Rule
+	switch rv.When {
+	case "at":
+		at, err := sendAt(v, loc)
+		if err != nil {
+			v.Form.Errors["send_at"] = fieldErrors(err)["send_at"]
+		} else if !at.After(h.deps.Now()) {
+			v.Form.Errors["send_at"] = "must be in the future"
+		}
+		rv.At = at
+	case "recurring":
+		var err error
+		if rule, err = composeRule(v, d); err != nil {
+			for k, m := range fieldErrors(err) {
+				v.Form.Errors[k] = m
+			}
+		}
+	default:
+		rv.When = "now"
+	}
+	p, err := h.deps.Messaging.Preview(ctx, s.h, req)
+	if err != nil {
+		if !h.formError(v, err, "body") {
+			h.fail(w, r, v, err)
+			return
+		}
+	}
+	if len(v.Form.Errors) > 0 {
+		if msg, ok := v.Form.Errors["audience"]; ok && len(req.Audience.GroupIDs)+len(req.Audience.MemberIDs) == 0 && !req.Audience.All {
+			v.Form.Errors["audience"] = msg
+		}
+		d.Preview = p
+		h.showCompose(w, r, s, http.StatusBadRequest, d)
+		return
+	}
+	d.Preview = p
+	if send {
+		h.composeSend(w, r, s, d, req, rv, rule)
+		return
+	}
+	if err := h.fillReview(ctx, s, rv, p); err != nil {
+		h.fail(w, r, v, err)
+		return
+	}
+	if rv.When == "recurring" {
+		if d.Upcoming, err = h.upcoming(ctx, s, rule, 5); err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
+	}
+	d.Review = rv
+	for k, vals := range r.PostForm {
+		if k == "op" || k == "file" {
+			continue
+		}
+		for _, val := range vals {
+			d.Fields = append(d.Fields, field{k, val})
+		}
+	}
+	sortFields(d.Fields)
+	d.GroupSel, d.MemberSel = boolSet(r.PostForm["group_id"]), boolSet(r.PostForm["member_id"])
+	v.TitleID = "review.title"
+	v.Data = d
+	h.render(w, r, http.StatusOK, "compose_review", v)
+}
+
+func boolSet(ids []string) map[string]bool {
+	m := map[string]bool{}
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
+}
+
+// fillReview counts the cost against the month's quota, the time at the
+// sending limit, the daily cap and quiet hours.
+func (h *Handler) fillReview(ctx context.Context, s *session, rv *review, p *messaging.Preview) error {
+	rv.Recipients, rv.Parts = p.Recipients, p.TotalSegments
+	nums, err := h.deps.Tenancy.Registry.SendingNumbers(ctx, s.h.TenantID())
+	if err != nil {
+		return err
+	}
+	if len(nums) > 0 {
+		rv.From = nums[0]
+	}
+	now := h.deps.Now()
+	loc := schedule.Location(s.h)
+	ov, err := h.deps.Store.Overview(ctx, s.h, now)
+	if err != nil {
+		return err
+	}
+	rv.QuotaUsed = ov.SegmentsThisMonth
+	rv.Quota = h.deps.Plans[s.h.Tenant().Plan].MonthlySegments
+	rv.QuotaAfter = rv.QuotaUsed + rv.Parts
+	rv.OverQuota = rv.Quota > 0 && rv.QuotaAfter > rv.Quota
+	rate := h.deps.Limits.UnregisteredRate
+	if h.deps.Registration != nil {
+		if reg, err := h.deps.Registration.Get(ctx, s.h); err == nil && reg.Status == steeple.RegProvisioned {
+			rate = h.deps.Limits.RegisteredRate
+		}
+	}
+	secs := 0.0
+	if rate > 0 {
+		secs = float64(rv.Recipients) / rate
+	}
+	rv.Duration = humanDuration(time.Duration(math.Ceil(secs)) * time.Second)
+	start := now
+	if rv.When == "at" {
+		start = rv.At
+	}
+	if rv.When != "recurring" {
+		capN, sent, err := h.deps.Messaging.DailyCapToday(ctx, s.h, start)
+		if err != nil {
+			return err
+		}
+		if rv.When == "at" && start.In(loc).Format(time.DateOnly) != now.In(loc).Format(time.DateOnly) {
+			sent = 0 // another day: its cap starts afresh
+		}
+		rv.CapToday, rv.CapLeft = capN, max(0, capN-sent)
+		end := start.Add(time.Duration(secs * float64(time.Second)))
+		midnight := time.Date(start.In(loc).Year(), start.In(loc).Month(), start.In(loc).Day()+1, 0, 0, 0, 0, loc)
+		rv.NotToday = (capN > 0 && rv.Recipients > rv.CapLeft) || end.After(midnight)
+		q, err := h.deps.Schedules.QuietHours(ctx, s.h)
+		if err != nil {
+			return err
+		}
+		rv.QuietStart, rv.QuietEnd = q.Start, q.End
+		rv.Quiet = !q.Release(start, loc).Equal(start) || !q.Release(end, loc).Equal(end) || end.Sub(start) > 12*time.Hour
+	}
+	return nil
+}
+
+// humanDuration says a duration in round words.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return strconv.Itoa(max(1, int(d.Seconds()))) + " s"
+	case d < time.Hour:
+		return strconv.Itoa(int(math.Ceil(d.Minutes()))) + " min"
+	default:
+		h := int(d.Hours())
+		m := int(math.Ceil(d.Minutes())) - h*60
+		if m == 0 {
+			return strconv.Itoa(h) + " h"
+		}
+		return strconv.Itoa(h) + " h " + strconv.Itoa(m) + " min"
+	}
+}
+
+// composeSend sends now (to the broadcast's page), at a time or on a rule
+// (to the schedules).
+func (h *Handler) composeSend(w http.ResponseWriter, r *http.Request, s *session, d *composeData, req messaging.BroadcastRequest, rv *review, rule schedule.Rule) {
+	v := s.view
+	ctx := r.Context()
+	var err error
+	switch rv.When {
+	case "now":
+		var b *store.Broadcast
+		if b, err = h.deps.Messaging.Create(ctx, s.h, s.admin, req); err == nil {
+			http.Redirect(w, r, "/messages/"+b.ID, http.StatusSeeOther)
+			return
+		}
+	case "at":
+		if _, err = h.deps.Schedules.ScheduleBroadcast(ctx, s.h, s.admin, schedule.Message{BroadcastRequest: req}, rv.At); err == nil {
+			http.Redirect(w, r, "/schedules?done=scheduled", http.StatusSeeOther)
+			return
+		}
+	case "recurring":
+		name := strings.TrimSpace(v.Form.Value("name"))
+		if name == "" {
+			name = truncate(req.Text, 60)
+		}
+		if _, err = h.deps.Schedules.CreateRecurring(ctx, s.h, s.admin, schedule.RecurringInput{Name: name, Rule: rule,
+			Message: schedule.Message{BroadcastRequest: req}}); err == nil {
+			http.Redirect(w, r, "/schedules?done=recurring", http.StatusSeeOther)
+			return
+		}
+	}
+	if fe := fieldErrors(err); fe != nil {
+		for k, m := range fe {
+			v.Form.Errors[k] = m
+		}
+		h.showCompose(w, r, s, http.StatusBadRequest, d)
+		return
+	}
+	var e *steeple.Error
+	if errors.As(err, &e) && (e.Code == steeple.EINVALID || e.Code == steeple.EFORBIDDEN) {
+		d.Notice = e.Message // e.g. no number yet, email not verified
+		h.showCompose(w, r, s, http.StatusBadRequest, d)
+		return
+	}
+	h.fail(w, r, v, err)
+}
+
+// truncate keeps the first n characters of s.
+func truncate(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if rs := []rune(s); len(rs) > n {
+		return string(rs[:n-1]) + "…"
+	}
+	return s
+}
+
+// Svc translates a service's message when a translation exists.
+func (v *view) Svc(msg string) string { return v.tr.serviceMessage(v.Lang, msg) }
