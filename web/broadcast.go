@@ -163,6 +163,7 @@ func (h *Handler) broadcast(w http.ResponseWriter, r *http.Request, s *session) 
 		h.fail(w, r, v, err)
 		return
 	}
+	v.region = h.phoneRegion(ctx, s.h)
 	d.Replies, d.RepliesTotal, err = h.deps.Store.BroadcastReplies(ctx, s.h, id, b.CreatedAt, replyLimit)
 	if err != nil {
 		h.fail(w, r, v, err)

@@ -123,7 +123,7 @@ func TestBroadcastPage(t *testing.T) {
 		textIn(t, s, b.tenantOf(), "+13125560120", "We will be there")
 		textIn(t, s, b.tenantOf(), "+13125559999", "Who is this")
 		page := b.get("/messages/"+bc.ID).want(t, 200, "1 reply since it went out", "We will be there", "Finished sending", "landline", "Ask the member for a mobile number",
-			"opted out of texts", "Member0 Test", "13125570000", "Duplicate")
+			"opted out of texts", "Member0 Test", "(312) 557-0000", "Duplicate")
 		page.lacks(t, "hx-trigger")
 
 		// The funnel's numbers are the API's counts.
