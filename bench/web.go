@@ -35,6 +35,11 @@ import (
 //   - home_page_p95_ms: the home page;
 //   - import_10000_rows_seconds: a --import-rows CSV through the web
 //     upload: upload, preview, import (into a second, empty church);
+//   - broadcast_page_p95_ms: a broadcast's page (funnel, failures by
+//     reason, the first page of recipients, replies) and its progress
+//     fragment, for a broadcast to all --members members;
+//   - reports_page_p95_ms: the reports page of a church with a year of
+//     weekly broadcasts to --report-members members;
 //   - page_bytes_max: the largest HTML of those pages.
 //
 // The members are written with the store's import (the same rows a CSV
@@ -46,6 +51,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	requests := fl.Int("requests", 200, "requests per page kind")
 	page := fl.Int("page", 50, "the deep page of the members list, reached through its next links")
 	importRows := fl.Int("import-rows", 10000, "rows of the imported CSV")
+	reportMembers := fl.Int("report-members", 2000, "members of the church whose reports page is measured")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
@@ -160,6 +166,63 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	}
 	r.out.metric("home_page_p95_ms", percentile(samples, 95), "ms", append(extra, kv{"p50_ms", roundTo(percentile(samples, 50), 2)})...)
 
+	// A broadcast to every member, finished: its page and its fragment.
+	bid, err := fillBroadcast(ctx, ten, a.Store, c.tenant(), time.Now())
+	if err != nil {
+		return err
+	}
+	if st, _, _, err := c.get(ctx, "/messages/"+bid+"/progress"); err != nil {
+		return err
+	} else if st == http.StatusNotFound {
+		r.logf("web: this build has no broadcast progress fragment; broadcast_page_p95_ms is not measured")
+	} else {
+		samples = samples[:0]
+		for i := range *requests {
+			path := "/messages/" + bid
+			if i%2 == 1 {
+				path += "/progress"
+			}
+			took, _, err := measure(c, path)
+			if err != nil {
+				return err
+			}
+			samples = append(samples, ms(took))
+		}
+		r.out.metric("broadcast_page_p95_ms", percentile(samples, 95), "ms", append(extra, kv{"recipients", *nMembers}, kv{"p50_ms", roundTo(percentile(samples, 50), 2)})...)
+	}
+
+	// Reports: a second church with a year of weekly broadcasts.
+	rep := &webClient{base: srv.URL, http: c.http}
+	if err := rep.signup(ctx, "Hope Church", "hope@hope.example.org"); err != nil {
+		return err
+	}
+	if err := fillMembers(ctx, r, ten, a.Store, rep.tenant(), *reportMembers); err != nil {
+		return err
+	}
+	start := time.Now()
+	for wk := 0; wk < 52; wk++ {
+		if _, err := fillBroadcast(ctx, ten, a.Store, rep.tenant(), time.Now().Add(-time.Duration(wk)*7*24*time.Hour)); err != nil {
+			return err
+		}
+	}
+	r.logf("web: 52 weekly broadcasts to %d members written in %s", *reportMembers, time.Since(start).Round(time.Millisecond))
+	if st, _, _, err := rep.get(ctx, "/reports"); err != nil {
+		return err
+	} else if st == http.StatusNotFound {
+		r.logf("web: this build has no reports page; reports_page_p95_ms is not measured")
+	} else {
+		samples = samples[:0]
+		for range *requests {
+			took, _, err := measure(rep, "/reports")
+			if err != nil {
+				return err
+			}
+			samples = append(samples, ms(took))
+		}
+		r.out.metric("reports_page_p95_ms", percentile(samples, 95), "ms", kv{"members", *reportMembers}, kv{"weeks_of_broadcasts", 52},
+			kv{"requests", *requests}, kv{"machine", machine()}, kv{"p50_ms", roundTo(percentile(samples, 50), 2)})
+	}
+
 	// The import, through the pages, into a second church.
 	imp := &webClient{base: srv.URL, http: c.http}
 	if err := imp.signup(ctx, "Iglesia Nueva Vida", "ana@nuevavida.example.org"); err != nil {
@@ -167,7 +230,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	}
 	csv := importCSV(*importRows)
 	r.logf("web: importing %d rows (%d KB) through the pages", *importRows, len(csv)>>10)
-	start := time.Now()
+	start = time.Now()
 	loc, err := imp.upload(ctx, csv)
 	if err != nil {
 		return err
@@ -312,6 +375,60 @@ func fillMembers(ctx context.Context, r *runner, ten *tenancy.Tenancy, st *store
 	}
 	r.logf("web: %d members written in %s", n, time.Since(start).Round(time.Millisecond))
 	return nil
+}
+
+// fillBroadcast writes a finished broadcast to every member of a church,
+// sent at `at`: the store's own CreateBroadcast, then its recipients' ends
+// set in a few statements (most delivered, some landlines, carrier blocks,
+// unreachable phones and opt-outs) instead of going through a provider.
+func fillBroadcast(ctx context.Context, ten *tenancy.Tenancy, st *store.Store, tenantID string, at time.Time) (string, error) {
+	h, err := ten.Manager.Acquire(ctx, tenantID)
+	if err != nil {
+		return "", err
+	}
+	defer h.Release()
+	rs, err := st.AudienceMembers(ctx, h, store.Audience{All: true})
+	if err != nil {
+		return "", err
+	}
+	admins, err := st.Admins(ctx, h)
+	if err != nil || len(admins) == 0 {
+		return "", fmt.Errorf("no admin to send as: %v", err)
+	}
+	out := make([]store.OutgoingRecipient, len(rs))
+	for i, x := range rs {
+		out[i] = store.OutgoingRecipient{Recipient: x, Body: "Hi " + x.FirstName + ", service is at 10 on Sunday.", Chunk: i / store.ChunkSize}
+	}
+	b := &store.Broadcast{ID: steeple.NewID(), Text: "Hi {first_name}, service is at 10 on Sunday.", From: "+14155550100",
+		Encoding: "GSM-7", SegmentsPerMessage: 1, Recipients: len(rs), Chunks: (len(rs) + store.ChunkSize - 1) / store.ChunkSize,
+		CreatedBy: admins[0].ID, Audience: store.Audience{All: true}}
+	if err := st.CreateBroadcast(ctx, h, b, out, len(rs), 0); err != nil {
+		return "", err
+	}
+	at = at.UTC()
+	if _, err := h.ExecContext(ctx, `UPDATE messages SET created_at = $1, dispatched_at = $1 WHERE id = $2`, at, b.ID); err != nil {
+		return "", err
+	}
+	if _, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = 'delivered', sent_at = $1, finished_at = $1 WHERE message_id = $2`, at, b.ID); err != nil {
+		return "", err
+	}
+	n := len(rs)
+	for _, f := range []struct {
+		status, code, detail string
+		share                int // out of 1000
+	}{{"failed", "40310", "invalid number: not a mobile number", 20}, {"failed", "40003", "spam (permanent)", 5},
+		{"failed", "40006", "recipient unavailable", 10}, {"skipped", "", "member opted out or was removed", 5}} {
+		if _, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = $1, error_code = $2, error_detail = $3
+			WHERE message_id = $4 AND member_id IN (SELECT member_id FROM message_recipients
+				WHERE message_id = $4 AND status = 'delivered' ORDER BY member_id LIMIT $5)`,
+			f.status, f.code, f.detail, b.ID, n*f.share/1000); err != nil {
+			return "", err
+		}
+	}
+	if _, err := h.ExecContext(ctx, `UPDATE message_recipients SET sent_at = NULL WHERE message_id = $1 AND status = 'skipped'`, b.ID); err != nil {
+		return "", err
+	}
+	return b.ID, nil
 }
 
 // importCSV is a Planning Center People-shaped export of n people.

@@ -29,7 +29,7 @@ func (h *Handler) routeCompose() {
 	h.mux.HandleFunc("GET /messages/new", h.authed(h.composeForm))
 	h.mux.HandleFunc("POST /messages/new", h.authedCompose(h.composePost))
 	h.mux.HandleFunc("POST /messages/count", h.authedCompose(h.composeCount))
-	h.mux.HandleFunc("GET /messages/media/{id}", h.authed(h.composeMedia))
+	h.mux.HandleFunc("GET /messages/new/media/{id}", h.authed(h.composeMedia))
 }
 
 // imageKey carries a compose form's image, read before the handle is taken.
@@ -178,10 +178,18 @@ func (d composeData) LeftOut() []statusCount {
 
 func (h *Handler) composeForm(w http.ResponseWriter, r *http.Request, s *session) {
 	v := s.view
-	v.Form.Values["audience"], v.Form.Values["when"] = "all", "now"
-	v.Form.Values["frequency"], v.Form.Values["monthly"] = "weekly", "date"
-	v.Form.Values["time"] = "09:00"
-	h.showCompose(w, r, s, http.StatusOK, &composeData{DaySel: map[string]bool{"sunday": true}})
+	d := &composeData{DaySel: map[string]bool{"sunday": true}}
+	if q := r.URL.Query(); q.Get("body") != "" {
+		// Duplicate (a broadcast's page) fills in its text, image and audience.
+		d = readCompose(v, q)
+		d.DaySel["sunday"] = true
+	}
+	for k, def := range map[string]string{"audience": "all", "when": "now", "frequency": "weekly", "monthly": "date", "time": "09:00"} {
+		if v.Form.Values[k] == "" {
+			v.Form.Values[k] = def
+		}
+	}
+	h.showCompose(w, r, s, http.StatusOK, d)
 }
 
 // readCompose keeps what was typed and ticked.

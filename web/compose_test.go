@@ -142,7 +142,7 @@ func TestComposeReviewAndSend(t *testing.T) {
 		other.signUp("Other Church", "other@example.org")
 		other.post("/messages/new", url.Values{"op": {"review"}, "body": {"x"}, "audience": {"groups"}, "group_id": {group}}).want(t, 404)
 		other.post("/messages/new", url.Values{"op": {"audience"}, "body": {"x"}, "audience": {"groups"}, "group_id": {group}}).want(t, 404)
-		other.get("/messages/media/"+group).want(t, 404)
+		other.get("/messages/new/media/"+group).want(t, 404)
 	})
 }
 

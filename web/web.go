@@ -105,6 +105,8 @@ func New(d Deps) (*Handler, error) {
 	h.routeLanguage()
 	h.routeHome()
 	h.routeBroadcast()
+	h.routeMessages()
+	h.routeReports()
 	h.routeMembers()
 	h.routeMember()
 	h.routeGroups()
