@@ -60,7 +60,3 @@ func localString(t *time.Time, loc *time.Location) string {
 	}
 	return t.In(loc).Format(time.RFC3339)
 }
-
-// SendTimeAt is a send time given as an instant (the web app's form reads
-// the date and time in the church's timezone itself).
-func SendTimeAt(t time.Time) *SendTime { return &SendTime{raw: t.Format(time.RFC3339)} }

@@ -118,7 +118,7 @@ func TestBrowserChooseChurchAndCode(t *testing.T) {
 	s.Signup(t, "First Baptist Annex", "pastor@example.org", password)
 	tenant, _ := first.Body["tenant"].(map[string]any)
 	firstID, _ := tenant["id"].(string)
-	secret, _ := enableMFA(t, s, first.Body["access_token"].(string))
+	secret, _ := s.Client(first.Body["access_token"].(string)).EnableMFA(t)
 
 	p := webtest.New(t, 1024, 768)
 	p.Language("en-US")

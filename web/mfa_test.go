@@ -5,7 +5,6 @@ import (
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/pquerna/otp/totp"
 
@@ -14,27 +13,6 @@ import (
 
 // enableMFA turns MFA on for the admin through the API and returns the TOTP
 // secret and the recovery codes; the clock then moves past the step used.
-func enableMFA(t *testing.T, s *testkit.Server, token string) (string, []string) {
-	t.Helper()
-	r := s.Do(t, "POST", "/api/v1/mfa/setup", token, nil)
-	u, err := url.Parse(r.Body["otpauth_uri"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
-	secret := u.Query().Get("secret")
-	code, _ := totp.GenerateCode(secret, s.Clock.Now())
-	r = s.Do(t, "POST", "/api/v1/mfa/enable", token, map[string]any{"code": code})
-	if r.Status != http.StatusOK {
-		t.Fatalf("enable MFA: %d %s", r.Status, r.Raw)
-	}
-	var codes []string
-	for _, c := range r.Body["recovery_codes"].([]any) {
-		codes = append(codes, c.(string))
-	}
-	s.Clock.Add(30 * time.Second)
-	return secret, codes
-}
-
 // Sign-in with MFA: the MFA token waits in its own short-lived cookie (never
 // in a URL), a code completes the sign-in once, a reused code says to wait
 // for the next one, and a recovery code works.
@@ -44,7 +22,7 @@ func TestSigninWithMFA(t *testing.T) {
 		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
 		owner := newBrowser(t, s, "en")
 		owner.signUp("Grace Chapel", "ruth@grace.example.org")
-		secret, recovery := enableMFA(t, s, apiToken(t, s, "ruth@grace.example.org", owner.tenantOf()))
+		secret, recovery := s.Client(apiToken(t, s, "ruth@grace.example.org", owner.tenantOf())).EnableMFA(t)
 
 		b := newBrowser(t, s, "en")
 		p := b.post("/signin", url.Values{"email": {"ruth@grace.example.org"}, "password": {password}, "next": {"/"}})

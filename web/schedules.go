@@ -193,7 +193,8 @@ func (h *Handler) scheduleSave(w http.ResponseWriter, r *http.Request, s *sessio
 		if perr != nil {
 			err = perr
 		} else {
-			_, err = h.deps.Schedules.UpdateScheduled(ctx, s.h, sc.ID, schedule.ScheduledUpdate{SendAt: schedule.SendTimeAt(at)})
+			st := schedule.NewSendTime(at.Format(time.RFC3339))
+			_, err = h.deps.Schedules.UpdateScheduled(ctx, s.h, sc.ID, schedule.ScheduledUpdate{SendAt: &st})
 		}
 	} else {
 		rule := *sc.Rule
