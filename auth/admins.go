@@ -32,16 +32,22 @@ func (s *Service) plan(h *tenancy.Handle) steeple.Plan {
 	return p
 }
 
-// Invite asks someone to become an admin of the church. Only owners of a
-// church whose gate is open may; the plan's admin limit counts admins and
-// pending invitations. It returns the invitation and a deliver function
-// that mails the link: call it after releasing h.
-func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, rawEmail, ip string) (*Invited, func(context.Context) error, error) {
+// Invite asks someone to become an admin of the church with role ("" is
+// admin). Only owners of a church whose gate is open may; the plan's admin
+// limit counts admins and pending invitations. It returns the invitation
+// and a deliver function that mails the link: call it after releasing h.
+func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, rawEmail string, role steeple.Role, ip string) (*Invited, func(context.Context) error, error) {
 	if err := requireOwner(owner); err != nil {
 		return nil, nil, err
 	}
 	email, err := steeple.NormalizeEmail("email", rawEmail)
 	if err != nil {
+		return nil, nil, err
+	}
+	if role == "" {
+		role = steeple.RoleAdmin
+	}
+	if role, err = steeple.ParseRole("role", string(role)); err != nil {
 		return nil, nil, err
 	}
 	if err := s.RequireOpenGate(ctx, h); err != nil {
@@ -53,7 +59,7 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 		return nil, nil, err
 	}
 	token := opaque("inv1", h.TenantID())
-	inv, err := s.store.CreateInvitation(ctx, h, email, steeple.RoleAdmin, owner.ID, store.TokenHash(token), InvitationTTL, s.plan(h))
+	inv, err := s.store.CreateInvitation(ctx, h, email, role, owner.ID, store.TokenHash(token), InvitationTTL, s.plan(h))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -228,4 +234,26 @@ func (s *Service) AuditLog(ctx context.Context, h *tenancy.Handle, caller *steep
 		return nil, err
 	}
 	return s.store.AuditLog(ctx, h, before, limit)
+}
+
+// ChangeRole sets an admin's role. Only owners may, and the last owner
+// cannot stop being one. Every request re-reads its admin, so the new role
+// applies from the admin's next request.
+// Errors: EFORBIDDEN, ENOTFOUND, EINVALID, ECONFLICT (last owner).
+func (s *Service) ChangeRole(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, id, rawRole, ip string) (*steeple.Admin, error) {
+	if err := requireOwner(owner); err != nil {
+		return nil, err
+	}
+	role, err := steeple.ParseRole("role", rawRole)
+	if err != nil {
+		return nil, err
+	}
+	if !steeple.ValidID(id) {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "admin not found")
+	}
+	a, err := s.store.SetAdminRole(ctx, h, id, role)
+	if err != nil {
+		return nil, err
+	}
+	return a, s.audit(ctx, h, owner.ID, "admin.role_changed", id, ip, string(role))
 }

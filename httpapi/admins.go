@@ -15,6 +15,7 @@ func (s *Server) routeAdmins() {
 	s.mux.HandleFunc("GET /api/v1/admins/invitations", s.authed(s.listInvitations))
 	s.mux.HandleFunc("DELETE /api/v1/admins/invitations/{id}", s.authed(s.revokeInvitation))
 	s.mux.HandleFunc("DELETE /api/v1/admins/{id}", s.authed(s.removeAdmin))
+	s.mux.HandleFunc("PATCH /api/v1/admins/{id}", s.authed(s.changeRole))
 	s.mux.HandleFunc("POST /api/v1/mfa/setup", s.authed(s.mfaSetup))
 	s.mux.HandleFunc("POST /api/v1/mfa/enable", s.authed(s.mfaEnable))
 	s.mux.HandleFunc("POST /api/v1/mfa/disable", s.authed(s.mfaDisable))
@@ -63,13 +64,14 @@ func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request, c *caller) {
 
 func (s *Server) invite(w http.ResponseWriter, r *http.Request, c *caller) {
 	var req struct {
-		Email string `json:"email"`
+		Email string       `json:"email"`
+		Role  steeple.Role `json:"role"` // owner, admin (the default) or sender
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	inv, deliver, err := s.deps.Auth.Invite(r.Context(), c.h, c.admin, req.Email, clientIP(r))
+	inv, deliver, err := s.deps.Auth.Invite(r.Context(), c.h, c.admin, req.Email, req.Role, clientIP(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -175,4 +177,17 @@ func pageParams(r *http.Request) (before int64, limit int, err error) {
 		}
 	}
 	return before, limit, nil
+}
+
+// changeRole sets an admin's role ({"role": "owner|admin|sender"}); owners only.
+func (s *Server) changeRole(w http.ResponseWriter, r *http.Request, c *caller) {
+	var req struct {
+		Role string `json:"role"`
+	}
+	if err := decode(w, r, &req); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	a, err := s.deps.Auth.ChangeRole(r.Context(), c.h, c.admin, r.PathValue("id"), req.Role, clientIP(r))
+	respond(s, w, r, http.StatusOK, map[string]any{"admin": a}, err)
 }

@@ -39,7 +39,7 @@ func (s *Server) routeMembers() {
 	s.mux.HandleFunc("DELETE /api/v1/members/{id}", s.authed(s.deleteMember))
 	s.routeMemberActions()
 	s.mux.HandleFunc("GET /api/v1/settings", s.authed(s.getSettings))
-	s.mux.HandleFunc("PUT /api/v1/settings", s.authed(s.putSettings))
+	s.mux.HandleFunc("PUT /api/v1/settings", s.authed(s.manager(s.putSettings)))
 }
 
 func (s *Server) getSettings(w http.ResponseWriter, r *http.Request, c *caller) {

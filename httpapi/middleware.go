@@ -145,3 +145,15 @@ func (b *bufferedResponse) sendTo(w http.ResponseWriter) {
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	Error(w, r, s.deps.Logger, err)
 }
+
+// manager wraps an authed handler that only owners and admins may use
+// (numbers, 10DLC, settings): a sender gets 403 with a plain explanation.
+func (s *Server) manager(next func(http.ResponseWriter, *http.Request, *caller)) func(http.ResponseWriter, *http.Request, *caller) {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) {
+		if err := steeple.RequireManager(c.admin); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+		next(w, r, c)
+	}
+}

@@ -8,11 +8,11 @@ import (
 )
 
 func (s *Server) routeNumbers() {
-	s.mux.HandleFunc("GET /api/v1/numbers/available", s.authed(s.availableNumbers))
-	s.mux.HandleFunc("GET /api/v1/numbers", s.authed(s.listNumbers))
-	s.mux.HandleFunc("POST /api/v1/numbers", s.authed(s.orderNumber))
-	s.mux.HandleFunc("DELETE /api/v1/numbers/{number}", s.authed(s.releaseNumber))
-	s.mux.HandleFunc("POST /api/v1/numbers/{number}/restore", s.authed(s.restoreNumber))
+	s.mux.HandleFunc("GET /api/v1/numbers/available", s.authed(s.manager(s.availableNumbers)))
+	s.mux.HandleFunc("GET /api/v1/numbers", s.authed(s.manager(s.listNumbers)))
+	s.mux.HandleFunc("POST /api/v1/numbers", s.authed(s.manager(s.orderNumber)))
+	s.mux.HandleFunc("DELETE /api/v1/numbers/{number}", s.authed(s.manager(s.releaseNumber)))
+	s.mux.HandleFunc("POST /api/v1/numbers/{number}/restore", s.authed(s.manager(s.restoreNumber)))
 }
 
 func (s *Server) availableNumbers(w http.ResponseWriter, r *http.Request, c *caller) {

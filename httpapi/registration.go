@@ -7,8 +7,8 @@ import (
 )
 
 func (s *Server) routeRegistration() {
-	s.mux.HandleFunc("GET /api/v1/registration", s.authed(s.getRegistration))
-	s.mux.HandleFunc("POST /api/v1/registration", s.authed(s.submitRegistration))
+	s.mux.HandleFunc("GET /api/v1/registration", s.authed(s.manager(s.getRegistration)))
+	s.mux.HandleFunc("POST /api/v1/registration", s.authed(s.manager(s.submitRegistration)))
 }
 
 func (s *Server) getRegistration(w http.ResponseWriter, r *http.Request, c *caller) {

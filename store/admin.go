@@ -116,14 +116,8 @@ func (s *Store) DeleteAdmin(ctx context.Context, h *tenancy.Handle, id string) (
 		if err != nil {
 			return translate(err, "admin")
 		}
-		if a.Role == steeple.RoleOwner {
-			var owners int
-			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins WHERE role = 'owner'`).Scan(&owners); err != nil {
-				return err
-			}
-			if owners <= 1 {
-				return steeple.Errorf(steeple.ECONFLICT, "the last owner cannot be removed")
-			}
+		if err := requireAnotherOwner(ctx, tx, a, "the last owner cannot be removed"); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM admins WHERE id = $1`, id); err != nil {
 			return err
@@ -132,6 +126,47 @@ func (s *Store) DeleteAdmin(ctx context.Context, h *tenancy.Handle, id string) (
 		return nil
 	})
 	return removed, err
+}
+
+// SetAdminRole changes an admin's role unless that would leave the church
+// without an owner; the check and the change run in one transaction.
+// Errors: ENOTFOUND, ECONFLICT (last owner).
+func (s *Store) SetAdminRole(ctx context.Context, h *tenancy.Handle, id string, role steeple.Role) (*steeple.Admin, error) {
+	var changed *steeple.Admin
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		a, err := s.scanAdmin(tx.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE id = $1`, id))
+		if err != nil {
+			return translate(err, "admin")
+		}
+		if role != steeple.RoleOwner {
+			if err := requireAnotherOwner(ctx, tx, a, "the church needs at least one owner: make someone else an owner first"); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE admins SET role = $1 WHERE id = $2`, role, id); err != nil {
+			return err
+		}
+		a.Role = role
+		changed = &a.Admin
+		return nil
+	})
+	return changed, err
+}
+
+// requireAnotherOwner refuses, with ECONFLICT and message, a change that
+// takes a away from being an owner when a is the church's only owner.
+func requireAnotherOwner(ctx context.Context, tx *sql.Tx, a *AdminRecord, message string) error {
+	if a.Role != steeple.RoleOwner {
+		return nil
+	}
+	var owners int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM admins WHERE role = 'owner'`).Scan(&owners); err != nil {
+		return err
+	}
+	if owners <= 1 {
+		return steeple.Errorf(steeple.ECONFLICT, "%s", message)
+	}
+	return nil
 }
 
 var totpAAD = []byte("admins.totp")
