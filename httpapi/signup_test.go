@@ -61,9 +61,9 @@ func TestMalformedBodies(t *testing.T) {
 			})
 		}
 		// Authenticated endpoints decode the same way.
-		r := s.Do(t, "POST", "/api/v1/admins/invitations", a.access, `{"email":"sam@example.org","role":"owner"}`)
-		if msg := wantError(t, r, http.StatusBadRequest, "invalid"); !strings.Contains(msg, "role") {
-			t.Fatalf("message %q; want it to name the unknown field role", msg)
+		r := s.Do(t, "POST", "/api/v1/admins/invitations", a.access, `{"email":"sam@example.org","rank":"owner"}`)
+		if msg := wantError(t, r, http.StatusBadRequest, "invalid"); !strings.Contains(msg, "rank") {
+			t.Fatalf("message %q; want it to name the unknown field rank", msg)
 		}
 	})
 }
