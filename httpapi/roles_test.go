@@ -46,7 +46,7 @@ func TestSenderRole(t *testing.T) {
 			{"GET", "/api/v1/numbers"}, {"GET", "/api/v1/numbers/available?area_code=312"}, {"POST", "/api/v1/numbers"},
 			{"DELETE", "/api/v1/numbers/+13125550100"}, {"GET", "/api/v1/registration"}, {"POST", "/api/v1/registration"},
 			{"PUT", "/api/v1/settings"}, {"GET", "/api/v1/audit"}, {"POST", "/api/v1/admins/invitations"},
-			{"PATCH", "/api/v1/admins/" + me.Admin.ID},
+			{"PATCH", "/api/v1/admins/" + me.Admin.ID}, {"POST", "/api/v1/keywords"},
 		}
 		for _, c := range closed {
 			r := s.Do(t, c.method, c.path, session.AccessToken, map[string]any{})

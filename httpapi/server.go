@@ -89,6 +89,7 @@ func New(d Deps) *Server {
 	}
 	if d.Inbox != nil {
 		s.routeConversations()
+		s.routeKeywords()
 	}
 	if d.Webhooks != nil {
 		s.routeWebhooks()

@@ -105,15 +105,22 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 		}
 		welcome = m != nil && m.Consent.Status != steeple.ConsentOptedIn
 	}
-	var draft *store.OutboundDraft
-	if body, err := s.answer(ctx, h, kw, p.AutoresponseType); err != nil {
+	body, err := s.answer(ctx, h, kw, p.AutoresponseType)
+	if err != nil {
 		return nil, err
-	} else if body != "" && !welcome && serving {
+	}
+	if kw == "" && flag == "" {
+		if body, err = s.textToJoin(ctx, h, &in); err != nil {
+			return nil, err
+		}
+	}
+	var draft *store.OutboundDraft
+	if body != "" && !welcome && serving {
 		id, err := s.msg.ReserveReply(ctx, h.TenantID())
 		if err != nil {
 			return nil, err
 		}
-		draft = &store.OutboundDraft{ID: id, Body: body, Purpose: kw, CreatedBy: store.CreatedBySystem}
+		draft = &store.OutboundDraft{ID: id, Body: body, Purpose: in.Keyword, CreatedBy: store.CreatedBySystem}
 	}
 	res, err := s.store.ApplyInbound(ctx, h, in, draft)
 	if err != nil {

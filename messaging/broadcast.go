@@ -353,7 +353,7 @@ func (s *Service) CreateAs(ctx context.Context, h *tenancy.Handle, createdBy, id
 
 // localize adds the church's timezone and local creation time.
 func localize(h *tenancy.Handle, bs ...*store.Broadcast) {
-	loc := churchLocation(h)
+	loc := ChurchLocation(h)
 	for _, b := range bs {
 		b.Timezone = loc.String()
 		b.CreatedAtLocal = b.CreatedAt.In(loc).Format(time.RFC3339)

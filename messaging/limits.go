@@ -73,7 +73,7 @@ func (s *Service) takeDaily(ctx context.Context, hh *handleHolder, limit int) er
 	}
 	// The day is the church's own: its office counts texts from its
 	// midnight, not from UTC's.
-	now := s.now().In(churchLocation(h))
+	now := s.now().In(ChurchLocation(h))
 	ok, err := s.store.TakeDailySend(ctx, h, now.Format(time.DateOnly), limit)
 	if err != nil || ok {
 		return err
@@ -95,8 +95,8 @@ func snoozeAtCap(err error) error {
 	return err
 }
 
-// churchLocation is the church's timezone (UTC if it names none known).
-func churchLocation(h *tenancy.Handle) *time.Location {
+// ChurchLocation is the church's timezone (UTC if it names none known).
+func ChurchLocation(h *tenancy.Handle) *time.Location {
 	if loc, err := time.LoadLocation(h.Tenant().Timezone); err == nil {
 		return loc
 	}
@@ -119,6 +119,6 @@ func (s *Service) DailyCapToday(ctx context.Context, h *tenancy.Handle, now time
 	if err != nil || l.dailyCap == 0 {
 		return 0, 0, err
 	}
-	sent, err = s.store.DailySent(ctx, h, now.In(churchLocation(h)).Format(time.DateOnly))
+	sent, err = s.store.DailySent(ctx, h, now.In(ChurchLocation(h)).Format(time.DateOnly))
 	return l.dailyCap, sent, err
 }

@@ -48,9 +48,9 @@ type MonthUsage struct {
 // WeeklyReport aggregates the church's last ReportWeeks weeks (weeks start
 // on Sunday, in the church's timezone) in SQL.
 func (s *Service) WeeklyReport(ctx context.Context, h *tenancy.Handle) (*WeeklyReport, error) {
-	loc := churchLocation(h)
+	loc := ChurchLocation(h)
 	now := s.now()
-	bounds := weekBounds(now, loc, ReportWeeks)
+	bounds := WeekBounds(now, loc, ReportWeeks)
 	acts, err := s.store.WeeklyActivity(ctx, h, bounds)
 	if err != nil {
 		return nil, err
@@ -73,11 +73,11 @@ func (s *Service) WeeklyReport(ctx context.Context, h *tenancy.Handle) (*WeeklyR
 	return r, nil
 }
 
-// weekBounds returns n+1 instants: the starts of the n weeks ending with
+// WeekBounds returns n+1 instants: the starts of the n weeks ending with
 // the one holding now, and the end of that week. Weeks start at Sunday
 // midnight in loc; built from calendar dates so a daylight-saving change
 // gives a 167- or 169-hour week, not a shifted boundary.
-func weekBounds(now time.Time, loc *time.Location, n int) []time.Time {
+func WeekBounds(now time.Time, loc *time.Location, n int) []time.Time {
 	local := now.In(loc)
 	y, m, d := local.Date()
 	d -= int(local.Weekday())

@@ -12,7 +12,7 @@ func TestWeekBoundsFollowLocalSundays(t *testing.T) {
 	}
 	// Wednesday 2026-11-11 03:00 UTC is Tuesday evening in Chicago; DST
 	// ended on Sunday 2026-11-01.
-	b := weekBounds(time.Date(2026, 11, 11, 3, 0, 0, 0, time.UTC), chicago, 3)
+	b := WeekBounds(time.Date(2026, 11, 11, 3, 0, 0, 0, time.UTC), chicago, 3)
 	want := []string{"2026-10-25T00:00:00-05:00", "2026-11-01T00:00:00-05:00", "2026-11-08T00:00:00-06:00", "2026-11-15T00:00:00-06:00"}
 	if len(b) != len(want) {
 		t.Fatalf("%d bounds", len(b))

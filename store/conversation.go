@@ -31,6 +31,10 @@ const (
 	KeywordStop  = "stop"
 	KeywordStart = "start"
 	KeywordHelp  = "help"
+	// KeywordJoin marks a text-to-join keyword; KeywordName the name a
+	// connect card asked for.
+	KeywordJoin = "join"
+	KeywordName = "name"
 )
 
 // Media is one attachment of an MMS, kept as the provider's URL.
@@ -98,6 +102,8 @@ type InboundText struct {
 	Keyword      string // "stop", "start", "help" when the whole text was one
 	Flag         string // FlagPossibleOptOut
 	Wording      string // recorded with a keyword's consent change
+	Join         *Join       // a text-to-join keyword (Keyword is KeywordJoin)
+	Name         *NameAnswer // the answer to a connect card (Keyword is KeywordName)
 }
 
 // OutboundDraft is a text to send in a conversation. ID is chosen by the
@@ -114,6 +120,7 @@ type InboundResult struct {
 	MessageID      string
 	MemberID       string // "" for an unknown contact
 	ConsentChanged bool
+	Joined         *Joined // what a text-to-join keyword did
 }
 
 // ApplyInbound stores an inbound text in one transaction: it finds the
@@ -163,6 +170,17 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 		if res.ConsentChanged, err = s.applyKeyword(ctx, tx, in, convID, memberID, now); err != nil {
 			return err
 		}
+		if in.Join != nil {
+			if res.Joined, err = s.applyJoin(ctx, tx, in, convID, memberID, now); err != nil {
+				return err
+			}
+			res.MemberID, res.ConsentChanged = res.Joined.MemberID, res.Joined.NewMember || res.Joined.Resubscribed
+		}
+		if in.Name != nil {
+			if err := s.applyName(ctx, tx, hash, *in.Name, now); err != nil {
+				return err
+			}
+		}
 		if answer != nil {
 			return s.insertOutbound(ctx, tx, convID, *answer, nowUS+1, now)
 		}
@@ -204,15 +222,18 @@ func (s *Store) conversationFor(ctx context.Context, tx *sql.Tx, hash, phone, ch
 // contact's wish in both cases, so a member deleted after texting STOP is
 // still not texted. It reports whether the consent changed.
 func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, convID string, memberID sql.NullString, now time.Time) (bool, error) {
-	var status string
 	switch in.Keyword {
 	case KeywordStop:
-		status = steeple.ConsentOptedOut
+		return s.setPhoneConsent(ctx, tx, in.From, convID, memberID.Valid, steeple.ConsentOptedOut, in.Wording, now)
 	case KeywordStart:
-		status = steeple.ConsentOptedIn
-	default:
-		return false, nil
+		return s.setPhoneConsent(ctx, tx, in.From, convID, memberID.Valid, steeple.ConsentOptedIn, in.Wording, now)
 	}
+	return false, nil
+}
+
+// setPhoneConsent records a phone's own opt-out or opt-in (source
+// keyword) on its conversation and, when members have the phone, on each.
+func (s *Store) setPhoneConsent(ctx context.Context, tx *sql.Tx, phone, convID string, hasMember bool, status, wording string, now time.Time) (bool, error) {
 	optedOut := status == steeple.ConsentOptedOut
 	var wasOut bool
 	if err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE id = $1`, convID).Scan(&wasOut); err != nil {
@@ -221,14 +242,14 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1 WHERE id = $2`, optedOut, convID); err != nil {
 		return false, err
 	}
-	if !memberID.Valid {
+	if !hasMember {
 		return wasOut != optedOut, nil
 	}
 	// Everyone who shares the phone: one STOP from a household's mobile
 	// opts out the whole household, recorded as their own opt-out even when
 	// an admin had already opted them out (only they can undo it), and
 	// START, the phone's own clear opt-in, opts it back in.
-	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(in.From))
+	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(phone))
 	if err != nil {
 		return false, err
 	}
@@ -249,7 +270,7 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 	}
 	changed := false
 	for _, id := range ids {
-		if err := setConsentTx(ctx, tx, id, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: in.Wording}); err != nil {
+		if err := setConsentTx(ctx, tx, id, steeple.Consent{Status: status, Source: steeple.ConsentSourceKeyword, At: now, Wording: wording}); err != nil {
 			return false, err
 		}
 		changed = changed || current[id] != status
