@@ -99,9 +99,9 @@ type InboundText struct {
 	ChurchNumber string // the church's number it was sent to
 	Body         string
 	Media        []Media
-	Keyword      string // "stop", "start", "help" when the whole text was one
-	Flag         string // FlagPossibleOptOut
-	Wording      string // recorded with a keyword's consent change
+	Keyword      string      // "stop", "start", "help" when the whole text was one
+	Flag         string      // FlagPossibleOptOut
+	Wording      string      // recorded with a keyword's consent change
 	Join         *Join       // a text-to-join keyword (Keyword is KeywordJoin)
 	Name         *NameAnswer // the answer to a connect card (Keyword is KeywordName)
 }
