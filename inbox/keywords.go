@@ -60,7 +60,7 @@ func (r KeywordRequest) input() (store.KeywordInput, error) {
 	case utf8.RuneCountInString(word) > 20 || strings.Count(key, " ") > 2:
 		return store.KeywordInput{}, steeple.FieldError("word", "must be at most 20 characters and 3 words")
 	case reserved(key):
-		return store.KeywordInput{}, steeple.FieldError("word", key+" is reserved for opting out, opting in or help; choose another word")
+		return store.KeywordInput{}, steeple.FieldError("word", "is reserved for opting out, opting in or help; choose another word")
 	case utf8.RuneCountInString(r.Reply) > maxKeywordReply:
 		return store.KeywordInput{}, steeple.FieldError("reply", "must be at most 300 characters")
 	case r.GroupID != "" && !steeple.ValidID(r.GroupID):

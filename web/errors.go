@@ -41,6 +41,11 @@ var (
 // fail shows err as its error page; v (may be nil) carries the language
 // and church. Internal errors are logged with detail, never shown.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *view, err error) {
+	h.failSaying(w, r, v, err, "")
+}
+
+// failSaying is fail with the page's text replaced by textID ("" keeps it).
+func (h *Handler) failSaying(w http.ResponseWriter, r *http.Request, v *view, err error, textID string) {
 	code := steeple.ErrorCode(err)
 	p, ok := pageOf[code]
 	if !ok {
@@ -55,6 +60,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *view, err erro
 	}
 	if v == nil {
 		v = h.newView(r, p.titleID)
+	}
+	if textID != "" {
+		p.textID = textID
 	}
 	v.TitleID = p.titleID
 	v.Data = p

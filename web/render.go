@@ -18,13 +18,13 @@ type pages struct {
 var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error", "setup",
 	"password_forgot", "password_reset", "account_password", "accept", "verify",
 	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary",
-	"compose", "compose_review", "schedules", "messages", "reports"}
+	"compose", "compose_review", "schedules", "messages", "reports", "keywords", "keyword"}
 
 func loadPages(st *assets) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}
 	for _, name := range pageNames {
 		t, err := template.New(name).Funcs(template.FuncMap{"asset": st.url}).
-			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+			ParseFS(templateFS, "templates/layout.html", "templates/keyword_form.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, err
 		}

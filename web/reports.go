@@ -5,6 +5,7 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/steeple-sms/steeple/messaging"
 )
@@ -26,7 +27,8 @@ const (
 // chart is one inline SVG bar chart: a bar per week, in percent of the
 // drawing's width so it fits any screen.
 type chart struct {
-	ID, TitleID string
+	ID                             string
+	Title, NumbersLabel, WeekLabel string // translated
 	Bars        []chartBar
 	Max         int
 	Height      int
@@ -76,40 +78,64 @@ func (h *Handler) reports(w http.ResponseWriter, r *http.Request, s *session) {
 		{"optouts", "reports.chart.optouts", func(w messaging.WeekReport) int { return w.OptOuts }, nil},
 		{"replies", "reports.chart.replies", func(w messaging.WeekReport) int { return w.Replies }, nil},
 	}
+	starts := make([]time.Time, len(rep.Weeks))
+	for i, wk := range rep.Weeks {
+		starts[i] = wk.Start
+	}
 	for _, p := range pick {
-		c := chart{ID: p.id, TitleID: p.title, Height: chartHeight, LabelY: chartLabelY, Base: chartBarsTop + chartBarsHeight}
-		for _, wk := range rep.Weeks {
-			c.Max = max(c.Max, p.val(wk))
-		}
-		if p.id == "rate" {
-			c.Max = 100
-		}
-		n := float64(len(rep.Weeks))
+		values := make([]int, len(rep.Weeks))
 		for i, wk := range rep.Weeks {
-			val := p.val(wk)
-			b := chartBar{Label: wk.Start.Format("1/2"), X: float64(int(float64(i)/n*1000)) / 10, W: float64(int(0.7/n*1000)) / 10}
-			if v.Lang == "es" {
-				b.Label = wk.Start.Format("2/1")
-			}
-			b.Day = v.Date(wk.Start)
-			if i%2 == 1 {
-				b.Label = "" // room for the label at 360 px
-			}
-			if p.show != nil {
-				b.Value = p.show(wk)
-			} else {
-				b.Value = v.Num(val)
-			}
-			if c.Max > 0 {
-				b.H = val * chartBarsHeight / c.Max
-			}
-			b.Y = chartBarsTop + chartBarsHeight - b.H
-			c.Bars = append(c.Bars, b)
+			values[i] = p.val(wk)
 		}
-		d.Charts = append(d.Charts, c)
+		var show func(int) string
+		if p.show != nil {
+			show = func(i int) string { return p.show(rep.Weeks[i]) }
+		}
+		limit := 0
+		if p.id == "rate" {
+			limit = 100
+		}
+		d.Charts = append(d.Charts, weeklyChart(v, p.id, p.title, starts, values, limit, show))
 	}
 	v.Data = d
 	h.render(w, r, http.StatusOK, "reports", v)
+}
+
+// weeklyChart draws a bar per week: values[i] for the week starting
+// starts[i], scaled to max (the largest value when 0); show formats a bar's
+// value (thousands grouped when nil). The template "chart" in layout.html
+// draws it with its data table.
+func weeklyChart(v *view, id, titleID string, starts []time.Time, values []int, top int, show func(int) string) chart {
+	c := chart{ID: id, Title: v.T(titleID), NumbersLabel: v.T("reports.numbers"), WeekLabel: v.T("reports.week"),
+		Height: chartHeight, LabelY: chartLabelY, Base: chartBarsTop + chartBarsHeight, Max: top}
+	if c.Max == 0 {
+		for _, val := range values {
+			c.Max = max(c.Max, val)
+		}
+	}
+	n := float64(len(starts))
+	for i, start := range starts {
+		val := values[i]
+		b := chartBar{Label: start.Format("1/2"), X: float64(int(float64(i)/n*1000)) / 10, W: float64(int(0.7/n*1000)) / 10}
+		if v.Lang == "es" {
+			b.Label = start.Format("2/1")
+		}
+		b.Day = v.Date(start)
+		if i%2 == 1 {
+			b.Label = "" // room for the label at 360 px
+		}
+		if show != nil {
+			b.Value = show(i)
+		} else {
+			b.Value = v.Num(val)
+		}
+		if c.Max > 0 {
+			b.H = val * chartBarsHeight / c.Max
+		}
+		b.Y = chartBarsTop + chartBarsHeight - b.H
+		c.Bars = append(c.Bars, b)
+	}
+	return c
 }
 
 // reportsCSV downloads the weekly report, one row a week.

@@ -110,6 +110,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeMembers()
 	h.routeMember()
 	h.routeGroups()
+	h.routeKeywords()
 	h.routeTemplates()
 
 	h.routeImport()
