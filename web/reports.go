@@ -29,11 +29,11 @@ const (
 type chart struct {
 	ID                             string
 	Title, NumbersLabel, WeekLabel string // translated
-	Bars        []chartBar
-	Max         int
-	Height      int
-	LabelY      int
-	Base        int // the baseline under the bars
+	Bars                           []chartBar
+	Max                            int
+	Height                         int
+	LabelY                         int
+	Base                           int // the baseline under the bars
 }
 
 type chartBar struct {
