@@ -53,7 +53,7 @@ func (s *Server) putSettings(w http.ResponseWriter, r *http.Request, c *caller) 
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.deps.Members.UpdateSettings(r.Context(), c.h, req)
+	st, err := s.deps.Members.UpdateSettings(actorContext(r, c), c.h, req)
 	respond(s, w, r, http.StatusOK, st, err)
 }
 

@@ -76,6 +76,7 @@ func New(d Deps) *Server {
 		s.routeAccounts()
 		s.routePasswords()
 		s.routeAdmins()
+		s.routeChurch()
 		s.routeCompose()
 	}
 	if d.Members != nil {

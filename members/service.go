@@ -6,6 +6,7 @@ package members
 import (
 	"context"
 	"regexp"
+	"sort"
 	"strings"
 	"unicode/utf8"
 
@@ -244,6 +245,18 @@ func (s *Service) UpdateSettings(ctx context.Context, h *tenancy.Handle, in Sett
 	}
 	for k, v := range values {
 		if err := s.store.SetSetting(ctx, h, k, v); err != nil {
+			return nil, err
+		}
+	}
+	if len(values) > 0 {
+		names := make([]string, 0, len(values))
+		for name, f := range settingFields {
+			if _, ok := values[f.key]; ok {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		if err := s.audit(ctx, h, actorFrom(ctx), "settings.changed", "", strings.Join(names, ", ")); err != nil {
 			return nil, err
 		}
 	}

@@ -94,7 +94,7 @@ func validateNewTenant(req NewTenant) (name, tz string, err error) {
 		return "", "", steeple.FieldError("timezone", "is required, as an IANA name such as America/Chicago")
 	}
 	if _, lerr := time.LoadLocation(tz); lerr != nil {
-		return "", "", steeple.FieldError("timezone", fmt.Sprintf("%q is not a known IANA time zone", tz))
+		return "", "", steeple.FieldError("timezone", "is not a known IANA time zone")
 	}
 	return name, tz, nil
 }

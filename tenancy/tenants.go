@@ -122,6 +122,23 @@ func (r *Registry) SetStatus(ctx context.Context, id string, to steeple.TenantSt
 	return r.Tenant(ctx, id)
 }
 
+// SetProfile changes a church's name and timezone (validated as at
+// sign-up). Errors: EINVALID naming name or timezone, ENOTFOUND.
+func (r *Registry) SetProfile(ctx context.Context, id, name, timezone string) (*steeple.Tenant, error) {
+	name, tz, err := validateNewTenant(NewTenant{Name: name, Timezone: timezone})
+	if err != nil {
+		return nil, err
+	}
+	res, err := r.db.ExecContext(ctx, `UPDATE tenants SET name = $1, timezone = $2, updated_at = $3 WHERE id = $4`, name, tz, r.now().UTC(), id)
+	if err != nil {
+		return nil, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "church not found")
+	}
+	return r.Tenant(ctx, id)
+}
+
 func (r *Registry) setSchemaVersion(ctx context.Context, id string, v int64) error {
 	_, err := r.db.ExecContext(ctx, `UPDATE tenants SET schema_version = $1, updated_at = $2 WHERE id = $3`, v, r.now().UTC(), id)
 	return err

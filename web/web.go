@@ -111,6 +111,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeMember()
 	h.routeGroups()
 	h.routeKeywords()
+	h.routeSettings()
 	h.routeTemplates()
 
 	h.routeImport()
