@@ -66,6 +66,7 @@ type Thread struct {
 	store.Conversation
 	Messages   []store.ConversationMessage `json:"messages"`
 	NextCursor string                      `json:"next_cursor"`
+	Timezone   string                      `json:"timezone"`
 }
 
 // Only returns the thread's messages in one direction.
