@@ -204,9 +204,10 @@ func TestInboxAPI(t *testing.T) {
 			if msg := wantError(t, r, http.StatusConflict, steeple.ECONFLICT); !strings.Contains(msg, "START") {
 				t.Fatalf("message %q does not say how they come back", msg)
 			}
-			// Her texts from the church: the broadcast and the STOP confirmation.
-			if out := purposes(api.Thread(t, deeConv).Only(store.DirectionOutbound)); out != "stop,broadcast" {
-				t.Fatalf("Dee's outbound texts: %s", out)
+			// Her texts from the church: the STOP confirmation, and the broadcast before it.
+			th := api.Thread(t, deeConv)
+			if out, b := purposes(th.Only(store.DirectionOutbound)), th.Broadcasts(); out != "stop" || len(b) != 1 || b[0].BroadcastID != bid {
+				t.Fatalf("Dee's outbound texts: %s and broadcasts %+v", out, b)
 			}
 		})
 
