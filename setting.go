@@ -20,4 +20,7 @@ const (
 	// SettingSendRate is messages per second from the church's number
 	// (overrides messaging.Config.PerNumberRate).
 	SettingSendRate = "send_rate_per_second"
+	// SettingReplyForwardPhone is a staff mobile (E.164) every reply texted
+	// to the church is forwarded to, from the church's number.
+	SettingReplyForwardPhone = "reply_forward_phone"
 )

@@ -36,21 +36,49 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, c *caller) {
 	})
 }
 
-// patchMe sets the signed-in admin's own phone ({"phone": "…"}, "" clears it).
+// patchMe changes the signed-in admin's own settings: {"phone": "…"} ("" clears
+// it) and {"reply_notifications": "off|immediate|hourly"}, one or both.
 func (s *Server) patchMe(w http.ResponseWriter, r *http.Request, c *caller) {
 	var req struct {
-		Phone *string `json:"phone"`
+		Phone              *string `json:"phone"`
+		ReplyNotifications *string `json:"reply_notifications"`
 	}
 	if err := decode(w, r, &req); err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if req.Phone == nil {
-		s.fail(w, r, steeple.FieldError("phone", "is the only field that may be changed here"))
+	if req.Phone == nil && req.ReplyNotifications == nil {
+		s.fail(w, r, steeple.Errorf(steeple.EINVALID, "nothing to change: give phone or reply_notifications"))
 		return
 	}
-	phone, err := s.deps.Messaging.SetAdminPhone(r.Context(), c.h, c.admin, clientIP(r), *req.Phone)
-	respond(s, w, r, http.StatusOK, map[string]any{"admin": c.admin, "phone": phone}, err)
+	// Both checked before either is written: nothing half-applied.
+	if m := req.ReplyNotifications; m != nil && *m != steeple.ReplyNotifyOff && *m != steeple.ReplyNotifyImmediate &&
+		*m != steeple.ReplyNotifyHourly {
+		s.fail(w, r, steeple.FieldError("reply_notifications", `must be "off", "immediate" or "hourly"`))
+		return
+	}
+	var phone string
+	var err error
+	if req.Phone != nil {
+		phone, err = s.deps.Messaging.SetAdminPhone(r.Context(), c.h, c.admin, clientIP(r), *req.Phone)
+	} else {
+		phone, err = s.deps.Messaging.AdminPhone(r.Context(), c.h, c.admin)
+	}
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if req.ReplyNotifications != nil {
+		if s.deps.Inbox == nil {
+			s.fail(w, r, steeple.FieldError("reply_notifications", "cannot be changed on this server"))
+			return
+		}
+		if err := s.deps.Inbox.SetReplyNotifications(r.Context(), c.h, c.admin, clientIP(r), *req.ReplyNotifications); err != nil {
+			s.fail(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"admin": c.admin, "phone": phone})
 }
 
 func (s *Server) listAdmins(w http.ResponseWriter, r *http.Request, c *caller) {

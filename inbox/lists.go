@@ -8,7 +8,16 @@ import (
 
 // StopKeywords, StartKeywords and HelpKeywords list the keywords Steeple
 // acts on, for the 10DLC campaign description.
-func StopKeywords() []string  { return keywordsFor(store.KeywordStop) }
+func StopKeywords() []string {
+	var out []string
+	for word := range stopWords {
+		if !containsSpace(word) {
+			out = append(out, word)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
 func StartKeywords() []string { return keywordsFor(store.KeywordStart) }
 func HelpKeywords() []string  { return keywordsFor(store.KeywordHelp) }
 

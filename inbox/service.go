@@ -6,12 +6,14 @@ package inbox
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"strings"
 	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
@@ -35,6 +37,13 @@ type Config struct {
 	NoWelcome bool
 	// Now is the clock quiet hours are read against (time.Now if nil).
 	Now func() time.Time
+	// Mail sends admins' reply notifications (none when nil).
+	Mail mail.Sender
+	// PublicURL is where the inbox is, for links in notifications.
+	PublicURL string
+	// DigestEvery is how often a digest of replies is mailed to admins
+	// who chose one (default an hour; at least a second).
+	DigestEvery time.Duration
 }
 
 // withDefaults fills what c leaves zero.
@@ -42,12 +51,19 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.DigestEvery == 0 {
+		c.DigestEvery = time.Hour
+	}
 	return c
 }
 
-// validate has nothing to refuse yet; it is here so that New reads like
-// every other service's.
-func (c Config) validate() error { return nil }
+// validate refuses a digest period the queue cannot keep unique.
+func (c Config) validate() error {
+	if c.DigestEvery < time.Second {
+		return errors.New("inbox: DigestEvery must be at least a second")
+	}
+	return nil
+}
 
 // Service applies inbound texts and serves the inbox.
 type Service struct {
@@ -105,6 +121,20 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 		}
 		welcome = m != nil && m.Consent.Status != steeple.ConsentOptedIn
 	}
+	// A text that only reads like a wish to stop gets, once per flag, a
+	// text saying how to stop for sure (never to a phone that opted out).
+	if flag != "" && serving {
+		if due, err := s.store.ClarifyDue(ctx, h, in.From); err != nil {
+			return nil, err
+		} else if due {
+			id, err := s.msg.ReserveReply(ctx, h.TenantID())
+			if err != nil {
+				return nil, err
+			}
+			in.Clarify = &store.OutboundDraft{ID: id, Body: ClarifyText(h.Tenant().Name), Purpose: store.PurposeClarify,
+				CreatedBy: store.CreatedBySystem}
+		}
+	}
 	body, err := s.answer(ctx, h, kw, p.AutoresponseType)
 	if err != nil {
 		return nil, err
@@ -128,6 +158,13 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	}
 	if draft != nil && !res.Duplicate {
 		s.msg.DispatchReply(ctx, h.TenantID(), draft.ID)
+	}
+	if res.Clarified {
+		s.dispatchHeld(ctx, h, in.Clarify.ID) // an unused intent is dropped by the recovery sweep
+	}
+	// Staff hear of replies, not of keywords the system answered.
+	if !res.Duplicate && in.Keyword == "" && serving {
+		s.notifyReply(ctx, h, res.MessageID)
 	}
 	if welcome && res.ConsentChanged && res.MemberID != "" {
 		if err := s.welcome(ctx, h, res.MemberID, store.KeywordStart, serving); err != nil {
@@ -165,6 +202,12 @@ func StopAnswer(church string) string {
 	return church + ": you are unsubscribed and will get no more texts from us. Reply START to subscribe again."
 }
 
+// ClarifyText is the one text sent to someone whose words read like a
+// wish to stop, without being a STOP the system can act on.
+func ClarifyText(church string) string {
+	return "Reply STOP to stop all texts from " + church + "."
+}
+
 // StartAnswer confirms an opt-in.
 func StartAnswer(church string) string {
 	return church + ": you are subscribed again. Msg & data rates may apply. Reply HELP for help, STOP to opt out."
@@ -176,57 +219,4 @@ func HelpAnswer(church, contact string) string {
 		contact = "Reply to this text to reach us"
 	}
 	return church + ": " + strings.TrimRight(contact, ".") + ". Msg & data rates may apply. Reply STOP to opt out."
-}
-
-// Thread is a conversation with a page of its messages, newest first.
-type Thread struct {
-	*store.Conversation
-	Messages   []*store.ConversationMessage `json:"messages"`
-	NextCursor string                       `json:"next_cursor"`
-}
-
-// List pages the church's conversations, most recent first. status is
-// "open", "closed" or "" for both. Errors: EINVALID.
-func (s *Service) List(ctx context.Context, h *tenancy.Handle, status, cursor string, limit int) ([]*store.Conversation, string, error) {
-	st := steeple.ConversationStatus(status)
-	if st != "" && st != steeple.ConversationOpen && st != steeple.ConversationClosed {
-		return nil, "", steeple.FieldError("status", `must be "open" or "closed"`)
-	}
-	return s.store.Conversations(ctx, h, store.ConversationQuery{Status: st, Cursor: cursor, Limit: limit})
-}
-
-// Get returns a conversation with its newest messages; cursor pages to
-// older ones. Errors: ENOTFOUND.
-func (s *Service) Get(ctx context.Context, h *tenancy.Handle, id, cursor string, limit int) (*Thread, error) {
-	c, err := s.store.Conversation(ctx, h, id)
-	if err != nil {
-		return nil, err
-	}
-	ms, next, err := s.store.Thread(ctx, h, id, cursor, limit)
-	if err != nil {
-		return nil, err
-	}
-	return &Thread{Conversation: c, Messages: ms, NextCursor: next}, nil
-}
-
-// Reply sends an admin's reply to the conversation's one contact.
-func (s *Service) Reply(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, id string, r messaging.ReplyRequest) (*store.ConversationMessage, error) {
-	return s.msg.Reply(ctx, h, admin, id, r)
-}
-
-// MarkRead clears the unread count. Errors: ENOTFOUND.
-func (s *Service) MarkRead(ctx context.Context, h *tenancy.Handle, id string) (*store.Conversation, error) {
-	if err := s.store.MarkConversationRead(ctx, h, id); err != nil {
-		return nil, err
-	}
-	return s.store.Conversation(ctx, h, id)
-}
-
-// SetStatus closes or reopens a conversation (a new inbound text reopens
-// it too). Errors: ENOTFOUND.
-func (s *Service) SetStatus(ctx context.Context, h *tenancy.Handle, id string, status steeple.ConversationStatus) (*store.Conversation, error) {
-	if err := s.store.SetConversationStatus(ctx, h, id, status); err != nil {
-		return nil, err
-	}
-	return s.store.Conversation(ctx, h, id)
 }

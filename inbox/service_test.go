@@ -161,14 +161,39 @@ func TestServiceApplyInbound(t *testing.T) {
 			}
 		})
 
-		t.Run("ordinary and look-alike texts get no answer", func(t *testing.T) {
+		t.Run("a text asking to stop gets one clarification per flag", func(t *testing.T) {
 			res := apply(t, own, "+13122000004", "Please stop texting me", "")
 			cv, _ := s.Store.Conversation(ctx, h, res.ConversationID)
 			if !cv.Flagged || cv.OptedOut {
 				t.Fatalf("%+v", cv)
 			}
 			apply(t, own, "+13122000004", "See you Sunday", "")
-			if as := answers(t, res.ConversationID); len(as) != 0 {
+			apply(t, own, "+13122000004", "I said stop texting me", "")
+			as := answers(t, res.ConversationID)
+			if len(as) != 1 || as[0].Purpose != store.PurposeClarify || as[0].Body != "Reply STOP to stop all texts from Grace Chapel." {
+				t.Fatalf("answers %+v; want one clarification", as)
+			}
+			// Dismissed, the flag starts over: a new request gets one again.
+			if err := s.Store.DismissFlag(ctx, h, res.ConversationID); err != nil {
+				t.Fatal(err)
+			}
+			if cv, _ := s.Store.Conversation(ctx, h, res.ConversationID); cv.Flagged {
+				t.Fatalf("flag not cleared: %+v", cv)
+			}
+			apply(t, own, "+13122000004", "no more texts please", "")
+			if as := answers(t, res.ConversationID); len(as) != 2 {
+				t.Fatalf("answers after a new flag: %d; want 2", len(as))
+			}
+			// Never to a phone that opted out.
+			apply(t, own, "+13122000004", "STOP", "")
+			before := len(answers(t, res.ConversationID))
+			apply(t, own, "+13122000004", "please stop texting me", "")
+			if as := answers(t, res.ConversationID); len(as) != before {
+				t.Fatalf("a clarification went to an opted-out phone: %+v", as[len(as)-1])
+			}
+			// Ordinary texts get nothing.
+			other := apply(t, own, "+13122000009", "See you Sunday", "")
+			if as := answers(t, other.ConversationID); len(as) != 0 {
 				t.Fatalf("answers %+v", as)
 			}
 		})
@@ -216,14 +241,14 @@ func TestServiceApplyInbound(t *testing.T) {
 				}
 			}
 			var n int
-			if err := h.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations`).Scan(&n); err != nil {
+			if err := h.QueryRowContext(ctx, `SELECT COUNT(*) FROM conversations WHERE last_inbound_us > 0 AND status = 'open'`).Scan(&n); err != nil {
 				t.Fatal(err)
 			}
-			cs, _, err := s.Inbox.List(ctx, h, "", "", 100)
+			cs, _, err := s.Inbox.List(ctx, h, inbox.ListQuery{Limit: 100})
 			if err != nil || len(cs) != n {
 				t.Fatalf("List: %d, %v; want %d", len(cs), err, n)
 			}
-			_, _, err = s.Inbox.List(ctx, h, "archived", "", 10)
+			_, _, err = s.Inbox.List(ctx, h, inbox.ListQuery{Filter: "archived", Limit: 10})
 			if steeple.ErrorCode(err) != steeple.EINVALID {
 				t.Fatalf("List(archived): %v", err)
 			}

@@ -54,19 +54,25 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purp
 	if err != nil || !created || !dispatch {
 		return err // an unused intent is dropped by the recovery sweep
 	}
-	// The queue runs on real time: hold for as long as the quiet hours
-	// last. The send job checks again (see
-	// messaging.HoldWelcomes), so one the recovery sweep queues waits too.
+	s.dispatchHeld(ctx, h, id)
+	return nil
+}
+
+// dispatchHeld queues a committed text that waits for the end of quiet
+// hours. The queue runs on real time: hold for as long as the quiet hours
+// last. The send job checks again (see messaging.HoldWelcomes), so one
+// the recovery sweep queues waits too; a failure here is left to it.
+func (s *Service) dispatchHeld(ctx context.Context, h *tenancy.Handle, id string) {
 	wait, err := s.quietWait(ctx, h)
 	if err != nil {
-		return err
+		s.log.Warn("held text not queued yet; the recovery sweep will", "tenant", h.TenantID(), "message", id, "err", err)
+		return
 	}
 	var at time.Time
 	if wait > 0 {
 		at = time.Now().Add(wait)
 	}
 	s.msg.DispatchReplyAt(ctx, h.TenantID(), id, at)
-	return nil
 }
 
 // WelcomeArgs welcomes members in the background (an import opts in
@@ -104,8 +110,11 @@ func (w *welcomeWorker) Work(ctx context.Context, job *river.Job[WelcomeArgs]) e
 	return nil
 }
 
-// register adds the welcome worker.
-func (s *Service) register(w *river.Workers) { river.AddWorker(w, &welcomeWorker{svc: s}) }
+// register adds the welcome and notice workers.
+func (s *Service) register(w *river.Workers) {
+	river.AddWorker(w, &welcomeWorker{svc: s})
+	s.registerNotices(w)
+}
 
 // OptedIn welcomes members who just opted in, in the background, in jobs
 // of 500. Called after the opt-in is committed; a failure to queue is

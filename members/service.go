@@ -120,6 +120,9 @@ type Settings struct {
 	QuietHoursEnd   string `json:"quiet_hours_end"`
 	// WelcomeText is sent once to each member who opts in.
 	WelcomeText string `json:"welcome_text"`
+	// ReplyForwardPhone is a staff mobile every reply is forwarded to by
+	// text from the church's number ("" for none).
+	ReplyForwardPhone string `json:"reply_forward_phone"`
 }
 
 // SettingsUpdate changes the settings given; absent ones stay.
@@ -129,6 +132,8 @@ type SettingsUpdate struct {
 	QuietHoursStart *string `json:"quiet_hours_start"`
 	QuietHoursEnd   *string `json:"quiet_hours_end"`
 	WelcomeText     *string `json:"welcome_text"`
+	// ReplyForwardPhone: "" stops forwarding.
+	ReplyForwardPhone *string `json:"reply_forward_phone"`
 }
 
 // Church settings defaults (the keys are steeple.Setting*).
@@ -174,6 +179,11 @@ var settingFields = map[string]settingField{
 		func(u SettingsUpdate) *string { return u.QuietHoursEnd }, checkClock},
 	"welcome_text": {steeple.SettingWelcomeText, DefaultWelcomeText, func(s *Settings) *string { return &s.WelcomeText },
 		func(u SettingsUpdate) *string { return u.WelcomeText }, CheckWelcomeText},
+	// Normalised to E.164 in the church's region by UpdateSettings.
+	"reply_forward_phone": {steeple.SettingReplyForwardPhone, "", func(s *Settings) *string { return &s.ReplyForwardPhone },
+		func(u SettingsUpdate) *string { return u.ReplyForwardPhone }, func(v string) (string, string) {
+			return strings.TrimSpace(v), ""
+		}},
 }
 
 func checkClock(v string) (string, string) {
@@ -239,6 +249,21 @@ func (s *Service) UpdateSettings(ctx context.Context, h *tenancy.Handle, in Sett
 			fe[name] = msg
 		}
 		values[f.key] = v
+	}
+	if v := values[steeple.SettingReplyForwardPhone]; v != "" {
+		// In the region this update sets, if it sets a valid one.
+		region := values[steeple.SettingPhoneRegion]
+		if region == "" || fe["phone_region"] != "" {
+			var err error
+			if region, err = s.region(ctx, h); err != nil {
+				return nil, err
+			}
+		}
+		phone, err := steeple.NormalizePhone("reply_forward_phone", v, region)
+		if err != nil {
+			fe["reply_forward_phone"] = "is not a valid phone number"
+		}
+		values[steeple.SettingReplyForwardPhone] = phone
 	}
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}

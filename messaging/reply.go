@@ -54,7 +54,7 @@ type ReplyRequest struct {
 // Reply records an admin's reply to one conversation and hands it to the
 // send pipeline (the same pacing as broadcasts), durably: the registry
 // intent is written before the church's transaction commits.
-// Errors: EINVALID, ENOTFOUND.
+// Errors: EINVALID, ENOTFOUND, ECONFLICT (the contact may not be texted).
 func (s *Service) Reply(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, conversationID string, r ReplyRequest) (*store.ConversationMessage, error) {
 	text := strings.TrimSpace(r.Text)
 	fe := map[string]string{}
@@ -75,7 +75,9 @@ func (s *Service) Reply(ctx context.Context, h *tenancy.Handle, admin *steeple.A
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
 	}
-	if _, err := s.store.Conversation(ctx, h, conversationID); err != nil {
+	// Someone who opted out is refused up front, not queued and skipped
+	// (CreateReply checks again in its transaction).
+	if err := s.store.ConversationTextable(ctx, h, conversationID); err != nil {
 		return nil, err
 	}
 	id, err := s.ReserveReply(ctx, h.TenantID())
@@ -160,7 +162,9 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if !it.MayText && it.Purpose != store.KeywordStop && it.Purpose != store.KeywordHelp {
 		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"})
 	}
-	if it.Welcome && s.quietWait != nil {
+	// Welcome texts and the clarification asking to reply STOP wait for
+	// the end of quiet hours, as scheduled texts do.
+	if (it.Welcome || it.Purpose == store.PurposeClarify) && s.quietWait != nil {
 		wait, err := s.quietWait(ctx, h)
 		if err != nil {
 			return err

@@ -29,7 +29,8 @@ type NewAdmin struct {
 // CreateAdmin adds an admin. Errors: ECONFLICT if the email is already an
 // admin of this church.
 func (s *Store) CreateAdmin(ctx context.Context, h *tenancy.Handle, a NewAdmin) (*steeple.Admin, error) {
-	adm := &steeple.Admin{ID: steeple.NewID(), Name: a.Name, Email: a.Email, Role: a.Role, CreatedAt: s.Now()}
+	adm := &steeple.Admin{ID: steeple.NewID(), Name: a.Name, Email: a.Email, Role: a.Role, CreatedAt: s.Now(),
+		ReplyNotifications: steeple.ReplyNotifyOff}
 	_, err := h.ExecContext(ctx, `INSERT INTO admins (id, name, email_cipher, email_hash, password_hash, role, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		adm.ID, adm.Name, s.keys.Seal([]byte(a.Email), emailAAD), s.EmailIndex(a.Email), a.PasswordHash, adm.Role, adm.CreatedAt)
@@ -39,12 +40,14 @@ func (s *Store) CreateAdmin(ctx context.Context, h *tenancy.Handle, a NewAdmin) 
 	return adm, nil
 }
 
-const adminColumns = `id, name, email_cipher, role, mfa_enabled, created_at, password_hash, totp_cipher, totp_pending_cipher, totp_last_step`
+const adminColumns = `id, name, email_cipher, role, mfa_enabled, created_at, password_hash, totp_cipher, totp_pending_cipher, totp_last_step,
+	reply_notifications`
 
 func (s *Store) scanAdmin(row interface{ Scan(...any) error }) (*AdminRecord, error) {
 	var a AdminRecord
 	var email, totp, pending []byte
-	if err := row.Scan(&a.ID, &a.Name, &email, &a.Role, &a.MFAEnabled, &a.CreatedAt, &a.PasswordHash, &totp, &pending, &a.TOTPLastStep); err != nil {
+	if err := row.Scan(&a.ID, &a.Name, &email, &a.Role, &a.MFAEnabled, &a.CreatedAt, &a.PasswordHash, &totp, &pending, &a.TOTPLastStep,
+		&a.ReplyNotifications); err != nil {
 		return nil, err
 	}
 	plain, err := s.keys.Open(email, emailAAD)
@@ -117,6 +120,9 @@ func (s *Store) DeleteAdmin(ctx context.Context, h *tenancy.Handle, id string) (
 			return translate(err, "admin")
 		}
 		if err := requireAnotherOwner(ctx, tx, a, "the last owner cannot be removed"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET assignee_id = NULL WHERE assignee_id = $1`, id); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM admins WHERE id = $1`, id); err != nil {

@@ -25,6 +25,11 @@ const (
 	PurposeReply = "reply"
 	// PurposeWelcome marks a welcome text (held for quiet hours).
 	PurposeWelcome = "welcome"
+	// PurposeClarify marks the one text asking a contact whose words read
+	// like an opt-out to reply STOP (held for quiet hours too).
+	PurposeClarify = "clarify"
+	// PurposeBroadcast marks a broadcast shown in a thread.
+	PurposeBroadcast = "broadcast"
 	// CreatedBySystem marks automatic answers.
 	CreatedBySystem = "system"
 	// Keywords a whole inbound text may be (see the inbox package).
@@ -70,8 +75,12 @@ type Conversation struct {
 	Unread       int                        `json:"unread"`
 	Flagged      bool                       `json:"flagged"`
 	OptedOut     bool                       `json:"opted_out"`
-	LastMessage  LastMessage                `json:"last_message"`
-	CreatedAt    time.Time                  `json:"created_at"`
+	// NeedsReply: the newest text is the contact's, not yet answered.
+	NeedsReply bool `json:"needs_reply"`
+	// AssigneeID is the admin looking after the conversation ("" for none).
+	AssigneeID  string      `json:"assignee_id"`
+	LastMessage LastMessage `json:"last_message"`
+	CreatedAt   time.Time   `json:"created_at"`
 }
 
 // ConversationMessage is one text in a thread.
@@ -90,6 +99,12 @@ type ConversationMessage struct {
 	CreatedAt   time.Time  `json:"created_at"`
 	SentAt      *time.Time `json:"sent_at,omitempty"`
 	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	// BroadcastID names the broadcast a thread entry is (its purpose is
+	// "broadcast"; the entry's id is the broadcast's).
+	BroadcastID string `json:"broadcast_id,omitempty"`
+	// CreatedAtLocal is CreatedAt in the church's timezone (RFC 3339),
+	// filled in by the inbox.
+	CreatedAtLocal string `json:"created_at_local,omitempty"`
 }
 
 // InboundText is a text received from outside, ready to store.
@@ -104,6 +119,10 @@ type InboundText struct {
 	Wording      string      // recorded with a keyword's consent change
 	Join         *Join       // a text-to-join keyword (Keyword is KeywordJoin)
 	Name         *NameAnswer // the answer to a connect card (Keyword is KeywordName)
+	// Clarify, for a flagged text, is the one "Reply STOP" text of the flag:
+	// stored only if the conversation has had none since its flag was last
+	// cleared and its phone may be texted.
+	Clarify *OutboundDraft
 }
 
 // OutboundDraft is a text to send in a conversation. ID is chosen by the
@@ -121,6 +140,7 @@ type InboundResult struct {
 	MemberID       string // "" for an unknown contact
 	ConsentChanged bool
 	Joined         *Joined // what a text-to-join keyword did
+	Clarified      bool    // in.Clarify was stored
 }
 
 // ApplyInbound stores an inbound text in one transaction: it finds the
@@ -163,8 +183,9 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 		}
 		flagged := in.Flag != ""
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET unread = unread + 1, status = 'open',
-			flagged = (flagged OR $1), last_message_us = $2, last_preview = $3, last_direction = 'inbound', updated_at = $4
-			WHERE id = $5`, flagged, nowUS, preview(in.Body, len(in.Media)), now, convID); err != nil {
+			flagged = (flagged OR $1), last_message_us = $2, last_inbound_us = $2, last_preview = $3, last_direction = 'inbound',
+			needs_reply = (needs_reply OR $6), updated_at = $4 WHERE id = $5`,
+			flagged, nowUS, preview(in.Body, len(in.Media)), now, convID, in.Keyword == ""); err != nil {
 			return err
 		}
 		if res.ConsentChanged, err = s.applyKeyword(ctx, tx, in, convID, memberID, now); err != nil {
@@ -182,9 +203,14 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 			}
 		}
 		if answer != nil {
-			return s.insertOutbound(ctx, tx, convID, *answer, nowUS+1, now)
+			if err := s.insertOutbound(ctx, tx, convID, *answer, nowUS+1, now); err != nil {
+				return err
+			}
 		}
-		return nil
+		if in.Clarify != nil && flagged {
+			res.Clarified, err = s.clarifyTx(ctx, tx, convID, *in.Clarify, nowUS+2, now)
+		}
+		return err
 	})
 	if err == errDuplicate {
 		return res, nil
@@ -239,7 +265,11 @@ func (s *Store) setPhoneConsent(ctx context.Context, tx *sql.Tx, phone, convID s
 	if err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE id = $1`, convID).Scan(&wasOut); err != nil {
 		return false, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1 WHERE id = $2`, optedOut, convID); err != nil {
+	// STOP settles a flagged request to stop: the flag and its one
+	// clarification are done with.
+	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1,
+		flagged = CASE WHEN $1 THEN FALSE ELSE flagged END, clarified = CASE WHEN $1 THEN FALSE ELSE clarified END
+		WHERE id = $2`, optedOut, convID); err != nil {
 		return false, err
 	}
 	if !hasMember {
@@ -287,6 +317,11 @@ func (s *Store) CreateReply(ctx context.Context, h *tenancy.Handle, conversation
 		if err := tx.QueryRowContext(ctx, `SELECT 1 FROM conversations WHERE id = $1`, conversationID).Scan(&one); err != nil {
 			return translate(err, "conversation")
 		}
+		if d.Purpose == PurposeReply {
+			if err := refuseOptedOut(ctx, tx, conversationID); err != nil {
+				return err
+			}
+		}
 		return s.insertOutbound(ctx, tx, conversationID, d, now.UnixMicro(), now)
 	})
 	if err != nil {
@@ -309,95 +344,11 @@ func (s *Store) insertOutbound(ctx context.Context, tx *sql.Tx, convID string, d
 		d.ID, convID, d.Body, string(mj), d.Purpose, d.CreatedBy, createdUS); err != nil {
 		return err
 	}
+	// An admin's reply answers the contact; automatic texts do not.
 	_, err = tx.ExecContext(ctx, `UPDATE conversations SET last_message_us = $1, last_preview = $2, last_direction = 'outbound',
-		updated_at = $3 WHERE id = $4`, createdUS, preview(d.Body, len(d.MediaURLs)), now, convID)
+		needs_reply = (needs_reply AND NOT $5), updated_at = $3 WHERE id = $4`,
+		createdUS, preview(d.Body, len(d.MediaURLs)), now, convID, d.Purpose == PurposeReply)
 	return err
-}
-
-// ConversationQuery filters and pages the inbox (newest first).
-type ConversationQuery struct {
-	Status steeple.ConversationStatus // open, closed or "" for both
-	Cursor string
-	Limit  int
-}
-
-const conversationColumns = `c.id, c.phone_cipher, c.church_number, c.status, c.unread, c.flagged, c.opted_out,
-	c.last_message_us, c.last_preview, c.last_direction, c.created_at,
-	m.id, m.first_name, m.last_name, m.consent_status
-	FROM conversations c LEFT JOIN members m ON m.id = ` + convMemberSQL
-
-// convMemberSQL is the member a conversation (alias c) shows: the first of
-// those who have its phone (a household may share one).
-const convMemberSQL = `(SELECT pm.id FROM members pm WHERE pm.phone_hash = c.phone_hash ORDER BY pm.created_at, pm.id LIMIT 1)`
-
-func (s *Store) scanConversation(row interface{ Scan(...any) error }) (*Conversation, error) {
-	var c Conversation
-	var sealed []byte
-	var lastUS int64
-	var mid, first, last, consent sql.NullString
-	if err := row.Scan(&c.ID, &sealed, &c.ChurchNumber, &c.Status, &c.Unread, &c.Flagged, &c.OptedOut,
-		&lastUS, &c.LastMessage.Preview, &c.LastMessage.Direction, &c.CreatedAt, &mid, &first, &last, &consent); err != nil {
-		return nil, err
-	}
-	phone, err := s.keys.Open(sealed, phoneAAD)
-	if err != nil {
-		return nil, err
-	}
-	c.Phone = string(phone)
-	c.LastMessage.At = time.UnixMicro(lastUS).UTC()
-	c.CreatedAt = c.CreatedAt.UTC()
-	if mid.Valid {
-		c.Member = &ConversationMember{ID: mid.String, FirstName: first.String, LastName: last.String, ConsentStatus: consent.String}
-	}
-	return &c, nil
-}
-
-// Conversation returns one conversation. Errors: ENOTFOUND.
-func (s *Store) Conversation(ctx context.Context, h *tenancy.Handle, id string) (*Conversation, error) {
-	c, err := s.scanConversation(h.QueryRowContext(ctx, `SELECT `+conversationColumns+` WHERE c.id = $1`, id))
-	return c, translate(err, "conversation")
-}
-
-// Conversations lists conversations, most recent activity first, with a
-// cursor for the next page ("" at the end).
-func (s *Store) Conversations(ctx context.Context, h *tenancy.Handle, q ConversationQuery) ([]*Conversation, string, error) {
-	where, args := []string{"1 = 1"}, []any{}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
-	if q.Status != "" {
-		where = append(where, "c.status = "+arg(q.Status))
-	}
-	if q.Cursor != "" {
-		us, id, err := decodeTimeCursor(q.Cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		u, i := arg(us), arg(id)
-		where = append(where, "(c.last_message_us < "+u+" OR (c.last_message_us = "+u+" AND c.id < "+i+"))")
-	}
-	rows, err := h.QueryContext(ctx, `SELECT `+conversationColumns+` WHERE `+strings.Join(where, " AND ")+
-		` ORDER BY c.last_message_us DESC, c.id DESC LIMIT `+arg(q.Limit+1), args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	out := []*Conversation{}
-	for rows.Next() {
-		c, err := s.scanConversation(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > q.Limit {
-		out = out[:q.Limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.LastMessage.At.UnixMicro(), last.ID)
-	}
-	return out, next, nil
 }
 
 const messageColumns = `id, direction, body, media, keyword, flag, purpose, status, error_code, error_detail,
@@ -424,45 +375,6 @@ func scanConversationMessage(row interface{ Scan(...any) error }) (*Conversation
 func (s *Store) ConversationMessage(ctx context.Context, h *tenancy.Handle, id string) (*ConversationMessage, error) {
 	m, err := scanConversationMessage(h.QueryRowContext(ctx, `SELECT `+messageColumns+` WHERE id = $1`, id))
 	return m, translate(err, "message")
-}
-
-// Thread returns a conversation's messages, newest first, up to limit; the
-// cursor pages to older ones ("" when there are none).
-func (s *Store) Thread(ctx context.Context, h *tenancy.Handle, conversationID, cursor string, limit int) ([]*ConversationMessage, string, error) {
-	args := []any{conversationID, limit + 1}
-	older := ""
-	if cursor != "" {
-		us, id, err := decodeTimeCursor(cursor)
-		if err != nil {
-			return nil, "", err
-		}
-		args = append(args, us, id)
-		older = ` AND (created_us < $3 OR (created_us = $3 AND id < $4))`
-	}
-	rows, err := h.QueryContext(ctx, `SELECT `+messageColumns+` WHERE conversation_id = $1`+older+
-		` ORDER BY created_us DESC, id DESC LIMIT $2`, args...)
-	if err != nil {
-		return nil, "", err
-	}
-	defer rows.Close()
-	out := []*ConversationMessage{}
-	for rows.Next() {
-		m, err := scanConversationMessage(rows)
-		if err != nil {
-			return nil, "", err
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[len(out)-1]
-		next = encodeTimeCursor(last.CreatedAt.UnixMicro(), last.ID)
-	}
-	return out, next, nil
 }
 
 // MarkConversationRead sets the unread count to zero. Errors: ENOTFOUND.

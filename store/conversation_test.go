@@ -297,6 +297,10 @@ func TestApplyInbound(t *testing.T) {
 				t.Fatalf("conversation of a deleted member who texted STOP: member %+v, opted_out %v", cv.Member, cv.OptedOut)
 			}
 			draft := store.OutboundDraft{ID: steeple.NewID(), Body: "Are you still there?", Purpose: store.PurposeReply, CreatedBy: c.adminID}
+			if _, err := c.st.CreateReply(ctx, c.h, res.ConversationID, draft); steeple.ErrorCode(err) != steeple.ECONFLICT {
+				t.Fatalf("reply to a deleted member who texted STOP: %v; want ECONFLICT", err)
+			}
+			draft.Purpose, draft.CreatedBy = store.KeywordHelp, store.CreatedBySystem
 			if _, err := c.st.CreateReply(ctx, c.h, res.ConversationID, draft); err != nil {
 				t.Fatal(err)
 			}
@@ -508,11 +512,11 @@ func TestConversationListAndThread(t *testing.T) {
 		if err := c.st.SetConversationStatus(ctx, c.h, ids[phones[3]], steeple.ConversationClosed); err != nil {
 			t.Fatal(err)
 		}
-		closed, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: steeple.ConversationClosed, Limit: 10})
+		closed, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Filter: store.FilterClosed, Limit: 10})
 		if err != nil || len(closed) != 2 || closed[0].ID != ids[phones[0]] || closed[1].ID != ids[phones[3]] {
 			t.Fatalf("closed: %v, %v", convIDs(closed), err)
 		}
-		open, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Status: steeple.ConversationOpen, Limit: 10})
+		open, _, err := c.st.Conversations(ctx, c.h, store.ConversationQuery{Filter: store.FilterOpen, Limit: 10})
 		if err != nil || strings.Join(convIDs(open), ",") != strings.Join([]string{want[0], want[2], want[4]}, ",") {
 			t.Fatalf("open: %v, %v", convIDs(open), err)
 		}

@@ -138,9 +138,12 @@ func TestReplyTarget(t *testing.T) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
 		c := openChurch(t, s)
 		ctx := context.Background()
+		// reply adds an automatic answer: an admin's reply to someone who
+		// may not be texted is refused before it is stored (see
+		// TestReplyRefusedWhenOptedOut), answers are decided at send time.
 		reply := func(t *testing.T, convID string, media ...string) string {
 			t.Helper()
-			d := store.OutboundDraft{ID: steeple.NewID(), Body: "reply", Purpose: store.PurposeReply, CreatedBy: c.adminID, MediaURLs: media}
+			d := store.OutboundDraft{ID: steeple.NewID(), Body: "reply", Purpose: store.KeywordHelp, CreatedBy: store.CreatedBySystem, MediaURLs: media}
 			if _, err := c.st.CreateReply(ctx, c.h, convID, d); err != nil {
 				t.Fatal(err)
 			}

@@ -117,7 +117,8 @@ func (s *Store) AcceptInvitation(ctx context.Context, h *tenancy.Handle, tokenHa
 		if _, err := tx.ExecContext(ctx, `UPDATE invitations SET accepted_at = $1 WHERE id = $2`, now, id); err != nil {
 			return err
 		}
-		adm = &steeple.Admin{ID: steeple.NewID(), Name: name, Email: string(email), Role: role, CreatedAt: now}
+		adm = &steeple.Admin{ID: steeple.NewID(), Name: name, Email: string(email), Role: role, CreatedAt: now,
+			ReplyNotifications: steeple.ReplyNotifyOff}
 		_, err = tx.ExecContext(ctx, `INSERT INTO admins (id, name, email_cipher, email_hash, password_hash, role, created_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)`, adm.ID, name, s.keys.Seal(email, emailAAD), s.EmailIndex(adm.Email), passwordHash, role, now)
 		return translate(err, "an admin with this email")

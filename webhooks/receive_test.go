@@ -287,6 +287,16 @@ func replayVectors(t *testing.T, b *testkit.Backend, vs []ed25519Vector, apply b
 		// The vectors' church number; it also sent the finalized one's text.
 		c = s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
 		member = s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Pat", Phone: "+13125550199", OptedIn: true})
+		// The vector's text reads like a request to stop, so it gets one
+		// clarification: quiet hours around now hold it, so that nothing
+		// the church sends comes back as receipts signed by the simulator
+		// (refused here, where the vectors' key is the provider's).
+		loc, err := time.LoadLocation("America/Chicago")
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := s.Clock.Now().In(loc)
+		s.SetQuietHours(t, c.ID, now.Add(-time.Hour).Format("15:04"), now.Add(time.Hour).Format("15:04"))
 		want = webhooks.OutcomeAccepted
 	}
 
@@ -335,7 +345,9 @@ func replayVectors(t *testing.T, b *testkit.Backend, vs []ed25519Vector, apply b
 			messages++
 			waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, float64(messages))
 			th := waitConversationWith(t, s, c, p.From.PhoneNumber, 1)
-			if len(th.Messages) != 1 || th.Messages[0].Body != p.Text || th.Messages[0].Status != store.StatusReceived {
+			// (The vector's text reads like a request to stop: it is flagged,
+			// and answered by the one clarification.)
+			if in := th.Only(store.DirectionInbound); len(in) != 1 || in[0].Body != p.Text || in[0].Status != store.StatusReceived {
 				t.Errorf("%s: thread %+v; want the vector's text %q", v.Name, th.Messages, p.Text)
 			}
 			if wantMember := p.From.PhoneNumber == "+13125550199"; wantMember != (th.Member != nil && th.Member.ID == member) {

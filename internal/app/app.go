@@ -142,7 +142,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	m := &t.Messaging
 	m.PublicURL, m.PerNumberRate, m.AccountRate, m.Plans = publicURL, cfg.SendRatePerNumber, cfg.SendRateAccount, plans
 	m.RegisteredRate, m.UnregisteredDailyCap = cfg.SendRateRegistered, cfg.UnregisteredDailyCap
-	t.Inbox.ProviderConfirmsKeywords = cfg.ProviderConfirmsKeywords
+	t.Inbox.ProviderConfirmsKeywords, t.Inbox.PublicURL = cfg.ProviderConfirmsKeywords, publicURL
 	t.Numbers.PublicURL, t.Numbers.ReleaseGrace = publicURL, cfg.NumberReleaseGrace
 	t.Registration.PublicURL = publicURL
 	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers}
@@ -226,6 +226,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	if t.Auth.Logger == nil {
 		t.Auth.Logger = log
+	}
+	if t.Inbox.Mail == nil {
+		t.Inbox.Mail = t.Auth.Mail
 	}
 	a.Auth = auth.New(ten, a.Store, a.Keys, t.Auth, t.Now)
 	if a.Messaging, err = messaging.New(ten, a.Store, provider, a.Queue, t.Messaging, log); err != nil {

@@ -66,13 +66,26 @@ type Thread struct {
 	store.Conversation
 	Messages   []store.ConversationMessage `json:"messages"`
 	NextCursor string                      `json:"next_cursor"`
+	Timezone   string                      `json:"timezone"`
 }
 
-// Only returns the thread's messages in one direction.
+// Only returns the conversation's own messages in one direction: the
+// broadcasts a thread also shows are left out (see Broadcasts).
 func (th *Thread) Only(direction string) []store.ConversationMessage {
 	var out []store.ConversationMessage
 	for _, m := range th.Messages {
-		if m.Direction == direction {
+		if m.Direction == direction && m.Purpose != store.PurposeBroadcast {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Broadcasts returns the broadcasts a thread shows, newest first.
+func (th *Thread) Broadcasts() []store.ConversationMessage {
+	var out []store.ConversationMessage
+	for _, m := range th.Messages {
+		if m.Purpose == store.PurposeBroadcast {
 			out = append(out, m)
 		}
 	}
