@@ -28,6 +28,7 @@ func commands() []command {
 		{"keys", "generate a keys file (encryption, blind index, token signing)", runKeys},
 		{"sim", "run the Telnyx simulator standalone", runSim},
 		{"bench", "run a benchmark scenario (see docs/benchmarks.md)", runBench},
+		{"version", "print the build's version, commit and Go version (also --version)", runVersion},
 	}
 }
 
@@ -52,6 +53,9 @@ func run(args []string, out, errOut io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
