@@ -41,7 +41,7 @@ func simUsage(fs *flag.FlagSet) {
 
 Runs the Telnyx simulator on its own: the Telnyx API under /v2 (point
 STEEPLE_TELNYX_BASE_URL at http://ADDR/v2, any STEEPLE_TELNYX_API_KEY) and
-signed webhooks posted back to Steeple. ` + "`steeple serve`" + ` without a Telnyx key runs
+signed webhooks posted back to Steeple. `+"`steeple serve`"+` without a Telnyx key runs
 one inside itself instead.
 
 Flags:

@@ -219,8 +219,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	if t.Auth.Mail == nil {
 		// SMTP when configured, else .eml files in the data directory's outbox.
-		if t.Auth.Mail, err = mail.New(mail.Config{SMTPURL: o.Config.SMTPURL, From: o.Config.MailFrom,
-			OutboxDir: filepath.Join(o.Config.DataDir, "outbox"), Logger: log}); err != nil {
+		if t.Auth.Mail, err = NewMailer(o.Config, log); err != nil {
 			return nil, err
 		}
 	}
@@ -404,6 +403,32 @@ func RegistryWhere(cfg *config.Config) string {
 		return "PostgreSQL (STEEPLE_DATABASE_URL)"
 	}
 	return tenancy.RegistryPath(cfg.DataDir)
+}
+
+// NewMailer sends Steeple's mail as cfg says: over SMTP when configured,
+// else as .eml files in the data directory's outbox.
+func NewMailer(cfg config.Config, log *slog.Logger) (mail.Sender, error) {
+	return mail.New(mail.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, OutboxDir: OutboxDir(cfg), Logger: log})
+}
+
+// OutboxDir is where mail goes without SMTP.
+func OutboxDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "outbox") }
+
+// Accounts builds the account service alone, over an open tenancy, with
+// the settings and mail New would give it: for operator commands that
+// invite admins without serving.
+func Accounts(cfg config.Config, ten *tenancy.Tenancy, log *slog.Logger) (*auth.Service, *store.Store, error) {
+	keys, err := LoadKeys(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := TuningFromConfig(cfg, cfg.PublicURL)
+	if t.Auth.Mail, err = NewMailer(cfg, log); err != nil {
+		return nil, nil, err
+	}
+	t.Auth.Logger = log
+	st := store.New(keys, nil)
+	return auth.New(ten, st, keys, t.Auth, nil), st, nil
 }
 
 // LoadKeys reads cfg.KeysFile, or on the embedded default the keys file in
