@@ -277,7 +277,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}
-	a.Handler = route(a.API, a.Web)
+	a.Handler = httpapi.AccessLog(log.With("component", "http"), route(a.API, a.Web))
 	return a, nil
 }
 
