@@ -54,7 +54,7 @@ type Options struct {
 	// keys.json on first run).
 	Keys *secret.Keys
 	// PublicURL is where people and the provider reach this process (the
-	// listener's address, known before New); empty: Config.PublicURL.
+	// listener's address, known before New); empty: Config.PublicBase().
 	PublicURL string
 	// Logger logs (nil: discarded); Metrics collects metrics (nil: a new
 	// registry, App.Metrics).
@@ -121,6 +121,9 @@ type App struct {
 	// is its root (its API is SimURL + "/v2").
 	Sim    *telnyxsim.Sim
 	SimURL string
+	// Instance is this process's random id, answered by /healthz in the
+	// httpapi.InstanceHeader header.
+	Instance string
 
 	ops       *riverui.Handler // nil unless Config.OpsPassword is set
 	stopSim   func()
@@ -171,9 +174,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	publicURL := o.PublicURL
 	if publicURL == "" {
-		publicURL = o.Config.PublicURL
+		publicURL = o.Config.PublicBase()
 	}
-	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}, ownTenant: own}
+	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}, ownTenant: own,
+		Instance: steeple.NewID()}
 	defer func() {
 		if err != nil {
 			a.stopSim()
@@ -264,7 +268,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	deps := httpapi.Deps{Tenancy: ten, Auth: a.Auth, Members: a.Members, Messaging: a.Messaging, Inbox: a.Inbox,
 		Webhooks: a.Webhooks, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules,
 		Metrics: a.Metrics, Logger: log, AcquireTimeout: t.AcquireTimeout, Notes: notes,
-		OpsUser: o.Config.OpsUser, OpsPassword: o.Config.OpsPassword}
+		OpsUser: o.Config.OpsUser, OpsPassword: o.Config.OpsPassword, Instance: a.Instance}
 	if a.ops != nil {
 		deps.Ops = a.ops
 	}
@@ -422,7 +426,7 @@ func Accounts(cfg config.Config, ten *tenancy.Tenancy, log *slog.Logger) (*auth.
 	if err != nil {
 		return nil, nil, err
 	}
-	t := TuningFromConfig(cfg, cfg.PublicURL)
+	t := TuningFromConfig(cfg, cfg.PublicBase())
 	if t.Auth.Mail, err = NewMailer(cfg, log); err != nil {
 		return nil, nil, err
 	}
