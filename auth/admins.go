@@ -53,25 +53,55 @@ func (s *Service) Invite(ctx context.Context, h *tenancy.Handle, owner *steeple.
 	if err := s.RequireOpenGate(ctx, h); err != nil {
 		return nil, nil, err
 	}
+	return s.invite(ctx, h, email, role, owner.ID, owner.Name, ip)
+}
+
+// OperatorInvite is an operator's invitation (`steeple admins invite`,
+// `steeple tenants create --admin-email`): with any role, to any
+// church, with no owner to invite and no gate to pass. The plan's admin
+// limit still holds. Errors: EINVALID email or role, ECONFLICT already an
+// admin, EFORBIDDEN over the limit.
+func (s *Service) OperatorInvite(ctx context.Context, h *tenancy.Handle, rawEmail string, role steeple.Role) (*Invited, func(context.Context) error, error) {
+	email, err := steeple.NormalizeEmail("email", rawEmail)
+	if err != nil {
+		return nil, nil, err
+	}
+	if role, err = steeple.ParseRole("role", string(role)); err != nil {
+		return nil, nil, err
+	}
+	return s.invite(ctx, h, email, role, OperatorActor, "Steeple's operator", "")
+}
+
+// OperatorActor names the operator in audit records.
+const OperatorActor = "operator"
+
+// invite stores an invitation for a normalised email that is not an admin
+// yet, audits it and returns the deliver function that mails the link.
+func (s *Service) invite(ctx context.Context, h *tenancy.Handle, email string, role steeple.Role, actorID, inviter, ip string) (*Invited, func(context.Context) error, error) {
 	if _, err := s.store.AdminByEmail(ctx, h, email); err == nil {
 		return nil, nil, steeple.Errorf(steeple.ECONFLICT, "%s is already an admin of this church", email)
 	} else if steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return nil, nil, err
 	}
 	token := opaque("inv1", h.TenantID())
-	inv, err := s.store.CreateInvitation(ctx, h, email, role, owner.ID, store.TokenHash(token), InvitationTTL, s.plan(h))
+	inv, err := s.store.CreateInvitation(ctx, h, email, role, actorID, store.TokenHash(token), InvitationTTL, s.plan(h))
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := s.auditPersonal(ctx, h, owner.ID, "admin.invited", inv.ID, ip, email); err != nil {
+	if err := s.auditPersonal(ctx, h, actorID, "admin.invited", inv.ID, ip, email); err != nil {
 		return nil, nil, err
 	}
-	link, church, inviter := s.link("/invitations/accept", token), h.Tenant().Name, owner.Name
+	link, church := s.link("/invitations/accept", token), h.Tenant().Name
+	as := ""
+	if role == steeple.RoleOwner {
+		as = " as its owner"
+	}
 	res := &Invited{Invitation: inv}
 	deliver := func(ctx context.Context) error {
 		err := s.cfg.Mail.Send(ctx, mail.Message{To: email,
 			Subject: inviter + " invited you to " + church + " on Steeple / Invitación",
-			Text:    inviter + " invited you to help text " + church + "'s members on Steeple. Open this link to accept (it works once, for 7 days):\n\n" + link + "\n\n" + inviter + " le invitó a " + church + " en Steeple. Abra este enlace para aceptar:\n\n" + link + "\n"})
+			Text: inviter + " invited you to help text " + church + "'s members on Steeple" + as + ". Open this link to accept (it works once, for 7 days):\n\n" +
+				link + "\n\n" + inviter + " le invitó a " + church + " en Steeple. Abra este enlace para aceptar:\n\n" + link + "\n"})
 		if err != nil {
 			s.mailFailed("invitation", err)
 			return err

@@ -63,9 +63,13 @@ func (e usageError) Error() string { return e.msg }
 // returns the process exit status: 0 on success, 2 for an unknown scenario
 // or bad flags, 1 for any other failure.
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "" || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 || args[0] == "" {
 		printUsage(stderr)
 		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		printUsage(stderr)
+		return 0
 	}
 	sc, ok := scenarios[args[0]]
 	if !ok {

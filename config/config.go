@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -52,7 +53,9 @@ type Config struct {
 	// KeysFile holds the encryption, blind-index and token-signing keys. On
 	// the embedded default it is generated in DataDir on first run.
 	KeysFile string
-	// PublicURL is where people and Telnyx reach this server (links, webhooks).
+	// PublicURL is where people and Telnyx reach this server (links,
+	// webhooks). Empty: http://Addr, with 0.0.0.0 or [::] read as 127.0.0.1
+	// (see PublicBase); Validate fills it in.
 	PublicURL string
 	// Plans are the limits churches can be on; DefaultPlan is a new church's.
 	Plans       map[string]Plan
@@ -124,7 +127,6 @@ func Default() Config {
 		HTTPMaxWebhooksPerClient: 256,
 		LogLevel:                 "info",
 		LogFormat:                "text",
-		PublicURL:                "http://127.0.0.1:8080",
 		Plans: map[string]Plan{
 			"starter":  {MaxAdmins: 2, MonthlySegments: 2000},
 			"standard": {MaxAdmins: 10, MonthlySegments: 20000},
@@ -145,6 +147,23 @@ func Default() Config {
 		SignupsPerAddress:        5,
 		SignupsGlobal:            100,
 	}
+}
+
+// PublicBase is PublicURL or, when it is empty, the URL of the listen
+// address: http://Addr, with an all-interfaces host (0.0.0.0, [::] or none)
+// read as 127.0.0.1, the one such address sure to reach this machine.
+func (c Config) PublicBase() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	host, port, err := net.SplitHostPort(c.Addr)
+	if err != nil {
+		return "http://" + c.Addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Simulated reports whether Steeple runs against its built-in Telnyx simulator.
@@ -225,7 +244,7 @@ var settings = []setting{
 	strSetting("STEEPLE_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	strSetting("STEEPLE_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	strSetting("STEEPLE_KEYS_FILE", "keys-file", "keys file (default on SQLite: DATA_DIR/keys.json, generated)", func(c *Config) *string { return &c.KeysFile }),
-	strSetting("STEEPLE_PUBLIC_URL", "public-url", "base URL people and Telnyx use to reach this server", func(c *Config) *string { return &c.PublicURL }),
+	strSetting("STEEPLE_PUBLIC_URL", "public-url", "base URL people and Telnyx use to reach this server (default: http://ADDR, 0.0.0.0 read as 127.0.0.1)", func(c *Config) *string { return &c.PublicURL }),
 	{"STEEPLE_PLANS", "plans", "plans as name:admins=N:segments=N, comma-separated (0 = unlimited)",
 		func(fs *flag.FlagSet, c *Config, n, u string) {
 			fs.Func(n, u, func(s string) error { return parsePlans(c, s) })
@@ -394,6 +413,7 @@ func (c *Config) Validate() error {
 	if _, ok := c.Plans[c.DefaultPlan]; !ok {
 		return fmt.Errorf("STEEPLE_DEFAULT_PLAN: %q is not one of STEEPLE_PLANS", c.DefaultPlan)
 	}
+	c.PublicURL = c.PublicBase()
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("STEEPLE_PUBLIC_URL: %q must be an http(s) URL", c.PublicURL)
 	}

@@ -90,3 +90,39 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		t.Errorf("unparseable duration: %v", err)
 	}
 }
+
+// STEEPLE_PUBLIC_URL follows STEEPLE_ADDR (or --addr) unless set itself;
+// an all-interfaces address is reached at 127.0.0.1.
+func TestPublicURLFollowsAddr(t *testing.T) {
+	for _, c := range []struct {
+		env   map[string]string
+		flags []string
+		want  string
+	}{
+		{nil, nil, "http://127.0.0.1:8080"},
+		{map[string]string{"STEEPLE_ADDR": "127.0.0.1:9000"}, nil, "http://127.0.0.1:9000"},
+		{map[string]string{"STEEPLE_ADDR": "0.0.0.0:9000"}, nil, "http://127.0.0.1:9000"},
+		{map[string]string{"STEEPLE_ADDR": "[::]:9000"}, nil, "http://127.0.0.1:9000"},
+		{map[string]string{"STEEPLE_ADDR": ":9000"}, nil, "http://127.0.0.1:9000"},
+		{map[string]string{"STEEPLE_ADDR": "[::1]:9000"}, nil, "http://[::1]:9000"},
+		{map[string]string{"STEEPLE_ADDR": "10.0.0.5:9000"}, nil, "http://10.0.0.5:9000"},
+		{nil, []string{"--addr", "127.0.0.1:7000"}, "http://127.0.0.1:7000"},
+		{map[string]string{"STEEPLE_ADDR": "0.0.0.0:9000", "STEEPLE_PUBLIC_URL": "https://text.grace.org"}, nil, "https://text.grace.org"},
+		{map[string]string{"STEEPLE_ADDR": "0.0.0.0:9000"}, []string{"--public-url", "https://x.example.org"}, "https://x.example.org"},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		cfg, err := Load(fs, lookup(c.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fs.Parse(c.flags); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("%v %v: %v", c.env, c.flags, err)
+		}
+		if cfg.PublicURL != c.want {
+			t.Errorf("%v %v: PublicURL %q; want %q", c.env, c.flags, cfg.PublicURL, c.want)
+		}
+	}
+}

@@ -50,7 +50,14 @@ type Deps struct {
 	Now func() time.Time
 	// Notes are extra facts /readyz reports (e.g. that the Telnyx simulator is in use).
 	Notes map[string]string
+	// Instance is this process's random id, sent by /healthz as the
+	// InstanceHeader: `steeple serve` asks its public URL for /healthz and
+	// compares, to tell whether that URL reaches this very process.
+	Instance string
 }
+
+// InstanceHeader carries Deps.Instance on /healthz answers.
+const InstanceHeader = "X-Steeple-Instance"
 
 // Server routes requests to handlers.
 type Server struct {
@@ -124,6 +131,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // healthz says the process is up; it touches no database.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	if s.deps.Instance != "" {
+		w.Header().Set(InstanceHeader, s.deps.Instance)
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 

@@ -146,7 +146,7 @@ func (q *Queue) Open() error {
 		Queues:               queues,
 		Workers:              q.workers,
 		PeriodicJobs:         q.periodic,
-		Logger:               c.Logger,
+		Logger:               quietRiver(c.Logger),
 		RescueStuckJobsAfter: c.RescueAfter,
 		JobTimeout:           c.JobTimeout,
 	}

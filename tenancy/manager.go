@@ -154,8 +154,10 @@ func (m *Manager) acquireCounted(ctx context.Context, tenantID string, suspended
 	h, err := m.acquire(ctx, tenantID, suspendedToo)
 	if err != nil {
 		m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
+		return h, err
 	}
-	return h, err
+	noteChurch(ctx, tenantID)
+	return h, nil
 }
 
 func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*Handle, error) {

@@ -51,13 +51,11 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	var p telnyx.MessagePayload
 	if err := json.Unmarshal(raw, &p); err != nil || p.ID == "" {
 		s.count(ev.EventType, OutcomeInvalid)
-		s.log.Warn("webhook event without a readable message payload; ignored", "event", ev.EventID, "type", ev.EventType)
 		return nil
 	}
 	tenantID, err := s.route(ctx, ev.EventType, &p)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		s.count(ev.EventType, OutcomeUnrouted)
-		s.log.Info("webhook event for a number no church owns; ignored", "event", ev.EventID, "type", ev.EventType)
 		return nil
 	}
 	if err != nil {
@@ -68,7 +66,6 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	h, err := s.ten.Manager.AcquireToRecord(ctx, tenantID)
 	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
 		s.count(ev.EventType, OutcomeUnavailable)
-		s.log.Warn("webhook event for a church that cannot be served; dropped", "event", ev.EventID, "tenant", tenantID, "err", err)
 		return nil
 	}
 	if err != nil {

@@ -49,6 +49,10 @@ type Config struct {
 	Retention time.Duration
 	// PruneEvery is how often old event ids are pruned (default 1 hour).
 	PruneEvery time.Duration
+	// RejectionLogEvery is the least time between two log lines for one
+	// reason of refusing or dropping events (default 1 minute); the lines
+	// carry counts.
+	RejectionLogEvery time.Duration
 }
 
 // withDefaults fills what c leaves zero.
@@ -68,6 +72,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.PruneEvery == 0 {
 		c.PruneEvery = d.PruneEvery
+	}
+	if c.RejectionLogEvery == 0 {
+		c.RejectionLogEvery = d.RejectionLogEvery
 	}
 	return c
 }
@@ -89,7 +96,8 @@ func (c Config) validate() error {
 
 // DefaultConfig returns the documented defaults (the key must be set).
 func DefaultConfig() Config {
-	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour}
+	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour,
+		RejectionLogEvery: time.Minute}
 }
 
 // Service receives and applies webhook events.
@@ -104,6 +112,7 @@ type Service struct {
 	cfg     Config
 	metrics *prometheus.CounterVec
 	log     *slog.Logger
+	refused *rejectionLog
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -122,7 +131,8 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	if reg != nil {
 		reg.MustRegister(m)
 	}
-	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log}
+	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
+		refused: newRejectionLog(log, cfg.RejectionLogEvery)}
 	s.commits = &groupCommit{svc: s}
 	s.register(q.Workers())
 	q.AddPeriodic(s.periodicJobs(cfg.PruneEvery)...)
@@ -219,6 +229,7 @@ func (s *Service) count(eventType, outcome string) {
 		eventType = "other"
 	}
 	s.metrics.WithLabelValues(eventType, outcome).Inc()
+	s.refused.note(outcome)
 }
 
 // EventArgs is a queued webhook event. The payload holds phone numbers and

@@ -57,6 +57,9 @@ type env struct {
 }
 
 // newFlags makes a command's flag set with every configuration flag on it.
+// Its --help lists only the command's own flags (added after this call) and
+// says where configuration comes from; `steeple serve --help` lists the
+// configuration flags, which are serve's own.
 func newFlags(name string, errOut io.Writer) (*flag.FlagSet, *config.Config, error) {
 	fs := flag.NewFlagSet("steeple "+name, flag.ContinueOnError)
 	fs.SetOutput(errOut)
@@ -64,7 +67,40 @@ func newFlags(name string, errOut io.Writer) (*flag.FlagSet, *config.Config, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if name == "serve" {
+		fs.Usage = func() {
+			fmt.Fprint(fs.Output(), "Usage: steeple serve [flags]\n\nRuns the HTTP server. Every flag can also be set with the STEEPLE_* variable in its help.\n\n")
+			fs.PrintDefaults()
+		}
+		return fs, cfg, nil
+	}
+	configFlags := map[string]bool{}
+	fs.VisitAll(func(f *flag.Flag) { configFlags[f.Name] = true })
+	fs.Usage = func() { printOwnFlags(fs, name, configFlags) }
 	return fs, cfg, nil
+}
+
+// printOwnFlags writes a command's usage with its own flags only.
+func printOwnFlags(fs *flag.FlagSet, name string, skip map[string]bool) {
+	w := fs.Output()
+	own := flag.NewFlagSet(fs.Name(), flag.ContinueOnError)
+	own.SetOutput(w)
+	fs.VisitAll(func(f *flag.Flag) {
+		if !skip[f.Name] {
+			own.Var(f.Value, f.Name, f.Usage)
+		}
+	})
+	fmt.Fprintf(w, "Usage: steeple %s [flags]\n\n", name)
+	n := 0
+	own.VisitAll(func(*flag.Flag) { n++ })
+	if n > 0 {
+		fmt.Fprint(w, "Flags:\n")
+		own.PrintDefaults()
+		fmt.Fprintln(w)
+	}
+	fmt.Fprint(w, "Configuration (data directory, database, keys, mail…) comes from the STEEPLE_*\n"+
+		"environment variables, as for serve: `steeple serve --help` lists them. Each may\n"+
+		"also be given to this command as a flag.\n")
 }
 
 // parse parses args and validates the configuration.

@@ -21,7 +21,7 @@ file format keeps several encryption keys with ids so that it can be.
 func runKeys(ctx context.Context, args []string, out, errOut io.Writer) error {
 	if len(args) != 1 || args[0] != "generate" {
 		fmt.Fprint(errOut, keysUsage)
-		if len(args) == 1 && (args[0] == "-h" || args[0] == "--help") {
+		if len(args) > 0 && (args[len(args)-1] == "-h" || args[len(args)-1] == "--help") {
 			return nil
 		}
 		return exitStatus(2)

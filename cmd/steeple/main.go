@@ -23,11 +23,13 @@ func commands() []command {
 		{"serve", "run the HTTP server (embedded SQLite by default)", runServe},
 		{"migrate", "migrate the registry, then every church database", runMigrate},
 		{"tenants", "create, list, show, suspend, resume and clean up churches", runTenants},
+		{"admins", "invite someone to become a church's owner or admin", runAdmins},
 		{"servers", "list PostgreSQL tenant servers; drain or activate one", runServers},
 		{"numbers", "assign a phone number to a church; list a church's numbers", runNumbers},
 		{"keys", "generate a keys file (encryption, blind index, token signing)", runKeys},
 		{"sim", "run the Telnyx simulator standalone", runSim},
 		{"bench", "run a benchmark scenario (see docs/benchmarks.md)", runBench},
+		{"version", "print the build's version, commit and Go version (also --version)", runVersion},
 	}
 }
 
@@ -52,6 +54,9 @@ func run(args []string, out, errOut io.Writer) int {
 			return 2
 		}
 		return 0
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		args = append([]string{"version"}, args[1:]...)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -58,11 +58,14 @@ func runServe(ctx context.Context, args []string, out, errOut io.Writer) error {
 	}
 	srv := httpapi.NewHTTPServer(a.Handler, httpLimits(cfg, metrics))
 	log.Info("steeple is serving", "addr", "http://"+ln.Addr().String(), "backend", a.Tenancy.Backend(),
-		"registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
+		"public_url", cfg.PublicURL, "registry", registryWhere(cfg), "tenant_conn_budget", cfg.DBMaxConns)
 	hintFirstSteps(ctx, a)
 
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	checked := make(chan struct{})
+	go func() { defer close(checked); checkPublicURL(ctx, log, cfg.PublicURL, a.Instance) }()
+	defer func() { <-checked }()
 	select {
 	case err := <-served:
 		return err

@@ -14,6 +14,7 @@ func runSim(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs := flag.NewFlagSet("steeple sim", flag.ContinueOnError)
 	fs.SetOutput(errOut)
 	addr := fs.String("addr", "127.0.0.1:4010", "address to listen on")
+	fs.Usage = func() { simUsage(fs) }
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return err
@@ -30,4 +31,24 @@ func runSim(ctx context.Context, args []string, out, errOut io.Writer) error {
 		root, sim.PublicKeyBase64(), root)
 	<-ctx.Done()
 	return nil
+}
+
+// simUsage explains the simulator: its flags, where to point Steeple, and
+// the control endpoints that script it.
+func simUsage(fs *flag.FlagSet) {
+	w := fs.Output()
+	fmt.Fprint(w, `Usage: steeple sim [--addr HOST:PORT]
+
+Runs the Telnyx simulator on its own: the Telnyx API under /v2 (point
+STEEPLE_TELNYX_BASE_URL at http://ADDR/v2, any STEEPLE_TELNYX_API_KEY) and
+signed webhooks posted back to Steeple. `+"`steeple serve`"+` without a Telnyx key runs
+one inside itself instead.
+
+Flags:
+`)
+	fs.PrintDefaults()
+	fmt.Fprint(w, "\nControl endpoints (JSON, no authentication; for local use):\n")
+	for _, e := range telnyxsim.ControlEndpoints() {
+		fmt.Fprintf(w, "  %-32s %s\n", e.Pattern, e.Summary)
+	}
 }

@@ -17,9 +17,12 @@ import (
 
 const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
 
-  create --name NAME --timezone ZONE   provision a church (completes one stuck in provisioning)
+  create --name NAME --timezone ZONE [--admin-email ADDRESS]
+                                       provision a church (completes one stuck in provisioning);
+                                       --admin-email invites its owner
   list [--status S]                    list churches
-  show ID|SLUG                         one church
+  show ID|SLUG                         one church: admins, numbers, registration, members,
+                                       usage this month, database size and placement
   suspend ID|SLUG                      stop serving a church (its data is kept)
   resume ID|SLUG                       serve a suspended church again
   approve ID|SLUG                      approve a church that signed up under STEEPLE_SIGNUP=approval
@@ -42,13 +45,14 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		return err
 	}
 	asJSON := fs.Bool("json", false, "print JSON")
-	var name, tz, status, plan *string
+	var name, tz, status, plan, adminEmail *string
 	var olderThan *time.Duration
 	switch sub {
 	case "create":
 		name = fs.String("name", "", "the church's name (required)")
 		tz = fs.String("timezone", "", "IANA time zone such as America/Chicago (required)")
 		plan = fs.String("plan", "", "the church's plan (default STEEPLE_DEFAULT_PLAN)")
+		adminEmail = fs.String("admin-email", "", "invite this address to be the church's owner (mailed, or to DATA_DIR/outbox without SMTP)")
 	case "list":
 		status = fs.String("status", "", "only churches in this status")
 	case "cleanup":
@@ -74,6 +78,11 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 			return usageError{fmt.Sprintf("--plan %q is not one of STEEPLE_PLANS", *plan)}
 		}
 	}
+	if adminEmail != nil && *adminEmail != "" {
+		if _, err := steeple.NormalizeEmail("admin-email", *adminEmail); err != nil {
+			return usageError{"--admin-email " + steeple.FieldMessage(err, "admin-email")}
+		}
+	}
 	e, err := openReady(ctx, cfg, errOut)
 	if err != nil {
 		return err
@@ -86,7 +95,10 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		if err != nil {
 			return fmt.Errorf("create church: %s", describeErr(err))
 		}
-		return printTenants(out, *asJSON, false, t)
+		if *adminEmail == "" {
+			return printTenants(out, *asJSON, false, t)
+		}
+		return createdWithOwner(ctx, e, t, *adminEmail, *asJSON, out)
 	case "list":
 		ts, err := reg.Tenants(ctx, tenancy.TenantFilter{Status: steeple.TenantStatus(*status)})
 		if err != nil {
@@ -98,7 +110,7 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		if err != nil {
 			return fmt.Errorf("%s", describeErr(err))
 		}
-		return printTenants(out, *asJSON, false, t)
+		return showTenant(ctx, e, t, *asJSON, out)
 	case "approve":
 		t, err := reg.TenantByRef(ctx, pos[0])
 		if err != nil {

@@ -54,7 +54,7 @@ type Options struct {
 	// keys.json on first run).
 	Keys *secret.Keys
 	// PublicURL is where people and the provider reach this process (the
-	// listener's address, known before New); empty: Config.PublicURL.
+	// listener's address, known before New); empty: Config.PublicBase().
 	PublicURL string
 	// Logger logs (nil: discarded); Metrics collects metrics (nil: a new
 	// registry, App.Metrics).
@@ -121,6 +121,9 @@ type App struct {
 	// is its root (its API is SimURL + "/v2").
 	Sim    *telnyxsim.Sim
 	SimURL string
+	// Instance is this process's random id, answered by /healthz in the
+	// httpapi.InstanceHeader header.
+	Instance string
 
 	ops       *riverui.Handler // nil unless Config.OpsPassword is set
 	stopSim   func()
@@ -171,9 +174,10 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	publicURL := o.PublicURL
 	if publicURL == "" {
-		publicURL = o.Config.PublicURL
+		publicURL = o.Config.PublicBase()
 	}
-	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}, ownTenant: own}
+	a := &App{Config: o.Config, Tenancy: o.Tenancy, Keys: o.Keys, Metrics: o.Metrics, Logger: log, stopSim: func() {}, ownTenant: own,
+		Instance: steeple.NewID()}
 	defer func() {
 		if err != nil {
 			a.stopSim()
@@ -219,8 +223,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	if t.Auth.Mail == nil {
 		// SMTP when configured, else .eml files in the data directory's outbox.
-		if t.Auth.Mail, err = mail.New(mail.Config{SMTPURL: o.Config.SMTPURL, From: o.Config.MailFrom,
-			OutboxDir: filepath.Join(o.Config.DataDir, "outbox"), Logger: log}); err != nil {
+		if t.Auth.Mail, err = NewMailer(o.Config, log); err != nil {
 			return nil, err
 		}
 	}
@@ -268,7 +271,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	deps := httpapi.Deps{Tenancy: ten, Auth: a.Auth, Members: a.Members, Messaging: a.Messaging, Inbox: a.Inbox,
 		Webhooks: a.Webhooks, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules,
 		Metrics: a.Metrics, Logger: log, AcquireTimeout: t.AcquireTimeout, Notes: notes,
-		OpsUser: o.Config.OpsUser, OpsPassword: o.Config.OpsPassword}
+		OpsUser: o.Config.OpsUser, OpsPassword: o.Config.OpsPassword, Instance: a.Instance}
 	if a.ops != nil {
 		deps.Ops = a.ops
 	}
@@ -281,7 +284,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}
-	a.Handler = route(a.API, a.Web)
+	a.Handler = httpapi.AccessLog(log.With("component", "http"), route(a.API, a.Web))
 	return a, nil
 }
 
@@ -407,6 +410,32 @@ func RegistryWhere(cfg *config.Config) string {
 		return "PostgreSQL (STEEPLE_DATABASE_URL)"
 	}
 	return tenancy.RegistryPath(cfg.DataDir)
+}
+
+// NewMailer sends Steeple's mail as cfg says: over SMTP when configured,
+// else as .eml files in the data directory's outbox.
+func NewMailer(cfg config.Config, log *slog.Logger) (mail.Sender, error) {
+	return mail.New(mail.Config{SMTPURL: cfg.SMTPURL, From: cfg.MailFrom, OutboxDir: OutboxDir(cfg), Logger: log})
+}
+
+// OutboxDir is where mail goes without SMTP.
+func OutboxDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "outbox") }
+
+// Accounts builds the account service alone, over an open tenancy, with
+// the settings and mail New would give it: for operator commands that
+// invite admins without serving.
+func Accounts(cfg config.Config, ten *tenancy.Tenancy, log *slog.Logger) (*auth.Service, *store.Store, error) {
+	keys, err := LoadKeys(cfg, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	t := TuningFromConfig(cfg, cfg.PublicBase())
+	if t.Auth.Mail, err = NewMailer(cfg, log); err != nil {
+		return nil, nil, err
+	}
+	t.Auth.Logger = log
+	st := store.New(keys, nil)
+	return auth.New(ten, st, keys, t.Auth, nil), st, nil
 }
 
 // LoadKeys reads cfg.KeysFile, or on the embedded default the keys file in

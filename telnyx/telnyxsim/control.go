@@ -6,26 +6,59 @@ import (
 	"time"
 )
 
+// ControlEndpoint is one of the simulator's own endpoints under /sim, with
+// what it does and the body it takes.
+type ControlEndpoint struct {
+	Pattern string // "METHOD /path"
+	Summary string
+}
+
+type controlRoute struct {
+	ControlEndpoint
+	handler http.HandlerFunc
+}
+
+// ControlEndpoints lists the /sim endpoints (for `steeple sim --help`);
+// the same table routes them, so the list cannot drift from the server.
+func ControlEndpoints() []ControlEndpoint {
+	var out []ControlEndpoint
+	for _, r := range (&Sim{}).controlRoutes() {
+		out = append(out, r.ControlEndpoint)
+	}
+	return out
+}
+
 // routeControl adds the /sim endpoints described in the package comment.
 // Their errors use Steeple's envelope {"error":{"code","message"}}, since they
 // are the simulator's own API, not Telnyx's.
 func (s *Sim) routeControl() {
-	s.mux.HandleFunc("GET /sim/public-key", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"public_key": s.PublicKeyBase64()})
-	})
-	s.mux.HandleFunc("GET /sim/messages", s.handleSimMessages)
-	s.mux.HandleFunc("POST /sim/inbound", s.handleSimInbound)
-	s.mux.HandleFunc("POST /sim/outcome", s.handleSimOutcome)
-	s.mux.HandleFunc("POST /sim/registration/outcome", s.handleSimRegistrationOutcome)
-	s.mux.HandleFunc("POST /sim/registration/webhooks", s.handleSimRegistrationWebhooks)
-	s.mux.HandleFunc("GET /sim/registrations", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"brands": nonNil(s.Brands()), "campaigns": nonNil(s.Campaigns()),
-			"assignments": nonNil(s.Assignments())})
-	})
-	s.mux.HandleFunc("POST /sim/reset", func(w http.ResponseWriter, r *http.Request) {
-		s.Reset()
-		w.WriteHeader(http.StatusNoContent)
-	})
+	for _, r := range s.controlRoutes() {
+		s.mux.HandleFunc(r.Pattern, r.handler)
+	}
+}
+
+func (s *Sim) controlRoutes() []controlRoute {
+	return []controlRoute{
+		{ControlEndpoint{"GET /sim/public-key", `the key webhooks are signed with: {"public_key":"<base64 Ed25519>"}`},
+			func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, map[string]string{"public_key": s.PublicKeyBase64()})
+			}},
+		{ControlEndpoint{"GET /sim/messages", `texts sent so far, {"data":[…]}; ?to=+1… keeps one recipient's`}, s.handleSimMessages},
+		{ControlEndpoint{"POST /sim/inbound", `a member texts in: {"from":"+1…","to":"+1…","text":"…","media":[…],"webhook_url":"…"}`}, s.handleSimInbound},
+		{ControlEndpoint{"POST /sim/outcome", `how sends end: {"to":"+1…" or "*","kind":"deliver|fail|never_finalize","code":"40008","status":"delivery_failed","delay":"2s"}`}, s.handleSimOutcome},
+		{ControlEndpoint{"POST /sim/registration/outcome", `how 10DLC steps end: {"kind":"brand|campaign|assignment","result":"approve|reject|stall","reasons":["…"],"delay":"50ms","reject_at":"TELNYX_FAILED"}`}, s.handleSimRegistrationOutcome},
+		{ControlEndpoint{"POST /sim/registration/webhooks", `{"enabled":false} drops 10DLC webhooks, {"enabled":true} resumes them`}, s.handleSimRegistrationWebhooks},
+		{ControlEndpoint{"GET /sim/registrations", `brands, campaigns and number assignments: {"brands":[…],"campaigns":[…],"assignments":[…]}`},
+			func(w http.ResponseWriter, r *http.Request) {
+				writeJSON(w, http.StatusOK, map[string]any{"brands": nonNil(s.Brands()), "campaigns": nonNil(s.Campaigns()),
+					"assignments": nonNil(s.Assignments())})
+			}},
+		{ControlEndpoint{"POST /sim/reset", "forget messages, webhooks, outcomes, opt-outs, numbers, registrations and faults"},
+			func(w http.ResponseWriter, r *http.Request) {
+				s.Reset()
+				w.WriteHeader(http.StatusNoContent)
+			}},
+	}
 }
 
 func controlError(w http.ResponseWriter, status int, code, msg string) {
