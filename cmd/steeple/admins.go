@@ -34,7 +34,7 @@ func runAdmins(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	tenant := fs.String("tenant", "", "church id or slug (required)")
 	email := fs.String("email", "", "the invited person's email address (required)")
-	role := fs.String("role", string(steeple.RoleOwner), "owner or admin")
+	role := fs.String("role", string(steeple.RoleOwner), "owner, admin or sender")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, cfg, args[1:]); err != nil {
 		return err
