@@ -136,6 +136,25 @@ func (s *Service) RevokeInvitation(ctx context.Context, h *tenancy.Handle, owner
 	return s.audit(ctx, h, owner.ID, "admin.invitation_revoked", id, ip, "")
 }
 
+// ResendInvitation replaces a pending invitation by a new one to the same
+// address with the same role: the old link stops working. Owners only.
+// Errors: EFORBIDDEN, ENOTFOUND.
+func (s *Service) ResendInvitation(ctx context.Context, h *tenancy.Handle, owner *steeple.Admin, id, ip string) (*Invited, func(context.Context) error, error) {
+	pending, err := s.Invitations(ctx, h, owner)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, inv := range pending {
+		if inv.ID == id {
+			if err := s.RevokeInvitation(ctx, h, owner, id, ip); err != nil {
+				return nil, nil, err
+			}
+			return s.Invite(ctx, h, owner, inv.Email, inv.Role, ip)
+		}
+	}
+	return nil, nil, steeple.Errorf(steeple.ENOTFOUND, "invitation not found")
+}
+
 // AcceptRequest accepts an invitation.
 type AcceptRequest struct {
 	Token    string `json:"token"`
@@ -259,11 +278,11 @@ func (s *Service) Admins(ctx context.Context, h *tenancy.Handle) ([]steeple.Admi
 }
 
 // AuditLog returns the audit log to an owner.
-func (s *Service) AuditLog(ctx context.Context, h *tenancy.Handle, caller *steeple.Admin, before int64, limit int) ([]store.AuditEntry, error) {
+func (s *Service) AuditLog(ctx context.Context, h *tenancy.Handle, caller *steeple.Admin, prefix string, before int64, limit int) ([]store.AuditEntry, error) {
 	if err := requireOwner(caller); err != nil {
 		return nil, err
 	}
-	return s.store.AuditLog(ctx, h, before, limit)
+	return s.store.AuditLog(ctx, h, prefix, before, limit)
 }
 
 // ChangeRole sets an admin's role. Only owners may, and the last owner

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"image/png"
+	"net/url"
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
@@ -34,15 +35,40 @@ func (s *Service) SetupMFA(ctx context.Context, h *tenancy.Handle, admin *steepl
 	if err := s.store.SetPendingTOTP(ctx, h, admin.ID, key.Secret()); err != nil {
 		return nil, err
 	}
+	if err := s.audit(ctx, h, admin.ID, "mfa.setup", admin.ID, ip, ""); err != nil {
+		return nil, err
+	}
+	return mfaSetupOf(key)
+}
+
+// PendingMFA shows again the secret SetupMFA made and EnableMFA has not
+// confirmed yet (after a mistyped first code). Errors: ENOTFOUND when
+// none is pending.
+func (s *Service) PendingMFA(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin) (*MFASetup, error) {
+	a, err := s.store.Admin(ctx, h, admin.ID)
+	if err != nil {
+		return nil, err
+	}
+	if a.TOTPPending == "" {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "no two-step sign-in setup is pending")
+	}
+	issuer := "Steeple (" + h.Tenant().Name + ")"
+	key, err := otp.NewKeyFromURL("otpauth://totp/" + url.PathEscape(issuer) + ":" + url.PathEscape(admin.Email) +
+		"?secret=" + a.TOTPPending + "&issuer=" + url.QueryEscape(issuer) + "&period=30&digits=6&algorithm=SHA1")
+	if err != nil {
+		return nil, err
+	}
+	return mfaSetupOf(key)
+}
+
+// mfaSetupOf is what an authenticator app scans: the URI and its QR code.
+func mfaSetupOf(key *otp.Key) (*MFASetup, error) {
 	img, err := key.Image(256, 256)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	if err := png.Encode(&buf, img); err != nil {
-		return nil, err
-	}
-	if err := s.audit(ctx, h, admin.ID, "mfa.setup", admin.ID, ip, ""); err != nil {
 		return nil, err
 	}
 	return &MFASetup{OTPAuthURI: key.URL(), QRPNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}, nil

@@ -177,7 +177,7 @@ func (s *Server) audit(w http.ResponseWriter, r *http.Request, c *caller) {
 		return
 	}
 	// One more than asked tells whether another page exists.
-	entries, err := s.deps.Auth.AuditLog(r.Context(), c.h, c.admin, before, limit+1)
+	entries, err := s.deps.Auth.AuditLog(r.Context(), c.h, c.admin, r.URL.Query().Get("action"), before, limit+1)
 	if err != nil {
 		s.fail(w, r, err)
 		return

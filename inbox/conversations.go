@@ -185,9 +185,6 @@ func (s *Service) DismissFlag(ctx context.Context, h *tenancy.Handle, admin *ste
 	return s.store.Conversation(ctx, h, id)
 }
 
-// SetReplyNotifications records when an admin wants email about replies
-// (steeple.ReplyNotifyOff, ReplyNotifyImmediate or ReplyNotifyHourly),
-// audited. Errors: EINVALID, ENOTFOUND.
 func (s *Service) SetReplyNotifications(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, ip, mode string) error {
 	if err := s.store.SetReplyNotifications(ctx, h, admin.ID, mode); err != nil {
 		return err

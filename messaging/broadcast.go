@@ -302,8 +302,14 @@ func (s *Service) Preview(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 // Create commits a broadcast and its recipients, then hands it to the queue.
 // The registry intent is written first, so a crash at any point leaves
 // something the recovery sweep completes: nothing is lost, nothing sent twice.
+// The admin's broadcast is audited (message.created, with its recipients).
 func (s *Service) Create(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, r BroadcastRequest) (*store.Broadcast, error) {
-	return s.CreateAs(ctx, h, admin.ID, steeple.NewID(), r)
+	b, err := s.CreateAs(ctx, h, admin.ID, steeple.NewID(), r)
+	if err != nil {
+		return nil, err
+	}
+	return b, s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "message.created", Target: b.ID,
+		Detail: fmt.Sprintf("%d recipients", b.Recipients)})
 }
 
 // CreateAs creates a broadcast with a chosen id, for a creator that may be

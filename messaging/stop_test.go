@@ -101,7 +101,7 @@ func TestStopSendingAcrossProcesses(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer h.Release()
-		log, err := s.Store.AuditLog(ctx, h, 0, 50)
+		log, err := s.Store.AuditLog(ctx, h, "", 0, 50)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -41,12 +41,13 @@ func (s *Store) Audit(ctx context.Context, h *tenancy.Handle, e AuditEntry) erro
 }
 
 // AuditLog returns up to limit entries, newest first, older than the
-// cursor (a seq; 0 for the newest).
-func (s *Store) AuditLog(ctx context.Context, h *tenancy.Handle, before int64, limit int) ([]AuditEntry, error) {
-	q := `SELECT seq, at, COALESCE(actor_id, ''), action, target, ip, detail, personal_cipher FROM audit_log`
-	args := []any{limit}
+// cursor (a seq; 0 for the newest), whose action starts with prefix ("" for
+// all; "message." for every message action).
+func (s *Store) AuditLog(ctx context.Context, h *tenancy.Handle, prefix string, before int64, limit int) ([]AuditEntry, error) {
+	q := `SELECT seq, at, COALESCE(actor_id, ''), action, target, ip, detail, personal_cipher FROM audit_log WHERE action LIKE $2 ESCAPE '\'`
+	args := []any{limit, escapeLike(prefix) + "%"}
 	if before > 0 {
-		q += ` WHERE seq < $2`
+		q += ` AND seq < $3`
 		args = append(args, before)
 	}
 	rows, err := h.QueryContext(ctx, q+` ORDER BY seq DESC LIMIT $1`, args...)

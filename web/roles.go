@@ -26,3 +26,14 @@ func (v *view) Manages() bool { return v.Admin != nil && v.Admin.Role.ManagesChu
 
 // Owner says whether the signed-in admin is an owner (admins page).
 func (v *view) Owner() bool { return v.Admin != nil && v.Admin.Role == steeple.RoleOwner }
+
+// owner wraps a form only the church's owners may use (people, the audit log).
+func (h *Handler) owner(next func(http.ResponseWriter, *http.Request, *session)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) {
+		if !s.view.Owner() {
+			h.failSaying(w, r, s.view, steeple.Errorf(steeple.EFORBIDDEN, "only owners may do this"), "error.owner.text")
+			return
+		}
+		next(w, r, s)
+	}
+}

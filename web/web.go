@@ -112,6 +112,9 @@ func New(d Deps) (*Handler, error) {
 	h.routeGroups()
 	h.routeKeywords()
 	h.routeSettings()
+	h.routeAdmins()
+	h.routeAccount()
+	h.routeAudit()
 	h.routeTemplates()
 
 	h.routeImport()
