@@ -102,9 +102,9 @@ func TestBroadcastPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, u := range []store.RecipientUpdate{{Status: store.StatusDelivered},
-			{Status: store.StatusFailed, ErrorCode: "40310", ErrorDetail: "invalid number: Invalid 'to' address"},
-			{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"}} {
+		for i, u := range []store.RecipientUpdate{{Status: steeple.RecipientDelivered},
+			{Status: steeple.RecipientFailed, ErrorCode: "40310", ErrorDetail: "invalid number: Invalid 'to' address"},
+			{Status: steeple.RecipientSkipped, ErrorDetail: "member opted out or was removed"}} {
 			if err := s.Store.UpdateRecipient(ctx, h, bc.ID, ids[i], u); err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +112,7 @@ func TestBroadcastPage(t *testing.T) {
 		h.Release()
 		b.get("/messages/"+bc.ID+"/progress").want(t, 200, `hx-trigger="every 2s`, "3 of 4 texts handled")
 		h, _ = s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
-		if err := s.Store.UpdateRecipient(ctx, h, bc.ID, ids[3], store.RecipientUpdate{Status: store.StatusDelivered}); err != nil {
+		if err := s.Store.UpdateRecipient(ctx, h, bc.ID, ids[3], store.RecipientUpdate{Status: steeple.RecipientDelivered}); err != nil {
 			t.Fatal(err)
 		}
 		h.Release()

@@ -60,7 +60,7 @@ func TestReplyReachesOnlyItsMember(t *testing.T) {
 		testkit.DecodeJSON(t, r.Raw, &reply)
 		testkit.Eventually(t, 10*time.Second, func() string {
 			for _, m := range c.API(s).Thread(t, annTh.ID).Messages {
-				if m.ID == reply.ID && m.Status == store.StatusDelivered {
+				if m.ID == reply.ID && m.Status == steeple.RecipientDelivered {
 					return ""
 				}
 			}

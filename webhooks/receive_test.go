@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
-	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/webhooks"
 )
@@ -335,7 +335,7 @@ func replayVectors(t *testing.T, b *testkit.Backend, vs []ed25519Vector, apply b
 			messages++
 			waitMetric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied, float64(messages))
 			th := waitConversationWith(t, s, c, p.From.PhoneNumber, 1)
-			if len(th.Messages) != 1 || th.Messages[0].Body != p.Text || th.Messages[0].Status != store.StatusReceived {
+			if len(th.Messages) != 1 || th.Messages[0].Body != p.Text || th.Messages[0].Status != steeple.MessageReceived {
 				t.Errorf("%s: thread %+v; want the vector's text %q", v.Name, th.Messages, p.Text)
 			}
 			if wantMember := p.From.PhoneNumber == "+13125550199"; wantMember != (th.Member != nil && th.Member.ID == member) {
