@@ -7,6 +7,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/members"
 )
 
 // A template with an unknown or malformed variable is refused with where
@@ -48,7 +49,8 @@ func TestTemplateVariables(t *testing.T) {
 		}
 		r = s.Do(t, "POST", "/api/v1/templates/insert-variable", a.access, map[string]any{"body": "Hi Zoë, see you", "variable": "first_name", "position": 3})
 		wantStatus(t, r, http.StatusOK)
-		if str(t, r.Body, "body") != "Hi {first_name}Zoë, see you" || r.Body["position"] != float64(15) {
+		var ins members.InsertedVariable
+		if r.Decode(t, &ins); ins.Body != "Hi {first_name}Zoë, see you" || ins.Position != 15 {
 			t.Fatalf("insert: %s", r.Raw)
 		}
 		r = s.Do(t, "POST", "/api/v1/templates/insert-variable", a.access, map[string]any{"body": "Hi", "variable": "{name}", "position": 1})

@@ -111,8 +111,9 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 
 		// A gives the number up; once released, B buys it and texts the same
 		// person from it.
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+number, a.Token, nil); r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberReleasing) {
-			t.Fatalf("A releases %s: %d %s", number, r.Status, r.Raw)
+		var released testkit.NumberView
+		if r := a.API(s).Call(t, "DELETE", "/api/v1/numbers/"+number, nil, http.StatusOK, &released); released.State != steeple.NumberReleasing {
+			t.Fatalf("A releases %s: %s", number, r.Raw)
 		}
 		if n, err := s.Numbers.ReleaseDue(ctx); err != nil || n != 1 {
 			t.Fatalf("ReleaseDue = %d, %v; want A's number released", n, err)

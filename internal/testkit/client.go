@@ -36,6 +36,14 @@ type SessionAnswer struct {
 	Churches    []auth.Church `json:"churches"`
 }
 
+// Session decodes an answer that carries tokens.
+func (r *Response) Session(t testing.TB) SessionAnswer {
+	t.Helper()
+	var a SessionAnswer
+	r.Decode(t, &a)
+	return a
+}
+
 // ErrorAnswer is the body of a refusal.
 type ErrorAnswer struct {
 	Error struct {
