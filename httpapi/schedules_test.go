@@ -69,7 +69,7 @@ func schRelogin(t *testing.T, s *testkit.Server, a *account) {
 	t.Helper()
 	r := login(t, s, a.email, a.password, a.tenantID)
 	wantStatus(t, r, http.StatusOK)
-	a.access = str(t, r.Body, "access_token")
+	a.access = r.Tokens(t).AccessToken
 }
 
 // schMove moves the clock to an instant, signs in again and ticks,
