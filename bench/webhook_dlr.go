@@ -158,7 +158,7 @@ func (s *webhookStack) sentBroadcast(ctx context.Context, tenantID, from string,
 		return err
 	}
 	for i, rc := range rs {
-		if err := s.st.UpdateRecipient(ctx, h, b.ID, rc.MemberID, store.RecipientUpdate{Status: store.StatusSent,
+		if err := s.st.UpdateRecipient(ctx, h, b.ID, rc.MemberID, store.RecipientUpdate{Status: steeple.RecipientSent,
 			ProviderID: providerID(codePlaceholder, phase, i)}); err != nil {
 			return err
 		}
@@ -184,7 +184,7 @@ func (s *webhookStack) checkCopy(ctx context.Context, set *receiptSet, i int) er
 		return err
 	}
 	if err := h.QueryRowContext(ctx, `SELECT count(*) FROM message_recipients WHERE provider_id = $1 AND status = $2`,
-		providerID(set.codes[i], set.phase, set.perChurch-1), store.StatusSent).Scan(&sent); err != nil {
+		providerID(set.codes[i], set.phase, set.perChurch-1), steeple.RecipientSent).Scan(&sent); err != nil {
 		return err
 	}
 	if mine != set.perChurch || sent != 1 {
@@ -341,6 +341,6 @@ func (s *webhookStack) delivered(ctx context.Context, tenantID string) (int, err
 	}
 	defer h.Release()
 	var n int
-	err = h.QueryRowContext(ctx, `SELECT count(*) FROM message_recipients WHERE status = $1`, store.StatusDelivered).Scan(&n)
+	err = h.QueryRowContext(ctx, `SELECT count(*) FROM message_recipients WHERE status = $1`, steeple.RecipientDelivered).Scan(&n)
 	return n, err
 }

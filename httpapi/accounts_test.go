@@ -50,32 +50,6 @@ func signup(t *testing.T, s *testkit.Server, church, email, password string) *ac
 	return a
 }
 
-// get walks a dotted path through decoded JSON objects.
-func get(m map[string]any, path string) (any, bool) {
-	var v any = m
-	for _, k := range strings.Split(path, ".") {
-		obj, ok := v.(map[string]any)
-		if !ok {
-			return nil, false
-		}
-		if v, ok = obj[k]; !ok {
-			return nil, false
-		}
-	}
-	return v, true
-}
-
-// str returns the non-empty string at path, failing the test otherwise.
-func str(t *testing.T, m map[string]any, path string) string {
-	t.Helper()
-	v, _ := get(m, path)
-	s, ok := v.(string)
-	if !ok || s == "" {
-		t.Fatalf("%s: want a non-empty string, got %#v in %v", path, v, m)
-	}
-	return s
-}
-
 func wantStatus(t *testing.T, r *testkit.Response, status int) {
 	t.Helper()
 	if r.Status != status {
@@ -155,11 +129,11 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 
 		r1 := refresh(t, s, a.refresh)
 		wantStatus(t, r1, http.StatusOK)
-		access1, next := str(t, r1.Body, "access_token"), str(t, r1.Body, "refresh_token")
+		access1, next := r1.Tokens(t).AccessToken, r1.Tokens(t).RefreshToken
 		if next == a.refresh {
 			t.Fatal("refresh returned the same refresh token")
 		}
-		if n, _ := get(r1.Body, "expires_in"); n != float64(900) {
+		if n := r1.Tokens(t).ExpiresIn; n != 900 {
 			t.Fatalf("expires_in = %v; want 900", n)
 		}
 		wantStatus(t, s.Do(t, "GET", "/api/v1/me", access1, nil), http.StatusOK)
@@ -167,7 +141,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		// The successor works once more, showing rotation continues.
 		r2 := refresh(t, s, next)
 		wantStatus(t, r2, http.StatusOK)
-		latest := str(t, r2.Body, "refresh_token")
+		latest := r2.Tokens(t).RefreshToken
 
 		// Replaying the first, spent token: refused, and the family is revoked.
 		replay := refresh(t, s, a.refresh)
@@ -185,7 +159,7 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 		wantError(t, refresh(t, s, ""), http.StatusUnauthorized, "unauthorized")
 
 		// A refresh token expires after 30 days.
-		live := str(t, r3.Body, "refresh_token")
+		live := r3.Tokens(t).RefreshToken
 		s.Clock.Add(30*24*time.Hour + time.Minute)
 		wantError(t, refresh(t, s, live), http.StatusUnauthorized, "unauthorized")
 	})
@@ -205,7 +179,7 @@ func TestLogout(t *testing.T) {
 		_, rt := wantSession(t, s, login(t, s, a.email, pw1, ""), a)
 		r1 := refresh(t, s, rt)
 		wantStatus(t, r1, http.StatusOK)
-		next := str(t, r1.Body, "refresh_token")
+		next := r1.Tokens(t).RefreshToken
 		wantStatus(t, s.Do(t, "POST", "/api/v1/auth/logout", "", map[string]any{"refresh_token": next}), http.StatusNoContent)
 		wantError(t, refresh(t, s, next), http.StatusUnauthorized, "unauthorized")
 
@@ -256,7 +230,7 @@ func TestSignupFailurePartWayAllowsRetry(t *testing.T) {
 
 		r = s.Do(t, "POST", "/api/v1/signup", "", body)
 		wantStatus(t, r, http.StatusCreated)
-		tid := str(t, r.Body, "tenant.id")
+		tid := r.TenantID(t)
 		entries, err := s.Tenancy.Registry.LoginEntries(ctx, key)
 		if err != nil || len(entries) != 1 || entries[0].TenantID != tid {
 			t.Fatalf("login entries %+v (%v); want exactly one, for %s", entries, err, tid)
@@ -266,9 +240,7 @@ func TestSignupFailurePartWayAllowsRetry(t *testing.T) {
 		if _, many := lr.Body["churches"]; many {
 			t.Fatalf("login offers a choice of churches after a retried signup: %s", lr.Raw)
 		}
-		me := s.Do(t, "GET", "/api/v1/me", str(t, lr.Body, "access_token"), nil)
-		wantStatus(t, me, http.StatusOK)
-		if got := str(t, me.Body, "church.id"); got != tid {
+		if got := s.Client(lr.Tokens(t).AccessToken).Me(t).Church.ID; got != tid {
 			t.Fatalf("login reached church %s; want %s", got, tid)
 		}
 		if b.Postgres() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
 )
 
 // No audit row holds personal data in plaintext: invited and removed
@@ -55,8 +56,13 @@ func TestAuditHoldsNoPlaintextEmail(t *testing.T) {
 		}
 		page := s.Do(t, "GET", "/api/v1/audit", owner.access, nil)
 		wantStatus(t, page, http.StatusOK)
-		top := page.Body["entries"].([]any)[0].(map[string]any)
-		if top["action"] != "admin.removed" || top["target"] != lee.adminID || top["personal"] != "lee@example.org" {
+		var audit struct{ Entries []store.AuditEntry }
+		page.Decode(t, &audit)
+		if len(audit.Entries) == 0 {
+			t.Fatalf("no audit entries: %s", page.Raw)
+		}
+		top := audit.Entries[0]
+		if top.Action != "admin.removed" || top.Target != lee.adminID || top.Personal != "lee@example.org" {
 			t.Fatalf("newest entry %v; want admin.removed of %s showing lee@example.org to the owner", top, lee.adminID)
 		}
 	})

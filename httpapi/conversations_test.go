@@ -10,6 +10,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 )
 
@@ -213,12 +214,13 @@ func TestConversationsAPI(t *testing.T) {
 			r := s.Do(t, "POST", "/api/v1/conversations/"+id+"/messages", a.access,
 				map[string]any{"text": "  Yes, 7pm in the hall  ", "media_urls": []string{"https://media.example.net/map.png"}})
 			wantStatus(t, r, http.StatusCreated)
-			if str(t, r.Body, "status") != "queued" || str(t, r.Body, "created_by") != a.adminID || str(t, r.Body, "body") != "Yes, 7pm in the hall" ||
-				str(t, r.Body, "direction") != "outbound" || str(t, r.Body, "purpose") != "reply" {
+			var reply store.ConversationMessage
+			if r.Decode(t, &reply); reply.Status != steeple.RecipientQueued || reply.CreatedBy != a.adminID || reply.Body != "Yes, 7pm in the hall" ||
+				reply.Direction != "outbound" || reply.Purpose != "reply" {
 				t.Fatalf("reply %s", r.Raw)
 			}
 			th := getThread(t, s, a.access, id)
-			if len(th.Messages) != 2 || th.Messages[0].ID != str(t, r.Body, "id") || len(th.Messages[0].Media) != 1 ||
+			if len(th.Messages) != 2 || th.Messages[0].ID != r.ID(t) || len(th.Messages[0].Media) != 1 ||
 				th.LastMessage.Direction != "outbound" || th.Unread != 1 {
 				t.Fatalf("thread after reply %+v", th)
 			}
@@ -245,7 +247,7 @@ func TestConversationsAPI(t *testing.T) {
 			}
 			r = s.Do(t, "POST", "/api/v1/conversations/"+id+"/close", a.access, nil)
 			wantStatus(t, r, http.StatusOK)
-			if str(t, r.Body, "status") != "closed" {
+			if r.Decode(t, &cv); cv.Status != "closed" {
 				t.Fatalf("close %s", r.Raw)
 			}
 			if cs, _ := listConversations(t, s, a.access, "?status=open"); len(cs) != 0 {
@@ -256,7 +258,7 @@ func TestConversationsAPI(t *testing.T) {
 			}
 			r = s.Do(t, "POST", "/api/v1/conversations/"+id+"/reopen", a.access, nil)
 			wantStatus(t, r, http.StatusOK)
-			if str(t, r.Body, "status") != "open" {
+			if r.Decode(t, &cv); cv.Status != "open" {
 				t.Fatalf("reopen %s", r.Raw)
 			}
 		})

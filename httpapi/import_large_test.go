@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 )
 
@@ -15,7 +16,7 @@ func TestImportTenThousandRows(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		tok := s.Signup(t, "Big Church", "owner@big.example.org", "correct horse battery").Body["access_token"].(string)
+		tok := s.Signup(t, "Big Church", "owner@big.example.org", "correct horse battery").Session(t).AccessToken
 		var csv strings.Builder
 		csv.WriteString("First Name,Last Name,Mobile Phone Number,Groups\n")
 		for i := 0; i < 10000; i++ {
@@ -53,9 +54,9 @@ func TestImportTenThousandRows(t *testing.T) {
 		if r := sum.Rows[999]; r.Line != 1001 || r.Outcome != "invalid" || r.Reason == "" {
 			t.Fatalf("row for line 1001: %+v", r)
 		}
-		g := s.Do(t, "GET", "/api/v1/groups", tok, nil)
-		groups := g.Body["groups"].([]any)
-		if len(groups) != 1 || groups[0].(map[string]any)["members"].(float64) != 9990 {
+		var list struct{ Groups []steeple.Group }
+		g := s.Client(tok).Call(t, "GET", "/api/v1/groups", nil, http.StatusOK, &list)
+		if len(list.Groups) != 1 || list.Groups[0].Members != 9990 {
 			t.Fatalf("groups after import: %s", g.Raw)
 		}
 	})

@@ -223,7 +223,8 @@ func TestInboxAPI(t *testing.T) {
 			r := s.Do(t, "POST", "/api/v1/conversations/"+unknownConv+"/member", c.Token,
 				map[string]any{"first_name": "Uma", "consent": map[string]any{"opted_in": true, "wording": "x"}})
 			wantStatus(t, r, http.StatusCreated)
-			if str(t, r.Body, "consent.status") != steeple.ConsentOptedOut {
+			var made steeple.Member
+			if r.Decode(t, &made); made.Consent.Status != steeple.ConsentOptedOut {
 				t.Fatalf("member from a confirmed opt-out: %s", r.Raw)
 			}
 

@@ -33,12 +33,12 @@ func wantChurches(t *testing.T, r *testkit.Response, accts ...*account) {
 	if len(r.Body) != 1 {
 		t.Fatalf("a choice of churches should carry nothing else: %s", r.Raw)
 	}
-	list, _ := r.Body["churches"].([]any)
 	var got, want []string
-	for _, c := range list {
-		m, _ := c.(map[string]any)
-		got = append(got, str(t, m, "id"))
-		str(t, m, "name")
+	for _, c := range r.Session(t).Churches {
+		if c.ID == "" || c.Name == "" {
+			t.Fatalf("a church without id or name: %s", r.Raw)
+		}
+		got = append(got, c.ID)
 	}
 	for _, a := range accts {
 		want = append(want, a.tenantID)

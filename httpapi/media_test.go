@@ -19,6 +19,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/store"
 )
 
 // uploadMedia posts data as multipart/form-data field "file".
@@ -95,15 +96,18 @@ func TestMediaUploadAndLinks(t *testing.T) {
 		small := smallPNG(t)
 		r := uploadMedia(t, s, a.access, small)
 		wantStatus(t, r, http.StatusCreated)
-		id := str(t, r.Body, "id")
-		if str(t, r.Body, "content_type") != "image/png" || r.Body["size"].(float64) != float64(len(small)) || r.Body["width"].(float64) != 40 {
+		var up store.Upload
+		r.Decode(t, &up)
+		id := up.ID
+		if id == "" || up.ContentType != "image/png" || up.Size != len(small) || up.Width != 40 {
 			t.Fatalf("small upload: %s", r.Raw)
 		}
 
 		r = uploadMedia(t, s, a.access, big)
 		wantStatus(t, r, http.StatusCreated)
-		if size := r.Body["size"].(float64); size > messaging.MaxMediaBytes || str(t, r.Body, "content_type") != "image/jpeg" ||
-			r.Body["width"].(float64) > 2048 || r.Body["width"].(float64) < 100 {
+		up = store.Upload{}
+		r.Decode(t, &up)
+		if up.Size > messaging.MaxMediaBytes || up.ContentType != "image/jpeg" || up.Width > 2048 || up.Width < 100 {
 			t.Fatalf("big upload not scaled to fit 1 MB: %s", r.Raw)
 		}
 

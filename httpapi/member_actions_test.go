@@ -204,7 +204,7 @@ func TestBulkMemberActions(t *testing.T) {
 			t.Fatalf("Ben after bulk consent: %+v", got.Consent)
 		}
 		r, _ = bulk(t, s, a.access, map[string]any{"action": "record_consent", "ids": []string{ann.ID}, "consent": map[string]any{"status": "yes"}}, http.StatusBadRequest)
-		if f, _ := get(r.Body, "error.fields"); f.(map[string]any)["consent.status"] == nil {
+		if r.Fields(t)["consent.status"] == "" {
 			t.Fatalf("bulk consent error does not name consent.status: %s", r.Raw)
 		}
 		r, _ = bulk(t, s, a.access, map[string]any{"action": "delete", "ids": []string{ann.ID}, "filter": map[string]any{}}, http.StatusBadRequest)

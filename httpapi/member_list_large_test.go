@@ -19,7 +19,7 @@ func TestMemberListTenThousand(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
-		tok := s.Signup(t, "Big Church", "owner@big.example.org", pw1).Body["access_token"].(string)
+		tok := s.Signup(t, "Big Church", "owner@big.example.org", pw1).Session(t).AccessToken
 		var csv strings.Builder
 		csv.WriteString("First Name,Last Name,Mobile Phone Number\n")
 		names := []string{"Zoë", "José", "Ana", "Émile", "Chloé", "Noël", "Inés", "Björn"}

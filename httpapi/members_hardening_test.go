@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
 )
 
 // A very long search is refused with a field error (it answered 500 with
@@ -69,7 +70,7 @@ func TestImportLimitMessages(t *testing.T) {
 		}
 		r = importCSV(t, s, a.access, nil, "text/csv", strings.NewReader(many.String()))
 		wantError(t, r, http.StatusBadRequest, "invalid")
-		if f, _ := get(r.Body, "error.fields.file"); !strings.Contains(fmt.Sprint(f), "more than 10000 rows, the limit") {
+		if f := r.Fields(t)["file"]; !strings.Contains(fmt.Sprint(f), "more than 10000 rows, the limit") {
 			t.Fatalf("10,001 rows: %s; want the row limit named", r.Raw)
 		}
 	})
@@ -137,10 +138,11 @@ func TestSharedPhone(t *testing.T) {
 		all := map[string]any{"all": true}
 		r := s.Do(t, "POST", "/api/v1/messages/preview", a.access, map[string]any{"text": "Hi {first_name}", "audience": all})
 		wantStatus(t, r, http.StatusOK)
-		if n, _ := get(r.Body, "recipients"); n != float64(2) {
+		var pv messaging.Preview
+		if r.Decode(t, &pv); pv.Recipients != 2 {
 			t.Fatalf("preview: %s; want 2 recipients", r.Raw)
 		}
-		if n, _ := get(r.Body, "excluded.duplicate phone"); n != float64(1) {
+		if pv.Excluded["duplicate phone"] != 1 {
 			t.Fatalf("preview: %s; want 1 excluded for duplicate phone", r.Raw)
 		}
 		sendBroadcast(t, s, a.access, map[string]any{"text": "Service at 10", "audience": all})
@@ -237,7 +239,8 @@ func TestMemberOutsideRegion(t *testing.T) {
 		}
 		r := s.Do(t, "POST", "/api/v1/messages/preview", a.access, map[string]any{"text": "Hi", "audience": map[string]any{"all": true}})
 		wantStatus(t, r, http.StatusOK)
-		if n, _ := get(r.Body, "recipients"); n != float64(1) || !strings.Contains(r.Raw, "+44") {
+		var pv messaging.Preview
+		if r.Decode(t, &pv); pv.Recipients != 1 || !strings.Contains(r.Raw, "+44") {
 			t.Fatalf("preview: %s; want 1 recipient and the UK member excluded with the reason", r.Raw)
 		}
 		r = s.Do(t, "POST", "/api/v1/messages/preview", a.access, map[string]any{"text": "Hi", "audience": map[string]any{"member_ids": []string{uk.ID}}})

@@ -42,7 +42,7 @@ func postMember(t *testing.T, s *testkit.Server, token, first, last, phone strin
 // wantField checks that an error answer names a field.
 func wantField(t *testing.T, r *testkit.Response, field string) {
 	t.Helper()
-	if v, ok := get(r.Body, "error.fields."+field); !ok || v == "" {
+	if v := r.Fields(t)[field]; v == "" {
 		t.Fatalf("error does not name field %q: %s", field, r.Raw)
 	}
 }

@@ -47,7 +47,7 @@ func (s *Server) messageRecipients(w http.ResponseWriter, r *http.Request, c *ca
 	}
 	q := r.URL.Query()
 	rows, next, err := s.deps.Messaging.Recipients(r.Context(), c.h, r.PathValue("id"),
-		store.RecipientFilter{Status: q.Get("status"), After: q.Get("cursor"), Limit: limit})
+		store.RecipientFilter{Status: steeple.RecipientStatus(q.Get("status")), After: q.Get("cursor"), Limit: limit})
 	respond(s, w, r, http.StatusOK, map[string]any{"recipients": rows, "next_cursor": next}, err)
 }
 
@@ -55,7 +55,7 @@ func (s *Server) messageRecipients(w http.ResponseWriter, r *http.Request, c *ca
 // given). Like every answer it is built in memory and sent after the
 // church's handle is released.
 func (s *Server) messageRecipientsCSV(w http.ResponseWriter, r *http.Request, c *caller) {
-	b, err := s.deps.Messaging.RecipientsCSV(r.Context(), c.h, r.PathValue("id"), r.URL.Query().Get("status"))
+	b, err := s.deps.Messaging.RecipientsCSV(r.Context(), c.h, r.PathValue("id"), steeple.RecipientStatus(r.URL.Query().Get("status")))
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -36,7 +36,7 @@ func sendBroadcast(t *testing.T, s *testkit.Server, token string, body map[strin
 	t.Helper()
 	r := s.Do(t, "POST", "/api/v1/messages", token, body)
 	wantStatus(t, r, http.StatusCreated)
-	id := str(t, r.Body, "id")
+	id := r.ID(t)
 	var b apiBroadcast
 	deadline := time.Now().Add(30 * time.Second)
 	for {
@@ -137,7 +137,7 @@ func TestMessagesAPI(t *testing.T) {
 						continue
 					}
 					if c.field != "" {
-						if f, ok := get(r.Body, "error.fields."+c.field); !ok || f == "" {
+						if f := r.Fields(t)[c.field]; f == "" {
 							t.Errorf("%s: POST %s: error does not name field %q: %s", c.name, path, c.field, r.Raw)
 						}
 					}
@@ -193,7 +193,7 @@ func TestMessagesAPI(t *testing.T) {
 		t.Run("template rendered per recipient", func(t *testing.T) {
 			r := s.Do(t, "POST", "/api/v1/templates", a.access, map[string]any{"name": "Welcome", "body": "Hi {first_name}, welcome to {church_name}!"})
 			wantStatus(t, r, http.StatusCreated)
-			sent := sendBroadcast(t, s, a.access, map[string]any{"template_id": str(t, r.Body, "id"), "audience": map[string]any{"member_ids": []string{ann.ID, bob.ID}}})
+			sent := sendBroadcast(t, s, a.access, map[string]any{"template_id": r.ID(t), "audience": map[string]any{"member_ids": []string{ann.ID, bob.ID}}})
 			if sent.Message.From != graceNumber || sent.Message.Recipients != 2 || sent.Message.Counts["sent"]+sent.Message.Counts["delivered"] != 2 || len(sent.Recipients) != 2 {
 				t.Fatalf("template broadcast: %+v", sent)
 			}
@@ -211,7 +211,7 @@ func TestMessagesAPI(t *testing.T) {
 
 			r = s.Do(t, "POST", "/api/v1/groups", a.access, map[string]any{"name": "Choir"})
 			wantStatus(t, r, http.StatusCreated)
-			gid := str(t, r.Body, "id")
+			gid := r.ID(t)
 			wantStatus(t, s.Do(t, "POST", "/api/v1/groups/"+gid+"/members", a.access, map[string]any{"member_ids": []string{chris.ID, dora.ID}}), http.StatusNoContent)
 			sendBroadcast(t, s, a.access, map[string]any{"text": "{first_name}, choir at 6 at {church_name}", "audience": map[string]any{"group_ids": []string{gid}}})
 			if got := textsTo(s, graceNumber, chris.Phone); len(got) != 1 || got[0] != "Christopher, choir at 6 at Grace Chapel" {

@@ -48,8 +48,9 @@ func setupMFA(t *testing.T, s *testkit.Server, a *account) string {
 	t.Helper()
 	var setup struct {
 		OTPAuthURI string `json:"otpauth_uri"`
+		QRPNG      string `json:"qr_png"`
 	}
-	r := s.Client(a.access).Call(t, "POST", "/api/v1/mfa/setup", nil, http.StatusOK, &setup)
+	s.Client(a.access).Call(t, "POST", "/api/v1/mfa/setup", nil, http.StatusOK, &setup)
 	u, err := url.Parse(setup.OTPAuthURI)
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" {
 		t.Fatalf("otpauth_uri %q (%v)", setup.OTPAuthURI, err)
@@ -58,7 +59,7 @@ func setupMFA(t *testing.T, s *testkit.Server, a *account) string {
 	if len(secret) < 16 {
 		t.Fatalf("otpauth_uri %q holds no usable secret", u)
 	}
-	png, ok := strings.CutPrefix(str(t, r.Body, "qr_png"), "data:image/png;base64,")
+	png, ok := strings.CutPrefix(setup.QRPNG, "data:image/png;base64,")
 	raw, err := base64.StdEncoding.DecodeString(png)
 	if !ok || err != nil || !bytes.HasPrefix(raw, []byte("\x89PNG\r\n\x1a\n")) {
 		t.Fatalf("qr_png is not a PNG data URL (%v)", err)
@@ -136,9 +137,8 @@ func TestMFA(t *testing.T) {
 		wantError(t, s.Do(t, "POST", "/api/v1/mfa/enable", a.access, map[string]any{"code": wrongCode(t, s, secret)}),
 			http.StatusBadRequest, "invalid")
 		codes := recoveryCodes(t, s.Do(t, "POST", "/api/v1/mfa/enable", a.access, map[string]any{"code": totpCode(t, s, secret)}))
-		me := s.Do(t, "GET", "/api/v1/me", a.access, nil)
-		if v, _ := get(me.Body, "admin.mfa_enabled"); v != true {
-			t.Fatalf("/me after enabling: %s", me.Raw)
+		if me := s.Client(a.access).Me(t); !me.Admin.MFAEnabled {
+			t.Fatalf("/me after enabling: %+v", me)
 		}
 		wantError(t, s.Do(t, "POST", "/api/v1/mfa/setup", a.access, nil), http.StatusConflict, "conflict")
 

@@ -64,7 +64,7 @@ func TestOpsQueueUI(t *testing.T) {
 			return hs.URL
 		}
 		on := serve(httpapi.Deps{Ops: ui, OpsUser: user, OpsPassword: pass})
-		tok := s.Signup(t, "Grace Chapel", "owner@grace.example.org", pw1).Body["access_token"].(string)
+		tok := s.Signup(t, "Grace Chapel", "owner@grace.example.org", pw1).Session(t).AccessToken
 		resetStreak := func() {
 			t.Helper()
 			if status, _, body := opsGet(t, on, "/ops/queue/api/queues", user, pass); status != http.StatusOK {

@@ -19,7 +19,7 @@ func TestForgotAndResetPassword(t *testing.T) {
 		const email, old, fresh = "ruth@grace.example.org", "correct horse battery staple", "a brand new long passphrase"
 		s.Signup(t, "Grace Chapel", email, old)
 		login := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": old})
-		refresh, _ := login.Body["refresh_token"].(string)
+		refresh := login.Session(t).RefreshToken
 		if refresh == "" {
 			t.Fatalf("login: %d %s", login.Status, login.Raw)
 		}
@@ -100,8 +100,8 @@ func TestChangePassword(t *testing.T) {
 		s.Signup(t, "Grace Chapel", email, old)
 		a := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": old})
 		b := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": old})
-		tok, _ := a.Body["access_token"].(string)
-		otherRefresh, _ := b.Body["refresh_token"].(string)
+		tok := a.Session(t).AccessToken
+		otherRefresh := b.Session(t).RefreshToken
 		if r := s.Do(t, "POST", "/api/v1/me/password", tok, map[string]any{"current": "wrong password here", "new": fresh}); r.Status != http.StatusBadRequest && r.Status != http.StatusUnprocessableEntity || !strings.Contains(r.Raw, "current") {
 			t.Fatalf("wrong current: %d %s", r.Status, r.Raw)
 		}
@@ -109,13 +109,13 @@ func TestChangePassword(t *testing.T) {
 			t.Fatalf("email as password: %d %s", r.Status, r.Raw)
 		}
 		r := s.Do(t, "POST", "/api/v1/me/password", tok, map[string]any{"current": old, "new": fresh})
-		if r.Status != http.StatusOK || r.Body["refresh_token"] == nil {
+		if r.Status != http.StatusOK || r.Session(t).RefreshToken == "" {
 			t.Fatalf("change: %d %s", r.Status, r.Raw)
 		}
 		if r := s.Do(t, "POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": otherRefresh}); r.Status != http.StatusUnauthorized {
 			t.Fatalf("other refresh token after change: %d %s", r.Status, r.Raw)
 		}
-		if r := s.Do(t, "POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": r.Body["refresh_token"]}); r.Status != http.StatusOK {
+		if r := s.Do(t, "POST", "/api/v1/auth/refresh", "", map[string]any{"refresh_token": r.Session(t).RefreshToken}); r.Status != http.StatusOK {
 			t.Fatalf("new refresh token: %d %s", r.Status, r.Raw)
 		}
 		if r := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": fresh}); r.Status != http.StatusOK {

@@ -15,7 +15,7 @@ func TestRefreshTokenRaceSpendsOnce(t *testing.T) {
 		s.Signup(t, "Race Church", "racer@example.org", "correct horse battery")
 		for round := 0; round < 5; round++ {
 			login := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]string{"email": "racer@example.org", "password": "correct horse battery"})
-			rt, _ := login.Body["refresh_token"].(string)
+			rt := login.Session(t).RefreshToken
 			if rt == "" {
 				t.Fatalf("login: %d %s", login.Status, login.Raw)
 			}

@@ -79,7 +79,7 @@ func TestWeeklyReport(t *testing.T) {
 			var rep messaging.WeeklyReport
 			in := login(t, s, a.email, a.password, a.tenantID) // the old access token has expired
 			wantStatus(t, in, http.StatusOK)
-			r := s.Do(t, "GET", "/api/v1/reports/weekly", str(t, in.Body, "access_token"), nil)
+			r := s.Do(t, "GET", "/api/v1/reports/weekly", in.Tokens(t).AccessToken, nil)
 			wantStatus(t, r, http.StatusOK)
 			r.Decode(t, &rep)
 			return rep
@@ -102,7 +102,7 @@ func TestWeeklyReport(t *testing.T) {
 		// Another church sees none of it.
 		in := login(t, s, other.email, other.password, other.tenantID)
 		wantStatus(t, in, http.StatusOK)
-		r = s.Do(t, "GET", "/api/v1/reports/weekly", str(t, in.Body, "access_token"), nil)
+		r = s.Do(t, "GET", "/api/v1/reports/weekly", in.Tokens(t).AccessToken, nil)
 		wantStatus(t, r, http.StatusOK)
 		rep = messaging.WeeklyReport{}
 		r.Decode(t, &rep)

@@ -32,7 +32,7 @@ func TestRecurringAcrossDSTChanges(t *testing.T) {
 			"admin":  map[string]string{"name": "Vicar", "email": "vicar@stmarys.example.org", "password": pw2}})
 		wantStatus(t, r, http.StatusCreated)
 		s.VerifyEmail(t, r)
-		l := &account{tenantID: str(t, r.Body, "tenant.id"), email: "vicar@stmarys.example.org", password: pw2, access: str(t, r.Body, "access_token")}
+		l := &account{tenantID: r.TenantID(t), email: "vicar@stmarys.example.org", password: pw2, access: r.Tokens(t).AccessToken}
 		if err := s.Tenancy.Registry.AssignNumber(context.Background(), l.tenantID, "+13125551032"); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/members"
 )
 
 // Scheduled and recurring broadcasts through the API, driven by the test
@@ -68,7 +69,7 @@ func schRelogin(t *testing.T, s *testkit.Server, a *account) {
 	t.Helper()
 	r := login(t, s, a.email, a.password, a.tenantID)
 	wantStatus(t, r, http.StatusOK)
-	a.access = str(t, r.Body, "access_token")
+	a.access = r.Tokens(t).AccessToken
 }
 
 // schMove moves the clock to an instant, signs in again and ticks,
@@ -453,9 +454,8 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 		schMember(t, s, a, "Ann", ann)
 		all := map[string]any{"all": true}
 
-		st := s.Do(t, "GET", "/api/v1/settings", a.access, nil)
-		if st.Body["quiet_hours_start"] != "21:00" || st.Body["quiet_hours_end"] != "08:00" {
-			t.Fatalf("default quiet hours: %s", st.Raw)
+		if st := s.Client(a.access).Settings(t); st.QuietHoursStart != "21:00" || st.QuietHoursEnd != "08:00" {
+			t.Fatalf("default quiet hours: %+v", st)
 		}
 		held := schDecode(t, s.Do(t, "POST", "/api/v1/messages", a.access, map[string]any{"text": "Sunrise service tomorrow",
 			"audience": all, "send_at": day(12, 22, 0).Format(time.RFC3339)}), http.StatusCreated)
@@ -526,7 +526,8 @@ func TestQuietHoursHoldSchedules(t *testing.T) {
 		wantField(t, r, "quiet_hours_end")
 		r = s.Do(t, "PUT", "/api/v1/settings", a.access, map[string]any{"quiet_hours_start": "23:00", "quiet_hours_end": "06:00"})
 		wantStatus(t, r, http.StatusOK)
-		if r.Body["quiet_hours_start"] != "23:00" || r.Body["quiet_hours_end"] != "06:00" {
+		var set members.Settings
+		if r.Decode(t, &set); set.QuietHoursStart != "23:00" || set.QuietHoursEnd != "06:00" {
 			t.Fatalf("settings: %s", r.Raw)
 		}
 		late := schDecode(t, s.Do(t, "POST", "/api/v1/messages", a.access, map[string]any{"text": "Late notice",

@@ -121,11 +121,11 @@ func TestSignupValidation(t *testing.T) {
 		// Nothing was created by the refused signups; a good one still works
 		// and normalises the email.
 		a := signup(t, s, "Grace Chapel", "  Pat@Example.ORG ", pw1)
-		me := s.Do(t, "GET", "/api/v1/me", a.access, nil)
-		if got := str(t, me.Body, "admin.email"); got != "pat@example.org" {
+		me := s.Client(a.access).Me(t)
+		if got := me.Admin.Email; got != "pat@example.org" {
 			t.Fatalf("email stored as %q; want it trimmed and lower-cased", got)
 		}
-		if got := str(t, me.Body, "church.plan"); got != "standard" {
+		if got := me.Church.Plan; got != "standard" {
 			t.Fatalf("plan %q; want standard", got)
 		}
 	})

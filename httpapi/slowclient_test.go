@@ -99,7 +99,7 @@ func TestSlowBodiesHoldNoChurchConnection(t *testing.T) {
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				r := s.Signup(t, fmt.Sprintf("Slow Church %d", i), fmt.Sprintf("owner%d@slow.example.org", i), pw1)
-				tokens[i] = str(t, r.Body, "access_token")
+				tokens[i] = r.Tokens(t).AccessToken
 			}()
 		}
 		wg.Wait()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/members"
 )
 
 // A template with an unknown or malformed variable is refused with where
@@ -33,8 +34,7 @@ func TestTemplateVariables(t *testing.T) {
 				}
 				r := s.Do(t, method, path, a.access, map[string]any{"name": "Bad " + body, "body": body})
 				wantError(t, r, http.StatusBadRequest, "invalid")
-				f, _ := get(r.Body, "error.fields.body")
-				msg, _ := f.(string)
+				msg := r.Fields(t)["body"]
 				if !strings.Contains(msg, want) || !strings.Contains(msg, "{first_name}, {church_name}") {
 					t.Errorf("%s %q: fields.body = %q; want %q and the known variables", method, body, msg, want)
 				}
@@ -48,7 +48,8 @@ func TestTemplateVariables(t *testing.T) {
 		}
 		r = s.Do(t, "POST", "/api/v1/templates/insert-variable", a.access, map[string]any{"body": "Hi Zoë, see you", "variable": "first_name", "position": 3})
 		wantStatus(t, r, http.StatusOK)
-		if str(t, r.Body, "body") != "Hi {first_name}Zoë, see you" || r.Body["position"] != float64(15) {
+		var ins members.InsertedVariable
+		if r.Decode(t, &ins); ins.Body != "Hi {first_name}Zoë, see you" || ins.Position != 15 {
 			t.Fatalf("insert: %s", r.Raw)
 		}
 		r = s.Do(t, "POST", "/api/v1/templates/insert-variable", a.access, map[string]any{"body": "Hi", "variable": "{name}", "position": 1})
@@ -59,14 +60,17 @@ func TestTemplateVariables(t *testing.T) {
 		olga := postMember(t, s, other.access, "Olga", "Other", "+13125550902", true)
 		tr := s.Do(t, "POST", "/api/v1/templates", a.access, map[string]any{"name": "Hello", "body": "Hi {first_name}, from {church_name}"})
 		wantStatus(t, tr, http.StatusCreated)
-		tid := str(t, tr.Body, "id")
+		tid := tr.ID(t)
 		r = s.Do(t, "POST", "/api/v1/templates/preview", a.access, map[string]any{"template_id": tid, "member_id": m.ID})
 		wantStatus(t, r, http.StatusOK)
-		if got := str(t, r.Body, "text"); got != "Hi Zoë, from Grace Chapel" {
-			t.Fatalf("preview: %q", got)
+		var pv struct{ Text string }
+		if r.Decode(t, &pv); pv.Text != "Hi Zoë, from Grace Chapel" {
+			t.Fatalf("preview: %q", pv.Text)
 		}
 		r = s.Do(t, "POST", "/api/v1/templates/preview", a.access, map[string]any{"body": "Bye {first_name}", "member_id": m.ID})
-		if wantStatus(t, r, http.StatusOK); str(t, r.Body, "text") != "Bye Zoë" {
+		wantStatus(t, r, http.StatusOK)
+		pv.Text = ""
+		if r.Decode(t, &pv); pv.Text != "Bye Zoë" {
 			t.Fatalf("preview of a draft: %s", r.Raw)
 		}
 		r = s.Do(t, "POST", "/api/v1/templates/preview", a.access, map[string]any{"body": "Bye {nme}", "member_id": m.ID})
@@ -82,5 +86,5 @@ func mustTemplate(t *testing.T, s *testkit.Server, token string) string {
 	t.Helper()
 	r := s.Do(t, "POST", "/api/v1/templates", token, map[string]any{"name": "T " + steeple.NewID(), "body": "Hi {first_name}"})
 	wantStatus(t, r, http.StatusCreated)
-	return str(t, r.Body, "id")
+	return r.ID(t)
 }

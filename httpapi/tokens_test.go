@@ -106,7 +106,7 @@ func TestTokenConfusion(t *testing.T) {
 		wantStatus(t, refresh(t, s, a.refresh), http.StatusOK) // control: the real one was not spent
 		enableMFA(t, s, a)
 		r := login(t, s, a.email, pw1, "")
-		mfaToken := str(t, r.Body, "mfa_token")
+		mfaToken := r.Session(t).MFAToken
 		unauthorized("MFA token as bearer", me(mfaToken))
 		unauthorized("MFA token as refresh token", refresh(t, s, mfaToken))
 		unauthorized("access token as MFA token",

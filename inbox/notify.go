@@ -267,7 +267,7 @@ func (w *replyForwardWorker) Work(ctx context.Context, job *river.Job[ReplyForwa
 		s.log.Warn("reply not forwarded to the staff mobile", "tenant", job.Args.TenantID, "message", job.Args.MessageID, "err", err)
 		return nil
 	}
-	if status != store.StatusSent {
+	if status != steeple.RecipientSent {
 		s.log.Info("reply not forwarded to the staff mobile", "tenant", job.Args.TenantID, "message", job.Args.MessageID,
 			"status", status)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/mail"
 	"github.com/steeple-sms/steeple/messaging"
-	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -71,24 +70,23 @@ type Service struct {
 	msg   *messaging.Service
 	cfg   Config
 	log   *slog.Logger
-	// For welcome texts: the tenancy (for the background job), the
-	// church's quiet hours and the queue.
+	// For welcome texts: the tenancy (for the background job) and the
+	// queue.
 	ten   *tenancy.Tenancy
-	sched *schedule.Service
 	queue *jobs.Queue
 }
 
 // New returns the service over a queue that is not open yet: it adds the
 // welcome worker to q. Replies go through msg's send pipeline; welcome
-// texts wait for the quiet hours sched keeps (msg holds them too).
-func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, sched *schedule.Service, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+// texts wait for the church's quiet hours (msg's send job holds them too,
+// with the wait internal/app gives it).
+func New(ten *tenancy.Tenancy, st *store.Store, msg *messaging.Service, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{store: st, msg: msg, cfg: cfg, log: log, ten: ten, sched: sched, queue: q}
+	s := &Service{store: st, msg: msg, cfg: cfg, log: log, ten: ten, queue: q}
 	s.register(q.Workers())
-	msg.HoldWelcomes(s.quietWait)
 	return s, nil
 }
 

@@ -58,7 +58,7 @@ func TestServiceApplyInbound(t *testing.T) {
 			var out []*store.ConversationMessage
 			for i := len(ms) - 1; i >= 0; i-- {
 				if ms[i].Direction == store.DirectionOutbound {
-					if ms[i].CreatedBy != store.CreatedBySystem || ms[i].Status != store.StatusQueued {
+					if ms[i].CreatedBy != store.CreatedBySystem || ms[i].Status != steeple.RecipientQueued {
 						t.Fatalf("answer %+v", ms[i])
 					}
 					out = append(out, ms[i])

@@ -60,7 +60,7 @@ func (s *Service) welcome(ctx context.Context, h *tenancy.Handle, memberID, purp
 
 // dispatchHeld queues a committed text that waits for the end of quiet
 // hours. The queue runs on real time: hold for as long as the quiet hours
-// last. The send job checks again (see messaging.HoldWelcomes), so one
+// last. The send job checks again (messaging.New's QuietWait), so one
 // the recovery sweep queues waits too; a failure here is left to it.
 func (s *Service) dispatchHeld(ctx context.Context, h *tenancy.Handle, id string) {
 	wait, err := s.quietWait(ctx, h)
@@ -138,12 +138,7 @@ func (s *Service) now() time.Time { return s.cfg.Now() }
 // quietWait is how long a welcome text must wait for the end of the
 // church's quiet hours on the service's clock (0 outside them).
 func (s *Service) quietWait(ctx context.Context, h *tenancy.Handle) (time.Duration, error) {
-	q, err := s.sched.QuietHours(ctx, h)
-	if err != nil {
-		return 0, err
-	}
-	now := s.now()
-	return q.Release(now, schedule.Location(h)).Sub(now), nil
+	return schedule.QuietWait(ctx, s.store, h, s.now())
 }
 
 // OptedInPaced welcomes the members an import opted in, paced so that

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/messaging"
@@ -30,11 +31,17 @@ func startQueue(t *testing.T, q *jobs.Queue, cleanup func(func())) {
 	})
 }
 
+// recipientOutcome is where one recipient ended.
+type recipientOutcome struct {
+	Status       steeple.RecipientStatus
+	Code, Detail string
+}
+
 // recipientsByMember indexes a broadcast's recipients.
-func recipientsByMember(v *testkit.BroadcastView) map[string]struct{ Status, Code, Detail string } {
-	out := map[string]struct{ Status, Code, Detail string }{}
+func recipientsByMember(v *testkit.BroadcastView) map[string]recipientOutcome {
+	out := map[string]recipientOutcome{}
 	for _, r := range v.Recipients {
-		out[r.MemberID] = struct{ Status, Code, Detail string }{r.Status, r.ErrorCode, r.ErrorDetail}
+		out[r.MemberID] = recipientOutcome{r.Status, r.ErrorCode, r.ErrorDetail}
 	}
 	return out
 }
@@ -96,7 +103,7 @@ func testConsentAndRefusals(t *testing.T, s *testkit.Server, c *testkit.Church, 
 	startQueue(t, s.Queue, cleanup)
 
 	got := recipientsByMember(waitDone(t, s, c, id, time.Minute))
-	want := map[string]string{stay: "sent", leave: "skipped", blocked: "skipped", gone: "skipped"}
+	want := map[string]steeple.RecipientStatus{stay: "sent", leave: "skipped", blocked: "skipped", gone: "skipped"}
 	for m, st := range want {
 		if g := got[m].Status; g != st && !(st == "sent" && g == "delivered") {
 			t.Errorf("recipient %s: status %q (%s %s); want %s", m, g, got[m].Code, got[m].Detail, st)

@@ -2,7 +2,6 @@ package messaging_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,70 +10,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/secret"
-	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// workerEnv carries what a worker process needs to join a test's backend.
+// workerEnv carries the spec of a send-worker process.
 const workerEnv = "STEEPLE_TEST_SEND_WORKER"
-
-type workerSpec struct {
-	DataDir, DatabaseURL, AppName, SimURL, SimKey string
-	TenantServers                                 []string
-	Keys                                          secret.File
-}
 
 // TestMain lets the test binary run as a separate send-worker process (see
 // TestBroadcastSurvivesKilledWorker).
-func TestMain(m *testing.M) {
-	if spec := os.Getenv(workerEnv); spec != "" {
-		os.Exit(runWorker(spec))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.ProcessMain(m, workerEnv, runWorker) }
 
 // runWorker is a send worker on the test's registry until it is killed.
-func runWorker(spec string) int {
-	var w workerSpec
-	if err := json.Unmarshal([]byte(spec), &w); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	ctx := context.Background()
-	ten, err := tenancy.Open(ctx, tenancy.Options{DataDir: w.DataDir, DatabaseURL: w.DatabaseURL, TenantServers: w.TenantServers,
-		RegistryMaxConns: 5, AppName: w.AppName, TenantSchema: store.Schema(),
-		Manager: tenancy.ManagerConfig{MaxConns: 20, MaxPerTenant: 4, MaxPools: 20, IdleTimeout: time.Minute, AcquireTimeout: 10 * time.Second}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	keys, err := secret.New(w.Keys)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
+func runWorker(p testkit.ProcessSpec) int {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := config.Default()
-	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", w.SimURL+"/v2", w.SimKey
-	a, err := app.New(ctx, app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://127.0.0.1:1", Logger: log,
-		Tune: func(t *app.Tuning) {
-			t.Messaging.PerNumberRate, t.Messaging.AccountRate, t.Messaging.UnregisteredDailyCap = 1000, 0, 0
-			t.Messaging.JobTimeout = 4 * time.Second
-			// Jobs left running by a killed process are rescued after 5 s; a
-			// chunk here takes well under a second, so no live job is rescued.
-			t.Queue = jobs.Config{MaxWorkers: 8, Logger: log, PollInterval: 50 * time.Millisecond,
-				RescueAfter: 5 * time.Second, JobTimeout: 4 * time.Second, NoPeriodicJobs: true}
-		}})
+	_, err := testkit.StartProcessApp(context.Background(), p, log, func(t *app.Tuning) {
+		t.Messaging.JobTimeout = 4 * time.Second
+		// Jobs left running by a killed process are rescued after 5 s; a
+		// chunk here takes well under a second, so no live job is rescued.
+		t.Queue = jobs.Config{MaxWorkers: 8, Logger: log, PollInterval: 50 * time.Millisecond,
+			RescueAfter: 5 * time.Second, JobTimeout: 4 * time.Second, NoPeriodicJobs: true}
+	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := a.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -96,18 +54,7 @@ func TestBroadcastSurvivesKilledWorker(t *testing.T) {
 			t.Fatalf("import: %+v", a)
 		}
 		id := c.API(s).Broadcast(t, map[string]any{"text": "Service cancelled: snow", "audience": map[string]any{"all": true}})
-		spec, _ := json.Marshal(workerSpec{DataDir: b.DataDir(), DatabaseURL: b.RegistryURL(), TenantServers: b.Servers(),
-			AppName: b.AppName, SimURL: s.SimURL, SimKey: s.Sim.PublicKeyBase64(), Keys: s.KeysFile})
-		start := func() *exec.Cmd {
-			cmd := exec.Command(os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), workerEnv+"="+string(spec))
-			cmd.Stderr = os.Stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-			return cmd
-		}
+		start := func() *exec.Cmd { return testkit.StartProcess(t, workerEnv, s.ProcessSpec()) }
 		first := start()
 		testkit.WaitUntil(t, time.Minute, func() bool { return len(s.SentFrom(c.Number)) >= 600 },
 			func() string { return "the first worker process never sent 600 texts" })

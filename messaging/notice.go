@@ -15,10 +15,10 @@ import (
 // on the caller's handle and reports the outcome's status ("sent",
 // "skipped", "failed"). Errors: EINVALID when the church has no number,
 // EFORBIDDEN when its quota or daily cap is used up.
-func (s *Service) SendNotice(ctx context.Context, h *tenancy.Handle, preferred, to, text string) (string, error) {
+func (s *Service) SendNotice(ctx context.Context, h *tenancy.Handle, preferred, to, text string) (steeple.RecipientStatus, error) {
 	ok, err := s.store.PhoneTextable(ctx, h, to)
 	if err != nil || !ok {
-		return store.StatusSkipped, err
+		return steeple.RecipientSkipped, err
 	}
 	from, assigned, err := s.sendingNumber(ctx, h.TenantID(), preferred)
 	if err != nil {
@@ -34,7 +34,7 @@ func (s *Service) SendNotice(ctx context.Context, h *tenancy.Handle, preferred, 
 	if err != nil {
 		return "", err
 	}
-	var status string
+	var status steeple.RecipientStatus
 	out := outgoing{From: from, To: to, Text: text,
 		record: func(_ context.Context, _ *tenancy.Handle, u store.RecipientUpdate) error {
 			status = u.Status

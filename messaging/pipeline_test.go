@@ -89,7 +89,7 @@ func importMembers(t *testing.T, s *testkit.Server, c *testkit.Church, csv strin
 func waitDone(t *testing.T, s *testkit.Server, c *testkit.Church, id string, timeout time.Duration) *testkit.BroadcastView {
 	t.Helper()
 	ctx := context.Background()
-	var counts map[string]int
+	var counts map[steeple.RecipientStatus]int
 	testkit.WaitUntil(t, timeout, func() bool {
 		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if steeple.ErrorCode(err) == steeple.EUNAVAILABLE {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -19,12 +20,12 @@ func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType
 			r.At = *p.CompletedAt
 		}
 		switch p.Status() {
-		case "delivered":
-			r.Status = store.StatusDelivered
-		case "delivery_unconfirmed":
-			r.Status, r.ErrorDetail = store.StatusSent, "the carrier did not confirm delivery"
+		case telnyx.StatusDelivered:
+			r.Status = steeple.RecipientDelivered
+		case telnyx.StatusDeliveryUnconfirmed:
+			r.Status, r.ErrorDetail = steeple.RecipientSent, "the carrier did not confirm delivery"
 		default: // sending_failed, delivery_failed, expired
-			r.Status, r.ErrorDetail = store.StatusFailed, p.Status()
+			r.Status, r.ErrorDetail = steeple.RecipientFailed, p.Status()
 		}
 		if len(p.Errors) > 0 {
 			e := p.Errors[0]

@@ -12,16 +12,14 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// RecipientStatuses are the statuses a recipients list may be filtered by.
-var RecipientStatuses = []string{store.StatusQueued, store.StatusSending, store.StatusSent, store.StatusDelivered,
-	store.StatusFailed, store.StatusSkipped}
-
 // Recipients returns a page of a broadcast's recipients with their names
 // and phones, and the cursor of the next page ("" after the last).
 // Errors: ENOTFOUND, EINVALID naming status.
 func (s *Service) Recipients(ctx context.Context, h *tenancy.Handle, id string, f store.RecipientFilter) ([]store.RecipientRow, string, error) {
-	if f.Status != "" && !validStatus(f.Status) {
-		return nil, "", steeple.FieldError("status", "must be one of "+strings.Join(RecipientStatuses, ", "))
+	if f.Status != "" {
+		if _, err := steeple.ParseRecipientStatus(string(f.Status)); err != nil {
+			return nil, "", err
+		}
 	}
 	if _, _, err := s.store.BroadcastStopped(ctx, h, id); err != nil {
 		return nil, "", err
@@ -44,7 +42,7 @@ func (s *Service) Recipients(ctx context.Context, h *tenancy.Handle, id string, 
 
 // RecipientsCSV is every recipient of a broadcast (of one status, if
 // given) as a CSV file, built in memory. Errors as Recipients.
-func (s *Service) RecipientsCSV(ctx context.Context, h *tenancy.Handle, id, status string) ([]byte, error) {
+func (s *Service) RecipientsCSV(ctx context.Context, h *tenancy.Handle, id string, status steeple.RecipientStatus) ([]byte, error) {
 	rows, _, err := s.Recipients(ctx, h, id, store.RecipientFilter{Status: status})
 	if err != nil {
 		return nil, err
@@ -53,20 +51,11 @@ func (s *Service) RecipientsCSV(ctx context.Context, h *tenancy.Handle, id, stat
 	w := csv.NewWriter(&buf)
 	_ = w.Write([]string{"First name", "Last name", "Phone", "Status", "Error code", "Detail", "Sent at", "Finished at"})
 	for _, r := range rows {
-		_ = w.Write([]string{csvSafe(r.FirstName), csvSafe(r.LastName), r.Phone, r.Status, csvSafe(r.ErrorCode),
+		_ = w.Write([]string{csvSafe(r.FirstName), csvSafe(r.LastName), r.Phone, string(r.Status), csvSafe(r.ErrorCode),
 			csvSafe(r.ErrorDetail), csvTime(r.SentAt), csvTime(r.FinishedAt)})
 	}
 	w.Flush()
 	return buf.Bytes(), w.Error()
-}
-
-func validStatus(st string) bool {
-	for _, v := range RecipientStatuses {
-		if v == st {
-			return true
-		}
-	}
-	return false
 }
 
 // csvSafe keeps a cell from being run as a formula in a spreadsheet.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/store"
 )
@@ -35,13 +36,13 @@ func TestBroadcastCountsAndRecipients(t *testing.T) {
 			}
 		}
 		// 0 delivered (sent, then its receipt), 1 sent, 2 failed, 3 skipped, 4 queued.
-		set(0, store.RecipientUpdate{Status: store.StatusSent, ProviderID: "p0"})
+		set(0, store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: "p0"})
 		if _, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = 'delivered' WHERE message_id = $1 AND member_id = $2`, id, ids[0]); err != nil {
 			t.Fatal(err)
 		}
-		set(1, store.RecipientUpdate{Status: store.StatusSent, ProviderID: "p1"})
-		set(2, store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: "40300", ErrorDetail: "=HYPERLINK(\"x\") landline"})
-		set(3, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
+		set(1, store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: "p1"})
+		set(2, store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: "40300", ErrorDetail: "=HYPERLINK(\"x\") landline"})
+		set(3, store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorDetail: "member opted out or was removed"})
 		h.Release()
 
 		r := s.Do(t, "GET", "/api/v1/messages", c.Token, nil)

@@ -150,7 +150,7 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		return nil
 	}
-	if err != nil || (it.Status != store.StatusQueued && it.Status != store.StatusSending) {
+	if err != nil || (it.Status != steeple.RecipientQueued && it.Status != steeple.RecipientSending) {
 		return err
 	}
 	out := outgoing{To: it.Phone, Text: it.Body, MediaURLs: it.MediaURLs, MemberID: it.MemberID,
@@ -160,7 +160,7 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 	// The answers to STOP and HELP go whatever the consent: carriers
 	// expect HELP answered even for someone who opted out.
 	if !it.MayText && it.Purpose != store.KeywordStop && it.Purpose != store.KeywordHelp {
-		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"})
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorDetail: "opted out"})
 	}
 	// Welcome texts and the clarification asking to reply STOP wait for
 	// the end of quiet hours, as scheduled texts do.
@@ -179,7 +179,7 @@ func (s *Service) sendReply(ctx context.Context, a SendReplyArgs, lastTry bool) 
 		return err
 	}
 	if out.From == "" {
-		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusFailed, ErrorDetail: "the church has no phone number to send from"})
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorDetail: "the church has no phone number to send from"})
 	}
 	lim, err := s.limits(ctx, h)
 	if err != nil {

@@ -24,7 +24,7 @@ func TestRetryLooksAgain(t *testing.T) {
 		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Email: "owner@grace.example.org", Number: "+13125550820"})
 		ann := c.API(s).CreateMember(t, "Ann", testkit.Phone(1))
 		ben := c.API(s).CreateMember(t, "Ben", testkit.Phone(2))
-		recipient := func(id, member string) (string, string, string) {
+		recipient := func(id, member string) (steeple.RecipientStatus, string, string) {
 			for _, r := range c.API(s).GetBroadcast(t, id).Recipients {
 				if r.MemberID == member {
 					return r.Status, r.ErrorCode, r.ErrorDetail
@@ -54,7 +54,7 @@ func TestRetryLooksAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		testkit.WaitUntil(t, 15*time.Second, func() bool { st, _, _ := recipient(first, ann); return st == "skipped" },
-			func() string { st, _, d := recipient(first, ann); return "Ann: " + st + " " + d })
+			func() string { st, _, d := recipient(first, ann); return "Ann: " + string(st) + " " + d })
 		if n := s.Sim.CountTo(testkit.Phone(1)); n != 0 {
 			t.Fatalf("Ann got %d texts after opting out during the retry wait", n)
 		}
@@ -67,7 +67,7 @@ func TestRetryLooksAgain(t *testing.T) {
 			t.Fatal(err)
 		}
 		testkit.WaitUntil(t, 30*time.Second, func() bool { st, _, _ := recipient(second, ben); return st == "failed" },
-			func() string { st, _, d := recipient(second, ben); return "Ben: " + st + " " + d })
+			func() string { st, _, d := recipient(second, ben); return "Ben: " + string(st) + " " + d })
 		if n := s.Sim.CountTo(testkit.Phone(2)); n != 0 {
 			t.Fatalf("Ben got %d texts from a number released during the retry wait", n)
 		}

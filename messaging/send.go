@@ -131,10 +131,10 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 			return s.store.ClaimHandOff(ctx, h, b.ID, it.MemberID)
 		}}
 	if !ok {
-		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"})
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorDetail: "member opted out or was removed"})
 	}
 	if from == "" {
-		return s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusFailed, ErrorDetail: "the church has no number to send from"})
+		return s.record(ctx, hh, out, store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorDetail: "the church has no number to send from"})
 	}
 	return s.deliver(ctx, hh, out, lim, webhook, lastTry)
 }
@@ -187,7 +187,7 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		}
 		// Mark first, then take the slot: only the wait and the call itself
 		// stand between a slot and its send, so sends keep their spacing.
-		if err := update(store.RecipientUpdate{Status: store.StatusSending}); err != nil {
+		if err := update(store.RecipientUpdate{Status: steeple.RecipientSending}); err != nil {
 			return err
 		}
 		// The stop's claim too comes before the slot: a database write
@@ -217,12 +217,12 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		o, code, detail, wait := classify(err)
 		switch o {
 		case outcomeSent:
-			return update(store.RecipientUpdate{Status: store.StatusSent, ProviderID: id})
+			return update(store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: id})
 		case outcomeOptedOut:
 			if err := s.providerOptOut(ctx, hh, out.MemberID); err != nil {
 				return err
 			}
-			return update(store.RecipientUpdate{Status: store.StatusSkipped, ErrorCode: code, ErrorDetail: "opted out at the provider: " + detail})
+			return update(store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorCode: code, ErrorDetail: "opted out at the provider: " + detail})
 		case outcomeInvalidTo:
 			if out.MemberID != "" {
 				h, err := hh.get(ctx)
@@ -233,18 +233,18 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 					return err
 				}
 			}
-			return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: "invalid number: " + detail})
+			return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: "invalid number: " + detail})
 		case outcomeRejected:
-			return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: detail})
+			return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: detail})
 		}
 		// Retryable: put it back, wait, try again; after the last wait hand
 		// the job back to the queue (or give up on the job's last try).
-		if err := update(store.RecipientUpdate{Status: store.StatusQueued, ErrorCode: code, ErrorDetail: detail}); err != nil {
+		if err := update(store.RecipientUpdate{Status: steeple.RecipientQueued, ErrorCode: code, ErrorDetail: detail}); err != nil {
 			return err
 		}
 		if try >= len(s.cfg.RetryBackoff) {
 			if lastTry {
-				return update(store.RecipientUpdate{Status: store.StatusFailed, ErrorCode: code, ErrorDetail: "provider kept failing: " + detail})
+				return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: "provider kept failing: " + detail})
 			}
 			return fmt.Errorf("provider unavailable: %s %s", code, detail)
 		}
@@ -269,7 +269,7 @@ func (s *Service) stillToSend(ctx context.Context, hh *handleHolder, out outgoin
 			if err != nil {
 				return true, err
 			}
-			return true, s.record(ctx, hh, out, store.RecipientUpdate{Status: store.StatusSkipped,
+			return true, s.record(ctx, hh, out, store.RecipientUpdate{Status: steeple.RecipientSkipped,
 				ErrorDetail: "member opted out or was removed"})
 		}
 	}

@@ -130,26 +130,26 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	sleep    func(context.Context, time.Duration) error
-	// quietWait says how long a welcome text must still wait for the
-	// church's quiet hours to end (nil: never held); see HoldWelcomes.
-	quietWait func(context.Context, *tenancy.Handle) (time.Duration, error)
+	// quietWait holds welcome texts for the church's quiet hours (nil:
+	// never held).
+	quietWait QuietWait
 }
 
-// HoldWelcomes makes welcome texts wait, when their send job runs, for as
-// long as wait says: the church's quiet hours. Checked at send time, so a
-// welcome queued by any path (the recovery sweep included) is held.
-func (s *Service) HoldWelcomes(wait func(context.Context, *tenancy.Handle) (time.Duration, error)) {
-	s.quietWait = wait
-}
+// QuietWait says how long a text must still wait for the church's quiet
+// hours to end (0 outside them).
+type QuietWait func(ctx context.Context, h *tenancy.Handle) (time.Duration, error)
 
 // New builds the service over a queue that is not open yet: it adds its
-// workers and the recovery sweep (every cfg.SweepEvery) to q.
-func New(ten *tenancy.Tenancy, st *store.Store, p Provider, q *jobs.Queue, cfg Config, log *slog.Logger) (*Service, error) {
+// workers and the recovery sweep (every cfg.SweepEvery) to q. Welcome texts
+// wait, when their send job runs, for as long as quiet says (nil: never
+// held): checked at send time, so a welcome queued by any path (the
+// recovery sweep included) is held.
+func New(ten *tenancy.Tenancy, st *store.Store, p Provider, q *jobs.Queue, quiet QuietWait, cfg Config, log *slog.Logger) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{ten: ten, store: st, provider: p, queue: q, cfg: cfg, log: log, sleep: sleepCtx}
+	s := &Service{ten: ten, store: st, provider: p, queue: q, quietWait: quiet, cfg: cfg, log: log, sleep: sleepCtx}
 	w := q.Workers()
 	river.AddWorker(w, &sendWorker{svc: s})
 	river.AddWorker(w, &sweepWorker{svc: s})

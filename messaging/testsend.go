@@ -13,12 +13,12 @@ import (
 
 // TestResult is the outcome of a test text.
 type TestResult struct {
-	To         string `json:"to"`
-	From       string `json:"from"`
-	Text       string `json:"text"`
-	Status     string `json:"status"`
-	ProviderID string `json:"provider_id,omitempty"`
-	Detail     string `json:"detail,omitempty"`
+	To         string                  `json:"to"`
+	From       string                  `json:"from"`
+	Text       string                  `json:"text"`
+	Status     steeple.RecipientStatus `json:"status"`
+	ProviderID string                  `json:"provider_id,omitempty"`
+	Detail     string                  `json:"detail,omitempty"`
 }
 
 // SendTest texts a broadcast's text, rendered for the admin, to the admin's
@@ -73,7 +73,7 @@ func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steepl
 		return nil, err
 	}
 	if err := s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "message.test_sent", Target: b.ID, IP: ip,
-		Detail: "status: " + res.Status}); err != nil {
+		Detail: "status: " + string(res.Status)}); err != nil {
 		return nil, err
 	}
 	return res, nil

@@ -2,6 +2,7 @@ package numbers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -100,7 +101,9 @@ func TestOwnershipMatrix(t *testing.T) {
 			t.Errorf("B sends from %v (%v); want only %s", nums, err, bNum)
 		}
 		// B itself can still restore its number.
-		if r := s.Do(t, "POST", "/api/v1/numbers/"+bReleasing+"/restore", bb.Token, nil); r.Status != http.StatusOK || r.Body["state"] != "active" {
+		var restored testkit.NumberView
+		if r := s.Do(t, "POST", "/api/v1/numbers/"+bReleasing+"/restore", bb.Token, nil); r.Status != http.StatusOK ||
+			json.Unmarshal([]byte(r.Raw), &restored) != nil || restored.State != steeple.NumberActive {
 			t.Errorf("B restores its own number: %d %s", r.Status, r.Raw)
 		}
 	})

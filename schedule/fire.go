@@ -10,7 +10,6 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -328,15 +327,5 @@ func (s *Service) armNext(ctx context.Context, h *tenancy.Handle, sc *store.Sche
 
 // QuietHours returns the church's quiet hours (the defaults when unset).
 func (s *Service) QuietHours(ctx context.Context, h *tenancy.Handle) (QuietHours, error) {
-	q := QuietHours{Start: members.DefaultQuietStart, End: members.DefaultQuietEnd}
-	for key, dst := range map[string]*string{steeple.SettingQuietStart: &q.Start, steeple.SettingQuietEnd: &q.End} {
-		v, err := s.store.Setting(ctx, h, key)
-		if err != nil {
-			return q, err
-		}
-		if v != "" {
-			*dst = v
-		}
-	}
-	return q, nil
+	return ReadQuietHours(ctx, s.store, h)
 }

@@ -17,16 +17,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
-	"github.com/steeple-sms/steeple/secret"
-	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// processEnv carries what a scheduler process needs to join a test's backend.
+// processEnv carries the spec of a scheduler process.
 const processEnv = "STEEPLE_TEST_SCHEDULER_PROCESS"
 
 // processSpec is a scheduler process: what `steeple serve` runs for
@@ -34,11 +31,10 @@ const processEnv = "STEEPLE_TEST_SCHEDULER_PROCESS"
 // periodic tick), plus, if TickEvery is set, a tick of its own in a loop,
 // so that two processes tick at the same time.
 type processSpec struct {
-	DataDir, DatabaseURL, AppName, SimURL, SimKey string
-	TenantServers                                 []string
-	Keys                                          secret.File
 	// Offset is how far the process's clock is ahead of real time.
-	Offset                  time.Duration
+	Offset time.Duration
+	// AppName names its PostgreSQL connections ("": the test's).
+	AppName                 string
 	RescueAfter, JobTimeout time.Duration
 	TickEvery               time.Duration
 	MaxWorkers              int
@@ -47,50 +43,23 @@ type processSpec struct {
 }
 
 // TestMain lets the test binary run as a scheduler process.
-func TestMain(m *testing.M) {
-	if spec := os.Getenv(processEnv); spec != "" {
-		os.Exit(runProcess(spec))
-	}
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { testkit.ProcessMain(m, processEnv, runProcess) }
 
-func runProcess(spec string) int {
+func runProcess(ps testkit.ProcessSpec) int {
 	var p processSpec
-	if err := json.Unmarshal([]byte(spec), &p); err != nil {
+	if err := json.Unmarshal(ps.Test, &p); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	now := func() time.Time { return time.Now().Add(p.Offset) }
 	ctx := context.Background()
-	ten, err := tenancy.Open(ctx, tenancy.Options{DataDir: p.DataDir, DatabaseURL: p.DatabaseURL, TenantServers: p.TenantServers,
-		RegistryMaxConns: 5, AppName: p.AppName, TenantSchema: store.Schema(), Now: now,
-		Manager: tenancy.ManagerConfig{MaxConns: 20, MaxPerTenant: 4, MaxPools: 20, IdleTimeout: time.Minute, AcquireTimeout: 10 * time.Second}})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	keys, err := secret.New(p.Keys)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	cfg := config.Default()
-	cfg.TelnyxAPIKey, cfg.TelnyxBaseURL, cfg.TelnyxPublicKey = "test", p.SimURL+"/v2", p.SimKey
-	a, err := app.New(ctx, app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://127.0.0.1:1", Logger: log,
-		Tune: func(t *app.Tuning) {
-			t.Now = now
-			t.Messaging.PerNumberRate, t.Messaging.AccountRate, t.Messaging.UnregisteredDailyCap = 1000, 0, 0
-			t.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
-			t.Schedule.TickEvery = 200 * time.Millisecond
-			t.Queue = jobs.Config{MaxWorkers: p.MaxWorkers, Logger: log, PollInterval: 50 * time.Millisecond,
-				RescueAfter: p.RescueAfter, JobTimeout: p.JobTimeout}
-		}})
+	a, err := testkit.StartProcessApp(ctx, ps, log, func(t *app.Tuning) {
+		t.Messaging.RetryBackoff = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond}
+		t.Schedule.TickEvery = 200 * time.Millisecond
+		t.Queue = jobs.Config{MaxWorkers: p.MaxWorkers, Logger: log, PollInterval: 50 * time.Millisecond,
+			RescueAfter: p.RescueAfter, JobTimeout: p.JobTimeout}
+	})
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if err := a.Start(ctx); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -115,30 +84,24 @@ func runProcess(spec string) int {
 
 // startProcess runs a scheduler process over the test's backend until it
 // is killed (at the latest when the test ends).
-func startProcess(t *testing.T, s *testkit.Server, b *testkit.Backend, p processSpec) *exec.Cmd {
+func startProcess(t *testing.T, s *testkit.Server, p processSpec) *exec.Cmd {
 	t.Helper()
-	p.DataDir, p.DatabaseURL, p.TenantServers, p.SimURL, p.SimKey, p.Keys = b.DataDir(), b.RegistryURL(), b.Servers(), s.SimURL, s.Sim.PublicKeyBase64(), s.KeysFile
-	if p.AppName == "" {
-		p.AppName = b.AppName
-	}
 	if p.MaxWorkers == 0 {
 		p.MaxWorkers = 8
 	}
 	if p.RescueAfter == 0 {
 		p.RescueAfter, p.JobTimeout = 5*time.Second, 4*time.Second
 	}
-	spec, err := json.Marshal(p)
-	if err != nil {
+	ps := s.ProcessSpec()
+	ps.Offset = p.Offset
+	if p.AppName != "" {
+		ps.AppName = p.AppName
+	}
+	var err error
+	if ps.Test, err = json.Marshal(p); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), processEnv+"="+string(spec))
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	return cmd
+	return testkit.StartProcess(t, processEnv, ps)
 }
 
 // scheduleMany gives each of n members in each of churches churches a
@@ -214,7 +177,7 @@ func TestTwoProcessesFireOnce(t *testing.T) {
 		// agree), so their ticks meet them at the same moment.
 		offset := due.Add(-6 * time.Second).Sub(time.Now())
 		for i := range 2 {
-			startProcess(t, s, b, processSpec{Offset: offset, TickEvery: 5 * time.Millisecond,
+			startProcess(t, s, processSpec{Offset: offset, TickEvery: 5 * time.Millisecond,
 				StatsFile: filepath.Join(dir, fmt.Sprintf("p%d", i))})
 		}
 		waitEach(t, s, phones, text, 60*time.Second)
@@ -292,7 +255,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 				}
 			}
 		}
-		doomed := startProcess(t, s, b, spec)
+		doomed := startProcess(t, s, spec)
 		if b.Postgres() {
 			// Every worker inside a fire, past its broadcast, waiting to record
 			// it (some of those broadcasts may have gone out meanwhile, on a
@@ -352,7 +315,7 @@ func TestKilledMidFireFiresOnce(t *testing.T) {
 		atKill := len(s.Sim.Messages())
 		release()
 
-		startProcess(t, s, b, processSpec{Offset: due.Add(2 * time.Minute).Sub(time.Now()), TickEvery: 20 * time.Millisecond})
+		startProcess(t, s, processSpec{Offset: due.Add(2 * time.Minute).Sub(time.Now()), TickEvery: 20 * time.Millisecond})
 		waitEach(t, s, phones, text, 90*time.Second)
 		testkit.WaitUntil(t, 90*time.Second, func() bool {
 			return scalar(t, s, `SELECT count(*) FROM river_job WHERE kind = 'schedule_fire' AND state <> 'completed'`) == 0

@@ -1,6 +1,14 @@
 package schedule
 
-import "time"
+import (
+	"context"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/members"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
+)
 
 // QuietHours is a church's nightly window ("HH:MM" local times; the window
 // may span midnight; equal times mean none).
@@ -34,4 +42,31 @@ func minutes(hhmm string) (int, bool) {
 		return 0, false
 	}
 	return atoi(m[1])*60 + atoi(m[2]), true
+}
+
+// ReadQuietHours returns the church's quiet hours (the defaults when
+// unset). A free function rather than a method so that services built
+// before the schedule service (messaging) can hold texts for them too.
+func ReadQuietHours(ctx context.Context, st *store.Store, h *tenancy.Handle) (QuietHours, error) {
+	q := QuietHours{Start: members.DefaultQuietStart, End: members.DefaultQuietEnd}
+	for key, dst := range map[string]*string{steeple.SettingQuietStart: &q.Start, steeple.SettingQuietEnd: &q.End} {
+		v, err := st.Setting(ctx, h, key)
+		if err != nil {
+			return q, err
+		}
+		if v != "" {
+			*dst = v
+		}
+	}
+	return q, nil
+}
+
+// QuietWait returns how long a text to be sent at now must wait for the
+// end of the church's quiet hours (0 outside them).
+func QuietWait(ctx context.Context, st *store.Store, h *tenancy.Handle, now time.Time) (time.Duration, error) {
+	q, err := ReadQuietHours(ctx, st, h)
+	if err != nil {
+		return 0, err
+	}
+	return q.Release(now, Location(h)).Sub(now), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -56,7 +57,7 @@ func (s *Store) BroadcastReplies(ctx context.Context, h *tenancy.Handle, message
 // OutcomeCount is how many recipients of a broadcast ended with one status,
 // provider error code and detail.
 type OutcomeCount struct {
-	Status      string
+	Status      steeple.RecipientStatus
 	ErrorCode   string
 	ErrorDetail string
 	N           int

@@ -26,7 +26,7 @@ func TestChurchFacts(t *testing.T) {
 			if err := c.st.CreateBroadcast(ctx, c.h, bc, rs, segments, 0); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.st.UpdateRecipient(ctx, c.h, bc.ID, m.ID, store.RecipientUpdate{Status: store.StatusSent, ProviderID: "p-" + bc.ID}); err != nil {
+			if err := c.st.UpdateRecipient(ctx, c.h, bc.ID, m.ID, store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: "p-" + bc.ID}); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -18,7 +18,6 @@ import (
 const (
 	DirectionInbound   = "inbound"
 	DirectionOutbound  = "outbound"
-	StatusReceived     = "received"
 	FlagPossibleOptOut = "possible_opt_out"
 	// PurposeReply is an admin's reply; automatic answers name the keyword
 	// they answer (stop, start, help).
@@ -85,20 +84,20 @@ type Conversation struct {
 
 // ConversationMessage is one text in a thread.
 type ConversationMessage struct {
-	ID          string     `json:"id"`
-	Direction   string     `json:"direction"`
-	Body        string     `json:"body"`
-	Media       []Media    `json:"media"`
-	Keyword     string     `json:"keyword,omitempty"`
-	Flag        string     `json:"flag,omitempty"`
-	Purpose     string     `json:"purpose,omitempty"`
-	Status      string     `json:"status"`
-	ErrorCode   string     `json:"error_code,omitempty"`
-	ErrorDetail string     `json:"error_detail,omitempty"`
-	CreatedBy   string     `json:"created_by,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	SentAt      *time.Time `json:"sent_at,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	ID          string                  `json:"id"`
+	Direction   string                  `json:"direction"`
+	Body        string                  `json:"body"`
+	Media       []Media                 `json:"media"`
+	Keyword     string                  `json:"keyword,omitempty"`
+	Flag        string                  `json:"flag,omitempty"`
+	Purpose     string                  `json:"purpose,omitempty"`
+	Status      steeple.RecipientStatus `json:"status"`
+	ErrorCode   string                  `json:"error_code,omitempty"`
+	ErrorDetail string                  `json:"error_detail,omitempty"`
+	CreatedBy   string                  `json:"created_by,omitempty"`
+	CreatedAt   time.Time               `json:"created_at"`
+	SentAt      *time.Time              `json:"sent_at,omitempty"`
+	FinishedAt  *time.Time              `json:"finished_at,omitempty"`
 	// BroadcastID names the broadcast a thread entry is (its purpose is
 	// "broadcast"; the entry's id is the broadcast's).
 	BroadcastID string `json:"broadcast_id,omitempty"`

@@ -14,10 +14,11 @@ import (
 
 // ReplyItem is an outbound conversation message with what sending it needs.
 type ReplyItem struct {
-	MessageID, Body, Purpose, Status string
-	MediaURLs                        []string
-	Phone, ChurchNumber              string
-	MemberID                         string // "" for an unknown contact
+	MessageID, Body, Purpose string
+	Status                   steeple.RecipientStatus
+	MediaURLs                []string
+	Phone, ChurchNumber      string
+	MemberID                 string // "" for an unknown contact
 	// MayText is false when the member or contact has opted out (or the
 	// member's phone was rejected by the provider).
 	MayText bool
@@ -72,9 +73,9 @@ func (s *Store) UpdateConversationMessage(ctx context.Context, h *tenancy.Handle
 	now := s.Now()
 	var sentAt, finishedAt, provider any
 	switch u.Status {
-	case StatusSent:
+	case steeple.RecipientSent:
 		sentAt = now
-	case StatusFailed, StatusSkipped, StatusDelivered:
+	case steeple.RecipientFailed, steeple.RecipientSkipped, steeple.RecipientDelivered:
 		finishedAt = now
 	}
 	if u.ProviderID != "" {

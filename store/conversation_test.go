@@ -152,7 +152,7 @@ func TestApplyInbound(t *testing.T) {
 				t.Fatalf("a duplicate changed the conversation: %+v", cv2)
 			}
 			ms := c.thread(t, res.ConversationID)
-			if len(ms) != 1 || ms[0].Body != "Hello, who is this?" || ms[0].Status != store.StatusReceived ||
+			if len(ms) != 1 || ms[0].Body != "Hello, who is this?" || ms[0].Status != steeple.MessageReceived ||
 				ms[0].Direction != store.DirectionInbound || ms[0].ID != res.MessageID {
 				t.Fatalf("thread after a duplicate: %+v", ms)
 			}
@@ -348,7 +348,7 @@ func TestApplyInbound(t *testing.T) {
 			if in.ID != res.MessageID || in.Direction != store.DirectionInbound || in.Keyword != store.KeywordHelp {
 				t.Fatalf("inbound: %+v", in)
 			}
-			if out.ID != draft.ID || out.Direction != store.DirectionOutbound || out.Status != store.StatusQueued ||
+			if out.ID != draft.ID || out.Direction != store.DirectionOutbound || out.Status != steeple.RecipientQueued ||
 				out.Purpose != store.KeywordHelp || out.CreatedBy != store.CreatedBySystem || out.Body != draft.Body {
 				t.Fatalf("answer: %+v", out)
 			}
@@ -544,7 +544,7 @@ func TestConversationListAndThread(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if r1.Status != store.StatusQueued || r1.CreatedBy != c.adminID || r1.Purpose != store.PurposeReply {
+		if r1.Status != steeple.RecipientQueued || r1.CreatedBy != c.adminID || r1.Purpose != store.PurposeReply {
 			t.Fatalf("reply: %+v", r1)
 		}
 		s.Clock.Add(time.Second)

@@ -162,7 +162,7 @@ func TestReplyTarget(t *testing.T) {
 		conv := c.text(t, "+13125000001", "hi").ConversationID
 		id := reply(t, conv, "https://media.example.net/x.jpg")
 		if it := target(t, id); !it.MayText || it.MemberID != okMember.ID || it.Phone != "+13125000001" ||
-			len(it.MediaURLs) != 1 || it.MediaURLs[0] != "https://media.example.net/x.jpg" || it.Status != store.StatusQueued {
+			len(it.MediaURLs) != 1 || it.MediaURLs[0] != "https://media.example.net/x.jpg" || it.Status != steeple.RecipientQueued {
 			t.Fatalf("opted-in member: %+v", it)
 		}
 
@@ -210,16 +210,16 @@ func TestReplyTarget(t *testing.T) {
 
 		t.Run("status moves forward only", func(t *testing.T) {
 			id := reply(t, stopConv)
-			if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: store.StatusSending}); err != nil {
+			if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: steeple.RecipientSending}); err != nil {
 				t.Fatal(err)
 			}
 			s.Clock.Add(time.Second)
 			sentAt := s.Clock.Now()
-			if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: store.StatusSent, ProviderID: "prov-fwd"}); err != nil {
+			if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: "prov-fwd"}); err != nil {
 				t.Fatal(err)
 			}
 			s.Clock.Add(time.Second)
-			for _, st := range []string{store.StatusQueued, store.StatusSending, store.StatusFailed, store.StatusSent} {
+			for _, st := range []steeple.RecipientStatus{steeple.RecipientQueued, steeple.RecipientSending, steeple.RecipientFailed, steeple.RecipientSent} {
 				if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: st, ProviderID: "prov-other",
 					ErrorCode: "x"}); err != nil {
 					t.Fatal(err)
@@ -229,7 +229,7 @@ func TestReplyTarget(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if m.Status != store.StatusSent || m.ErrorCode != "" || m.SentAt == nil || m.SentAt.Sub(sentAt).Abs() >= time.Microsecond || m.FinishedAt != nil {
+			if m.Status != steeple.RecipientSent || m.ErrorCode != "" || m.SentAt == nil || m.SentAt.Sub(sentAt).Abs() >= time.Microsecond || m.FinishedAt != nil {
 				t.Fatalf("after going back: %+v", m)
 			}
 			var prov string
@@ -238,21 +238,21 @@ func TestReplyTarget(t *testing.T) {
 			}
 			// Inbound messages are never touched.
 			in := c.text(t, "+13125000005", "hi")
-			if err := c.st.UpdateConversationMessage(ctx, c.h, in.MessageID, store.RecipientUpdate{Status: store.StatusSent}); err != nil {
+			if err := c.st.UpdateConversationMessage(ctx, c.h, in.MessageID, store.RecipientUpdate{Status: steeple.RecipientSent}); err != nil {
 				t.Fatal(err)
 			}
-			if m, _ := c.st.ConversationMessage(ctx, c.h, in.MessageID); m.Status != store.StatusReceived {
+			if m, _ := c.st.ConversationMessage(ctx, c.h, in.MessageID); m.Status != steeple.MessageReceived {
 				t.Fatalf("inbound status %q", m.Status)
 			}
 			// A skipped message is finished.
 			id2 := reply(t, stopConv)
-			if err := c.st.UpdateConversationMessage(ctx, c.h, id2, store.RecipientUpdate{Status: store.StatusSkipped, ErrorDetail: "opted out"}); err != nil {
+			if err := c.st.UpdateConversationMessage(ctx, c.h, id2, store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorDetail: "opted out"}); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.st.UpdateConversationMessage(ctx, c.h, id2, store.RecipientUpdate{Status: store.StatusSending}); err != nil {
+			if err := c.st.UpdateConversationMessage(ctx, c.h, id2, store.RecipientUpdate{Status: steeple.RecipientSending}); err != nil {
 				t.Fatal(err)
 			}
-			if m, _ := c.st.ConversationMessage(ctx, c.h, id2); m.Status != store.StatusSkipped || m.FinishedAt == nil || m.ErrorDetail != "opted out" {
+			if m, _ := c.st.ConversationMessage(ctx, c.h, id2); m.Status != steeple.RecipientSkipped || m.FinishedAt == nil || m.ErrorDetail != "opted out" {
 				t.Fatalf("skipped: %+v", m)
 			}
 		})

@@ -116,19 +116,19 @@ func (s *Store) mustExist(ctx context.Context, h *tenancy.Handle, table, id, wha
 
 // Broadcast is a message to many members and where each recipient stands.
 type Broadcast struct {
-	ID                 string         `json:"id"`
-	Text               string         `json:"text"`
-	MediaURLs          []string       `json:"media_urls"`
-	Audience           Audience       `json:"audience"`
-	From               string         `json:"from"`
-	Encoding           string         `json:"encoding"`
-	SegmentsPerMessage int            `json:"segments_per_message"`
-	Recipients         int            `json:"recipients"`
-	Chunks             int            `json:"-"`
-	CreatedBy          string         `json:"created_by"`
-	CreatedAt          time.Time      `json:"created_at"`
-	Dispatched         bool           `json:"dispatched"`
-	Counts             map[string]int `json:"counts"`
+	ID                 string                          `json:"id"`
+	Text               string                          `json:"text"`
+	MediaURLs          []string                        `json:"media_urls"`
+	Audience           Audience                        `json:"audience"`
+	From               string                          `json:"from"`
+	Encoding           string                          `json:"encoding"`
+	SegmentsPerMessage int                             `json:"segments_per_message"`
+	Recipients         int                             `json:"recipients"`
+	Chunks             int                             `json:"-"`
+	CreatedBy          string                          `json:"created_by"`
+	CreatedAt          time.Time                       `json:"created_at"`
+	Dispatched         bool                            `json:"dispatched"`
+	Counts             map[steeple.RecipientStatus]int `json:"counts"`
 	// DeliveryRate is delivered / (sent + delivered + failed): of the texts
 	// that left, the share confirmed delivered (null before any left).
 	DeliveryRate *float64 `json:"delivery_rate"`
@@ -298,7 +298,10 @@ func (s *Store) fillCounts(ctx context.Context, h *tenancy.Handle, bs []*Broadca
 	args := make([]any, 0, len(bs))
 	marks := make([]string, 0, len(bs))
 	for _, b := range bs {
-		b.Counts = map[string]int{"queued": 0, "sending": 0, "sent": 0, "delivered": 0, "failed": 0, "skipped": 0}
+		b.Counts = make(map[steeple.RecipientStatus]int, 6)
+		for _, st := range steeple.RecipientStatuses() {
+			b.Counts[st] = 0
+		}
 		byID[b.ID] = b
 		args = append(args, b.ID)
 		marks = append(marks, "$"+strconv.Itoa(len(args)))
@@ -310,7 +313,8 @@ func (s *Store) fillCounts(ctx context.Context, h *tenancy.Handle, bs []*Broadca
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var id, st string
+		var id string
+		var st steeple.RecipientStatus
 		var n int
 		if err := rows.Scan(&id, &st, &n); err != nil {
 			return err
@@ -318,8 +322,9 @@ func (s *Store) fillCounts(ctx context.Context, h *tenancy.Handle, bs []*Broadca
 		byID[id].Counts[st] = n
 	}
 	for _, b := range bs {
-		if left := b.Counts["sent"] + b.Counts["delivered"] + b.Counts["failed"]; left > 0 {
-			r := math.Round(float64(b.Counts["delivered"])/float64(left)*1000) / 1000
+		c := b.Counts
+		if left := c[steeple.RecipientSent] + c[steeple.RecipientDelivered] + c[steeple.RecipientFailed]; left > 0 {
+			r := math.Round(float64(c[steeple.RecipientDelivered])/float64(left)*1000) / 1000
 			b.DeliveryRate = &r
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -13,21 +14,21 @@ import (
 // church's own admins: the member's name now ("" once removed) and the
 // phone the broadcast was addressed to.
 type RecipientRow struct {
-	MemberID    string     `json:"member_id"`
-	FirstName   string     `json:"first_name"`
-	LastName    string     `json:"last_name"`
-	Phone       string     `json:"phone"`
-	Status      string     `json:"status"`
-	ErrorCode   string     `json:"error_code,omitempty"`
-	ErrorDetail string     `json:"error_detail,omitempty"`
-	SentAt      *time.Time `json:"sent_at,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	MemberID    string                  `json:"member_id"`
+	FirstName   string                  `json:"first_name"`
+	LastName    string                  `json:"last_name"`
+	Phone       string                  `json:"phone"`
+	Status      steeple.RecipientStatus `json:"status"`
+	ErrorCode   string                  `json:"error_code,omitempty"`
+	ErrorDetail string                  `json:"error_detail,omitempty"`
+	SentAt      *time.Time              `json:"sent_at,omitempty"`
+	FinishedAt  *time.Time              `json:"finished_at,omitempty"`
 }
 
 // RecipientFilter picks a page of a broadcast's recipients: by status (""
 // for all), after a member id (the cursor), at most Limit (0: all).
 type RecipientFilter struct {
-	Status string
+	Status steeple.RecipientStatus
 	After  string
 	Limit  int
 }

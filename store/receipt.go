@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -15,9 +16,9 @@ type Receipt struct {
 	// Final is false for "sent" (handed to the carrier) and true for the
 	// final outcome.
 	Final bool
-	// Status is the final outcome: StatusDelivered, StatusFailed, or
-	// StatusSent when the carrier never confirmed.
-	Status      string
+	// Status is the final outcome: RecipientDelivered, RecipientFailed,
+	// or RecipientSent when the carrier never confirmed.
+	Status      steeple.RecipientStatus
 	ErrorCode   string
 	ErrorDetail string
 	OccurredAt  time.Time // orders receipts: an older one never undoes a newer

@@ -13,8 +13,9 @@ import (
 
 // sentText is a text handed to the provider, as a receipt finds it.
 type sentText struct {
-	Status, ErrorCode, ErrorDetail string
-	SentAt, FinishedAt             *time.Time
+	Status                 steeple.RecipientStatus
+	ErrorCode, ErrorDetail string
+	SentAt, FinishedAt     *time.Time
 }
 
 // receiptTable makes texts of one kind in status "sent" with a provider id,
@@ -39,7 +40,7 @@ func receiptTables(c *church) []receiptTable {
 			if err := c.st.CreateBroadcast(ctx, c.h, b, rs, 1, 0); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.st.UpdateRecipient(ctx, c.h, b.ID, m.ID, store.RecipientUpdate{Status: store.StatusSent, ProviderID: providerID}); err != nil {
+			if err := c.st.UpdateRecipient(ctx, c.h, b.ID, m.ID, store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: providerID}); err != nil {
 				t.Fatal(err)
 			}
 			return func(t *testing.T) sentText {
@@ -61,7 +62,7 @@ func receiptTables(c *church) []receiptTable {
 				Purpose: store.PurposeReply, CreatedBy: c.adminID}); err != nil {
 				t.Fatal(err)
 			}
-			if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: store.StatusSent, ProviderID: providerID}); err != nil {
+			if err := c.st.UpdateConversationMessage(ctx, c.h, id, store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: providerID}); err != nil {
 				t.Fatal(err)
 			}
 			return func(t *testing.T) sentText {
@@ -97,7 +98,7 @@ func TestApplyReceipt(t *testing.T) {
 		sent := func(id string, occ time.Duration) store.Receipt {
 			return store.Receipt{ProviderID: id, OccurredAt: at(occ), At: at(occ)}
 		}
-		final := func(id, status string, occ time.Duration) store.Receipt {
+		final := func(id string, status steeple.RecipientStatus, occ time.Duration) store.Receipt {
 			return store.Receipt{ProviderID: id, Final: true, Status: status, OccurredAt: at(occ), At: at(occ)}
 		}
 		same := func(a *time.Time, b time.Time) bool { return a != nil && a.Equal(b) }
@@ -109,11 +110,11 @@ func TestApplyReceipt(t *testing.T) {
 				t.Run("sent then delivered", func(t *testing.T) {
 					read := tb.make(t, pid("a"))
 					apply(t, sent(pid("a"), time.Second), store.ReceiptApplied)
-					if got := read(t); got.Status != store.StatusSent || !same(got.SentAt, at(time.Second)) || got.FinishedAt != nil {
+					if got := read(t); got.Status != steeple.RecipientSent || !same(got.SentAt, at(time.Second)) || got.FinishedAt != nil {
 						t.Fatalf("after sent: %+v", got)
 					}
-					apply(t, final(pid("a"), store.StatusDelivered, 3*time.Second), store.ReceiptApplied)
-					if got := read(t); got.Status != store.StatusDelivered || !same(got.FinishedAt, at(3*time.Second)) ||
+					apply(t, final(pid("a"), steeple.RecipientDelivered, 3*time.Second), store.ReceiptApplied)
+					if got := read(t); got.Status != steeple.RecipientDelivered || !same(got.FinishedAt, at(3*time.Second)) ||
 						!same(got.SentAt, at(time.Second)) || got.ErrorCode != "" {
 						t.Fatalf("after delivered: %+v", got)
 					}
@@ -121,27 +122,27 @@ func TestApplyReceipt(t *testing.T) {
 
 				t.Run("delivered then an older sent", func(t *testing.T) {
 					read := tb.make(t, pid("b"))
-					apply(t, final(pid("b"), store.StatusDelivered, 3*time.Second), store.ReceiptApplied)
+					apply(t, final(pid("b"), steeple.RecipientDelivered, 3*time.Second), store.ReceiptApplied)
 					apply(t, sent(pid("b"), time.Second), store.ReceiptStale)
-					if got := read(t); got.Status != store.StatusDelivered || !same(got.FinishedAt, at(3*time.Second)) {
+					if got := read(t); got.Status != steeple.RecipientDelivered || !same(got.FinishedAt, at(3*time.Second)) {
 						t.Fatalf("%+v", got)
 					}
 				})
 
 				t.Run("delivered then a sent of the same instant", func(t *testing.T) {
 					read := tb.make(t, pid("c"))
-					apply(t, final(pid("c"), store.StatusDelivered, 2*time.Second), store.ReceiptApplied)
+					apply(t, final(pid("c"), steeple.RecipientDelivered, 2*time.Second), store.ReceiptApplied)
 					apply(t, sent(pid("c"), 2*time.Second), store.ReceiptStale)
-					if got := read(t); got.Status != store.StatusDelivered {
+					if got := read(t); got.Status != steeple.RecipientDelivered {
 						t.Fatalf("%+v", got)
 					}
 				})
 
 				t.Run("delivered then a newer sent", func(t *testing.T) {
 					read := tb.make(t, pid("c2"))
-					apply(t, final(pid("c2"), store.StatusDelivered, 2*time.Second), store.ReceiptApplied)
+					apply(t, final(pid("c2"), steeple.RecipientDelivered, 2*time.Second), store.ReceiptApplied)
 					apply(t, sent(pid("c2"), 5*time.Second), store.ReceiptStale)
-					if got := read(t); got.Status != store.StatusDelivered || got.FinishedAt == nil {
+					if got := read(t); got.Status != steeple.RecipientDelivered || got.FinishedAt == nil {
 						t.Fatalf("%+v", got)
 					}
 				})
@@ -149,18 +150,18 @@ func TestApplyReceipt(t *testing.T) {
 				t.Run("sent and final of the same instant", func(t *testing.T) {
 					read := tb.make(t, pid("c3"))
 					apply(t, sent(pid("c3"), 2*time.Second), store.ReceiptApplied)
-					apply(t, final(pid("c3"), store.StatusDelivered, 2*time.Second), store.ReceiptApplied)
-					if got := read(t); got.Status != store.StatusDelivered {
+					apply(t, final(pid("c3"), steeple.RecipientDelivered, 2*time.Second), store.ReceiptApplied)
+					if got := read(t); got.Status != steeple.RecipientDelivered {
 						t.Fatalf("%+v", got)
 					}
 				})
 
 				t.Run("failure keeps its error", func(t *testing.T) {
 					read := tb.make(t, pid("d"))
-					r := final(pid("d"), store.StatusFailed, 4*time.Second)
+					r := final(pid("d"), steeple.RecipientFailed, 4*time.Second)
 					r.ErrorCode, r.ErrorDetail = "40008", "Undeliverable: carrier rejected"
 					apply(t, r, store.ReceiptApplied)
-					if got := read(t); got.Status != store.StatusFailed || got.ErrorCode != "40008" ||
+					if got := read(t); got.Status != steeple.RecipientFailed || got.ErrorCode != "40008" ||
 						got.ErrorDetail != "Undeliverable: carrier rejected" || !same(got.FinishedAt, at(4*time.Second)) {
 						t.Fatalf("%+v", got)
 					}
@@ -168,11 +169,11 @@ func TestApplyReceipt(t *testing.T) {
 
 				t.Run("an older final after a final", func(t *testing.T) {
 					read := tb.make(t, pid("e"))
-					apply(t, final(pid("e"), store.StatusDelivered, 5*time.Second), store.ReceiptApplied)
-					r := final(pid("e"), store.StatusFailed, 4*time.Second)
+					apply(t, final(pid("e"), steeple.RecipientDelivered, 5*time.Second), store.ReceiptApplied)
+					r := final(pid("e"), steeple.RecipientFailed, 4*time.Second)
 					r.ErrorCode, r.ErrorDetail = "40008", "late"
 					apply(t, r, store.ReceiptStale)
-					if got := read(t); got.Status != store.StatusDelivered || got.ErrorCode != "" || !same(got.FinishedAt, at(5*time.Second)) {
+					if got := read(t); got.Status != steeple.RecipientDelivered || got.ErrorCode != "" || !same(got.FinishedAt, at(5*time.Second)) {
 						t.Fatalf("%+v", got)
 					}
 				})
@@ -181,7 +182,7 @@ func TestApplyReceipt(t *testing.T) {
 					read := tb.make(t, pid("f"))
 					apply(t, sent(pid("f"), 5*time.Second), store.ReceiptApplied)
 					apply(t, sent(pid("f"), 4*time.Second), store.ReceiptStale)
-					if got := read(t); got.Status != store.StatusSent || !same(got.SentAt, at(5*time.Second)) {
+					if got := read(t); got.Status != steeple.RecipientSent || !same(got.SentAt, at(5*time.Second)) {
 						t.Fatalf("%+v", got)
 					}
 				})
@@ -189,15 +190,15 @@ func TestApplyReceipt(t *testing.T) {
 				t.Run("unconfirmed, then delivered later", func(t *testing.T) {
 					// The carrier never confirmed (final "sent"), then did.
 					read := tb.make(t, pid("g"))
-					r := final(pid("g"), store.StatusSent, 5*time.Second)
+					r := final(pid("g"), steeple.RecipientSent, 5*time.Second)
 					r.ErrorDetail = "the carrier did not confirm delivery"
 					apply(t, r, store.ReceiptApplied)
-					if got := read(t); got.Status != store.StatusSent || got.FinishedAt == nil {
+					if got := read(t); got.Status != steeple.RecipientSent || got.FinishedAt == nil {
 						t.Fatalf("%+v", got)
 					}
 					apply(t, sent(pid("g"), 6*time.Second), store.ReceiptStale)
-					apply(t, final(pid("g"), store.StatusDelivered, 7*time.Second), store.ReceiptApplied)
-					if got := read(t); got.Status != store.StatusDelivered || got.ErrorDetail != "" {
+					apply(t, final(pid("g"), steeple.RecipientDelivered, 7*time.Second), store.ReceiptApplied)
+					if got := read(t); got.Status != steeple.RecipientDelivered || got.ErrorDetail != "" {
 						t.Fatalf("%+v", got)
 					}
 				})
@@ -206,7 +207,7 @@ func TestApplyReceipt(t *testing.T) {
 
 		t.Run("unknown provider id", func(t *testing.T) {
 			apply(t, sent("nobody-sent-this", time.Second), store.ReceiptUnknown)
-			apply(t, final("nobody-sent-this", store.StatusDelivered, time.Second), store.ReceiptUnknown)
+			apply(t, final("nobody-sent-this", steeple.RecipientDelivered, time.Second), store.ReceiptUnknown)
 		})
 	})
 }

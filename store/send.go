@@ -5,23 +5,15 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
-)
-
-// Recipient statuses.
-const (
-	StatusQueued    = "queued"
-	StatusSending   = "sending"
-	StatusSent      = "sent"
-	StatusDelivered = "delivered"
-	StatusFailed    = "failed"
-	StatusSkipped   = "skipped"
 )
 
 // SendItem is a recipient still to be sent (the phone is read from the
 // member at send time).
 type SendItem struct {
-	MemberID, Body, Status string
+	MemberID, Body string
+	Status         steeple.RecipientStatus
 }
 
 // PendingRecipients returns a chunk's recipients that are queued, or were
@@ -65,7 +57,8 @@ func (s *Store) SendTarget(ctx context.Context, h *tenancy.Handle, memberID stri
 
 // RecipientUpdate is a change of one recipient's status.
 type RecipientUpdate struct {
-	Status, ProviderID, ErrorCode, ErrorDetail string
+	Status                             steeple.RecipientStatus
+	ProviderID, ErrorCode, ErrorDetail string
 }
 
 // UpdateRecipient records a recipient's new status. Statuses only move
@@ -74,13 +67,13 @@ func (s *Store) UpdateRecipient(ctx context.Context, h *tenancy.Handle, messageI
 	now := s.Now()
 	var sentAt, finishedAt any
 	switch u.Status {
-	case StatusSent:
+	case steeple.RecipientSent:
 		sentAt = now
-	case StatusFailed, StatusSkipped, StatusDelivered:
+	case steeple.RecipientFailed, steeple.RecipientSkipped, steeple.RecipientDelivered:
 		finishedAt = now
 	}
 	attempt := 0
-	if u.Status == StatusSending {
+	if u.Status == steeple.RecipientSending {
 		attempt = 1
 	}
 	var provider any
@@ -93,18 +86,18 @@ func (s *Store) UpdateRecipient(ctx context.Context, h *tenancy.Handle, messageI
 		handed_at = CASE WHEN $11 THEN NULL ELSE handed_at END
 		WHERE message_id = $9 AND member_id = $10 AND status IN ('queued', 'sending')`,
 		u.Status, provider, u.ErrorCode, u.ErrorDetail, attempt, sentAt, finishedAt, now, messageID, memberID,
-		u.Status == StatusQueued || u.Status == StatusSending)
+		u.Status == steeple.RecipientQueued || u.Status == steeple.RecipientSending)
 	return err
 }
 
 // RecipientStatus is one recipient as an admin sees it.
 type RecipientStatus struct {
-	MemberID    string     `json:"member_id"`
-	Status      string     `json:"status"`
-	ErrorCode   string     `json:"error_code,omitempty"`
-	ErrorDetail string     `json:"error_detail,omitempty"`
-	SentAt      *time.Time `json:"sent_at,omitempty"`
-	FinishedAt  *time.Time `json:"finished_at,omitempty"`
+	MemberID    string                  `json:"member_id"`
+	Status      steeple.RecipientStatus `json:"status"`
+	ErrorCode   string                  `json:"error_code,omitempty"`
+	ErrorDetail string                  `json:"error_detail,omitempty"`
+	SentAt      *time.Time              `json:"sent_at,omitempty"`
+	FinishedAt  *time.Time              `json:"finished_at,omitempty"`
 }
 
 // BroadcastRecipients lists each recipient's status.

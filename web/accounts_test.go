@@ -157,8 +157,7 @@ func TestAcceptInvitationPage(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, be *testkit.Backend) {
 		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
 		r := s.Signup(t, "Grace Chapel", "ruth@grace.example.org", password)
-		tenant, _ := r.Body["tenant"].(map[string]any)
-		tok := apiToken(t, s, "ruth@grace.example.org", tenant["id"].(string))
+		tok := apiToken(t, s, "ruth@grace.example.org", r.Session(t).Tenant.ID)
 		if r := s.Do(t, "POST", "/api/v1/admins/invitations", tok, map[string]any{"email": "paul@grace.example.org"}); r.Status != 201 && r.Status != 202 {
 			t.Fatalf("invite: %d %s", r.Status, r.Raw)
 		}

@@ -32,7 +32,7 @@ func (h *Handler) broadcastStop(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	if r.PostForm.Get("confirm") != "yes" {
-		waiting := b.Counts[store.StatusQueued] + b.Counts[store.StatusSending]
+		waiting := b.Counts[steeple.RecipientQueued] + b.Counts[steeple.RecipientSending]
 		h.confirm(w, r, v, v.T("broadcast.stop.question", "Count", waiting, "N", v.Num(waiting)),
 			v.T("broadcast.stop.button"), "/messages/"+id)
 		return
@@ -82,8 +82,8 @@ type broadcastData struct {
 	Funnel       []funnelRow
 	Reasons      []reasonRow
 	Recipients   []recipientRow
-	Filter       string
-	Statuses     []string
+	Filter       steeple.RecipientStatus
+	Statuses     []steeple.RecipientStatus
 	Next         string // the next page of recipients ("" on the last)
 	Replies      []store.BroadcastReply
 	RepliesTotal int
@@ -100,7 +100,7 @@ type progressData struct {
 	Pct     int
 	Done    bool
 	Poll    string
-	Counts  map[string]int
+	Counts  map[steeple.RecipientStatus]int
 }
 
 // funnelRow is one bar of the delivery funnel (and one row of its table).
@@ -123,14 +123,10 @@ type recipientRow struct {
 	MemberID string
 	Name     string
 	Phone    string
-	Status   string
+	Status   steeple.RecipientStatus
 	Reason   string // the reason key when failed or skipped
 	At       *time.Time
 }
-
-// recipientStatuses are the statuses the recipients list can be filtered by.
-var recipientStatuses = []string{store.StatusQueued, store.StatusSending, store.StatusSent, store.StatusDelivered,
-	store.StatusFailed, store.StatusSkipped}
 
 // broadcast shows where one broadcast's texts went. Another church's id,
 // like an id that does not exist, is a 404 page.
@@ -139,8 +135,8 @@ func (h *Handler) broadcast(w http.ResponseWriter, r *http.Request, s *session) 
 	v := s.view
 	v.TitleID = "broadcast.title"
 	id := r.PathValue("id")
-	filter := r.URL.Query().Get("status")
-	if filter != "" && !validRecipientStatus(filter) {
+	filter := steeple.RecipientStatus(r.URL.Query().Get("status"))
+	if filter != "" && !filter.Valid() {
 		filter = ""
 	}
 	b, err := h.deps.Store.Broadcast(ctx, s.h, id)
@@ -148,7 +144,7 @@ func (h *Handler) broadcast(w http.ResponseWriter, r *http.Request, s *session) 
 		h.fail(w, r, v, err)
 		return
 	}
-	d := broadcastData{B: b, Filter: filter, Statuses: recipientStatuses}
+	d := broadcastData{B: b, Filter: filter, Statuses: steeple.RecipientStatuses()}
 	d.Progress = h.progress(b)
 	d.Funnel = funnel(b)
 	d.CanStop = !d.Progress.Done && b.StoppedAt == nil
@@ -198,7 +194,7 @@ func (h *Handler) broadcastProgress(w http.ResponseWriter, r *http.Request, s *s
 // every 2 s at first, less often as the work ages, not at all once done.
 func (h *Handler) progress(b *store.Broadcast) progressData {
 	p := progressData{ID: b.ID, Total: b.Recipients, Counts: b.Counts}
-	p.Waiting = b.Counts[store.StatusQueued] + b.Counts[store.StatusSending]
+	p.Waiting = b.Counts[steeple.RecipientQueued] + b.Counts[steeple.RecipientSending]
 	p.Handled = b.Recipients - p.Waiting
 	if b.Recipients > 0 {
 		p.Pct = p.Handled * 100 / b.Recipients
@@ -229,11 +225,11 @@ func funnel(b *store.Broadcast) []funnelRow {
 	c := b.Counts
 	rows := []funnelRow{
 		{TextID: "funnel.queued", Class: "bar-all", N: b.Recipients},
-		{TextID: "funnel.sent", Class: "bar-sent", N: c[store.StatusSent] + c[store.StatusDelivered]},
-		{TextID: "funnel.delivered", Class: "bar-ok", N: c[store.StatusDelivered]},
-		{TextID: "funnel.failed", Class: "bar-bad", N: c[store.StatusFailed]},
-		{TextID: "funnel.skipped", Class: "bar-skip", N: c[store.StatusSkipped]},
-		{TextID: "funnel.waiting", Class: "bar-wait", N: c[store.StatusQueued] + c[store.StatusSending]},
+		{TextID: "funnel.sent", Class: "bar-sent", N: c[steeple.RecipientSent] + c[steeple.RecipientDelivered]},
+		{TextID: "funnel.delivered", Class: "bar-ok", N: c[steeple.RecipientDelivered]},
+		{TextID: "funnel.failed", Class: "bar-bad", N: c[steeple.RecipientFailed]},
+		{TextID: "funnel.skipped", Class: "bar-skip", N: c[steeple.RecipientSkipped]},
+		{TextID: "funnel.waiting", Class: "bar-wait", N: c[steeple.RecipientQueued] + c[steeple.RecipientSending]},
 	}
 	for i := range rows {
 		if b.Recipients > 0 {
@@ -253,7 +249,7 @@ func (d broadcastData) FunnelHeight() int { return len(d.Funnel) * funnelStep }
 // reasonOf sorts one failed or skipped outcome into a plain-language
 // reason, from the provider's error code (see TELNYX.md) or the detail
 // Steeple recorded.
-func reasonOf(status, code, detail string) string {
+func reasonOf(status steeple.RecipientStatus, code, detail string) string {
 	switch code {
 	case "40310", "40001":
 		return "landline"
@@ -282,7 +278,7 @@ func reasonOf(status, code, detail string) string {
 	case strings.HasPrefix(detail, "provider kept failing"):
 		return "provider"
 	}
-	if status == store.StatusSkipped {
+	if status == steeple.RecipientSkipped {
 		return "opted_out"
 	}
 	return "other"
@@ -309,18 +305,9 @@ func reasons(outs []store.OutcomeCount) []reasonRow {
 	return rows
 }
 
-func validRecipientStatus(st string) bool {
-	for _, s := range recipientStatuses {
-		if s == st {
-			return true
-		}
-	}
-	return false
-}
-
 // recipients lists a page of a broadcast's recipients (name and phone)
 // of one status ("": all) after a member id, and the next page's cursor.
-func (h *Handler) recipients(r *http.Request, s *session, id, status, after string, limit int) ([]recipientRow, string, error) {
+func (h *Handler) recipients(r *http.Request, s *session, id string, status steeple.RecipientStatus, after string, limit int) ([]recipientRow, string, error) {
 	rs, next, err := h.deps.Messaging.Recipients(r.Context(), s.h, id, store.RecipientFilter{Status: status, After: after, Limit: limit})
 	if err != nil {
 		return nil, "", err
@@ -332,7 +319,7 @@ func (h *Handler) recipients(r *http.Request, s *session, id, status, after stri
 		if row.At == nil {
 			row.At = x.SentAt
 		}
-		if x.Status == store.StatusFailed || x.Status == store.StatusSkipped {
+		if x.Status == steeple.RecipientFailed || x.Status == steeple.RecipientSkipped {
 			row.Reason = reasonOf(x.Status, x.ErrorCode, x.ErrorDetail)
 		}
 		out = append(out, row)
@@ -344,10 +331,12 @@ func (h *Handler) recipients(r *http.Request, s *session, id, status, after stri
 // answer is buffered and written after the church's handle is released.
 func (h *Handler) broadcastCSV(w http.ResponseWriter, r *http.Request, s *session) {
 	v := s.view
-	status := r.URL.Query().Get("status")
-	if status != "" && !validRecipientStatus(status) {
-		h.fail(w, r, v, steeple.FieldError("status", "must be one of "+strings.Join(recipientStatuses, ", ")))
-		return
+	status := steeple.RecipientStatus(r.URL.Query().Get("status"))
+	if status != "" {
+		if _, err := steeple.ParseRecipientStatus(string(status)); err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
 	}
 	id := r.PathValue("id")
 	if _, err := h.deps.Store.Broadcast(r.Context(), s.h, id); err != nil {

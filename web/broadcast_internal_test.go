@@ -3,6 +3,8 @@ package web
 import (
 	"testing"
 	"time"
+
+	"github.com/steeple-sms/steeple"
 )
 
 // Polling backs off as a broadcast ages.
@@ -19,7 +21,10 @@ func TestPollBacksOff(t *testing.T) {
 
 // Provider codes and Steeple's own details map to plain reasons.
 func TestReasonOf(t *testing.T) {
-	for _, c := range []struct{ status, code, detail, want string }{
+	for _, c := range []struct {
+		status             steeple.RecipientStatus
+		code, detail, want string
+	}{
 		{"failed", "40310", "invalid number: Invalid 'to' address", "landline"},
 		{"failed", "40001", "not routable", "landline"},
 		{"failed", "40003", "spam", "blocked"},

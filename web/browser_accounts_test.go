@@ -51,7 +51,7 @@ func TestBrowserAcceptInvitation(t *testing.T) {
 	owner.Do(chromedp.Navigate(s.URL+"/signin"), chromedp.WaitVisible("#email"),
 		chromedp.SendKeys("#email", "ruth@grace.example.org"), chromedp.SendKeys("#password", password),
 		chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("#glance-h"))
-	if inv := s.Do(t, "POST", "/api/v1/admins/invitations", r.Body["access_token"].(string), map[string]any{"email": "paul@grace.example.org"}); inv.Status >= 300 {
+	if inv := s.Do(t, "POST", "/api/v1/admins/invitations", r.Session(t).AccessToken, map[string]any{"email": "paul@grace.example.org"}); inv.Status >= 300 {
 		t.Fatalf("invite: %d %s", inv.Status, inv.Raw)
 	}
 	link := s.Mail.WaitFor(t, "paul@grace.example.org", "/invitations/accept?token=").Token()

@@ -116,9 +116,9 @@ func TestBrowserChooseChurchAndCode(t *testing.T) {
 	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{NoQueue: true})
 	first := s.Signup(t, "First Baptist", "pastor@example.org", password)
 	s.Signup(t, "First Baptist Annex", "pastor@example.org", password)
-	tenant, _ := first.Body["tenant"].(map[string]any)
-	firstID, _ := tenant["id"].(string)
-	secret, _ := s.Client(first.Body["access_token"].(string)).EnableMFA(t)
+	fs := first.Session(t)
+	firstID := fs.Tenant.ID
+	secret, _ := s.Client(fs.AccessToken).EnableMFA(t)
 
 	p := webtest.New(t, 1024, 768)
 	p.Language("en-US")

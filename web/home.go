@@ -141,7 +141,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 		for _, b := range bs {
 			rc := recent{ID: b.ID, Text: b.Text, CreatedAt: b.CreatedAt, Recipients: b.Recipients,
-				Delivered: b.Counts["delivered"], Failed: b.Counts["failed"]}
+				Delivered: b.Counts[steeple.RecipientDelivered], Failed: b.Counts[steeple.RecipientFailed]}
 			if b.Recipients > 0 {
 				rc.RatePct = rc.Delivered * 100 / b.Recipients
 			}

@@ -39,7 +39,7 @@ func TestHomeReflectsState(t *testing.T) {
 		if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
 			t.Fatalf("message: %d %s", r.Status, r.Raw)
 		}
-		id, _ := r.Body["id"].(string)
+		id := r.ID(t)
 		home = b.get("/").want(t, 200, "Done:", "Potluck Sunday &lt;b&gt;6pm&lt;/b&gt;", "/messages/"+id, "CST")
 		home.lacks(t, "No messages sent yet.", "<b>6pm</b>")
 		b.get("/messages/"+id).want(t, 200, "Where its text went", "Delivered")

@@ -48,7 +48,7 @@ func TestBrowserMembersGroupsTemplates(t *testing.T) {
 	choir := addGroup(t, s, tok, "Choir")
 	addGroup(t, s, tok, "Youth")
 	tr := s.Do(t, "POST", "/api/v1/templates", tok, map[string]any{"name": "Sunday reminder", "body": "Hi {first_name}, see you Sunday at 10 at {church_name}!"})
-	tid, _ := tr.Body["id"].(string)
+	tid := tr.ID(t)
 
 	p.Do(chromedp.Navigate(s.URL+"/members"), chromedp.WaitVisible("#q"))
 	p.WaitText("#total", "4 members")

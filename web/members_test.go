@@ -28,7 +28,7 @@ func addMember(t *testing.T, s *testkit.Server, tok, first, last, phone string, 
 	if r.Status != http.StatusCreated {
 		t.Fatalf("member: %d %s", r.Status, r.Raw)
 	}
-	id, _ := r.Body["id"].(string)
+	id := r.ID(t)
 	return id
 }
 
@@ -39,7 +39,7 @@ func addGroup(t *testing.T, s *testkit.Server, tok, name string) string {
 	if r.Status != http.StatusCreated {
 		t.Fatalf("group: %d %s", r.Status, r.Raw)
 	}
-	id, _ := r.Body["id"].(string)
+	id := r.ID(t)
 	return id
 }
 
@@ -87,7 +87,7 @@ func TestMembersPagesInBothLanguages(t *testing.T) {
 		tok, zoe, _ := churchWithMembers(t, s, b, "Grace Chapel", "ruth@grace.example.org")
 		g := addGroup(t, s, tok, "Choir")
 		tr := s.Do(t, "POST", "/api/v1/templates", tok, map[string]any{"name": "Welcome", "body": "Hi {first_name}!"})
-		tid, _ := tr.Body["id"].(string)
+		tid := tr.ID(t)
 		for _, c := range []struct {
 			lang                                                     string
 			members, total, member, history, groups, templates, edit string

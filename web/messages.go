@@ -92,9 +92,9 @@ func (h *Handler) messages(w http.ResponseWriter, r *http.Request, s *session) {
 func sentRowOf(b *store.Broadcast) sentRow {
 	c := b.Counts
 	row := sentRow{ID: b.ID, Text: b.Text, CreatedAt: b.CreatedAt, Recipients: b.Recipients,
-		Delivered: c[store.StatusDelivered], Failed: c[store.StatusFailed], Skipped: c[store.StatusSkipped],
-		Waiting: c[store.StatusQueued] + c[store.StatusSending]}
-	row.Sent = c[store.StatusSent] + row.Delivered + row.Failed
+		Delivered: c[steeple.RecipientDelivered], Failed: c[steeple.RecipientFailed], Skipped: c[steeple.RecipientSkipped],
+		Waiting: c[steeple.RecipientQueued] + c[steeple.RecipientSending]}
+	row.Sent = c[steeple.RecipientSent] + row.Delivered + row.Failed
 	if row.Sent > 0 {
 		row.RatePct = (row.Delivered*200 + row.Sent) / (2 * row.Sent) // rounded
 	}

@@ -38,7 +38,7 @@ func TestBrowserBroadcastAndReports(t *testing.T) {
 	if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
 		t.Fatalf("message: %d %s", r.Status, r.Raw)
 	}
-	id := r.Body["id"].(string)
+	id := r.ID(t)
 	p.Do(chromedp.Navigate(s.URL+"/messages/"+id), chromedp.WaitVisible("#progress"))
 	if !webtest.Eval[bool](p, `document.querySelector("#progress").hasAttribute("hx-trigger")`) {
 		t.Fatal("the page opened after sending finished: nothing was watched")
@@ -61,10 +61,11 @@ func TestBrowserBroadcastAndReports(t *testing.T) {
 	// The chart's bars and its table hold the same numbers, week by week.
 	bars := webtest.Eval[[]string](p, `Array.from(document.querySelectorAll("#chart-texts rect")).map(e => e.dataset.value)`)
 	cells := webtest.Eval[[]string](p, `Array.from(document.querySelectorAll("#table-texts tbody td")).map(e => e.textContent.trim())`)
-	api := s.Do(t, "GET", "/api/v1/reports/weekly", tok, nil)
+	var report messaging.WeeklyReport
+	s.Client(tok).Call(t, "GET", "/api/v1/reports/weekly", nil, 200, &report)
 	var fromAPI []string
-	for _, w := range api.Body["weeks"].([]any) {
-		fromAPI = append(fromAPI, fmt.Sprint(w.(map[string]any)["texts"]))
+	for _, w := range report.Weeks {
+		fromAPI = append(fromAPI, fmt.Sprint(w.Texts))
 	}
 	if strings.Join(bars, ",") != strings.Join(cells, ",") || strings.Join(bars, ",") != strings.Join(fromAPI, ",") || bars[11] != "4" {
 		t.Fatalf("chart %v, table %v, API %v", bars, cells, fromAPI)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
 )
 
@@ -38,7 +39,7 @@ func sendingChurch(t *testing.T, s *testkit.Server, name, email string, n int) (
 		if r.Status != http.StatusCreated {
 			t.Fatalf("member: %d %s", r.Status, r.Raw)
 		}
-		ids = append(ids, r.Body["id"].(string))
+		ids = append(ids, r.ID(t))
 	}
 	return b, tok, ids
 }
@@ -102,9 +103,9 @@ func TestBroadcastPage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i, u := range []store.RecipientUpdate{{Status: store.StatusDelivered},
-			{Status: store.StatusFailed, ErrorCode: "40310", ErrorDetail: "invalid number: Invalid 'to' address"},
-			{Status: store.StatusSkipped, ErrorDetail: "member opted out or was removed"}} {
+		for i, u := range []store.RecipientUpdate{{Status: steeple.RecipientDelivered},
+			{Status: steeple.RecipientFailed, ErrorCode: "40310", ErrorDetail: "invalid number: Invalid 'to' address"},
+			{Status: steeple.RecipientSkipped, ErrorDetail: "member opted out or was removed"}} {
 			if err := s.Store.UpdateRecipient(ctx, h, bc.ID, ids[i], u); err != nil {
 				t.Fatal(err)
 			}
@@ -112,7 +113,7 @@ func TestBroadcastPage(t *testing.T) {
 		h.Release()
 		b.get("/messages/"+bc.ID+"/progress").want(t, 200, `hx-trigger="every 2s`, "3 of 4 texts handled")
 		h, _ = s.Tenancy.Manager.Acquire(ctx, b.tenantOf())
-		if err := s.Store.UpdateRecipient(ctx, h, bc.ID, ids[3], store.RecipientUpdate{Status: store.StatusDelivered}); err != nil {
+		if err := s.Store.UpdateRecipient(ctx, h, bc.ID, ids[3], store.RecipientUpdate{Status: steeple.RecipientDelivered}); err != nil {
 			t.Fatal(err)
 		}
 		h.Release()
@@ -127,16 +128,11 @@ func TestBroadcastPage(t *testing.T) {
 		page.lacks(t, "hx-trigger")
 
 		// The funnel's numbers are the API's counts.
-		api := s.Do(t, "GET", "/api/v1/messages/"+bc.ID, tok, nil)
-		if api.Status != 200 {
-			t.Fatalf("api: %d %s", api.Status, api.Raw)
-		}
-		msg := api.Body["message"].(map[string]any)
-		counts := msg["counts"].(map[string]any)
-		c := func(k string) int { return int(counts[k].(float64)) }
-		want := map[string]int{"funnel.queued": int(msg["recipients"].(float64)), "funnel.sent": c("sent") + c("delivered"),
-			"funnel.delivered": c("delivered"), "funnel.failed": c("failed"), "funnel.skipped": c("skipped"),
-			"funnel.waiting": c("queued") + c("sending")}
+		msg := s.Client(tok).GetBroadcast(t, bc.ID).Message
+		c := msg.Counts
+		want := map[string]int{"funnel.queued": msg.Recipients, "funnel.sent": c["sent"] + c["delivered"],
+			"funnel.delivered": c["delivered"], "funnel.failed": c["failed"], "funnel.skipped": c["skipped"],
+			"funnel.waiting": c["queued"] + c["sending"]}
 		if got := funnelNumbers(page.Body); fmt.Sprint(got) != fmt.Sprint(want) {
 			t.Fatalf("funnel %v, API %v", got, want)
 		}
@@ -198,7 +194,7 @@ func TestBroadcastProgressReachesDone(t *testing.T) {
 		if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
 			t.Fatalf("message: %d %s", r.Status, r.Raw)
 		}
-		id := r.Body["id"].(string)
+		id := r.ID(t)
 		deadline := time.Now().Add(30 * time.Second)
 		for {
 			p := b.get("/messages/"+id+"/progress").want(t, 200)
@@ -225,40 +221,36 @@ func TestReportsPage(t *testing.T) {
 		if r.Status != http.StatusCreated && r.Status != http.StatusAccepted {
 			t.Fatalf("message: %d %s", r.Status, r.Raw)
 		}
-		id := r.Body["id"].(string)
+		id := r.ID(t)
 		deadline := time.Now().Add(30 * time.Second)
 		// Wait until both texts' delivery reports are in, so the page and
 		// the API read the same finished week.
 		for {
-			m := s.Do(t, "GET", "/api/v1/messages/"+id, tok, nil)
-			counts, _ := m.Body["message"].(map[string]any)["counts"].(map[string]any)
-			if d, _ := counts["delivered"].(float64); d == 2 {
+			m := s.Client(tok).GetBroadcast(t, id).Message
+			if m.Counts["delivered"] == 2 {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("not delivered after 30 s: %s", m.Raw)
+				t.Fatalf("not delivered after 30 s: %v", m.Counts)
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
 		page := b.get("/reports").want(t, 200, "Texts sent each week", `<svg class="chart"`, "Download as CSV")
-		api := s.Do(t, "GET", "/api/v1/reports/weekly", tok, nil)
-		if api.Status != 200 {
-			t.Fatalf("api: %d %s", api.Status, api.Raw)
-		}
-		weeks := api.Body["weeks"].([]any)
+		var report messaging.WeeklyReport
+		s.Client(tok).Call(t, "GET", "/api/v1/reports/weekly", nil, 200, &report)
+		weeks := report.Weeks
 		rows := regexp.MustCompile(`data-texts="(\d+)" data-parts="(\d+)" data-rate="([0-9.]+)" data-optouts="(\d+)" data-replies="(\d+)"`).FindAllStringSubmatch(page.Body, -1)
 		if len(rows) != len(weeks) || len(rows) != 12 {
 			t.Fatalf("%d rows, API %d weeks", len(rows), len(weeks))
 		}
 		texts := 0
-		for i, w := range weeks {
-			wk := w.(map[string]any)
+		for i, wk := range weeks {
 			got := strings.Join(rows[i][1:], ",")
-			want := fmt.Sprintf("%v,%v,%v,%v,%v", wk["texts"], wk["parts"], wk["delivery_rate"], wk["opt_outs"], wk["replies"])
+			want := fmt.Sprintf("%v,%v,%v,%v,%v", wk.Texts, wk.Parts, wk.DeliveryRate, wk.OptOuts, wk.Replies)
 			if got != want {
 				t.Fatalf("week %d: page %s, API %s", i, got, want)
 			}
-			texts += int(wk["texts"].(float64))
+			texts += wk.Texts
 		}
 		if texts != 2 {
 			t.Fatalf("texts in the report: %d, want 2", texts)

@@ -67,7 +67,7 @@ func TestOtherChurchIDsAreNotFound(t *testing.T) {
 		tok, zoe, _ := churchWithMembers(t, s, a, "Grace Chapel", "ruth@grace.example.org")
 		g := addGroup(t, s, tok, "Choir")
 		tr := s.Do(t, "POST", "/api/v1/templates", tok, map[string]any{"name": "Welcome", "body": "Hi {first_name}!"})
-		tid, _ := tr.Body["id"].(string)
+		tid := tr.ID(t)
 
 		o := newBrowser(t, s, "en")
 		o.signUp("Other Church", "other@example.org")

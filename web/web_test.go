@@ -27,7 +27,7 @@ func (b *browser) tenantOf() string {
 func apiToken(t *testing.T, s *testkit.Server, email, tenantID string) string {
 	t.Helper()
 	r := s.Do(t, "POST", "/api/v1/auth/login", "", map[string]any{"email": email, "password": password, "tenant_id": tenantID})
-	tok, _ := r.Body["access_token"].(string)
+	tok := r.Session(t).AccessToken
 	if tok == "" {
 		t.Fatalf("api login: %d %s", r.Status, r.Raw)
 	}

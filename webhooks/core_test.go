@@ -41,7 +41,7 @@ func TestCoreIsolation(t *testing.T) {
 		// A's broadcast stays "sent": the carrier never reports back.
 		s.Sim.SetOutcome(p, telnyxsim.Outcome{Kind: telnyxsim.NeverFinalize})
 		aMsg := a.API(s).BroadcastAll(t, "Choir practice moved to Thursday")
-		waitRecipient(t, s, a, aMsg, annA, store.StatusSent)
+		waitRecipient(t, s, a, aMsg, annA, steeple.RecipientSent)
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeApplied, 1)
 
 		// A text to A's number: A's inbox, matched to A's member, nothing in B.
@@ -59,13 +59,13 @@ func TestCoreIsolation(t *testing.T) {
 		// A receipt for B's broadcast: B's recipient delivered, A's untouched.
 		s.Sim.SetOutcome(p, telnyxsim.Outcome{Kind: telnyxsim.Deliver})
 		bMsg := bb.API(s).BroadcastAll(t, "Potluck on Sunday")
-		bv := waitRecipient(t, s, bb, bMsg, annB, store.StatusDelivered)
+		bv := waitRecipient(t, s, bb, bMsg, annB, steeple.RecipientDelivered)
 		if bv.Message.Counts["delivered"] != 1 || bv.Message.Recipients != 1 {
 			t.Fatalf("B's broadcast: %+v; want its one recipient delivered", bv.Message)
 		}
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied, 1)
 		av := a.API(s).GetBroadcast(t, aMsg)
-		if r := av.Recipient(annA); r == nil || r.Status != store.StatusSent || r.FinishedAt != nil || av.Message.Counts["sent"] != 1 {
+		if r := av.Recipient(annA); r == nil || r.Status != steeple.RecipientSent || r.FinishedAt != nil || av.Message.Counts["sent"] != 1 {
 			t.Fatalf("A's broadcast changed after B's receipt: %+v %+v", av.Message.Counts, av.Recipients)
 		}
 		if cs := bb.API(s).Conversations(t, ""); len(cs) != 0 {
@@ -178,7 +178,7 @@ func coreIsolationAtScale(t *testing.T, s *testkit.Server, p string, others map[
 		if err != nil {
 			return err
 		}
-		if len(rs) != 1 || rs[0].MemberID != c.member || rs[0].Status != store.StatusDelivered {
+		if len(rs) != 1 || rs[0].MemberID != c.member || rs[0].Status != steeple.RecipientDelivered {
 			return fmt.Errorf("%s's broadcast recipients: %+v; want its member %s delivered", c.name, rs, c.member)
 		}
 		return nil

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -30,7 +31,7 @@ import (
 
 // waitRecipient waits until a member's recipient status in a broadcast is
 // want and returns the broadcast as it then stands.
-func waitRecipient(t *testing.T, s *testkit.Server, c *testkit.Church, broadcastID, memberID, want string) *testkit.BroadcastView {
+func waitRecipient(t *testing.T, s *testkit.Server, c *testkit.Church, broadcastID, memberID string, want steeple.RecipientStatus) *testkit.BroadcastView {
 	t.Helper()
 	var v *testkit.BroadcastView
 	testkit.Eventually(t, 15*time.Second, func() string {

@@ -65,7 +65,7 @@ func waitAnswers(t *testing.T, s *testkit.Server, c *testkit.Church, convID stri
 			return fmt.Sprintf("%d answers in the thread; want %d: %+v", len(out), n, out)
 		}
 		for _, m := range out {
-			if m.Status != store.StatusDelivered {
+			if m.Status != steeple.RecipientDelivered {
 				return fmt.Sprintf("answer %q is %s", m.Body, m.Status)
 			}
 		}
@@ -98,7 +98,7 @@ func wantAnswer(t *testing.T, s *testkit.Server, c *testkit.Church, convID, phon
 				got = append(got, m)
 			}
 		}
-		if len(got) != 1 || got[0].Status != store.StatusDelivered {
+		if len(got) != 1 || got[0].Status != steeple.RecipientDelivered {
 			return fmt.Sprintf("%q answers to %s: %+v; want one, delivered", purpose, phone, got)
 		}
 		return ""
@@ -139,8 +139,8 @@ func TestKeywords(t *testing.T) {
 
 		// A broadcast to everyone skips Ann.
 		first := c.API(s).BroadcastAll(t, "Choir practice moved to Thursday")
-		v := waitRecipient(t, s, c, first, ben, store.StatusDelivered)
-		if r := v.Recipient(ann); r != nil && r.Status != store.StatusSkipped {
+		v := waitRecipient(t, s, c, first, ben, steeple.RecipientDelivered)
+		if r := v.Recipient(ann); r != nil && r.Status != steeple.RecipientSkipped {
 			t.Fatalf("Ann after STOP is a recipient: %+v", r)
 		}
 		if v.Recipient(cy) != nil || v.Message.Counts["delivered"] != 1 {
@@ -172,8 +172,8 @@ func TestKeywords(t *testing.T) {
 
 		// The next broadcast includes both.
 		second := c.API(s).BroadcastAll(t, "Potluck on Sunday")
-		waitRecipient(t, s, c, second, ann, store.StatusDelivered)
-		v = waitRecipient(t, s, c, second, cy, store.StatusDelivered)
+		waitRecipient(t, s, c, second, ann, steeple.RecipientDelivered)
+		v = waitRecipient(t, s, c, second, cy, steeple.RecipientDelivered)
 		if v.Message.Recipients != 3 {
 			t.Fatalf("second broadcast has %d recipients; want Ann, Ben and Cy", v.Message.Recipients)
 		}
@@ -242,7 +242,7 @@ func TestKeywords(t *testing.T) {
 			t.Fatalf("conversation after adding the member: %+v", th.Conversation)
 		}
 		third := c.API(s).BroadcastAll(t, "Last call for the potluck")
-		v = waitRecipient(t, s, c, third, ben, store.StatusDelivered)
+		v = waitRecipient(t, s, c, third, ben, steeple.RecipientDelivered)
 		if r := v.Recipient(dana.ID); r != nil || s.Sim.CountTo(testkit.Phone(9)) != 0 {
 			t.Fatalf("Dana (opted out) in a broadcast: %+v, texts %d", r, s.Sim.CountTo(testkit.Phone(9)))
 		}
@@ -290,8 +290,8 @@ func TestKeywordConfirmationsBySteeple(t *testing.T) {
 		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
 
 		id := c.API(s).BroadcastAll(t, "Youth group tonight")
-		v := waitRecipient(t, s, c, id, eve, store.StatusDelivered)
-		if r := v.Recipient(dee); r != nil && r.Status != store.StatusSkipped {
+		v := waitRecipient(t, s, c, id, eve, steeple.RecipientDelivered)
+		if r := v.Recipient(dee); r != nil && r.Status != steeple.RecipientSkipped {
 			t.Fatalf("Dee after STOP in a broadcast: %+v", r)
 		}
 		if n := s.Sim.CountTo(testkit.Phone(4)); n != 2 {
@@ -363,7 +363,7 @@ func TestTextedStopHoldsForImportAndPhoneChange(t *testing.T) {
 		}
 		ben := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ben", Phone: testkit.Phone(2), OptedIn: true})
 		id := c.API(s).BroadcastAll(t, "Potluck on Sunday")
-		v := waitRecipient(t, s, c, id, ben, store.StatusDelivered)
+		v := waitRecipient(t, s, c, id, ben, steeple.RecipientDelivered)
 		for _, p := range []string{testkit.Phone(8), testkit.Phone(9)} {
 			for _, m := range s.SentTo(p) {
 				if m.Text == "Potluck on Sunday" {

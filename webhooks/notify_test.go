@@ -187,8 +187,8 @@ func TestPunctuatedStopOptsOut(t *testing.T) {
 			t.Fatalf("answer %+v", answers[0])
 		}
 		bid := c.API(s).BroadcastAll(t, "Picnic on Saturday")
-		v := waitRecipient(t, s, c, bid, eli, store.StatusDelivered)
-		if r := v.Recipient(dee); r != nil && r.Status != store.StatusSkipped {
+		v := waitRecipient(t, s, c, bid, eli, steeple.RecipientDelivered)
+		if r := v.Recipient(dee); r != nil && r.Status != steeple.RecipientSkipped {
 			t.Fatalf("Dee in a broadcast after Stop.: %+v", r)
 		}
 		if n := simTextsTo(s, testkit.Phone(1), "Picnic"); n != 0 {

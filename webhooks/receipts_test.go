@@ -101,7 +101,7 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 		annB := s.AddMember(t, bb.ID, testkit.MemberOptions{FirstName: "Annie", Phone: p, OptedIn: true})
 
 		aMsg := a.API(s).BroadcastAll(t, "Grace Chapel is moving to a new number")
-		waitRecipient(t, s, a, aMsg, annA, store.StatusSent)
+		waitRecipient(t, s, a, aMsg, annA, steeple.RecipientSent)
 		x := onlySentTo(t, s, p)
 		if x.From != number || !strings.HasSuffix(x.WebhookURL, "?tenant="+a.ID) {
 			t.Fatalf("A's text: %+v; want it from %s naming A in its webhook URL", x, number)
@@ -111,8 +111,9 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 
 		// A gives the number up; once released, B buys it and texts the same
 		// person from it.
-		if r := s.Do(t, "DELETE", "/api/v1/numbers/"+number, a.Token, nil); r.Status != http.StatusOK || r.Body["state"] != string(steeple.NumberReleasing) {
-			t.Fatalf("A releases %s: %d %s", number, r.Status, r.Raw)
+		var released testkit.NumberView
+		if r := a.API(s).Call(t, "DELETE", "/api/v1/numbers/"+number, nil, http.StatusOK, &released); released.State != steeple.NumberReleasing {
+			t.Fatalf("A releases %s: %s", number, r.Raw)
 		}
 		if n, err := s.Numbers.ReleaseDue(ctx); err != nil || n != 1 {
 			t.Fatalf("ReleaseDue = %d, %v; want A's number released", n, err)
@@ -134,7 +135,7 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 			t.Fatalf("owner of %s = %q, %v; want B", number, owner, err)
 		}
 		bMsg := bb.API(s).BroadcastAll(t, "Welcome to Hope Fellowship")
-		waitRecipient(t, s, bb, bMsg, annB, store.StatusSent)
+		waitRecipient(t, s, bb, bMsg, annB, steeple.RecipientSent)
 		if got := s.SentTo(p); len(got) != 2 || got[1].From != number {
 			t.Fatalf("texts to %s: %+v; want A's then B's, both from %s", p, got, number)
 		}
@@ -143,24 +144,24 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 
 		// A's finalized receipt arrives late: it updates A only.
 		k.mustAccept(t, s, aFinal)
-		av := waitRecipient(t, s, a, aMsg, annA, store.StatusDelivered)
+		av := waitRecipient(t, s, a, aMsg, annA, steeple.RecipientDelivered)
 		if av.Message.Counts["delivered"] != 1 {
 			t.Fatalf("A's counts %v; want 1 delivered", av.Message.Counts)
 		}
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied, 1)
 		bv := bb.API(s).GetBroadcast(t, bMsg)
-		if r := bv.Recipient(annB); r == nil || r.Status != store.StatusSent || r.FinishedAt != nil {
+		if r := bv.Recipient(annB); r == nil || r.Status != steeple.RecipientSent || r.FinishedAt != nil {
 			t.Fatalf("B's recipient after A's late receipt: %+v; want still sent", r)
 		}
 		// A's even later message.sent changes nothing: finalized stands.
 		k.mustAccept(t, s, aSent)
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder, 1)
-		if r := a.API(s).GetBroadcast(t, aMsg).Recipient(annA); r.Status != store.StatusDelivered {
+		if r := a.API(s).GetBroadcast(t, aMsg).Recipient(annA); r.Status != steeple.RecipientDelivered {
 			t.Fatalf("A's recipient after a late message.sent: %+v; want delivered", r)
 		}
 		// B's own receipt reaches B.
 		k.mustAccept(t, s, bFinal)
-		waitRecipient(t, s, bb, bMsg, annB, store.StatusDelivered)
+		waitRecipient(t, s, bb, bMsg, annB, steeple.RecipientDelivered)
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied, 2)
 
 		// A text to the number now belongs to B.
@@ -195,7 +196,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		}
 		bid := a.API(s).BroadcastAll(t, "Service at 10 tomorrow")
 		for i := 1; i <= 3; i++ {
-			waitRecipient(t, s, a, bid, ids[i], store.StatusSent)
+			waitRecipient(t, s, a, bid, ids[i], steeple.RecipientSent)
 		}
 		if err := s.Sim.WaitIdle(context.Background()); err != nil {
 			t.Fatal(err)
@@ -208,12 +209,12 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		// Ann: finalized (delivered) arrives before sent.
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal,
 			receiptPayload(x1, "delivered", hook, tSent, tFinal)))
-		waitRecipient(t, s, a, bid, ids[1], store.StatusDelivered)
+		waitRecipient(t, s, a, bid, ids[1], steeple.RecipientDelivered)
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageSent, tSent,
 			receiptPayload(x1, "sent", hook, tSent, time.Time{})))
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder, 1)
 		r := a.API(s).GetBroadcast(t, bid).Recipient(ids[1])
-		if r.Status != store.StatusDelivered || r.FinishedAt == nil || !r.FinishedAt.Equal(tFinal) {
+		if r.Status != steeple.RecipientDelivered || r.FinishedAt == nil || !r.FinishedAt.Equal(tFinal) {
 			t.Fatalf("Ann after finalized then sent: %+v; want delivered, finished at %v", r, tFinal)
 		}
 
@@ -221,7 +222,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal,
 			receiptPayload(x2, "delivery_failed", hook, tSent, tFinal,
 				map[string]any{"code": "40008", "title": "Undeliverable", "detail": "The handset is switched off."})))
-		v := waitRecipient(t, s, a, bid, ids[2], store.StatusFailed)
+		v := waitRecipient(t, s, a, bid, ids[2], steeple.RecipientFailed)
 		if r := v.Recipient(ids[2]); r.ErrorCode != "40008" || !strings.Contains(r.ErrorDetail, "Undeliverable") {
 			t.Fatalf("Ben's failed recipient: %+v; want error code 40008 and its title", r)
 		}
@@ -231,7 +232,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal,
 			receiptPayload(x3, "delivered", s.URL+"/webhooks/telnyx?tenant="+newUUID(), tSent, tFinal)))
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeUnavailable, 1)
-		if r := a.API(s).GetBroadcast(t, bid).Recipient(ids[3]); r.Status != store.StatusSent {
+		if r := a.API(s).GetBroadcast(t, bid).Recipient(ids[3]); r.Status != steeple.RecipientSent {
 			t.Fatalf("Cy after a receipt for another church: %+v; want still sent", r)
 		}
 		// Without a church in its URL a receipt goes to the sending number's owner.
@@ -240,7 +241,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeApplied, 1) // before the final one, so it is not out of order
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal,
 			receiptPayload(x3, "delivered", "", tSent, tFinal)))
-		v = waitRecipient(t, s, a, bid, ids[3], store.StatusDelivered)
+		v = waitRecipient(t, s, a, bid, ids[3], steeple.RecipientDelivered)
 		if c := v.Message.Counts; c["delivered"] != 2 || c["failed"] != 1 || c["sent"] != 0 {
 			t.Fatalf("broadcast counts %v; want 2 delivered, 1 failed", c)
 		}
@@ -248,7 +249,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, tFinal.Add(time.Second),
 			receiptPayload(x1, "delivery_failed", hook, tSent, tFinal.Add(time.Second), map[string]any{"code": "40002", "title": "Blocked"})))
 		waitMetric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeOutOfOrder, 1)
-		if r := a.API(s).GetBroadcast(t, bid).Recipient(ids[1]); r.Status != store.StatusDelivered || r.ErrorCode != "" {
+		if r := a.API(s).GetBroadcast(t, bid).Recipient(ids[1]); r.Status != steeple.RecipientDelivered || r.ErrorCode != "" {
 			t.Fatalf("Ann after a second final receipt: %+v; want still delivered", r)
 		}
 
@@ -271,10 +272,10 @@ func TestOutOfOrderReceipts(t *testing.T) {
 		testkit.Eventually(t, 10*time.Second, func() string {
 			for _, m := range a.API(s).Thread(t, th.ID).Only(store.DirectionOutbound) {
 				replyID = m.ID
-				if m.Status == store.StatusSent {
+				if m.Status == steeple.RecipientSent {
 					return ""
 				}
-				return "reply is " + m.Status
+				return "reply is " + string(m.Status)
 			}
 			return "no reply in the thread"
 		})
@@ -285,7 +286,7 @@ func TestOutOfOrderReceipts(t *testing.T) {
 			receiptPayload(reply, "sent", reply.WebhookURL, tSent, time.Time{})))
 		waitMetric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder, 2)
 		for _, m := range a.API(s).Thread(t, th.ID).Messages {
-			if m.ID == replyID && (m.Status != store.StatusDelivered || m.FinishedAt == nil || !m.FinishedAt.Equal(tFinal)) {
+			if m.ID == replyID && (m.Status != steeple.RecipientDelivered || m.FinishedAt == nil || !m.FinishedAt.Equal(tFinal)) {
 				t.Fatalf("reply after finalized then sent: %+v; want delivered at %v", m, tFinal)
 			}
 		}

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
@@ -347,7 +348,7 @@ func replayVectors(t *testing.T, b *testkit.Backend, vs []ed25519Vector, apply b
 			th := waitConversationWith(t, s, c, p.From.PhoneNumber, 1)
 			// (The vector's text reads like a request to stop: it is flagged,
 			// and answered by the one clarification.)
-			if in := th.Only(store.DirectionInbound); len(in) != 1 || in[0].Body != p.Text || in[0].Status != store.StatusReceived {
+			if in := th.Only(store.DirectionInbound); len(in) != 1 || in[0].Body != p.Text || in[0].Status != steeple.MessageReceived {
 				t.Errorf("%s: thread %+v; want the vector's text %q", v.Name, th.Messages, p.Text)
 			}
 			if wantMember := p.From.PhoneNumber == "+13125550199"; wantMember != (th.Member != nil && th.Member.ID == member) {

@@ -31,8 +31,8 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 		ann := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ann", Phone: testkit.Phone(1), OptedIn: true})
 		ben := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ben", Phone: testkit.Phone(2), OptedIn: true})
 		first := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
-		waitRecipient(t, s, c, first, ann, store.StatusSent)
-		waitRecipient(t, s, c, first, ben, store.StatusSent)
+		waitRecipient(t, s, c, first, ann, steeple.RecipientSent)
+		waitRecipient(t, s, c, first, ben, steeple.RecipientSent)
 		if err := s.Sim.WaitIdle(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -74,7 +74,7 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 
 		setStatus(steeple.TenantActive, steeple.TenantSuspended)
 		wantConsent(t, s, c, ann, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
-		if r := c.API(s).GetBroadcast(t, first).Recipient(ann); r.Status != store.StatusDelivered {
+		if r := c.API(s).GetBroadcast(t, first).Recipient(ann); r.Status != steeple.RecipientDelivered {
 			t.Fatalf("Ann's receipt while suspended: %+v; want delivered", r)
 		}
 		th := waitConversationWith(t, s, c, testkit.Phone(2), 1)
@@ -82,8 +82,8 @@ func TestSuspendedChurchRecordsWhatMembersSay(t *testing.T) {
 			t.Fatalf("Ben's HELP while suspended was answered %d times; want never", n)
 		}
 		second := c.API(s).BroadcastAll(t, "Choir practice moved to 7")
-		v := waitRecipient(t, s, c, second, ben, store.StatusSent)
-		if r := v.Recipient(ann); r != nil && r.Status != store.StatusSkipped {
+		v := waitRecipient(t, s, c, second, ben, steeple.RecipientSent)
+		if r := v.Recipient(ann); r != nil && r.Status != steeple.RecipientSkipped {
 			t.Fatalf("Ann after a STOP texted while suspended: %+v; want skipped", r)
 		}
 		if err := s.Sim.WaitIdle(ctx); err != nil {

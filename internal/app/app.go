@@ -234,13 +234,22 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		t.Inbox.Mail = t.Auth.Mail
 	}
 	a.Auth = auth.New(ten, a.Store, a.Keys, t.Auth, t.Now)
-	if a.Messaging, err = messaging.New(ten, a.Store, provider, a.Queue, t.Messaging, log); err != nil {
+	// Welcome texts are held for quiet hours on the inbox's clock, which
+	// writes them; the send job checks again when it runs.
+	welcomeNow := t.Inbox.Now
+	if welcomeNow == nil {
+		welcomeNow = time.Now
+	}
+	holdWelcome := func(ctx context.Context, h *tenancy.Handle) (time.Duration, error) {
+		return schedule.QuietWait(ctx, a.Store, h, welcomeNow())
+	}
+	if a.Messaging, err = messaging.New(ten, a.Store, provider, a.Queue, holdWelcome, t.Messaging, log); err != nil {
 		return nil, err
 	}
 	if a.Schedules, err = schedule.New(ten, a.Store, a.Messaging, a.Queue, t.Schedule, log); err != nil {
 		return nil, err
 	}
-	if a.Inbox, err = inbox.New(ten, a.Store, a.Messaging, a.Schedules, a.Queue, t.Inbox, log); err != nil {
+	if a.Inbox, err = inbox.New(ten, a.Store, a.Messaging, a.Queue, t.Inbox, log); err != nil {
 		return nil, err
 	}
 	a.Members = members.New(a.Store, a.Inbox)

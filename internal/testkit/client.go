@@ -36,6 +36,36 @@ type SessionAnswer struct {
 	Churches    []auth.Church `json:"churches"`
 }
 
+// Session decodes an answer that carries tokens.
+func (r *Response) Session(t testing.TB) SessionAnswer {
+	t.Helper()
+	var a SessionAnswer
+	r.Decode(t, &a)
+	return a
+}
+
+// Tokens is Session for an answer that must carry tokens: it fails the
+// test when the access or refresh token is missing.
+func (r *Response) Tokens(t testing.TB) SessionAnswer {
+	t.Helper()
+	a := r.Session(t)
+	if a.AccessToken == "" || a.RefreshToken == "" {
+		t.Fatalf("answer without tokens: %d %s", r.Status, r.Raw)
+	}
+	return a
+}
+
+// TenantID is the church an answer's tokens are for (a signup's, a
+// login's), failing the test when it names none.
+func (r *Response) TenantID(t testing.TB) string {
+	t.Helper()
+	a := r.Session(t)
+	if a.Tenant == nil || a.Tenant.ID == "" {
+		t.Fatalf("answer names no church: %d %s", r.Status, r.Raw)
+	}
+	return a.Tenant.ID
+}
+
 // ErrorAnswer is the body of a refusal.
 type ErrorAnswer struct {
 	Error struct {
