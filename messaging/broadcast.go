@@ -155,7 +155,7 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		return nil, errEmptyAudience
 	}
 	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded,
-		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}}
+		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}, recipients: make([]store.OutgoingRecipient, 0, len(people))}
 	church := h.Tenant().Name
 	p.media = media
 	mms := len(media) > 0
