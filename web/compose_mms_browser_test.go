@@ -59,9 +59,8 @@ func TestBrowserMMSAndTestToMe(t *testing.T) {
 		chromedp.SendKeys("#c-body", "Picnic on Sunday after the service! Here is the map."),
 		chromedp.SetUploadFiles("#c-file", []string{file}), chromedp.Click(`button[name=op][value=upload]`),
 		chromedp.WaitVisible("#c-thumb"))
-	if !webtest.Eval[bool](p, `(() => { const i = document.querySelector("#c-thumb"); return i.complete && i.naturalWidth === 64 })()`) {
-		t.Fatal("the uploaded image's thumbnail did not load")
-	}
+	p.WaitTrue(`(() => { const i = document.querySelector("#c-thumb"); return i.complete && i.naturalWidth === 64 })()`,
+		"the uploaded image's thumbnail to load")
 	if got := webtest.Eval[string](p, `document.querySelector("#c-body").value`); !strings.HasPrefix(got, "Picnic on Sunday") {
 		t.Fatalf("the text was lost by the upload: %q", got)
 	}
