@@ -233,7 +233,8 @@ func TestWebScenarioSQLite(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 	}
 	got := checkLines(t, stdout, "web", "sqlite")
-	want := []string{"home_page_p95_ms", "import_10000_rows_seconds", "page_bytes_max", "broadcast_page_p95_ms", "reports_page_p95_ms"}
+	want := []string{"home_page_p95_ms", "import_10000_rows_seconds", "page_bytes_max", "broadcast_page_p95_ms", "reports_page_p95_ms",
+		"compose_preview_p95_ms"}
 	if !strings.Contains(stderr, "no members list page") { // until the members page is merged
 		want = append(want, "members_page_p95_ms")
 	}
@@ -246,6 +247,10 @@ func TestWebScenarioSQLite(t *testing.T) {
 	}
 	if got["broadcast_page_p95_ms"]["recipients"] != json.Number("120") || got["reports_page_p95_ms"]["members"] != json.Number("30") {
 		t.Errorf("broadcast and reports lines: %v %v", got["broadcast_page_p95_ms"], got["reports_page_p95_ms"])
+	}
+	// Every member has a textable phone: the compose count reaches them all.
+	if got["compose_preview_p95_ms"]["recipients"] != json.Number("120") {
+		t.Errorf("compose preview line: %v", got["compose_preview_p95_ms"])
 	}
 	checkCleanedUp(t, stderr)
 }

@@ -108,29 +108,9 @@ type plan struct {
 // excluded) and renders every recipient's text.
 func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastRequest) (*plan, error) {
 	fe := map[string]string{}
-	text := strings.TrimSpace(r.Text)
-	if r.TemplateID != "" {
-		if text != "" {
-			fe["text"] = "give text or template_id, not both"
-		} else if t, err := s.store.Template(ctx, h, r.TemplateID); err != nil {
-			if steeple.ErrorCode(err) != steeple.ENOTFOUND {
-				return nil, err
-			}
-			fe["template_id"] = "no such template"
-		} else {
-			text = t.Body
-		}
-	} else if text == "" {
-		fe["text"] = "is required"
-	}
-	if len(r.MediaURLs)+len(r.MediaIDs) > 10 {
-		fe["media_urls"] = "at most 10 (media_urls and media_ids together)"
-	}
-	for _, m := range r.MediaURLs {
-		if why := s.checkMediaURL(ctx, m); why != "" {
-			fe["media_urls"] = why
-			break
-		}
+	text, err := s.checkContent(ctx, h, r, fe)
+	if err != nil {
+		return nil, err
 	}
 	a := r.Audience
 	kinds := 0
@@ -147,12 +127,9 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	if len(fe) > 0 {
 		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
 	}
-	media := append([]string{}, r.MediaURLs...)
-	for _, id := range r.MediaIDs {
-		if err := s.store.MediaExists(ctx, h, id); err != nil {
-			return nil, err
-		}
-		media = append(media, s.MediaLink(h.TenantID(), id, s.now().Add(MediaLinkTTL)))
+	media, err := s.mediaLinks(ctx, h, r)
+	if err != nil {
+		return nil, err
 	}
 	chosen, left, err := s.store.AudienceReach(ctx, h, a)
 	if err != nil {
@@ -178,7 +155,7 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 		return nil, errEmptyAudience
 	}
 	p := &plan{text: text, Preview: Preview{Recipients: len(people), Encoding: EncodingGSM7, Excluded: excluded,
-		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}}
+		LeftOut: leftOut, UCS2Chars: UCS2Chars(text)}, recipients: make([]store.OutgoingRecipient, 0, len(people))}
 	church := h.Tenant().Name
 	p.media = media
 	mms := len(media) > 0
@@ -221,6 +198,49 @@ func (s *Service) prepare(ctx context.Context, h *tenancy.Handle, r BroadcastReq
 	p.Sample = rendering(p.recipients[0])
 	p.Longest = rendering(p.recipients[longest])
 	return p, nil
+}
+
+// checkContent checks a request's text (or template) and media, adding
+// what is wrong to fe, and returns the text to send.
+func (s *Service) checkContent(ctx context.Context, h *tenancy.Handle, r BroadcastRequest, fe map[string]string) (string, error) {
+	text := strings.TrimSpace(r.Text)
+	if r.TemplateID != "" {
+		if text != "" {
+			fe["text"] = "give text or template_id, not both"
+		} else if t, err := s.store.Template(ctx, h, r.TemplateID); err != nil {
+			if steeple.ErrorCode(err) != steeple.ENOTFOUND {
+				return "", err
+			}
+			fe["template_id"] = "no such template"
+		} else {
+			text = t.Body
+		}
+	} else if text == "" {
+		fe["text"] = "is required"
+	}
+	if len(r.MediaURLs)+len(r.MediaIDs) > 10 {
+		fe["media_urls"] = "at most 10 (media_urls and media_ids together)"
+	}
+	for _, m := range r.MediaURLs {
+		if why := s.checkMediaURL(ctx, m); why != "" {
+			fe["media_urls"] = why
+			break
+		}
+	}
+	return text, nil
+}
+
+// mediaLinks are a request's media URLs, then the signed links of its
+// uploaded images. Errors: ENOTFOUND for an image not in this church.
+func (s *Service) mediaLinks(ctx context.Context, h *tenancy.Handle, r BroadcastRequest) ([]string, error) {
+	media := append([]string{}, r.MediaURLs...)
+	for _, id := range r.MediaIDs {
+		if err := s.store.MediaExists(ctx, h, id); err != nil {
+			return nil, err
+		}
+		media = append(media, s.MediaLink(h.TenantID(), id, s.now().Add(MediaLinkTTL)))
+	}
+	return media, nil
 }
 
 // rendering describes the text one recipient gets.

@@ -30,6 +30,33 @@ func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steepl
 	if err != nil {
 		return nil, err
 	}
+	return s.sendTest(ctx, h, admin, ip, b.ID, b.Text, b.MediaURLs, b.From)
+}
+
+// SendTestDraft is SendTest for a text not sent yet (the compose review's
+// "Send a test to me"): its text or template and its images, from the
+// church's first sending number. The audience is not looked at: nobody
+// but the admin gets it. Errors: EINVALID naming the text, media or
+// phone field, ENOTFOUND for another church's image, EFORBIDDEN as SendTest.
+func (s *Service) SendTestDraft(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, ip string, r BroadcastRequest) (*TestResult, error) {
+	fe := map[string]string{}
+	text, err := s.checkContent(ctx, h, r, fe)
+	if err != nil {
+		return nil, err
+	}
+	if len(fe) > 0 {
+		return nil, &steeple.Error{Code: steeple.EINVALID, Message: "some fields are invalid", Fields: fe}
+	}
+	media, err := s.mediaLinks(ctx, h, r)
+	if err != nil {
+		return nil, err
+	}
+	return s.sendTest(ctx, h, admin, ip, "draft", text, media, "")
+}
+
+// sendTest renders text for the admin and hands it to the provider for the
+// admin's own phone, from the preferred number if it may still send.
+func (s *Service) sendTest(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, ip, target, text string, media []string, preferred string) (*TestResult, error) {
 	to, err := s.store.AdminPhone(ctx, h, admin.ID)
 	if err != nil {
 		return nil, err
@@ -37,7 +64,7 @@ func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steepl
 	if to == "" {
 		return nil, steeple.FieldError("phone", "set your own phone first (PATCH /api/v1/me with {\"phone\": …}): a test goes only to you")
 	}
-	from, assigned, err := s.sendingNumber(ctx, h.TenantID(), b.From)
+	from, assigned, err := s.sendingNumber(ctx, h.TenantID(), preferred)
 	if err != nil {
 		return nil, err
 	}
@@ -45,9 +72,12 @@ func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steepl
 		return nil, steeple.Errorf(steeple.EINVALID, "this church has no phone number to send from yet")
 	}
 	first, _, _ := strings.Cut(strings.TrimSpace(admin.Name), " ")
-	body := members.Render(b.Text, first, h.Tenant().Name)
+	body := members.Render(text, first, h.Tenant().Name)
 	segments := Segments(body).PerMessage
-	if len(b.MediaURLs) > 0 {
+	if segments > MaxSegments {
+		return nil, steeple.FieldError("text", "is too long: it needs more than 10 segments")
+	}
+	if len(media) > 0 {
 		segments = 1
 	}
 	if err := s.store.AddSegments(ctx, h, segments, s.cfg.Plans[h.Tenant().Plan].MonthlySegments); err != nil {
@@ -58,7 +88,7 @@ func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steepl
 		return nil, err
 	}
 	res := &TestResult{To: to, From: from, Text: body}
-	out := outgoing{From: from, To: to, Text: body, MediaURLs: b.MediaURLs,
+	out := outgoing{From: from, To: to, Text: body, MediaURLs: media,
 		record: func(_ context.Context, _ *tenancy.Handle, u store.RecipientUpdate) error {
 			res.Status, res.ProviderID, res.Detail = u.Status, u.ProviderID, u.ErrorDetail
 			return nil
@@ -72,7 +102,7 @@ func (s *Service) SendTest(ctx context.Context, h *tenancy.Handle, admin *steepl
 		}
 		return nil, err
 	}
-	if err := s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "message.test_sent", Target: b.ID, IP: ip,
+	if err := s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "message.test_sent", Target: target, IP: ip,
 		Detail: "status: " + string(res.Status)}); err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -74,8 +75,11 @@ func (s *Store) AudienceReach(ctx context.Context, h *tenancy.Handle, a Audience
 		}
 		where = "id IN (" + marks(a.MemberIDs) + ")"
 	}
+	// Sorted here rather than by ORDER BY id: on SQLite the members' text
+	// primary key is a separate index, and reading the table through it
+	// costs a lookup per member (most of a 10,000-member preview).
 	rows, err := h.QueryContext(ctx, `SELECT id, first_name, phone_cipher, consent_status = 'opted_in', phone_invalid
-		FROM members WHERE `+where+` ORDER BY id`, args...)
+		FROM members WHERE `+where, args...)
 	if err != nil {
 		return nil, left, err
 	}
@@ -103,7 +107,11 @@ func (s *Store) AudienceReach(ctx context.Context, h *tenancy.Handle, a Audience
 		r.Phone = string(p)
 		out = append(out, r)
 	}
-	return out, left, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, left, err
+	}
+	slices.SortFunc(out, func(a, b Recipient) int { return strings.Compare(a.MemberID, b.MemberID) })
+	return out, left, nil
 }
 
 func (s *Store) mustExist(ctx context.Context, h *tenancy.Handle, table, id, what string) error {

@@ -87,7 +87,8 @@ type broadcastData struct {
 	Next         string // the next page of recipients ("" on the last)
 	Replies      []store.BroadcastReply
 	RepliesTotal int
-	CanStop      bool // texts still wait and the broadcast was not stopped
+	CanStop      bool   // texts still wait and the broadcast was not stopped
+	StoppedBy    string // the name of the admin who stopped it ("" if unknown)
 }
 
 // progressData is the live progress fragment. Poll is its hx-trigger; ""
@@ -148,6 +149,16 @@ func (h *Handler) broadcast(w http.ResponseWriter, r *http.Request, s *session) 
 	d.Progress = h.progress(b)
 	d.Funnel = funnel(b)
 	d.CanStop = !d.Progress.Done && b.StoppedAt == nil
+	if b.StoppedAt != nil && b.StoppedBy != "" {
+		a, err := h.deps.Store.Admin(ctx, s.h, b.StoppedBy)
+		switch {
+		case err == nil:
+			d.StoppedBy = a.Name
+		case steeple.ErrorCode(err) != steeple.ENOTFOUND: // an admin removed since is not named
+			h.fail(w, r, v, err)
+			return
+		}
+	}
 	outs, err := h.deps.Store.BroadcastOutcomes(ctx, s.h, id)
 	if err != nil {
 		h.fail(w, r, v, err)

@@ -27,7 +27,7 @@ const composeMembers = 200
 func (h *Handler) routeCompose() {
 	h.mux.HandleFunc("GET /messages/new", h.authed(h.composeForm))
 	h.mux.HandleFunc("POST /messages/new", h.authedCompose(h.composePost))
-	h.mux.HandleFunc("POST /messages/count", h.authedCompose(h.composeCount))
+	h.mux.HandleFunc("POST /messages/count", h.sessionOnly(h.composeCount))
 	h.mux.HandleFunc("GET /messages/new/media/{id}", h.authed(h.composeMedia))
 }
 
@@ -127,6 +127,12 @@ type review struct {
 	QuietStart, QuietEnd string
 	When                 string // "now", "at", "recurring"
 	At                   time.Time
+	// MyPhone is the signed-in admin's own phone, where "Send a test to
+	// me" goes ("" when none is on file: the page offers to save one).
+	MyPhone     string
+	PhoneSaved  bool
+	TestSentTo  string // a test just went to this phone
+	TestProblem string // why a test could not be sent (a service message)
 }
 
 // Weekdays are the days of a weekly rule, Sunday first.
@@ -232,9 +238,9 @@ func composeRequest(v *view, f map[string][]string) messaging.BroadcastRequest {
 	return req
 }
 
-// composeCount is the live counter: pure computation on the text.
-func (h *Handler) composeCount(w http.ResponseWriter, r *http.Request, s *session) {
-	v := s.view
+// composeCount is the live counter: pure computation on the text, so it
+// takes no church connection (see sessionOnly).
+func (h *Handler) composeCount(w http.ResponseWriter, r *http.Request, v *view) {
 	d := readCompose(v, r.PostForm)
 	d.Count = messaging.CountText(v.Form.Value("body"))
 	v.Data = d
@@ -262,7 +268,8 @@ func (h *Handler) composeMedia(w http.ResponseWriter, r *http.Request, s *sessio
 // the GSM-7 look-alikes, op=insert appends a variable (app.js inserts at
 // the cursor instead), op=audience counts who gets it (htmx fragment),
 // op=upload keeps an image, op=review shows the cost, op=send sends or
-// schedules, op=edit goes back from the review.
+// schedules, op=test texts the admin's own phone and op=savephone saves
+// it (both from the review), op=edit goes back from the review.
 func (h *Handler) composePost(w http.ResponseWriter, r *http.Request, s *session) {
 	v := s.view
 	f := r.PostForm
@@ -314,8 +321,8 @@ func (h *Handler) composePost(w http.ResponseWriter, r *http.Request, s *session
 	case "audience":
 		h.composeAudience(w, r, s, d)
 		return
-	case "review", "send":
-		h.composeReview(w, r, s, d, f.Get("op") == "send")
+	case "review", "send", "test", "savephone":
+		h.composeReview(w, r, s, d, f.Get("op"))
 		return
 	}
 	h.showCompose(w, r, s, http.StatusOK, d)

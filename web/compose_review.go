@@ -18,9 +18,11 @@ import (
 // The review step of composing: what a send will cost and how long it will
 // take, then the send itself.
 
-// composeReview checks the form and shows what it will cost; with send it
-// sends, schedules or starts the recurring message.
-func (h *Handler) composeReview(w http.ResponseWriter, r *http.Request, s *session, d *composeData, send bool) {
+// composeReview checks the form and shows what it will cost; op "send"
+// sends, schedules or starts the recurring message, "test" texts the
+// admin's own phone first and "savephone" saves that phone (then both
+// show the review again).
+func (h *Handler) composeReview(w http.ResponseWriter, r *http.Request, s *session, d *composeData, op string) {
 	v := s.view
 	ctx := r.Context()
 	req := composeRequest(v, r.PostForm)
@@ -62,9 +64,20 @@ func (h *Handler) composeReview(w http.ResponseWriter, r *http.Request, s *sessi
 		return
 	}
 	d.Preview = p
-	if send {
+	switch op {
+	case "send":
 		h.composeSend(w, r, s, d, req, rv, rule)
 		return
+	case "test":
+		if err := h.composeTestSend(r, s, req, rv); err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
+	case "savephone":
+		if err := h.composeSavePhone(r, s, rv); err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
 	}
 	if err := h.fillReview(ctx, s, rv, p); err != nil {
 		h.fail(w, r, v, err)
@@ -78,7 +91,7 @@ func (h *Handler) composeReview(w http.ResponseWriter, r *http.Request, s *sessi
 	}
 	d.Review = rv
 	for k, vals := range r.PostForm {
-		if k == "op" || k == "file" {
+		if k == "op" || k == "file" || k == "my_phone" {
 			continue
 		}
 		for _, val := range vals {
@@ -89,7 +102,11 @@ func (h *Handler) composeReview(w http.ResponseWriter, r *http.Request, s *sessi
 	d.GroupSel, d.MemberSel = boolSet(r.PostForm["group_id"]), boolSet(r.PostForm["member_id"])
 	v.TitleID = "review.title"
 	v.Data = d
-	h.render(w, r, http.StatusOK, "compose_review", v)
+	status := http.StatusOK
+	if len(v.Form.Errors) > 0 {
+		status = http.StatusBadRequest // "My phone" did not read
+	}
+	h.render(w, r, status, "compose_review", v)
 }
 
 func boolSet(ids []string) map[string]bool {
@@ -106,6 +123,9 @@ func (h *Handler) fillReview(ctx context.Context, s *session, rv *review, p *mes
 	rv.Recipients, rv.Parts = p.Recipients, p.TotalSegments
 	nums, err := h.deps.Tenancy.Registry.SendingNumbers(ctx, s.h.TenantID())
 	if err != nil {
+		return err
+	}
+	if rv.MyPhone, err = h.deps.Messaging.AdminPhone(ctx, s.h, s.admin); err != nil {
 		return err
 	}
 	if len(nums) > 0 {

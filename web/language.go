@@ -31,6 +31,7 @@ func (h *Handler) language(w http.ResponseWriter, r *http.Request) {
 				h.fail(w, r, s.view, err)
 				return
 			}
+			h.checked.forget(s.raw, false) // checked again with its new language
 			http.Redirect(w, r, back, http.StatusSeeOther)
 		})(w, r)
 		return

@@ -171,7 +171,7 @@ func TestBroadcastPage(t *testing.T) {
 			t.Fatal("asking stopped the broadcast")
 		}
 		b.post("/messages/"+st.ID+"/stop", url.Values{"confirm": {"yes"}}).want(t, 303)
-		stopped := b.get("/messages/"+st.ID).want(t, 200, "Sending was stopped", "Not sent because someone stopped this message", "Finished sending")
+		stopped := b.get("/messages/"+st.ID).want(t, 200, "Ruth Secretary stopped sending at", "Not sent because someone stopped this message", "Finished sending")
 		stopped.lacks(t, "hx-trigger", ">Stop sending<")
 
 		other, _, _ := sendingChurch(t, s, "Other Church", "other@example.org", 0)

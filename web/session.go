@@ -105,9 +105,12 @@ func (h *Handler) authed(next func(http.ResponseWriter, *http.Request, *session)
 			return
 		}
 		v := h.newView(r, "")
-		if lang, err := h.deps.Auth.Language(r.Context(), hd, admin.ID); err == nil && supported(lang) {
+		lang, err := h.deps.Auth.Language(r.Context(), hd, admin.ID)
+		if err == nil && supported(lang) {
 			v.Lang = lang
 		}
+		now := h.deps.Now()
+		h.checked.remember(c.Value, checkedSession{tenantID: tenantID, adminID: admin.ID, lang: lang, until: now.Add(checkedFor)}, now)
 		t := hd.Tenant()
 		v.Church, v.Admin = t.Name, admin
 		if loc, err := time.LoadLocation(t.Timezone); err == nil {

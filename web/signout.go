@@ -21,6 +21,7 @@ func (h *Handler) signout(w http.ResponseWriter, r *http.Request, s *session) {
 		h.fail(w, r, s.view, err)
 		return
 	}
+	h.checked.forget(s.raw, everywhere)
 	setCookie(w, sessionCookie, "", time.Time{})
 	http.Redirect(w, r, "/signin?signed_out=1", http.StatusSeeOther)
 }

@@ -70,6 +70,9 @@ type Handler struct {
 	static *assets
 	tr     *translator
 	h      http.Handler
+	// checked are the sessions recently checked in their church's database,
+	// trusted by pure computations without a church connection.
+	checked checkedSessions
 }
 
 // New builds the web app's handler.

@@ -289,7 +289,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		Inbox: a.Inbox, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Plans: t.Auth.Plans,
 		Limits: web.Limits{UnregisteredRate: t.Messaging.PerNumberRate, UnregisteredDailyCap: t.Messaging.UnregisteredDailyCap,
 			RegisteredRate: t.Messaging.RegisteredRate},
-		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web")})
+		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web"), Now: t.Now})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}

@@ -158,6 +158,15 @@ func (p *Page) WaitText(sel, text string) {
 	}
 }
 
+// WaitTrue waits until the JavaScript expression js is true (an image
+// loaded, a count reached): a condition, not a sleep.
+func (p *Page) WaitTrue(js, what string) {
+	p.t.Helper()
+	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		p.t.Fatalf("waiting for %s: %v (page: %s)", what, err, p.Location())
+	}
+}
+
 // Location is the page's URL.
 func (p *Page) Location() string {
 	u, _ := chromedp.Run(p.ctx, chromedp.Location())
