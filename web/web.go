@@ -10,6 +10,7 @@ import (
 	"embed"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/steeple-sms/steeple"
@@ -70,6 +71,9 @@ type Handler struct {
 	static *assets
 	tr     *translator
 	h      http.Handler
+	// orderLocks make a church's one-number check and its order one step
+	// in this process, as the API does.
+	orderLocks sync.Map
 }
 
 // New builds the web app's handler.
@@ -111,6 +115,8 @@ func New(d Deps) (*Handler, error) {
 	h.routeMember()
 	h.routeGroups()
 	h.routeKeywords()
+	h.routeNumbers()
+	h.routeRegistration()
 	h.routeTemplates()
 
 	h.routeImport()
