@@ -174,7 +174,7 @@ func (h *Handler) registrationCheck(w http.ResponseWriter, r *http.Request, s *s
 // regField is one field of the registration form, ready to show.
 type regField struct {
 	Name, ID, Label, Help, Value, Error string
-	Type, Autocomplete                 string
+	Type, Autocomplete                  string
 }
 
 // regInputs are each field's input type and autocomplete token.
