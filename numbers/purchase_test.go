@@ -44,7 +44,7 @@ func TestPurchase(t *testing.T) {
 				t.Errorf("search %s: %d %s; want 400", q, r.Status, r.Raw)
 			}
 		}
-		for _, bad := range []string{"", "3125550100", "+44207946000", "+1312555010", "+10125550100"} {
+		for _, bad := range []string{"", "312555010", "(312) 555-01", "+44207946000", "+1312555010", "+10125550100", "(012) 555-0100"} {
 			if r := s.Do(t, "POST", "/api/v1/numbers", c.Token, map[string]any{"number": bad}); r.Status != http.StatusBadRequest {
 				t.Errorf("order %q: %d %s; want 400", bad, r.Status, r.Raw)
 			}

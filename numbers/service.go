@@ -199,10 +199,27 @@ func (s *Service) List(ctx context.Context, tenantID string) (*Numbers, error) {
 	return &Numbers{Numbers: ns, Orders: os}, nil
 }
 
+// OrderOf returns one of the church's number orders, finished or not.
+// Errors: ENOTFOUND, also for another church's order.
+func (s *Service) OrderOf(ctx context.Context, tenantID, id string) (*tenancy.NumberOrder, error) {
+	o, err := s.ten.Registry.NumberOrderByID(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if o.TenantID != tenantID {
+		return nil, steeple.Errorf(steeple.ENOTFOUND, "number order not found")
+	}
+	return o, nil
+}
+
+// ReleaseGrace is how long a released number stays the church's.
+func (s *Service) ReleaseGrace() time.Duration { return s.cfg.ReleaseGrace }
+
 // Release stops sending from the church's number at once and gives it back
 // to the provider after the grace period. Errors: ENOTFOUND for a number
 // the church does not own, ECONFLICT when it is being released already.
-func (s *Service) Release(ctx context.Context, tenantID, e164 string) (*tenancy.Number, error) {
+func (s *Service) Release(ctx context.Context, tenantID, raw string) (*tenancy.Number, error) {
+	e164 := normalizeOrKeep(raw)
 	if err := s.ten.Registry.StartRelease(ctx, tenantID, e164, s.cfg.Now().Add(s.cfg.ReleaseGrace)); err != nil {
 		return nil, err
 	}
@@ -211,7 +228,8 @@ func (s *Service) Release(ctx context.Context, tenantID, e164 string) (*tenancy.
 
 // Restore undoes a release within the grace period. Errors: ENOTFOUND,
 // ECONFLICT when the number is not being released or it is too late.
-func (s *Service) Restore(ctx context.Context, tenantID, e164 string) (*tenancy.Number, error) {
+func (s *Service) Restore(ctx context.Context, tenantID, raw string) (*tenancy.Number, error) {
+	e164 := normalizeOrKeep(raw)
 	if err := s.ten.Registry.UndoRelease(ctx, tenantID, e164, s.cfg.Now()); err != nil {
 		return nil, err
 	}
@@ -367,13 +385,36 @@ func providerError(err error) error {
 	return err
 }
 
-// NormalizeNumber checks a US number in E.164. Errors: EINVALID.
+// NormalizeNumber reads a US number as people type it — "+13125550142",
+// "(312) 555-0142", "312.555.0142", "1 312 555 0142" — and returns it in
+// E.164. Errors: EINVALID.
 func NormalizeNumber(raw string) (string, error) {
-	n := strings.TrimSpace(raw)
+	n := strings.Map(func(r rune) rune {
+		switch r {
+		case ' ', '(', ')', '-', '.', '\u00a0':
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(raw))
+	switch {
+	case len(n) == 10 && !strings.HasPrefix(n, "+"):
+		n = "+1" + n
+	case len(n) == 11 && strings.HasPrefix(n, "1"):
+		n = "+" + n
+	}
 	if !nanp.MatchString(n) {
-		return "", steeple.FieldError("number", "must be a US number in E.164, e.g. +13125550100")
+		return "", steeple.FieldError("number", "must be a US number, e.g. (312) 555-0142")
 	}
 	return n, nil
+}
+
+// normalizeOrKeep is raw in E.164 when it reads as a US number, else raw
+// itself (which then matches none of the church's numbers: not found).
+func normalizeOrKeep(raw string) string {
+	if n, err := NormalizeNumber(raw); err == nil {
+		return n
+	}
+	return raw
 }
 
 // register adds the purchase, recovery and release workers.

@@ -190,6 +190,13 @@ type SubmitRequest struct {
 	EINLast4 string `json:"ein_last4,omitempty"`
 }
 
+// Check validates a brand without submitting it (pages check each field as
+// it is typed). Errors: EINVALID naming the fields.
+func Check(r SubmitRequest) error {
+	_, err := validate(r)
+	return err
+}
+
 // validate checks and normalises a submitted brand into the profile to store.
 func validate(r SubmitRequest) (store.BrandProfile, error) {
 	p := store.BrandProfile{LegalName: r.LegalName, EIN: r.EIN, Street: r.Street, City: r.City, State: r.State,
@@ -366,6 +373,26 @@ func (s *Service) campaignRequest(ctx context.Context, h *tenancy.Handle, brandI
 		SubscriberHelp: true, TermsAndConditions: true,
 		ReferenceID: "steeple-" + h.TenantID() + "-" + brandID, WebhookURL: s.webhookURL(),
 	}, nil
+}
+
+// CampaignText is what Steeple tells carriers about the church's texting:
+// the campaign it submits once the brand is verified.
+type CampaignText struct {
+	Description    string
+	SampleMessages []string
+	MessageFlow    string // how members opt in
+	HelpMessage    string
+	OptoutMessage  string
+}
+
+// Campaign returns the church's campaign as it is (or will be) submitted.
+func (s *Service) Campaign(ctx context.Context, h *tenancy.Handle) (CampaignText, error) {
+	c, err := s.campaignRequest(ctx, h, "")
+	if err != nil {
+		return CampaignText{}, err
+	}
+	return CampaignText{Description: c.Description, SampleMessages: c.SampleMessages, MessageFlow: c.MessageFlow,
+		HelpMessage: c.HelpMessage, OptoutMessage: c.OptoutMessage}, nil
 }
 
 // PollArgs is the periodic job looking at registrations waiting on the

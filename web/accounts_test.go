@@ -18,14 +18,17 @@ func TestHomeChecklistLinksAndConfirm(t *testing.T) {
 		s := testkit.NewServer(t, be, testkit.ServerOptions{NoQueue: true})
 		b := newBrowser(t, s, "en")
 		b.signUp("Grace Chapel", "ruth@grace.example.org")
-		b.get("/").want(t, 200, `href="/setup/number"`, `href="/setup/register"`, `href="/members/import"`,
+		b.get("/").want(t, 200, `href="/numbers"`, `href="/registration"`, `href="/members/import"`,
 			`href="/setup/send"`, `data-confirm="Sign out on every device`)
-		for _, st := range []string{"number", "register", "send"} {
-			b.get("/setup/"+st).want(t, 200, "coming soon", "/api/v1/")
+		b.get("/setup/send").want(t, 200, "coming soon", "/api/v1/")
+		for st, to := range map[string]string{"number": "/numbers", "register": "/registration"} {
+			if p := b.get("/setup/" + st); p.Status != http.StatusSeeOther || p.Location != to {
+				t.Fatalf("/setup/%s: %d %q; want a redirect to %s", st, p.Status, p.Location, to)
+			}
 		}
 		b.get("/setup/nothing").want(t, 404)
-		b.post("/language", url.Values{"lang": {"es"}, "back": {"/setup/register"}})
-		b.get("/setup/register").want(t, 200, "Regístrese en 10DLC", "Pronto habrá")
+		b.post("/language", url.Values{"lang": {"es"}, "back": {"/setup/send"}})
+		b.get("/setup/send").want(t, 200, "Pronto habrá")
 		b.get("/").want(t, 200, `data-confirm="¿Cerrar sesión`)
 	})
 }

@@ -15,10 +15,17 @@ func (h *Handler) routeHome() {
 // setupSteps are the checklist items that have no page of their own yet:
 // each link leads to a short explanation of how to do it for now (through
 // the JSON API) instead of nowhere.
-var setupSteps = map[string]string{"number": "setup.number", "register": "setup.register", "send": "setup.send"}
+var setupSteps = map[string]string{"send": "setup.send"}
+
+// setupMoved are steps that have their own page now (old links still work).
+var setupMoved = map[string]string{"number": "/numbers", "register": "/registration"}
 
 // setupStep explains a setup step that has no page yet.
 func (h *Handler) setupStep(w http.ResponseWriter, r *http.Request, s *session) {
+	if to, ok := setupMoved[r.PathValue("step")]; ok {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	id, ok := setupSteps[r.PathValue("step")]
 	if !ok {
 		h.fail(w, r, s.view, errNotFound)
@@ -113,10 +120,14 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request, s *session) {
 		}
 	}
 	d.Steps = []step{
-		{"home.step.number", "/setup/number", len(nums) > 0},
-		{"home.step.register", "/setup/register", regStatus == steeple.RegProvisioned},
+		{"home.step.number", "/numbers", len(nums) > 0},
+		{"home.step.register", "/registration", regStatus == steeple.RegProvisioned},
 		{"home.step.import", "/members/import", ov.Members > 0},
 		{"home.step.send", "/setup/send", ov.Broadcasts > 0},
+	}
+	if !v.Manages() {
+		// Numbers and registration are an owner's or admin's to do.
+		d.Steps[0].Href, d.Steps[1].Href = "", ""
 	}
 	d.SetupDone = true
 	for _, st := range d.Steps {

@@ -10,6 +10,7 @@ import (
 	"embed"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/steeple-sms/steeple"
@@ -73,6 +74,9 @@ type Handler struct {
 	// checked are the sessions recently checked in their church's database,
 	// trusted by pure computations without a church connection.
 	checked checkedSessions
+	// orderLocks make a church's one-number check and its order one step
+	// in this process, as the API does.
+	orderLocks sync.Map
 }
 
 // New builds the web app's handler.
@@ -118,6 +122,8 @@ func New(d Deps) (*Handler, error) {
 	h.routeAdmins()
 	h.routeAccount()
 	h.routeAudit()
+	h.routeNumbers()
+	h.routeRegistration()
 	h.routeTemplates()
 
 	h.routeImport()
