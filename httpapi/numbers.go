@@ -44,16 +44,16 @@ func (s *Server) orderNumber(w http.ResponseWriter, r *http.Request, c *caller) 
 		s.fail(w, r, err)
 		return
 	}
-	o, err := s.deps.Numbers.Order(r.Context(), c.h.TenantID(), req.Number)
+	o, err := s.deps.Numbers.OrderAs(r.Context(), c.h, numbers.Actor{AdminID: c.admin.ID, IP: clientIP(r)}, req.Number)
 	respond(s, w, r, http.StatusAccepted, map[string]any{"order": o}, err)
 }
 
 func (s *Server) releaseNumber(w http.ResponseWriter, r *http.Request, c *caller) {
-	n, err := s.deps.Numbers.Release(r.Context(), c.h.TenantID(), r.PathValue("number"))
+	n, err := s.deps.Numbers.ReleaseAs(r.Context(), c.h, numbers.Actor{AdminID: c.admin.ID, IP: clientIP(r)}, r.PathValue("number"))
 	respond(s, w, r, http.StatusOK, n, err)
 }
 
 func (s *Server) restoreNumber(w http.ResponseWriter, r *http.Request, c *caller) {
-	n, err := s.deps.Numbers.Restore(r.Context(), c.h.TenantID(), r.PathValue("number"))
+	n, err := s.deps.Numbers.RestoreAs(r.Context(), c.h, numbers.Actor{AdminID: c.admin.ID, IP: clientIP(r)}, r.PathValue("number"))
 	respond(s, w, r, http.StatusOK, n, err)
 }

@@ -22,6 +22,6 @@ func (s *Server) submitRegistration(w http.ResponseWriter, r *http.Request, c *c
 		s.fail(w, r, err)
 		return
 	}
-	st, err := s.deps.Registration.Submit(r.Context(), c.h, req)
+	st, err := s.deps.Registration.Submit(r.Context(), c.h, c.admin, clientIP(r), req)
 	respond(s, w, r, http.StatusAccepted, st, err)
 }

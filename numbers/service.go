@@ -19,6 +19,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -97,6 +98,7 @@ func DefaultConfig() Config {
 // Service manages churches' numbers.
 type Service struct {
 	ten    *tenancy.Tenancy
+	store  *store.Store // for the church's audit log
 	client *telnyx.Client
 	queue  *jobs.Queue
 	cfg    Config
@@ -115,12 +117,12 @@ type NumberAdded interface {
 // New returns the service over a queue that is not open yet: it adds its
 // workers and the maintenance job (every cfg.MaintainEvery) to q. added
 // may be nil.
-func New(ten *tenancy.Tenancy, client *telnyx.Client, q *jobs.Queue, added NumberAdded, cfg Config, log *slog.Logger) (*Service, error) {
+func New(ten *tenancy.Tenancy, st *store.Store, client *telnyx.Client, q *jobs.Queue, added NumberAdded, cfg Config, log *slog.Logger) (*Service, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	s := &Service{ten: ten, client: client, queue: q, cfg: cfg, log: log, added: func(context.Context, string, string) {}}
+	s := &Service{ten: ten, store: st, client: client, queue: q, cfg: cfg, log: log, added: func(context.Context, string, string) {}}
 	if added != nil {
 		s.added = added.NumberAdded
 	}

@@ -63,12 +63,22 @@ func getReg(t *testing.T, s *testkit.Server, c *testkit.Church) *regView {
 	return &v
 }
 
-// submit is POST /api/v1/registration, wanting 202.
+// submit is POST /api/v1/registration, wanting 202 and one more
+// registration.submitted entry in the church's audit log.
 func submit(t *testing.T, s *testkit.Server, c *testkit.Church, p map[string]any) *regView {
 	t.Helper()
+	audited := func() int {
+		var page struct{ Entries []struct{ Action string } }
+		c.API(s).Call(t, "GET", "/api/v1/audit?action=registration.", nil, http.StatusOK, &page)
+		return len(page.Entries)
+	}
+	before := audited()
 	r := s.Do(t, "POST", "/api/v1/registration", c.Token, p)
 	if r.Status != http.StatusAccepted {
 		t.Fatalf("submit registration of %s: %d %s", c.Name, r.Status, r.Raw)
+	}
+	if n := audited(); n != before+1 {
+		t.Fatalf("%d registration.submitted entries after a submission; want %d", n, before+1)
 	}
 	var v regView
 	testkit.DecodeJSON(t, r.Raw, &v)

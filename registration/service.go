@@ -249,7 +249,16 @@ func validate(r SubmitRequest) (store.BrandProfile, error) {
 // failed brand is corrected and vetted again; a rejected campaign is
 // submitted again. Errors: EINVALID, ECONFLICT while a registration is
 // under way or done, EUNAVAILABLE when the provider does not answer.
-func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, in SubmitRequest) (*Status, error) {
+// The submission is recorded in the church's audit log as the admin's.
+func (s *Service) Submit(ctx context.Context, h *tenancy.Handle, admin *steeple.Admin, ip string, in SubmitRequest) (*Status, error) {
+	st, err := s.submit(ctx, h, in)
+	if err != nil {
+		return nil, err
+	}
+	return st, s.store.Audit(ctx, h, store.AuditEntry{ActorID: admin.ID, Action: "registration.submitted", IP: ip, Detail: string(st.Status)})
+}
+
+func (s *Service) submit(ctx context.Context, h *tenancy.Handle, in SubmitRequest) (*Status, error) {
 	p, err := validate(in)
 	if err != nil {
 		return nil, err

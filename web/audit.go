@@ -13,7 +13,7 @@ func (h *Handler) routeAudit() {
 }
 
 // auditFilters are the audit page's choices: an action prefix each.
-var auditFilters = []string{"", "message.", "member", "keyword.", "settings.", "church.", "admin.", "login.", "conversation.", "mfa."}
+var auditFilters = []string{"", "message.", "member", "keyword.", "settings.", "church.", "admin.", "login.", "conversation.", "mfa.", "number.", "registration."}
 
 const auditPageSize = 50
 

@@ -122,7 +122,7 @@ func (h *Handler) numberBuy(w http.ResponseWriter, r *http.Request, s *session) 
 	err = h.deps.Auth.CheckNumberOrder(r.Context(), s.h)
 	var o *tenancy.NumberOrder
 	if err == nil {
-		o, err = h.deps.Numbers.Order(r.Context(), s.h.TenantID(), e164)
+		o, err = h.deps.Numbers.OrderAs(r.Context(), s.h, numbersActor(r, s), e164)
 	}
 	if err != nil {
 		switch steeple.ErrorCode(err) {
@@ -211,7 +211,7 @@ func (h *Handler) numberRelease(w http.ResponseWriter, r *http.Request, s *sessi
 			"Days", graceDays(h.deps.Numbers.ReleaseGrace())), v.T("numbers.release.button", "Number", v.Phone(n.E164)), "/numbers")
 		return
 	}
-	if _, err := h.deps.Numbers.Release(r.Context(), s.h.TenantID(), n.E164); err != nil {
+	if _, err := h.deps.Numbers.ReleaseAs(r.Context(), s.h, numbersActor(r, s), n.E164); err != nil {
 		h.fail(w, r, v, err)
 		return
 	}
@@ -222,7 +222,7 @@ func (h *Handler) numberRestore(w http.ResponseWriter, r *http.Request, s *sessi
 	v := s.view
 	n, err := h.ownNumber(r, s)
 	if err == nil {
-		_, err = h.deps.Numbers.Restore(r.Context(), s.h.TenantID(), n.E164)
+		_, err = h.deps.Numbers.RestoreAs(r.Context(), s.h, numbersActor(r, s), n.E164)
 	}
 	if err != nil {
 		h.fail(w, r, v, err)
@@ -267,4 +267,9 @@ func titleCase(s string) string {
 		words[i] = string(r)
 	}
 	return strings.Join(words, " ")
+}
+
+// numbersActor names the signed-in admin in the church's audit log.
+func numbersActor(r *http.Request, s *session) numbers.Actor {
+	return numbers.Actor{AdminID: s.admin.ID, IP: client(r).IP}
 }

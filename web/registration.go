@@ -133,7 +133,7 @@ func registrationForm(r *http.Request, v *view) registration.SubmitRequest {
 
 func (h *Handler) registrationSubmit(w http.ResponseWriter, r *http.Request, s *session) {
 	v := s.view
-	_, err := h.deps.Registration.Submit(r.Context(), s.h, registrationForm(r, v))
+	_, err := h.deps.Registration.Submit(r.Context(), s.h, s.admin, client(r).IP, registrationForm(r, v))
 	if err != nil {
 		if !h.formError(v, err, "form") {
 			h.fail(w, r, v, err)

@@ -256,7 +256,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Registration, err = registration.New(ten, a.Store, client, a.Queue, t.Registration, log); err != nil {
 		return nil, err
 	}
-	if a.Numbers, err = numbers.New(ten, client, a.Queue, a.Registration, t.Numbers, log); err != nil {
+	if a.Numbers, err = numbers.New(ten, a.Store, client, a.Queue, a.Registration, t.Numbers, log); err != nil {
 		return nil, err
 	}
 	if a.Webhooks, err = webhooks.New(ten, a.Keys, a.Inbox, a.Messaging, a.Registration, a.Queue, t.Webhooks, a.Metrics, log); err != nil {
