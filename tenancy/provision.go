@@ -94,7 +94,9 @@ func validateNewTenant(req NewTenant) (name, tz string, err error) {
 		return "", "", steeple.FieldError("timezone", "is required, as an IANA name such as America/Chicago")
 	}
 	if _, lerr := time.LoadLocation(tz); lerr != nil {
-		return "", "", steeple.FieldError("timezone", "is not a known IANA time zone")
+		// The message names the zone for operators; the field's stays fixed for pages.
+		return "", "", &steeple.Error{Code: steeple.EINVALID, Message: fmt.Sprintf("timezone: %q is not a known IANA time zone", tz),
+			Fields: map[string]string{"timezone": "is not a known IANA time zone"}}
 	}
 	return name, tz, nil
 }
