@@ -190,11 +190,13 @@ func (s *Service) CheckNumberOrder(ctx context.Context, h *tenancy.Handle) error
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return err
 	}
-	held, err := s.ten.Registry.ChurchNumbers(ctx, h.TenantID())
+	// Orders are read before numbers: an order finishing in between is then
+	// counted twice (refused, safe), never missed (a second number let in).
+	orders, err := s.ten.Registry.ChurchNumberOrders(ctx, h.TenantID())
 	if err != nil {
 		return err
 	}
-	orders, err := s.ten.Registry.ChurchNumberOrders(ctx, h.TenantID())
+	held, err := s.ten.Registry.ChurchNumbers(ctx, h.TenantID())
 	if err != nil {
 		return err
 	}
