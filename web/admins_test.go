@@ -66,7 +66,7 @@ func TestPeopleAccountAudit(t *testing.T) {
 
 		// A sender sees the people but none of the owner's forms, and no audit log.
 		sb := newBrowser(t, s, "en")
-		sb.signIn(sender)
+		sb.signInChurch(sender)
 		sb.get("/admins").want(t, 200, "Grace Chapel").lacks(t, `action="/admins/invite"`, `/role"`)
 		sb.post("/admins/invite", url.Values{"email": {"x@example.org"}, "role": {"owner"}}).want(t, 403)
 		sb.get("/audit").want(t, 403, "Only an owner")

@@ -83,7 +83,7 @@ func TestBrowserKeywords(t *testing.T) {
 	sp := webtest.New(t, 1024, 768)
 	sp.Language("en-US")
 	sp.Do(chromedp.Navigate(s.URL+"/signin"), chromedp.WaitVisible("#email"),
-		chromedp.SendKeys("#email", sender), chromedp.SendKeys("#password", password),
+		chromedp.SendKeys("#email", sender), chromedp.SendKeys("#password", testkit.Password),
 		chromedp.Click("main form button[type=submit]"), chromedp.WaitVisible("#glance-h"),
 		chromedp.Navigate(s.URL+"/keywords"), chromedp.WaitVisible("#keyword-table"))
 	if webtest.Eval[bool](sp, `!!document.querySelector("#k-word")`) {

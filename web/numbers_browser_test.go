@@ -127,6 +127,7 @@ func TestBrowserRegistration(t *testing.T) {
 
 	testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationCampaign, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve})
 	p.Do(chromedp.SetValue("#r-ein", "12-3456789"), chromedp.Click("#reg-form button[type=submit]"), chromedp.WaitVisible("#timeline"))
+	p.WaitText("main .notice", "Sent.") // the resubmission has landed before the page is reloaded
 	waitPage(t, p, s.URL+"/registration", `[data-status="provisioned"]`)
 	p.WaitText("#reg-status", "Approved")
 	p.WaitText("#limits", "no daily cap")

@@ -9,7 +9,7 @@ import (
 )
 
 // inviteSender invites a sender to c's church through the API, accepts for
-// them (password: the web tests' password) and returns their email.
+// them (password testkit.Password) and returns their email.
 func inviteSender(t *testing.T, s *testkit.Server, c *testkit.Church) string {
 	t.Helper()
 	email := "sal@" + url.PathEscape(c.ID[:8]) + ".example.org"
@@ -17,7 +17,7 @@ func inviteSender(t *testing.T, s *testkit.Server, c *testkit.Church) string {
 		t.Fatalf("invite a sender: %d %s", r.Status, r.Raw)
 	}
 	tok := s.Mail.WaitFor(t, email, "/invitations/accept?token=").Token()
-	if r := s.Do(t, "POST", "/api/v1/invitations/accept", "", map[string]any{"token": tok, "name": "Sal Ortiz", "password": password}); r.Status != http.StatusCreated {
+	if r := s.Do(t, "POST", "/api/v1/invitations/accept", "", map[string]any{"token": tok, "name": "Sal Ortiz", "password": testkit.Password}); r.Status != http.StatusCreated {
 		t.Fatalf("accept: %d %s", r.Status, r.Raw)
 	}
 	return email

@@ -70,7 +70,7 @@ func TestSettingsPage(t *testing.T) {
 		// A sender gets the plain refusal, for the page and the forms.
 		sender := inviteSender(t, s, c)
 		sb := newBrowser(t, s, "en")
-		sb.signIn(sender)
+		sb.signInChurch(sender)
 		sb.get("/settings").want(t, 403, "Ask an owner or admin")
 		sb.post("/settings/church", url.Values{"name": {"Mine now"}, "timezone": {"America/Denver"}}).want(t, 403)
 		sb.get("/").lacks(t, `href="/settings"`)
