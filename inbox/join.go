@@ -46,9 +46,13 @@ func (s *Service) textToJoin(ctx context.Context, h *tenancy.Handle, in *store.I
 }
 
 func (s *Service) join(ctx context.Context, h *tenancy.Handle, in *store.InboundText, k *steeple.Keyword) (string, error) {
+	// Where the provider keeps its own STOP block (Telnyx on long codes),
+	// only START or UNSTOP texted to it lifts the block: a keyword cannot
+	// bring the phone back, and nothing could reach it to say so.
+	resubscribes := k.Resubscribes && !s.cfg.ProviderConfirmsKeywords
 	in.Keyword = store.KeywordJoin
 	in.Join = &store.Join{KeywordID: k.ID, GroupID: k.GroupID, Wording: "texted " + k.Word + " to join",
-		Resubscribes: k.Resubscribes, ConnectCard: k.ConnectCard}
+		Resubscribes: resubscribes, ConnectCard: k.ConnectCard}
 	m, err := s.store.MemberByPhone(ctx, h, in.From)
 	if err != nil && steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		return "", err
@@ -59,7 +63,7 @@ func (s *Service) join(ctx context.Context, h *tenancy.Handle, in *store.Inbound
 			return "", err
 		}
 	}
-	if optedOut && !k.Resubscribes {
+	if optedOut && !resubscribes {
 		return "", nil // nothing may be texted to a phone that said STOP
 	}
 	return JoinAnswer(h.Tenant().Name, k, m == nil || optedOut, optedOut, m == nil && k.ConnectCard), nil

@@ -124,14 +124,16 @@ func TestTextToJoin(t *testing.T) {
 			t.Fatalf("a phone that texted STOP got %d keyword answers, %d texts", n, s.Sim.CountTo(testkit.Phone(3)))
 		}
 		wantConsent(t, s, c, cy, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
-		// A keyword that is a clear opt-in brings it back, and says so.
+		// A keyword that is a clear opt-in cannot lift the provider's own
+		// STOP block (Telnyx's): the phone stays opted out, unanswered.
 		var join steeple.Keyword
 		api.Call(t, "POST", "/api/v1/keywords", map[string]any{"word": "JOIN", "resubscribes": true}, http.StatusCreated, &join)
-		inbound(t, s, testkit.Phone(3), c.Number, "Join")
-		if a := keywordAnswers(t, s, c, testkit.Phone(3), store.KeywordJoin, 1)[0]; !strings.Contains(a.Body, "subscribed again") {
-			t.Fatalf("answer to a return: %q", a.Body)
+		textAndWait(t, s, c, testkit.Phone(3), "Join")
+		time.Sleep(500 * time.Millisecond) // an answer would be queued by now
+		if n := len(keywordAnswers(t, s, c, testkit.Phone(3), store.KeywordJoin, 0)); n != 0 {
+			t.Fatalf("a phone the provider blocks got %d answers to JOIN", n)
 		}
-		wantConsent(t, s, c, cy, steeple.ConsentOptedIn, steeple.ConsentSourceKeyword)
+		wantConsent(t, s, c, cy, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
 
 		// The keyword's page: joins this week and the latest members.
 		var rep inbox.KeywordReport
@@ -155,5 +157,32 @@ func TestTextToJoin(t *testing.T) {
 		if g := api.GetMember(t, ben).Groups; len(g) != 1 {
 			t.Fatalf("deleting the keyword removed its members from the group: %+v", g)
 		}
+	})
+}
+
+// Where the provider keeps no STOP block of its own, a keyword that is a
+// clear opt-in brings back a phone that texted STOP, and the answer says so.
+func TestTextToJoinResubscribes(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Inbox: func(c *inbox.Config) { c.ProviderConfirmsKeywords = false }})
+		s.Sim.SetKeywordHandling(false)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
+		api := c.API(s)
+		cy := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Cy", Phone: testkit.Phone(3), OptedIn: true})
+		textAndWait(t, s, c, testkit.Phone(3), "STOP")
+		wantConsent(t, s, c, cy, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		api.Call(t, "POST", "/api/v1/keywords", map[string]any{"word": "JOIN", "resubscribes": true}, http.StatusCreated, nil)
+		api.Call(t, "POST", "/api/v1/keywords", map[string]any{"word": "CHOIR"}, http.StatusCreated, nil)
+		// A keyword that is not a clear opt-in leaves the phone out, unanswered.
+		textAndWait(t, s, c, testkit.Phone(3), "choir")
+		wantConsent(t, s, c, cy, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		inbound(t, s, testkit.Phone(3), c.Number, "Join")
+		a := keywordAnswers(t, s, c, testkit.Phone(3), store.KeywordJoin, 1)[0]
+		if !strings.Contains(a.Body, "subscribed again") || !strings.Contains(a.Body, "Msg & data rates may apply") {
+			t.Fatalf("answer to a return: %q", a.Body)
+		}
+		wantConsent(t, s, c, cy, steeple.ConsentOptedIn, steeple.ConsentSourceKeyword)
+		testkit.WaitUntil(t, 15*time.Second, func() bool { return s.Sim.CountTo(testkit.Phone(3)) == 2 }, "the STOP confirmation and the answer at the phone")
 	})
 }
