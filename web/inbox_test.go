@@ -115,7 +115,7 @@ func TestInboxPages(t *testing.T) {
 			`hx-trigger="every 1s"`, "Needs reply", "May want to stop", `href="/inbox/`+ann+`"`)
 		b.get("/inbox?filter=flagged").want(t, 200, "(312) 555-0178").lacks(t, "See you Sunday!")
 		b.get("/inbox?q=ann").want(t, 200, "Ann Lee").lacks(t, "Hello, who is this?")
-		b.get("/inbox?q=" + url.QueryEscape("(312) 555-0177")).want(t, 200, "Hello, who is this?").lacks(t, "Ann Lee")
+		b.get("/inbox?q="+url.QueryEscape("(312) 555-0177")).want(t, 200, "Hello, who is this?").lacks(t, "Ann Lee")
 		b.get("/inbox?filter=nonsense").want(t, 200, "Ann Lee") // an unknown filter shows the default list
 
 		// Polling: nothing changed → 204; a new text → the fragment with it.

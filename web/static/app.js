@@ -62,10 +62,28 @@
   // hidden: htmx cannot evaluate trigger filters under our CSP, so the
   // request is cancelled here. Live parts (data-live) refresh at once when
   // the tab is shown again.
+  // Once a form is being submitted the page is leaving: polls stop (one
+  // in flight is aborted), so a poll's answer cannot reload the old page
+  // over the form's result.
+  var leaving = false;
+  document.addEventListener("submit", function (e) {
+    if (e.defaultPrevented) {
+      return;
+    }
+    leaving = true;
+    document.querySelectorAll("[data-live]").forEach(function (el) {
+      if (window.htmx) {
+        window.htmx.trigger(el, "htmx:abort");
+      }
+    });
+  });
+  window.addEventListener("pageshow", function () {
+    leaving = false;
+  });
   document.addEventListener("htmx:confirm", function (e) {
     var elt = e.detail && e.detail.elt;
     var trig = elt && elt.getAttribute && elt.getAttribute("hx-trigger");
-    if (document.visibilityState === "hidden" && trig && /^\s*every\s/.test(trig)) {
+    if ((leaving || document.visibilityState === "hidden") && trig && /^\s*every\s/.test(trig)) {
       e.preventDefault();
     }
   });
