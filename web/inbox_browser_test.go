@@ -99,7 +99,7 @@ func TestBrowserInbox(t *testing.T) {
 	// A flagged request to stop, confirmed in one click.
 	worried := "+13125550178"
 	inbound(t, s, c, worried, "please stop texting me")
-	p.Do(chromedp.Navigate(s.URL+"/inbox?filter=flagged"))
+	p.Do(chromedp.Navigate(s.URL + "/inbox?filter=flagged"))
 	p.WaitText("#inbox-live", "(312) 555-0178")
 	p.Do(chromedp.Click(`#inbox-live a`), chromedp.WaitVisible("#confirm-optout"))
 	p.Axe()

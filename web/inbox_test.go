@@ -216,3 +216,34 @@ func TestInboxPages(t *testing.T) {
 		}
 	})
 }
+
+// The pretend phone over HTTP: /readyz names the simulator; a text from
+// the panel reaches the church through the simulator's webhook and the
+// panel's fragment shows the answer; bad input is said beside its field.
+func TestPretendPhonePages(t *testing.T) {
+	t.Parallel()
+	s := testkit.NewServer(t, testkit.SQLite(t))
+	if r := s.Do(t, "GET", "/readyz", "", nil); r.Status != http.StatusOK || r.Body["simulator_url"] != s.SimURL || s.SimURL == "" {
+		t.Fatalf("readyz: %d %s; want simulator_url %q", r.Status, r.Raw, s.SimURL)
+	}
+	c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
+	b := newBrowser(t, s, "en")
+	b.signInAs(c)
+	b.get("/inbox").want(t, 200, "Try it: text your church as a member would", "Text to (312) 555-0100")
+	b.post("/inbox/phone", url.Values{"phone": {"12"}, "text": {"HELP"}}).want(t, 400, `id="pp-phone-error"`)
+	b.post("/inbox/phone", url.Values{"phone": {"(312) 555-0166"}, "text": {" "}}).want(t, 400, `id="pp-text-error"`)
+	p := b.post("/inbox/phone", url.Values{"phone": {"(312) 555-0166"}, "text": {"HELP"}}).want(t, 303)
+	if !strings.HasPrefix(p.Location, "/inbox?phone=") {
+		t.Fatalf("after sending: %s", p.Location)
+	}
+	b.poll("/inbox/phone?phone=" + url.QueryEscape("(312) 555-0166") + "&n=0").want(t, 200, "Grace Chapel: ", "Reply STOP to opt out")
+	b.poll(liveOf(t, b.get("/inbox"))) // settles
+	b.get("/inbox").want(t, 200, "(312) 555-0166")
+
+	// A church without a number is told to get one first.
+	bare := s.Church(t, testkit.ChurchOptions{Name: "Bare Church"})
+	bb := newBrowser(t, s, "en")
+	bb.signInAs(bare)
+	bb.get("/inbox").want(t, 200, "Your church needs a number first")
+	bb.post("/inbox/phone", url.Values{"phone": {"(312) 555-0166"}, "text": {"HELP"}}).want(t, 400, "Your church needs a number first")
+}

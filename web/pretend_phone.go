@@ -117,7 +117,7 @@ func (h *Handler) pretendPhoneSend(w http.ResponseWriter, r *http.Request, s *se
 	case text == "":
 		v.Form.Errors["text"] = "is required"
 	case number == "":
-		v.Form.Errors["text"] = "the church has no number yet"
+		v.Form.Errors["text"] = "the church has no number yet" // the page says so in place of the form
 	}
 	if len(v.Form.Errors) > 0 {
 		d := inboxData{Tabs: inboxTabs}
