@@ -236,7 +236,7 @@ func TestPretendPhonePages(t *testing.T) {
 	if !strings.HasPrefix(p.Location, "/inbox?phone=") {
 		t.Fatalf("after sending: %s", p.Location)
 	}
-	b.poll("/inbox/phone?phone=" + url.QueryEscape("(312) 555-0166") + "&n=0").want(t, 200, "Grace Chapel: ", "Reply STOP to opt out")
+	b.poll("/inbox/phone?phone="+url.QueryEscape("(312) 555-0166")+"&n=0").want(t, 200, "Grace Chapel: ", "Reply STOP to opt out")
 	b.poll(liveOf(t, b.get("/inbox"))) // settles
 	b.get("/inbox").want(t, 200, "(312) 555-0166")
 
