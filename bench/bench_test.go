@@ -228,13 +228,16 @@ func TestSchedulerScenarioSQLite(t *testing.T) {
 }
 
 func TestWebScenarioSQLite(t *testing.T) {
-	code, stdout, stderr := run(t, "web", "--members", "120", "--requests", "12", "--page", "2", "--import-rows", "40", "--report-members", "30")
+	code, stdout, stderr := run(t, "web", "--members", "120", "--requests", "12", "--page", "2", "--import-rows", "40", "--report-members", "30",
+		"--conversations", "60", "--live-texts", "3")
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 	}
 	got := checkLines(t, stdout, "web", "sqlite")
 	want := []string{"home_page_p95_ms", "import_10000_rows_seconds", "page_bytes_max", "broadcast_page_p95_ms", "reports_page_p95_ms",
-		"compose_preview_p95_ms"}
+		"compose_preview_p95_ms",
+		"inbox_page_p95_ms", "inbox_poll_p95_ms", "inbox_live_p95_ms"}
+
 	if !strings.Contains(stderr, "no members list page") { // until the members page is merged
 		want = append(want, "members_page_p95_ms")
 	}
@@ -244,6 +247,9 @@ func TestWebScenarioSQLite(t *testing.T) {
 	}
 	if got["import_10000_rows_seconds"]["rows"] != json.Number("40") {
 		t.Errorf("import line: %v", got["import_10000_rows_seconds"])
+	}
+	if got["inbox_page_p95_ms"]["conversations"] != json.Number("60") || got["inbox_live_p95_ms"]["texts"] != json.Number("3") {
+		t.Errorf("inbox lines: %v %v", got["inbox_page_p95_ms"], got["inbox_live_p95_ms"])
 	}
 	if got["broadcast_page_p95_ms"]["recipients"] != json.Number("120") || got["reports_page_p95_ms"]["members"] != json.Number("30") {
 		t.Errorf("broadcast and reports lines: %v %v", got["broadcast_page_p95_ms"], got["reports_page_p95_ms"])

@@ -40,6 +40,8 @@ import (
 //     fragment, for a broadcast to all --members members;
 //   - reports_page_p95_ms: the reports page of a church with a year of
 //     weekly broadcasts to --report-members members;
+//   - inbox_page_p95_ms, inbox_poll_p95_ms, inbox_live_p95_ms: the inbox
+//     of a church with --conversations conversations (see inboxBench);
 //   - page_bytes_max: the largest HTML of those pages.
 //
 // The members are written with the store's import (the same rows a CSV
@@ -52,6 +54,8 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	page := fl.Int("page", 50, "the deep page of the members list, reached through its next links")
 	importRows := fl.Int("import-rows", 10000, "rows of the imported CSV")
 	reportMembers := fl.Int("report-members", 2000, "members of the church whose reports page is measured")
+	conversations := fl.Int("conversations", 5000, "conversations in the measured church's inbox (at most --members)")
+	liveTexts := fl.Int("live-texts", 20, "texts timed from webhook to the open inbox")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
@@ -59,8 +63,9 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *nMembers < 1 || *requests < 1 || *page < 1 || *importRows < 1 || *importRows > 10000 {
-		return usageError{"--members ≥ 1, --requests ≥ 1, --page ≥ 1, 1 ≤ --import-rows ≤ 10000"}
+	if *nMembers < 1 || *requests < 1 || *page < 1 || *importRows < 1 || *importRows > 10000 || *conversations < 1 ||
+		*conversations > *nMembers || *liveTexts < 1 {
+		return usageError{"--members ≥ 1, --requests ≥ 1, --page ≥ 1, 1 ≤ --import-rows ≤ 10000, 1 ≤ --conversations ≤ --members, --live-texts ≥ 1"}
 	}
 	r.out.backend = string(b)
 	e, err := newEnv(ctx, r, b)
@@ -94,7 +99,9 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 	a, err := app.New(ctx, app.Options{Config: def, Tenancy: ten, Keys: mustKeys(), PublicURL: "http://127.0.0.1", Logger: quiet,
 		Tune: func(t *app.Tuning) {
 			t.Auth.SignupsPerAddress, t.Auth.SignupsGlobal = 0, 0
-			t.Queue = jobs.Config{Logger: quiet, NoPeriodicJobs: true}
+			// Webhook events are applied by this process's event workers, as
+			// `steeple serve` does (the inbox is measured with the queue running).
+			t.Queue = jobs.Config{Logger: quiet, NoPeriodicJobs: true, EventWorkers: def.EventWorkers}
 		}})
 	if err != nil {
 		return err
@@ -268,6 +275,22 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 		return fmt.Errorf("the summary does not show %d members created", *importRows)
 	}
 	r.out.metric("import_10000_rows_seconds", elapsed.Seconds(), "s", kv{"rows", *importRows}, kv{"csv_bytes", len(csv)}, kv{"machine", machine()})
+
+	// The inbox: inbound webhooks are applied by queued jobs, so the queue
+	// runs from here on.
+	if st, _, _, err := c.get(ctx, "/inbox"); err != nil {
+		return err
+	} else if st == http.StatusNotFound {
+		r.logf("web: this build has no inbox page; inbox_page_p95_ms and inbox_live_p95_ms are not measured")
+	} else {
+		if err := a.Start(ctx); err != nil {
+			return err
+		}
+		ib := &inboxBench{r: r, a: a, ten: ten, c: c, base: srv.URL, measure: measure, requests: *requests, live: *liveTexts}
+		if err := ib.run(ctx, *conversations); err != nil {
+			return err
+		}
+	}
 	r.out.metric("page_bytes_max", float64(maxBytes), "bytes", kv{"limit", 100 << 10}, kv{"machine", machine()})
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/steeple-sms/steeple/registration"
 	"github.com/steeple-sms/steeple/schedule"
 	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -54,6 +55,11 @@ type Deps struct {
 	Logger         *slog.Logger
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// Sim is the built-in Telnyx simulator when the server runs on it (nil
+	// with real Telnyx): the inbox then offers the pretend phone, whose
+	// texts the simulator posts to WebhookURL.
+	Sim        *telnyxsim.Sim
+	WebhookURL string
 }
 
 // Limits are the messaging limits the home page explains.
@@ -118,6 +124,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeMember()
 	h.routeGroups()
 	h.routeKeywords()
+	h.routeInbox()
 	h.routeSettings()
 	h.routeAdmins()
 	h.routeAccount()

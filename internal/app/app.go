@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -273,6 +274,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	notes := map[string]string{"telnyx": "live"}
 	if a.Sim != nil {
 		notes["telnyx"] = "simulator (no STEEPLE_TELNYX_API_KEY): texts are not delivered to phones"
+		notes["simulator_url"] = a.SimURL // its control endpoints are under /sim (docs/api.md)
 	}
 	for k, v := range o.Notes {
 		notes[k] = v
@@ -289,7 +291,8 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		Inbox: a.Inbox, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Plans: t.Auth.Plans,
 		Limits: web.Limits{UnregisteredRate: t.Messaging.PerNumberRate, UnregisteredDailyCap: t.Messaging.UnregisteredDailyCap,
 			RegisteredRate: t.Messaging.RegisteredRate},
-		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web"), Now: t.Now})
+		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web"), Now: t.Now,
+		Sim: a.Sim, WebhookURL: strings.TrimRight(publicURL, "/") + "/webhooks/telnyx"})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}
