@@ -73,8 +73,8 @@ func inboxQuery(r *http.Request) inbox.ListQuery {
 	if !known {
 		lq.Filter = ""
 	}
-	if len(lq.Search) > 100 {
-		lq.Search = lq.Search[:100]
+	if r := []rune(lq.Search); len(r) > 100 {
+		lq.Search = string(r[:100])
 	}
 	return lq
 }
