@@ -179,6 +179,11 @@ func TestBroadcastTwoChurchesSharedPhones(t *testing.T) {
 	})
 }
 
+// hopJitter is how much the provider's receive times may bunch up by the
+// HTTP hop after the paced hand-off on a loaded machine (the hand-offs
+// themselves are spaced exactly; CI once saw 13 ms, a loaded laptop 47 ms).
+const hopJitter = 50 * time.Millisecond
+
 // A church limited to 5 texts a second sends 100 in 20 s (±5 %, first to
 // last as the provider received them) and never more than 5 within any one
 // second.
@@ -219,10 +224,10 @@ func TestBroadcastPacing(t *testing.T) {
 		for i := 0; i+5 < len(got); i++ {
 			// Six texts within one second would be one too many. Times are
 			// the provider's receive times, one HTTP hop after the paced
-			// claim: jitter under 30 ms on that hop is not a burst.
+			// claim: jitter on that hop (hopJitter) is not a burst.
 			gap := got[i+5].ReceivedAt.Sub(got[i].ReceivedAt)
 			worst = min(worst, gap)
-			if gap < time.Second-30*time.Millisecond {
+			if gap < time.Second-hopJitter {
 				var at []string
 				for _, m := range got[i : i+6] {
 					at = append(at, m.ReceivedAt.Sub(got[0].ReceivedAt).Round(time.Millisecond).String())
