@@ -184,7 +184,7 @@ func TestInboxPages(t *testing.T) {
 
 		// A sender uses the inbox.
 		sb := newBrowser(t, s, "en")
-		sb.signIn(inviteSender(t, s, c))
+		sb.signInChurch(inviteSender(t, s, c))
 		sb.get("/inbox").want(t, 200, "Ann Lee")
 		sb.post("/inbox/"+ann+"/reply", url.Values{"op": {"send"}, "body": {"From the sender"}}).want(t, 303)
 		sb.post("/inbox/"+ann+"/close", nil).want(t, 303)
