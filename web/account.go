@@ -45,9 +45,8 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request, s *session
 			h.fail(w, r, v, err)
 			return
 		}
-		v.Form.Values["phone"] = v.Phone(phone)
-		if phone == "" {
-			v.Form.Values["phone"] = ""
+		if phone != "" {
+			v.Form.Values["phone"] = v.Phone(phone)
 		}
 	}
 	v.Form.Values["reply_notifications"] = s.admin.ReplyNotifications

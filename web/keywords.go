@@ -41,14 +41,14 @@ func (h *Handler) showKeywords(w http.ResponseWriter, r *http.Request, s *sessio
 	h.render(w, r, status, "keywords", v)
 }
 
-// firstNumber is the church's first sending number, shown the way the
-// church writes it ("" when it has none yet).
+// firstNumber is the number people text a keyword to: the church's first
+// sending number ("" when it has none, or none that sends yet).
 func (h *Handler) firstNumber(r *http.Request, s *session) string {
-	ns, err := h.deps.Numbers.List(r.Context(), s.h.TenantID())
-	if err != nil || len(ns.Numbers) == 0 {
+	ns, err := h.deps.Tenancy.Registry.SendingNumbers(r.Context(), s.h.TenantID())
+	if err != nil || len(ns) == 0 {
 		return ""
 	}
-	return ns.Numbers[0].E164
+	return ns[0]
 }
 
 func (h *Handler) keywordList(w http.ResponseWriter, r *http.Request, s *session) {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/steeple-sms/steeple/auth"
@@ -45,7 +46,7 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 	keep("welcome_text", st.WelcomeText)
 	keep("help_contact", st.HelpContact)
 	d := settingsData{Timezones: timezones, Done: done, Count: messaging.CountText(welcomeSample(v.Form.Value("welcome_text"), t.Name))}
-	if !contains(timezones, t.Timezone) {
+	if !slices.Contains(timezones, t.Timezone) {
 		d.Timezones = append([]string{t.Timezone}, timezones...)
 	}
 	v.Data = d
@@ -56,15 +57,6 @@ func (h *Handler) showSettings(w http.ResponseWriter, r *http.Request, s *sessio
 // name filled in), for counting its parts.
 func welcomeSample(text, church string) string {
 	return strings.ReplaceAll(text, "{church_name}", church)
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request, s *session) {
