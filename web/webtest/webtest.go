@@ -153,7 +153,7 @@ func (p *Page) Text(sel string) string {
 func (p *Page) WaitText(sel, text string) {
 	p.t.Helper()
 	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, sel, text)
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+	if err := p.poll(js); err != nil {
 		p.t.Fatalf("waiting for %q in %s: %v (page: %s)", text, sel, err, p.Location())
 	}
 }
@@ -162,8 +162,21 @@ func (p *Page) WaitText(sel, text string) {
 // loaded, a count reached): a condition, not a sleep.
 func (p *Page) WaitTrue(js, what string) {
 	p.t.Helper()
-	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+	if err := p.poll(js); err != nil {
 		p.t.Fatalf("waiting for %s: %v (page: %s)", what, err, p.Location())
+	}
+}
+
+// poll waits up to 30 s for js to be true. A navigation that lands while
+// it waits (a form's redirect arriving late) ends one poll, so it polls
+// again on the new page rather than failing.
+func (p *Page) poll(js string) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(time.Until(deadline))))
+		if err == nil || !strings.Contains(err.Error(), "navigated or closed") || time.Now().After(deadline) {
+			return err
+		}
 	}
 }
 
