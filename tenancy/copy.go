@@ -29,31 +29,29 @@ type pgColumn struct {
 	sequence bool   // an identity column or one whose default is nextval()
 }
 
-// pgColumns reads a table's columns in the current schema, by name.
-func pgColumns(ctx context.Context, w pgWriter, table string) (map[string]pgColumn, error) {
-	rows, err := w.Query(ctx, `SELECT column_name, data_type,
+// pgTableColumns reads the columns of every table in the current schema,
+// by table and column name, in one query.
+func pgTableColumns(ctx context.Context, w pgWriter) (map[string]map[string]pgColumn, error) {
+	rows, err := w.Query(ctx, `SELECT table_name, column_name, data_type,
 		is_identity = 'YES' OR COALESCE(column_default, '') LIKE 'nextval(%'
-		FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1`, table)
+		FROM information_schema.columns WHERE table_schema = current_schema()`)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]pgColumn{}
+	defer rows.Close()
+	out := map[string]map[string]pgColumn{}
 	for rows.Next() {
+		var table string
 		var c pgColumn
-		if err := rows.Scan(&c.name, &c.dataType, &c.sequence); err != nil {
-			rows.Close()
+		if err := rows.Scan(&table, &c.name, &c.dataType, &c.sequence); err != nil {
 			return nil, err
 		}
-		out[c.name] = c
+		if out[table] == nil {
+			out[table] = map[string]pgColumn{}
+		}
+		out[table][c.name] = c
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("table %s does not exist on PostgreSQL (the two schemas differ)", table)
-	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // rowEdit may change a row (values by column index) before it is written.
@@ -64,10 +62,10 @@ type rowEdit func(cols []string, row []any) error
 // returns the rows copied. Identity and serial columns keep their values
 // (COPY writes them as given) and their sequences are moved past the largest.
 // The caller owns the transaction: a failure leaves it to be rolled back.
-func copyTable(ctx context.Context, src *sql.DB, dst pgWriter, table string, edit rowEdit) (int64, error) {
-	cols, err := pgColumns(ctx, dst, table)
-	if err != nil {
-		return 0, err
+func copyTable(ctx context.Context, src *sql.DB, dst pgWriter, table string, schema map[string]map[string]pgColumn, edit rowEdit) (int64, error) {
+	cols := schema[table]
+	if len(cols) == 0 {
+		return 0, fmt.Errorf("table %s does not exist on PostgreSQL (the two schemas differ)", table)
 	}
 	rows, err := src.QueryContext(ctx, `SELECT * FROM `+quoteIdent(table))
 	if err != nil {
@@ -91,6 +89,11 @@ func copyTable(ctx context.Context, src *sql.DB, dst pgWriter, table string, edi
 	for i := range s.vals {
 		s.ptrs[i] = &s.vals[i]
 	}
+	// Most tables of a small church are empty: skip their COPY round trip.
+	if !s.Next() {
+		return 0, s.Err()
+	}
+	s.peeked = true
 	n, err := dst.CopyFrom(ctx, pgx.Identifier{table}, lowerAll(names), s)
 	if err != nil {
 		return n, fmt.Errorf("copy %s: %w", table, err)
@@ -119,9 +122,14 @@ type sqliteRows struct {
 	vals, ptrs []any
 	read       int64
 	err        error
+	peeked     bool // the first row was read before COPY began
 }
 
 func (s *sqliteRows) Next() bool {
+	if s.peeked {
+		s.peeked = false
+		return true
+	}
 	if s.err != nil || !s.rows.Next() {
 		return false
 	}

@@ -24,8 +24,7 @@ type MoveStep string
 const (
 	MoveStepRegistry MoveStep = "registry" // registry tables and queued jobs copied, in one transaction
 	MoveStepPlace    MoveStep = "place"    // the church's server recorded in the target registry
-	MoveStepCreate   MoveStep = "create"   // its database created (a half-made one dropped first)
-	MoveStepMigrate  MoveStep = "migrate"  // its schema brought to the SQLite file's version
+	MoveStepCreate   MoveStep = "create"   // its database made from a template at the file's schema version (a half-made one dropped first)
 	MoveStepCopy     MoveStep = "copy"     // every table copied, in one transaction
 	MoveStepVerify   MoveStep = "verify"   // row counts compared table by table
 	MoveStepFlip     MoveStep = "flip"     // the registry row points at PostgreSQL
@@ -93,19 +92,20 @@ func (r *MoveReport) OK() bool { return r.Failed == 0 }
 
 // mover carries one run of MoveFromSQLite.
 type mover struct {
-	t      *Tenancy
-	pg     *postgresBackend
-	o      MoveOptions
-	src    *Registry // the SQLite registry, read only
-	mu     sync.Mutex
-	counts map[string]int // live churches per active server, for placement
+	t         *Tenancy
+	pg        *postgresBackend
+	o         MoveOptions
+	src       *Registry // the SQLite registry, read only
+	mu        sync.Mutex
+	counts    map[string]int // live churches per active server, for placement
+	templates map[string]*moveTemplate
 }
 
 // MoveFromSQLite moves an embedded (SQLite) deployment into this Tenancy,
 // which must be on PostgreSQL: the registry's tables and the job queue's
 // unfinished jobs (in one transaction), then every active or suspended
-// church (a database of its own, placed like a new church, schema migrated
-// to the file's version, every table copied, counts compared, then the
+// church (a database of its own, placed like a new church, made from a
+// template migrated to the file's schema version, every table copied, counts compared, then the
 // church's registry row flipped to it). The SQLite files are only read.
 //
 // It is resumable: a re-run skips churches already flipped, drops and
@@ -126,7 +126,8 @@ func (t *Tenancy) MoveFromSQLite(ctx context.Context, o MoveOptions) (*MoveRepor
 		return nil, err
 	}
 	defer src.Close()
-	m := &mover{t: t, pg: pg, o: o, src: src}
+	m := &mover{t: t, pg: pg, o: o, src: src, templates: map[string]*moveTemplate{}}
+	defer m.dropTemplates(context.WithoutCancel(ctx))
 	rep := &MoveReport{Source: o.SourceDir, RegistryRows: map[string]int64{}}
 	if err := m.checkSource(ctx); err != nil {
 		return nil, err
@@ -299,13 +300,17 @@ func (m *mover) copyRegistry(ctx context.Context) (map[string]int64, int, error)
 			return nil, 0, fmt.Errorf("empty %s: %w", tables[i], err)
 		}
 	}
+	schema, err := pgTableColumns(ctx, tx)
+	if err != nil {
+		return nil, 0, err
+	}
 	rows := map[string]int64{}
 	for _, table := range tables {
 		var edit rowEdit
 		if table == "tenants" {
 			edit = keepPlacement(kept)
 		}
-		n, err := copyTable(ctx, m.src.db, tx, table, edit)
+		n, err := copyTable(ctx, m.src.db, tx, table, schema, edit)
 		if err != nil {
 			return nil, 0, err
 		}

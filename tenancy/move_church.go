@@ -64,13 +64,19 @@ func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant
 	if err := m.after(MoveStepPlace, src.ID); err != nil {
 		return err
 	}
+	// A half-made database (an earlier run died after placing the church)
+	// is dropped and made again from the template.
+	tpl, err := m.template(ctx, dest.Server, version)
+	if err != nil {
+		return err
+	}
 	err = m.t.Manager.withRoom(ctx, func() error {
 		if retry {
 			if err := m.pg.drop(ctx, &dest); err != nil {
 				return fmt.Errorf("drop the half-made database: %w", err)
 			}
 		}
-		return m.pg.create(ctx, &dest)
+		return m.pg.createFrom(ctx, &dest, tpl)
 	})
 	if err != nil {
 		return fmt.Errorf("create database: %w", err)
@@ -79,12 +85,9 @@ func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant
 		return err
 	}
 	err = m.t.Manager.withDedicated(ctx, &dest, func(db *sql.DB) error {
-		if err := migrateTo(ctx, db, m.t.schema, version); err != nil {
-			return fmt.Errorf("migrate to version %d: %w", version, err)
-		}
-		if err := m.after(MoveStepMigrate, src.ID); err != nil {
-			return err
-		}
+		// The template was migrated to exactly this version; the copy below
+		// fails on any column that does not line up.
+		var err error
 		if r.Rows, err = m.copyChurch(ctx, src.ID, sdb, db, tables); err != nil {
 			return err
 		}
@@ -117,8 +120,12 @@ func (m *mover) copyChurch(ctx context.Context, id string, sdb, db *sql.DB, tabl
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
+		schema, err := pgTableColumns(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for _, table := range tables {
-			n, err := copyTable(ctx, sdb, tx, table, nil)
+			n, err := copyTable(ctx, sdb, tx, table, schema, nil)
 			if err != nil {
 				return err
 			}

@@ -98,7 +98,7 @@ func TestMoveToPostgres(t *testing.T) {
 	pg := testkit.Postgres(t)
 	d := buildSQLiteDeployment(t)
 	dir := d.s.Backend.DataDir()
-	steps := []tenancy.MoveStep{tenancy.MoveStepRegistry, tenancy.MoveStepPlace, tenancy.MoveStepCreate, tenancy.MoveStepMigrate,
+	steps := []tenancy.MoveStep{tenancy.MoveStepRegistry, tenancy.MoveStepPlace, tenancy.MoveStepCreate,
 		tenancy.MoveStepCopy, tenancy.MoveStepVerify, tenancy.MoveStepFlip}
 	jobs := 0
 	for _, step := range steps {
