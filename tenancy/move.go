@@ -159,6 +159,9 @@ func (t *Tenancy) MoveFromSQLite(ctx context.Context, o MoveOptions) (*MoveRepor
 	if err != nil {
 		return rep, err
 	}
+	// Counted in the run's time: dropping a template waits for the
+	// checkpoint that writes out what every CREATE DATABASE copied.
+	m.dropTemplates(ctx)
 	for _, c := range rep.Churches {
 		switch c.Outcome {
 		case MoveMoved:

@@ -72,10 +72,11 @@ func (m *mover) makeTemplate(ctx context.Context, server string, version int64) 
 func (m *mover) dropTemplates(ctx context.Context) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, tp := range m.templates {
+	for key, tp := range m.templates {
 		if tp.db != nil {
 			_ = m.dropTemplate(ctx, tp.db)
 		}
+		delete(m.templates, key)
 	}
 }
 
