@@ -182,6 +182,10 @@ func checkSameRows(t *testing.T, d *sqliteDeployment, pg *testkit.Backend) {
 			}
 		}
 	}
+	var moved int
+	if err := dst.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE metadata ? 'steeple_moved_from_sqlite'`).Scan(&moved); err != nil || moved != 1 {
+		t.Errorf("jobs carried over on PostgreSQL: %d (%v), want the one queued event once", moved, err)
+	}
 	for _, q := range []string{"SELECT COUNT(*) FROM schedule_due", "SELECT COUNT(*) FROM phone_numbers", "SELECT COUNT(*) FROM login_index", "SELECT COUNT(*) FROM tenants"} {
 		var a, b int
 		if err := src.Registry.DB().QueryRowContext(ctx, q).Scan(&a); err != nil {
@@ -264,9 +268,12 @@ func checkServedFromPostgres(t *testing.T, d *sqliteDeployment, pg *testkit.Back
 	}
 	// The event queued before the move is applied, and a new text is
 	// routed by number to the same church.
-	testkit.WaitUntil(t, 30*time.Second, func() bool { return threadHas(t, api, d.queuedText) }, "the queued text to be applied")
+	testkit.WaitUntil(t, 30*time.Second, func() bool { return threadCount(t, api, d.queuedText) > 0 }, "the queued text to be applied")
 	inbound(t, s, d.grace.Phones[0], d.grace.Number, "After the move")
-	testkit.WaitUntil(t, 30*time.Second, func() bool { return threadHas(t, api, "After the move") }, "a new text to reach Grace Chapel")
+	testkit.WaitUntil(t, 30*time.Second, func() bool { return threadCount(t, api, "After the move") > 0 }, "a new text to reach Grace Chapel")
+	if n := threadCount(t, api, d.queuedText); n != 1 {
+		t.Errorf("the queued text is in the inbox %d times", n)
+	}
 	other := s.Client("")
 	_, sess2 := other.Login(t, d.second.Email, d.second.Password, d.second.ID)
 	if sess2.AccessToken == "" {
@@ -275,15 +282,16 @@ func checkServedFromPostgres(t *testing.T, d *sqliteDeployment, pg *testkit.Back
 	s.Client(sess2.AccessToken).Call(t, "GET", "/api/v1/members/"+d.annID, nil, http.StatusNotFound, nil)
 }
 
-func threadHas(t *testing.T, api *testkit.Client, text string) bool {
+func threadCount(t *testing.T, api *testkit.Client, text string) int {
+	n := 0
 	for _, c := range api.Conversations(t, "") {
 		for _, m := range api.Thread(t, c.ID).Messages {
 			if strings.Contains(m.Body, text) {
-				return true
+				n++
 			}
 		}
 	}
-	return false
+	return n
 }
 
 func sentAll(b *testkit.BroadcastView) bool {

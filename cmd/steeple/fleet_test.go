@@ -88,3 +88,12 @@ func TestFleetMoveToPostgres(t *testing.T) {
 		t.Fatalf("into another deployment's registry: exit %d, %s", code, errOut)
 	}
 }
+
+func TestFleetHelp(t *testing.T) {
+	for args, want := range map[string]string{"fleet": "move-to-postgres", "fleet move-to-postgres": "-parallel"} {
+		code, out, errOut := runCLI(t, append(strings.Fields(args), "--help")...)
+		if help := out + errOut; code != 0 || !strings.Contains(help, want) || strings.Contains(help, "-telnyx-api-key") {
+			t.Errorf("steeple %s --help: exit %d:\n%s", args, code, help)
+		}
+	}
+}
