@@ -198,6 +198,12 @@ func openSourceRegistry(ctx context.Context, dir string) (*Registry, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, steeple.Errorf(steeple.EINVALID, "no SQLite deployment in STEEPLE_DATA_DIR %s (%s: %v)", dir, filepath.Base(path), errors.Unwrap(err))
 	}
+	if pid, err := sqliteHolder(path); err != nil {
+		return nil, fmt.Errorf("SQLite registry %s: %w", path, err)
+	} else if pid != 0 {
+		return nil, steeple.Errorf(steeple.ECONFLICT, "process %d has %s open: stop every `steeple serve` of the SQLite deployment first "+
+			"(what it changes after a church is copied would not reach PostgreSQL)", pid, path)
+	}
 	db, err := sql.Open("sqlite", SQLiteDSN(path, "ro"))
 	if err != nil {
 		return nil, err
