@@ -105,8 +105,9 @@ type mover struct {
 // which must be on PostgreSQL: the registry's tables and the job queue's
 // unfinished jobs (in one transaction), then every active or suspended
 // church (a database of its own, placed like a new church, made from a
-// template migrated to the file's schema version, every table copied, counts compared, then the
-// church's registry row flipped to it). The SQLite files are only read.
+// template migrated to the file's schema version, every table copied,
+// counts compared, then the church's registry row flipped to it). The
+// SQLite files are only read.
 //
 // It is resumable: a re-run skips churches already flipped, drops and
 // redoes one copied half-way, and copies the registry again keeping the

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5"
 	"github.com/pressly/goose/v3"
 
 	"github.com/steeple-sms/steeple"
@@ -66,7 +66,7 @@ func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant
 	}
 	// A half-made database (an earlier run died after placing the church)
 	// is dropped and made again from the template.
-	tpl, err := m.template(ctx, dest.Server, version)
+	tpl, cols, err := m.template(ctx, dest.Server, version)
 	if err != nil {
 		return err
 	}
@@ -88,7 +88,7 @@ func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant
 		// The template was migrated to exactly this version; the copy below
 		// fails on any column that does not line up.
 		var err error
-		if r.Rows, err = m.copyChurch(ctx, src.ID, sdb, db, tables); err != nil {
+		if r.Rows, err = m.copyChurch(ctx, src.ID, sdb, db, tables, cols); err != nil {
 			return err
 		}
 		return m.after(MoveStepVerify, src.ID)
@@ -105,27 +105,17 @@ func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant
 
 // copyChurch copies every table in one transaction, then compares each
 // table's row count with what was read from SQLite.
-func (m *mover) copyChurch(ctx context.Context, id string, sdb, db *sql.DB, tables []string) (int64, error) {
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return 0, err
-	}
-	defer conn.Close()
+func (m *mover) copyChurch(ctx context.Context, id string, sdb, db *sql.DB, tables []string, cols map[string]map[string]pgColumn) (int64, error) {
 	read := map[string]int64{}
 	var total int64
-	err = conn.Raw(func(dc any) error {
-		pc := dc.(*stdlib.Conn).Conn()
+	err := withPgx(ctx, db, func(pc *pgx.Conn) error {
 		tx, err := pc.Begin(ctx)
 		if err != nil {
 			return err
 		}
 		defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // after Commit it is a no-op
-		schema, err := pgTableColumns(ctx, tx)
-		if err != nil {
-			return err
-		}
 		for _, table := range tables {
-			n, err := copyTable(ctx, sdb, tx, table, schema, nil)
+			n, err := copyTable(ctx, sdb, tx, table, cols, nil)
 			if err != nil {
 				return err
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/steeple-sms/steeple"
 )
@@ -20,11 +21,13 @@ import (
 type moveTemplate struct {
 	once sync.Once
 	db   *steeple.Tenant // the template database, as a tenant-shaped address
+	cols map[string]map[string]pgColumn
 	err  error
 }
 
-// template returns the template database for churches at version on server.
-func (m *mover) template(ctx context.Context, server string, version int64) (string, error) {
+// template returns the template database for churches at version on server,
+// and its tables' columns (every church made from it has the same).
+func (m *mover) template(ctx context.Context, server string, version int64) (string, map[string]map[string]pgColumn, error) {
 	key := fmt.Sprintf("%s/%d", server, version)
 	m.mu.Lock()
 	tp := m.templates[key]
@@ -33,11 +36,11 @@ func (m *mover) template(ctx context.Context, server string, version int64) (str
 		m.templates[key] = tp
 	}
 	m.mu.Unlock()
-	tp.once.Do(func() { tp.db, tp.err = m.makeTemplate(ctx, server, version) })
+	tp.once.Do(func() { tp.db, tp.cols, tp.err = m.makeTemplate(ctx, server, version) })
 	if tp.err != nil {
-		return "", fmt.Errorf("template database: %w", tp.err)
+		return "", nil, fmt.Errorf("template database: %w", tp.err)
 	}
-	return tp.db.DatabaseName, nil
+	return tp.db.DatabaseName, tp.cols, nil
 }
 
 // templateName is the same for every run into one registry, so a run that
@@ -48,7 +51,7 @@ func (m *mover) templateName(version int64) string {
 	return fmt.Sprintf("steeple_move_tpl_%08x_v%d", h.Sum32(), version)
 }
 
-func (m *mover) makeTemplate(ctx context.Context, server string, version int64) (*steeple.Tenant, error) {
+func (m *mover) makeTemplate(ctx context.Context, server string, version int64) (*steeple.Tenant, map[string]map[string]pgColumn, error) {
 	tpl := &steeple.Tenant{ID: "template", Backend: steeple.BackendPostgres, Server: server, DatabaseName: m.templateName(version)}
 	err := m.t.Manager.withRoom(ctx, func() error {
 		if err := m.pg.drop(ctx, tpl); err != nil {
@@ -57,15 +60,35 @@ func (m *mover) makeTemplate(ctx context.Context, server string, version int64) 
 		return m.pg.create(ctx, tpl)
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	// Closing the dedicated pool disconnects: a template must have no sessions.
-	err = m.t.Manager.withDedicated(ctx, tpl, func(db *sql.DB) error { return migrateTo(ctx, db, m.t.schema, version) })
+	var cols map[string]map[string]pgColumn
+	err = m.t.Manager.withDedicated(ctx, tpl, func(db *sql.DB) error {
+		if err := migrateTo(ctx, db, m.t.schema, version); err != nil {
+			return err
+		}
+		return withPgx(ctx, db, func(c *pgx.Conn) (err error) {
+			cols, err = pgTableColumns(ctx, c)
+			return err
+		})
+	})
 	if err != nil {
 		_ = m.dropTemplate(context.WithoutCancel(ctx), tpl)
-		return nil, err
+		return nil, nil, err
 	}
-	return tpl, nil
+	return tpl, cols, nil
+}
+
+// withPgx runs fn on one of db's connections as the pgx connection it is
+// (for COPY, which database/sql does not offer).
+func withPgx(ctx context.Context, db *sql.DB, fn func(*pgx.Conn) error) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error { return fn(dc.(*stdlib.Conn).Conn()) })
 }
 
 // dropTemplates removes the run's templates.
