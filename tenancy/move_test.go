@@ -95,7 +95,7 @@ var errCrash = errors.New("simulated crash")
 // queued event are on PostgreSQL exactly once, served by a PostgreSQL
 // Steeple with the same keys.
 func TestMoveToPostgres(t *testing.T) {
-	pg := testkit.Postgres(t)
+	pg := testkit.Postgres(t, true) // two servers: the churches are spread over them
 	d := buildSQLiteDeployment(t)
 	dir := d.s.Backend.DataDir()
 	steps := []tenancy.MoveStep{tenancy.MoveStepRegistry, tenancy.MoveStepPlace, tenancy.MoveStepCreate,
@@ -171,7 +171,13 @@ func checkSameRows(t *testing.T, d *sqliteDeployment, pg *testkit.Backend) {
 		t.Fatal(err)
 	}
 	defer dst.Close()
+	servers := map[string]bool{}
 	for _, id := range []string{d.grace.ID, d.second.ID} {
+		tn, err := dst.Registry.Tenant(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers[tn.Server] = true
 		want, got := tableCounts(t, src, id, false), tableCounts(t, dst, id, true)
 		if len(want) < 10 {
 			t.Fatalf("only %d tables in the SQLite church", len(want))
@@ -181,6 +187,9 @@ func checkSameRows(t *testing.T, d *sqliteDeployment, pg *testkit.Backend) {
 				t.Errorf("church %s table %s: %d rows on PostgreSQL, %d on SQLite", id, table, got[table], n)
 			}
 		}
+	}
+	if len(servers) != 2 {
+		t.Errorf("both churches were placed on %v; each server should have taken one", servers)
 	}
 	var moved int
 	if err := dst.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE metadata ? 'steeple_moved_from_sqlite'`).Scan(&moved); err != nil || moved != 1 {
