@@ -53,6 +53,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	seed := fl.Uint64("seed", 1, "random seed of the church sizes and of who texts STOP")
 	workers := fl.Int("workers", 40, "send workers (STEEPLE_WORKERS)")
 	stopPct := fl.Float64("stop-pct", 1, "percent of recipients who text STOP during the storm")
+	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the storm to this path")
 	stopWindow := fl.Duration("stop-window", 10*time.Second, "the STOPs are spread over this long from the storm's start")
 	if err := parseFlags(fl, args); err != nil {
 		return err
@@ -109,6 +110,10 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		conns = startSampler(ctx, 50*time.Millisecond, count)
 	}
 	rss := startSampler(ctx, 200*time.Millisecond, func(context.Context) (int, error) { return rssMB(), nil })
+	stopProfile, err := startCPUProfile(*cpuProfile, "")
+	if err != nil {
+		return err
+	}
 	cpu0 := readCPU()
 	storm := time.Now()
 	if err := stack.app.Start(ctx); err != nil {
@@ -129,6 +134,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	cpu := cpuSince(cpu0, readCPU())
+	stopProfile()
 	rss.stop()
 	res, err := countSunday(ctx, ten, stack, fleet, stops)
 	if err != nil {
@@ -146,7 +152,8 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	r.out.metric("small_church_p95_seconds", percentile(res.smallSeconds, 95), "s",
 		append(extra, kv{"small_churches", len(res.smallSeconds)}, kv{"pace_allows_p95_seconds", roundTo(percentile(res.smallPace, 95), 2)})...)
 	r.out.metric("small_church_to_pace_p95", percentile(res.smallRatio, 95), "ratio", extra...)
-	r.out.metric("stop_applied_p99_ms", percentile(res.stopMS, 99), "ms", append(extra, kv{"stops", len(stops)}, kv{"applied", len(res.stopMS)})...)
+	r.out.metric("stop_applied_p99_ms", percentile(res.stopMS, 99), "ms", append(extra, kv{"stops", len(stops)}, kv{"applied", len(res.stopMS)},
+		kv{"p50_ms", roundTo(percentile(res.stopMS, 50), 1)})...)
 	r.out.metric("texts_after_stop", float64(res.afterStop), "texts", extra...)
 	r.out.metric("receipt_lag_p99_seconds", percentile(res.receiptLag, 99), "s", extra...)
 	r.out.metric("lost", float64(res.lost), "texts", extra...)
