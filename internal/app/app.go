@@ -295,7 +295,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	a.API = httpapi.New(deps)
 	a.Web, err = web.New(web.Deps{Tenancy: ten, Auth: a.Auth, Store: a.Store, Members: a.Members, Messaging: a.Messaging,
-		Inbox: a.Inbox, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Plans: t.Auth.Plans,
+		Inbox: a.Inbox, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Closing: a.Closing, Plans: t.Auth.Plans,
 		Limits: web.Limits{UnregisteredRate: t.Messaging.PerNumberRate, UnregisteredDailyCap: t.Messaging.UnregisteredDailyCap,
 			RegisteredRate: t.Messaging.RegisteredRate},
 		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web"), Now: t.Now,
