@@ -39,13 +39,13 @@ func closeChurch(ctx context.Context, e *env, sub, ref string, now, asJSON bool,
 			c, err = e.ten.Registry.Closure(ctx, t.ID)
 		}
 	default:
-		if sub == "purge" && e.cfg.Simulated() {
-			fmt.Fprintln(errOut, "note: no Telnyx key, so no number was released at a provider")
-		}
 		c, err = a.Closing.Purge(ctx, t.ID, now)
 	}
 	if err != nil {
 		return fmt.Errorf("%s %s: %s", sub, t.ID, describeErr(err))
+	}
+	if sub == "purge" && e.cfg.Simulated() {
+		fmt.Fprintln(errOut, "note: no Telnyx key, so no number was released at a provider")
 	}
 	return printClosure(out, c, asJSON)
 }
