@@ -11,6 +11,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/closing"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -109,7 +110,8 @@ func TestPurgeDueOnlyAfterGrace(t *testing.T) {
 }
 
 // TestPurgeCompletesAfterStopAtEachStep stops a purge after each of its
-// steps, as a crash would, then runs it again: it ends complete.
+// steps, as a crash would, then runs it again: it ends complete, the
+// church's number released at the provider.
 func TestPurgeCompletesAfterStopAtEachStep(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
@@ -118,7 +120,9 @@ func TestPurgeCompletesAfterStopAtEachStep(t *testing.T) {
 		svc := s.App.Closing
 		stop := errors.New("stopped")
 		for i, step := range []string{"start", "numbers", "jobs", "database", "registry", "compact"} {
-			c := s.Church(t, testkit.ChurchOptions{Number: fmt.Sprintf("+1312555093%d", i), QuietHoursOff: true, Members: 2})
+			number := fmt.Sprintf("+1312555093%d", i)
+			providerID := s.Sim.AddNumber(number) // in the provider account, as if bought
+			c := s.Church(t, testkit.ChurchOptions{Number: number, QuietHoursOff: true, Members: 2})
 			c.API(s).BroadcastAll(t, "Potluck Sunday")
 			if n := churchJobs(t, s, c.ID); n == 0 {
 				t.Fatalf("step %s: the broadcast queued no job naming the church", step)
@@ -143,6 +147,9 @@ func TestPurgeCompletesAfterStopAtEachStep(t *testing.T) {
 				t.Fatalf("purge again after a stop at %s: %v", step, err)
 			}
 			wantPurged(t, s, b, c)
+			if s.Sim.AddNumber(number) == providerID {
+				t.Fatalf("step %s: the number is still in the provider account after the purge", step)
+			}
 			if _, err := svc.Purge(ctx, c.ID, true); err != nil {
 				t.Fatalf("purge a purged church: %v; want nothing to do", err)
 			}
@@ -194,4 +201,41 @@ func wantPurged(t *testing.T, s *testkit.Server, b *testkit.Backend, c *testkit.
 	if _, err := s.Tenancy.Manager.AcquireToRecord(ctx, c.ID); steeple.ErrorCode(err) != steeple.ENOTFOUND {
 		t.Fatalf("acquire a purged church: %v; want ENOTFOUND", err)
 	}
+}
+
+// TestClosedChurchSendsNothingUntilRestored: a broadcast whose jobs run
+// after its church is closed sends nothing (its chunk waits, as for a
+// suspended church); once restored, the sweep sends it.
+func TestClosedChurchSendsNothingUntilRestored(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Messaging: func(c *messaging.Config) { c.SweepAge = 0 }})
+		ctx := context.Background()
+		c := s.Church(t, testkit.ChurchOptions{Number: "+13125550960", QuietHoursOff: true, Members: 3})
+		c.API(s).BroadcastAll(t, "Closed church text")
+		if _, err := s.App.Closing.Close(ctx, c.ID, closing.Operator, nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Queue.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = s.Queue.Stop(context.Background()) })
+		parked := func() int {
+			return s.RegistryCount(t, `SELECT count(*) FROM dispatch_intents WHERE tenant_id = $1 AND kind = $2`, c.ID, tenancy.IntentParkedChunk)
+		}
+		testkit.WaitUntil(t, 20*time.Second, func() bool { return parked() == 1 }, "the chunk to wait while the church is closed")
+		if n, err := s.Messaging.Sweep(ctx); n != 0 || err != nil {
+			t.Fatalf("sweep while closed: %d, %v; want nothing taken", n, err)
+		}
+		if got := len(s.SentFrom(c.Number)); got != 0 {
+			t.Fatalf("%d texts sent by a closed church", got)
+		}
+		if _, err := s.App.Closing.Restore(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Messaging.Sweep(ctx); n != 1 || err != nil {
+			t.Fatalf("sweep after restoring: %d, %v; want the chunk queued again", n, err)
+		}
+		testkit.WaitUntil(t, 30*time.Second, func() bool { return len(s.SentFrom(c.Number)) == 3 }, "the broadcast to be sent after the restore")
+	})
 }
