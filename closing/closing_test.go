@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/closing"
 	"github.com/steeple-sms/steeple/internal/testkit"
@@ -237,5 +239,27 @@ func TestClosedChurchSendsNothingUntilRestored(t *testing.T) {
 			t.Fatalf("sweep after restoring: %d, %v; want the chunk queued again", n, err)
 		}
 		testkit.WaitUntil(t, 30*time.Second, func() bool { return len(s.SentFrom(c.Number)) == 3 }, "the broadcast to be sent after the restore")
+	})
+}
+
+// TestPurgeJob: the queue's purge job purges a church whose grace is over.
+func TestPurgeJob(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b)
+		ctx := context.Background()
+		c := s.Church(t, testkit.ChurchOptions{})
+		if _, err := s.App.Closing.Close(ctx, c.ID, closing.Operator, nil); err != nil {
+			t.Fatal(err)
+		}
+		s.Clock.Set(s.Clock.Now().Add(closing.DefaultGrace + time.Second))
+		if _, err := s.Queue.InsertTx(ctx, nil, []river.InsertManyParams{{Args: closing.PurgeArgs{}}}); err != nil {
+			t.Fatal(err)
+		}
+		testkit.WaitUntil(t, 30*time.Second, func() bool {
+			tn, err := s.Tenancy.Registry.Tenant(ctx, c.ID)
+			return err == nil && tn.Status == steeple.TenantDeleted
+		}, "the purge job to purge the church")
+		wantPurged(t, s, b, c)
 	})
 }
