@@ -171,7 +171,7 @@ func (s *Service) issueChoice(tenantID, emailKey string, admins []string) (strin
 	c := Claims{TenantID: tenantID, Type: TypeChurchChoice, Admins: admins, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: issuer, Subject: emailKey, IssuedAt: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(ChoiceTTL)), ID: steeple.NewID()}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.tokens.key)
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.tokens.keys.SigningKey())
 }
 
 // WebCompleteChoice finishes a web sign-in whose password matched at

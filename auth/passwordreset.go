@@ -87,7 +87,7 @@ func (s *Service) issueReset(adminID, tenantID, mark string) (string, error) {
 	c := Claims{TenantID: tenantID, Type: TypePasswordReset, Mark: mark, RegisteredClaims: jwt.RegisteredClaims{
 		Issuer: issuer, Subject: adminID, IssuedAt: jwt.NewNumericDate(now),
 		ExpiresAt: jwt.NewNumericDate(now.Add(PasswordResetTTL)), ID: steeple.NewID()}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.tokens.key)
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.tokens.keys.SigningKey())
 }
 
 func (s *Service) mailReset(ctx context.Context, to, church, token string) error {

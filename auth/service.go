@@ -83,7 +83,7 @@ func New(ten *tenancy.Tenancy, st *store.Store, keys *secret.Keys, cfg Config, n
 	if cfg.SignupMode == "" {
 		cfg.SignupMode = SignupOpen
 	}
-	return &Service{ten: ten, store: st, keys: keys, tokens: tokens{key: keys.SigningKey(), now: now}, cfg: cfg, now: now,
+	return &Service{ten: ten, store: st, keys: keys, tokens: tokens{keys: keys, now: now}, cfg: cfg, now: now,
 		limiters: newAddressLimiters(cfg.PerAddressRate, cfg.PerAddressBurst, now),
 		signups:  newSignupLimiter(cfg.SignupsPerAddress, cfg.SignupsGlobal, now),
 		resends:  newAddressLimiters(3.0/3600, 3, now),

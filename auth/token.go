@@ -47,10 +47,38 @@ type Claims struct {
 // AdminID is the subject: the admin the token was issued to.
 func (c *Claims) AdminID() string { return c.Subject }
 
+// LongestSignedTokenLife is the longest any signed token lives (a password
+// reset link): after a rotation of the signing key, the previous key can be
+// dropped once this long has passed.
+const LongestSignedTokenLife = PasswordResetTTL
+
 // tokens signs and checks JWTs with HMAC-SHA256.
 type tokens struct {
-	key []byte
-	now func() time.Time
+	keys signingKeys
+	now  func() time.Time
+}
+
+// signingKeys are the token keys: one signs; it and, after a rotation, the
+// one before it verify (*secret.Keys).
+type signingKeys interface {
+	SigningKey() []byte
+	VerifyingKeys() [][]byte
+}
+
+// fixedKey is a single signing key that never rotates (tests).
+type fixedKey []byte
+
+func (k fixedKey) SigningKey() []byte      { return k }
+func (k fixedKey) VerifyingKeys() [][]byte { return [][]byte{k} }
+
+// verificationKeys is the keyfunc's answer: every key a valid token may be
+// signed with.
+func (t tokens) verificationKeys(*jwt.Token) (any, error) {
+	set := jwt.VerificationKeySet{}
+	for _, k := range t.keys.VerifyingKeys() {
+		set.Keys = append(set.Keys, k)
+	}
+	return set, nil
 }
 
 func (t tokens) issue(typ, adminID, tenantID string, role steeple.Role, ttl time.Duration) (string, error) {
@@ -59,14 +87,14 @@ func (t tokens) issue(typ, adminID, tenantID string, role steeple.Role, ttl time
 		Issuer: issuer, Subject: adminID, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		ID: steeple.NewID(),
 	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.key)
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(t.keys.SigningKey())
 }
 
 // parse verifies a token's signature, algorithm, issuer and expiry, and that
 // it is of the wanted type. Any failure is EUNAUTHORIZED.
 func (t tokens) parse(raw, wantType string) (*Claims, error) {
 	var c Claims
-	_, err := jwt.ParseWithClaims(raw, &c, func(*jwt.Token) (any, error) { return t.key, nil },
+	_, err := jwt.ParseWithClaims(raw, &c, t.verificationKeys,
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithIssuer(issuer), jwt.WithExpirationRequired(), jwt.WithTimeFunc(t.now))
 	if err != nil || c.Type != wantType || !steeple.ValidID(c.TenantID) || c.Subject == "" {

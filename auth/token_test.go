@@ -10,12 +10,13 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/secret"
 )
 
 func TestTokensCheckTypeKeyAndExpiry(t *testing.T) {
 	now := time.Now()
 	clock := func() time.Time { return now }
-	tk := tokens{key: []byte("0123456789abcdef0123456789abcdef"), now: clock}
+	tk := tokens{keys: fixedKey("0123456789abcdef0123456789abcdef"), now: clock}
 	tenant, admin := steeple.NewID(), steeple.NewID()
 	raw, err := tk.issue(TypeAccess, admin, tenant, steeple.RoleOwner, AccessTTL)
 	if err != nil {
@@ -28,7 +29,7 @@ func TestTokensCheckTypeKeyAndExpiry(t *testing.T) {
 	if _, err := tk.parse(raw, TypeMFA); steeple.ErrorCode(err) != steeple.EUNAUTHORIZED {
 		t.Fatalf("an access token parsed as an MFA token: %v", err)
 	}
-	other := tokens{key: []byte("another key, also thirty-two b!!"), now: clock}
+	other := tokens{keys: fixedKey("another key, also thirty-two b!!"), now: clock}
 	if _, err := other.parse(raw, TypeAccess); steeple.ErrorCode(err) != steeple.EUNAUTHORIZED {
 		t.Fatalf("a token parsed under another key: %v", err)
 	}
@@ -107,5 +108,41 @@ func TestMatchTOTPWindow(t *testing.T) {
 	}
 	if _, ok := matchTOTP("", code(0), now); ok {
 		t.Error("a code accepted with no secret")
+	}
+}
+
+// After the signing key is rotated, a token signed before still verifies
+// (new ones are signed with the new key); once the previous key is
+// retired, the old token no longer does.
+func TestTokensSurviveSigningRotation(t *testing.T) {
+	now := time.Now()
+	clock := func() time.Time { return now }
+	f := secret.Generate()
+	before, _ := secret.New(f)
+	tenant, admin := steeple.NewID(), steeple.NewID()
+	old, err := tokens{keys: before, now: clock}.issue(TypeAccess, admin, tenant, steeple.RoleOwner, AccessTTL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotatedFile, err := secret.RotateSigning(f, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rotated, _ := secret.New(rotatedFile)
+	tk := tokens{keys: rotated, now: clock}
+	if _, err := tk.parse(old, TypeAccess); err != nil {
+		t.Fatalf("a token signed before the rotation: %v", err)
+	}
+	fresh, _ := tk.issue(TypeAccess, admin, tenant, steeple.RoleOwner, AccessTTL)
+	if _, err := (tokens{keys: before, now: clock}).parse(fresh, TypeAccess); err == nil {
+		t.Fatal("a new token must be signed with the new key")
+	}
+	retiredFile, err := secret.RetireSigning(rotatedFile, now.Add(LongestSignedTokenLife), LongestSignedTokenLife)
+	if err != nil {
+		t.Fatal(err)
+	}
+	retired, _ := secret.New(retiredFile)
+	if _, err := (tokens{keys: retired, now: clock}).parse(old, TypeAccess); err == nil {
+		t.Fatal("after retiring the previous key its tokens must not verify")
 	}
 }

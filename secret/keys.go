@@ -16,15 +16,28 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync/atomic"
+	"time"
 )
 
 // Keys are the process's secrets. Ciphertext names the key that sealed it,
-// so an older key can stay readable after a new one becomes active.
+// so an older key can stay readable after a new one becomes active. Keys
+// read from a file follow that file: a rotation written by `steeple keys`
+// reaches a running process (see reload.go).
 type Keys struct {
+	set    atomic.Pointer[keySet]
+	reload *reloader // nil unless read from a file
+}
+
+// keySet is one reading of the keys; Keys swaps it whole on a reload.
+type keySet struct {
 	active  byte
 	aeads   map[byte]cipher.AEAD
 	index   []byte
 	signing []byte
+	// previousSigning still verifies tokens signed before the last
+	// token-signing rotation, until `keys retire --signing` drops it.
+	previousSigning []byte
 }
 
 // File is the JSON form of Keys (a keys file, mode 0600).
@@ -33,6 +46,10 @@ type File struct {
 	ActiveEncryptionKey byte      `json:"active_encryption_key"`
 	BlindIndexKey       string    `json:"blind_index_key"`
 	TokenSigningKey     string    `json:"token_signing_key"`
+	// PreviousTokenSigningKey verifies tokens signed before a rotation of
+	// the signing key; SigningRotatedAt says when that was.
+	PreviousTokenSigningKey string     `json:"previous_token_signing_key,omitempty"`
+	SigningRotatedAt        *time.Time `json:"signing_rotated_at,omitempty"`
 }
 
 // FileKey is one encryption key in a keys file.
@@ -61,8 +78,21 @@ func randomKey() string {
 
 // New builds Keys from a keys file, checking every key.
 func New(f File) (*Keys, error) {
-	k := &Keys{active: f.ActiveEncryptionKey, aeads: map[byte]cipher.AEAD{}}
+	set, err := newKeySet(f)
+	if err != nil {
+		return nil, err
+	}
+	k := &Keys{}
+	k.set.Store(set)
+	return k, nil
+}
+
+func newKeySet(f File) (*keySet, error) {
+	k := &keySet{active: f.ActiveEncryptionKey, aeads: map[byte]cipher.AEAD{}}
 	for _, fk := range f.EncryptionKeys {
+		if _, dup := k.aeads[fk.ID]; dup {
+			return nil, fmt.Errorf("encryption key %d is listed twice", fk.ID)
+		}
 		raw, err := decodeKey(fk.Key)
 		if err != nil {
 			return nil, fmt.Errorf("encryption key %d: %w", fk.ID, err)
@@ -85,6 +115,11 @@ func New(f File) (*Keys, error) {
 	if k.signing, err = decodeKey(f.TokenSigningKey); err != nil {
 		return nil, fmt.Errorf("token_signing_key: %w", err)
 	}
+	if f.PreviousTokenSigningKey != "" {
+		if k.previousSigning, err = decodeKey(f.PreviousTokenSigningKey); err != nil {
+			return nil, fmt.Errorf("previous_token_signing_key: %w", err)
+		}
+	}
 	return k, nil
 }
 
@@ -99,21 +134,36 @@ func decodeKey(s string) ([]byte, error) {
 	return b, nil
 }
 
-// Load reads a keys file.
+// Load reads a keys file. The Keys follow later changes to the file.
 func Load(path string) (*Keys, error) {
-	b, err := os.ReadFile(path)
+	f, mod, err := ReadFile(path)
 	if err != nil {
 		return nil, err
-	}
-	var f File
-	if err := json.Unmarshal(b, &f); err != nil {
-		return nil, fmt.Errorf("keys file %s: %w", path, err)
 	}
 	k, err := New(f)
 	if err != nil {
 		return nil, fmt.Errorf("keys file %s: %w", path, err)
 	}
+	k.reload = &reloader{path: path, modTime: mod}
 	return k, nil
+}
+
+// ReadFile reads and parses a keys file (without checking its keys), with
+// its modification time.
+func ReadFile(path string) (File, time.Time, error) {
+	var f File
+	st, err := os.Stat(path)
+	if err != nil {
+		return f, time.Time{}, err
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return f, time.Time{}, err
+	}
+	if err := json.Unmarshal(b, &f); err != nil {
+		return f, time.Time{}, fmt.Errorf("keys file %s: %w", path, err)
+	}
+	return f, st.ModTime(), nil
 }
 
 // LoadOrCreate reads the keys file at path, first writing a freshly
@@ -147,21 +197,27 @@ const sealVersion = 1
 // the GCM ciphertext. aad binds the ciphertext to its place (e.g. the column
 // and row), so a value copied elsewhere does not decrypt.
 func (k *Keys) Seal(plaintext, aad []byte) []byte {
-	aead := k.aeads[k.active]
+	k.reload.maybe(k)
+	set := k.set.Load()
+	aead := set.aeads[set.active]
 	out := make([]byte, 2+aead.NonceSize(), 2+aead.NonceSize()+len(plaintext)+aead.Overhead())
-	out[0], out[1] = sealVersion, k.active
+	out[0], out[1] = sealVersion, set.active
 	if _, err := rand.Read(out[2:]); err != nil {
 		panic(err)
 	}
 	return aead.Seal(out, out[2:], plaintext, aad)
 }
 
-// Open decrypts what Seal made.
+// Open decrypts what Seal made. A value sealed with a key this process has
+// not seen yet (another process rotated) makes it read its keys file again.
 func (k *Keys) Open(sealed, aad []byte) ([]byte, error) {
 	if len(sealed) < 2 || sealed[0] != sealVersion {
 		return nil, errors.New("secret: not a sealed value")
 	}
-	aead, ok := k.aeads[sealed[1]]
+	aead, ok := k.set.Load().aeads[sealed[1]]
+	if !ok && k.reload.now(k) {
+		aead, ok = k.set.Load().aeads[sealed[1]]
+	}
 	if !ok {
 		return nil, fmt.Errorf("secret: sealed with unknown key %d", sealed[1])
 	}
@@ -172,11 +228,25 @@ func (k *Keys) Open(sealed, aad []byte) ([]byte, error) {
 	return aead.Open(nil, sealed[2:2+n], sealed[2+n:], aad)
 }
 
+// KeyID is the id of the key that sealed a value (0 if it is not one).
+func KeyID(sealed []byte) byte {
+	if len(sealed) < 2 || sealed[0] != sealVersion {
+		return 0
+	}
+	return sealed[1]
+}
+
+// ActiveKeyID is the id of the key Seal uses now.
+func (k *Keys) ActiveKeyID() byte {
+	k.reload.maybe(k)
+	return k.set.Load().active
+}
+
 // BlindIndex returns a keyed hash of value for lookups: equal values give
 // equal indexes, and without the key the index reveals nothing. purpose
 // separates kinds (an email's index never equals a phone's).
 func (k *Keys) BlindIndex(purpose, value string) string {
-	m := hmac.New(sha256.New, k.index)
+	m := hmac.New(sha256.New, k.set.Load().index)
 	m.Write([]byte(purpose))
 	m.Write([]byte{0})
 	m.Write([]byte(value))
@@ -184,4 +254,18 @@ func (k *Keys) BlindIndex(purpose, value string) string {
 }
 
 // SigningKey is the key that signs access tokens (HMAC-SHA256).
-func (k *Keys) SigningKey() []byte { return k.signing }
+func (k *Keys) SigningKey() []byte {
+	k.reload.maybe(k)
+	return k.set.Load().signing
+}
+
+// VerifyingKeys are the keys a token may be signed with: the signing key
+// and, after a rotation, the one before it.
+func (k *Keys) VerifyingKeys() [][]byte {
+	k.reload.maybe(k)
+	set := k.set.Load()
+	if set.previousSigning == nil {
+		return [][]byte{set.signing}
+	}
+	return [][]byte{set.signing, set.previousSigning}
+}

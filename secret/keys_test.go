@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestSealOpen(t *testing.T) {
@@ -87,5 +88,76 @@ func TestLoadOrCreateWritesPrivateFile(t *testing.T) {
 	bad.BlindIndexKey = "c2hvcnQ="
 	if _, err := New(bad); err == nil {
 		t.Fatal("a short key must be refused")
+	}
+}
+
+// A process reading a keys file follows a rotation written by another: a
+// value sealed with the new key opens at once (the file is read again),
+// and from then on it seals with the new key too.
+func TestKeysFollowTheirFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "keys.json")
+	f := Generate()
+	if err := WriteFile(path, f); err != nil {
+		t.Fatal(err)
+	}
+	running, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := running.Seal([]byte("+15551234567"), nil)
+	rotated, id, err := RotateEncryption(f)
+	if err != nil || id != 2 {
+		t.Fatalf("rotate: %d %v", id, err)
+	}
+	if err := WriteFile(path, rotated); err != nil {
+		t.Fatal(err)
+	}
+	other, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh := other.Seal([]byte("+15557654321"), nil)
+	if KeyID(fresh) != 2 {
+		t.Fatalf("the other process seals with key %d, want 2", KeyID(fresh))
+	}
+	if got, err := running.Open(fresh, nil); err != nil || string(got) != "+15557654321" {
+		t.Fatalf("running process opening a new-key value: %q %v", got, err)
+	}
+	if KeyID(running.Seal([]byte("x"), nil)) != 2 || running.ActiveKeyID() != 2 {
+		t.Fatal("after reading the rotated file the running process must seal with key 2")
+	}
+	if got, err := running.Open(old, nil); err != nil || string(got) != "+15551234567" {
+		t.Fatalf("old value after rotation: %q %v", got, err)
+	}
+	if _, err := RetireEncryption(rotated, 2); err == nil {
+		t.Fatal("retiring the active key must be refused")
+	}
+	if st, _ := os.Stat(path); st.Mode().Perm() != 0o600 {
+		t.Fatalf("rewritten keys file mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+// A rotated signing key keeps the previous one for verifying until it is
+// retired, which waits for the longest token life.
+func TestSigningRotation(t *testing.T) {
+	f := Generate()
+	now := time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)
+	r, err := RotateSigning(f, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := New(r)
+	if v := k.VerifyingKeys(); len(v) != 2 || string(v[1]) == string(v[0]) {
+		t.Fatalf("verifying keys after rotation: %d", len(v))
+	}
+	if _, err := RotateSigning(r, now); err == nil {
+		t.Fatal("a second rotation before retiring the previous key must be refused")
+	}
+	if _, err := RetireSigning(r, now.Add(30*time.Minute), time.Hour); err == nil {
+		t.Fatal("retiring before tokens expired must be refused")
+	}
+	done, err := RetireSigning(r, now.Add(time.Hour), time.Hour)
+	if err != nil || done.PreviousTokenSigningKey != "" {
+		t.Fatalf("retire: %v", err)
 	}
 }

@@ -460,6 +460,15 @@ func Accounts(cfg config.Config, ten *tenancy.Tenancy, log *slog.Logger) (*auth.
 	return auth.New(ten, st, keys, t.Auth, nil), st, nil
 }
 
+// KeysPath is the keys file: cfg.KeysFile, or on the embedded default
+// keys.json in the data directory.
+func KeysPath(cfg config.Config) string {
+	if cfg.KeysFile != "" {
+		return cfg.KeysFile
+	}
+	return filepath.Join(cfg.DataDir, "keys.json")
+}
+
 // LoadKeys reads cfg.KeysFile, or on the embedded default the keys file in
 // the data directory, generating it on first run.
 func LoadKeys(cfg config.Config, log *slog.Logger) (*secret.Keys, error) {
