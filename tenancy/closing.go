@@ -132,10 +132,13 @@ func (r *Registry) DuePurges(ctx context.Context, now time.Time, limit int) ([]s
 }
 
 // StartPurge records that a deleting church's purge has begun (from then
-// on it cannot be restored); a purge already begun keeps its start.
-// Errors: ECONFLICT when the church is not deleting.
+// on it cannot be restored); a purge already begun keeps its start. An
+// early purge (--now) also moves purge_at to now, so that if it stops
+// part-way the periodic purge finishes it. Errors: ECONFLICT when the
+// church is not deleting.
 func (r *Registry) StartPurge(ctx context.Context, id string) error {
-	res, err := r.db.ExecContext(ctx, `UPDATE tenants SET purge_started_at = COALESCE(purge_started_at, $1)
+	res, err := r.db.ExecContext(ctx, `UPDATE tenants SET purge_started_at = COALESCE(purge_started_at, $1),
+		purge_at = CASE WHEN purge_at IS NULL OR purge_at > $1 THEN $1 ELSE purge_at END
 		WHERE id = $2 AND status = 'deleting'`, r.now().Unix(), id)
 	if err != nil {
 		return err
