@@ -60,9 +60,13 @@ func TestCloseAccountPage(t *testing.T) {
 		b.signInChurch(c.Email)
 		b.get("/settings").want(t, 200, `href="/settings/close"`)
 		b.get("/settings/close").want(t, 200, "Close your church&#39;s account", "For 30 days", "type your church&#39;s name: Grace Chapel")
+		// A form posted from another site closes nothing.
+		b.origin = "https://evil.example"
+		b.post("/settings/close", url.Values{"confirm": {"Grace Chapel"}}).want(t, 403)
+		b.origin = s.URL
 		b.post("/settings/close", url.Values{"confirm": {"Grace"}}).want(t, 400, "Type the church&#39;s name exactly", `value="Grace"`)
 		if tn, _ := s.Tenancy.Registry.Tenant(ctx, c.ID); tn.Status != steeple.TenantActive {
-			t.Fatalf("a wrong name closed the church: %s", tn.Status)
+			t.Fatalf("a wrong name or another site closed the church: %s", tn.Status)
 		}
 		p := b.post("/settings/close", url.Values{"confirm": {"  grace   chapel "}})
 		cl, err := s.Tenancy.Registry.Closure(ctx, c.ID)
