@@ -22,7 +22,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (embedded SQLite by default)", runServe},
 		{"migrate", "migrate the registry, then every church database", runMigrate},
-		{"tenants", "create, list, show, suspend, resume and clean up churches", runTenants},
+		{"tenants", "create, list, show, suspend, resume, delete, restore, purge and clean up churches", runTenants},
 		{"admins", "invite someone to become a church's owner or admin", runAdmins},
 		{"servers", "list PostgreSQL tenant servers; drain or activate one", runServers},
 		{"numbers", "assign a phone number to a church; list a church's numbers", runNumbers},
