@@ -2,6 +2,7 @@ package backup
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/steeple-sms/steeple"
@@ -74,4 +75,18 @@ func unsent(ctx context.Context, ten *tenancy.Tenancy, tenantID string) ([]unsen
 		}
 	}
 	return out, nil
+}
+
+// releaseRunningJobs makes the jobs that were running when the registry was
+// copied available again. No process of the restored deployment runs them,
+// and otherwise they would wait for the queue's rescuer (11 minutes) while
+// their uniqueness keeps the sweep from queuing their work again. Each job
+// resumes where its church's copy stands: a send job sends only recipients
+// still pending.
+func releaseRunningJobs(ctx context.Context, reg *sql.DB) (int64, error) {
+	res, err := reg.ExecContext(ctx, `UPDATE river_job SET state = 'available' WHERE state = 'running'`)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }

@@ -26,6 +26,9 @@ type RestoreReport struct {
 	Restored   int      `json:"restored"`   // by this run; the rest were restored by an earlier one
 	Redispatch []string `json:"redispatch"` // tenant/message of unfinished sends handed back to the recovery sweep
 	Skipped    []string `json:"skipped_marked_deleting"`
+	// ReleasedJobs were running when the registry was copied; they are
+	// available again.
+	ReleasedJobs int64 `json:"released_jobs"`
 }
 
 // Restore restores the backup in dir onto empty storage: an empty data
@@ -89,6 +92,9 @@ func Restore(ctx context.Context, dir string, o Options) (*RestoreReport, error)
 			}
 			rep.Skipped = append(rep.Skipped, s.ID)
 		}
+	}
+	if rep.ReleasedJobs, err = releaseRunningJobs(ctx, reg); err != nil {
+		return nil, fmt.Errorf("job queue: %w", err)
 	}
 	if rep.Redispatch, err = redispatch(ctx, o, m); err != nil {
 		return nil, fmt.Errorf("handing unfinished sends back to the queue: %w (rerun the same restore to continue)", err)
