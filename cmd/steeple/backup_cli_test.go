@@ -1,0 +1,239 @@
+package main
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/steeple-sms/steeple/backup"
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// TestBackupCommandErrors: bad directories, a damaged backup, a target
+// that is not empty and a backup of the other backend are refused with a
+// clear message, and nothing is written.
+func TestBackupCommandErrors(t *testing.T) {
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		useBackend(t, b)
+		if code, _, errOut := runCLI(t, "tenants", "create", "--name", "Grace Chapel", "--timezone", "America/Chicago"); code != 0 {
+			t.Fatalf("create: %s", errOut)
+		}
+		tmp := t.TempDir()
+		file := filepath.Join(tmp, "a-file")
+		if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			args []string
+			code int
+			want string
+		}{
+			{[]string{"backup"}, 2, "needs --out DIR"},
+			{[]string{"backup", "--out", file}, 1, "backup directory"},
+			{[]string{"backup", "--out", tmp}, 1, "is not empty"},
+			{[]string{"backup", "--out", filepath.Join(tmp, "x"), "extra"}, 2, "takes no arguments"},
+			{[]string{"restore"}, 2, "needs --from DIR"},
+			{[]string{"restore", "--from", filepath.Join(tmp, "nowhere")}, 1, "is not a finished backup"},
+			{[]string{"backup", "verify", "--from", tmp}, 1, "is not a finished backup"},
+		} {
+			code, out, errOut := runCLI(t, c.args...)
+			if code != c.code || !strings.Contains(out+errOut, c.want) {
+				t.Errorf("steeple %q: exit %d %s%s; want exit %d saying %q", c.args, code, out, errOut, c.code, c.want)
+			}
+		}
+
+		dir := filepath.Join(tmp, "backup")
+		if code, _, errOut := runCLI(t, "backup", "--out", dir); code != 0 {
+			t.Fatalf("backup: %s", errOut)
+		}
+		// Restoring onto the deployment it came from: refused, nothing changed.
+		code, _, errOut := runCLI(t, "restore", "--from", dir)
+		if code != 1 || !strings.Contains(errOut, "restore only onto") {
+			t.Errorf("restore onto a non-empty target: exit %d %s", code, errOut)
+		}
+		if code, out, _ := runCLI(t, "tenants", "list", "--json"); code != 0 || !strings.Contains(out, "grace-chapel") {
+			t.Errorf("after a refused restore: %d %s", code, out)
+		}
+
+		// A backup of the other backend is refused before anything is read.
+		other := filepath.Join(tmp, "other")
+		otherBackend := map[bool]string{true: "sqlite", false: "postgres"}[b.Postgres()]
+		if err := os.MkdirAll(other, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		manifest := `{"format": 1, "id": "x", "backend": "` + otherBackend + `", "registry": {"file": "registry.db"}, "churches": []}`
+		if err := os.WriteFile(filepath.Join(other, backup.ManifestName), []byte(manifest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut = runCLI(t, "restore", "--from", other)
+		if code != 1 || !strings.Contains(errOut, "taken on "+otherBackend+" and cannot be restored") {
+			t.Errorf("restore of a %s backup: exit %d %s", otherBackend, code, errOut)
+		}
+
+		// A damaged file: verify names it, restore refuses before writing.
+		m, err := backup.ReadManifest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		damaged := filepath.Join(dir, m.Churches[0].Name)
+		good, err := os.ReadFile(damaged)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bad := append([]byte{}, good...)
+		bad[len(bad)/2] ^= 0xff
+		if err := os.WriteFile(damaged, bad, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, _ := runCLI(t, "backup", "verify", "--from", dir, "--json")
+		var rep backup.VerifyReport
+		if code != 1 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Problems) != 1 || !strings.Contains(rep.Problems[0], m.Churches[0].Name) {
+			t.Errorf("verify of a damaged backup: exit %d %s", code, out)
+		}
+		b2 := freshBackend(t, b)
+		useBackend(t, b2)
+		code, _, errOut = runCLI(t, "restore", "--from", dir)
+		if code != 1 || !strings.Contains(errOut, "checksum differs") || !strings.Contains(errOut, "nothing was restored") {
+			t.Errorf("restore of a damaged backup: exit %d %s", code, errOut)
+		}
+		if b2.Postgres() {
+			// nothing created: the registry database is as the kit made it, empty
+			if n := countTables(t, b2.RegistryURL()); n != 0 {
+				t.Errorf("a refused restore wrote %d tables", n)
+			}
+		} else if _, err := os.Stat(tenancy.RegistryPath(b2.DataDir())); err == nil {
+			t.Error("a refused restore wrote a registry")
+		}
+	})
+}
+
+// TestRestoreResumes: a restore interrupted after the registry (the
+// progress table says so, and a church's database is half written) is
+// finished by running it again.
+func TestRestoreResumes(t *testing.T) {
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		useBackend(t, b)
+		for _, name := range []string{"Grace Chapel", "Hope Church"} {
+			if code, _, errOut := runCLI(t, "tenants", "create", "--name", name, "--timezone", "America/Chicago"); code != 0 {
+				t.Fatalf("create: %s", errOut)
+			}
+		}
+		dir := filepath.Join(t.TempDir(), "backup")
+		if code, _, errOut := runCLI(t, "backup", "--out", dir); code != 0 {
+			t.Fatalf("backup: %s", errOut)
+		}
+		m, err := backup.ReadManifest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Postgres() {
+			dropChurchDatabases(t, b, *m)
+		}
+		b2 := freshBackend(t, b)
+		useBackend(t, b2)
+		if code, _, errOut := runCLI(t, "restore", "--from", dir); code != 0 {
+			t.Fatalf("restore: %s", errOut)
+		}
+		// Put the target back in the state of a restore that died while
+		// writing the second church.
+		reg := openSQL(t, b2)
+		exec := func(q string, args ...any) {
+			if _, err := reg.Exec(q, args...); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		exec(`CREATE TABLE steeple_restore (item TEXT PRIMARY KEY, backup_id TEXT NOT NULL)`)
+		exec(`INSERT INTO steeple_restore VALUES ('backup', $1), ('registry', $1), ($2, $1)`, m.ID, m.Churches[0].ID)
+		half := m.Churches[1]
+		if b2.Postgres() {
+			cfg, err := pgx.ParseConfig(b2.Servers()[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Database = half.Database
+			conn, err := pgx.ConnectConfig(context.Background(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(context.Background(), `DELETE FROM members; DROP TABLE admins CASCADE`); err != nil {
+				t.Fatal(err)
+			}
+			conn.Close(context.Background())
+		} else if err := os.WriteFile(filepath.Join(b2.DataDir(), "tenants", half.Database), []byte("half a file"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, out, errOut := runCLI(t, "restore", "--from", dir, "--json")
+		var rep backup.RestoreReport
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.Resumed || rep.Restored != 1 {
+			t.Fatalf("resumed restore: exit %d %s %s", code, out, errOut)
+		}
+		if progressTableExists(t, reg, b2) {
+			t.Error("the progress table outlived the restore")
+		}
+		for _, c := range m.Churches {
+			code, out, errOut := runCLI(t, "tenants", "show", c.ID, "--json")
+			if code != 0 || strings.Contains(out, "database_unavailable") || !strings.Contains(out, `"admins"`) {
+				t.Errorf("church %s after the resumed restore: %d %s %s", c.ID, code, out, errOut)
+			}
+		}
+	})
+}
+
+// freshBackend is an empty deployment on b's backend (on PostgreSQL, a new
+// empty registry database on the same servers).
+func freshBackend(t *testing.T, b *testkit.Backend) *testkit.Backend {
+	if b.Postgres() {
+		return testkit.Postgres(t)
+	}
+	return testkit.SQLite(t)
+}
+
+func openSQL(t *testing.T, b *testkit.Backend) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if b.Postgres() {
+		db, err = sql.Open("pgx", b.RegistryURL())
+	} else {
+		db, err = sql.Open("sqlite", tenancy.SQLiteDSN(tenancy.RegistryPath(b.DataDir()), "rw"))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func countTables(t *testing.T, url string) int {
+	t.Helper()
+	db, err := sql.Open("pgx", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func progressTableExists(t *testing.T, db *sql.DB, b *testkit.Backend) bool {
+	t.Helper()
+	q := `SELECT count(*) FROM pg_tables WHERE tablename = 'steeple_restore'`
+	if !b.Postgres() {
+		q = `SELECT count(*) FROM sqlite_master WHERE name = 'steeple_restore'`
+	}
+	var n int
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
+}
