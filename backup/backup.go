@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,7 @@ type Options struct {
 	Tenancy  tenancy.Options
 	Version  string    // steeple's version, recorded in the manifest
 	Progress io.Writer // progress lines for people; nil: none
+	Parallel int       // databases copied or restored at once (at least 1)
 	Now      func() time.Time
 }
 
@@ -43,13 +45,19 @@ func (o *Options) now() time.Time {
 	return time.Now().UTC()
 }
 
+// deletedDuring is the reason given for a church deleted while it was copied.
+const deletedDuring = "deleted during the backup"
+
 // progress writes a line at most once a second, and always the last one.
 type progress struct {
+	mu   sync.Mutex
 	w    io.Writer
 	last time.Time
 }
 
 func (p *progress) say(final bool, format string, a ...any) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.w == nil || (!final && time.Since(p.last) < time.Second) {
 		return
 	}
@@ -94,26 +102,43 @@ func Take(ctx context.Context, dir string, o Options) (*Manifest, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i, t := range tenants {
+	copied := make([]*Church, len(tenants))
+	skipped := make([]*Skipped, len(tenants))
+	var done counter
+	err = eachParallel(ctx, len(tenants), o.Parallel, func(ctx context.Context, i int) error {
+		t := tenants[i]
 		switch t.status {
 		case steeple.TenantProvisioning:
-			m.Skipped = append(m.Skipped, Skipped{t.id, t.status, "still provisioning: `steeple tenants cleanup` removes it after a restore, or `tenants create` completes it"})
-			continue
+			skipped[i] = &Skipped{t.id, t.status, "still provisioning: `steeple tenants cleanup` removes it after a restore, or `tenants create` completes it"}
+			return nil
 		case steeple.TenantDeleted:
-			m.Skipped = append(m.Skipped, Skipped{t.id, t.status, "deleted: it has no database"})
-			continue
+			skipped[i] = &Skipped{t.id, t.status, "deleted: it has no database"}
+			return nil
 		}
-		c := Church{ID: t.id, Status: t.status, Server: t.server, Database: t.database, File: File{SchemaVersion: t.schema}}
-		if err := copyChurch(ctx, dir, &c, servers, o); err != nil {
+		c := &Church{ID: t.id, Status: t.status, Server: t.server, Database: t.database, File: File{SchemaVersion: t.schema}}
+		if err := copyChurch(ctx, dir, c, servers, o); err != nil {
 			if gone, _ := deletedSince(ctx, t.id, o); gone {
-				m.Skipped = append(m.Skipped, Skipped{t.id, t.status, "deleted during the backup"})
-				continue
+				skipped[i] = &Skipped{t.id, t.status, deletedDuring}
+				return nil
 			}
-			return nil, fmt.Errorf("church %s: %w", t.id, err)
+			return fmt.Errorf("church %s: %w", t.id, err)
 		}
-		m.Churches = append(m.Churches, c)
-		m.Bytes += c.Size
-		p.say(i == len(tenants)-1, "backup: %d/%d churches, %s", i+1, len(tenants), mib(m.Bytes))
+		copied[i] = c
+		n, bytes := done.add(c.Size)
+		p.say(n == len(tenants), "backup: %d/%d churches, %s", n, len(tenants), mib(m.Registry.Size+bytes))
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for i := range tenants {
+		if c := copied[i]; c != nil {
+			m.Churches = append(m.Churches, *c)
+			m.Bytes += c.Size
+		}
+		if s := skipped[i]; s != nil {
+			m.Skipped = append(m.Skipped, *s)
+		}
 	}
 	m.FinishedAt = o.now()
 	if err := m.write(dir); err != nil {

@@ -70,21 +70,31 @@ func Restore(ctx context.Context, dir string, o Options) (*RestoreReport, error)
 		return nil, err
 	}
 	p := &progress{w: o.Progress}
-	for i, c := range m.Churches {
-		if done[c.ID] {
-			continue
+	var todo []Church
+	for _, c := range m.Churches {
+		if !done[c.ID] {
+			todo = append(todo, c)
 		}
+	}
+	var finished counter
+	err = eachParallel(ctx, len(todo), o.Parallel, func(ctx context.Context, i int) error {
+		c := todo[i]
 		if err := r.church(ctx, dir, c); err != nil {
-			return nil, fmt.Errorf("church %s: %w (rerun the same restore to continue)", c.ID, err)
+			return fmt.Errorf("church %s: %w (rerun the same restore to continue)", c.ID, err)
 		}
 		if _, err := reg.ExecContext(ctx, `INSERT INTO `+progressTable+` (item, backup_id) VALUES ($1, $2)`, c.ID, m.ID); err != nil {
-			return nil, err
+			return err
 		}
-		rep.Restored++
-		p.say(i == len(m.Churches)-1, "restore: %d/%d churches", i+1, len(m.Churches))
+		n, _ := finished.add(0)
+		p.say(n == len(todo), "restore: %d/%d churches", len(m.Churches)-len(todo)+n, len(m.Churches))
+		return nil
+	})
+	rep.Restored = finished.n
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range m.Skipped {
-		if s.Reason == "deleted during the backup" {
+		if s.Reason == deletedDuring {
 			// Its row says active, but its database is gone: let the
 			// deletion finish rather than serve a church without data.
 			if _, err := reg.ExecContext(ctx, `UPDATE tenants SET status = $1 WHERE id = $2`, steeple.TenantDeleting, s.ID); err != nil {

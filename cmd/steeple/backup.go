@@ -24,14 +24,18 @@ func runBackup(ctx context.Context, args []string, out, errOut io.Writer) error 
 	}
 	dir := fs.String("out", "", "directory to write the backup to (new or empty; made mode 0700)")
 	asJSON := fs.Bool("json", false, "print the manifest as JSON")
+	parallel := fs.Int("parallel", 4, "church databases copied at once")
 	if err := parseNoArgs(fs, cfg, args); err != nil {
 		return err
+	}
+	if *parallel < 1 {
+		return usageError{"--parallel must be at least 1"}
 	}
 	if *dir == "" {
 		return usageError{"backup needs --out DIR (or `steeple backup verify --from DIR`)"}
 	}
 	fmt.Fprintln(errOut, "steeple backup: "+backup.KeysWarning)
-	m, err := backup.Take(ctx, *dir, backupOptions(cfg, errOut))
+	m, err := backup.Take(ctx, *dir, backupOptions(cfg, *parallel, errOut))
 	if err != nil {
 		return fmt.Errorf("backup failed: %s", describeErr(err))
 	}
@@ -104,17 +108,21 @@ func runRestore(ctx context.Context, args []string, out, errOut io.Writer) error
 	dir := fs.String("from", "", "the backup directory to restore")
 	check := fs.Bool("check", false, "only check the backup (as `steeple backup verify`); restore nothing")
 	asJSON := fs.Bool("json", false, "print JSON")
+	parallel := fs.Int("parallel", 4, "church databases restored at once")
 	if err := parseNoArgs(fs, cfg, args); err != nil {
 		return err
 	}
 	if *dir == "" {
 		return usageError{"restore needs --from DIR"}
 	}
+	if *parallel < 1 {
+		return usageError{"--parallel must be at least 1"}
+	}
 	if *check {
 		return verifyBackup(ctx, *dir, *asJSON, out, errOut)
 	}
 	fmt.Fprintln(errOut, "steeple restore: the restored data is readable only with the keys file of the deployment it came from (STEEPLE_KEYS_FILE; on SQLite DATA_DIR/keys.json).")
-	rep, err := backup.Restore(ctx, *dir, backupOptions(cfg, errOut))
+	rep, err := backup.Restore(ctx, *dir, backupOptions(cfg, *parallel, errOut))
 	if err != nil {
 		return fmt.Errorf("restore failed: %s", describeErr(err))
 	}
@@ -135,10 +143,10 @@ func runRestore(ctx context.Context, args []string, out, errOut io.Writer) error
 	return nil
 }
 
-func backupOptions(cfg *config.Config, errOut io.Writer) backup.Options {
+func backupOptions(cfg *config.Config, parallel int, errOut io.Writer) backup.Options {
 	o := tenancy.OptionsFromConfig(cfg, store.Schema())
 	o.Logger = newLogger(cfg, errOut)
-	return backup.Options{Tenancy: o, Version: readVersion().Version, Progress: errOut}
+	return backup.Options{Tenancy: o, Version: readVersion().Version, Progress: errOut, Parallel: parallel}
 }
 
 // parseNoArgs parses flags and refuses positional arguments.
