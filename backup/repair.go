@@ -22,6 +22,8 @@ var unsentQueries = []struct{ kind, query string }{
 	{tenancy.IntentReply, `SELECT id FROM conversation_messages WHERE direction = 'outbound' AND status IN ('queued', 'sending') ORDER BY id`},
 }
 
+// redispatch also rebuilds, from each church's copy, the registry's indexes
+// of it that may have changed after the registry was copied (see reindex).
 func redispatch(ctx context.Context, o Options, m *Manifest) ([]string, error) {
 	ten, err := tenancy.Open(ctx, o.Tenancy)
 	if err != nil {
@@ -34,6 +36,9 @@ func redispatch(ctx context.Context, o Options, m *Manifest) ([]string, error) {
 			continue
 		}
 		found, err := unsent(ctx, ten, c.ID)
+		if err == nil {
+			err = reindex(ctx, ten, c.ID)
+		}
 		if err != nil {
 			return out, fmt.Errorf("church %s: %w", c.ID, err)
 		}
@@ -57,20 +62,15 @@ func unsent(ctx context.Context, ten *tenancy.Tenancy, tenantID string) ([]unsen
 	defer h.Release()
 	var out []unsentMessage
 	for _, q := range unsentQueries {
-		rows, err := h.QueryContext(ctx, q.query)
-		if err != nil {
-			return nil, err
-		}
-		for rows.Next() {
+		err := eachRow(ctx, h, q.query, func(scan func(...any) error) error {
 			u := unsentMessage{kind: q.kind}
-			if err := rows.Scan(&u.id); err != nil {
-				rows.Close()
-				return nil, err
+			if err := scan(&u.id); err != nil {
+				return err
 			}
 			out = append(out, u)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
+			return nil
+		})
+		if err != nil {
 			return nil, err
 		}
 	}
@@ -89,4 +89,69 @@ func releaseRunningJobs(ctx context.Context, reg *sql.DB) (int64, error) {
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// reindex writes into the registry what the church's copy says of the
+// registry's indexes that follow it: a login entry for every admin (one
+// who joined during the backup could not sign in otherwise) and the next
+// due time of every active schedule that is not firing (the church's row
+// is the newer). Both writes are idempotent.
+func reindex(ctx context.Context, ten *tenancy.Tenancy, tenantID string) error {
+	h, err := ten.Manager.AcquireToRecord(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	defer h.Release()
+	type login struct{ id, hash string }
+	var logins []login
+	err = eachRow(ctx, h, `SELECT id, email_hash FROM admins`, func(scan func(...any) error) error {
+		var l login
+		if err := scan(&l.id, &l.hash); err != nil {
+			return err
+		}
+		logins = append(logins, l)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	var dues []tenancy.ScheduleDue
+	err = eachRow(ctx, h, `SELECT id, next_key, next_at FROM schedules WHERE status = 'active' AND firing = '' AND next_at IS NOT NULL`,
+		func(scan func(...any) error) error {
+			d := tenancy.ScheduleDue{TenantID: tenantID}
+			if err := scan(&d.ScheduleID, &d.Occurrence, &d.DueAt); err != nil {
+				return err
+			}
+			dues = append(dues, d)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	h.Release() // the registry writes need no church connection
+	for _, l := range logins {
+		if err := ten.Registry.AddLogin(ctx, l.hash, tenantID, l.id); err != nil {
+			return err
+		}
+	}
+	for _, d := range dues {
+		if err := ten.Registry.SetScheduleDue(ctx, d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func eachRow(ctx context.Context, h *tenancy.Handle, q string, fn func(scan func(...any) error) error) error {
+	rows, err := h.QueryContext(ctx, q)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := fn(rows.Scan); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }

@@ -8,11 +8,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/steeple-sms/steeple/backup"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/schedule"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -236,4 +240,69 @@ func progressTableExists(t *testing.T, db *sql.DB, b *testkit.Backend) bool {
 		t.Fatal(err)
 	}
 	return n > 0
+}
+
+// TestRestoreRebuildsRegistryIndexes: a church copied after the registry
+// may have an admin or a schedule the registry's copy does not know. The
+// restore rebuilds the login index and the schedules' due times from the
+// church, so the admin signs in and the schedule fires.
+func TestRestoreRebuildsRegistryIndexes(t *testing.T) {
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		ctx := context.Background()
+		s := testkit.NewServer(t, b)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Index Chapel", Number: "+13125550420", Members: 3, QuietHoursOff: true})
+		s.WithHandle(t, c.ID, func(h *tenancy.Handle) {
+			admins, err := s.Store.Admins(ctx, h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msg := schedule.Message{BroadcastRequest: messaging.BroadcastRequest{Text: "Picnic on Saturday", Audience: store.Audience{All: true}}}
+			if _, err := s.Schedules.ScheduleBroadcast(ctx, h, &admins[0], msg, time.Now().Add(48*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		})
+		const dueQuery = `SELECT count(*) FROM schedule_due WHERE tenant_id = $1`
+		if n := s.RegistryCount(t, dueQuery, c.ID); n != 1 {
+			t.Fatalf("%d schedule_due rows before the backup", n)
+		}
+		useBackend(t, b)
+		dir := filepath.Join(t.TempDir(), "backup")
+		if code, _, errOut := runCLI(t, "backup", "--out", dir); code != 0 {
+			t.Fatalf("backup: %s", errOut)
+		}
+		m, err := backup.ReadManifest(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b.Postgres() {
+			dropChurchDatabases(t, b, *m)
+		}
+		b2 := freshBackend(t, b)
+		useBackend(t, b2)
+		if code, _, errOut := runCLI(t, "restore", "--from", dir); code != 0 {
+			t.Fatalf("restore: %s", errOut)
+		}
+		// As if the registry had been copied before the owner joined and
+		// the schedule was made: a restore stopped after its copies.
+		reg := openSQL(t, b2)
+		for _, q := range []string{`DELETE FROM login_index`, `DELETE FROM schedule_due`,
+			`CREATE TABLE steeple_restore (item TEXT PRIMARY KEY, backup_id TEXT NOT NULL)`} {
+			if _, err := reg.Exec(q); err != nil {
+				t.Fatalf("%s: %v", q, err)
+			}
+		}
+		for _, item := range []string{"backup", "registry", m.Churches[0].ID} {
+			if _, err := reg.Exec(`INSERT INTO steeple_restore VALUES ($1, $2)`, item, m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if code, out, errOut := runCLI(t, "restore", "--from", dir); code != 0 || !strings.Contains(out, "resumed") {
+			t.Fatalf("resumed restore: %d %s %s", code, out, errOut)
+		}
+		s2 := testkit.NewServer(t, b2, testkit.ServerOptions{Keys: &s.KeysFile})
+		if n := s2.RegistryCount(t, dueQuery, c.ID); n != 1 {
+			t.Errorf("%d schedule_due rows after the restore, want 1", n)
+		}
+		c.Relogin(t, s2) // fails the test unless the login index has the owner
+	})
 }
