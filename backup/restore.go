@@ -142,6 +142,22 @@ func doneItems(ctx context.Context, reg *sql.DB) (map[string]bool, error) {
 	return done, rows.Err()
 }
 
+// RestoreInProgress names the backup a restore into this registry began
+// with and has not finished ("" when none): nothing should serve it yet.
+// It looks in the catalog first, so that a registry without the table
+// leaves no error in the server's log.
+func RestoreInProgress(ctx context.Context, registry *sql.DB, b steeple.Backend) string {
+	q := `SELECT count(*) FROM sqlite_master WHERE name = '` + progressTable + `'`
+	if b == steeple.BackendPostgres {
+		q = `SELECT count(*) FROM pg_tables WHERE tablename = '` + progressTable + `'`
+	}
+	var n int
+	if err := registry.QueryRowContext(ctx, q).Scan(&n); err != nil || n == 0 {
+		return ""
+	}
+	return restoringBackup(ctx, registry)
+}
+
 // restoringBackup reads which backup a registry is being restored from;
 // "" when it has no progress table.
 func restoringBackup(ctx context.Context, db *sql.DB) string {

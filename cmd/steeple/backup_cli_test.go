@@ -173,6 +173,10 @@ func TestRestoreResumes(t *testing.T) {
 		} else if err := os.WriteFile(filepath.Join(b2.DataDir(), "tenants", half.Database), []byte("half a file"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+		code, _, errOut := runCLI(t, "tenants", "list")
+		if code != 1 || !strings.Contains(errOut, "has not finished") {
+			t.Errorf("a command on a half-restored registry: exit %d %s", code, errOut)
+		}
 		code, out, errOut := runCLI(t, "restore", "--from", dir, "--json")
 		var rep backup.RestoreReport
 		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || !rep.Resumed || rep.Restored != 1 {
