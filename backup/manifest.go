@@ -5,6 +5,7 @@
 package backup
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -154,12 +155,18 @@ func checkFile(dir string, f File) error {
 // writeFileAtomic writes data to path (mode 0600) so that path holds either
 // nothing or all of it.
 func writeFileAtomic(path string, data []byte) error {
+	return writeAtomic(path, bytes.NewReader(data))
+}
+
+// writeAtomic writes what r reads to path (mode 0600) through a temporary
+// name, flushed to disk before it takes path's name.
+func writeAtomic(path string, r io.Reader) error {
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return err
 	}
-	if _, err := f.Write(data); err != nil {
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
 		return err
 	}

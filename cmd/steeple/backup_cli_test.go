@@ -129,22 +129,7 @@ func TestRestoreResumes(t *testing.T) {
 				t.Fatalf("create: %s", errOut)
 			}
 		}
-		dir := filepath.Join(t.TempDir(), "backup")
-		if code, _, errOut := runCLI(t, "backup", "--out", dir); code != 0 {
-			t.Fatalf("backup: %s", errOut)
-		}
-		m, err := backup.ReadManifest(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.Postgres() {
-			dropChurchDatabases(t, b, *m)
-		}
-		b2 := freshBackend(t, b)
-		useBackend(t, b2)
-		if code, _, errOut := runCLI(t, "restore", "--from", dir); code != 0 {
-			t.Fatalf("restore: %s", errOut)
-		}
+		dir, m, b2 := backupAndRestore(t, b)
 		// Put the target back in the state of a restore that died while
 		// writing the second church.
 		reg := openSQL(t, b2)
@@ -192,6 +177,31 @@ func TestRestoreResumes(t *testing.T) {
 			}
 		}
 	})
+}
+
+// backupAndRestore backs up the deployment on b (the environment points at
+// it), removes its church databases on PostgreSQL (they would clash by name),
+// and restores onto a fresh, empty deployment, at which the environment
+// then points.
+func backupAndRestore(t *testing.T, b *testkit.Backend) (string, *backup.Manifest, *testkit.Backend) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "backup")
+	if code, _, errOut := runCLI(t, "backup", "--out", dir); code != 0 {
+		t.Fatalf("backup: %s", errOut)
+	}
+	m, err := backup.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Postgres() {
+		dropChurchDatabases(t, b, *m)
+	}
+	b2 := freshBackend(t, b)
+	useBackend(t, b2)
+	if code, _, errOut := runCLI(t, "restore", "--from", dir); code != 0 {
+		t.Fatalf("restore: %s", errOut)
+	}
+	return dir, m, b2
 }
 
 // freshBackend is an empty deployment on b's backend (on PostgreSQL, a new
@@ -270,22 +280,7 @@ func TestRestoreRebuildsRegistryIndexes(t *testing.T) {
 			t.Fatalf("%d schedule_due rows before the backup", n)
 		}
 		useBackend(t, b)
-		dir := filepath.Join(t.TempDir(), "backup")
-		if code, _, errOut := runCLI(t, "backup", "--out", dir); code != 0 {
-			t.Fatalf("backup: %s", errOut)
-		}
-		m, err := backup.ReadManifest(dir)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if b.Postgres() {
-			dropChurchDatabases(t, b, *m)
-		}
-		b2 := freshBackend(t, b)
-		useBackend(t, b2)
-		if code, _, errOut := runCLI(t, "restore", "--from", dir); code != 0 {
-			t.Fatalf("restore: %s", errOut)
-		}
+		dir, m, b2 := backupAndRestore(t, b)
 		// As if the registry had been copied before the owner joined and
 		// the schedule was made: a restore stopped after its copies.
 		reg := openSQL(t, b2)
