@@ -305,3 +305,55 @@ func TestRestoreRebuildsRegistryIndexes(t *testing.T) {
 		c.Relogin(t, s2) // fails the test unless the login index has the owner
 	})
 }
+
+// TestBackupSkipsChurchesWithoutDatabase: a church still provisioning is
+// not copied, and one whose database went away while it was being deleted
+// does not fail the backup; the restore marks it deleting.
+func TestBackupSkipsChurchesWithoutDatabase(t *testing.T) {
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		useBackend(t, b)
+		ids := map[string]string{}
+		for _, name := range []string{"Grace Chapel", "Hope Church", "Faith Hall"} {
+			code, out, errOut := runCLI(t, "tenants", "create", "--name", name, "--timezone", "America/Chicago", "--json")
+			var created struct {
+				ID           string `json:"id"`
+				DatabaseName string `json:"database_name"`
+			}
+			if code != 0 || json.Unmarshal([]byte(out), &created) != nil {
+				t.Fatalf("create: %s", errOut)
+			}
+			ids[name], ids[name+" db"] = created.ID, created.DatabaseName
+		}
+		reg := openSQL(t, b)
+		if _, err := reg.Exec(`UPDATE tenants SET status = 'provisioning' WHERE id = $1`, ids["Hope Church"]); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := reg.Exec(`UPDATE tenants SET status = 'deleting' WHERE id = $1`, ids["Faith Hall"]); err != nil {
+			t.Fatal(err)
+		}
+		if b.Postgres() {
+			dropChurchDatabases(t, b, backup.Manifest{Churches: []backup.Church{{Database: ids["Faith Hall db"]}}})
+		} else if err := os.Remove(filepath.Join(b.DataDir(), "tenants", ids["Faith Hall db"])); err != nil {
+			t.Fatal(err)
+		}
+		dir, m, b2 := backupAndRestore(t, b)
+		if len(m.Churches) != 1 || m.Churches[0].ID != ids["Grace Chapel"] || len(m.Skipped) != 2 {
+			t.Fatalf("manifest of %s: churches %+v, skipped %+v", dir, m.Churches, m.Skipped)
+		}
+		code, out, errOut := runCLI(t, "tenants", "list", "--json")
+		var list []struct{ ID, Status string }
+		if code != 0 || json.Unmarshal([]byte(out), &list) != nil {
+			t.Fatalf("list after restore: %d %s", code, errOut)
+		}
+		got := map[string]string{}
+		for _, r := range list {
+			got[r.ID] = r.Status
+		}
+		want := map[string]string{ids["Grace Chapel"]: "active", ids["Hope Church"]: "provisioning", ids["Faith Hall"]: "deleting"}
+		for id, st := range want {
+			if got[id] != st {
+				t.Errorf("church %s restored as %q, want %q (%s)", id, got[id], st, b2.Name)
+			}
+		}
+	})
+}
