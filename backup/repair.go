@@ -30,6 +30,16 @@ func redispatch(ctx context.Context, o Options, m *Manifest) ([]string, error) {
 		return nil, err
 	}
 	defer ten.Close()
+	// A backup from an older release: bring the registry to this binary's
+	// schema (additive migrations) before writing to it. Churches are left
+	// to `steeple migrate`.
+	if st, err := ten.Registry.Status(ctx); err != nil {
+		return nil, err
+	} else if !st.Current() {
+		if _, err := ten.Registry.Migrate(ctx); err != nil {
+			return nil, err
+		}
+	}
 	out := []string{}
 	for _, c := range m.Churches {
 		if c.Status != steeple.TenantActive && c.Status != steeple.TenantSuspended {

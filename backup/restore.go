@@ -43,6 +43,14 @@ func Restore(ctx context.Context, dir string, o Options) (*RestoreReport, error)
 		return nil, steeple.Errorf(steeple.EINVALID, "this backup was taken on %s and cannot be restored onto %s: "+
 			"configure a %s deployment (STEEPLE_DATABASE_URL %s)", m.Backend, o.backend(), m.Backend, map[bool]string{true: "set", false: "unset"}[m.Backend == steeple.BackendPostgres])
 	}
+	latest, err := tenancy.RegistrySchema().Latest(m.Backend)
+	if err != nil {
+		return nil, err
+	}
+	if m.Registry.SchemaVersion > latest {
+		return nil, steeple.Errorf(steeple.EINVALID, "this backup's registry is at schema %d, newer than this steeple knows (%d): restore with steeple %s or newer",
+			m.Registry.SchemaVersion, latest, m.Version)
+	}
 	for _, f := range m.files() {
 		if err := checkFile(dir, f); err != nil {
 			return nil, steeple.Errorf(steeple.EINVALID, "backup %s: %v; nothing was restored", dir, err)

@@ -81,6 +81,16 @@ func TestBackupCommandErrors(t *testing.T) {
 			t.Errorf("restore of a %s backup: exit %d %s", otherBackend, code, errOut)
 		}
 
+		// A backup from a newer release is refused.
+		manifest = `{"format": 1, "id": "x", "backend": "` + b.Name + `", "registry": {"file": "registry.db", "schema_version": 9999}, "churches": []}`
+		if err := os.WriteFile(filepath.Join(other, backup.ManifestName), []byte(manifest), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, _, errOut = runCLI(t, "restore", "--from", other)
+		if code != 1 || !strings.Contains(errOut, "newer than this steeple knows") {
+			t.Errorf("restore of a backup from a newer release: exit %d %s", code, errOut)
+		}
+
 		// A damaged file: verify names it, restore refuses before writing.
 		m, err := backup.ReadManifest(dir)
 		if err != nil {
