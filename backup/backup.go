@@ -83,6 +83,27 @@ func Take(ctx context.Context, dir string, o Options) (*Manifest, error) {
 	if err := prepareOut(dir); err != nil {
 		return nil, err
 	}
+	m, err := take(ctx, dir, o)
+	if err != nil {
+		return nil, &IncompleteError{Dir: dir, Err: err}
+	}
+	return m, nil
+}
+
+// IncompleteError is a backup that failed after it began writing: its
+// directory holds files but no manifest, and is not a backup.
+type IncompleteError struct {
+	Dir string
+	Err error
+}
+
+func (e *IncompleteError) Error() string {
+	return e.Err.Error() + " (" + e.Dir + " holds an unfinished backup: delete it)"
+}
+
+func (e *IncompleteError) Unwrap() error { return e.Err }
+
+func take(ctx context.Context, dir string, o Options) (*Manifest, error) {
 	m := &Manifest{Format: manifestFormat, ID: newID(o.now()), StartedAt: o.now(), Backend: o.backend(), Version: o.Version,
 		Churches: []Church{}, Skipped: []Skipped{}}
 	var tenants []tenantRow
@@ -125,7 +146,7 @@ func Take(ctx context.Context, dir string, o Options) (*Manifest, error) {
 		}
 		copied[i] = c
 		n, bytes := done.add(c.Size)
-		p.say(n == len(tenants), "backup: %d/%d churches, %s", n, len(tenants), mib(m.Registry.Size+bytes))
+		p.say(false, "backup: %d/%d churches, %s", n, len(tenants), mib(m.Registry.Size+bytes))
 		return nil
 	})
 	if err != nil {
@@ -140,6 +161,7 @@ func Take(ctx context.Context, dir string, o Options) (*Manifest, error) {
 			m.Skipped = append(m.Skipped, *s)
 		}
 	}
+	p.say(true, "backup: %d churches copied, %d skipped, %s", len(m.Churches), len(m.Skipped), mib(m.Bytes))
 	m.FinishedAt = o.now()
 	if err := m.write(dir); err != nil {
 		return nil, err

@@ -40,8 +40,11 @@ func Restore(ctx context.Context, dir string, o Options) (*RestoreReport, error)
 		return nil, err
 	}
 	if m.Backend != o.backend() {
-		return nil, steeple.Errorf(steeple.EINVALID, "this backup was taken on %s and cannot be restored onto %s: "+
-			"configure a %s deployment (STEEPLE_DATABASE_URL %s)", m.Backend, o.backend(), m.Backend, map[bool]string{true: "set", false: "unset"}[m.Backend == steeple.BackendPostgres])
+		hint := "unset STEEPLE_DATABASE_URL and set STEEPLE_DATA_DIR"
+		if m.Backend == steeple.BackendPostgres {
+			hint = "set STEEPLE_DATABASE_URL and STEEPLE_TENANT_SERVERS"
+		}
+		return nil, steeple.Errorf(steeple.EINVALID, "this backup was taken on %s and cannot be restored onto %s: %s", m.Backend, o.backend(), hint)
 	}
 	latest, err := tenancy.RegistrySchema().Latest(m.Backend)
 	if err != nil {
@@ -72,17 +75,32 @@ func Restore(ctx context.Context, dir string, o Options) (*RestoreReport, error)
 	}
 	defer reg.Close()
 	rep.Resumed = resumed
-	done, err := doneItems(ctx, reg)
-	if err != nil {
+	if rep.Restored, err = restoreChurches(ctx, r, reg, dir, m, o); err != nil {
 		return nil, err
 	}
-	p := &progress{w: o.Progress}
+	if err := repair(ctx, reg, m, o, rep); err != nil {
+		return nil, err
+	}
+	if _, err := reg.ExecContext(ctx, `DROP TABLE `+progressTable); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
+
+// restoreChurches restores the churches an earlier run did not finish,
+// o.Parallel at a time, and returns how many it restored.
+func restoreChurches(ctx context.Context, r restorer, reg *sql.DB, dir string, m *Manifest, o Options) (int, error) {
+	done, err := doneItems(ctx, reg)
+	if err != nil {
+		return 0, err
+	}
 	var todo []Church
 	for _, c := range m.Churches {
 		if !done[c.ID] {
 			todo = append(todo, c)
 		}
 	}
+	p := &progress{w: o.Progress}
 	var finished counter
 	err = eachParallel(ctx, len(todo), o.Parallel, func(ctx context.Context, i int) error {
 		c := todo[i]
@@ -96,30 +114,30 @@ func Restore(ctx context.Context, dir string, o Options) (*RestoreReport, error)
 		p.say(n == len(todo), "restore: %d/%d churches", len(m.Churches)-len(todo)+n, len(m.Churches))
 		return nil
 	})
-	rep.Restored = finished.n
-	if err != nil {
-		return nil, err
-	}
+	return finished.n, err
+}
+
+// repair closes what copying the registry before the churches leaves open
+// (see repair.go); every step is idempotent, for a rerun.
+func repair(ctx context.Context, reg *sql.DB, m *Manifest, o Options, rep *RestoreReport) error {
 	for _, s := range m.Skipped {
 		if s.Reason == deletedDuring {
 			// Its row says active, but its database is gone: let the
 			// deletion finish rather than serve a church without data.
 			if _, err := reg.ExecContext(ctx, `UPDATE tenants SET status = $1 WHERE id = $2`, steeple.TenantDeleting, s.ID); err != nil {
-				return nil, err
+				return err
 			}
 			rep.Skipped = append(rep.Skipped, s.ID)
 		}
 	}
+	var err error
 	if rep.ReleasedJobs, err = releaseRunningJobs(ctx, reg); err != nil {
-		return nil, fmt.Errorf("job queue: %w", err)
+		return fmt.Errorf("job queue: %w", err)
 	}
 	if rep.Redispatch, err = redispatch(ctx, o, m); err != nil {
-		return nil, fmt.Errorf("handing unfinished sends back to the queue: %w (rerun the same restore to continue)", err)
+		return fmt.Errorf("handing unfinished sends back to the queue: %w (rerun the same restore to continue)", err)
 	}
-	if _, err := reg.ExecContext(ctx, `DROP TABLE `+progressTable); err != nil {
-		return nil, err
-	}
-	return rep, nil
+	return nil
 }
 
 // restorer puts databases back on one backend.

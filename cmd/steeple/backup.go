@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -37,6 +38,10 @@ func runBackup(ctx context.Context, args []string, out, errOut io.Writer) error 
 	fmt.Fprintln(errOut, "steeple backup: "+backup.KeysWarning)
 	m, err := backup.Take(ctx, *dir, backupOptions(cfg, *parallel, errOut))
 	if err != nil {
+		var inc *backup.IncompleteError
+		if errors.As(err, &inc) {
+			return fmt.Errorf("backup failed: %s (%s holds an unfinished backup, without a manifest: delete it)", describeErr(inc.Err), inc.Dir)
+		}
 		return fmt.Errorf("backup failed: %s", describeErr(err))
 	}
 	if *asJSON {

@@ -125,6 +125,23 @@ func TestBackupCommandErrors(t *testing.T) {
 		} else if _, err := os.Stat(tenancy.RegistryPath(b2.DataDir())); err == nil {
 			t.Error("a refused restore wrote a registry")
 		}
+
+		// An active church whose database cannot be read fails the backup,
+		// which says its directory is not a backup.
+		useBackend(t, b)
+		if b.Postgres() {
+			dropChurchDatabases(t, b, *m)
+		} else if err := os.Remove(filepath.Join(b.DataDir(), "tenants", m.Churches[0].Database)); err != nil {
+			t.Fatal(err)
+		}
+		failed := filepath.Join(tmp, "failed")
+		code, _, errOut = runCLI(t, "backup", "--out", failed)
+		if code != 1 || !strings.Contains(errOut, "church "+m.Churches[0].ID) || !strings.Contains(errOut, "unfinished backup") {
+			t.Errorf("backup with a church database missing: exit %d %s", code, errOut)
+		}
+		if _, err := backup.ReadManifest(failed); err == nil {
+			t.Error("a failed backup wrote a manifest")
+		}
 	})
 }
 
