@@ -44,6 +44,9 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"bench":           "SCENARIO",
 		"version":         "--json",
 		"serve":           serverFlag,
+		"backup":          "-out",
+		"backup verify":   "-from",
+		"restore":         "-check",
 	}
 	for args, want := range cases {
 		code, out, errOut := runCLI(t, append(strings.Fields(args), "--help")...)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/backup"
 	"github.com/steeple-sms/steeple/closing"
 	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/httpapi"
@@ -405,6 +406,10 @@ func OpenTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger, metr
 	if err != nil {
 		ten.Close()
 		return nil, fmt.Errorf("reading registry schema: %w", err)
+	}
+	if id := backup.RestoreInProgress(ctx, ten.Registry.DB(), ten.Registry.Backend()); id != "" {
+		ten.Close()
+		return nil, fmt.Errorf("a restore of backup %s into this registry has not finished: run `steeple restore --from` that backup again to finish it", id)
 	}
 	switch {
 	case st.Empty:
