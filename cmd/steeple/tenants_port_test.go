@@ -246,3 +246,101 @@ func firstKey(m map[string][]byte) string {
 	}
 	return ""
 }
+
+// rewriteArchive copies an archive, passing each file through edit.
+func rewriteArchive(t *testing.T, from, to string, edit func(name string, b []byte) []byte) {
+	zr, err := zip.OpenReader(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	f, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zw := zip.NewWriter(f)
+	for _, zf := range zr.File {
+		rc, err := zf.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		w, err := zw.Create(zf.Name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write(edit(zf.Name, b))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// An archive of an unknown format version, of a newer schema, or with a bad
+// row is refused with a clear error, and leaves no church behind.
+func TestImportRefusesBadArchives(t *testing.T) {
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		useBackend(t, b)
+		code, out, errOut := runCLI(t, "tenants", "create", "--name", "Grace Chapel", "--timezone", "America/Chicago", "--json")
+		if code != 0 {
+			t.Fatalf("create: %d %s", code, errOut)
+		}
+		var created steeple.Tenant
+		if err := json.Unmarshal([]byte(out), &created); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		good := filepath.Join(dir, "good.zip")
+		if code, _, errOut := runCLI(t, "tenants", "export", "grace-chapel", "--out", good); code != 0 {
+			t.Fatalf("export: %d %s", code, errOut)
+		}
+		manifest := func(change func(m map[string]any)) func(string, []byte) []byte {
+			return func(name string, b []byte) []byte {
+				if name != "manifest.json" {
+					return b
+				}
+				var m map[string]any
+				if err := json.Unmarshal(b, &m); err != nil {
+					t.Fatal(err)
+				}
+				change(m)
+				b, _ = json.Marshal(m)
+				return b
+			}
+		}
+		for _, c := range []struct {
+			name string
+			edit func(string, []byte) []byte
+			want string
+		}{
+			{"format", manifest(func(m map[string]any) { m["format_version"] = 2 }), "format version 2 is unknown"},
+			{"schema", manifest(func(m map[string]any) { m["schema_version"] = 99999 }), "newer than this steeple's"},
+			{"row", func(name string, b []byte) []byte {
+				if name == "tables/audit_log.jsonl" {
+					return append(b, []byte(`{"seq":"not a number"}`+"\n")...)
+				}
+				return b
+			}, "audit_log.jsonl line"},
+		} {
+			bad := filepath.Join(dir, c.name+".zip")
+			rewriteArchive(t, good, bad, c.edit)
+			code, _, errOut := runCLI(t, "tenants", "import", bad)
+			if code != 1 || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, "nothing was created") && c.name == "row" {
+				t.Errorf("%s: exit %d, %q; want %q", c.name, code, errOut, c.want)
+			}
+		}
+		if code, _, errOut := runCLI(t, "tenants", "import", filepath.Join(dir, "missing.zip")); code != 1 || !strings.Contains(errOut, "missing.zip") {
+			t.Errorf("missing file: %d %s", code, errOut)
+		}
+		code, out, _ = runCLI(t, "tenants", "list", "--json")
+		var list []steeple.Tenant
+		if code != 0 || json.Unmarshal([]byte(out), &list) != nil || len(list) != 1 || list[0].ID != created.ID {
+			t.Fatalf("churches after refused imports: %s", out)
+		}
+		if code, _, errOut = runCLI(t, "tenants", "import", good, "--json"); code != 0 {
+			t.Fatalf("good archive: %d %s", code, errOut)
+		}
+	})
+}
