@@ -228,7 +228,9 @@ func TestExportImportRoundTrip(t *testing.T) {
 				got := after[table]
 				switch table {
 				case "audit_log": // the import and the failed sign-in above add their own entries
-					got = slices.DeleteFunc(slices.Clone(got), func(l string) bool { return strings.Contains(l, "church.imported") || strings.Contains(l, "login.failed") })
+					got = slices.DeleteFunc(slices.Clone(got), func(l string) bool {
+						return strings.Contains(l, "church.imported") || strings.Contains(l, "login.failed")
+					})
 				case "registration":
 					continue
 				}
