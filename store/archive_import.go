@@ -214,7 +214,7 @@ func (s *Store) importTable(ctx context.Context, tx *sql.Tx, a *Archive, f *zip.
 		return 0, archiveError("%s: %v", f.Name, err)
 	}
 	defer rc.Close()
-	ins := &batchInsert{tx: tx, table: at.name, overriding: identity != "" && b == steeple.BackendPostgres}
+	ins := &batchInsert{tx: tx, table: at.name, overriding: identity != "" && b == steeple.BackendPostgres, sqlite: b == steeple.BackendSQLite}
 	br := bufio.NewReaderSize(rc, 1<<16)
 	var n int64
 	for line := 1; ; line++ {
@@ -361,6 +361,7 @@ type batchInsert struct {
 	table      string
 	cols       []string
 	overriding bool
+	sqlite     bool
 	args       []any
 	rows       int
 }
@@ -368,8 +369,13 @@ type batchInsert struct {
 func (bi *batchInsert) add(ctx context.Context, vals []any) error {
 	bi.args = append(bi.args, vals...)
 	bi.rows++
-	// Well under both dialects' parameter limits.
-	if bi.rows*len(bi.cols) >= 5000 {
+	// Well under PostgreSQL's parameter limit. SQLite binds many
+	// parameters slowly (each $N is looked up by name): small batches.
+	limit := 5000
+	if !bi.overriding && bi.sqlite {
+		limit = 200
+	}
+	if bi.rows*len(bi.cols) >= limit {
 		return bi.flush(ctx)
 	}
 	return nil
