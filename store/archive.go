@@ -2,6 +2,7 @@ package store
 
 import (
 	"database/sql"
+	"fmt"
 	"strings"
 	"time"
 
@@ -155,6 +156,20 @@ func mediaFile(id, contentType string) string {
 		ext = ".webp"
 	}
 	return "media/" + id + ext
+}
+
+// Summary counts what the archive holds, for people and the audit log.
+func (m *ArchiveManifest) Summary() string {
+	var parts []string
+	for _, at := range archiveTables {
+		if n := m.Tables[at.name]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", at.name, n))
+		}
+	}
+	if m.MediaFiles > 0 {
+		parts = append(parts, fmt.Sprintf("media files %d", m.MediaFiles))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // archiveError is a bad archive: the operator gave the wrong file.

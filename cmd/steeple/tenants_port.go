@@ -8,8 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
@@ -95,7 +93,7 @@ func exportChurch(ctx context.Context, e *env, st *store.Store, ref, outFile str
 	}
 	m, err := st.ExportArchive(ctx, h, tmp)
 	if err == nil {
-		err = st.Audit(ctx, h, store.AuditEntry{ActorID: "operator", Action: "church.exported", Target: t.ID, Detail: archiveSummary(m)})
+		err = st.Audit(ctx, h, store.AuditEntry{ActorID: "operator", Action: "church.exported", Target: t.ID, Detail: m.Summary()})
 	}
 	h.Release()
 	if err != nil {
@@ -120,26 +118,9 @@ func exportChurch(ctx context.Context, e *env, st *store.Store, ref, outFile str
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	fmt.Fprintf(out, "exported %s (%s) to %s: %d bytes; %s\n", t.Name, t.ID, outFile, r.Bytes, archiveSummary(m))
+	fmt.Fprintf(out, "exported %s (%s) to %s: %d bytes; %s\n", t.Name, t.ID, outFile, r.Bytes, m.Summary())
 	fmt.Fprintln(out, "The archive holds members' phone numbers and emails in plain text: keep it safe.")
 	return nil
-}
-
-// archiveSummary counts what an archive holds, for people and the audit log.
-func archiveSummary(m *store.ArchiveManifest) string {
-	names := make([]string, 0, len(m.Tables))
-	for n := range m.Tables {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var parts []string
-	for _, n := range names {
-		if m.Tables[n] > 0 {
-			parts = append(parts, fmt.Sprintf("%s %d", n, m.Tables[n]))
-		}
-	}
-	parts = append(parts, fmt.Sprintf("media files %d", m.MediaFiles))
-	return strings.Join(parts, ", ")
 }
 
 // importReport is what `tenants import --json` prints.
@@ -213,7 +194,7 @@ func importChurch(ctx context.Context, e *env, st *store.Store, file, name strin
 	if err := printTenants(out, false, false, t); err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "imported %s from %s (church %s): %s\n", t.Name, file, m.Church.ID, archiveSummary(&store.ArchiveManifest{Tables: res.Tables}))
+	fmt.Fprintf(out, "imported %s from %s (church %s): %s\n", t.Name, file, m.Church.ID, (&store.ArchiveManifest{Tables: res.Tables}).Summary())
 	fmt.Fprintln(out, "It has no phone number: buy or assign one. Its admins have no password here: each uses \"Forgot password?\" on the sign-in page.")
 	return nil
 }
