@@ -298,6 +298,16 @@ func TestImportRefusesBadArchives(t *testing.T) {
 		if code, _, errOut := runCLI(t, "tenants", "export", "grace-chapel", "--out", good); code != 0 {
 			t.Fatalf("export: %d %s", code, errOut)
 		}
+		// The export is in the church's audit log (the next export shows it).
+		again := filepath.Join(dir, "again.zip")
+		if code, _, errOut := runCLI(t, "tenants", "export", created.ID, "--out", again); code != 0 {
+			t.Fatalf("export again: %d %s", code, errOut)
+		}
+		if tables, _, _ := archiveTables(t, again); !slices.ContainsFunc(tables["audit_log"], func(l string) bool {
+			return strings.Contains(l, `"action":"church.exported"`) && strings.Contains(l, `"actor_id":"operator"`)
+		}) {
+			t.Fatalf("no church.exported by operator in %v", tables["audit_log"])
+		}
 		manifest := func(change func(m map[string]any)) func(string, []byte) []byte {
 			return func(name string, b []byte) []byte {
 				if name != "manifest.json" {
