@@ -40,10 +40,10 @@ type ArchiveChurch struct {
 	Plan     string `json:"plan,omitempty"`
 }
 
-// sealedColumn is personal data stored encrypted: the archive holds it in
+// plainColumn is personal data stored sealed: the archive holds it in
 // plain (as plain), and an import seals it again and recomputes its blind
 // index (hash, by purpose) with the importing deployment's keys.
-type sealedColumn struct {
+type plainColumn struct {
 	cipher, plain string
 	aad           []byte
 	hash, purpose string // no hash: the column has no blind index
@@ -52,7 +52,7 @@ type sealedColumn struct {
 // archiveTable is one church table in the archive.
 type archiveTable struct {
 	name   string
-	sealed []sealedColumn
+	sealed []plainColumn
 	// secret columns never leave the database (password hashes, TOTP
 	// secrets, token hashes).
 	secret []string
@@ -67,17 +67,17 @@ type archiveTable struct {
 var archiveTables = []archiveTable{
 	{name: "settings", imported: true},
 	{name: "admins", imported: true,
-		sealed: []sealedColumn{{cipher: "email_cipher", plain: "email", aad: emailAAD, hash: "email_hash", purpose: "email"},
+		sealed: []plainColumn{{cipher: "email_cipher", plain: "email", aad: emailAAD, hash: "email_hash", purpose: "email"},
 			{cipher: "phone_cipher", plain: "phone", aad: adminPhoneAAD}},
 		secret: []string{"password_hash", "totp_cipher", "totp_pending_cipher", "totp_last_step"}},
 	{name: "church_gate", imported: true},
 	{name: "invitations", imported: true,
-		sealed: []sealedColumn{{cipher: "email_cipher", plain: "email", aad: invitationAAD, hash: "email_hash", purpose: "email"}},
+		sealed: []plainColumn{{cipher: "email_cipher", plain: "email", aad: invitationAAD, hash: "email_hash", purpose: "email"}},
 		secret: []string{"token_hash"}},
 	{name: "audit_log", imported: true,
-		sealed: []sealedColumn{{cipher: "personal_cipher", plain: "personal", aad: auditAAD}}},
+		sealed: []plainColumn{{cipher: "personal_cipher", plain: "personal", aad: auditAAD}}},
 	{name: "members", imported: true,
-		sealed: []sealedColumn{{cipher: "phone_cipher", plain: "phone", aad: phoneAAD, hash: "phone_hash", purpose: "phone"},
+		sealed: []plainColumn{{cipher: "phone_cipher", plain: "phone", aad: phoneAAD, hash: "phone_hash", purpose: "phone"},
 			{cipher: "email_cipher", plain: "email", aad: memberEmailAAD, hash: "email_hash", purpose: "email"}}},
 	{name: "consent_events", imported: true},
 	{name: "groups", imported: true},
@@ -85,14 +85,14 @@ var archiveTables = []archiveTable{
 	{name: "templates", imported: true},
 	{name: "messages", imported: true},
 	{name: "message_recipients", imported: true,
-		sealed: []sealedColumn{{cipher: "phone_cipher", plain: "phone", aad: phoneAAD}}},
+		sealed: []plainColumn{{cipher: "phone_cipher", plain: "phone", aad: phoneAAD}}},
 	{name: "segment_usage", imported: true},
 	{name: "daily_sends", imported: true},
 	{name: "conversations", imported: true,
-		sealed: []sealedColumn{{cipher: "phone_cipher", plain: "phone", aad: phoneAAD, hash: "phone_hash", purpose: "phone"}}},
+		sealed: []plainColumn{{cipher: "phone_cipher", plain: "phone", aad: phoneAAD, hash: "phone_hash", purpose: "phone"}}},
 	{name: "conversation_messages", imported: true},
 	{name: "registration", imported: false,
-		sealed: []sealedColumn{{cipher: "ein_cipher", plain: "ein", aad: einAAD}}},
+		sealed: []plainColumn{{cipher: "ein_cipher", plain: "ein", aad: einAAD}}},
 	{name: "schedules", imported: true},
 	{name: "schedule_runs", imported: true},
 	{name: "welcomes", imported: true},

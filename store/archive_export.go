@@ -132,11 +132,11 @@ func exportColumns(ctx context.Context, tx *sql.Tx, at archiveTable) ([]exportCo
 	for _, ct := range types {
 		name := ct.Name()
 		if slices.Contains(at.secret, name) || (at.name == "media" && name == "data") ||
-			slices.ContainsFunc(at.sealed, func(c sealedColumn) bool { return c.hash == name }) {
+			slices.ContainsFunc(at.sealed, func(c plainColumn) bool { return c.hash == name }) {
 			continue
 		}
 		c := exportColumn{name: name, out: name, kind: kindOf(ct)}
-		if i := slices.IndexFunc(at.sealed, func(c sealedColumn) bool { return c.cipher == name }); i >= 0 {
+		if i := slices.IndexFunc(at.sealed, func(c plainColumn) bool { return c.cipher == name }); i >= 0 {
 			c.out, c.sealed = at.sealed[i].plain, at.sealed[i].aad
 		}
 		cols = append(cols, c)

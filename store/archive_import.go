@@ -271,7 +271,7 @@ func (s *Store) archiveRow(a *Archive, at archiveTable, dest map[string]columnKi
 	}
 	out := map[string]any{}
 	for k, v := range in {
-		if i := slices.IndexFunc(at.sealed, func(c sealedColumn) bool { return c.plain == k }); i >= 0 {
+		if i := slices.IndexFunc(at.sealed, func(c plainColumn) bool { return c.plain == k }); i >= 0 {
 			c := at.sealed[i]
 			if v == nil {
 				out[c.cipher] = nil

@@ -1,7 +1,9 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -21,6 +23,34 @@ func TestAppendJSONString(t *testing.T) {
 		}
 		if got != want {
 			t.Errorf("%q read back as %q", s, got)
+		}
+	}
+}
+
+// Every sealed column of the schema (sealedColumns, which a test checks
+// against the migrations) is either carried in plain by the archive with
+// the same AAD, a secret left out, or in a table the archive leaves out.
+func TestArchiveCoversSealedColumns(t *testing.T) {
+	for _, sc := range sealedColumns {
+		if _, left := archiveLeftOut[sc.table]; left {
+			continue
+		}
+		i := slices.IndexFunc(archiveTables, func(a archiveTable) bool { return a.name == sc.table })
+		if i < 0 {
+			t.Errorf("table %s (sealed %s) is neither in archiveTables nor archiveLeftOut", sc.table, sc.column)
+			continue
+		}
+		at := archiveTables[i]
+		if slices.Contains(at.secret, sc.column) {
+			continue
+		}
+		j := slices.IndexFunc(at.sealed, func(p plainColumn) bool { return p.cipher == sc.column })
+		if j < 0 {
+			t.Errorf("%s.%s is sealed but the archive would copy its ciphertext: add it to the table's sealed or secret columns", sc.table, sc.column)
+			continue
+		}
+		if !bytes.Equal(at.sealed[j].aad, sc.aad) {
+			t.Errorf("%s.%s: archive opens it with AAD %q, it is sealed with %q", sc.table, sc.column, at.sealed[j].aad, sc.aad)
 		}
 	}
 }
