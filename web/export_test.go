@@ -70,6 +70,10 @@ func TestExportPage(t *testing.T) {
 		es.signInChurch(c.Email)
 		es.get("/settings/export").want(t, 200, "Preparar la exportación")
 
+		evil := *b
+		evil.origin = "https://evil.example"
+		evil.post("/settings/export", url.Values{}).want(t, 403) // another site cannot make exports
+
 		link := prepareExport(t, b)
 		dir := filepath.Join(s.App.Tuning.ExportDir, c.ID)
 		if n := countZips(t, dir); n != 1 {
