@@ -169,6 +169,9 @@ func (m *ArchiveManifest) Summary() string {
 	if m.MediaFiles > 0 {
 		parts = append(parts, fmt.Sprintf("media files %d", m.MediaFiles))
 	}
+	if len(parts) == 0 {
+		return "no rows"
+	}
 	return strings.Join(parts, ", ")
 }
 

@@ -77,7 +77,10 @@ Left out on purpose (secrets, or bookkeeping that means nothing elsewhere):
 Phone numbers the church rents are not part of the church's data and are not
 carried: a church imported elsewhere gets new numbers. "steeple tenants import"
 restores this archive as a new church; its admins then set a password with
-"Forgot password?" on the sign-in page.
+"Forgot password?" on the sign-in page. The 10DLC registration is not
+imported (its brand and campaign belong to the old provider account), and
+picture links in the message history name the server they were sent from:
+the pictures themselves are in media/.
 `)
 	return b.String()
 }
