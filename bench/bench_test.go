@@ -283,3 +283,16 @@ func TestSundayScenarioSQLite(t *testing.T) {
 	}
 	checkCleanedUp(t, stderr)
 }
+
+func TestOpsScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "ops", "--members", "50", "--recipients", "100")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "ops", "sqlite")
+	checkMetrics(t, got, "export_seconds", "export_bytes", "import_seconds")
+	if l := got["export_seconds"]; l["members"] != json.Number("50") || l["recipients"] != json.Number("100") {
+		t.Errorf("export_seconds line: %v", l)
+	}
+	checkCleanedUp(t, stderr)
+}
