@@ -67,15 +67,22 @@ func OpenArchive(r io.ReaderAt, size int64, latestSchema int64) (*Archive, error
 	return a, nil
 }
 
+// maxArchiveFile bounds one file read whole from an archive (the manifest,
+// an image): a crafted archive cannot make the import hold gigabytes.
+const maxArchiveFile = 64 << 20
+
 func readZipFile(f *zip.File) ([]byte, error) {
 	rc, err := f.Open()
 	if err != nil {
 		return nil, archiveError("%s: %v", f.Name, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
+	b, err := io.ReadAll(io.LimitReader(rc, maxArchiveFile+1))
 	if err != nil {
 		return nil, archiveError("%s: %v", f.Name, err)
+	}
+	if len(b) > maxArchiveFile {
+		return nil, archiveError("%s is larger than %d MiB", f.Name, maxArchiveFile>>20)
 	}
 	return b, nil
 }
