@@ -103,8 +103,8 @@ type mover struct {
 
 // MoveFromSQLite moves an embedded (SQLite) deployment into this Tenancy,
 // which must be on PostgreSQL: the registry's tables and the job queue's
-// unfinished jobs (in one transaction), then every active or suspended
-// church (a database of its own, placed like a new church, made from a
+// unfinished jobs (in one transaction), then every active, suspended or
+// closing church (a database of its own, placed like a new church, made from a
 // template migrated to the file's schema version, every table copied,
 // counts compared, then the church's registry row flipped to it). The
 // SQLite files are only read.
@@ -275,8 +275,11 @@ func (m *mover) checkTarget(ctx context.Context, srcTenants []*steeple.Tenant) (
 	return n > 0 && len(target) == len(srcTenants), nil
 }
 
+// movable says whether a church's database goes along: active, suspended,
+// and closed ones still in their grace or purge (restorable, or to be
+// purged on PostgreSQL).
 func movable(t *steeple.Tenant) bool {
-	return t.Status == steeple.TenantActive || t.Status == steeple.TenantSuspended
+	return t.Status == steeple.TenantActive || t.Status == steeple.TenantSuspended || t.Status == steeple.TenantDeleting
 }
 
 // placement is a church's row in the target registry as earlier runs left it.
@@ -374,7 +377,7 @@ func keepPlacement(kept map[string]placement) rowEdit {
 	}
 }
 
-// moveChurches moves every active or suspended church not yet flipped,
+// moveChurches moves every movable church not yet flipped,
 // Parallel at a time, and reports every church of the source.
 func (m *mover) moveChurches(ctx context.Context, srcTenants []*steeple.Tenant) ([]MovedChurch, error) {
 	target, err := m.t.Registry.Tenants(ctx, TenantFilter{})

@@ -32,6 +32,11 @@ func (m *mover) moveChurch(ctx context.Context, src, target *steeple.Tenant) Mov
 func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant, r *MovedChurch) error {
 	path := sqliteBackend{dir: filepath.Join(m.o.SourceDir, "tenants")}.path(src)
 	if _, err := os.Stat(path); err != nil {
+		if src.Status == steeple.TenantDeleting && os.IsNotExist(err) {
+			// A purge already removed its file: the row moves alone, and the
+			// purge finishes on PostgreSQL (dropping a database that is not there).
+			return m.flip(ctx, src, target.Server, src.SchemaVersion)
+		}
 		return fmt.Errorf("SQLite database: %w", err)
 	}
 	sdb, err := sql.Open("sqlite", SQLiteDSN(path, "ro"))
@@ -96,8 +101,16 @@ func (m *mover) moveChurchSteps(ctx context.Context, src, target *steeple.Tenant
 	if err != nil {
 		return err
 	}
+	return m.flip(ctx, src, dest.Server, version)
+}
+
+// flip points the church's registry row at its PostgreSQL database.
+func (m *mover) flip(ctx context.Context, src *steeple.Tenant, server string, version int64) error {
+	if server == "" {
+		server = m.place()
+	}
 	if _, err := m.t.Registry.db.ExecContext(ctx, `UPDATE tenants SET backend = $1, server_ref = $2, database_name = $3, schema_version = $4
-		WHERE id = $5`, dest.Backend, dest.Server, dest.DatabaseName, version, src.ID); err != nil {
+		WHERE id = $5`, steeple.BackendPostgres, server, m.pg.databaseName(src.ID), version, src.ID); err != nil {
 		return fmt.Errorf("flip the registry row: %w", err)
 	}
 	return m.after(MoveStepFlip, src.ID)

@@ -10,11 +10,14 @@ import (
 	"embed"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/closing"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
@@ -46,6 +49,7 @@ type Deps struct {
 	Numbers      *numbers.Service
 	Registration *registration.Service
 	Schedules    *schedule.Service
+	Closing      *closing.Service
 	// Plans give each plan's monthly quota.
 	Plans map[string]steeple.Plan
 	// Limits describe the sending limits, for the home page's explanation.
@@ -60,6 +64,9 @@ type Deps struct {
 	// texts the simulator posts to WebhookURL.
 	Sim        *telnyxsim.Sim
 	WebhookURL string
+	// ExportDir holds prepared church exports until downloaded or an hour
+	// old (default: steeple-exports in the system's temporary folder).
+	ExportDir string
 }
 
 // Limits are the messaging limits the home page explains.
@@ -96,6 +103,9 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.ExportDir == "" {
+		d.ExportDir = filepath.Join(os.TempDir(), "steeple-exports")
+	}
 	st, err := loadAssets()
 	if err != nil {
 		return nil, err
@@ -126,6 +136,8 @@ func New(d Deps) (*Handler, error) {
 	h.routeKeywords()
 	h.routeInbox()
 	h.routeSettings()
+	h.routeExport()
+	h.routeClose()
 	h.routeAdmins()
 	h.routeAccount()
 	h.routeAudit()

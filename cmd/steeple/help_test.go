@@ -28,6 +28,11 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"tenants list":    "-status",
 		"tenants show":    "-json",
 		"tenants cleanup": "-older-than",
+		"tenants delete":  "-json",
+		"tenants restore": "-json",
+		"tenants purge":   "-now",
+		"tenants export":  "-out",
+		"tenants import":  "-name",
 		"servers":         "drain REF",
 		"servers list":    "-json",
 		"numbers":         "assign",
@@ -41,6 +46,9 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"bench":           "SCENARIO",
 		"version":         "--json",
 		"serve":           serverFlag,
+		"backup":          "-out",
+		"backup verify":   "-from",
+		"restore":         "-check",
 	}
 	for args, want := range cases {
 		code, out, errOut := runCLI(t, append(strings.Fields(args), "--help")...)

@@ -27,6 +27,13 @@ const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
   resume ID|SLUG                       serve a suspended church again
   approve ID|SLUG                      approve a church that signed up under STEEPLE_SIGNUP=approval
   cleanup [--older-than 1h]            remove churches stuck in provisioning
+  delete ID|SLUG                       close a church: refused at once, purged after
+                                       STEEPLE_DELETE_GRACE (restorable until then)
+  restore ID|SLUG                      undo a delete during the grace period
+  purge ID [--now]                     destroy a deleted church's data (--now: before its
+                                       grace is over); leaves only an audit record
+  export ID|SLUG --out FILE            the church's data as a portable archive (.zip)
+  import FILE [--name NAME]            restore an archive as a new church (no numbers)
 
 Each takes --json for scripts, and the configuration flags (see --help of each).
 `
@@ -40,6 +47,9 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub == "export" || sub == "import" {
+		return runTenantsPort(ctx, sub, args, out, errOut)
+	}
 	fs, cfg, err := newFlags("tenants "+sub, errOut)
 	if err != nil {
 		return err
@@ -47,6 +57,7 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	asJSON := fs.Bool("json", false, "print JSON")
 	var name, tz, status, plan, adminEmail *string
 	var olderThan *time.Duration
+	var purgeNow *bool
 	switch sub {
 	case "create":
 		name = fs.String("name", "", "the church's name (required)")
@@ -57,7 +68,9 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		status = fs.String("status", "", "only churches in this status")
 	case "cleanup":
 		olderThan = fs.Duration("older-than", time.Hour, "only churches stuck for at least this long")
-	case "show", "suspend", "resume", "approve":
+	case "purge":
+		purgeNow = fs.Bool("now", false, "purge now, before the church's grace period is over")
+	case "show", "suspend", "resume", "approve", "delete", "restore":
 	default:
 		fmt.Fprint(errOut, tenantsUsage)
 		return usageError{fmt.Sprintf("unknown tenants subcommand %q", sub)}
@@ -66,7 +79,8 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	if err != nil {
 		return err
 	}
-	needsRef := sub == "show" || sub == "suspend" || sub == "resume" || sub == "approve"
+	needsRef := sub == "show" || sub == "suspend" || sub == "resume" || sub == "approve" ||
+		sub == "delete" || sub == "restore" || sub == "purge"
 	if needsRef && len(pos) != 1 {
 		return usageError{fmt.Sprintf("tenants %s takes one church id or slug", sub)}
 	}
@@ -90,6 +104,8 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	defer e.close()
 	reg := e.ten.Registry
 	switch sub {
+	case "delete", "restore", "purge":
+		return closeChurch(ctx, e, sub, pos[0], purgeNow != nil && *purgeNow, *asJSON, out, errOut)
 	case "create":
 		t, err := e.ten.Provisioner.Provision(ctx, tenancy.NewTenant{Name: *name, Timezone: *tz, Plan: *plan, Resume: true})
 		if err != nil {

@@ -117,8 +117,8 @@ type ServerOptions struct {
 	// either way; without Welcome the inbox's NoWelcome setting is on, so
 	// that other tests count only the texts they send themselves.
 	Welcome bool
-	// Keys are the server's keys (default: fresh ones), e.g. another
-	// server's KeysFile to serve data it sealed.
+	// Keys are the keys file to serve with (default: freshly generated),
+	// e.g. an earlier server's, to serve data restored from its backup.
 	Keys *secret.File
 }
 
@@ -137,6 +137,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt.Tenancy(&o)
 	}
 	ten := b.Open(t, o)
+	exportDir := t.TempDir()
 	keysFile := secret.Generate()
 	if opt.Keys != nil {
 		keysFile = *opt.Keys
@@ -163,7 +164,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		log = opt.Logger
 	}
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://" + ln.Addr().String(),
-		Logger: log, Tune: func(tu *app.Tuning) { tuneForTests(tu, clock, sender, opt) }})
+		Logger: log, Tune: func(tu *app.Tuning) { tu.ExportDir = exportDir; tuneForTests(tu, clock, sender, opt) }})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
