@@ -29,6 +29,10 @@ func TestFleetMoveToPostgres(t *testing.T) {
 			t.Fatalf("create %s: %d %s", name, code, errOut)
 		}
 	}
+	// A closed church in its grace period moves too, still restorable.
+	if code, _, errOut := runCLI(t, "tenants", "delete", "first-baptist"); code != 0 {
+		t.Fatalf("delete: %d %s", code, errOut)
+	}
 	if code, _, errOut := runCLI(t, "fleet", "move-to-postgres"); code != 2 || !strings.Contains(errOut, "STEEPLE_DATABASE_URL") {
 		t.Fatalf("without PostgreSQL: exit %d, %s", code, errOut)
 	}
@@ -73,9 +77,13 @@ func TestFleetMoveToPostgres(t *testing.T) {
 		t.Fatalf("tenants list on PostgreSQL: %d %q %s", code, out, errOut)
 	}
 	for _, tn := range listed {
-		if tn.Backend != steeple.BackendPostgres || tn.Status != steeple.TenantActive || !strings.HasPrefix(tn.DatabaseName, "steeple_t_") {
+		want := map[string]steeple.TenantStatus{"grace-chapel": steeple.TenantActive, "first-baptist": steeple.TenantDeleting}[tn.Slug]
+		if tn.Backend != steeple.BackendPostgres || tn.Status != want || !strings.HasPrefix(tn.DatabaseName, "steeple_t_") {
 			t.Errorf("moved church %+v", tn)
 		}
+	}
+	if code, _, errOut := runCLI(t, "tenants", "restore", "first-baptist"); code != 0 {
+		t.Errorf("restoring the closed church on PostgreSQL: %d %s", code, errOut)
 	}
 
 	// Another PostgreSQL registry that already serves a church of its own is refused.
