@@ -71,6 +71,9 @@ func TestFleetMoveToPostgres(t *testing.T) {
 	}
 
 	t.Setenv("STEEPLE_KEYS_FILE", filepath.Join(dataDir, "keys.json"))
+	if code, out, errOut := runCLI(t, "migrate"); code != 0 || !strings.Contains(out, "2 already current") {
+		t.Fatalf("migrate after the move: %d\n%s\n%s", code, out, errOut)
+	}
 	code, out, errOut = runCLI(t, "tenants", "list", "--json")
 	var listed []steeple.Tenant
 	if code != 0 || json.Unmarshal([]byte(out), &listed) != nil || len(listed) != 2 {
