@@ -290,7 +290,7 @@ func TestOpsScenarioSQLite(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 	}
 	got := checkLines(t, stdout, "ops", "sqlite")
-	checkMetrics(t, got, "export_seconds", "export_bytes", "import_seconds")
+	checkMetrics(t, got, "export_seconds", "export_bytes", "import_seconds", "rotate_values_per_s")
 	if l := got["export_seconds"]; l["members"] != json.Number("50") || l["recipients"] != json.Number("100") {
 		t.Errorf("export_seconds line: %v", l)
 	}
