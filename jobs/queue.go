@@ -44,8 +44,10 @@ type Config struct {
 	// drive sweeps and ticks by hand).
 	NoPeriodicJobs bool
 	Logger         *slog.Logger
-	// PollInterval is how often idle workers look for jobs (default 200 ms on
-	// SQLite, which has no notifications).
+	// PollInterval is how often idle workers look for jobs (default 200 ms).
+	// PostgreSQL also wakes them on inserts, but a send job that gave its
+	// worker back after its slice (a snooze) is found only by polling, so
+	// both backends poll this often.
 	PollInterval time.Duration
 	// RescueAfter is how long a job may stay running before the queue
 	// assumes its process died and runs it again (default 11 minutes, just
@@ -104,6 +106,16 @@ func (c Config) validate() error {
 	return nil
 }
 
+// OthersWaiting says whether jobs of the default queue are ready and waiting
+// for a worker (one indexed look at River's table). A send job gives its
+// worker back after its slice only then: alone, it keeps its pace.
+func (q *Queue) OthersWaiting(ctx context.Context) (bool, error) {
+	var n int
+	err := q.reg.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM river_job WHERE state = 'available' AND queue = $1 LIMIT 1) w`,
+		river.QueueDefault).Scan(&n)
+	return n > 0, err
+}
+
 // New makes the queue over the registry. Services add their workers and
 // periodic jobs; Open then builds the River client.
 func New(reg *tenancy.Registry, c Config) (*Queue, error) {
@@ -139,6 +151,10 @@ func (q *Queue) Open() error {
 	if c.EventWorkers > 0 {
 		queues[QueueEvents] = river.QueueConfig{MaxWorkers: c.EventWorkers}
 	}
+	pollEvery := c.PollInterval
+	if pollEvery == 0 {
+		pollEvery = 200 * time.Millisecond
+	}
 	rc := &river.Config{
 		// A short gap between fetches: River's default (100 ms) caps a queue
 		// at its workers × 10 jobs a second, which is too few for webhooks.
@@ -149,6 +165,7 @@ func (q *Queue) Open() error {
 		Logger:               quietRiver(c.Logger),
 		RescueStuckJobsAfter: c.RescueAfter,
 		JobTimeout:           c.JobTimeout,
+		FetchPollInterval:    pollEvery,
 	}
 	if pool := reg.Pool(); pool != nil {
 		client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -175,10 +192,6 @@ func (q *Queue) Open() error {
 		return nil
 	}
 	rc.PollOnly = true
-	rc.FetchPollInterval = c.PollInterval
-	if rc.FetchPollInterval == 0 {
-		rc.FetchPollInterval = 200 * time.Millisecond
-	}
 	rc.FetchCooldown = min(rc.FetchPollInterval, fetchCooldown)
 	db := reg.DB()
 	client, err := river.NewClient(riversqlite.New(db), rc)

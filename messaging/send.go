@@ -97,9 +97,13 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	start := time.Now()
 	for i, it := range items {
 		if i > 0 && time.Since(start) >= s.cfg.SendSlice {
-			// Its turn is over: back to the end of the queue (not an
-			// attempt), so other churches' chunks go before the rest.
-			return river.JobSnooze(0)
+			// Its turn is over: if other jobs wait for a worker, back to the
+			// end of the queue (not an attempt), so other churches' chunks
+			// go before the rest.
+			if waiting, err := s.queue.OthersWaiting(ctx); err == nil && waiting {
+				return river.JobSnooze(0)
+			}
+			start = time.Now()
 		}
 		// The number is looked up per text: a release stops it at once.
 		from, assigned, err := s.sendingNumber(ctx, a.TenantID, b.From)

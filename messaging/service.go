@@ -52,7 +52,8 @@ type Config struct {
 	// SweepEvery is how often the recovery sweep runs (default 1 minute).
 	SweepEvery time.Duration
 	// SendSlice is how long a send job works before it gives its worker
-	// back and goes to the end of the queue (default 2 s): a church of
+	// back, when other jobs wait, and goes to the end of the queue
+	// (default 2 s): a church of
 	// 20,000, paced per number, then takes turns with the churches that
 	// broadcast after it instead of holding every worker until it is done.
 	SendSlice time.Duration
