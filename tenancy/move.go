@@ -117,9 +117,11 @@ func (mv *mover) run(ctx context.Context) error {
 		var err error
 		switch mv.m.Step {
 		case MoveStarted:
+			err = mv.seed(ctx)
+		case MoveSeeded:
 			err = mv.pauseWrites(ctx)
 		case MovePaused:
-			err = mv.copy(ctx)
+			err = mv.level(ctx)
 		case MoveCopied:
 			err = mv.switchOver(ctx)
 		case MoveSwitched:
@@ -149,15 +151,9 @@ func (mv *mover) pauseWrites(ctx context.Context) error {
 	return mv.tn.Registry.pauseForMove(ctx, mv.m)
 }
 
-// copy waits for the handles out before the pause, then copies the
-// database afresh and checks every table's row count.
-func (mv *mover) copy(ctx context.Context) error {
-	if mv.pause.IsZero() {
-		mv.pause = time.Now() // resumed: the pause began in an earlier run
-	}
-	if err := mv.takeFence(ctx); err != nil {
-		return err
-	}
+// seed copies the whole database to the new server while the church is
+// still served; the pause later only brings what changed since.
+func (mv *mover) seed(ctx context.Context) error {
 	// A copy left by an interrupted run may be partial: start again.
 	if err := mv.pg.dropDatabase(ctx, mv.m.ToServer, mv.m.ToDatabase); err != nil {
 		return err
@@ -170,14 +166,28 @@ func (mv *mover) copy(ctx context.Context) error {
 		return err
 	}
 	mv.res.CopyMS = msSince(start)
+	return mv.tn.Registry.advanceMove(ctx, mv.m, MoveSeeded)
+}
+
+// level waits for the handles out before the pause, then brings the copy
+// level with the old database and checks every table.
+func (mv *mover) level(ctx context.Context) error {
+	if mv.pause.IsZero() {
+		mv.pause = time.Now() // resumed: the pause began in an earlier run
+	}
+	if err := mv.takeFence(ctx); err != nil {
+		return err
+	}
 	if err := mv.verify(ctx); err != nil {
 		return err
 	}
 	return mv.tn.Registry.advanceMove(ctx, mv.m, MoveCopied)
 }
 
+// verify brings the copy level (a no-op when it is) and records the
+// table-by-table counts.
 func (mv *mover) verify(ctx context.Context) error {
-	counts, err := mv.pg.compareCounts(ctx, mv.m)
+	counts, err := mv.pg.syncCopy(ctx, mv.m)
 	mv.res.Tables, mv.res.Rows = counts, 0
 	for _, c := range counts {
 		mv.res.Rows += c.To
@@ -226,13 +236,12 @@ func (mv *mover) dropOld(ctx context.Context) error {
 // back to its status on its old server, the new copy is dropped.
 func (mv *mover) rollback(ctx context.Context) error {
 	mv.unfence()
-	if err := mv.tn.Registry.abandonMove(ctx, mv.m); err != nil {
+	// Never served: the registry named the old database throughout. Dropped
+	// first, so a failure here leaves the move recorded for a rerun.
+	if err := mv.pg.dropDatabase(ctx, mv.m.ToServer, mv.m.ToDatabase); err != nil {
 		return err
 	}
-	if mv.m.Step == MoveStarted {
-		return nil // nothing was copied
-	}
-	return mv.pg.dropDatabase(ctx, mv.m.ToServer, mv.m.ToDatabase)
+	return mv.tn.Registry.abandonMove(ctx, mv.m)
 }
 
 // takeFence takes the move lock exclusively on the old database: it is

@@ -3,14 +3,11 @@ package tenancy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os/exec"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/jackc/pgx/v5"
 
@@ -109,73 +106,3 @@ type TableCount struct {
 	From  int64  `json:"from"`
 	To    int64  `json:"to"`
 }
-
-// countRows counts every table's rows in a database.
-func (b *postgresBackend) countRows(ctx context.Context, ref, database string) (map[string]int64, error) {
-	cfg, err := b.config(ref, database)
-	if err != nil {
-		return nil, err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("database server %s: %w", ref, err)
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	rows, err := conn.Query(ctx, `SELECT quote_ident(table_schema) || '.' || quote_ident(table_name) FROM information_schema.tables
-		WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')`)
-	if err != nil {
-		return nil, err
-	}
-	tables, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]int64, len(tables))
-	for _, tb := range tables {
-		var n int64
-		if err := conn.QueryRow(ctx, `SELECT COUNT(*) FROM `+tb).Scan(&n); err != nil {
-			return nil, fmt.Errorf("counting %s: %w", tb, err)
-		}
-		out[tb] = n
-	}
-	return out, nil
-}
-
-// compareCounts counts both copies at once and lists every table; it
-// fails naming the tables whose counts differ (or that one copy lacks).
-func (b *postgresBackend) compareCounts(ctx context.Context, m *TenantMove) ([]TableCount, error) {
-	var from, to map[string]int64
-	var ferr, terr error
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() { defer wg.Done(); from, ferr = b.countRows(ctx, m.FromServer, m.FromDatabase) }()
-	go func() { defer wg.Done(); to, terr = b.countRows(ctx, m.ToServer, m.ToDatabase) }()
-	wg.Wait()
-	if err := errors.Join(ferr, terr); err != nil {
-		return nil, err
-	}
-	names := map[string]bool{}
-	for k := range from {
-		names[k] = true
-	}
-	for k := range to {
-		names[k] = true
-	}
-	var out []TableCount
-	var bad []string
-	for k := range names {
-		f, fok := from[k]
-		t, tok := to[k]
-		if !fok || !tok || f != t {
-			bad = append(bad, fmt.Sprintf("%s (%d here, %d there)", k, f, t))
-		}
-		out = append(out, TableCount{Table: k, From: f, To: t})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Table < out[j].Table })
-	if len(bad) > 0 {
-		sort.Strings(bad)
-		return out, fmt.Errorf("row counts differ after the copy: %s", strings.Join(bad, ", "))
-	}
-	return out, nil
-}
-

@@ -113,6 +113,16 @@ func TestMoveChurchBetweenServers(t *testing.T) {
 	readOwner(t, ten, church.ID) // leaves a pool open on the old database: it must not be reused
 	var during []error
 	tenancy.SetMoveHook(ten, func(ctx context.Context, step tenancy.MoveStep) error {
+		if step == tenancy.MoveSeeded { // written after the first copy: the pause must bring it
+			h, err := ten.Manager.Acquire(ctx, church.ID)
+			if err != nil {
+				return err
+			}
+			defer h.Release()
+			_, err = h.ExecContext(ctx, `UPDATE settings SET value = 'late' WHERE key = 'k2';
+				INSERT INTO settings (key, value, updated_at) VALUES ('extra', 'x', CURRENT_TIMESTAMP)`)
+			return err
+		}
 		if step == tenancy.MoveCopied {
 			_, err := ten.Manager.Acquire(ctx, church.ID)
 			_, err2 := ten.Manager.AcquireToRecord(ctx, church.ID)
@@ -132,11 +142,23 @@ func TestMoveChurchBetweenServers(t *testing.T) {
 	if res.From != church.Server || res.To != to || res.Rows < 300 || res.PauseMS <= 0 || len(res.Tables) == 0 {
 		t.Errorf("result %+v", res)
 	}
+	t.Logf("pause %.0f ms, copy %.0f ms, %d rows", res.PauseMS, res.CopyMS, res.Rows)
 	checkMoved(t, b, ten, church, to)
 	if owner := readOwner(t, ten, church.ID); owner != church.ID {
 		t.Errorf("owner %q", owner)
 	}
+	h, err := ten.Manager.Acquire(ctx, church.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var late, extra string
+	err = h.QueryRowContext(ctx, `SELECT (SELECT value FROM settings WHERE key = 'k2'), (SELECT value FROM settings WHERE key = 'extra')`).Scan(&late, &extra)
+	h.Release()
+	if err != nil || late != "late" || extra != "x" {
+		t.Errorf("writes made after the first copy: k2=%q extra=%q (%v)", late, extra, err)
+	}
 	// And back again, now that the first server is empty.
+	tenancy.SetMoveHook(ten, nil)
 	if _, err := ten.Move(ctx, church.ID, church.Server); err != nil {
 		t.Fatal(err)
 	}
@@ -148,7 +170,7 @@ func TestMoveChurchBetweenServers(t *testing.T) {
 // A move stopped before each step (as by a crash) is finished by a rerun
 // that names only the church.
 func TestMoveResumesAfterACrashAtEachStep(t *testing.T) {
-	for _, step := range []tenancy.MoveStep{tenancy.MovePaused, tenancy.MoveCopied, tenancy.MoveSwitched} {
+	for _, step := range []tenancy.MoveStep{tenancy.MoveSeeded, tenancy.MovePaused, tenancy.MoveCopied, tenancy.MoveSwitched} {
 		t.Run(string(step), func(t *testing.T) {
 			b, ten, church, to := moveSetup(t)
 			ctx := context.Background()
@@ -168,7 +190,7 @@ func TestMoveResumesAfterACrashAtEachStep(t *testing.T) {
 			}
 			now, _ := ten.Registry.Tenant(ctx, church.ID)
 			wantStatus := steeple.TenantMoving
-			if step == tenancy.MoveSwitched {
+			if step == tenancy.MoveSeeded || step == tenancy.MoveSwitched {
 				wantStatus = steeple.TenantActive
 			}
 			if now.Status != wantStatus {

@@ -15,7 +15,8 @@ type MoveStep string
 // Move steps, in order. A move row is deleted once the old copy is dropped.
 const (
 	MoveStarted  MoveStep = "started"  // recorded; the church still serves from its old server
-	MovePaused   MoveStep = "paused"   // status moving: writes paused, copying
+	MoveSeeded   MoveStep = "seeded"   // the new server holds a copy made while serving
+	MovePaused   MoveStep = "paused"   // status moving: writes paused, bringing the copy level
 	MoveCopied   MoveStep = "copied"   // the new server holds a copy with the same row counts
 	MoveSwitched MoveStep = "switched" // the registry points at the new server; old copy to drop
 )
