@@ -2,6 +2,7 @@ package tenancy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -136,9 +137,9 @@ func (mv *mover) run(ctx context.Context) error {
 				return err
 			}
 			if rerr := mv.rollback(context.WithoutCancel(ctx)); rerr != nil {
-				return fmt.Errorf("%w; rolling back failed too (%v): rerun `steeple tenants move %s`", err, rerr, mv.m.TenantID)
+				return annotate(err, fmt.Sprintf("; rolling back failed too (%v): rerun `steeple tenants move %s`", rerr, mv.m.TenantID))
 			}
-			return fmt.Errorf("%w (rolled back: the church stays on %s)", err, mv.m.FromServer)
+			return annotate(err, fmt.Sprintf(" (rolled back: the church stays on %s)", mv.m.FromServer))
 		}
 	}
 	return nil
@@ -295,6 +296,15 @@ func (b *postgresBackend) dropDatabase(ctx context.Context, ref, name string) er
 
 func (b *postgresBackend) createDatabase(ctx context.Context, ref, name string) error {
 	return b.create(ctx, &steeple.Tenant{Server: ref, DatabaseName: name})
+}
+
+// annotate adds a note to an error's message, keeping its code.
+func annotate(err error, note string) error {
+	var se *steeple.Error
+	if errors.As(err, &se) && se.Code != steeple.EINTERNAL {
+		return &steeple.Error{Code: se.Code, Message: se.Message + note, RetryAfter: se.RetryAfter, Err: err}
+	}
+	return fmt.Errorf("%w%s", err, note)
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t)) / float64(time.Millisecond) }

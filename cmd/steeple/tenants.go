@@ -27,6 +27,7 @@ const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
   resume ID|SLUG                       serve a suspended church again
   approve ID|SLUG                      approve a church that signed up under STEEPLE_SIGNUP=approval
   cleanup [--older-than 1h]            remove churches stuck in provisioning
+  move ID|SLUG --to SERVER             move a church's database to another PostgreSQL server
 
 Each takes --json for scripts, and the configuration flags (see --help of each).
 `
@@ -40,6 +41,9 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub == "move" {
+		return runTenantsMove(ctx, args, out, errOut)
+	}
 	fs, cfg, err := newFlags("tenants "+sub, errOut)
 	if err != nil {
 		return err
