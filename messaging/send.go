@@ -205,6 +205,13 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		if err != nil {
 			return err
 		}
+		// Hold the church's handle from the call until its outcome is
+		// recorded: a move of the church's database waits for held handles,
+		// so a text is never sent while its record cannot be written (it
+		// would be sent again). Paused by a move, nothing has gone yet.
+		if _, err := hh.get(ctx); err != nil {
+			return err
+		}
 		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
 		id, err := s.provider.Send(sctx, Outbound{From: out.From, To: out.To, Text: out.Text, MediaURLs: out.MediaURLs, WebhookURL: webhook})

@@ -22,9 +22,12 @@ var ErrMoving = errors.New("church being moved to another database server")
 // Advisory locks are per database, so one key serves every church.
 const moveLockKey int64 = 0x53746565706c65 // "Steeple"
 
-func errMoving(id string) error {
+// MoveRetryAfter is when to try again a church paused for a move.
+const MoveRetryAfter = time.Second
+
+func errMoving(string) error {
 	return &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church is being moved to another database server; try again in a moment",
-		RetryAfter: 2 * time.Second, Err: ErrMoving}
+		RetryAfter: MoveRetryAfter, Err: ErrMoving}
 }
 
 // retire takes a pool opened on a church's previous placement out of the
