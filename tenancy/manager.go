@@ -90,9 +90,9 @@ type pool struct {
 	retired bool
 }
 
-// placement names where t's database lives, to tell a pool opened before a
+// placeOf names where t's database lives, to tell a pool opened before a
 // move from one on the church's current database.
-func placement(t *steeple.Tenant) string { return t.Server + "/" + t.DatabaseName }
+func placeOf(t *steeple.Tenant) string { return t.Server + "/" + t.DatabaseName }
 
 func newManager(reg *Registry, be backend, cfg ManagerConfig, latest int64, o *Options) *Manager {
 	m := &Manager{
@@ -190,7 +190,7 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 			return nil, ErrManagerClosed
 		}
 		p := m.pools[id]
-		if p != nil && p.place != placement(t) {
+		if p != nil && p.place != placeOf(t) {
 			// The church moved: this pool reaches its old database.
 			if victim := m.retire(p); victim != nil {
 				m.mu.Unlock()
@@ -216,7 +216,7 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 		if canGrow && m.roomFor(p == nil) {
 			fresh := p == nil
 			if fresh {
-				p = &pool{id: id, place: placement(t), ready: make(chan struct{})}
+				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{})}
 				m.pools[id] = p
 			}
 			p.conns++

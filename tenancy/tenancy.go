@@ -69,7 +69,7 @@ type Tenancy struct {
 	be          backend
 	// moveHook, when set, runs before each step of a move; an error stops
 	// the move there as a crash would (tests only: export_test.go).
-	moveHook func(ctx context.Context, step MoveStep) error
+	moveHook func(ctx context.Context, step ServerMoveStep) error
 	// moveDrainTimeout overrides DefaultMoveDrainTimeout (tests).
 	moveDrainTimeout time.Duration
 }

@@ -8,17 +8,17 @@ import (
 	"github.com/steeple-sms/steeple"
 )
 
-// MoveStep is how far a move got; the registry records it after each step
+// ServerMoveStep is how far a move got; the registry records it after each step
 // so a rerun continues from there.
-type MoveStep string
+type ServerMoveStep string
 
 // Move steps, in order. A move row is deleted once the old copy is dropped.
 const (
-	MoveStarted  MoveStep = "started"  // recorded; the church still serves from its old server
-	MoveSeeded   MoveStep = "seeded"   // the new server holds a copy made while serving
-	MovePaused   MoveStep = "paused"   // status moving: writes paused, bringing the copy level
-	MoveCopied   MoveStep = "copied"   // the new server holds a copy with the same row counts
-	MoveSwitched MoveStep = "switched" // the registry points at the new server; old copy to drop
+	MoveStarted  ServerMoveStep = "started"  // recorded; the church still serves from its old server
+	MoveSeeded   ServerMoveStep = "seeded"   // the new server holds a copy made while serving
+	MovePaused   ServerMoveStep = "paused"   // status moving: writes paused, bringing the copy level
+	MoveCopied   ServerMoveStep = "copied"   // the new server holds a copy with the same row counts
+	MoveSwitched ServerMoveStep = "switched" // the registry points at the new server; old copy to drop
 )
 
 // TenantMove is a move under way, as recorded in tenant_moves.
@@ -29,7 +29,7 @@ type TenantMove struct {
 	ToServer     string               `json:"to_server"`
 	ToDatabase   string               `json:"to_database"`
 	PriorStatus  steeple.TenantStatus `json:"prior_status"`
-	Step         MoveStep             `json:"step"`
+	Step         ServerMoveStep             `json:"step"`
 	StartedAt    int64                `json:"started_at"` // Unix seconds
 	UpdatedAt    int64                `json:"updated_at"`
 }
@@ -135,11 +135,11 @@ func (r *Registry) finishMove(ctx context.Context, tenantID string) error {
 }
 
 // advanceMove records a step outside the two transactions above.
-func (r *Registry) advanceMove(ctx context.Context, m *TenantMove, step MoveStep) error {
+func (r *Registry) advanceMove(ctx context.Context, m *TenantMove, step ServerMoveStep) error {
 	return r.inTx(ctx, func(tx *sql.Tx) error { return r.setMoveStep(ctx, tx, m, step) })
 }
 
-func (r *Registry) setMoveStep(ctx context.Context, tx *sql.Tx, m *TenantMove, step MoveStep) error {
+func (r *Registry) setMoveStep(ctx context.Context, tx *sql.Tx, m *TenantMove, step ServerMoveStep) error {
 	now := r.now().Unix()
 	if _, err := tx.ExecContext(ctx, `UPDATE tenant_moves SET step = $1, updated_at = $2 WHERE tenant_id = $3`, step, now, m.TenantID); err != nil {
 		return err

@@ -112,7 +112,7 @@ func TestMoveChurchBetweenServers(t *testing.T) {
 	ctx := context.Background()
 	readOwner(t, ten, church.ID) // leaves a pool open on the old database: it must not be reused
 	var during []error
-	tenancy.SetMoveHook(ten, func(ctx context.Context, step tenancy.MoveStep) error {
+	tenancy.SetMoveHook(ten, func(ctx context.Context, step tenancy.ServerMoveStep) error {
 		if step == tenancy.MoveSeeded { // written after the first copy: the pause must bring it
 			h, err := ten.Manager.Acquire(ctx, church.ID)
 			if err != nil {
@@ -170,12 +170,12 @@ func TestMoveChurchBetweenServers(t *testing.T) {
 // A move stopped before each step (as by a crash) is finished by a rerun
 // that names only the church.
 func TestMoveResumesAfterACrashAtEachStep(t *testing.T) {
-	for _, step := range []tenancy.MoveStep{tenancy.MoveSeeded, tenancy.MovePaused, tenancy.MoveCopied, tenancy.MoveSwitched} {
+	for _, step := range []tenancy.ServerMoveStep{tenancy.MoveSeeded, tenancy.MovePaused, tenancy.MoveCopied, tenancy.MoveSwitched} {
 		t.Run(string(step), func(t *testing.T) {
 			b, ten, church, to := moveSetup(t)
 			ctx := context.Background()
 			crash := errors.New("simulated crash")
-			tenancy.SetMoveHook(ten, func(_ context.Context, s tenancy.MoveStep) error {
+			tenancy.SetMoveHook(ten, func(_ context.Context, s tenancy.ServerMoveStep) error {
 				if s == step {
 					return crash
 				}

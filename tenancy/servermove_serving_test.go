@@ -48,7 +48,7 @@ func TestMoveWhileServing(t *testing.T) {
 	}()
 	var paused bool
 	var sentAtPause int
-	tenancy.SetMoveHook(s.Tenancy, func(ctx context.Context, step tenancy.MoveStep) error {
+	tenancy.SetMoveHook(s.Tenancy, func(ctx context.Context, step tenancy.ServerMoveStep) error {
 		if step == tenancy.MoveCopied { // writes are paused here: a text arrives now
 			paused, sentAtPause = true, len(s.SentFrom(c.Number))
 			return s.Sim.Inbound(ctx, telnyxsim.InboundMessage{From: "+17735559999", To: c.Number,

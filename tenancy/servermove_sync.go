@@ -233,7 +233,7 @@ func recopy(ctx context.Context, src, dst *pgx.Conn, shape *dbShape, redo map[st
 		}
 	}
 	for _, tb := range list {
-		if err := copyTable(ctx, src, dst, tb, shape.columns[tb]); err != nil {
+		if err := streamTable(ctx, src, dst, tb, shape.columns[tb]); err != nil {
 			return fmt.Errorf("copying %s: %w", tb, err)
 		}
 	}
@@ -271,8 +271,8 @@ func recopy(ctx context.Context, src, dst *pgx.Conn, shape *dbShape, redo map[st
 	return tx.Commit(ctx)
 }
 
-// copyTable streams one table from source to target in COPY's binary form.
-func copyTable(ctx context.Context, src, dst *pgx.Conn, table, columns string) error {
+// streamTable streams one table from source to target in COPY's binary form.
+func streamTable(ctx context.Context, src, dst *pgx.Conn, table, columns string) error {
 	pr, pw := io.Pipe()
 	errc := make(chan error, 1)
 	go func() {

@@ -24,7 +24,7 @@ type MoveResult struct {
 	To       string `json:"to"`
 	Database string `json:"database"`
 	// Resumed names the step a previous, interrupted run had reached.
-	Resumed MoveStep `json:"resumed,omitempty"`
+	Resumed ServerMoveStep `json:"resumed,omitempty"`
 	// PauseMS is how long the church's writes were paused (in this run).
 	PauseMS float64      `json:"pause_ms"`
 	CopyMS  float64      `json:"copy_ms"`
@@ -64,7 +64,7 @@ func (tn *Tenancy) Move(ctx context.Context, ref, to string) (*MoveResult, error
 		}
 	}
 	res.From, res.To, res.Database = m.FromServer, m.ToServer, m.ToDatabase
-	mv := &mover{tn: tn, pg: pg, m: m, res: res}
+	mv := &serverMover{tn: tn, pg: pg, m: m, res: res}
 	if err := mv.run(ctx); err != nil {
 		return res, err
 	}
@@ -99,8 +99,8 @@ func (tn *Tenancy) startMove(ctx context.Context, pg *postgresBackend, t *steepl
 	return m, tn.Registry.insertMove(ctx, m)
 }
 
-// mover runs one move's remaining steps.
-type mover struct {
+// serverMover runs one move's remaining steps.
+type serverMover struct {
 	tn    *Tenancy
 	pg    *postgresBackend
 	m     *TenantMove
@@ -109,7 +109,7 @@ type mover struct {
 	pause time.Time
 }
 
-func (mv *mover) run(ctx context.Context) error {
+func (mv *serverMover) run(ctx context.Context) error {
 	defer mv.unfence()
 	for mv.m.Step != "" {
 		if err := mv.tn.beforeMoveStep(ctx, mv.m.Step); err != nil {
@@ -147,14 +147,14 @@ func (mv *mover) run(ctx context.Context) error {
 
 // pauseWrites marks the church moving: no new handle is given out from
 // here on, by any process.
-func (mv *mover) pauseWrites(ctx context.Context) error {
+func (mv *serverMover) pauseWrites(ctx context.Context) error {
 	mv.pause = time.Now()
 	return mv.tn.Registry.pauseForMove(ctx, mv.m)
 }
 
 // seed copies the whole database to the new server while the church is
 // still served; the pause later only brings what changed since.
-func (mv *mover) seed(ctx context.Context) error {
+func (mv *serverMover) seed(ctx context.Context) error {
 	// A copy left by an interrupted run may be partial: start again.
 	if err := mv.pg.dropDatabase(ctx, mv.m.ToServer, mv.m.ToDatabase); err != nil {
 		return err
@@ -172,7 +172,7 @@ func (mv *mover) seed(ctx context.Context) error {
 
 // level waits for the handles out before the pause, then brings the copy
 // level with the old database and checks every table.
-func (mv *mover) level(ctx context.Context) error {
+func (mv *serverMover) level(ctx context.Context) error {
 	if mv.pause.IsZero() {
 		mv.pause = time.Now() // resumed: the pause began in an earlier run
 	}
@@ -187,7 +187,7 @@ func (mv *mover) level(ctx context.Context) error {
 
 // verify brings the copy level (a no-op when it is) and records the
 // table-by-table counts.
-func (mv *mover) verify(ctx context.Context) error {
+func (mv *serverMover) verify(ctx context.Context) error {
 	counts, err := mv.pg.syncCopy(ctx, mv.m)
 	mv.res.Tables, mv.res.Rows = counts, 0
 	for _, c := range counts {
@@ -198,7 +198,7 @@ func (mv *mover) verify(ctx context.Context) error {
 
 // switchOver flips the church's placement and status in one registry
 // transaction, which ends the pause.
-func (mv *mover) switchOver(ctx context.Context) error {
+func (mv *serverMover) switchOver(ctx context.Context) error {
 	if mv.res.Tables == nil {
 		// Resumed after the copy: the church stayed paused since, but
 		// check the copy again before trusting it.
@@ -221,7 +221,7 @@ func (mv *mover) switchOver(ctx context.Context) error {
 
 // dropOld drops the old copy (FORCE ends any connection still open on
 // it, such as another process's idle pool) and forgets the move.
-func (mv *mover) dropOld(ctx context.Context) error {
+func (mv *serverMover) dropOld(ctx context.Context) error {
 	mv.unfence()
 	if err := mv.pg.dropDatabase(ctx, mv.m.FromServer, mv.m.FromDatabase); err != nil {
 		return err
@@ -235,7 +235,7 @@ func (mv *mover) dropOld(ctx context.Context) error {
 
 // rollback undoes a move that failed before the switch: the church goes
 // back to its status on its old server, the new copy is dropped.
-func (mv *mover) rollback(ctx context.Context) error {
+func (mv *serverMover) rollback(ctx context.Context) error {
 	mv.unfence()
 	// Never served: the registry named the old database throughout. Dropped
 	// first, so a failure here leaves the move recorded for a rerun.
@@ -247,7 +247,7 @@ func (mv *mover) rollback(ctx context.Context) error {
 
 // takeFence takes the move lock exclusively on the old database: it is
 // granted once every handle given out before the pause is released.
-func (mv *mover) takeFence(ctx context.Context) error {
+func (mv *serverMover) takeFence(ctx context.Context) error {
 	if mv.fence != nil {
 		return nil
 	}
@@ -276,14 +276,14 @@ func (mv *mover) takeFence(ctx context.Context) error {
 	return nil
 }
 
-func (mv *mover) unfence() {
+func (mv *serverMover) unfence() {
 	if mv.fence != nil {
 		mv.fence.Close(context.Background())
 		mv.fence = nil
 	}
 }
 
-func (tn *Tenancy) beforeMoveStep(ctx context.Context, step MoveStep) error {
+func (tn *Tenancy) beforeMoveStep(ctx context.Context, step ServerMoveStep) error {
 	if tn.moveHook == nil {
 		return nil
 	}
