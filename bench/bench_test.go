@@ -260,3 +260,26 @@ func TestWebScenarioSQLite(t *testing.T) {
 	}
 	checkCleanedUp(t, stderr)
 }
+
+// A small Sunday storm: every text reaches its member once, nothing is
+// lost, every STOP is recorded and nothing is sent to a member after it.
+// (Speed is the scenario's business, not this test's.)
+func TestSundayScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "sunday", "--churches", "6", "--big-max", "400", "--stop-pct", "5", "--stop-window", "2s", "--workers", "8")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "sunday", "sqlite")
+	checkMetrics(t, got, "fleet_msgs_per_s", "ceiling_msgs_per_s", "fleet_to_ceiling_ratio", "small_church_p95_seconds",
+		"small_church_to_pace_p95", "stop_applied_p99_ms", "texts_after_stop", "receipt_lag_p99_seconds", "lost", "duplicates", "rss_mb")
+	for _, m := range []string{"lost", "duplicates", "texts_after_stop"} {
+		if v := got[m]["value"]; v != json.Number("0") {
+			t.Errorf("%s = %v, want 0", m, v)
+		}
+	}
+	stops := got["stop_applied_p99_ms"]
+	if n, _ := stops["stops"].(json.Number).Int64(); n == 0 || stops["applied"] != stops["stops"] {
+		t.Errorf("STOPs texted and applied: %v", stops)
+	}
+	checkCleanedUp(t, stderr)
+}

@@ -79,6 +79,9 @@ type Config struct {
 	// NumberReleaseGrace is how long a released number stays the church's
 	// (and can be restored) before it is released at the provider.
 	NumberReleaseGrace time.Duration
+	// DeleteGrace is how long a closed church can be restored before its
+	// data is purged.
+	DeleteGrace time.Duration
 	// Workers is how many jobs this process runs at once.
 	Workers int
 	// EventWorkers is how many webhook events it applies at once, besides.
@@ -137,6 +140,7 @@ func Default() Config {
 		SendRateRegistered:       75,
 		UnregisteredDailyCap:     200,
 		NumberReleaseGrace:       30 * 24 * time.Hour,
+		DeleteGrace:              30 * 24 * time.Hour,
 		SendRateAccount:          50,
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
@@ -259,6 +263,7 @@ var settings = []setting{
 	floatSetting("STEEPLE_SEND_RATE_REGISTERED", "send-rate-registered", "messages per second from one number once its church's 10DLC campaign is provisioned", func(c *Config) *float64 { return &c.SendRateRegistered }),
 	intSetting("STEEPLE_UNREGISTERED_DAILY_CAP", "unregistered-daily-cap", "texts a church may send per day (in its timezone) until its 10DLC campaign is provisioned (0: no cap)", func(c *Config) *int { return &c.UnregisteredDailyCap }),
 	durSetting("STEEPLE_NUMBER_RELEASE_GRACE", "number-release-grace", "how long a released number can be restored before it is released at the provider", func(c *Config) *time.Duration { return &c.NumberReleaseGrace }),
+	durSetting("STEEPLE_DELETE_GRACE", "delete-grace", "how long a closed church can be restored before its data is purged", func(c *Config) *time.Duration { return &c.DeleteGrace }),
 	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
 	strSetting("STEEPLE_OPS_USER", "ops-user", "user name for the operators' pages (/ops/queue)", func(c *Config) *string { return &c.OpsUser }),
@@ -425,6 +430,9 @@ func (c *Config) Validate() error {
 	}
 	if c.NumberReleaseGrace < 0 {
 		return errors.New("STEEPLE_NUMBER_RELEASE_GRACE: must not be negative")
+	}
+	if c.DeleteGrace < 0 {
+		return errors.New("STEEPLE_DELETE_GRACE: must not be negative")
 	}
 	if c.Workers < 1 {
 		return fmt.Errorf("STEEPLE_WORKERS: must be at least 1, got %d", c.Workers)

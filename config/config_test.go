@@ -35,6 +35,7 @@ func TestEnvironmentThenFlags(t *testing.T) {
 		"STEEPLE_PLANS":                "small:admins=1:segments=100,big:admins=0",
 		"STEEPLE_DEFAULT_PLAN":         "small",
 		"STEEPLE_NUMBER_RELEASE_GRACE": "72h",
+		"STEEPLE_DELETE_GRACE":         "240h",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +50,7 @@ func TestEnvironmentThenFlags(t *testing.T) {
 		t.Fatalf("plans %+v", c.Plans)
 	}
 	if c.DBMaxConns != 15 || c.Addr != ":9000" || len(c.Servers()) != 2 || c.AcquireTimeout != 2*time.Second ||
-		c.NumberReleaseGrace != 72*time.Hour {
+		c.NumberReleaseGrace != 72*time.Hour || c.DeleteGrace != 240*time.Hour {
 		t.Fatalf("got %+v", c)
 	}
 }
@@ -68,6 +69,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"STEEPLE_PLANS":                        {"STEEPLE_PLANS": "x:admins=many"},
 		"STEEPLE_PUBLIC_URL":                   {"STEEPLE_PUBLIC_URL": "ftp://x"},
 		"STEEPLE_NUMBER_RELEASE_GRACE":         {"STEEPLE_NUMBER_RELEASE_GRACE": "-1h"},
+		"STEEPLE_DELETE_GRACE":                 {"STEEPLE_DELETE_GRACE": "-1h"},
 		"STEEPLE_HTTP_WRITE_TIMEOUT":           {"STEEPLE_HTTP_READ_TIMEOUT": "5m", "STEEPLE_HTTP_WRITE_TIMEOUT": "5m"},
 		"STEEPLE_HTTP_READ_TIMEOUT":            {"STEEPLE_HTTP_READ_TIMEOUT": "0s"},
 		"STEEPLE_HTTP_IDLE_TIMEOUT":            {"STEEPLE_HTTP_IDLE_TIMEOUT": "-1s"},

@@ -94,7 +94,13 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 		return err
 	}
 	webhook := s.webhookURL(a.TenantID)
-	for _, it := range items {
+	start := time.Now()
+	for i, it := range items {
+		if i > 0 && time.Since(start) >= s.cfg.SendSlice {
+			// Its turn is over: back to the end of the queue (not an
+			// attempt), so other churches' chunks go before the rest.
+			return river.JobSnooze(0)
+		}
 		// The number is looked up per text: a release stops it at once.
 		from, assigned, err := s.sendingNumber(ctx, a.TenantID, b.From)
 		if err != nil {

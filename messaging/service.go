@@ -51,6 +51,11 @@ type Config struct {
 	JobTimeout time.Duration
 	// SweepEvery is how often the recovery sweep runs (default 1 minute).
 	SweepEvery time.Duration
+	// SendSlice is how long a send job works before it gives its worker
+	// back and goes to the end of the queue (default 2 s): a church of
+	// 20,000, paced per number, then takes turns with the churches that
+	// broadcast after it instead of holding every worker until it is done.
+	SendSlice time.Duration
 	// LookupIP resolves the host of a media URL given through the API, to
 	// refuse internal addresses (nil: the system resolver).
 	LookupIP func(ctx context.Context, host string) ([]net.IPAddr, error)
@@ -77,6 +82,9 @@ func (c Config) withDefaults() Config {
 	if c.JobTimeout == 0 {
 		c.JobTimeout = d.JobTimeout
 	}
+	if c.SendSlice == 0 {
+		c.SendSlice = d.SendSlice
+	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = d.SweepEvery
 	}
@@ -95,7 +103,7 @@ func (c Config) validate() error {
 	if c.UnregisteredDailyCap < 0 {
 		fields["unregistered_daily_cap"] = "may not be negative"
 	}
-	if c.CapRecheck < 0 || c.SweepAge < 0 || c.JobTimeout < 0 || c.SweepEvery < 0 {
+	if c.CapRecheck < 0 || c.SweepAge < 0 || c.JobTimeout < 0 || c.SweepEvery < 0 || c.SendSlice < 0 {
 		fields["durations"] = "may not be negative"
 	}
 	for _, b := range c.RetryBackoff {
@@ -118,6 +126,7 @@ func DefaultConfig() Config {
 		JobTimeout:   10 * time.Minute,
 		CapRecheck:   15 * time.Minute,
 		SweepEvery:   time.Minute,
+		SendSlice:    2 * time.Second,
 	}
 }
 

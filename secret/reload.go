@@ -16,7 +16,7 @@ const checkEvery = 10 * time.Second
 type reloader struct {
 	path string
 
-	mu        sync.Mutex
+	mu         sync.Mutex
 	modTime    time.Time
 	lastCheck  time.Time
 	lastForced time.Time

@@ -134,6 +134,16 @@ func newPostgresBackend(urls []string, appName string) (*postgresBackend, error)
 	return b, nil
 }
 
+// ServerRef is the registry's name (host:port) for the server a PostgreSQL
+// URL points at: backups and restores find a church's server by it.
+func ServerRef(u string) (string, error) {
+	cfg, err := pgx.ParseConfig(u)
+	if err != nil {
+		return "", fmt.Errorf("server %s: %w", redactURL(u), err)
+	}
+	return serverRef(cfg), nil
+}
+
 // serverRef names a server without its credentials.
 func serverRef(cfg *pgx.ConnConfig) string {
 	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)

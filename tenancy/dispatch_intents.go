@@ -32,10 +32,10 @@ type DispatchIntent struct{ Kind, TenantID, MessageID string }
 // StaleDispatchIntents lists intents older than age, oldest first: the
 // recovery sweep's work, found without opening any church's database.
 func (r *Registry) StaleDispatchIntents(ctx context.Context, age time.Duration, limit int) ([]DispatchIntent, error) {
-	// A suspended church's intents wait for it to be resumed, out of the
-	// way of everyone else's.
+	// A suspended (or closed) church's intents wait for it to be resumed
+	// (or restored), out of the way of everyone else's.
 	rows, err := r.db.QueryContext(ctx, `SELECT d.kind, d.tenant_id, d.message_id FROM dispatch_intents d
-		LEFT JOIN tenants t ON t.id = d.tenant_id WHERE d.created_at <= $1 AND (t.status IS NULL OR t.status <> 'suspended')
+		LEFT JOIN tenants t ON t.id = d.tenant_id WHERE d.created_at <= $1 AND (t.status IS NULL OR t.status NOT IN ('suspended', 'deleting'))
 		ORDER BY d.created_at LIMIT $2`, r.now().Add(-age).Unix(), limit)
 	if err != nil {
 		return nil, err

@@ -148,7 +148,8 @@ func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error)
 	return m.acquireCounted(ctx, tenantID, false)
 }
 
-// AcquireToRecord is Acquire that also opens a suspended church's
+// AcquireToRecord is Acquire that also opens a suspended (or closed, not
+// yet purged) church's
 // database, to record what its members did meanwhile (a STOP, a delivery
 // receipt): suspension stops serving the church, not its members' choices
 // from counting. Nothing may be sent with the handle's church while it is
@@ -267,6 +268,12 @@ func (m *Manager) servable(t *steeple.Tenant, suspendedToo bool) error {
 		}
 	case steeple.TenantMoving:
 		return errMoving(t.ID)
+	case steeple.TenantDeleting:
+		// Closed but restorable: refused like a suspended church (sends
+		// park, schedules hold), its members' STOPs still recorded.
+		if !suspendedToo {
+			return steeple.Errorf(steeple.ESUSPENDED, "church %s is closed", t.ID)
+		}
 	case steeple.TenantProvisioning:
 		return &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church is still being set up", RetryAfter: 5 * time.Second, Err: ErrNotReady}
 	default:
@@ -537,6 +544,38 @@ func (m *Manager) dedicatedHandle(ctx context.Context, t *steeple.Tenant, fn fun
 		defer conn.Close()
 		return fn(&Handle{tenant: *t, conn: conn, release: func() {}})
 	})
+}
+
+// Evict closes t's pool once nothing uses it (a church about to be purged,
+// whose database is dropped next), waiting at most until ctx is done.
+// Errors: EUNAVAILABLE when handles were still held at the deadline.
+func (m *Manager) Evict(ctx context.Context, tenantID string) error {
+	for {
+		m.mu.Lock()
+		p := m.pools[tenantID]
+		if p == nil {
+			m.mu.Unlock()
+			return nil
+		}
+		if p.db != nil && p.inUse == 0 {
+			if p.idleElem != nil {
+				m.idle.Remove(p.idleElem)
+				p.idleElem = nil
+			}
+			delete(m.pools, tenantID)
+			m.closing++
+			m.mu.Unlock()
+			m.closePool(p)
+			return nil
+		}
+		ch := m.changed
+		m.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return steeple.Errorf(steeple.EUNAVAILABLE, "church %s's database is still in use", tenantID)
+		}
+	}
 }
 
 // reapIdle closes pools idle for longer than IdleTimeout.

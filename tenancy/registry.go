@@ -61,7 +61,9 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("STEEPLE_DATA_DIR %s: %w", o.DataDir, err)
 		}
-		db, err := sql.Open("sqlite", SQLiteDSN(RegistryPath(o.DataDir), "rwc"))
+		// secure_delete zeroes what a purge deletes instead of leaving
+		// the bytes in free pages (see Purge).
+		db, err := sql.Open("sqlite", SQLiteDSN(RegistryPath(o.DataDir), "rwc")+"&_pragma=secure_delete(1)")
 		if err != nil {
 			return nil, err
 		}

@@ -29,7 +29,7 @@ type TenantMove struct {
 	ToServer     string               `json:"to_server"`
 	ToDatabase   string               `json:"to_database"`
 	PriorStatus  steeple.TenantStatus `json:"prior_status"`
-	Step         ServerMoveStep             `json:"step"`
+	Step         ServerMoveStep       `json:"step"`
 	StartedAt    int64                `json:"started_at"` // Unix seconds
 	UpdatedAt    int64                `json:"updated_at"`
 }

@@ -51,7 +51,8 @@ func (r *Registry) TenantByRef(ctx context.Context, ref string) (*steeple.Tenant
 // TenantFilter narrows Tenants. Zero values mean no filter.
 type TenantFilter struct {
 	Status steeple.TenantStatus
-	// Migratable keeps tenants whose database may be migrated (active or suspended).
+	// Migratable keeps tenants whose database may be migrated: active,
+	// suspended, or deleted but restorable (its purge not begun).
 	Migratable bool
 }
 
@@ -64,7 +65,7 @@ func (r *Registry) Tenants(ctx context.Context, f TenantFilter) ([]*steeple.Tena
 		q += fmt.Sprintf(" AND status = $%d", len(args))
 	}
 	if f.Migratable {
-		q += " AND status IN ('active', 'suspended')"
+		q += " AND (status IN ('active', 'suspended') OR (status = 'deleting' AND purge_started_at IS NULL))"
 	}
 	rows, err := r.db.QueryContext(ctx, q+" ORDER BY id", args...)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/closing"
 	"github.com/steeple-sms/steeple/inbox"
 	"github.com/steeple-sms/steeple/members"
 	"github.com/steeple-sms/steeple/messaging"
@@ -46,6 +47,7 @@ type Deps struct {
 	Numbers      *numbers.Service
 	Registration *registration.Service
 	Schedules    *schedule.Service
+	Closing      *closing.Service
 	// Plans give each plan's monthly quota.
 	Plans map[string]steeple.Plan
 	// Limits describe the sending limits, for the home page's explanation.
@@ -126,6 +128,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeKeywords()
 	h.routeInbox()
 	h.routeSettings()
+	h.routeClose()
 	h.routeAdmins()
 	h.routeAccount()
 	h.routeAudit()

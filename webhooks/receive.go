@@ -256,7 +256,13 @@ func payloadAAD(eventID string) []byte { return []byte("webhook-event:" + eventI
 func (EventArgs) Kind() string { return "webhook_event" }
 
 // InsertOpts puts events on their own queue and retries one whose church
-// was briefly unreachable.
-func (EventArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 10}
+// was briefly unreachable. A member's text (a STOP above all) goes before
+// the receipts queued with it: on Sunday morning receipts arrive by the
+// thousand, and a STOP must not wait behind them.
+func (a EventArgs) InsertOpts() river.InsertOpts {
+	priority := 2
+	if a.EventType == telnyx.EventMessageReceived {
+		priority = 1
+	}
+	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 10, Priority: priority}
 }

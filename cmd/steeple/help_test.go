@@ -30,6 +30,9 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"tenants cleanup": "-older-than",
 		"tenants move":    "-resume",
 		"servers drain":   "-move",
+		"tenants delete":  "-json",
+		"tenants restore": "-json",
+		"tenants purge":   "-now",
 		"servers":         "drain REF",
 		"servers list":    "-json",
 		"numbers":         "assign",
@@ -43,6 +46,9 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"bench":           "SCENARIO",
 		"version":         "--json",
 		"serve":           serverFlag,
+		"backup":          "-out",
+		"backup verify":   "-from",
+		"restore":         "-check",
 	}
 	for args, want := range cases {
 		code, out, errOut := runCLI(t, append(strings.Fields(args), "--help")...)

@@ -22,10 +22,12 @@ func commands() []command {
 	return []command{
 		{"serve", "run the HTTP server (embedded SQLite by default)", runServe},
 		{"migrate", "migrate the registry, then every church database", runMigrate},
-		{"tenants", "create, list, show, suspend, resume and clean up churches", runTenants},
+		{"tenants", "create, list, show, suspend, resume, delete, restore, purge and clean up churches", runTenants},
 		{"admins", "invite someone to become a church's owner or admin", runAdmins},
 		{"servers", "list PostgreSQL tenant servers; drain or activate one", runServers},
 		{"numbers", "assign a phone number to a church; list a church's numbers", runNumbers},
+		{"backup", "copy the whole deployment while it serves; `backup verify` checks a copy", runBackup},
+		{"restore", "restore a backup onto an empty data directory or empty servers", runRestore},
 		{"keys", "generate a keys file (encryption, blind index, token signing)", runKeys},
 		{"sim", "run the Telnyx simulator standalone", runSim},
 		{"bench", "run a benchmark scenario (see docs/benchmarks.md)", runBench},

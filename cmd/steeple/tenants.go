@@ -28,6 +28,11 @@ const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
   approve ID|SLUG                      approve a church that signed up under STEEPLE_SIGNUP=approval
   cleanup [--older-than 1h]            remove churches stuck in provisioning
   move ID|SLUG --to SERVER             move a church's database to another PostgreSQL server
+  delete ID|SLUG                       close a church: refused at once, purged after
+                                       STEEPLE_DELETE_GRACE (restorable until then)
+  restore ID|SLUG                      undo a delete during the grace period
+  purge ID [--now]                     destroy a deleted church's data (--now: before its
+                                       grace is over); leaves only an audit record
 
 Each takes --json for scripts, and the configuration flags (see --help of each).
 `
@@ -51,6 +56,7 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	asJSON := fs.Bool("json", false, "print JSON")
 	var name, tz, status, plan, adminEmail *string
 	var olderThan *time.Duration
+	var purgeNow *bool
 	switch sub {
 	case "create":
 		name = fs.String("name", "", "the church's name (required)")
@@ -61,7 +67,9 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		status = fs.String("status", "", "only churches in this status")
 	case "cleanup":
 		olderThan = fs.Duration("older-than", time.Hour, "only churches stuck for at least this long")
-	case "show", "suspend", "resume", "approve":
+	case "purge":
+		purgeNow = fs.Bool("now", false, "purge now, before the church's grace period is over")
+	case "show", "suspend", "resume", "approve", "delete", "restore":
 	default:
 		fmt.Fprint(errOut, tenantsUsage)
 		return usageError{fmt.Sprintf("unknown tenants subcommand %q", sub)}
@@ -70,7 +78,8 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	if err != nil {
 		return err
 	}
-	needsRef := sub == "show" || sub == "suspend" || sub == "resume" || sub == "approve"
+	needsRef := sub == "show" || sub == "suspend" || sub == "resume" || sub == "approve" ||
+		sub == "delete" || sub == "restore" || sub == "purge"
 	if needsRef && len(pos) != 1 {
 		return usageError{fmt.Sprintf("tenants %s takes one church id or slug", sub)}
 	}
@@ -94,6 +103,8 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	defer e.close()
 	reg := e.ten.Registry
 	switch sub {
+	case "delete", "restore", "purge":
+		return closeChurch(ctx, e, sub, pos[0], purgeNow != nil && *purgeNow, *asJSON, out, errOut)
 	case "create":
 		t, err := e.ten.Provisioner.Provision(ctx, tenancy.NewTenant{Name: *name, Timezone: *tz, Plan: *plan, Resume: true})
 		if err != nil {

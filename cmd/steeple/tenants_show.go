@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
@@ -27,6 +28,8 @@ type tenantDetail struct {
 	Quota        int                 `json:"monthly_parts_quota"` // 0: no limit
 	Unavailable  string              `json:"database_unavailable,omitempty"`
 	Invited      *operatorInvitation `json:"invited,omitempty"` // tenants create --admin-email
+	// Closure is the deletion record of a deleting or purged church.
+	Closure *tenancy.Closure `json:"closure,omitempty"`
 }
 
 // registrationState is the church's 10DLC registration, "not_submitted"
@@ -52,6 +55,11 @@ func describeTenant(ctx context.Context, e *env, t *steeple.Tenant) (*tenantDeta
 		return nil, err
 	}
 	d.Numbers = append([]*tenancy.Number{}, nums...)
+	if t.Status == steeple.TenantDeleting || t.Status == steeple.TenantDeleted {
+		if d.Closure, err = e.ten.Registry.Closure(ctx, t.ID); err != nil {
+			return nil, err
+		}
+	}
 	if t.Status == steeple.TenantProvisioning {
 		d.Unavailable = "still provisioning (`steeple tenants create` again completes it)"
 		return d, nil
@@ -98,6 +106,11 @@ func printDetail(w io.Writer, d *tenantDetail, asJSON bool) error {
 	line("church", "%s (%s)", t.Name, t.Slug)
 	line("id", "%s", t.ID)
 	line("status", "%s, plan %s, timezone %s", t.Status, t.Plan, t.Timezone)
+	if c := d.Closure; c != nil && c.PurgeAt != nil {
+		line("deleted", "by %s; purged after %s unless restored (was %s)", c.RequestedBy, c.PurgeAt.Format(time.RFC3339), c.PriorStatus)
+	} else if c != nil && c.PurgedAt != nil {
+		line("purged", "at %s (deleted by %s)", c.PurgedAt.Format(time.RFC3339), c.RequestedBy)
+	}
 	where := "SQLite file " + t.DatabaseName
 	if t.Backend == steeple.BackendPostgres {
 		where = "PostgreSQL server " + t.Server + ", database " + t.DatabaseName

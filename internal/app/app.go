@@ -20,6 +20,8 @@ import (
 
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/backup"
+	"github.com/steeple-sms/steeple/closing"
 	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/httpapi"
 	"github.com/steeple-sms/steeple/inbox"
@@ -81,6 +83,7 @@ type Tuning struct {
 	Webhooks     webhooks.Config
 	Numbers      numbers.Config
 	Registration registration.Config
+	Closing      closing.Config
 	Queue        jobs.Config
 	// Telnyx is the provider's API client configuration (from Config; the
 	// simulator's address when Config has no Telnyx key).
@@ -110,6 +113,7 @@ type App struct {
 	Registration *registration.Service
 	Numbers      *numbers.Service
 	Webhooks     *webhooks.Service
+	Closing      *closing.Service
 	// API is the JSON API with webhooks, health, metrics and operators'
 	// pages; Handler routes to it and to Options.Web.
 	API *httpapi.Server
@@ -149,6 +153,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t.Inbox.ProviderConfirmsKeywords, t.Inbox.PublicURL = cfg.ProviderConfirmsKeywords, publicURL
 	t.Numbers.PublicURL, t.Numbers.ReleaseGrace = publicURL, cfg.NumberReleaseGrace
 	t.Registration.PublicURL = publicURL
+	t.Closing.Grace = cfg.DeleteGrace
 	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers}
 	t.Telnyx = telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey}
 	return t
@@ -260,6 +265,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	if a.Numbers, err = numbers.New(ten, a.Store, client, a.Queue, a.Registration, t.Numbers, log); err != nil {
 		return nil, err
 	}
+	if a.Closing, err = closing.New(ten, a.Store, a.Numbers, a.Queue, t.Closing, log); err != nil {
+		return nil, err
+	}
 	if a.Webhooks, err = webhooks.New(ten, a.Keys, a.Inbox, a.Messaging, a.Registration, a.Queue, t.Webhooks, a.Metrics, log); err != nil {
 		return nil, err
 	}
@@ -288,7 +296,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	a.API = httpapi.New(deps)
 	a.Web, err = web.New(web.Deps{Tenancy: ten, Auth: a.Auth, Store: a.Store, Members: a.Members, Messaging: a.Messaging,
-		Inbox: a.Inbox, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Plans: t.Auth.Plans,
+		Inbox: a.Inbox, Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Closing: a.Closing, Plans: t.Auth.Plans,
 		Limits: web.Limits{UnregisteredRate: t.Messaging.PerNumberRate, UnregisteredDailyCap: t.Messaging.UnregisteredDailyCap,
 			RegisteredRate: t.Messaging.RegisteredRate},
 		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web"), Now: t.Now,
@@ -319,6 +327,9 @@ func (a *App) fillClock(t *Tuning) {
 	}
 	if t.Registration.Now == nil {
 		t.Registration.Now = t.Now
+	}
+	if t.Closing.Now == nil {
+		t.Closing.Now = t.Now
 	}
 }
 
@@ -395,6 +406,10 @@ func OpenTenancy(ctx context.Context, cfg *config.Config, log *slog.Logger, metr
 	if err != nil {
 		ten.Close()
 		return nil, fmt.Errorf("reading registry schema: %w", err)
+	}
+	if id := backup.RestoreInProgress(ctx, ten.Registry.DB(), ten.Registry.Backend()); id != "" {
+		ten.Close()
+		return nil, fmt.Errorf("a restore of backup %s into this registry has not finished: run `steeple restore --from` that backup again to finish it", id)
 	}
 	switch {
 	case st.Empty:

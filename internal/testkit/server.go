@@ -117,6 +117,9 @@ type ServerOptions struct {
 	// either way; without Welcome the inbox's NoWelcome setting is on, so
 	// that other tests count only the texts they send themselves.
 	Welcome bool
+	// Keys are the keys file to serve with (default: freshly generated),
+	// e.g. an earlier server's, to serve data restored from its backup.
+	Keys *secret.File
 }
 
 // NewServer starts Steeple over b with fresh keys and a movable clock
@@ -135,6 +138,9 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	}
 	ten := b.Open(t, o)
 	keysFile := secret.Generate()
+	if opt.Keys != nil {
+		keysFile = *opt.Keys
+	}
 	keys, err := secret.New(keysFile)
 	if err != nil {
 		t.Fatal(err)

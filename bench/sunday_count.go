@@ -1,0 +1,259 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// waitSunday waits until every church's broadcast is sent and its receipts
+// applied (no recipient queued, sending or merely sent), saying how far it is.
+func waitSunday(ctx context.Context, r *runner, ten *tenancy.Tenancy, fleet []*sundayChurch, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	left := append([]*sundayChurch(nil), fleet...)
+	for len(left) > 0 {
+		var still []*sundayChurch
+		pending := 0
+		for _, c := range left {
+			n, err := unfinished(ctx, ten, c.id)
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				still = append(still, c)
+				pending += n
+			}
+		}
+		left = still
+		if len(left) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d churches still had %d recipients unfinished after %s", len(left), pending, limit)
+		}
+		r.logf("%d churches still sending or awaiting receipts (%d recipients)", len(left), pending)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return nil
+}
+
+func unfinished(ctx context.Context, ten *tenancy.Tenancy, id string) (int, error) {
+	h, err := ten.Manager.Acquire(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	defer h.Release()
+	var n int
+	err = h.QueryRowContext(ctx, `SELECT COUNT(*) FROM message_recipients WHERE status IN ($1, $2, $3)`,
+		steeple.RecipientQueued, steeple.RecipientSending, steeple.RecipientSent).Scan(&n)
+	return n, err
+}
+
+// sundayResult is what the churches' databases and the simulator's record say.
+type sundayResult struct {
+	sent       int           // texts the simulator accepted from the fleet
+	span       time.Duration // first broadcast asked → last text accepted
+	lost, dups int
+	afterStop  int
+	stopMS     []float64
+	receiptLag []float64
+	// Churches of at most 300 recipients: asked → their last text, what
+	// their number's pace allows for their size, and the ratio.
+	smallSeconds, smallPace, smallRatio []float64
+}
+
+// countSunday compares every church's recipients with the simulator's
+// record: each recipient once (or skipped after a STOP), receipts applied,
+// STOPs recorded in time.
+func countSunday(ctx context.Context, ten *tenancy.Tenancy, s *sundayStack, fleet []*sundayChurch, stops []*sundayStop) (*sundayResult, error) {
+	res := &sundayResult{}
+	byID := map[string]telnyxsim.SentMessage{}
+	perPair := map[[2]string]int{}
+	lastFrom := map[string]time.Time{}
+	sentTo := map[[2]string][]time.Time{}
+	first := time.Now()
+	for _, c := range fleet {
+		first = minTime(first, c.asked)
+	}
+	var last time.Time
+	for _, m := range s.app.Sim.Messages() {
+		byID[m.ID] = m
+		perPair[[2]string{m.From, m.To}]++
+		sentTo[[2]string{m.From, m.To}] = append(sentTo[[2]string{m.From, m.To}], m.ReceivedAt)
+		if m.ReceivedAt.After(lastFrom[m.From]) {
+			lastFrom[m.From] = m.ReceivedAt
+		}
+		if m.ReceivedAt.After(last) {
+			last = m.ReceivedAt
+		}
+		res.sent++
+	}
+	res.span = last.Sub(first)
+	for _, n := range perPair {
+		res.dups += n - 1
+	}
+	stopped := map[string]*sundayStop{}
+	for _, st := range stops {
+		stopped[st.church.id+"/"+st.phone] = st
+	}
+	registered := 75.0 // messaging's default registered rate, which the run uses
+	for _, c := range fleet {
+		applied, err := countChurch(ctx, ten, c, byID, stopped, res)
+		if err != nil {
+			return nil, err
+		}
+		for phone, at := range applied {
+			st := stopped[c.id+"/"+phone]
+			res.stopMS = append(res.stopMS, max(0, ms(at.Sub(st.acked))))
+			for _, sent := range sentTo[[2]string{c.number, phone}] {
+				if sent.After(at) {
+					res.afterStop++
+				}
+			}
+		}
+		if c.members <= 300 {
+			took := lastFrom[c.number].Sub(c.asked).Seconds()
+			pace := float64(c.members-1) / registered
+			res.smallSeconds = append(res.smallSeconds, took)
+			res.smallPace = append(res.smallPace, pace)
+			res.smallRatio = append(res.smallRatio, took/pace)
+		}
+	}
+	return res, nil
+}
+
+// countChurch adds one church's recipients to res and returns when each of
+// its STOPs was applied (the opt-out's consent event), by phone.
+func countChurch(ctx context.Context, ten *tenancy.Tenancy, c *sundayChurch, byID map[string]telnyxsim.SentMessage,
+	stopped map[string]*sundayStop, res *sundayResult) (map[string]time.Time, error) {
+	h, err := ten.Manager.Acquire(ctx, c.id)
+	if err != nil {
+		return nil, err
+	}
+	defer h.Release()
+	phoneOf := func(first string) string {
+		i, _ := strconv.Atoi(strings.TrimPrefix(first, "M"))
+		return memberPhone(c.firstPhone + i)
+	}
+	rows, err := h.QueryContext(ctx, `SELECT r.status, COALESCE(r.provider_id, ''), r.finished_at, m.first_name
+		FROM message_recipients r JOIN members m ON m.id = r.member_id`)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var status, providerID, first string
+		var finished *time.Time
+		if err := rows.Scan(&status, &providerID, &finished, &first); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		switch steeple.RecipientStatus(status) {
+		case steeple.RecipientDelivered:
+			if m, ok := byID[providerID]; ok && finished != nil {
+				res.receiptLag = append(res.receiptLag, finished.Sub(m.ReceivedAt).Seconds())
+			} else if !ok {
+				res.lost++ // recorded as delivered, never accepted by the provider
+			}
+		case steeple.RecipientSkipped:
+			if stopped[c.id+"/"+phoneOf(first)] == nil {
+				res.lost++
+			}
+		default:
+			res.lost++
+		}
+	}
+	if err := rows.Close(); err != nil {
+		return nil, err
+	}
+	applied := map[string]time.Time{}
+	rows, err = h.QueryContext(ctx, `SELECT m.first_name, e.at FROM consent_events e JOIN members m ON m.id = e.member_id
+		WHERE e.status = $1`, steeple.ConsentOptedOut)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var first string
+		var at time.Time
+		if err := rows.Scan(&first, &at); err != nil {
+			return nil, err
+		}
+		p := phoneOf(first)
+		if prev, seen := applied[p]; stopped[c.id+"/"+p] != nil && (!seen || at.Before(prev)) {
+			applied[p] = at
+		}
+	}
+	return applied, rows.Err()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+// ceiling is the in-run limit: n sends through the same provider client to
+// the same simulator with the same concurrency, and no bookkeeping at all.
+func (s *sundayStack) ceiling(ctx context.Context, n, workers int) (float64, error) {
+	client := telnyx.New(telnyx.Config{BaseURL: s.app.SimURL + "/v2", APIKey: "simulated"})
+	work := make(chan int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range work {
+				_, err := client.SendMessage(ctx, telnyx.SendMessageRequest{From: "+13129990000", To: memberPhone(900000 + i%90000),
+					Text: "Good morning M1! Service at 10, coffee at 9:30.", WebhookURL: s.sink.URL})
+				if err != nil {
+					errs <- err
+					for range work {
+					}
+					return
+				}
+			}
+		}()
+	}
+	for i := range n {
+		work <- i
+	}
+	close(work)
+	wg.Wait()
+	took := time.Since(start)
+	close(errs)
+	if err := <-errs; err != nil {
+		return 0, fmt.Errorf("ceiling: %w", err)
+	}
+	return float64(n) / took.Seconds(), nil
+}
+
+// rssMB is the process's resident memory in MiB (0 where /proc is absent).
+func rssMB() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return kb / 1024
+		}
+	}
+	return 0
+}
