@@ -120,7 +120,8 @@ func TestMoveChurchBetweenServers(t *testing.T) {
 			}
 			defer h.Release()
 			_, err = h.ExecContext(ctx, `UPDATE settings SET value = 'late' WHERE key = 'k2';
-				INSERT INTO settings (key, value, updated_at) VALUES ('extra', 'x', CURRENT_TIMESTAMP)`)
+				INSERT INTO settings (key, value, updated_at) VALUES ('extra', 'x', CURRENT_TIMESTAMP), ('k300b', 'x', CURRENT_TIMESTAMP);
+				DELETE FROM settings WHERE key = 'k300'`)
 			return err
 		}
 		if step == tenancy.MoveCopied {
