@@ -200,6 +200,18 @@ func TestMoveResumesAfterACrashAtEachStep(t *testing.T) {
 			if _, err := ten.Move(ctx, church.ID, otherServer(t, ten, to)); steeple.ErrorCode(err) != steeple.ECONFLICT {
 				t.Errorf("rerun naming another server: %v, want conflict", err)
 			}
+			if step == tenancy.MoveSeeded {
+				// Still serving after the first copy: a write made now must reach the new server.
+				h, err := ten.Manager.Acquire(ctx, church.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				_, err = h.ExecContext(ctx, `UPDATE settings SET value = 'after the crash' WHERE key = 'k7'`)
+				h.Release()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
 			tenancy.SetMoveHook(ten, nil)
 			res, err := ten.Move(ctx, church.ID, "")
 			if err != nil {
@@ -209,6 +221,18 @@ func TestMoveResumesAfterACrashAtEachStep(t *testing.T) {
 				t.Errorf("resumed %q, want %q", res.Resumed, step)
 			}
 			checkMoved(t, b, ten, church, to)
+			if step == tenancy.MoveSeeded {
+				h, err := ten.Manager.Acquire(ctx, church.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var v string
+				err = h.QueryRowContext(ctx, `SELECT value FROM settings WHERE key = 'k7'`).Scan(&v)
+				h.Release()
+				if err != nil || v != "after the crash" {
+					t.Errorf("write made between the crash and the rerun: %q %v", v, err)
+				}
+			}
 		})
 	}
 }
