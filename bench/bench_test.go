@@ -283,3 +283,39 @@ func TestSundayScenarioSQLite(t *testing.T) {
 	}
 	checkCleanedUp(t, stderr)
 }
+
+func TestOpsScenarioSQLite(t *testing.T) {
+	code, stdout, stderr := run(t, "ops", "--members", "50", "--recipients", "100")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "ops", "sqlite")
+	checkMetrics(t, got, "export_seconds", "export_bytes", "import_seconds", "rotate_values_per_s")
+	if l := got["export_seconds"]; l["members"] != json.Number("50") || l["recipients"] != json.Number("100") {
+		t.Errorf("export_seconds line: %v", l)
+	}
+	checkCleanedUp(t, stderr)
+}
+
+// The fleet scenario needs PostgreSQL (the move's target): it runs when the
+// tests' server is set, moves a few churches and leaves nothing behind.
+func TestFleetScenarioPostgres(t *testing.T) {
+	url := os.Getenv("STEEPLE_TEST_POSTGRES_URL")
+	if url == "" {
+		t.Skip("STEEPLE_TEST_POSTGRES_URL is not set: the fleet scenario moves to PostgreSQL")
+	}
+	t.Setenv(EnvPostgresURL, url)
+	code, stdout, stderr := run(t, "fleet", "--churches", "3", "--parallel", "2")
+	if code != 0 {
+		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
+	}
+	got := checkLines(t, stdout, "fleet", "postgres")
+	checkMetrics(t, got, "fleet_move_churches_per_s", "fleet_move_seconds")
+	if got["fleet_move_churches_per_s"]["churches"] != json.Number("3") {
+		t.Errorf("fleet_move_churches_per_s line: %v", got["fleet_move_churches_per_s"])
+	}
+	checkCleanedUp(t, stderr)
+	if !strings.Contains(stderr, "dropped 3 tenant databases") {
+		t.Errorf("the moved churches' databases were not dropped:\n%s", stderr)
+	}
+}

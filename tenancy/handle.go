@@ -57,6 +57,22 @@ func (h *Handle) InTx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return tx.Commit()
 }
 
+// ReadTx runs fn in a read-only transaction that sees one consistent
+// snapshot of the church (an export reads many tables): PostgreSQL needs
+// REPEATABLE READ for that; a SQLite transaction reads one snapshot anyway.
+func (h *Handle) ReadTx(ctx context.Context, fn func(*sql.Tx) error) error {
+	var opts *sql.TxOptions
+	if h.tenant.Backend == steeple.BackendPostgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := h.conn.BeginTx(ctx, opts)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
+	return fn(tx)
+}
+
 // Release returns the connection to the manager. It is safe to call more
 // than once; the handle must not be used afterwards.
 func (h *Handle) Release() {

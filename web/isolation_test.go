@@ -42,6 +42,7 @@ var idRoutes = map[string]string{
 	"POST /admins/invitations/{id}/resend": "invitation", "POST /admins/invitations/{id}/revoke": "invitation",
 	"POST /admins/{id}/remove": "admin", "POST /admins/{id}/role": "admin",
 	"POST /groups/{id}": "group", "POST /groups/{id}/delete": "group",
+	"GET /settings/export/{id}": "export",
 }
 
 // Every page, form and htmx fragment that names an object answers 404 when
@@ -134,6 +135,9 @@ func otherChurchObjects(t *testing.T, s *testkit.Server, c *testkit.Church) map[
 	api.Call(t, "POST", "/api/v1/admins/invitations", map[string]any{"email": "lee@hope.example.org"}, http.StatusCreated, &inv)
 	ids["invitation"] = inv.Invitation.ID
 	ids["admin"] = api.Me(t).Admin.ID
+	owner := newBrowser(t, s, "en")
+	owner.signInChurch(c.Email)
+	ids["export"] = strings.TrimPrefix(prepareExport(t, owner), "/settings/export/")
 	ids["order"] = api.OrderNumber(t, api.Available(t, "area_code=312")[0]).ID
 	ids["import"] = postAPI(t, s, c.Token, "/api/v1/imports", "text/csv", []byte("first_name,phone\nAna,+13125550101\n"))
 	var pic bytes.Buffer

@@ -18,7 +18,7 @@ type pages struct {
 var pageNames = []string{"signup", "signin", "choose", "mfa", "home", "broadcast", "error", "setup",
 	"password_forgot", "password_reset", "account_password", "accept", "verify",
 	"members", "member", "groups", "templates", "template", "confirm", "import", "import_preview", "import_summary",
-	"compose", "compose_review", "schedules", "messages", "reports", "keywords", "keyword", "settings", "close", "admins", "account", "audit", "numbers", "number_order", "registration", "inbox", "conversation"}
+	"compose", "compose_review", "schedules", "messages", "reports", "keywords", "keyword", "settings", "export", "close", "admins", "account", "audit", "numbers", "number_order", "registration", "inbox", "conversation"}
 
 func loadPages(st *assets) (*pages, error) {
 	p := &pages{byName: map[string]*template.Template{}}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -177,7 +178,12 @@ type heldResponse struct {
 	w      http.ResponseWriter
 	status int
 	body   []byte
+	after  io.ReadCloser // a download, copied after the body
 }
+
+// sendAfter makes send copy r to the client (and close it): a file
+// download goes out after the church's handle is released.
+func (o *heldResponse) sendAfter(r io.ReadCloser) { o.after = r }
 
 func (o *heldResponse) Header() http.Header { return o.w.Header() }
 
@@ -202,4 +208,8 @@ func (o *heldResponse) send() {
 	}
 	o.w.WriteHeader(o.status)
 	_, _ = o.w.Write(o.body)
+	if o.after != nil {
+		_, _ = io.Copy(o.w, o.after)
+		_ = o.after.Close()
+	}
 }

@@ -10,6 +10,8 @@ import (
 	"embed"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -62,6 +64,9 @@ type Deps struct {
 	// texts the simulator posts to WebhookURL.
 	Sim        *telnyxsim.Sim
 	WebhookURL string
+	// ExportDir holds prepared church exports until downloaded or an hour
+	// old (default: steeple-exports in the system's temporary folder).
+	ExportDir string
 }
 
 // Limits are the messaging limits the home page explains.
@@ -98,6 +103,9 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.Default()
 	}
+	if d.ExportDir == "" {
+		d.ExportDir = filepath.Join(os.TempDir(), "steeple-exports")
+	}
 	st, err := loadAssets()
 	if err != nil {
 		return nil, err
@@ -128,6 +136,7 @@ func New(d Deps) (*Handler, error) {
 	h.routeKeywords()
 	h.routeInbox()
 	h.routeSettings()
+	h.routeExport()
 	h.routeClose()
 	h.routeAdmins()
 	h.routeAccount()

@@ -33,6 +33,8 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"tenants delete":  "-json",
 		"tenants restore": "-json",
 		"tenants purge":   "-now",
+		"tenants export":  "-out",
+		"tenants import":  "-name",
 		"servers":         "drain REF",
 		"servers list":    "-json",
 		"numbers":         "assign",

@@ -24,6 +24,7 @@ func commands() []command {
 		{"migrate", "migrate the registry, then every church database", runMigrate},
 		{"tenants", "create, list, show, suspend, resume, delete, restore, purge and clean up churches", runTenants},
 		{"admins", "invite someone to become a church's owner or admin", runAdmins},
+		{"fleet", "move the SQLite deployment to PostgreSQL (move-to-postgres)", runFleet},
 		{"servers", "list PostgreSQL tenant servers; drain or activate one", runServers},
 		{"numbers", "assign a phone number to a church; list a church's numbers", runNumbers},
 		{"backup", "copy the whole deployment while it serves; `backup verify` checks a copy", runBackup},

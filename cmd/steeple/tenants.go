@@ -33,6 +33,8 @@ const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
   restore ID|SLUG                      undo a delete during the grace period
   purge ID [--now]                     destroy a deleted church's data (--now: before its
                                        grace is over); leaves only an audit record
+  export ID|SLUG --out FILE            the church's data as a portable archive (.zip)
+  import FILE [--name NAME]            restore an archive as a new church (no numbers)
 
 Each takes --json for scripts, and the configuration flags (see --help of each).
 `
@@ -48,6 +50,9 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 	sub, args := args[0], args[1:]
 	if sub == "move" {
 		return runTenantsMove(ctx, args, out, errOut)
+	}
+	if sub == "export" || sub == "import" {
+		return runTenantsPort(ctx, sub, args, out, errOut)
 	}
 	fs, cfg, err := newFlags("tenants "+sub, errOut)
 	if err != nil {

@@ -95,6 +95,9 @@ type Tuning struct {
 	Provider func(messaging.Provider) messaging.Provider
 	// AcquireTimeout bounds a request's wait for its church's database.
 	AcquireTimeout time.Duration
+	// ExportDir holds church exports prepared in the web app until
+	// downloaded (DataDir/exports).
+	ExportDir string
 }
 
 // App is a built Steeple: its services, queue and HTTP handler.
@@ -156,6 +159,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t.Closing.Grace = cfg.DeleteGrace
 	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers}
 	t.Telnyx = telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey}
+	t.ExportDir = filepath.Join(cfg.DataDir, "exports")
 	return t
 }
 
@@ -300,7 +304,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		Limits: web.Limits{UnregisteredRate: t.Messaging.PerNumberRate, UnregisteredDailyCap: t.Messaging.UnregisteredDailyCap,
 			RegisteredRate: t.Messaging.RegisteredRate},
 		AcquireTimeout: t.AcquireTimeout, Logger: log.With("component", "web"), Now: t.Now,
-		Sim: a.Sim, WebhookURL: strings.TrimRight(publicURL, "/") + "/webhooks/telnyx"})
+		Sim: a.Sim, WebhookURL: strings.TrimRight(publicURL, "/") + "/webhooks/telnyx", ExportDir: t.ExportDir})
 	if err != nil {
 		return nil, fmt.Errorf("web app: %w", err)
 	}

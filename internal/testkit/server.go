@@ -137,6 +137,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt.Tenancy(&o)
 	}
 	ten := b.Open(t, o)
+	exportDir := t.TempDir()
 	keysFile := secret.Generate()
 	if opt.Keys != nil {
 		keysFile = *opt.Keys
@@ -163,7 +164,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		log = opt.Logger
 	}
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://" + ln.Addr().String(),
-		Logger: log, Tune: func(tu *app.Tuning) { tuneForTests(tu, clock, sender, opt) }})
+		Logger: log, Tune: func(tu *app.Tuning) { tu.ExportDir = exportDir; tuneForTests(tu, clock, sender, opt) }})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
