@@ -10,8 +10,11 @@ const (
 	TenantProvisioning TenantStatus = "provisioning"
 	TenantActive       TenantStatus = "active"
 	TenantSuspended    TenantStatus = "suspended"
-	TenantDeleting     TenantStatus = "deleting"
-	TenantDeleted      TenantStatus = "deleted"
+	// TenantMoving: its database is being copied to another server and its
+	// writes are paused for the final copy (seconds); callers retry.
+	TenantMoving   TenantStatus = "moving"
+	TenantDeleting TenantStatus = "deleting"
+	TenantDeleted  TenantStatus = "deleted"
 )
 
 // Backend names where tenant databases live.

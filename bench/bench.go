@@ -52,6 +52,7 @@ var scenarios = map[string]scenario{
 	"broadcast": {"the send pipeline: persist and enqueue, drain, pacing", runBroadcast},
 	"webhook":   {"inbound webhooks against a bare handler; receipts over few and many churches", runWebhook},
 	"web":       {"web pages of a church with 10,000 members, and an import through the web upload", runWeb},
+	"move":      {"moving a church of 10,000 members between two PostgreSQL servers: how long its writes pause", runMove},
 	"sunday":    {"Sunday morning: a fleet broadcasting at once, receipts and STOPs flowing", runSunday},
 	"ops":       {"operators' commands on a large church: export and import", runOps},
 }

@@ -166,6 +166,7 @@ func (q *Queue) Open() error {
 		RescueStuckJobsAfter: c.RescueAfter,
 		JobTimeout:           c.JobTimeout,
 		FetchPollInterval:    pollEvery,
+		Middleware:           []rivertype.Middleware{river.WorkerMiddlewareFunc(snoozeWhileMoving)},
 	}
 	if pool := reg.Pool(); pool != nil {
 		client, err := river.NewClient(riverpgxv5.New(pool), rc)
@@ -287,4 +288,16 @@ func (e sqlExecer) Exec(ctx context.Context, q string, args ...any) (int64, erro
 		return 0, err
 	}
 	return res.RowsAffected()
+}
+
+// snoozeWhileMoving puts off, without counting an attempt, a job that found
+// its church paused for a move (a few seconds): retrying it with the
+// queue's growing backoff would delay it by minutes, and use up its
+// attempts, for a pause of seconds.
+func snoozeWhileMoving(ctx context.Context, _ *rivertype.JobRow, doInner func(context.Context) error) error {
+	err := doInner(ctx)
+	if errors.Is(err, tenancy.ErrMoving) {
+		return river.JobSnooze(tenancy.MoveRetryAfter)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"strings"
@@ -165,14 +166,26 @@ type outgoing struct {
 // record writes a status change on a context a shutdown does not cancel
 // (bounded by a timeout): a send under way finishes and is recorded,
 // rather than being forgotten and sent again after a restart.
+//
+// A church paused for a move of its database (seconds) is waited for: a
+// text handed to the provider meanwhile is recorded in the new copy once
+// the move is done, instead of being sent again by a retried job.
 func (s *Service) record(ctx context.Context, hh *handleHolder, out outgoing, u store.RecipientUpdate) error {
 	wctx, cancel := detached(ctx)
 	defer cancel()
-	h, err := hh.get(wctx)
-	if err != nil {
-		return err
+	for {
+		h, err := hh.get(wctx)
+		if errors.Is(err, tenancy.ErrMoving) {
+			if serr := s.sleep(wctx, tenancy.MoveRetryAfter/4); serr != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		return out.record(wctx, h, u)
 	}
-	return out.record(wctx, h, u)
 }
 
 func detached(ctx context.Context) (context.Context, context.CancelFunc) {

@@ -116,11 +116,12 @@ func limitPool(db *sql.DB, maxConns int) {
 // several servers, each known to the registry by a reference (host:port).
 type postgresBackend struct {
 	servers map[string]*pgx.ConnConfig // by reference
+	sslmode map[string]string          // by reference: as configured, for pg_dump and pg_restore
 	appName string
 }
 
 func newPostgresBackend(urls []string, appName string) (*postgresBackend, error) {
-	b := &postgresBackend{servers: map[string]*pgx.ConnConfig{}, appName: appName}
+	b := &postgresBackend{servers: map[string]*pgx.ConnConfig{}, sslmode: map[string]string{}, appName: appName}
 	for _, u := range urls {
 		cfg, err := pgx.ParseConfig(u)
 		if err != nil {
@@ -128,6 +129,7 @@ func newPostgresBackend(urls []string, appName string) (*postgresBackend, error)
 		}
 		cfg.RuntimeParams["application_name"] = appName
 		b.servers[serverRef(cfg)] = cfg
+		b.sslmode[serverRef(cfg)] = sslMode(u, cfg)
 	}
 	return b, nil
 }

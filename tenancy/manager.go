@@ -4,7 +4,6 @@ import (
 	"container/list"
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"log/slog"
 	"sync"
@@ -79,13 +78,21 @@ type Manager struct {
 
 type pool struct {
 	id       string
+	place    string // server and database the pool connects to
 	db       *sql.DB
 	ready    chan struct{} // closed once opened (or failed to)
 	conns    int
 	inUse    int
 	lastUsed time.Time
 	idleElem *list.Element
+	// retired: the church moved since this pool opened; it is closed once
+	// its last handle is released and never handed out again.
+	retired bool
 }
+
+// placeOf names where t's database lives, to tell a pool opened before a
+// move from one on the church's current database.
+func placeOf(t *steeple.Tenant) string { return t.Server + "/" + t.DatabaseName }
 
 func newManager(reg *Registry, be backend, cfg ManagerConfig, latest int64, o *Options) *Manager {
 	m := &Manager{
@@ -184,6 +191,15 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 			return nil, ErrManagerClosed
 		}
 		p := m.pools[id]
+		if p != nil && p.place != placeOf(t) {
+			// The church moved: this pool reaches its old database.
+			if victim := m.retire(p); victim != nil {
+				m.mu.Unlock()
+				m.closePool(victim)
+				continue
+			}
+			p = nil
+		}
 		if p != nil && p.db == nil { // another caller is opening it
 			ready := p.ready
 			m.mu.Unlock()
@@ -201,7 +217,7 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 		if canGrow && m.roomFor(p == nil) {
 			fresh := p == nil
 			if fresh {
-				p = &pool{id: id, ready: make(chan struct{})}
+				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{})}
 				m.pools[id] = p
 			}
 			p.conns++
@@ -250,6 +266,8 @@ func (m *Manager) servable(t *steeple.Tenant, suspendedToo bool) error {
 		if !suspendedToo {
 			return steeple.Errorf(steeple.ESUSPENDED, "church %s is suspended", t.ID)
 		}
+	case steeple.TenantMoving:
+		return errMoving(t.ID)
 	case steeple.TenantDeleting:
 		// Closed but restorable: refused like a suspended church (sends
 		// park, schedules hold), its members' STOPs still recorded.
@@ -336,7 +354,12 @@ func (m *Manager) openPool(t *steeple.Tenant, p *pool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err != nil {
-		delete(m.pools, p.id)
+		if m.pools[p.id] == p {
+			delete(m.pools, p.id)
+		} else if p.retired {
+			m.closing-- // retired while opening: nothing to close
+			p.retired = false
+		}
 		p.conns--
 		m.conns--
 		p.inUse--
@@ -374,8 +397,19 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 		m.log.Warn("tenant database unavailable", "tenant", t.ID, "err", err)
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
+	if err := fence(ctx, t, conn); err != nil {
+		moving := errors.Is(err, ErrMoving)
+		m.release(p, conn, !moving) // a failed query leaves the connection suspect
+		if moving {
+			return nil, err
+		}
+		if expired(ctx) {
+			return nil, errBudgetExhausted()
+		}
+		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
+	}
 	h := &Handle{tenant: *t, conn: conn}
-	h.release = func() { m.release(p, conn) }
+	h.release = func() { m.release(p, conn, !unfence(t, conn)) }
 	return h, nil
 }
 
@@ -383,13 +417,15 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 // connection at all waits and the budget is full, a connection its pool
 // does not need right now is closed instead of kept idle, so that the room
 // goes to that church; otherwise it stays for this pool's next caller.
-func (m *Manager) release(p *pool, conn *sql.Conn) {
+//
+// A connection whose state is in doubt (bad: its move lock could not be
+// let go) is always closed.
+func (m *Manager) release(p *pool, conn *sql.Conn, bad bool) {
 	m.mu.Lock()
-	discard := m.starving > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
+	discard := bad || m.starving > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
 	m.mu.Unlock()
 	if discard {
-		// Returning ErrBadConn from Raw makes database/sql close this very connection.
-		_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		discardConn(conn)
 	}
 	_ = conn.Close()
 	m.mu.Lock()
@@ -417,7 +453,10 @@ func (m *Manager) release(p *pool, conn *sql.Conn) {
 // settle files a pool with nothing in use as idle (or closes it once the
 // manager is closed) and wakes waiters. Caller holds mu.
 func (m *Manager) settle(p *pool) {
-	if p.inUse == 0 && m.pools[p.id] == p {
+	if p.inUse == 0 && p.retired {
+		p.retired = false // closed once
+		go m.closePool(p)
+	} else if p.inUse == 0 && m.pools[p.id] == p {
 		if m.closed {
 			delete(m.pools, p.id)
 			m.closing++

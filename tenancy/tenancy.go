@@ -67,6 +67,11 @@ type Tenancy struct {
 	Provisioner *Provisioner
 	schema      Schema
 	be          backend
+	// moveHook, when set, runs before each step of a move; an error stops
+	// the move there as a crash would (tests only: export_test.go).
+	moveHook func(ctx context.Context, step ServerMoveStep) error
+	// moveDrainTimeout overrides DefaultMoveDrainTimeout (tests).
+	moveDrainTimeout time.Duration
 }
 
 // Open connects to the registry and every tenant server and builds the

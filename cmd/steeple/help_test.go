@@ -28,6 +28,8 @@ func TestHelpShowsOwnFlags(t *testing.T) {
 		"tenants list":    "-status",
 		"tenants show":    "-json",
 		"tenants cleanup": "-older-than",
+		"tenants move":    "-resume",
+		"servers drain":   "-move",
 		"tenants delete":  "-json",
 		"tenants restore": "-json",
 		"tenants purge":   "-now",

@@ -12,6 +12,7 @@ const serversUsage = `Usage: steeple servers SUBCOMMAND [flags]
 
   list             PostgreSQL tenant servers, their state and number of churches
   drain REF        place no new churches on this server (existing ones stay)
+  drain REF --move ... and move every church on it to the other servers
   activate REF     place new churches on this server again
 
 REF is host:port as shown by list. Servers come from STEEPLE_TENANT_SERVERS.
@@ -35,6 +36,10 @@ func runServers(ctx context.Context, args []string, out, errOut io.Writer) error
 		return err
 	}
 	asJSON := fs.Bool("json", false, "print JSON")
+	move := new(bool)
+	if sub == "drain" {
+		move = fs.Bool("move", false, "also move every church off the server, each to the active server with the fewest churches")
+	}
 	pos, err := parseInterspersed(fs, cfg, args)
 	if err != nil {
 		return err
@@ -50,6 +55,9 @@ func runServers(ctx context.Context, args []string, out, errOut io.Writer) error
 		return err
 	}
 	defer e.close()
+	if *move {
+		return drainAndMove(ctx, e, pos[0], *asJSON, out, errOut)
+	}
 	if sub != "list" {
 		state := map[string]string{"drain": "draining", "activate": "active"}[sub]
 		if err := e.ten.Registry.SetServerState(ctx, pos[0], state); err != nil {

@@ -27,6 +27,7 @@ const tenantsUsage = `Usage: steeple tenants SUBCOMMAND [flags]
   resume ID|SLUG                       serve a suspended church again
   approve ID|SLUG                      approve a church that signed up under STEEPLE_SIGNUP=approval
   cleanup [--older-than 1h]            remove churches stuck in provisioning
+  move ID|SLUG --to SERVER             move a church's database to another PostgreSQL server
   delete ID|SLUG                       close a church: refused at once, purged after
                                        STEEPLE_DELETE_GRACE (restorable until then)
   restore ID|SLUG                      undo a delete during the grace period
@@ -47,6 +48,9 @@ func runTenants(ctx context.Context, args []string, out, errOut io.Writer) error
 		return nil
 	}
 	sub, args := args[0], args[1:]
+	if sub == "move" {
+		return runTenantsMove(ctx, args, out, errOut)
+	}
 	if sub == "export" || sub == "import" {
 		return runTenantsPort(ctx, sub, args, out, errOut)
 	}
