@@ -77,13 +77,16 @@ func TestMoveWhileServing(t *testing.T) {
 	testkit.Eventually(t, 60*time.Second, func() string {
 		v := api.GetBroadcast(t, bid)
 		n := 0
+		var others []string
 		for _, r := range v.Recipients {
 			if r.Status == steeple.RecipientDelivered {
 				n++
+			} else {
+				others = append(others, fmt.Sprintf("%+v", r))
 			}
 		}
 		if n != members {
-			return fmt.Sprintf("%d of %d recipients delivered", n, members)
+			return fmt.Sprintf("%d of %d recipients delivered; the others: %v", n, members, others)
 		}
 		return ""
 	})
