@@ -174,10 +174,17 @@ func (p *Page) poll(js string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := chromedp.Run(p.ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(time.Until(deadline))))
-		if err == nil || !strings.Contains(err.Error(), "navigated or closed") || time.Now().After(deadline) {
+		if err == nil || !navigationCut(err) || time.Now().After(deadline) {
 			return err
 		}
 	}
+}
+
+// navigationCut says err is the browser dropping an evaluation because the
+// page navigated under it (its target or execution context went away).
+func navigationCut(err error) bool {
+	m := err.Error()
+	return strings.Contains(m, "navigated or closed") || strings.Contains(m, "Cannot find context with specified id")
 }
 
 // Location is the page's URL.
