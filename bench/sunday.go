@@ -48,7 +48,7 @@ type sundayStop struct {
 func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	fl := r.newFlags()
 	backendName := fl.String("backend", "sqlite", "sqlite or postgres")
-	nChurches := fl.Int("churches", 300, "churches in the fleet")
+	nChurches := fl.Int("churches", 50, "churches in the fleet (the issue's storm: 1000)")
 	bigMax := fl.Int("big-max", 5000, "members of the largest churches (the issue's full storm: --churches 1000 --big-max 20000)")
 	seed := fl.Uint64("seed", 1, "random seed of the church sizes and of who texts STOP")
 	workers := fl.Int("workers", 40, "send workers (STEEPLE_WORKERS)")
