@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple/auth"
+	"github.com/steeple-sms/steeple/config"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/secret"
 )
@@ -218,16 +219,7 @@ func runKeysRetire(ctx context.Context, args []string, out, errOut io.Writer) er
 	if err != nil {
 		return usageError{"keys retire: the key id is a number from 1 to 255"}
 	}
-	e, err := openReady(ctx, cfg, errOut)
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	keys, err := secret.Load(path)
-	if err != nil {
-		return err
-	}
-	st, err := keysInUse(ctx, e, keys, f)
+	st, err := countKeysInUse(ctx, cfg, errOut, f)
 	if err != nil {
 		return err
 	}
@@ -253,21 +245,11 @@ func runKeysStatus(ctx context.Context, args []string, out, errOut io.Writer) er
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
-	path := app.KeysPath(*cfg)
-	f, _, err := secret.ReadFile(path)
+	f, _, err := secret.ReadFile(app.KeysPath(*cfg))
 	if err != nil {
 		return fmt.Errorf("keys file: %w", err)
 	}
-	e, err := openReady(ctx, cfg, errOut)
-	if err != nil {
-		return err
-	}
-	defer e.close()
-	keys, err := secret.Load(path)
-	if err != nil {
-		return err
-	}
-	st, err := keysInUse(ctx, e, keys, f)
+	st, err := countKeysInUse(ctx, cfg, errOut, f)
 	if err != nil {
 		return err
 	}
@@ -276,4 +258,19 @@ func runKeysStatus(ctx context.Context, args []string, out, errOut io.Writer) er
 	}
 	printKeysStatus(out, st)
 	return nil
+}
+
+// countKeysInUse opens the deployment and counts what each key of f seals
+// (see keysInUse).
+func countKeysInUse(ctx context.Context, cfg *config.Config, errOut io.Writer, f secret.File) (*keysStatus, error) {
+	e, err := openReady(ctx, cfg, errOut)
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	keys, err := secret.Load(app.KeysPath(*cfg))
+	if err != nil {
+		return nil, err
+	}
+	return keysInUse(ctx, e, keys, f)
 }
