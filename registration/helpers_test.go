@@ -111,6 +111,19 @@ func polled(t testing.TB, s *testkit.Server, c *testkit.Church) bool {
 	return s.RegistryCount(t, `SELECT COUNT(*) FROM registration_polls WHERE tenant_id = $1`, c.ID) == 1
 }
 
+// waitUnpolled waits for the poller to stop looking at the church. The
+// church's status is written before its poll is unscheduled, so the poll
+// may linger a moment after the status a test waited for.
+func waitUnpolled(t testing.TB, s *testkit.Server, c *testkit.Church, what string) {
+	t.Helper()
+	testkit.Eventually(t, 5*time.Second, func() string {
+		if polled(t, s, c) {
+			return "the poller still looks at " + what
+		}
+		return ""
+	})
+}
+
 // simBrand, simCampaign and simAssignment find the simulator's objects.
 func simBrand(s *testkit.Server, id string) *telnyxsim.Brand {
 	for _, b := range s.Sim.Brands() {

@@ -146,9 +146,7 @@ func TestBoughtNumberJoinsTheCampaignAfterACrash(t *testing.T) {
 		n := c.API(s).BuyNumber(t, "312")
 		submit(t, s, c, profile())
 		waitReg(t, s, c, "provisioned", map[string]string{n: registration.NumberAssigned})
-		if polled(t, s, c) {
-			t.Fatal("a provisioned church with every number assigned is still polled")
-		}
+		waitUnpolled(t, s, c, "a provisioned church with every number assigned")
 		// The purchase of a second number, recorded — then the process dies
 		// before asking for the campaign assignment.
 		const second = "+13125550167"

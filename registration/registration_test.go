@@ -141,9 +141,7 @@ func TestBrandRejected(t *testing.T) {
 		if len(s.Sim.Campaigns()) != 0 {
 			t.Error("a campaign was created for a failed brand")
 		}
-		if polled(t, s, c) {
-			t.Error("the poller looks at a registration waiting on the church")
-		}
+		waitUnpolled(t, s, c, "a registration waiting on the church")
 		// A correction with a mistake: refused, nothing changes.
 		if r := s.Do(t, "POST", "/api/v1/registration", c.Token, profile("ein", "27-46150")); r.Status != http.StatusBadRequest {
 			t.Errorf("invalid correction: %d %s; want 400", r.Status, r.Raw)

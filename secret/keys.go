@@ -144,26 +144,24 @@ func Load(path string) (*Keys, error) {
 	if err != nil {
 		return nil, fmt.Errorf("keys file %s: %w", path, err)
 	}
-	k.reload = &reloader{path: path, modTime: mod}
+	k.reload = &reloader{path: path, digest: mod}
 	return k, nil
 }
 
 // ReadFile reads and parses a keys file (without checking its keys), with
-// its modification time.
-func ReadFile(path string) (File, time.Time, error) {
+// a digest of its bytes. A reload compares digests, not modification
+// times: Linux stamps files with a coarse clock, so two writes a few
+// milliseconds apart can carry the same time.
+func ReadFile(path string) (File, [sha256.Size]byte, error) {
 	var f File
-	st, err := os.Stat(path)
-	if err != nil {
-		return f, time.Time{}, err
-	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return f, time.Time{}, err
+		return f, [sha256.Size]byte{}, err
 	}
 	if err := json.Unmarshal(b, &f); err != nil {
-		return f, time.Time{}, fmt.Errorf("keys file %s: %w", path, err)
+		return f, [sha256.Size]byte{}, fmt.Errorf("keys file %s: %w", path, err)
 	}
-	return f, st.ModTime(), nil
+	return f, sha256.Sum256(b), nil
 }
 
 // LoadOrCreate reads the keys file at path, first writing a freshly

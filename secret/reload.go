@@ -1,7 +1,7 @@
 package secret
 
 import (
-	"os"
+	"crypto/sha256"
 	"sync"
 	"time"
 )
@@ -17,7 +17,7 @@ type reloader struct {
 	path string
 
 	mu         sync.Mutex
-	modTime    time.Time
+	digest     [sha256.Size]byte
 	lastCheck  time.Time
 	lastForced time.Time
 }
@@ -52,12 +52,8 @@ func (r *reloader) now(k *Keys) bool {
 
 func (r *reloader) load(k *Keys) bool {
 	r.lastCheck = time.Now()
-	st, err := os.Stat(r.path)
-	if err != nil || st.ModTime().Equal(r.modTime) {
-		return false
-	}
-	f, mod, err := ReadFile(r.path)
-	if err != nil {
+	f, digest, err := ReadFile(r.path)
+	if err != nil || digest == r.digest {
 		return false
 	}
 	set, err := newKeySet(f)
@@ -65,6 +61,6 @@ func (r *reloader) load(k *Keys) bool {
 		return false
 	}
 	k.set.Store(set)
-	r.modTime = mod
+	r.digest = digest
 	return true
 }
