@@ -214,10 +214,11 @@ func TestBroadcastPacing(t *testing.T) {
 		}
 		// Never faster than the rate; slower only by what a loaded machine
 		// adds (how close pacing keeps to the rate is measured by steeple
-		// bench broadcast, not here).
+		// bench broadcast, not here). CI's parallel packages have added
+		// 2.3 s: the bound catches a pace lost, not a busy machine.
 		span := got[99].ReceivedAt.Sub(got[0].ReceivedAt)
-		if span < 19*time.Second || span > 22*time.Second {
-			t.Errorf("100 texts at 5/s took %v first to last; want 19.8 s, at most 22 s", span)
+		if span < 19*time.Second || span > 26*time.Second {
+			t.Errorf("100 texts at 5/s took %v first to last; want 19.8 s, at most 26 s", span)
 		}
 		worst := time.Hour
 		var bursts []string
