@@ -48,7 +48,9 @@ type handleHolder struct {
 
 func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
 	if hh.h == nil {
-		h, err := hh.ten.Manager.Acquire(ctx, hh.id)
+		// A broadcast is bulk work: it gives way to STOPs, receipts and
+		// pages waiting for a connection (see AcquireBackground).
+		h, err := hh.ten.Manager.AcquireBackground(ctx, hh.id)
 		if err != nil {
 			return nil, err
 		}

@@ -69,6 +69,7 @@ type Manager struct {
 	closing   int // pools being closed: still open until Close returns
 	waiting   int
 	starving  int           // waiters whose church has no connection yet
+	urgent    int           // waiters for budget that background work gives way to
 	changed   chan struct{} // closed and replaced whenever room may have come free
 	closed    bool
 
@@ -145,7 +146,7 @@ func (m *Manager) OpenTenants() []string {
 // EUNAVAILABLE (wrapping ErrBudgetExhausted) when no connection came free
 // before ctx's deadline — or before AcquireTimeout if ctx has none.
 func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error) {
-	return m.acquireCounted(ctx, tenantID, false)
+	return m.acquireCounted(ctx, tenantID, acquireServe)
 }
 
 // AcquireToRecord is Acquire that also opens a suspended (or closed, not
@@ -155,11 +156,30 @@ func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error)
 // from counting. Nothing may be sent with the handle's church while it is
 // suspended; the send pipeline acquires with Acquire and stops there.
 func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle, error) {
-	return m.acquireCounted(ctx, tenantID, true)
+	return m.acquireCounted(ctx, tenantID, acquireRecord)
 }
 
-func (m *Manager) acquireCounted(ctx context.Context, tenantID string, suspendedToo bool) (*Handle, error) {
-	h, err := m.acquire(ctx, tenantID, suspendedToo)
+// AcquireBackground is Acquire for bulk work (a broadcast's send jobs)
+// that gives way: while any other caller waits for budget to come free,
+// it neither opens a connection nor closes another church's idle pool — it
+// may still use an idle connection its church's pool already has. A STOP,
+// a receipt or a page then gets the next connection released instead of
+// queueing behind every send worker.
+func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
+	return m.acquireCounted(ctx, tenantID, acquireBackground)
+}
+
+// acquireMode says what an acquisition may open and who it gives way to.
+type acquireMode int
+
+const (
+	acquireServe      acquireMode = iota // an active church only
+	acquireRecord                        // suspended and closing churches too
+	acquireBackground                    // active only, and yields budget to the others
+)
+
+func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {
+	h, err := m.acquire(ctx, tenantID, mode)
 	if err != nil {
 		m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
 		return h, err
@@ -168,7 +188,8 @@ func (m *Manager) acquireCounted(ctx context.Context, tenantID string, suspended
 	return h, nil
 }
 
-func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*Handle, error) {
+func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
+	suspendedToo, background := mode == acquireRecord, mode == acquireBackground
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
@@ -184,6 +205,7 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 	}
 	var w waitClock
 	defer w.record(m.metrics)
+	urgent := false
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -214,7 +236,8 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 			return m.connect(ctx, t, p, false)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
-		if canGrow && m.roomFor(p == nil) {
+		yield := background && m.urgent > 0
+		if canGrow && !yield && m.roomFor(p == nil) {
 			fresh := p == nil
 			if fresh {
 				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{})}
@@ -236,12 +259,21 @@ func (m *Manager) acquire(ctx context.Context, id string, suspendedToo bool) (*H
 		// alone, or churches would evict each other on every request.
 		starving := p == nil || p.conns == 0
 		if starving {
-			if victim := m.popIdle(); victim != nil {
+			if victim := m.popIdleUnless(yield); victim != nil {
 				m.mu.Unlock()
 				m.closePool(victim)
 				continue
 			}
 			m.starving++
+		}
+		// A caller that is not background work and needs budget (rather
+		// than a busy connection of its own church's full pool) makes
+		// background work give way until it has its connection (or gives
+		// up): counted once, until this acquisition returns.
+		if !background && canGrow && !urgent {
+			urgent = true
+			m.urgent++
+			defer m.endUrgent()
 		}
 		ch := m.changed
 		m.mu.Unlock()
@@ -325,6 +357,25 @@ func (m *Manager) popIdle() *pool {
 	delete(m.pools, p.id)
 	m.closing++
 	return p
+}
+
+// endUrgent ends one urgent wait; the last lets background work go on.
+func (m *Manager) endUrgent() {
+	m.mu.Lock()
+	m.urgent--
+	if m.urgent == 0 {
+		m.notify()
+	}
+	m.mu.Unlock()
+}
+
+// popIdleUnless is popIdle for a caller that may have to give way: one that
+// yields closes nobody's pool.
+func (m *Manager) popIdleUnless(yield bool) *pool {
+	if yield {
+		return nil
+	}
+	return m.popIdle()
 }
 
 // closePool closes a pool taken out by popIdle and only then gives its
