@@ -148,22 +148,25 @@ func countChurch(ctx context.Context, ten *tenancy.Tenancy, c *sundayChurch, byI
 		i, _ := strconv.Atoi(strings.TrimPrefix(first, "M"))
 		return memberPhone(c.firstPhone + i)
 	}
-	rows, err := h.QueryContext(ctx, `SELECT r.status, COALESCE(r.provider_id, ''), r.finished_at, m.first_name
+	// updated_at is when Steeple applied the last change (the final
+	// receipt, for a delivered text); finished_at is the provider's own
+	// time in the receipt, which says nothing of the lag.
+	rows, err := h.QueryContext(ctx, `SELECT r.status, COALESCE(r.provider_id, ''), r.updated_at, m.first_name
 		FROM message_recipients r JOIN members m ON m.id = r.member_id`)
 	if err != nil {
 		return nil, err
 	}
 	for rows.Next() {
 		var status, providerID, first string
-		var finished *time.Time
-		if err := rows.Scan(&status, &providerID, &finished, &first); err != nil {
+		var applied *time.Time
+		if err := rows.Scan(&status, &providerID, &applied, &first); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		switch steeple.RecipientStatus(status) {
 		case steeple.RecipientDelivered:
-			if m, ok := byID[providerID]; ok && finished != nil {
-				res.receiptLag = append(res.receiptLag, finished.Sub(m.ReceivedAt).Seconds())
+			if m, ok := byID[providerID]; ok && applied != nil {
+				res.receiptLag = append(res.receiptLag, applied.Sub(m.ReceivedAt).Seconds())
 			} else if !ok {
 				res.lost++ // recorded as delivered, never accepted by the provider
 			}
