@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -37,6 +38,12 @@ func TestBrowserPeopleAccountAudit(t *testing.T) {
 		}
 		if size.lang == "es" {
 			p.Screenshot(screens, "people-es-360")
+			// The audit log reads as blocks on a phone, its actions in Spanish.
+			p.Do(chromedp.Navigate(s.URL+"/audit"), chromedp.WaitVisible("#audit-table"))
+			if got := webtest.Eval[string](p, `document.querySelector("#audit-table tbody td[data-label]:nth-child(3)").textContent`); strings.Contains(got, ".") || !strings.Contains(got, " ") {
+				t.Errorf("the audit log's first action reads %q; want it in words, in Spanish", got)
+			}
+			p.Screenshot(screens, "audit-es-360")
 			continue
 		}
 		p.Do(chromedp.Navigate(s.URL+"/account"), chromedp.WaitVisible("#mfa-start"), chromedp.Click("#mfa-start"), chromedp.WaitVisible("#mfa-qr"))

@@ -97,7 +97,7 @@ func TestPeopleAccountAudit(t *testing.T) {
 		}
 
 		// The audit log by kind.
-		b.get("/audit").want(t, 200, "admin.invited", "admin.role_changed", "mfa.enabled")
+		b.get("/audit").want(t, 200, "admin.invited", "admin.role_changed", "mfa.enabled", "Invited someone", "Turned on two-step sign-in")
 		b.get("/audit?kind=admin.").want(t, 200, "admin.invitation_revoked").lacks(t, "mfa.enabled")
 		b.get("/audit?kind=bogus").want(t, 400)
 	})

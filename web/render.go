@@ -60,6 +60,16 @@ type view struct {
 // T translates a message id (args: name, value pairs).
 func (v *view) T(id string, args ...any) string { return v.tr.text(v.Lang, id, args...) }
 
+// AuditAction names an audit log action in the reader's language; an
+// action without a translation shows its code.
+func (v *view) AuditAction(code string) string {
+	id := "audit.action." + code
+	if s := v.T(id); s != id {
+		return s
+	}
+	return code
+}
+
 // FieldError is the translated error beside a field ("" when none).
 func (v *view) FieldError(name string) string {
 	return v.tr.serviceMessage(v.Lang, v.Form.Errors[name])
