@@ -52,6 +52,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	bigMax := fl.Int("big-max", 5000, "members of the largest churches (the issue's full storm: --churches 1000 --big-max 20000)")
 	seed := fl.Uint64("seed", 1, "random seed of the church sizes and of who texts STOP")
 	workers := fl.Int("workers", 40, "send workers (STEEPLE_WORKERS)")
+	eventWorkers := fl.Int("event-workers", config.Default().EventWorkers, "event workers (STEEPLE_EVENT_WORKERS)")
 	stopPct := fl.Float64("stop-pct", 1, "percent of recipients who text STOP during the storm")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the storm to this path")
 	stopWindow := fl.Duration("stop-window", 10*time.Second, "the STOPs are spread over this long from the storm's start")
@@ -62,8 +63,8 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 {
-		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0"}
+	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 {
+		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0"}
 	}
 	r.out.backend = string(b)
 	e, err := newEnv(ctx, r, b)
@@ -89,7 +90,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 
 	rng := rand.New(rand.NewPCG(*seed, 2))
 	fleet, total := sundaySizes(rng, *nChurches, *bigMax)
-	stack, err := startSundayApp(ctx, ten, total, *workers)
+	stack, err := startSundayApp(ctx, ten, total, *workers, *eventWorkers)
 	if err != nil {
 		return err
 	}
@@ -144,7 +145,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	extra := []kv{{"churches", len(fleet)}, {"recipients", total}, {"workers", *workers}, {"seed", *seed}, {"machine", machine()}}
+	extra := []kv{{"churches", len(fleet)}, {"recipients", total}, {"workers", *workers}, {"event_workers", *eventWorkers}, {"seed", *seed}, {"machine", machine()}}
 	fleetRate := float64(res.sent) / res.span.Seconds()
 	r.out.metric("fleet_msgs_per_s", fleetRate, "msgs/s", append(extra, kv{"seconds", roundTo(res.span.Seconds(), 2)})...)
 	r.out.metric("ceiling_msgs_per_s", ceiling, "msgs/s", extra...)
@@ -197,7 +198,7 @@ type sundayStack struct {
 	sink *httptest.Server // receipts of the ceiling's sends
 }
 
-func startSundayApp(ctx context.Context, ten *tenancy.Tenancy, total, workers int) (*sundayStack, error) {
+func startSundayApp(ctx context.Context, ten *tenancy.Tenancy, total, workers, eventWorkers int) (*sundayStack, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
@@ -211,7 +212,7 @@ func startSundayApp(ctx context.Context, ten *tenancy.Tenancy, total, workers in
 			// A large provider account: the account-wide cap (50/s by
 			// default) would be the whole story otherwise.
 			t.Messaging.AccountRate = 0
-			t.Queue = jobs.Config{MaxWorkers: workers, EventWorkers: def.EventWorkers, Logger: quiet, PollInterval: 50 * time.Millisecond, NoPeriodicJobs: true}
+			t.Queue = jobs.Config{MaxWorkers: workers, EventWorkers: eventWorkers, Logger: quiet, PollInterval: 50 * time.Millisecond, NoPeriodicJobs: true}
 		}})
 	if err != nil {
 		ln.Close()

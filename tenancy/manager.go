@@ -69,7 +69,6 @@ type Manager struct {
 	closing   int // pools being closed: still open until Close returns
 	waiting   int
 	starving  int           // waiters whose church has no connection yet
-	urgent    int           // waiters for budget that background work gives way to
 	changed   chan struct{} // closed and replaced whenever room may have come free
 	closed    bool
 
@@ -160,11 +159,11 @@ func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle
 }
 
 // AcquireBackground is Acquire for bulk work (a broadcast's send jobs)
-// that gives way: while any other caller waits for budget to come free,
-// it neither opens a connection nor closes another church's idle pool — it
-// may still use an idle connection its church's pool already has. A STOP,
-// a receipt or a page then gets the next connection released instead of
-// queueing behind every send worker.
+// that leaves room for the rest: it opens a connection only while fewer
+// than backgroundLimit connections are counted against the budget, so a
+// quarter of it stays for STOPs, receipts and pages however many send
+// workers there are. It may still use an idle connection its church's
+// pool already has.
 func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireBackground)
 }
@@ -175,7 +174,7 @@ type acquireMode int
 const (
 	acquireServe      acquireMode = iota // an active church only
 	acquireRecord                        // suspended and closing churches too
-	acquireBackground                    // active only, and yields budget to the others
+	acquireBackground                    // active only, within backgroundLimit
 )
 
 func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {
@@ -205,7 +204,6 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 	}
 	var w waitClock
 	defer w.record(m.metrics)
-	urgent := false
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -236,8 +234,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			return m.connect(ctx, t, p, false)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
-		yield := background && m.urgent > 0
-		if canGrow && !yield && m.roomFor(p == nil) {
+		if canGrow && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
 			fresh := p == nil
 			if fresh {
 				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{})}
@@ -257,23 +254,16 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		// Only a church with no connection at all may close another's idle
 		// pool: growing a pool that already has one comes from free budget
 		// alone, or churches would evict each other on every request.
-		starving := p == nil || p.conns == 0
+		// Background work at its limit is not starving: room freed by an
+		// eviction would not let it in.
+		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit())
 		if starving {
-			if victim := m.popIdleUnless(yield); victim != nil {
+			if victim := m.popIdle(); victim != nil {
 				m.mu.Unlock()
 				m.closePool(victim)
 				continue
 			}
 			m.starving++
-		}
-		// A caller that is not background work and needs budget (rather
-		// than a busy connection of its own church's full pool) makes
-		// background work give way until it has its connection (or gives
-		// up): counted once, until this acquisition returns.
-		if !background && canGrow && !urgent {
-			urgent = true
-			m.urgent++
-			defer m.endUrgent()
 		}
 		ch := m.changed
 		m.mu.Unlock()
@@ -335,6 +325,13 @@ func (m *Manager) roomFor(newPool bool) bool {
 	return !newPool || len(m.pools)+m.dedicated+m.closing < m.cfg.MaxPools
 }
 
+// backgroundLimit is how many connections may be counted against the budget
+// for background work to open one more: three quarters of the budget (at
+// least one), so bulk sends never take the last of it.
+func (m *Manager) backgroundLimit() int {
+	return max(1, m.cfg.MaxConns-max(1, m.cfg.MaxConns/4))
+}
+
 // take marks one of p's connections in use. Caller holds mu.
 func (m *Manager) take(p *pool) {
 	if p.idleElem != nil {
@@ -357,25 +354,6 @@ func (m *Manager) popIdle() *pool {
 	delete(m.pools, p.id)
 	m.closing++
 	return p
-}
-
-// endUrgent ends one urgent wait; the last lets background work go on.
-func (m *Manager) endUrgent() {
-	m.mu.Lock()
-	m.urgent--
-	if m.urgent == 0 {
-		m.notify()
-	}
-	m.mu.Unlock()
-}
-
-// popIdleUnless is popIdle for a caller that may have to give way: one that
-// yields closes nobody's pool.
-func (m *Manager) popIdleUnless(yield bool) *pool {
-	if yield {
-		return nil
-	}
-	return m.popIdle()
 }
 
 // closePool closes a pool taken out by popIdle and only then gives its

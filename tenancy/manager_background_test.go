@@ -11,71 +11,75 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
-// Bulk work gives way: with the budget full of send jobs' connections, a
-// STOP (or a page) waiting for a connection gets the next one released,
-// though a send job for another church was waiting first; the send job
-// goes on once nobody else waits.
-func TestBackgroundAcquireGivesWay(t *testing.T) {
+// Bulk work leaves room: with send jobs holding all the budget they may
+// (three quarters of it), another send job waits, while a STOP (or a page)
+// gets a connection at once; the send job goes on when one of the others
+// gives theirs back.
+func TestBackgroundAcquireLeavesRoom(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		metrics := prometheus.NewRegistry()
 		opts := b.Options()
-		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 3, 1
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 4, 6, 1
 		opts.Manager.AcquireTimeout = 30 * time.Second
 		opts.Metrics = metrics
 		ten := b.Open(t, opts)
-		ts := provisionMany(t, ten, "Give way", 4, 1)
+		ts := provisionMany(t, ten, "Leave room", 5, 1)
 		ctx := context.Background()
-		busy1, err := ten.Manager.AcquireBackground(ctx, ts[0].ID)
-		if err != nil {
-			t.Fatal(err)
+		var busy []*tenancy.Handle
+		for _, tn := range ts[:3] {
+			h, err := ten.Manager.AcquireBackground(ctx, tn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			busy = append(busy, h)
 		}
-		busy2, err := ten.Manager.AcquireBackground(ctx, ts[1].ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer busy2.Release()
+		defer func() {
+			for _, h := range busy[1:] {
+				h.Release()
+			}
+		}()
 
-		got := func(acquire func(context.Context, string) (*tenancy.Handle, error), id string) <-chan *tenancy.Handle {
-			ch := make(chan *tenancy.Handle, 1)
-			waits := counter(t, metrics, "steeple_tenant_acquire_waits_total")
-			go func() {
-				h, err := acquire(ctx, id)
-				if err != nil {
-					t.Errorf("acquire %s: %v", id, err)
-				}
-				ch <- h
-			}()
-			testkit.WaitUntil(t, 10*time.Second, func() bool {
-				return counter(t, metrics, "steeple_tenant_acquire_waits_total") > waits
-			}, "the acquisition to wait for budget")
-			return ch
-		}
-		bulk := got(ten.Manager.AcquireBackground, ts[2].ID) // waits first
-		stop := got(ten.Manager.AcquireToRecord, ts[3].ID)
+		waits := counter(t, metrics, "steeple_tenant_acquire_waits_total")
+		bulk := make(chan *tenancy.Handle, 1)
+		go func() {
+			h, err := ten.Manager.AcquireBackground(ctx, ts[3].ID)
+			if err != nil {
+				t.Errorf("the waiting send job: %v", err)
+			}
+			bulk <- h
+		}()
+		testkit.WaitUntil(t, 10*time.Second, func() bool {
+			return counter(t, metrics, "steeple_tenant_acquire_waits_total") > waits
+		}, "a fourth send job to wait: it went over three quarters of the budget")
 
-		busy1.Release()
-		var h *tenancy.Handle
-		select {
-		case h = <-stop:
-		case h = <-bulk:
-			t.Fatal("the send job took the released connection from the STOP waiting for it")
-		case <-time.After(10 * time.Second):
-			t.Fatal("nobody got the released connection")
+		start := time.Now()
+		stop, err := ten.Manager.AcquireToRecord(ctx, ts[4].ID)
+		if err != nil {
+			t.Fatalf("the STOP: %v", err)
 		}
-		ping(t, h)
+		if took := time.Since(start); took > 2*time.Second {
+			t.Errorf("the STOP waited %v for a connection; want at once", took)
+		}
+		ping(t, stop)
 		select {
 		case <-bulk:
-			t.Fatal("the send job got a connection beyond the budget")
+			t.Fatal("the send job got a connection beyond its limit")
 		case <-time.After(200 * time.Millisecond):
 		}
-		h.Release()
+		stop.Release() // room again, but only the reserve: the send job still waits
 		select {
-		case hb := <-bulk:
-			ping(t, hb)
-			hb.Release()
+		case <-bulk:
+			t.Fatal("the send job took the reserve")
+		case <-time.After(200 * time.Millisecond):
+		}
+		busy[0].Release()
+		select {
+		case h := <-bulk:
+			ping(t, h)
+			h.Release()
 		case <-time.After(10 * time.Second):
-			t.Fatal("the send job still waits after the STOP was done")
+			t.Fatal("the send job still waits after another gave its connection back")
 		}
 	})
 }
