@@ -13,6 +13,7 @@ import (
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // A blind-index rotation that died after writing the new key and one batch
@@ -30,29 +31,17 @@ func TestKeysRotateBlindIndex(t *testing.T) {
 		phones := map[string]string{} // church/member → phone
 		emails := map[string]string{} // church → its admin's email
 		for i, c := range []steeple.Tenant{grace, hope} {
-			h, err := e.ten.Manager.Acquire(ctx, c.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
 			email := fmt.Sprintf("pastor%d@example.org", i)
-			adm, err := st.CreateAdmin(ctx, h, store.NewAdmin{Name: "Pastor", Email: email, PasswordHash: "x", Role: steeple.RoleOwner})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := e.ten.Registry.AddLogin(ctx, st.EmailIndex(email), c.ID, adm.ID); err != nil {
-				t.Fatal(err)
-			}
-			emails[c.ID] = email
-			for j := range 3 {
-				phone := fmt.Sprintf("+1312610%02d%02d", i, j)
-				m, err := st.CreateMember(ctx, h, store.MemberInput{FirstName: "Ann", Phone: phone, Email: fmt.Sprintf("ann%d@example.org", j)},
-					steeple.Consent{Status: steeple.ConsentOptedIn, Source: steeple.ConsentSourceAdmin, Wording: "at the door"})
+			addMembers(t, e, st, c.ID, i, phones, func(h *tenancy.Handle) {
+				adm, err := st.CreateAdmin(ctx, h, store.NewAdmin{Name: "Pastor", Email: email, PasswordHash: "x", Role: steeple.RoleOwner})
 				if err != nil {
 					t.Fatal(err)
 				}
-				phones[c.ID+"/"+m.ID] = phone
-			}
-			h.Release()
+				if err := e.ten.Registry.AddLogin(ctx, st.EmailIndex(email), c.ID, adm.ID); err != nil {
+					t.Fatal(err)
+				}
+			})
+			emails[c.ID] = email
 		}
 		if code, _, errOut := runCLI(t, "tenants", "suspend", hope.ID); code != 0 {
 			t.Fatalf("suspend: %s", errOut)
