@@ -266,7 +266,7 @@ func (s *Service) RemoveAdmin(ctx context.Context, h *tenancy.Handle, owner *ste
 	if err != nil {
 		return err
 	}
-	if err := s.ten.Registry.RemoveLogin(ctx, s.store.EmailIndex(removed.Email), h.TenantID(), removed.ID); err != nil {
+	if err := s.ten.Registry.RemoveLogin(ctx, h.TenantID(), removed.ID, s.store.EmailIndexes(removed.Email)...); err != nil {
 		return err
 	}
 	return s.auditPersonal(ctx, h, owner.ID, "admin.removed", removed.ID, ip, removed.Email)

@@ -90,7 +90,7 @@ func (s *Service) login(ctx context.Context, req LoginRequest, ip string, grant 
 	if err := s.checkThrottle(ctx, ip, key); err != nil {
 		return nil, err
 	}
-	entries, err := s.ten.Registry.LoginEntries(ctx, key)
+	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndexes(email)...)
 	if err != nil {
 		return nil, err
 	}

@@ -40,7 +40,7 @@ func (s *Service) ForgotPassword(ctx context.Context, rawEmail, ip string) error
 	if lim := s.forgots.get(key); !lim.AllowN(s.now(), 1) {
 		return nil
 	}
-	entries, err := s.ten.Registry.LoginEntries(ctx, key)
+	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndexes(email)...)
 	if err != nil {
 		return err
 	}

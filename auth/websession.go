@@ -164,7 +164,7 @@ func (s *Service) SameChurches(ctx context.Context, name, email, password string
 	if err != nil || password == "" {
 		return nil, nil
 	}
-	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndex(e))
+	entries, err := s.ten.Registry.LoginEntries(ctx, s.store.EmailIndexes(e)...)
 	if err != nil {
 		return nil, err
 	}

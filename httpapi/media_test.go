@@ -19,6 +19,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
 )
 
@@ -161,6 +162,25 @@ func TestMediaUploadAndLinks(t *testing.T) {
 		otherLink := strings.Replace(link, a.tenantID, other.tenantID, 1)
 		if status, _, _ := get(otherLink); status != 404 {
 			t.Fatalf("link moved to another church: %d", status)
+		}
+		// Signed with the blind-index key: a link handed out before that
+		// key's rotation works while the previous key is kept, not after.
+		rotated, err := secret.RotateBlindIndex(s.KeysFile)
+		if err != nil || s.Keys.Swap(rotated) != nil {
+			t.Fatal(err)
+		}
+		if status, _, _ := get(link); status != 200 {
+			t.Fatalf("link after a blind-index rotation: %d", status)
+		}
+		retired, _ := secret.RetireBlindIndex(rotated)
+		if err := s.Keys.Swap(retired); err != nil {
+			t.Fatal(err)
+		}
+		if status, _, _ := get(link); status != 404 {
+			t.Fatalf("link after its key was retired: %d", status)
+		}
+		if err := s.Keys.Swap(s.KeysFile); err != nil {
+			t.Fatal(err)
 		}
 		s.Clock.Add(messaging.MediaLinkTTL + time.Minute)
 		if status, _, _ := get(link); status != 404 {

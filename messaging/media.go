@@ -146,6 +146,17 @@ func (s *Service) mediaSig(tenantID, mediaID, exp string) string {
 	return s.store.Sign(mediaSignPurpose, tenantID+"|"+mediaID+"|"+exp)[:32]
 }
 
+// mediaSigOK says whether sig is the link's signature under the current
+// blind-index key or, during its rotation, the previous one.
+func (s *Service) mediaSigOK(tenantID, mediaID, exp, sig string) bool {
+	for _, want := range s.store.Signatures(mediaSignPurpose, tenantID+"|"+mediaID+"|"+exp) {
+		if subtle.ConstantTimeCompare([]byte(want[:32]), []byte(sig)) == 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // OpenMediaToken checks a media link's token and says which church and
 // image it names. Errors: ENOTFOUND for a token that is malformed, forged
 // or expired (one answer for all, so a token reveals nothing).
@@ -159,8 +170,7 @@ func (s *Service) OpenMediaToken(token string) (tenantID, mediaID string, err er
 	if perr != nil || s.now().Unix() >= exp {
 		return "", "", notFound
 	}
-	want := s.mediaSig(parts[0], parts[1], parts[2])
-	if subtle.ConstantTimeCompare([]byte(want), []byte(parts[3])) != 1 {
+	if !s.mediaSigOK(parts[0], parts[1], parts[2], parts[3]) {
 		return "", "", notFound
 	}
 	return parts[0], parts[1], nil

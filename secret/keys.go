@@ -31,10 +31,13 @@ type Keys struct {
 
 // keySet is one reading of the keys; Keys swaps it whole on a reload.
 type keySet struct {
-	active  byte
-	aeads   map[byte]cipher.AEAD
-	index   []byte
-	signing []byte
+	active byte
+	aeads  map[byte]cipher.AEAD
+	index  []byte
+	// previousIndex still finds rows indexed before the last blind-index
+	// rotation, until `keys retire --blind-index` drops it.
+	previousIndex []byte
+	signing       []byte
 	// previousSigning still verifies tokens signed before the last
 	// token-signing rotation, until `keys retire --signing` drops it.
 	previousSigning []byte
@@ -45,7 +48,11 @@ type File struct {
 	EncryptionKeys      []FileKey `json:"encryption_keys"`
 	ActiveEncryptionKey byte      `json:"active_encryption_key"`
 	BlindIndexKey       string    `json:"blind_index_key"`
-	TokenSigningKey     string    `json:"token_signing_key"`
+	// PreviousBlindIndexKey still finds values indexed before a rotation
+	// of the blind-index key, until the recompute pass is done and it is
+	// retired.
+	PreviousBlindIndexKey string `json:"previous_blind_index_key,omitempty"`
+	TokenSigningKey       string `json:"token_signing_key"`
 	// PreviousTokenSigningKey verifies tokens signed before a rotation of
 	// the signing key; SigningRotatedAt says when that was.
 	PreviousTokenSigningKey string     `json:"previous_token_signing_key,omitempty"`
@@ -111,6 +118,11 @@ func newKeySet(f File) (*keySet, error) {
 	var err error
 	if k.index, err = decodeKey(f.BlindIndexKey); err != nil {
 		return nil, fmt.Errorf("blind_index_key: %w", err)
+	}
+	if f.PreviousBlindIndexKey != "" {
+		if k.previousIndex, err = decodeKey(f.PreviousBlindIndexKey); err != nil {
+			return nil, fmt.Errorf("previous_blind_index_key: %w", err)
+		}
 	}
 	if k.signing, err = decodeKey(f.TokenSigningKey); err != nil {
 		return nil, fmt.Errorf("token_signing_key: %w", err)
@@ -242,9 +254,27 @@ func (k *Keys) ActiveKeyID() byte {
 
 // BlindIndex returns a keyed hash of value for lookups: equal values give
 // equal indexes, and without the key the index reveals nothing. purpose
-// separates kinds (an email's index never equals a phone's).
+// separates kinds (an email's index never equals a phone's). It is always
+// the current key's: what new rows store.
 func (k *Keys) BlindIndex(purpose, value string) string {
-	m := hmac.New(sha256.New, k.set.Load().index)
+	k.reload.maybe(k)
+	return blindIndex(k.set.Load().index, purpose, value)
+}
+
+// BlindIndexes are the indexes a stored value may carry: the current key's
+// first and, while a rotated-out key is kept, the previous key's. A lookup
+// accepts any of them, so rows not yet recomputed are still found.
+func (k *Keys) BlindIndexes(purpose, value string) []string {
+	k.reload.maybe(k)
+	set := k.set.Load()
+	if set.previousIndex == nil {
+		return []string{blindIndex(set.index, purpose, value)}
+	}
+	return []string{blindIndex(set.index, purpose, value), blindIndex(set.previousIndex, purpose, value)}
+}
+
+func blindIndex(key []byte, purpose, value string) string {
+	m := hmac.New(sha256.New, key)
 	m.Write([]byte(purpose))
 	m.Write([]byte{0})
 	m.Write([]byte(value))

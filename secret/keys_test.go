@@ -161,3 +161,42 @@ func TestSigningRotation(t *testing.T) {
 		t.Fatalf("retire: %v", err)
 	}
 }
+
+// A blind-index rotation keeps the old key as the previous one: new values
+// are indexed with the new key, lookups get both indexes until it is
+// retired, and a second rotation before retiring is refused.
+func TestBlindIndexRotation(t *testing.T) {
+	f := Generate()
+	before, _ := New(f)
+	if got := before.BlindIndexes("phone", "+15551234567"); len(got) != 1 || got[0] != before.BlindIndex("phone", "+15551234567") {
+		t.Fatalf("one key: %v", got)
+	}
+	r, err := RotateBlindIndex(f)
+	if err != nil || r.PreviousBlindIndexKey != f.BlindIndexKey || r.BlindIndexKey == f.BlindIndexKey {
+		t.Fatalf("rotate: %v", err)
+	}
+	k, err := New(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := before.BlindIndex("phone", "+15551234567")
+	got := k.BlindIndexes("phone", "+15551234567")
+	if len(got) != 2 || got[0] != k.BlindIndex("phone", "+15551234567") || got[1] != old || got[0] == old {
+		t.Fatalf("during rotation: %v (old %s)", got, old)
+	}
+	if _, err := RotateBlindIndex(r); err == nil {
+		t.Fatal("a second rotation before retiring must be refused")
+	}
+	done, err := RetireBlindIndex(r)
+	if err != nil || done.PreviousBlindIndexKey != "" {
+		t.Fatalf("retire: %v", err)
+	}
+	if _, err := RetireBlindIndex(done); err == nil {
+		t.Fatal("retiring with no previous key must be refused")
+	}
+	bad := r
+	bad.PreviousBlindIndexKey = "c2hvcnQ="
+	if _, err := New(bad); err == nil {
+		t.Fatal("a short previous key must be refused")
+	}
+}

@@ -11,6 +11,12 @@ import (
 // this long (and reads values sealed with it at once, see Open).
 const checkEvery = 10 * time.Second
 
+// FollowedWithin is how long after a keys file changes every process
+// following it uses the new file: a rotation of the blind-index key waits
+// this long before recomputing indexes, so no process still looks up with
+// the old key alone.
+const FollowedWithin = checkEvery
+
 // reloader follows a keys file. A file that no longer parses is ignored
 // (the keys read before stay), so a half-written edit cannot stop a process.
 type reloader struct {
@@ -63,4 +69,16 @@ func (r *reloader) load(k *Keys) bool {
 	k.set.Store(set)
 	r.digest = digest
 	return true
+}
+
+// Swap replaces the keys with f's at once, as a reload of the keys file
+// does: for a process (or a test) that holds the keys of a file it
+// rewrites itself.
+func (k *Keys) Swap(f File) error {
+	set, err := newKeySet(f)
+	if err != nil {
+		return err
+	}
+	k.set.Store(set)
+	return nil
 }

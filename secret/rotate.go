@@ -65,6 +65,28 @@ func RetireSigning(f File, now time.Time, maxAge time.Duration) (File, error) {
 	return f, nil
 }
 
+// RotateBlindIndex makes a new blind-index key and keeps the current one
+// as the previous key, which lookups still accept until the recompute pass
+// is done. A previous key not yet retired is refused: rows still indexed
+// with it would no longer be found.
+func RotateBlindIndex(f File) (File, error) {
+	if f.PreviousBlindIndexKey != "" {
+		return f, errors.New("the previous blind-index key is still kept; finish with `steeple keys rotate --blind-index --resume` and `steeple keys retire --blind-index` first")
+	}
+	f.PreviousBlindIndexKey, f.BlindIndexKey = f.BlindIndexKey, randomKey()
+	return f, nil
+}
+
+// RetireBlindIndex drops the previous blind-index key. The caller first
+// checks that no stored index still uses it (steeple keys status).
+func RetireBlindIndex(f File) (File, error) {
+	if f.PreviousBlindIndexKey == "" {
+		return f, errors.New("there is no previous blind-index key")
+	}
+	f.PreviousBlindIndexKey = ""
+	return f, nil
+}
+
 // WriteFile replaces the keys file at path with f (mode 0600), writing a
 // temporary file beside it and renaming it, so a reader never sees half of
 // it. f is checked first.

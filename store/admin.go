@@ -31,9 +31,16 @@ type NewAdmin struct {
 func (s *Store) CreateAdmin(ctx context.Context, h *tenancy.Handle, a NewAdmin) (*steeple.Admin, error) {
 	adm := &steeple.Admin{ID: steeple.NewID(), Name: a.Name, Email: a.Email, Role: a.Role, CreatedAt: s.Now(),
 		ReplyNotifications: steeple.ReplyNotifyOff}
-	_, err := h.ExecContext(ctx, `INSERT INTO admins (id, name, email_cipher, email_hash, password_hash, role, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		adm.ID, adm.Name, s.keys.Seal([]byte(a.Email), emailAAD), s.EmailIndex(a.Email), a.PasswordHash, adm.Role, adm.CreatedAt)
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		hash, err := s.adoptEmail(ctx, tx, a.Email)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO admins (id, name, email_cipher, email_hash, password_hash, role, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			adm.ID, adm.Name, s.keys.Seal([]byte(a.Email), emailAAD), hash, a.PasswordHash, adm.Role, adm.CreatedAt)
+		return err
+	})
 	if err != nil {
 		return nil, translate(err, "an admin with this email")
 	}
@@ -81,7 +88,8 @@ func (s *Store) Admin(ctx context.Context, h *tenancy.Handle, id string) (*Admin
 
 // AdminByEmail finds an admin by email. Errors: ENOTFOUND.
 func (s *Store) AdminByEmail(ctx context.Context, h *tenancy.Handle, email string) (*AdminRecord, error) {
-	a, err := s.scanAdmin(h.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE email_hash = $1`, s.EmailIndex(email)))
+	ix := s.emailIndexes(email)
+	a, err := s.scanAdmin(h.QueryRowContext(ctx, `SELECT `+adminColumns+` FROM admins WHERE email_hash IN ($1, $2)`, ix.cur, ix.prev))
 	return a, translate(err, "admin")
 }
 

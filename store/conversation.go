@@ -152,12 +152,15 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 	res := &InboundResult{}
 	now := s.Now()
 	nowUS := now.UnixMicro()
-	hash := s.PhoneIndex(in.From)
 	media, err := json.Marshal(nonNilMedia(in.Media))
 	if err != nil {
 		return nil, err
 	}
 	err = h.InTx(ctx, func(tx *sql.Tx) error {
+		hash, err := s.adoptPhone(ctx, tx, in.From)
+		if err != nil {
+			return err
+		}
 		var memberID sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT id FROM members WHERE phone_hash = $1 ORDER BY created_at, id LIMIT 1`,
 			hash).Scan(&memberID); err != nil && err != sql.ErrNoRows {
@@ -224,7 +227,8 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 var errDuplicate = steeple.Errorf(steeple.ECONFLICT, "inbound text already stored")
 
 // conversationFor returns the conversation with a phone, creating it, and
-// links it to the member who now has that phone.
+// links it to the member who now has that phone. hash is the phone's
+// current index, adopted (see adopt) in tx.
 func (s *Store) conversationFor(ctx context.Context, tx *sql.Tx, hash, phone, churchNumber string, memberID sql.NullString,
 	nowUS int64, now time.Time) (string, error) {
 	id := steeple.NewID()
@@ -278,7 +282,8 @@ func (s *Store) setPhoneConsent(ctx context.Context, tx *sql.Tx, phone, convID s
 	// opts out the whole household, recorded as their own opt-out even when
 	// an admin had already opted them out (only they can undo it), and
 	// START, the phone's own clear opt-in, opts it back in.
-	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash = $1 ORDER BY id`, s.PhoneIndex(phone))
+	ix := s.phoneIndexes(phone)
+	rows, err := tx.QueryContext(ctx, `SELECT id, consent_status FROM members WHERE phone_hash IN ($1, $2) ORDER BY id`, ix.cur, ix.prev)
 	if err != nil {
 		return false, err
 	}
@@ -427,7 +432,8 @@ func (s *Store) MemberFromConversation(ctx context.Context, h *tenancy.Handle, c
 		// The contact is no longer unknown once a member has the phone (the
 		// conversation shows that member): say who, rather than add another.
 		var taken int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE phone_hash = $1`, s.PhoneIndex(in.Phone)).Scan(&taken); err != nil {
+		ix := s.phoneIndexes(in.Phone)
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM members WHERE phone_hash IN ($1, $2)`, ix.cur, ix.prev).Scan(&taken); err != nil {
 			return err
 		}
 		if taken > 0 {

@@ -71,7 +71,8 @@ func (s *Store) ConversationTextable(ctx context.Context, h *tenancy.Handle, id 
 func (s *Store) ClarifyDue(ctx context.Context, h *tenancy.Handle, phone string) (bool, error) {
 	var id string
 	var clarified bool
-	err := h.QueryRowContext(ctx, `SELECT id, clarified FROM conversations WHERE phone_hash = $1`, s.PhoneIndex(phone)).
+	ix := s.phoneIndexes(phone)
+	err := h.QueryRowContext(ctx, `SELECT id, clarified FROM conversations WHERE phone_hash IN ($1, $2)`, ix.cur, ix.prev).
 		Scan(&id, &clarified)
 	if err == sql.ErrNoRows {
 		m, err := s.MemberByPhone(ctx, h, phone)

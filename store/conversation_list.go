@@ -140,7 +140,7 @@ func (s *Store) Conversations(ctx context.Context, h *tenancy.Handle, q Conversa
 		return nil, "", steeple.FieldError("filter", "is not a filter of the inbox")
 	}
 	if q.Phone != "" {
-		where = append(where, "c.phone_hash = "+arg(s.PhoneIndex(q.Phone)))
+		where = append(where, s.phoneIndexes(q.Phone).in("c.phone_hash", arg))
 	}
 	if q.Name != "" {
 		// Any member with the phone whose name matches: a household's phone

@@ -135,7 +135,11 @@ func (s *Store) CreateWelcome(ctx context.Context, h *tenancy.Handle, memberID s
 		if err != nil {
 			return err
 		}
-		convID, err := s.conversationFor(ctx, tx, s.PhoneIndex(string(phone)), string(phone), "",
+		hash, err = s.adoptPhone(ctx, tx, string(phone))
+		if err != nil {
+			return err
+		}
+		convID, err := s.conversationFor(ctx, tx, hash, string(phone), "",
 			sql.NullString{String: memberID, Valid: true}, now.UnixMicro(), now)
 		if err != nil {
 			return err

@@ -162,14 +162,17 @@ func stoppedPhones(ctx context.Context, h *tenancy.Handle) (map[string]bool, err
 func (s *Store) importRow(ctx context.Context, it *importTx, r ImportRow, c steeple.Consent, existing map[string][]phoneMember, groups map[string]string) (ImportResult, error) {
 	tx := it.tx
 	now := s.Now()
-	hash := s.PhoneIndex(r.Member.Phone)
+	hash, err := s.adoptImportPhone(ctx, it, r.Member.Phone, existing)
+	if err != nil {
+		return ImportResult{}, err
+	}
 	res := ImportResult{Line: r.Line}
 	key := nameKey(r.Member.FirstName, r.Member.LastName)
 	first := strings.ToLower(r.Member.FirstName)
-	_, emailHash := s.sealEmail(r.Member.Email)
+	email := s.emailIndexes(r.Member.Email)
 	var match *phoneMember
 	for i, pm := range existing[hash] {
-		if pm.firstKey == first || (emailHash != nil && pm.emailHash == emailHash.(string)) {
+		if pm.firstKey == first || (r.Member.Email != "" && email.has(pm.emailHash)) {
 			match = &existing[hash][i]
 			break
 		}
@@ -201,7 +204,10 @@ func (s *Store) importRow(ctx context.Context, it *importTx, r ImportRow, c stee
 		if err := s.importInsert(ctx, it, m, hash); err != nil {
 			return res, err
 		}
-		eh, _ := emailHash.(string)
+		eh := ""
+		if r.Member.Email != "" {
+			eh = email.cur
+		}
 		existing[hash] = append(existing[hash], phoneMember{id: m.ID, firstKey: first, emailHash: eh,
 			consent: m.Consent.Status, consentSource: m.Consent.Source})
 		res.Outcome, res.MemberID = ImportCreated, m.ID
@@ -218,6 +224,27 @@ func (s *Store) importRow(ctx context.Context, it *importTx, r ImportRow, c stee
 		}
 	}
 	return res, nil
+}
+
+// adoptImportPhone adopts a row's phone (see adopt) and moves what the
+// import read before its transaction under the previous key's index to the
+// current one, returning that.
+func (s *Store) adoptImportPhone(ctx context.Context, it *importTx, phone string, existing map[string][]phoneMember) (string, error) {
+	ix := s.phoneIndexes(phone)
+	if !ix.rotating() {
+		return ix.cur, nil
+	}
+	if _, err := s.adoptPhone(ctx, it.tx, phone); err != nil {
+		return "", err
+	}
+	if old, ok := existing[ix.prev]; ok {
+		existing[ix.cur] = append(existing[ix.cur], old...)
+		delete(existing, ix.prev)
+	}
+	if it.stopped[ix.prev] {
+		it.stopped[ix.cur] = true
+	}
+	return ix.cur, nil
 }
 
 // groupID finds or creates a group by name, caching ids.

@@ -119,8 +119,12 @@ func (s *Store) AcceptInvitation(ctx context.Context, h *tenancy.Handle, tokenHa
 		}
 		adm = &steeple.Admin{ID: steeple.NewID(), Name: name, Email: string(email), Role: role, CreatedAt: now,
 			ReplyNotifications: steeple.ReplyNotifyOff}
+		hash, err := s.adoptEmail(ctx, tx, adm.Email)
+		if err != nil {
+			return err
+		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO admins (id, name, email_cipher, email_hash, password_hash, role, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, adm.ID, name, s.keys.Seal(email, emailAAD), s.EmailIndex(adm.Email), passwordHash, role, now)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, adm.ID, name, s.keys.Seal(email, emailAAD), hash, passwordHash, role, now)
 		return translate(err, "an admin with this email")
 	})
 	return adm, err

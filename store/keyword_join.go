@@ -106,8 +106,9 @@ func (s *Store) applyName(ctx context.Context, tx *sql.Tx, phoneHash string, n N
 // the phone for since since ("" when none waits).
 func (s *Store) PendingConnectCard(ctx context.Context, h *tenancy.Handle, phone string, since time.Time) (string, error) {
 	var id string
-	err := h.QueryRowContext(ctx, `SELECT member_id FROM connect_cards WHERE phone_hash = $1 AND asked_at >= $2`,
-		s.PhoneIndex(phone), since).Scan(&id)
+	ix := s.phoneIndexes(phone)
+	err := h.QueryRowContext(ctx, `SELECT member_id FROM connect_cards WHERE phone_hash IN ($1, $2) AND asked_at >= $3`,
+		ix.cur, ix.prev, since).Scan(&id)
 	if err == sql.ErrNoRows {
 		return "", nil
 	}
@@ -118,7 +119,8 @@ func (s *Store) PendingConnectCard(ctx context.Context, h *tenancy.Handle, phone
 // has not opted back in, as its conversation records it.
 func (s *Store) PhoneOptedOut(ctx context.Context, h *tenancy.Handle, phone string) (bool, error) {
 	var out bool
-	err := h.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE phone_hash = $1`, s.PhoneIndex(phone)).Scan(&out)
+	ix := s.phoneIndexes(phone)
+	err := h.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE phone_hash IN ($1, $2)`, ix.cur, ix.prev).Scan(&out)
 	if err == sql.ErrNoRows {
 		return false, nil
 	}

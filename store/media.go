@@ -55,3 +55,10 @@ func (s *Store) MediaExists(ctx context.Context, h *tenancy.Handle, id string) e
 func (s *Store) Sign(purpose, value string) string {
 	return s.keys.BlindIndex(purpose, value)
 }
+
+// Signatures are the signatures a link made by Sign may carry: the current
+// key's first, then during a blind-index rotation the previous key's, so a
+// link handed out before the rotation still works until it expires.
+func (s *Store) Signatures(purpose, value string) []string {
+	return s.keys.BlindIndexes(purpose, value)
+}

@@ -53,7 +53,8 @@ func (s *Store) CreateMember(ctx context.Context, h *tenancy.Handle, in MemberIn
 // cannot override that.
 func (s *Store) keepTextedStop(ctx context.Context, tx *sql.Tx, m *steeple.Member) error {
 	var out bool
-	err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE phone_hash = $1`, s.PhoneIndex(m.Phone)).Scan(&out)
+	ix := s.phoneIndexes(m.Phone)
+	err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE phone_hash IN ($1, $2)`, ix.cur, ix.prev).Scan(&out)
 	if err == sql.ErrNoRows || (err == nil && !out) {
 		return nil
 	}
@@ -67,15 +68,19 @@ func (s *Store) keepTextedStop(ctx context.Context, tx *sql.Tx, m *steeple.Membe
 
 // insertMember writes a new member and its first consent event.
 func (s *Store) insertMember(ctx context.Context, q querier, m *steeple.Member) error {
+	hash, err := s.adoptPhone(ctx, q, m.Phone)
+	if err != nil {
+		return err
+	}
 	email, emailHash := s.sealEmail(m.Email)
 	c := m.Consent
 	source, method := storedSource(c.Source)
-	_, err := q.ExecContext(ctx, `INSERT INTO members (id, first_name, last_name, name_key, phone_cipher, phone_hash,
+	_, err = q.ExecContext(ctx, `INSERT INTO members (id, first_name, last_name, name_key, phone_cipher, phone_hash,
 		email_cipher, email_hash, consent_status, consent_source, consent_at, consent_text, created_at, updated_at,
 		consent_method, consent_by, consent_note)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16)`,
 		m.ID, m.FirstName, m.LastName, nameKey(m.FirstName, m.LastName), s.keys.Seal([]byte(m.Phone), phoneAAD),
-		s.PhoneIndex(m.Phone), email, emailHash, c.Status, source, c.At, c.Wording, m.CreatedAt, method, c.RecordedBy, c.Note)
+		hash, email, emailHash, c.Status, source, c.At, c.Wording, m.CreatedAt, method, c.RecordedBy, c.Note)
 	if err != nil {
 		return err
 	}
@@ -85,8 +90,9 @@ func (s *Store) insertMember(ctx context.Context, q querier, m *steeple.Member) 
 // duplicatePhone builds the conflict error naming the member who has the number.
 func (s *Store) duplicatePhone(ctx context.Context, q querier, phone string) error {
 	var id, first, last string
-	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash = $1 ORDER BY created_at, id LIMIT 1`,
-		s.PhoneIndex(phone)).Scan(&id, &first, &last)
+	ix := s.phoneIndexes(phone)
+	err := q.QueryRowContext(ctx, `SELECT id, first_name, last_name FROM members WHERE phone_hash IN ($1, $2) ORDER BY created_at, id LIMIT 1`,
+		ix.cur, ix.prev).Scan(&id, &first, &last)
 	if err != nil {
 		return steeple.Errorf(steeple.ECONFLICT, "a member already has phone %s", phone)
 	}
@@ -194,8 +200,9 @@ func (s *Store) Member(ctx context.Context, h *tenancy.Handle, id string) (*stee
 // MemberByPhone finds a member by E.164 phone: the first entered of those
 // who share it. Errors: ENOTFOUND.
 func (s *Store) MemberByPhone(ctx context.Context, h *tenancy.Handle, e164 string) (*steeple.Member, error) {
-	m, _, err := s.scanMember(h.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE phone_hash = $1
-		ORDER BY created_at, id LIMIT 1`, s.PhoneIndex(e164)))
+	ix := s.phoneIndexes(e164)
+	m, _, err := s.scanMember(h.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM members WHERE phone_hash IN ($1, $2)
+		ORDER BY created_at, id LIMIT 1`, ix.cur, ix.prev))
 	if err != nil {
 		return nil, translate(err, "member")
 	}
@@ -309,12 +316,16 @@ func (s *Store) updateMemberTx(ctx context.Context, tx *sql.Tx, id string, in Me
 		if err := tx.QueryRowContext(ctx, `SELECT consent_status FROM members WHERE id = $1`, id).Scan(&before); err != nil {
 			return translate(err, "member")
 		}
+		hash, err := s.adoptPhone(ctx, tx, in.Phone)
+		if err != nil {
+			return err
+		}
 		email, emailHash := s.sealEmail(in.Email)
 		res, err := tx.ExecContext(ctx, `UPDATE members SET first_name = $1, last_name = $2, name_key = $3, phone_cipher = $4,
 			phone_hash = $5, email_cipher = $6, email_hash = $7, phone_invalid = CASE WHEN phone_hash = $5 THEN phone_invalid ELSE FALSE END,
 			updated_at = $8 WHERE id = $9`,
 			in.FirstName, in.LastName, nameKey(in.FirstName, in.LastName), s.keys.Seal([]byte(in.Phone), phoneAAD),
-			s.PhoneIndex(in.Phone), email, emailHash, s.Now(), id)
+			hash, email, emailHash, s.Now(), id)
 		if err != nil {
 			return err
 		}

@@ -37,7 +37,7 @@ func (s *Store) where(f MemberFilter, args *[]any) string {
 	arg := func(v any) string { *args = append(*args, v); return "$" + strconv.Itoa(len(*args)) }
 	where := []string{"1=1"}
 	if f.Phone != "" {
-		where = append(where, "m.phone_hash = "+arg(s.PhoneIndex(f.Phone)))
+		where = append(where, s.phoneIndexes(f.Phone).in("m.phone_hash", arg))
 	}
 	if f.Name != "" {
 		where = append(where, "m.name_key LIKE "+arg("%"+escapeLike(FoldName(f.Name))+"%")+" ESCAPE '\\'")

@@ -165,10 +165,11 @@ func (s *Store) AdvanceNotified(ctx context.Context, h *tenancy.Handle, adminID 
 // PhoneTextable reports whether a phone may be texted: not opted out as a
 // contact, and no member with it opted out or rejected by the provider.
 func (s *Store) PhoneTextable(ctx context.Context, h *tenancy.Handle, phone string) (bool, error) {
-	hash := s.PhoneIndex(phone)
+	ix := s.phoneIndexes(phone)
 	var blocked bool
-	err := h.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE phone_hash = $1 AND opted_out)
-		OR EXISTS (SELECT 1 FROM members WHERE phone_hash = $1 AND (consent_status <> 'opted_in' OR phone_invalid))`, hash).Scan(&blocked)
+	err := h.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM conversations WHERE phone_hash IN ($1, $2) AND opted_out)
+		OR EXISTS (SELECT 1 FROM members WHERE phone_hash IN ($1, $2) AND (consent_status <> 'opted_in' OR phone_invalid))`,
+		ix.cur, ix.prev).Scan(&blocked)
 	if err == sql.ErrNoRows {
 		return true, nil
 	}

@@ -80,25 +80,7 @@ func TestEverySealedColumnIsResealed(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
 		c := openChurch(t, s)
-		q := `SELECT m.name || '.' || p.name FROM sqlite_master m, pragma_table_info(m.name) p
-			WHERE m.type = 'table' AND p.name LIKE '%cipher'`
-		if b.Postgres() {
-			q = `SELECT table_name || '.' || column_name FROM information_schema.columns
-				WHERE table_schema = 'public' AND column_name LIKE '%cipher'`
-		}
-		rows, err := c.h.QueryContext(context.Background(), q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer rows.Close()
-		var cols []string
-		for rows.Next() {
-			var col string
-			if err := rows.Scan(&col); err != nil {
-				t.Fatal(err)
-			}
-			cols = append(cols, col)
-		}
+		cols := schemaColumns(t, c, b, "%cipher")
 		listed := store.SealedColumnNames()
 		for _, col := range cols {
 			if !strings.Contains(" "+strings.Join(listed, " ")+" ", " "+col+" ") {

@@ -32,8 +32,14 @@ func New(keys *secret.Keys, now func() time.Time) *Store {
 // Now is the store's clock, in UTC.
 func (s *Store) Now() time.Time { return s.now().UTC() }
 
-// EmailIndex is the blind index of a normalised email address.
+// EmailIndex is the blind index of a normalised email address: what is
+// stored for it.
 func (s *Store) EmailIndex(email string) string { return s.keys.BlindIndex("email", email) }
+
+// EmailIndexes are the blind indexes a stored email may carry: the current
+// key's first, then during a blind-index rotation the previous key's. A
+// lookup (the registry's login index) accepts any of them.
+func (s *Store) EmailIndexes(email string) []string { return s.keys.BlindIndexes("email", email) }
 
 // TokenHash is how single-use secrets (refresh tokens, invitation tokens,
 // recovery codes) are stored: they are long and random, so a plain SHA-256

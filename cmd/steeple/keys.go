@@ -21,14 +21,21 @@ const keysUsage = `Usage: steeple keys SUBCOMMAND [flags]
   rotate --resume    finish the re-encryption an interrupted rotate left (no new key)
   rotate --signing   make a new token-signing key; tokens signed with the old one stay
                      valid until it is retired
-  status             which data key seals how many values, and the signing keys kept
+  rotate --blind-index
+                     make a new blind-index key (lookups accept the old one meanwhile),
+                     then recompute every phone and email index and login entry with it
+  rotate --blind-index --resume
+                     finish the recompute an interrupted rotate left (no new key)
+  status             which data key seals how many values, the signing keys kept, and
+                     the index values not yet on the current blind-index key
   retire ID          remove data key ID from the keys file once nothing uses it
   retire --signing   remove the previous token-signing key once its tokens have expired
+  retire --blind-index
+                     remove the previous blind-index key once no index uses it
 
 The keys file is STEEPLE_KEYS_FILE, or on the embedded default keys.json in the data
 directory. Running processes read it again within 10 s of a change, so rotate while
-serving; every process must see the same file. The blind-index key cannot be rotated
-yet. See docs/operations.md, "Keys".
+serving; every process must see the same file. See docs/operations.md, "Keys".
 `
 
 func runKeys(ctx context.Context, args []string, out, errOut io.Writer) error {
@@ -61,7 +68,7 @@ func runKeys(ctx context.Context, args []string, out, errOut io.Writer) error {
 
 // rotation is what `keys rotate` did, as printed with --json.
 type rotation struct {
-	What      string          `json:"what"` // "data" or "signing"
+	What      string          `json:"what"` // "data", "signing" or "blind-index"
 	ActiveKey byte            `json:"active_key,omitempty"`
 	Churches  []churchReseal  `json:"churches,omitempty"`
 	Rewritten int             `json:"values_rewritten"`
@@ -79,18 +86,50 @@ func helpOrUsage(args []string) error {
 	return exitStatus(2)
 }
 
+// finish fills in the pass's totals from its churches.
+func (r *rotation) finish(start time.Time) {
+	r.Seconds = time.Since(start).Seconds()
+	for _, c := range r.Churches {
+		r.Rewritten += c.Rewritten
+		if c.Error != "" {
+			r.Failed++
+		}
+	}
+	if r.Seconds > 0 {
+		r.PerSecond = float64(r.Rewritten) / r.Seconds
+	}
+}
+
 func runKeysRotate(ctx context.Context, args []string, out, errOut io.Writer) error {
 	fs, cfg, err := newFlags("keys rotate", errOut)
 	if err != nil {
 		return err
 	}
 	signing := fs.Bool("signing", false, "rotate the token-signing key instead of the data key")
-	resume := fs.Bool("resume", false, "only re-encrypt (finish an interrupted rotation); no new key")
+	blindIndex := fs.Bool("blind-index", false, "rotate the blind-index key instead of the data key, and recompute every index")
+	resume := fs.Bool("resume", false, "only re-encrypt or recompute (finish an interrupted rotation); no new key")
+	wait := fs.Duration("wait", secret.FollowedWithin+time.Second,
+		"with --blind-index: how long running processes get to read the new key before indexes are recomputed")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
+	if *signing && (*blindIndex || *resume) {
+		return usageError{"keys rotate: --signing goes alone"}
+	}
 	path := app.KeysPath(*cfg)
+	if *blindIndex {
+		e, err := openReady(ctx, cfg, errOut)
+		if err != nil {
+			return err
+		}
+		defer e.close()
+		r, err := rotateBlindIndex(ctx, e, path, *resume, *wait, errOut)
+		if err != nil {
+			return err
+		}
+		return printPass(out, r, *asJSON)
+	}
 	f, _, err := secret.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("keys file: %w", err)
@@ -129,17 +168,13 @@ func runKeysRotate(ctx context.Context, args []string, out, errOut io.Writer) er
 	if err != nil {
 		return err
 	}
-	r.Seconds = time.Since(start).Seconds()
-	for _, c := range r.Churches {
-		r.Rewritten += c.Rewritten
-		if c.Error != "" {
-			r.Failed++
-		}
-	}
-	if r.Seconds > 0 {
-		r.PerSecond = float64(r.Rewritten) / r.Seconds
-	}
-	if err := printRotation(out, r, *asJSON); err != nil {
+	r.finish(start)
+	return printPass(out, r, *asJSON)
+}
+
+// printPass prints a pass over the churches; some failed, it exits 1.
+func printPass(out io.Writer, r rotation, asJSON bool) error {
+	if err := printRotation(out, r, asJSON); err != nil {
 		return err
 	}
 	if r.Failed > 0 {
@@ -162,10 +197,17 @@ func printRotation(out io.Writer, r rotation, asJSON bool) error {
 			fmt.Fprintf(out, "FAILED  %s  %q: %s\n", c.ID, c.Name, c.Error)
 		}
 	}
-	fmt.Fprintf(out, "data key %d: %d values re-encrypted in %d churches (%.1fs, %.0f values/s), %d failed",
-		r.ActiveKey, r.Rewritten, len(r.Churches), r.Seconds, r.PerSecond, r.Failed)
+	resume := "steeple keys rotate --resume"
+	if r.What == "blind-index" {
+		resume = "steeple keys rotate --blind-index --resume"
+		fmt.Fprintf(out, "blind-index key: %d index values and login entries recomputed in %d churches (%.1fs, %.0f values/s), %d failed",
+			r.Rewritten, len(r.Churches), r.Seconds, r.PerSecond, r.Failed)
+	} else {
+		fmt.Fprintf(out, "data key %d: %d values re-encrypted in %d churches (%.1fs, %.0f values/s), %d failed",
+			r.ActiveKey, r.Rewritten, len(r.Churches), r.Seconds, r.PerSecond, r.Failed)
+	}
 	if r.Failed > 0 {
-		fmt.Fprint(out, "; run `steeple keys rotate --resume` once they are reachable")
+		fmt.Fprintf(out, "; run `%s` once they are reachable", resume)
 	}
 	fmt.Fprintln(out)
 	return nil
@@ -194,6 +236,7 @@ func runKeysRetire(ctx context.Context, args []string, out, errOut io.Writer) er
 		return err
 	}
 	signing := fs.Bool("signing", false, "retire the previous token-signing key (else give the data key's ID: keys retire ID)")
+	blindIndex := fs.Bool("blind-index", false, "retire the previous blind-index key once no index uses it")
 	if err := parse(fs, cfg, args); err != nil {
 		return err
 	}
@@ -201,6 +244,9 @@ func runKeysRetire(ctx context.Context, args []string, out, errOut io.Writer) er
 	f, _, err := secret.ReadFile(path)
 	if err != nil {
 		return fmt.Errorf("keys file: %w", err)
+	}
+	if *blindIndex {
+		return retireBlindIndex(ctx, cfg, path, f, out, errOut)
 	}
 	if *signing {
 		if f, err = secret.RetireSigning(f, time.Now(), auth.LongestSignedTokenLife); err != nil {

@@ -35,20 +35,28 @@ func keyedChurches(ctx context.Context, e *env) ([]*steeple.Tenant, error) {
 }
 
 // resealAll re-encrypts every church's values not sealed with keys' active
-// key, one church at a time, saying how far it is on errOut. A church that
-// fails is reported and the rest go on; rerunning redoes only what is left.
+// key (see eachChurch).
 func resealAll(ctx context.Context, e *env, keys *secret.Keys, errOut io.Writer) ([]churchReseal, error) {
+	st := store.New(keys, nil)
+	return eachChurch(ctx, e, "values re-encrypted", errOut, func(h *tenancy.Handle) (int, error) {
+		return st.Reseal(ctx, h, nil)
+	})
+}
+
+// eachChurch runs a key pass over every keyed church, one at a time,
+// saying how far it is on errOut ("[3/40] <id>: 12 <done>"). A church that
+// fails is reported and the rest go on; rerunning redoes only what is left.
+func eachChurch(ctx context.Context, e *env, done string, errOut io.Writer, pass func(h *tenancy.Handle) (int, error)) ([]churchReseal, error) {
 	ts, err := keyedChurches(ctx, e)
 	if err != nil {
 		return nil, err
 	}
-	st := store.New(keys, nil)
 	out := make([]churchReseal, 0, len(ts))
 	for i, t := range ts {
 		r := churchReseal{ID: t.ID, Name: t.Name}
 		h, err := e.ten.Manager.AcquireToRecord(ctx, t.ID)
 		if err == nil {
-			r.Rewritten, err = st.Reseal(ctx, h, nil)
+			r.Rewritten, err = pass(h)
 			h.Release()
 		}
 		if err != nil {
@@ -56,7 +64,7 @@ func resealAll(ctx context.Context, e *env, keys *secret.Keys, errOut io.Writer)
 		}
 		out = append(out, r)
 		if r.Rewritten > 0 || r.Error != "" || (i+1)%100 == 0 || i+1 == len(ts) {
-			fmt.Fprintf(errOut, "[%d/%d] %s: %d values re-encrypted%s\n", i+1, len(ts), t.ID, r.Rewritten, errSuffix(r.Error))
+			fmt.Fprintf(errOut, "[%d/%d] %s: %d %s%s\n", i+1, len(ts), t.ID, r.Rewritten, done, errSuffix(r.Error))
 		}
 	}
 	return out, nil
@@ -77,6 +85,7 @@ type keysStatus struct {
 	// while any is.
 	Unreadable []churchReseal  `json:"unreadable,omitempty"`
 	Signing    *signingKeyNote `json:"signing"`
+	BlindIndex *blindIndexNote `json:"blind_index"`
 }
 
 // keyUse is how much one data key still seals.
@@ -91,7 +100,8 @@ type keyUse struct {
 
 // keysInUse counts, church by church, the values each key of the file seals.
 func keysInUse(ctx context.Context, e *env, keys *secret.Keys, f secret.File) (*keysStatus, error) {
-	s := &keysStatus{ActiveKey: f.ActiveEncryptionKey, Signing: signingNote(f)}
+	s := &keysStatus{ActiveKey: f.ActiveEncryptionKey, Signing: signingNote(f),
+		BlindIndex: &blindIndexNote{PreviousKept: f.PreviousBlindIndexKey != ""}}
 	byID := map[byte]*keyUse{}
 	for _, k := range f.EncryptionKeys {
 		byID[k.ID] = &keyUse{ID: k.ID, Active: k.ID == f.ActiveEncryptionKey}
@@ -112,6 +122,9 @@ func keysInUse(ctx context.Context, e *env, keys *secret.Keys, f secret.File) (*
 		var counts map[byte]int
 		if err == nil {
 			counts, err = st.SealedCounts(ctx, h)
+			if err == nil && s.BlindIndex.PreviousKept {
+				err = countStaleIndexes(ctx, e, st, h, s.BlindIndex)
+			}
 			h.Release()
 		}
 		if err != nil {
@@ -173,5 +186,11 @@ func printKeysStatus(out io.Writer, s *keysStatus) {
 			s.Signing.RotatedAt.Format("2006-01-02 15:04 MST"), s.Signing.RetirableAt.Format("2006-01-02 15:04 MST"))
 	} else {
 		fmt.Fprintln(out, "token signing: one key")
+	}
+	if b := s.BlindIndex; b.PreviousKept {
+		fmt.Fprintf(out, "blind index: previous key kept; %d index values in %d churches and %d login entries not yet on the current key\n",
+			b.StaleValues, b.Churches, b.StaleLogins)
+	} else {
+		fmt.Fprintln(out, "blind index: one key")
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/secret"
 	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // keysEnv opens the deployment the CLI sees, with its keys as they are now.
@@ -81,20 +82,7 @@ func TestKeysRotateStatusRetire(t *testing.T) {
 		e, st := keysEnv(t)
 		phones := map[string]string{}
 		for i, c := range []steeple.Tenant{grace, hope} {
-			h, err := e.ten.Manager.Acquire(ctx, c.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for j := range 3 {
-				phone := fmt.Sprintf("+1312600%02d%02d", i, j)
-				m, err := st.CreateMember(ctx, h, store.MemberInput{FirstName: "Ann", Phone: phone, Email: fmt.Sprintf("ann%d@example.org", j)},
-					steeple.Consent{Status: steeple.ConsentOptedIn, Source: steeple.ConsentSourceAdmin, Wording: "at the door"})
-				if err != nil {
-					t.Fatal(err)
-				}
-				phones[c.ID+"/"+m.ID] = phone
-			}
-			h.Release()
+			addMembers(t, e, st, c.ID, i, phones, nil)
 		}
 		if code, _, errOut := runCLI(t, "tenants", "suspend", hope.ID); code != 0 {
 			t.Fatalf("suspend: %s", errOut)
@@ -175,4 +163,29 @@ func TestKeysRotateStatusRetire(t *testing.T) {
 			t.Fatalf("signing after rotation: %+v", s.Signing)
 		}
 	})
+}
+
+// addMembers gives church three members with phones and emails, recorded
+// in phones as church/member → phone, and unless onHandle is nil runs it
+// on the church's handle first. n numbers the church's phones.
+func addMembers(t *testing.T, e *env, st *store.Store, church string, n int, phones map[string]string, onHandle func(*tenancy.Handle)) {
+	t.Helper()
+	ctx := context.Background()
+	h, err := e.ten.Manager.Acquire(ctx, church)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	if onHandle != nil {
+		onHandle(h)
+	}
+	for j := range 3 {
+		phone := fmt.Sprintf("+1312600%02d%02d", n, j)
+		m, err := st.CreateMember(ctx, h, store.MemberInput{FirstName: "Ann", Phone: phone, Email: fmt.Sprintf("ann%d@example.org", j)},
+			steeple.Consent{Status: steeple.ConsentOptedIn, Source: steeple.ConsentSourceAdmin, Wording: "at the door"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		phones[church+"/"+m.ID] = phone
+	}
 }
