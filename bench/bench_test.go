@@ -310,7 +310,7 @@ func TestFleetScenarioPostgres(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 	}
 	got := checkLines(t, stdout, "fleet", "postgres")
-	checkMetrics(t, got, "fleet_move_churches_per_s", "fleet_move_seconds")
+	checkMetrics(t, got, "fleet_move_churches_per_s", "fleet_move_create_ceiling_per_s", "fleet_move_seconds", "fleet_move_to_create_ceiling_ratio")
 	if got["fleet_move_churches_per_s"]["churches"] != json.Number("3") {
 		t.Errorf("fleet_move_churches_per_s line: %v", got["fleet_move_churches_per_s"])
 	}

@@ -141,6 +141,9 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	if err := logEventWaits(ctx, r, ten); err != nil {
+		r.logf("event waits: %v", err)
+	}
 	ceiling, err := stack.ceiling(ctx, min(total, 20000), *workers)
 	if err != nil {
 		return err

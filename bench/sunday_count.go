@@ -260,3 +260,30 @@ func rssMB() int {
 	}
 	return 0
 }
+
+// logEventWaits splits the events' lag in two from the queue's own record:
+// queued → picked up by a worker, and picked up → applied. It tells a queue
+// that cannot keep up from events that are slow to apply.
+func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
+	rows, err := ten.Registry.DB().QueryContext(ctx, `SELECT created_at, attempted_at, finalized_at FROM river_job
+		WHERE kind = 'webhook_event' AND state = 'completed' AND attempted_at IS NOT NULL AND finalized_at IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var queued, applying []float64
+	for rows.Next() {
+		var created, attempted, finalized time.Time
+		if err := rows.Scan(&created, &attempted, &finalized); err != nil {
+			return err
+		}
+		queued = append(queued, attempted.Sub(created).Seconds())
+		applying = append(applying, finalized.Sub(attempted).Seconds())
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	r.logf("%d events: queued → picked up p50 %.2fs p99 %.2fs; picked up → applied p50 %.3fs p99 %.3fs", len(queued),
+		percentile(queued, 50), percentile(queued, 99), percentile(applying, 50), percentile(applying, 99))
+	return nil
+}
