@@ -251,18 +251,20 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			}
 			return m.connect(ctx, t, p, true)
 		}
-		// Only a church with no connection at all may close another's idle
-		// pool: growing a pool that already has one comes from free budget
-		// alone, or churches would evict each other on every request.
-		// Background work at its limit is not starving: room freed by an
-		// eviction would not let it in.
+		// A church with no connection at all may close another's idle pool;
+		// so may a busy church's second caller (a STOP or a page while its
+		// send job holds the first), except background work: sends growing
+		// their pools would evict each other on every chunk. Background
+		// work at its limit is not starving: room freed would not let it in.
 		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit())
-		if starving {
+		if starving || (canGrow && !background) {
 			if victim := m.popIdle(); victim != nil {
 				m.mu.Unlock()
 				m.closePool(victim)
 				continue
 			}
+		}
+		if starving {
 			m.starving++
 		}
 		ch := m.changed
