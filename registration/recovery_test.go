@@ -186,6 +186,10 @@ func TestSuspendedChurchRegistrationFollowsTheProvider(t *testing.T) {
 		s.Sim.SendRegistrationWebhooks(false)
 		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel"})
 		n := c.API(s).BuyNumber(t, "312")
+		// The brand is verified only after the church is suspended (by
+		// default 50 ms after it is made: a slow submission could see it
+		// verified and make the campaign before the suspension).
+		testkit.ScriptRegistration(t, s.Sim, telnyxsim.RegistrationBrand, telnyxsim.RegistrationOutcome{Result: telnyxsim.Approve, Delay: 2 * time.Second})
 		v := submit(t, s, c, profile())
 		setStatus := func(to, from steeple.TenantStatus) {
 			t.Helper()
