@@ -285,5 +285,39 @@ func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
 	}
 	r.logf("%d events: queued → picked up p50 %.2fs p99 %.2fs; picked up → applied p50 %.3fs p99 %.3fs", len(queued),
 		percentile(queued, 50), percentile(queued, 99), percentile(applying, 50), percentile(applying, 99))
+	// Events applied only on a later attempt waited out the queue's retry
+	// pause: say how many and why, as the first one failed.
+	var slowest float64
+	var slowestAt string
+	err = ten.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event' AND priority = 1`).Scan(&slowest)
+	if err == nil {
+		rows, err := ten.Registry.DB().QueryContext(ctx, `SELECT created_at, attempted_at, finalized_at FROM river_job
+			WHERE kind = 'webhook_event' AND priority = 1 AND finalized_at IS NOT NULL`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		slowest = 0
+		for rows.Next() {
+			var c, a, f time.Time
+			if err := rows.Scan(&c, &a, &f); err != nil {
+				return err
+			}
+			if d := f.Sub(c).Seconds(); d > slowest {
+				slowest, slowestAt = d, fmt.Sprintf("queued %.2fs, applying %.3fs", a.Sub(c).Seconds(), f.Sub(a).Seconds())
+			}
+		}
+		r.logf("members' texts (priority 1): slowest %.2fs (%s)", slowest, slowestAt)
+	}
+	var retried int
+	var first string
+	err = ten.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(CAST(errors AS TEXT)), '') FROM river_job
+		WHERE kind = 'webhook_event' AND attempt > 1`).Scan(&retried, &first)
+	if err != nil {
+		return err
+	}
+	if retried > 0 {
+		r.logf("%d events applied on a later attempt; an error: %.300s", retried, first)
+	}
 	return nil
 }

@@ -52,6 +52,14 @@ type Registry struct {
 // RegistryPath is where the embedded registry lives inside a data directory.
 func RegistryPath(dataDir string) string { return filepath.Join(dataDir, "registry.db") }
 
+// sqliteRegistryConns is the least size of a SQLite registry's pool. The
+// registry budget (STEEPLE_REGISTRY_MAX_CONNS) guards a PostgreSQL server's
+// connection slots; a SQLite connection costs a file handle and a little
+// memory. Every send worker claims its pace there and every church handle
+// starts with a registry read, so five connections made a STOP wait up to
+// 30 s behind 40 send workers (bench sunday; 0.7 s with 20).
+const sqliteRegistryConns = 32
+
 // openRegistry connects to the registry. On SQLite it creates the data
 // directory and file if needed; on PostgreSQL it opens one pool of maxConns
 // connections shared by registry queries and the job queue.
@@ -67,7 +75,7 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		if err != nil {
 			return nil, err
 		}
-		limitPool(db, o.RegistryMaxConns)
+		limitPool(db, max(o.RegistryMaxConns, sqliteRegistryConns))
 		r.db, r.backend = db, steeple.BackendSQLite
 	} else {
 		cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
