@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,11 +15,17 @@ import (
 )
 
 // waitSunday waits until every church's broadcast is sent and its receipts
-// applied (no recipient queued, sending or merely sent), saying how far it is.
-func waitSunday(ctx context.Context, r *runner, ten *tenancy.Tenancy, fleet []*sundayChurch, limit time.Duration) error {
+// applied (no recipient queued, sending or merely sent), saying how far it
+// is; it gives up at once when alive (if set) reports a dead server.
+func waitSunday(ctx context.Context, r *runner, ten *tenancy.Tenancy, fleet []*sundayChurch, limit time.Duration, alive func() error) error {
 	deadline := time.Now().Add(limit)
 	left := append([]*sundayChurch(nil), fleet...)
 	for len(left) > 0 {
+		if alive != nil {
+			if err := alive(); err != nil {
+				return err
+			}
+		}
 		var still []*sundayChurch
 		pending := 0
 		for _, c := range left {
@@ -89,7 +94,7 @@ func countSunday(ctx context.Context, ten *tenancy.Tenancy, s *sundayStack, flee
 		first = minTime(first, c.asked)
 	}
 	var last time.Time
-	for _, m := range s.app.Sim.Messages() {
+	for _, m := range s.sim.Messages() {
 		byID[m.ID] = m
 		perPair[[2]string{m.From, m.To}]++
 		sentTo[[2]string{m.From, m.To}] = append(sentTo[[2]string{m.From, m.To}], m.ReceivedAt)
@@ -209,7 +214,7 @@ func minTime(a, b time.Time) time.Time {
 // ceiling is the in-run limit: n sends through the same provider client to
 // the same simulator with the same concurrency, and no bookkeeping at all.
 func (s *sundayStack) ceiling(ctx context.Context, n, workers int) (float64, error) {
-	client := telnyx.New(telnyx.Config{BaseURL: s.app.SimURL + "/v2", APIKey: "simulated"})
+	client := telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: "simulated"})
 	work := make(chan int)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -244,16 +249,4 @@ func (s *sundayStack) ceiling(ctx context.Context, n, workers int) (float64, err
 }
 
 // rssMB is the process's resident memory in MiB (0 where /proc is absent).
-func rssMB() int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func rssMB() int { return procStatusKB("self", "VmRSS") / 1024 }
