@@ -60,6 +60,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	stopWindow := fl.Duration("stop-window", 10*time.Second, "the STOPs are spread over this long from the storm's start")
 	processes := fl.Int("processes", 0, "run the queue in this many `steeple serve` child processes (0: inside the bench; 2 or more: --backend postgres)")
 	killAfter := fl.Duration("kill-after", 0, "SIGKILL the first server process this long into the storm and start it again at once (needs --processes)")
+	waitLimit := fl.Duration("wait-limit", 10*time.Minute, "give up when the fleet is not done this long after the broadcasts are created")
 	rescueAfter := fl.Duration("rescue-after", 30*time.Second, "the servers' STEEPLE_JOB_RESCUE_AFTER: how long a killed server's sends wait (STEEPLE_SEND_JOB_TIMEOUT is two thirds of it)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
@@ -68,8 +69,8 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 {
-		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0"}
+	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 {
+		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0"}
 	}
 	if err := checkProcessFlags(b, *processes, *killAfter, *rescueAfter); err != nil {
 		return err
@@ -164,7 +165,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	r.logf("%d STOPs texted", len(stops))
-	if err := waitSunday(ctx, r, ten, fleet, 10*time.Minute, func() error { return serversAlive(stack.servers) }); err != nil {
+	if err := waitSunday(ctx, r, ten, fleet, *waitLimit, func() error { return serversAlive(stack.servers) }); err != nil {
 		return err
 	}
 	var kill *sundayKill

@@ -156,6 +156,7 @@ func (s *sundayServer) start(ctx context.Context) error {
 	fmt.Fprintf(logf, "--- bench: starting server %d (incarnation %d) at %s\n", s.n, len(s.lives)+1, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(s.exe, "serve")
 	cmd.Env, cmd.Stdout, cmd.Stderr = s.env, logf, logf
+	dieWithBench(cmd)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("server %d: %w", s.n, err)
 	}

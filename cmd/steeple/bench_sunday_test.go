@@ -51,7 +51,7 @@ func TestSundayTwoProcessesPostgres(t *testing.T) {
 	t.Setenv("STEEPLE_BENCH_POSTGRES_URL", url)
 	t.Setenv(runAsSteeple, "1")
 	code, out, errOut := runCLI(t, "bench", "sunday", "--backend", "postgres", "--processes", "2", "--kill-after", "2s",
-		"--rescue-after", "12s", "--churches", "4", "--big-max", "400", "--stop-pct", "5", "--stop-window", "2s", "--workers", "8")
+		"--rescue-after", "12s", "--wait-limit", "2m", "--churches", "4", "--big-max", "400", "--stop-pct", "5", "--stop-window", "2s", "--workers", "8")
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, errOut)
 	}
