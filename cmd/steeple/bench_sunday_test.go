@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -49,8 +50,19 @@ type sundayLine struct {
 func TestSundayTwoProcessesPostgres(t *testing.T) {
 	url := testkit.RequireEnv(t, "STEEPLE_TEST_POSTGRES_URL")
 	t.Setenv("STEEPLE_BENCH_POSTGRES_URL", url)
+	runSundayWithKill(t, "postgres", 2)
+}
+
+// The same on SQLite, whose one server process is killed and restarted.
+func TestSundayOneProcessKilledSQLite(t *testing.T) {
+	runSundayWithKill(t, "sqlite", 1)
+}
+
+// runSundayWithKill runs the small storm over n server processes, kills
+// the first 2 s in, and checks the figures as the tests above say.
+func runSundayWithKill(t *testing.T, backend string, n int) {
 	t.Setenv(runAsSteeple, "1")
-	code, out, errOut := runCLI(t, "bench", "sunday", "--backend", "postgres", "--processes", "2", "--kill-after", "2s",
+	code, out, errOut := runCLI(t, "bench", "sunday", "--backend", backend, "--processes", strconv.Itoa(n), "--kill-after", "2s",
 		"--rescue-after", "12s", "--wait-limit", "2m", "--churches", "4", "--big-max", "400", "--stop-pct", "5", "--stop-window", "2s", "--workers", "8")
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, errOut)
@@ -80,14 +92,14 @@ func TestSundayTwoProcessesPostgres(t *testing.T) {
 		t.Errorf("%v duplicates, but only %v texts were marked sending at the kill", dups, kill.Value)
 	}
 	servers := got["server_rss_peak_mb"].Servers
-	if len(servers) != 2 {
+	if len(servers) != n {
 		t.Fatalf("servers reported: %+v", servers)
 	}
 	sent := 0
 	for _, s := range servers {
 		sent += s.Sent
 		if s.Sent == 0 {
-			t.Errorf("server %d sent nothing: the test does not show two processes sharing the work", s.Server)
+			t.Errorf("server %d sent nothing: the test does not show the processes sharing the work", s.Server)
 		}
 		for _, l := range s.Lives {
 			if l.PeakMB <= 0 || l.PeakMB > 512 {
