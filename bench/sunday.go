@@ -224,36 +224,6 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	return nil
 }
 
-// checkProcessFlags refuses --processes and --kill-after combinations
-// that cannot run.
-func checkProcessFlags(b steeple.Backend, processes int, killAfter, rescueAfter time.Duration) error {
-	switch {
-	case processes < 0:
-		return usageError{"--processes must be 0 (in-process) or more"}
-	case processes > 1 && b != steeple.BackendPostgres:
-		return usageError{fmt.Sprintf("--processes %d needs --backend postgres: SQLite is served by one process by design", processes)}
-	case killAfter < 0 || (killAfter > 0 && processes == 0):
-		return usageError{"--kill-after needs --processes 1 or more (it kills a server process) and a positive duration"}
-	case rescueAfter < 3*time.Second:
-		return usageError{"--rescue-after must be at least 3s"}
-	}
-	return nil
-}
-
-// sundayConnCounter counts the run's PostgreSQL connections: this
-// process's, or with --processes the servers' (application_name
-// "steeple") to the run's databases.
-func sundayConnCounter(ctx context.Context, e *env, processes bool) (func(context.Context) (int, error), func(), error) {
-	if !processes {
-		return e.serverConnCounter(ctx)
-	}
-	dbs, err := e.tenantDatabases(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	return e.serveConnCounter(ctx, append(dbs, e.regDB))
-}
-
 // sundaySizes draws the fleet's sizes: 99 % of churches 50–300 members, 1 %
 // (at least one) between a tenth of bigMax and bigMax.
 func sundaySizes(rng *rand.Rand, n, bigMax int) ([]*sundayChurch, int) {

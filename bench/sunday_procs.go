@@ -28,6 +28,36 @@ type sundayProcs struct {
 	rescueAfter time.Duration
 }
 
+// checkProcessFlags refuses --processes and --kill-after combinations
+// that cannot run.
+func checkProcessFlags(b steeple.Backend, processes int, killAfter, rescueAfter time.Duration) error {
+	switch {
+	case processes < 0:
+		return usageError{"--processes must be 0 (in-process) or more"}
+	case processes > 1 && b != steeple.BackendPostgres:
+		return usageError{fmt.Sprintf("--processes %d needs --backend postgres: SQLite is served by one process by design", processes)}
+	case killAfter < 0 || (killAfter > 0 && processes == 0):
+		return usageError{"--kill-after needs --processes 1 or more (it kills a server process) and a positive duration"}
+	case rescueAfter < 3*time.Second:
+		return usageError{"--rescue-after must be at least 3s"}
+	}
+	return nil
+}
+
+// sundayConnCounter counts the run's PostgreSQL connections: this
+// process's, or with --processes the servers' (application_name
+// "steeple") to the run's databases.
+func sundayConnCounter(ctx context.Context, e *env, processes bool) (func(context.Context) (int, error), func(), error) {
+	if !processes {
+		return e.serverConnCounter(ctx)
+	}
+	dbs, err := e.tenantDatabases(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return e.serveConnCounter(ctx, append(dbs, e.regDB))
+}
+
 // startSundayProcs builds the stack of a --processes run: the simulator on
 // a real port, a keys file, and an in-process Steeple whose queue is never
 // started — it creates the broadcasts, and the send jobs it inserts are
@@ -201,10 +231,14 @@ func (s *sundayStack) textStopOnce(ctx context.Context, i int, st *sundayStop) e
 	for try := range 5 {
 		url := s.webhookURLs[(i+try)%len(s.webhookURLs)]
 		err = s.sim.Inbound(ctx, telnyxsim.InboundMessage{From: st.phone, To: st.church.number, Text: "STOP", WebhookURL: url})
-		if err == nil || ctx.Err() != nil {
-			return err
+		if err == nil {
+			return nil
 		}
-		time.Sleep(time.Second)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Second):
+		}
 	}
 	return err
 }
