@@ -75,8 +75,11 @@ func (s serverSettings) environ(addr string) []string {
 		// connection rather than failing the chunk under the storm.
 		"STEEPLE_ACQUIRE_TIMEOUT":   "30s",
 		"STEEPLE_POOL_IDLE_TIMEOUT": "1m",
-		// A killed process's sends wait this long to be picked up again;
-		// a live send job is cut off (and resumes) well before.
+		// A killed process's sends wait this long to be picked up again; a
+		// live send job is cut off (and resumes) before — but it finishes
+		// its last text on its own clock, so with a rescue time this short
+		// a loaded machine can see a live job rescued and a text sent twice
+		// (docs/benchmarks.md: raise --rescue-after to rule that out).
 		"STEEPLE_JOB_RESCUE_AFTER": s.rescueAfter.String(),
 		"STEEPLE_SEND_JOB_TIMEOUT": (s.rescueAfter * 2 / 3).String(),
 		"STEEPLE_DB_MAX_CONNS":     strconv.Itoa(def.DBMaxConns),
