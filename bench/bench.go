@@ -304,31 +304,17 @@ type cpuSample struct {
 const clockTick = 10 * time.Millisecond
 
 func readCPU() cpuSample {
-	self, err := os.ReadFile("/proc/self/stat")
-	if err != nil {
-		return cpuSample{}
-	}
+	process, ok := processCPU("self")
 	host, err := os.ReadFile("/proc/stat")
-	if err != nil {
+	if !ok || err != nil {
 		return cpuSample{}
 	}
-	// Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
-	rest := string(self)
-	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
-		rest = rest[i+1:]
-	}
-	f := strings.Fields(rest)
-	if len(f) < 13 {
-		return cpuSample{}
-	}
-	ut, err1 := strconv.ParseUint(f[11], 10, 64)
-	st, err2 := strconv.ParseUint(f[12], 10, 64)
 	line, _, _ := strings.Cut(string(host), "\n")
 	hf := strings.Fields(line)
-	if err1 != nil || err2 != nil || len(hf) < 5 || hf[0] != "cpu" {
+	if len(hf) < 5 || hf[0] != "cpu" {
 		return cpuSample{}
 	}
-	s := cpuSample{ok: true, process: time.Duration(ut+st) * clockTick}
+	s := cpuSample{ok: true, process: process}
 	for i, v := range hf[1:] {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {
@@ -342,6 +328,30 @@ func readCPU() cpuSample {
 		}
 	}
 	return s
+}
+
+// processCPU is the user + system CPU time a process (pid, or "self") has
+// used so far, from /proc/PID/stat.
+func processCPU(pid string) (time.Duration, bool) {
+	stat, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return 0, false
+	}
+	// Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+	rest := string(stat)
+	if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+		rest = rest[i+1:]
+	}
+	f := strings.Fields(rest)
+	if len(f) < 13 {
+		return 0, false
+	}
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(ut+st) * clockTick, true
 }
 
 // cpuSince describes the CPU used between two samples as extra keys: this

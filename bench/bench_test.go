@@ -140,6 +140,10 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"webhook", "--backend", "postgres"}, 2},
 		{[]string{"tenancy", "--backend", "postgres"}, 1},
 		{[]string{"budget", "--backend", "postgres"}, 1},
+		{[]string{"sunday", "--processes", "2"}, 2}, // SQLite is one process
+		{[]string{"sunday", "--kill-after", "5s"}, 2},
+		{[]string{"sunday", "--processes", "-1"}, 2},
+		{[]string{"sunday", "--processes", "1", "--rescue-after", "1s"}, 2},
 	} {
 		code, stdout, stderr := run(t, tc.args...)
 		if code != tc.code {

@@ -106,6 +106,17 @@ func (s *sampler) what(pg bool) string {
 // serverConnCounter counts this run's connections in pg_stat_activity from
 // a connection of its own (with another application_name, so not counted).
 func (e *env) serverConnCounter(ctx context.Context) (func(context.Context) (int, error), func(), error) {
+	return e.connCounter(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, e.appName)
+}
+
+// serveConnCounter counts the connections `steeple serve` processes (whose
+// application_name is "steeple") hold to the named databases of this run.
+func (e *env) serveConnCounter(ctx context.Context, dbs []string) (func(context.Context) (int, error), func(), error) {
+	return e.connCounter(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'steeple' AND datname = ANY($1)`, dbs)
+}
+
+// connCounter runs a count query over pg_stat_activity on each call.
+func (e *env) connCounter(ctx context.Context, query string, arg any) (func(context.Context) (int, error), func(), error) {
 	cfg, err := e.connConfig(e.serverURL, "sampler")
 	if err != nil {
 		return nil, nil, err
@@ -116,7 +127,7 @@ func (e *env) serverConnCounter(ctx context.Context) (func(context.Context) (int
 	}
 	count := func(ctx context.Context) (int, error) {
 		var n int
-		err := c.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = $1`, e.appName).Scan(&n)
+		err := c.QueryRow(ctx, query, arg).Scan(&n)
 		return n, err
 	}
 	return count, func() { c.Close(context.Background()) }, nil

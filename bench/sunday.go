@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"sync"
 	"time"
 
@@ -44,7 +45,9 @@ type sundayStop struct {
 // handler calls) with the queue, send workers and event workers running as
 // `steeple serve` runs them; the simulator answers every send and posts its
 // receipts through the signed webhook path, while about 1 % of recipients
-// text STOP. See docs/benchmarks.md for what each figure means.
+// text STOP. With --processes the queue runs in `steeple serve` child
+// processes instead, and --kill-after SIGKILLs one mid-storm. See
+// docs/benchmarks.md for what each figure means.
 func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	fl := r.newFlags()
 	backendName := fl.String("backend", "sqlite", "sqlite or postgres")
@@ -56,6 +59,10 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	stopPct := fl.Float64("stop-pct", 1, "percent of recipients who text STOP during the storm")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the storm to this path")
 	stopWindow := fl.Duration("stop-window", 10*time.Second, "the STOPs are spread over this long from the storm's start")
+	processes := fl.Int("processes", 0, "run the queue in this many `steeple serve` child processes (0: inside the bench; 2 or more: --backend postgres)")
+	killAfter := fl.Duration("kill-after", 0, "SIGKILL the first server process this long into the storm and start it again at once (needs --processes)")
+	waitLimit := fl.Duration("wait-limit", 10*time.Minute, "give up when the fleet is not done this long after the broadcasts are created")
+	rescueAfter := fl.Duration("rescue-after", 30*time.Second, "the servers' STEEPLE_JOB_RESCUE_AFTER: how long a killed server's sends wait (STEEPLE_SEND_JOB_TIMEOUT is two thirds of it)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
 	}
@@ -63,8 +70,11 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 {
-		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0"}
+	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 {
+		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0"}
+	}
+	if err := checkProcessFlags(b, *processes, *killAfter, *rescueAfter); err != nil {
+		return err
 	}
 	r.out.backend = string(b)
 	e, err := newEnv(ctx, r, b)
@@ -90,11 +100,21 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 
 	rng := rand.New(rand.NewPCG(*seed, 2))
 	fleet, total := sundaySizes(rng, *nChurches, *bigMax)
-	stack, err := startSundayApp(ctx, ten, total, *workers, *eventWorkers)
+	var stack *sundayStack
+	if *processes > 0 {
+		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter})
+	} else {
+		stack, err = startSundayApp(ctx, ten, total, *workers, *eventWorkers)
+	}
 	if err != nil {
 		return err
 	}
-	defer stack.close()
+	defer func() {
+		if err != nil {
+			stack.showLogs(r)
+		}
+		stack.close()
+	}()
 	setupStart := time.Now()
 	if err := setupSundayFleet(ctx, r, ten, stack.app.Store, fleet); err != nil {
 		return err
@@ -103,12 +123,18 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 
 	var conns *sampler
 	if b == steeple.BackendPostgres {
-		count, done, err := e.serverConnCounter(ctx)
+		count, done, err := sundayConnCounter(ctx, e, *processes > 0)
 		if err != nil {
 			return err
 		}
 		defer done()
 		conns = startSampler(ctx, 50*time.Millisecond, count)
+	}
+	if err := stack.launch(ctx, r); err != nil {
+		return err
+	}
+	for _, srv := range stack.servers {
+		stack.webhookURLs = append(stack.webhookURLs, srv.url+"/webhooks/telnyx")
 	}
 	rss := startSampler(ctx, 200*time.Millisecond, func(context.Context) (int, error) { return rssMB(), nil })
 	stopProfile, err := startCPUProfile(*cpuProfile, "")
@@ -117,8 +143,17 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	}
 	cpu0 := readCPU()
 	storm := time.Now()
-	if err := stack.app.Start(ctx); err != nil {
-		return err
+	var killed <-chan sundayKill
+	if *processes == 0 {
+		if err := stack.app.Start(ctx); err != nil {
+			return err
+		}
+	} else if *killAfter > 0 {
+		// Cancelled before the deferred close, which waits for it: no
+		// server is restarted after the others are stopped.
+		killCtx, cancelKill := context.WithCancel(ctx)
+		defer cancelKill()
+		killed = stack.killLater(killCtx, r, ten, fleet, storm, *killAfter)
 	}
 	stops := pickStops(rng, fleet, *stopPct)
 	stopsDone := make(chan error, 1)
@@ -131,12 +166,21 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	r.logf("%d STOPs texted", len(stops))
-	if err := waitSunday(ctx, r, ten, fleet, 10*time.Minute); err != nil {
+	if err := waitSunday(ctx, r, ten, fleet, *waitLimit, func() error { return serversAlive(stack.servers) }); err != nil {
 		return err
+	}
+	var kill *sundayKill
+	if killed != nil {
+		k := <-killed
+		if k.err != nil {
+			return k.err
+		}
+		kill = &k
 	}
 	cpu := cpuSince(cpu0, readCPU())
 	stopProfile()
 	rss.stop()
+	stopServers(stack.servers) // idle now; their peaks are read before they go
 	res, err := countSunday(ctx, ten, stack, fleet, stops)
 	if err != nil {
 		return err
@@ -149,6 +193,12 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	extra := []kv{{"churches", len(fleet)}, {"recipients", total}, {"workers", *workers}, {"event_workers", *eventWorkers}, {"seed", *seed}, {"machine", machine()}}
+	if *processes > 0 {
+		extra = append(extra, kv{"processes", *processes})
+	}
+	if kill != nil {
+		extra = append(extra, kv{"kill_after_s", roundTo(kill.at.Seconds(), 2)})
+	}
 	fleetRate := float64(res.sent) / res.span.Seconds()
 	r.out.metric("fleet_msgs_per_s", fleetRate, "msgs/s", append(extra, kv{"seconds", roundTo(res.span.Seconds(), 2)})...)
 	r.out.metric("ceiling_msgs_per_s", ceiling, "msgs/s", extra...)
@@ -162,11 +212,18 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	r.out.metric("receipt_lag_p99_seconds", percentile(res.receiptLag, 99), "s", extra...)
 	r.out.metric("lost", float64(res.lost), "texts", extra...)
 	r.out.metric("duplicates", float64(res.dups), "texts", extra...)
-	r.out.metric("rss_mb", float64(rss.max()), "MiB", append(extra, cpu...)...)
+	r.out.metric("rss_mb", float64(rss.max()), "MiB", append(extra, cpu...)...) // this process: with --processes, not the servers
 	if conns != nil {
 		conns.stop()
 		r.out.metric("max_db_connections", float64(conns.max()), "conns",
-			append(extra, kv{"budget", def.DBMaxConns + def.RegistryMaxConns})...)
+			append(extra, kv{"budget", max(1, *processes) * (def.DBMaxConns + def.RegistryMaxConns)})...)
+	}
+	if *processes > 0 {
+		stack.serverFigures(r, extra)
+	}
+	if kill != nil {
+		r.out.metric("sending_at_kill", float64(kill.sending), "texts", append(extra, kv{"server", kill.server},
+			kv{"sent_before_kill", kill.sentBefore}, kv{"restart_s", roundTo(kill.restart.Seconds(), 2)})...)
 	}
 	return nil
 }
@@ -194,11 +251,25 @@ func sundaySizes(rng *rand.Rand, n, bigMax int) ([]*sundayChurch, int) {
 func memberPhone(k int) string { return fmt.Sprintf("+1415%03d%04d", 200+k/10000, k%10000) }
 
 // sundayStack is Steeple as `steeple serve` builds it (over the built-in
-// simulator), with an HTTP server for the simulator's webhooks.
+// simulator), with an HTTP server for the simulator's webhooks — or, with
+// --processes, an app that only creates the broadcasts while `steeple
+// serve` children do the work (see startSundayProcs).
 type sundayStack struct {
-	app  *app.App
-	http *httptest.Server
-	sink *httptest.Server // receipts of the ceiling's sends
+	app    *app.App
+	sim    *telnyxsim.Sim
+	simURL string
+	http   *httptest.Server // in-process: the app's webhooks
+	sink   *httptest.Server // receipts of the ceiling's sends
+	// webhookURLs are where STOPs are posted, in turn.
+	webhookURLs []string
+
+	// --processes only: the children, started by launch, their logs and
+	// keys in dir; the simulator runs here (stopSim).
+	servers []*sundayServer
+	launch  func(context.Context, *runner) error
+	killing chan struct{} // closed when killLater's goroutine is done
+	dir     string
+	stopSim func()
 }
 
 func startSundayApp(ctx context.Context, ten *tenancy.Tenancy, total, workers, eventWorkers int) (*sundayStack, error) {
@@ -229,15 +300,31 @@ func startSundayApp(ctx context.Context, ten *tenancy.Tenancy, total, workers, e
 	hs.Config = httpapi.NewHTTPServer(a.Handler, limits)
 	hs.Start()
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
-	return &sundayStack{app: a, http: hs, sink: sink}, nil
+	return &sundayStack{app: a, sim: a.Sim, simURL: a.SimURL, http: hs, sink: sink, webhookURLs: []string{hs.URL + "/webhooks/telnyx"},
+		launch: func(context.Context, *runner) error { return nil }, stopSim: func() {}}, nil
 }
 
+// close stops the servers (if any), the app, the simulator and the HTTP
+// servers, and removes the servers' directory.
 func (s *sundayStack) close() {
+	if s.killing != nil {
+		<-s.killing
+	}
+	stopServers(s.servers)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_ = s.app.Close(ctx)
-	s.http.Close()
-	s.sink.Close()
+	if s.app != nil {
+		_ = s.app.Close(ctx)
+	}
+	s.stopSim()
+	for _, hs := range []*httptest.Server{s.http, s.sink} {
+		if hs != nil {
+			hs.Close()
+		}
+	}
+	if s.dir != "" {
+		_ = os.RemoveAll(s.dir)
+	}
 }
 
 // setupSundayFleet provisions every church (4 at a time) with its number
@@ -361,12 +448,11 @@ func (s *sundayStack) textStops(ctx context.Context, stops []*sundayStop, within
 		return nil
 	}
 	gap := within / time.Duration(len(stops))
-	url := s.http.URL + "/webhooks/telnyx"
 	var wg sync.WaitGroup
 	errs := make(chan error, len(stops))
 	tick := time.NewTicker(gap)
 	defer tick.Stop()
-	for _, st := range stops {
+	for i, st := range stops {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -375,7 +461,7 @@ func (s *sundayStack) textStops(ctx context.Context, stops []*sundayStop, within
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err := s.app.Sim.Inbound(ctx, telnyxsim.InboundMessage{From: st.phone, To: st.church.number, Text: "STOP", WebhookURL: url})
+			err := s.textStopOnce(ctx, i, st)
 			st.acked = time.Now()
 			errs <- err
 		}()

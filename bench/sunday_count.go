@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,11 +15,17 @@ import (
 )
 
 // waitSunday waits until every church's broadcast is sent and its receipts
-// applied (no recipient queued, sending or merely sent), saying how far it is.
-func waitSunday(ctx context.Context, r *runner, ten *tenancy.Tenancy, fleet []*sundayChurch, limit time.Duration) error {
+// applied (no recipient queued, sending or merely sent), saying how far it
+// is; it gives up at once when alive (if set) reports a dead server.
+func waitSunday(ctx context.Context, r *runner, ten *tenancy.Tenancy, fleet []*sundayChurch, limit time.Duration, alive func() error) error {
 	deadline := time.Now().Add(limit)
 	left := append([]*sundayChurch(nil), fleet...)
 	for len(left) > 0 {
+		if alive != nil {
+			if err := alive(); err != nil {
+				return err
+			}
+		}
 		var still []*sundayChurch
 		pending := 0
 		for _, c := range left {
@@ -89,7 +94,7 @@ func countSunday(ctx context.Context, ten *tenancy.Tenancy, s *sundayStack, flee
 		first = minTime(first, c.asked)
 	}
 	var last time.Time
-	for _, m := range s.app.Sim.Messages() {
+	for _, m := range s.sim.Messages() {
 		byID[m.ID] = m
 		perPair[[2]string{m.From, m.To}]++
 		sentTo[[2]string{m.From, m.To}] = append(sentTo[[2]string{m.From, m.To}], m.ReceivedAt)
@@ -212,7 +217,7 @@ func minTime(a, b time.Time) time.Time {
 // ceiling is the in-run limit: n sends through the same provider client to
 // the same simulator with the same concurrency, and no bookkeeping at all.
 func (s *sundayStack) ceiling(ctx context.Context, n, workers int) (float64, error) {
-	client := telnyx.New(telnyx.Config{BaseURL: s.app.SimURL + "/v2", APIKey: "simulated"})
+	client := telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: "simulated"})
 	work := make(chan int)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup
@@ -247,19 +252,7 @@ func (s *sundayStack) ceiling(ctx context.Context, n, workers int) (float64, err
 }
 
 // rssMB is the process's resident memory in MiB (0 where /proc is absent).
-func rssMB() int {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
-			return kb / 1024
-		}
-	}
-	return 0
-}
+func rssMB() int { return procStatusKB("self", "VmRSS") / 1024 }
 
 // logEventWaits splits the events' lag in two from the queue's own record:
 // queued → picked up by a worker, and picked up → applied. It tells a queue
@@ -285,30 +278,30 @@ func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
 	}
 	r.logf("%d events: queued → picked up p50 %.2fs p99 %.2fs; picked up → applied p50 %.3fs p99 %.3fs", len(queued),
 		percentile(queued, 50), percentile(queued, 99), percentile(applying, 50), percentile(applying, 99))
-	// Events applied only on a later attempt waited out the queue's retry
-	// pause: say how many and why, as the first one failed.
+	// A member's text (a STOP) is priority 1: its slowest, split the same way.
+	rows, err = ten.Registry.DB().QueryContext(ctx, `SELECT created_at, attempted_at, finalized_at FROM river_job
+		WHERE kind = 'webhook_event' AND priority = 1 AND state = 'completed' AND attempted_at IS NOT NULL AND finalized_at IS NOT NULL`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
 	var slowest float64
 	var slowestAt string
-	err = ten.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE kind = 'webhook_event' AND priority = 1`).Scan(&slowest)
-	if err == nil {
-		rows, err := ten.Registry.DB().QueryContext(ctx, `SELECT created_at, attempted_at, finalized_at FROM river_job
-			WHERE kind = 'webhook_event' AND priority = 1 AND finalized_at IS NOT NULL`)
-		if err != nil {
+	for rows.Next() {
+		var c, a, f time.Time
+		if err := rows.Scan(&c, &a, &f); err != nil {
 			return err
 		}
-		defer rows.Close()
-		slowest = 0
-		for rows.Next() {
-			var c, a, f time.Time
-			if err := rows.Scan(&c, &a, &f); err != nil {
-				return err
-			}
-			if d := f.Sub(c).Seconds(); d > slowest {
-				slowest, slowestAt = d, fmt.Sprintf("queued %.2fs, applying %.3fs", a.Sub(c).Seconds(), f.Sub(a).Seconds())
-			}
+		if d := f.Sub(c).Seconds(); d > slowest {
+			slowest, slowestAt = d, fmt.Sprintf("queued %.2fs, applying %.3fs", a.Sub(c).Seconds(), f.Sub(a).Seconds())
 		}
-		r.logf("members' texts (priority 1): slowest %.2fs (%s)", slowest, slowestAt)
 	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	r.logf("members' texts (priority 1): slowest %.2fs (%s)", slowest, slowestAt)
+	// Events applied only on a later attempt waited out the queue's retry
+	// pause: say how many, and the first error of one.
 	var retried int
 	var first string
 	err = ten.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*), COALESCE(MIN(CAST(errors AS TEXT)), '') FROM river_job

@@ -68,7 +68,9 @@ type Config struct {
 	// ProviderConfirmsKeywords: Telnyx answers STOP and START itself, so
 	// Steeple confirms only the keywords it did not act on.
 	ProviderConfirmsKeywords bool
-	// SendRatePerNumber and SendRateAccount pace sending (messages per second).
+	// SendRatePerNumber and SendRateAccount pace sending (messages per
+	// second). SendRateAccount 0 sets no account-wide cap (an account whose
+	// provider allows more than its numbers together send).
 	SendRatePerNumber float64
 	SendRateAccount   float64
 	// SendRateRegistered is the per-number rate once a church's 10DLC
@@ -86,6 +88,13 @@ type Config struct {
 	Workers int
 	// EventWorkers is how many webhook events it applies at once, besides.
 	EventWorkers int
+	// SendJobTimeout bounds one run of a send job (a chunk of 100
+	// recipients); a chunk cut off is retried and resumes where it stopped.
+	SendJobTimeout time.Duration
+	// JobRescueAfter is how long a job may stay running before the queue
+	// takes its process for dead and runs it again elsewhere: how long a
+	// killed process's sends wait. It must exceed SendJobTimeout.
+	JobRescueAfter time.Duration
 	// OpsUser and OpsPassword guard the operators' pages (/ops/queue);
 	// without a password they are not served.
 	OpsUser     string
@@ -145,6 +154,8 @@ func Default() Config {
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
 		EventWorkers:             4,
+		SendJobTimeout:           10 * time.Minute,
+		JobRescueAfter:           11 * time.Minute,
 		OpsUser:                  "ops",
 		MailFrom:                 "Steeple <no-reply@localhost>",
 		Signup:                   "open",
@@ -264,7 +275,7 @@ var settings = []setting{
 	intSetting("STEEPLE_UNREGISTERED_DAILY_CAP", "unregistered-daily-cap", "texts a church may send per day (in its timezone) until its 10DLC campaign is provisioned (0: no cap)", func(c *Config) *int { return &c.UnregisteredDailyCap }),
 	durSetting("STEEPLE_NUMBER_RELEASE_GRACE", "number-release-grace", "how long a released number can be restored before it is released at the provider", func(c *Config) *time.Duration { return &c.NumberReleaseGrace }),
 	durSetting("STEEPLE_DELETE_GRACE", "delete-grace", "how long a closed church can be restored before its data is purged", func(c *Config) *time.Duration { return &c.DeleteGrace }),
-	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account", func(c *Config) *float64 { return &c.SendRateAccount }),
+	floatSetting("STEEPLE_SEND_RATE_ACCOUNT", "send-rate-account", "messages per second for the whole provider account (0: no account-wide cap)", func(c *Config) *float64 { return &c.SendRateAccount }),
 	intSetting("STEEPLE_WORKERS", "workers", "background jobs run at once by this process", func(c *Config) *int { return &c.Workers }),
 	strSetting("STEEPLE_OPS_USER", "ops-user", "user name for the operators' pages (/ops/queue)", func(c *Config) *string { return &c.OpsUser }),
 	strSetting("STEEPLE_OPS_PASSWORD", "ops-password", "password for the operators' pages; empty: not served", func(c *Config) *string { return &c.OpsPassword }),
@@ -274,6 +285,19 @@ var settings = []setting{
 	intSetting("STEEPLE_SIGNUPS_PER_ADDRESS", "signups-per-address", "signups per client address per hour (0: no cap)", func(c *Config) *int { return &c.SignupsPerAddress }),
 	intSetting("STEEPLE_SIGNUPS_GLOBAL", "signups-global", "signups in all per hour (0: no cap)", func(c *Config) *int { return &c.SignupsGlobal }),
 	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process", func(c *Config) *int { return &c.EventWorkers }),
+	durSetting("STEEPLE_SEND_JOB_TIMEOUT", "send-job-timeout", "longest run of one send job (100 recipients); then it is retried and resumes", func(c *Config) *time.Duration { return &c.SendJobTimeout }),
+	durSetting("STEEPLE_JOB_RESCUE_AFTER", "job-rescue-after", "a job running this long is taken for dead (its process killed) and run again; above STEEPLE_SEND_JOB_TIMEOUT", func(c *Config) *time.Duration { return &c.JobRescueAfter }),
+}
+
+// EnvNames lists every environment variable Load reads (each may also be
+// given as NAME_FILE): what a process starting another Steeple clears so
+// that only the settings it means to pass reach the child.
+func EnvNames() []string {
+	names := make([]string, len(settings))
+	for i, s := range settings {
+		names[i] = s.env
+	}
+	return names
 }
 
 func boolSetting(env, fl, usage string, p func(*Config) *bool) setting {
@@ -422,8 +446,11 @@ func (c *Config) Validate() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("STEEPLE_PUBLIC_URL: %q must be an http(s) URL", c.PublicURL)
 	}
-	if c.SendRatePerNumber <= 0 || c.SendRateAccount <= 0 || c.SendRateRegistered <= 0 {
-		return errors.New("STEEPLE_SEND_RATE_PER_NUMBER, STEEPLE_SEND_RATE_REGISTERED and STEEPLE_SEND_RATE_ACCOUNT: must be positive")
+	if c.SendRatePerNumber <= 0 || c.SendRateRegistered <= 0 {
+		return errors.New("STEEPLE_SEND_RATE_PER_NUMBER and STEEPLE_SEND_RATE_REGISTERED: must be positive")
+	}
+	if c.SendRateAccount < 0 {
+		return errors.New("STEEPLE_SEND_RATE_ACCOUNT: must not be negative (0: no account-wide cap)")
 	}
 	if c.UnregisteredDailyCap < 0 {
 		return errors.New("STEEPLE_UNREGISTERED_DAILY_CAP: must not be negative")
@@ -439,6 +466,13 @@ func (c *Config) Validate() error {
 	}
 	if c.EventWorkers < 1 {
 		return fmt.Errorf("STEEPLE_EVENT_WORKERS: must be at least 1, got %d", c.EventWorkers)
+	}
+	if c.SendJobTimeout <= 0 {
+		return errors.New("STEEPLE_SEND_JOB_TIMEOUT: must be positive")
+	}
+	if c.JobRescueAfter <= c.SendJobTimeout {
+		return fmt.Errorf("STEEPLE_JOB_RESCUE_AFTER: %s must exceed STEEPLE_SEND_JOB_TIMEOUT (%s), or a send still running would be run twice",
+			c.JobRescueAfter, c.SendJobTimeout)
 	}
 	if !c.Simulated() && c.TelnyxPublicKey == "" {
 		return errors.New("STEEPLE_TELNYX_PUBLIC_KEY: required with STEEPLE_TELNYX_API_KEY, to verify webhooks")

@@ -78,6 +78,9 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"STEEPLE_MAIL_FROM":                    {"STEEPLE_MAIL_FROM": " "},
 		"STEEPLE_SIGNUP":                       {"STEEPLE_SIGNUP": "sometimes"},
 		"STEEPLE_SIGNUPS_PER_ADDRESS":          {"STEEPLE_SIGNUPS_PER_ADDRESS": "-1"},
+		"STEEPLE_SEND_RATE_ACCOUNT":            {"STEEPLE_SEND_RATE_ACCOUNT": "-1"},
+		"STEEPLE_SEND_JOB_TIMEOUT":             {"STEEPLE_SEND_JOB_TIMEOUT": "0s"},
+		"STEEPLE_JOB_RESCUE_AFTER":             {"STEEPLE_SEND_JOB_TIMEOUT": "20s", "STEEPLE_JOB_RESCUE_AFTER": "20s"},
 	}
 	for want, env := range cases {
 		c, err := Load(nil, lookup(env))
@@ -125,6 +128,32 @@ func TestPublicURLFollowsAddr(t *testing.T) {
 		}
 		if cfg.PublicURL != c.want {
 			t.Errorf("%v %v: PublicURL %q; want %q", c.env, c.flags, cfg.PublicURL, c.want)
+		}
+	}
+}
+
+// A process that crashed hands its jobs on sooner when the operator says so,
+// and an account-wide cap of 0 means none; both read as given.
+func TestRescueAndAccountRateSettings(t *testing.T) {
+	c, err := Load(nil, lookup(map[string]string{"STEEPLE_SEND_JOB_TIMEOUT": "20s", "STEEPLE_JOB_RESCUE_AFTER": "30s",
+		"STEEPLE_SEND_RATE_ACCOUNT": "0"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.SendJobTimeout != 20*time.Second || c.JobRescueAfter != 30*time.Second || c.SendRateAccount != 0 {
+		t.Fatalf("got timeout %v, rescue %v, account rate %v", c.SendJobTimeout, c.JobRescueAfter, c.SendRateAccount)
+	}
+	d := Default()
+	if d.SendJobTimeout != 10*time.Minute || d.JobRescueAfter != 11*time.Minute {
+		t.Fatalf("defaults changed: timeout %v, rescue %v", d.SendJobTimeout, d.JobRescueAfter)
+	}
+	names := strings.Join(EnvNames(), " ")
+	for _, want := range []string{"STEEPLE_DATABASE_URL", "STEEPLE_JOB_RESCUE_AFTER", "STEEPLE_EVENT_WORKERS"} {
+		if !strings.Contains(names, want) {
+			t.Errorf("EnvNames lacks %s: %s", want, names)
 		}
 	}
 }

@@ -41,37 +41,61 @@ const (
 // applies only a newer one, so concurrent and out-of-order receipts settle
 // on the newest. A "sent" receipt never touches a finished text, and the
 // first final receipt applies whatever the time of a "sent" before it
-// (a final outcome always outranks "sent").
+// (a final outcome always outranks "sent"). A receipt that races the send
+// worker's own "sent" (the UPDATE misses, the worker commits, the look
+// finds the text) is applied, not taken for stale.
 func (s *Store) ApplyReceipt(ctx context.Context, h *tenancy.Handle, r Receipt) (ReceiptResult, error) {
-	occ := r.OccurredAt.UnixMicro()
 	for _, table := range []string{"message_recipients", "conversation_messages"} {
-		touch := ", updated_at = $1"
-		var res sql.Result
-		var err error
-		if r.Final {
-			res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = $2, error_code = $3, error_detail = $4,
-				finished_at = $5, receipt_us = $6`+touch+` WHERE provider_id = $7 AND status IN ('sending', 'sent')
-				AND (finished_at IS NULL OR receipt_us <= $6)`,
-				s.Now(), r.Status, r.ErrorCode, r.ErrorDetail, r.At.UTC(), occ, r.ProviderID)
-		} else {
-			res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = 'sent', sent_at = $2, receipt_us = $3`+touch+`
-				WHERE provider_id = $4 AND status IN ('sending', 'sent') AND finished_at IS NULL AND receipt_us < $3`,
-				s.Now(), r.At.UTC(), occ, r.ProviderID)
-		}
+		applied, err := s.applyReceiptTo(ctx, h, table, r)
 		if err != nil {
 			return 0, err
 		}
-		if n, _ := res.RowsAffected(); n > 0 {
+		if applied {
 			return ReceiptApplied, nil
 		}
 		var one int
 		err = h.QueryRowContext(ctx, `SELECT 1 FROM `+table+` WHERE provider_id = $1`, r.ProviderID).Scan(&one)
-		if err == nil {
-			return ReceiptStale, nil
+		if err == sql.ErrNoRows {
+			continue
 		}
-		if err != sql.ErrNoRows {
+		if err != nil {
 			return 0, err
 		}
+		// The text is there now: the send worker may have recorded its id
+		// between the UPDATE and this look (the provider reports that fast).
+		// From then on only receipts change the row, so one more try tells
+		// a receipt that raced the "sent" from a stale one.
+		if applied, err = s.applyReceiptTo(ctx, h, table, r); err != nil {
+			return 0, err
+		}
+		if applied {
+			return ReceiptApplied, nil
+		}
+		return ReceiptStale, nil
 	}
 	return ReceiptUnknown, nil
+}
+
+// applyReceiptTo is ApplyReceipt's conditional UPDATE of one table; it
+// reports whether a row changed.
+func (s *Store) applyReceiptTo(ctx context.Context, h *tenancy.Handle, table string, r Receipt) (bool, error) {
+	occ := r.OccurredAt.UnixMicro()
+	touch := ", updated_at = $1"
+	var res sql.Result
+	var err error
+	if r.Final {
+		res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = $2, error_code = $3, error_detail = $4,
+			finished_at = $5, receipt_us = $6`+touch+` WHERE provider_id = $7 AND status IN ('sending', 'sent')
+			AND (finished_at IS NULL OR receipt_us <= $6)`,
+			s.Now(), r.Status, r.ErrorCode, r.ErrorDetail, r.At.UTC(), occ, r.ProviderID)
+	} else {
+		res, err = h.ExecContext(ctx, `UPDATE `+table+` SET status = 'sent', sent_at = $2, receipt_us = $3`+touch+`
+			WHERE provider_id = $4 AND status IN ('sending', 'sent') AND finished_at IS NULL AND receipt_us < $3`,
+			s.Now(), r.At.UTC(), occ, r.ProviderID)
+	}
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
 }

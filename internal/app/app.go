@@ -157,7 +157,14 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t.Numbers.PublicURL, t.Numbers.ReleaseGrace = publicURL, cfg.NumberReleaseGrace
 	t.Registration.PublicURL = publicURL
 	t.Closing.Grace = cfg.DeleteGrace
-	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers}
+	m.JobTimeout = cfg.SendJobTimeout
+	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers, RescueAfter: cfg.JobRescueAfter}
+	if cfg.SendJobTimeout < time.Minute {
+		// Below River's 1-minute default for other jobs: bound those too, so
+		// that none still running is taken for dead (Validate keeps the
+		// send job's timeout under the rescue time).
+		t.Queue.JobTimeout = cfg.SendJobTimeout
+	}
 	t.Telnyx = telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey}
 	t.ExportDir = filepath.Join(cfg.DataDir, "exports")
 	return t

@@ -127,3 +127,21 @@ func TestHandlerRoutesToWeb(t *testing.T) {
 		}
 	})
 }
+
+// The operator's send-job timeout and rescue time reach the send worker
+// and the queue; a short send timeout bounds every other job too, so no
+// live job outlasts the rescue time.
+func TestTuningFromConfigRescue(t *testing.T) {
+	cfg := config.Default()
+	cfg.SendJobTimeout, cfg.JobRescueAfter, cfg.SendRateAccount = 20*time.Second, 30*time.Second, 0
+	tu := app.TuningFromConfig(cfg, "http://127.0.0.1:1")
+	if tu.Messaging.JobTimeout != 20*time.Second || tu.Queue.RescueAfter != 30*time.Second || tu.Queue.JobTimeout != 20*time.Second ||
+		tu.Messaging.AccountRate != 0 {
+		t.Fatalf("messaging timeout %v, rescue %v, queue timeout %v, account rate %v",
+			tu.Messaging.JobTimeout, tu.Queue.RescueAfter, tu.Queue.JobTimeout, tu.Messaging.AccountRate)
+	}
+	def := app.TuningFromConfig(config.Default(), "http://127.0.0.1:1")
+	if def.Messaging.JobTimeout != 10*time.Minute || def.Queue.RescueAfter != 11*time.Minute || def.Queue.JobTimeout != 0 {
+		t.Fatalf("defaults: messaging timeout %v, rescue %v, queue timeout %v", def.Messaging.JobTimeout, def.Queue.RescueAfter, def.Queue.JobTimeout)
+	}
+}
