@@ -63,7 +63,7 @@ func TestSundayOneProcessKilledSQLite(t *testing.T) {
 func runSundayWithKill(t *testing.T, backend string, n int) {
 	t.Setenv(runAsSteeple, "1")
 	code, out, errOut := runCLI(t, "bench", "sunday", "--backend", backend, "--processes", strconv.Itoa(n), "--kill-after", "2s",
-		"--rescue-after", "12s", "--wait-limit", "2m", "--churches", "4", "--big-max", "400", "--stop-pct", "5", "--stop-window", "2s", "--workers", "8")
+		"--rescue-after", "20s", "--wait-limit", "2m", "--churches", "4", "--big-max", "400", "--stop-pct", "5", "--stop-window", "2s", "--workers", "8")
 	if code != 0 {
 		t.Fatalf("exit %d\nstderr:\n%s", code, errOut)
 	}
