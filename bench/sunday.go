@@ -87,10 +87,12 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		}
 	}()
 	def := config.Default()
-	mc := tenancy.ManagerConfig{MaxConns: def.DBMaxConns, MaxPerTenant: def.DBMaxConnsPerTenant, MaxPools: def.MaxOpenTenants,
+	// The budget as `steeple serve` sizes it (tenancy.OptionsFromConfig):
+	// PostgreSQL's server connections, or on SQLite open church files.
+	mc := tenancy.ManagerConfig{MaxConns: def.MaxOpenTenants, MaxPerTenant: def.DBMaxConnsPerTenant, MaxPools: def.MaxOpenTenants,
 		IdleTimeout: time.Minute, AcquireTimeout: 30 * time.Second}
 	if b == steeple.BackendPostgres {
-		mc.MaxPools = def.DBMaxConns
+		mc.MaxConns, mc.MaxPools = def.DBMaxConns, def.DBMaxConns
 	}
 	ten, closeTen, err := e.open(ctx, e.options(def.RegistryMaxConns, mc, store.Schema()))
 	if err != nil {
