@@ -75,6 +75,7 @@ type Queue struct {
 
 	start    func(context.Context) error
 	stop     func(context.Context) error
+	retry    func(context.Context, int64) (*rivertype.JobRow, error)
 	insertTx func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error)
 	// endpoints are River UI's API over this queue's client.
 	endpoints uiendpoints.Bundle
@@ -173,7 +174,7 @@ func (q *Queue) Open() error {
 		if err != nil {
 			return fmt.Errorf("job queue: %w", err)
 		}
-		q.start, q.stop, q.endpoints = client.Start, client.Stop, riverui.NewEndpoints(client, nil)
+		q.start, q.stop, q.retry, q.endpoints = client.Start, client.Stop, client.JobRetry, riverui.NewEndpoints(client, nil)
 		q.insertTx = func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 			var res []*rivertype.JobInsertResult
 			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -199,7 +200,7 @@ func (q *Queue) Open() error {
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	q.start, q.stop, q.endpoints = client.Start, client.Stop, riverui.NewEndpoints(client, nil)
+	q.start, q.stop, q.retry, q.endpoints = client.Start, client.Stop, client.JobRetry, riverui.NewEndpoints(client, nil)
 	q.insertTx = func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
@@ -249,6 +250,21 @@ func (q *Queue) Stop(ctx context.Context) error {
 		return nil
 	}
 	return q.stop(ctx)
+}
+
+// Wake makes a job that waits (snoozed, scheduled or retryable) available
+// now, and one already done runs again. A running job is left alone: Wake
+// then reports false. (A job whose worker has just returned is still
+// running until the queue records the outcome, a few milliseconds later.)
+func (q *Queue) Wake(ctx context.Context, id int64) (bool, error) {
+	if !q.opened {
+		return false, errNotOpen
+	}
+	row, err := q.retry(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	return row.State != rivertype.JobStateRunning, nil
 }
 
 // InsertTx runs fn and inserts jobs in one registry transaction.

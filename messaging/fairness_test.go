@@ -23,14 +23,7 @@ func TestSmallChurchNotHeldBehindBigOne(t *testing.T) {
 			Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 1 }})
 		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
 		small := s.Church(t, testkit.ChurchOptions{Name: "Small Chapel", Email: "owner@small.example.org", Number: "+13125550500"})
-		h, err := s.Tenancy.Manager.Acquire(context.Background(), big.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Store.SetSetting(context.Background(), h, steeple.SettingSendRate, "25"); err != nil {
-			t.Fatal(err)
-		}
-		h.Release()
+		setSendRate(t, s, big, "25")
 		importMembers(t, s, big, membersCSV("Bea", 0, 200))
 		importMembers(t, s, small, membersCSV("Sam", 1000, 1010))
 		text := map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}}
@@ -50,4 +43,77 @@ func TestSmallChurchNotHeldBehindBigOne(t *testing.T) {
 				smallLast.Sub(asked), bigLast.Sub(smallLast))
 		}
 	})
+}
+
+// A church's send jobs take turns in a process: while one sends, its other
+// chunks give their workers back, so with two workers a church of 300
+// (three chunks, paced at 25 a second) holds one worker and two small
+// churches that ask just after it are done within seconds, not after its
+// first two chunks (8 s). The chunk ending its turn wakes the next one, so
+// the big church's texts still go out at its pace, with no gap of the
+// minute a woken-never chunk would wait.
+func TestChurchJobsTakeTurns(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
+			// A long slice: the turns, not the slices, are what let the
+			// small churches in.
+			Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },
+			Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 2 }})
+		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
+		small := []*testkit.Church{
+			s.Church(t, testkit.ChurchOptions{Name: "Small Chapel", Email: "owner@small.example.org", Number: "+13125550500"}),
+			s.Church(t, testkit.ChurchOptions{Name: "Little Mission", Email: "owner@little.example.org", Number: "+13125550600"}),
+		}
+		setSendRate(t, s, big, "25")
+		importMembers(t, s, big, membersCSV("Bea", 0, 300))
+		for i, c := range small {
+			importMembers(t, s, c, membersCSV("Sam", 1000+100*i, 1010+100*i))
+		}
+		text := map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}}
+		bigAsked := time.Now()
+		bigID := big.API(s).Broadcast(t, text)
+		time.Sleep(500 * time.Millisecond) // the big church's chunks are running or waiting when the others ask
+		asked := time.Now()
+		ids := make([]string, len(small))
+		for i, c := range small {
+			ids[i] = c.API(s).Broadcast(t, text)
+		}
+		for i, c := range small {
+			wantAllSent(t, waitDone(t, s, c, ids[i], time.Minute), 10)
+		}
+		wantAllSent(t, waitDone(t, s, big, bigID, 2*time.Minute), 300)
+
+		var smallLast time.Time
+		for _, c := range small {
+			texts := s.SentFrom(c.Number)
+			if last := texts[len(texts)-1].ReceivedAt; last.After(smallLast) {
+				smallLast = last
+			}
+		}
+		bigTexts := s.SentFrom(big.Number)
+		bigTook := bigTexts[len(bigTexts)-1].ReceivedAt.Sub(bigAsked)
+		t.Logf("%s: small churches done %v after asking; big church's 300 texts took %v (its pace: 12 s)",
+			b.Name, smallLast.Sub(asked).Round(time.Millisecond), bigTook.Round(time.Millisecond))
+		if smallLast.Sub(asked) > 4*time.Second {
+			t.Errorf("the small churches' last text came %v after they asked; want within 4 s (the big church holds one worker, not both)",
+				smallLast.Sub(asked))
+		}
+		if bigTook > 30*time.Second {
+			t.Errorf("the big church's texts took %v; want about 12 s (a chunk waited for a turn nobody woke it for)", bigTook)
+		}
+	})
+}
+
+// setSendRate lowers a church's own send rate (messages a second).
+func setSendRate(t *testing.T, s *testkit.Server, c *testkit.Church, rate string) {
+	t.Helper()
+	h, err := s.Tenancy.Manager.Acquire(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Release()
+	if err := s.Store.SetSetting(context.Background(), h, steeple.SettingSendRate, rate); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -26,13 +26,44 @@ type sendWorker struct {
 func (w *sendWorker) Timeout(*river.Job[SendChunkArgs]) time.Duration { return w.svc.cfg.JobTimeout }
 
 func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) error {
-	err := w.svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	svc, church := w.svc, job.Args.TenantID
+	if !svc.turns.take(church, job.ID) {
+		// Another job of the church is sending here: wait in the queue
+		// (not an attempt) until it ends and wakes this one.
+		return river.JobSnooze(turnWait)
+	}
+	defer svc.endTurn(church)
+	err := svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
 	if steeple.ErrorCode(err) == steeple.ESUSPENDED {
 		// Suspended before or during the chunk: what is left of it waits
 		// for the church to be resumed.
 		return w.svc.park(ctx, tenancy.IntentParkedChunk, job.Args.TenantID, job.Args.MessageID, job.Args.Chunk, job.ID)
 	}
 	return err
+}
+
+// endTurn ends a church's send turn here and wakes its next waiting job.
+func (s *Service) endTurn(church string) {
+	next := s.turns.done(church)
+	if next == 0 {
+		return
+	}
+	// The job told to wait may still be running for a few milliseconds,
+	// until the queue records its wait: look again until it is waiting.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for {
+			woken, err := s.queue.Wake(ctx, next)
+			if err != nil {
+				s.log.Warn("could not wake a church's next send job; it runs when its wait ends", "tenant", church, "job", next, "err", err)
+				return
+			}
+			if woken || sleepCtx(ctx, 20*time.Millisecond) != nil {
+				return
+			}
+		}
+	}()
 }
 
 // handleHolder acquires the church's handle when needed and gives it back

@@ -143,6 +143,8 @@ type Service struct {
 	// quietWait holds welcome texts for the church's quiet hours (nil:
 	// never held).
 	quietWait QuietWait
+	// turns lets one send job at a time work for a church here.
+	turns churchTurns
 }
 
 // QuietWait says how long a text must still wait for the church's quiet

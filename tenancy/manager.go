@@ -168,6 +168,15 @@ func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Hand
 	return m.acquireCounted(ctx, tenantID, acquireBackground)
 }
 
+// TryAcquireToRecord is AcquireToRecord that never waits for a connection
+// nor closes another church's pool to make one: when none is free at once
+// it fails with EUNAVAILABLE (ErrBudgetExhausted). For work that has a
+// slower way round (a receipt the queue can apply later), so that a flood
+// of it does not crowd the callers that must wait.
+func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Handle, error) {
+	return m.acquireCounted(ctx, tenantID, acquireRecordNow)
+}
+
 // acquireMode says what an acquisition may open and who it gives way to.
 type acquireMode int
 
@@ -175,6 +184,7 @@ const (
 	acquireServe      acquireMode = iota // an active church only
 	acquireRecord                        // suspended and closing churches too
 	acquireBackground                    // active only, within backgroundLimit
+	acquireRecordNow                     // as acquireRecord, without waiting or evicting
 )
 
 func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {
@@ -188,7 +198,8 @@ func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acqu
 }
 
 func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
-	suspendedToo, background := mode == acquireRecord, mode == acquireBackground
+	suspendedToo, background := mode == acquireRecord || mode == acquireRecordNow, mode == acquireBackground
+	now := mode == acquireRecordNow
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
@@ -256,6 +267,10 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		// send job holds the first), except background work: sends growing
 		// their pools would evict each other on every chunk. Background
 		// work at its limit is not starving: room freed would not let it in.
+		if now {
+			m.mu.Unlock()
+			return nil, errBudgetExhausted()
+		}
 		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit())
 		if starving || (canGrow && !background) {
 			if victim := m.popIdle(); victim != nil {

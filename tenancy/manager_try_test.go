@@ -1,0 +1,83 @@
+package tenancy_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// TryAcquireToRecord takes a free connection (opening the church's pool if
+// there is room, a suspended church's too) and otherwise fails at once,
+// without waiting and without closing another church's idle pool.
+func TestTryAcquireToRecordNeverWaits(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := b.Options()
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 2, 1
+		opts.Manager.AcquireTimeout = 30 * time.Second
+		ten := b.Open(t, opts)
+		ts := provisionMany(t, ten, "Try now", 3, 1)
+		ctx := context.Background()
+
+		first, err := ten.Manager.TryAcquireToRecord(ctx, ts[0].ID)
+		if err != nil {
+			t.Fatalf("a church with room: %v", err)
+		}
+		ping(t, first)
+
+		busy := func(id string, why string) {
+			t.Helper()
+			start := time.Now()
+			h, err := ten.Manager.TryAcquireToRecord(ctx, id)
+			if err == nil {
+				h.Release()
+				t.Fatalf("%s: got a connection; want EUNAVAILABLE", why)
+			}
+			if steeple.ErrorCode(err) != steeple.EUNAVAILABLE || !errors.Is(err, tenancy.ErrBudgetExhausted) {
+				t.Fatalf("%s: %v; want EUNAVAILABLE (budget exhausted)", why, err)
+			}
+			if took := time.Since(start); took > time.Second {
+				t.Fatalf("%s: failed after %v; want at once", why, took)
+			}
+		}
+		// Its church's one connection is in use.
+		busy(ts[0].ID, "the same church again")
+
+		// Another church takes the budget's second connection, then gives
+		// it back: its pool stays open and idle.
+		second, err := ten.Manager.Acquire(ctx, ts[1].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		second.Release()
+		// A third church would need that idle pool closed: it is not.
+		busy(ts[2].ID, "a church whose pool would need another closed")
+		if open := ten.Manager.OpenTenants(); len(open) != 2 {
+			t.Fatalf("open churches %v; want the two pools left as they were", open)
+		}
+		// What waits may still close it (the slow way round works).
+		third, err := ten.Manager.AcquireToRecord(ctx, ts[2].ID)
+		if err != nil {
+			t.Fatalf("AcquireToRecord, which may close an idle pool: %v", err)
+		}
+		ping(t, third)
+		third.Release()
+		first.Release()
+
+		// A suspended church's receipts are still recorded.
+		if _, err := ten.Registry.SetStatus(ctx, ts[0].ID, steeple.TenantSuspended, steeple.TenantActive); err != nil {
+			t.Fatal(err)
+		}
+		h, err := ten.Manager.TryAcquireToRecord(ctx, ts[0].ID)
+		if err != nil {
+			t.Fatalf("a suspended church: %v; want a handle to record with", err)
+		}
+		ping(t, h)
+		h.Release()
+	})
+}

@@ -1,0 +1,105 @@
+package webhooks
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/store"
+	"github.com/steeple-sms/steeple/telnyx"
+)
+
+// A delivery receipt is applied while the provider waits for its answer
+// when that is quick, instead of going through the queue: it is one
+// conditional UPDATE in its church's database, committed before the 2xx,
+// and applying it twice changes nothing (the second is out of order). On
+// Sunday morning receipts are two events for every text sent; queueing
+// them cost a de-duplication row, a job, a fetch and a completion, all
+// writes to the registry (on SQLite, one writer shared with the sends),
+// and left them waiting minutes behind one another.
+//
+// Anything not quick goes to the queue as before: a receipt that does not
+// name its church in its webhook URL, a church paused for a move or with
+// no connection free at once (it never waits for one: see
+// TryAcquireToRecord), and a message id the sender has not
+// recorded yet once arrivalWait has passed.
+const (
+	// arrivalWait bounds the wait for the send worker to record the
+	// message id (the provider may report a few milliseconds before it).
+	arrivalWait = 300 * time.Millisecond
+	// arrivalPoll is the pause between two looks for that id.
+	arrivalPoll = 15 * time.Millisecond
+)
+
+// applyOnArrival applies a receipt now if it can; false hands it to the
+// queue. It counts the outcome of what it applied.
+func (s *Service) applyOnArrival(ctx context.Context, ev telnyx.Event) bool {
+	if ev.EventType != telnyx.EventMessageSent && ev.EventType != telnyx.EventMessageFinalized {
+		return false
+	}
+	var p telnyx.MessagePayload
+	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
+		return false
+	}
+	tenantID := tenantInURL(p.WebhookURL)
+	if tenantID == "" {
+		return false
+	}
+	giveUp := time.Now().Add(arrivalWait)
+	for {
+		r, err := s.applyReceiptNow(ctx, tenantID, ev, &p)
+		if err != nil {
+			return false
+		}
+		switch r {
+		case arrivalUnavailable:
+			s.count(ev.EventType, OutcomeUnavailable)
+			return true
+		case arrivalDone:
+			return true
+		}
+		if time.Now().After(giveUp) {
+			return false
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(arrivalPoll):
+		}
+	}
+}
+
+type arrivalResult int
+
+const (
+	arrivalDone        arrivalResult = iota // applied or out of order (counted)
+	arrivalUnknown                          // no text with that id yet
+	arrivalUnavailable                      // no such church
+)
+
+// applyReceiptNow makes one attempt, holding the church's connection only
+// for it.
+func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telnyx.Event, p *telnyx.MessagePayload) (arrivalResult, error) {
+	h, err := s.ten.Manager.TryAcquireToRecord(ctx, tenantID)
+	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
+		return arrivalUnavailable, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	defer h.Release()
+	r, err := s.msg.ApplyReceipt(ctx, h, ev.EventType, ev.OccurredAt, p)
+	if err != nil {
+		return 0, err
+	}
+	switch r {
+	case store.ReceiptApplied:
+		s.count(ev.EventType, OutcomeApplied)
+	case store.ReceiptStale:
+		s.count(ev.EventType, OutcomeOutOfOrder)
+	default:
+		return arrivalUnknown, nil
+	}
+	return arrivalDone, nil
+}
