@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"regexp"
 	"sort"
@@ -274,8 +275,9 @@ func TestSundayScenarioSQLite(t *testing.T) {
 		t.Fatalf("exit %d\nstderr:\n%s", code, stderr)
 	}
 	got := checkLines(t, stdout, "sunday", "sqlite")
-	checkMetrics(t, got, "fleet_msgs_per_s", "ceiling_msgs_per_s", "fleet_to_ceiling_ratio", "small_church_p95_seconds",
-		"small_church_to_pace_p95", "stop_applied_p99_ms", "texts_after_stop", "receipt_lag_p99_seconds", "lost", "duplicates", "rss_mb")
+	checkMetrics(t, got, "fleet_msgs_per_s", "ceiling_msgs_per_s", "fleet_to_ceiling_ratio", "pace_bound_msgs_per_s",
+		"fleet_to_pace_bound_ratio", "busy_msgs_per_s", "small_church_p95_seconds", "small_church_to_pace_p95",
+		"small_church_to_floor_p95", "stop_applied_p99_ms", "texts_after_stop", "receipt_lag_p99_seconds", "lost", "duplicates", "rss_mb")
 	for _, m := range []string{"lost", "duplicates", "texts_after_stop"} {
 		if v := got[m]["value"]; v != json.Number("0") {
 			t.Errorf("%s = %v, want 0", m, v)
@@ -321,5 +323,23 @@ func TestFleetScenarioPostgres(t *testing.T) {
 	checkCleanedUp(t, stderr)
 	if !strings.Contains(stderr, "dropped 3 tenant databases") {
 		t.Errorf("the moved churches' databases were not dropped:\n%s", stderr)
+	}
+}
+
+// The Sunday bounds: the largest church's pace bounds the fleet's rate,
+// and the ceiling rate bounds when the 95th percentile small church can be
+// done (the smallest 95 % of them all sent first).
+func TestSundayBounds(t *testing.T) {
+	fleet := []*sundayChurch{{members: 300}, {members: 50}, {members: 1000}, {members: 100}}
+	pace, floor := sundayBounds(fleet, 1450, 100, 75)
+	if want := 1450 / (999.0 / 75); math.Abs(pace-want) > 1e-9 {
+		t.Errorf("pace bound %v; want %v (1,450 texts over the 1,000-member church's 13.3 s)", pace, want)
+	}
+	if floor != 4.5 {
+		t.Errorf("small-church floor %v; want 4.5 s (all 450 small-church texts at 100 a second)", floor)
+	}
+	// A fast ceiling leaves the pace of the largest small church.
+	if _, floor := sundayBounds(fleet, 1450, 1e6, 75); math.Abs(floor-299.0/75) > 1e-9 {
+		t.Errorf("small-church floor at a fast ceiling %v; want 299/75 s", floor)
 	}
 }

@@ -202,12 +202,18 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		extra = append(extra, kv{"kill_after_s", roundTo(kill.at.Seconds(), 2)})
 	}
 	fleetRate := float64(res.sent) / res.span.Seconds()
+	paceBound, smallFloor := sundayBounds(fleet, res.sent, ceiling, registeredRate)
 	r.out.metric("fleet_msgs_per_s", fleetRate, "msgs/s", append(extra, kv{"seconds", roundTo(res.span.Seconds(), 2)})...)
 	r.out.metric("ceiling_msgs_per_s", ceiling, "msgs/s", extra...)
 	r.out.metric("fleet_to_ceiling_ratio", fleetRate/ceiling, "ratio", extra...)
+	r.out.metric("pace_bound_msgs_per_s", paceBound, "msgs/s", extra...)
+	r.out.metric("fleet_to_pace_bound_ratio", fleetRate/paceBound, "ratio", extra...)
+	r.out.metric("busy_msgs_per_s", res.busyRate, "msgs/s", append(extra, kv{"seconds", roundTo(res.busySpan.Seconds(), 2)})...)
 	r.out.metric("small_church_p95_seconds", percentile(res.smallSeconds, 95), "s",
-		append(extra, kv{"small_churches", len(res.smallSeconds)}, kv{"pace_allows_p95_seconds", roundTo(percentile(res.smallPace, 95), 2)})...)
+		append(extra, kv{"small_churches", len(res.smallSeconds)}, kv{"pace_allows_p95_seconds", roundTo(percentile(res.smallPace, 95), 2)},
+			kv{"floor_p95_seconds", roundTo(smallFloor, 2)})...)
 	r.out.metric("small_church_to_pace_p95", percentile(res.smallRatio, 95), "ratio", extra...)
+	r.out.metric("small_church_to_floor_p95", percentile(res.smallSeconds, 95)/smallFloor, "ratio", extra...)
 	r.out.metric("stop_applied_p99_ms", percentile(res.stopMS, 99), "ms", append(extra, kv{"stops", len(stops)}, kv{"applied", len(res.stopMS)},
 		kv{"p50_ms", roundTo(percentile(res.stopMS, 50), 1)})...)
 	r.out.metric("texts_after_stop", float64(res.afterStop), "texts", extra...)

@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -67,6 +69,9 @@ func unfinished(ctx context.Context, ten *tenancy.Tenancy, id string) (int, erro
 	return n, err
 }
 
+// registeredRate is messaging's default registered pace, which the run uses.
+const registeredRate = 75.0
+
 // sundayResult is what the churches' databases and the simulator's record say.
 type sundayResult struct {
 	sent       int           // texts the simulator accepted from the fleet
@@ -78,6 +83,10 @@ type sundayResult struct {
 	// Churches of at most 300 recipients: asked → their last text, what
 	// their number's pace allows for their size, and the ratio.
 	smallSeconds, smallPace, smallRatio []float64
+	// busyRate is texts a second until the last small church was done,
+	// over busySpan: the pipeline's rate while the whole fleet sends.
+	busyRate float64
+	busySpan time.Duration
 }
 
 // countSunday compares every church's recipients with the simulator's
@@ -94,7 +103,8 @@ func countSunday(ctx context.Context, ten *tenancy.Tenancy, s *sundayStack, flee
 		first = minTime(first, c.asked)
 	}
 	var last time.Time
-	for _, m := range s.sim.Messages() {
+	messages := s.sim.Messages()
+	for _, m := range messages {
 		byID[m.ID] = m
 		perPair[[2]string{m.From, m.To}]++
 		sentTo[[2]string{m.From, m.To}] = append(sentTo[[2]string{m.From, m.To}], m.ReceivedAt)
@@ -114,7 +124,7 @@ func countSunday(ctx context.Context, ten *tenancy.Tenancy, s *sundayStack, flee
 	for _, st := range stops {
 		stopped[st.church.id+"/"+st.phone] = st
 	}
-	registered := 75.0 // messaging's default registered rate, which the run uses
+	var busyEnd time.Time
 	for _, c := range fleet {
 		applied, err := countChurch(ctx, ten, c, byID, stopped, res)
 		if err != nil {
@@ -131,11 +141,21 @@ func countSunday(ctx context.Context, ten *tenancy.Tenancy, s *sundayStack, flee
 		}
 		if c.members <= 300 {
 			took := lastFrom[c.number].Sub(c.asked).Seconds()
-			pace := float64(c.members-1) / registered
+			pace := float64(c.members-1) / registeredRate
 			res.smallSeconds = append(res.smallSeconds, took)
 			res.smallPace = append(res.smallPace, pace)
 			res.smallRatio = append(res.smallRatio, took/pace)
+			busyEnd = maxTime(busyEnd, lastFrom[c.number])
 		}
+	}
+	if res.busySpan = busyEnd.Sub(first); res.busySpan > 0 {
+		n := 0
+		for _, m := range messages {
+			if !m.ReceivedAt.After(busyEnd) {
+				n++
+			}
+		}
+		res.busyRate = float64(n) / res.busySpan.Seconds()
 	}
 	return res, nil
 }
@@ -205,6 +225,13 @@ func countChurch(ctx context.Context, ten *tenancy.Tenancy, c *sundayChurch, byI
 		}
 	}
 	return applied, rows.Err()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -291,4 +318,38 @@ func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
 		len(queued), percentile(queued, 50), percentile(queued, 99), percentile(applying, 50), percentile(applying, 99), retried)
 	r.logf("members' texts (priority 1): slowest %.2fs (%s)", slowest, slowestAt)
 	return nil
+}
+
+// sundayBounds are what no implementation could beat in this run, for the
+// two figures the machine and the fleet's shape bound:
+//
+//   - paceBound: texts ÷ the time the largest church's own number needs at
+//     its pace. fleet_msgs_per_s spans until the last text, and the
+//     largest church's last text cannot leave earlier than that.
+//   - smallFloorP95: the 95th percentile small church cannot be done
+//     before the smallest 95 % of the small churches' texts have all been
+//     sent, at the ceiling rate (sends with no bookkeeping), nor before
+//     its own pace allows.
+func sundayBounds(fleet []*sundayChurch, sent int, ceiling, rate float64) (paceBound, smallFloorP95 float64) {
+	longest := 0.0
+	var small []int
+	for _, c := range fleet {
+		longest = max(longest, float64(c.members-1)/rate)
+		if c.members <= 300 {
+			small = append(small, c.members)
+		}
+	}
+	if longest > 0 {
+		paceBound = float64(sent) / longest
+	}
+	if len(small) == 0 || ceiling <= 0 {
+		return paceBound, 0
+	}
+	slices.Sort(small)
+	k := int(math.Ceil(0.95 * float64(len(small))))
+	sum := 0
+	for _, n := range small[:k] {
+		sum += n
+	}
+	return paceBound, max(float64(sum)/ceiling, float64(small[k-1]-1)/rate)
 }
