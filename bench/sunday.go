@@ -62,6 +62,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	processes := fl.Int("processes", 0, "run the queue in this many `steeple serve` child processes (0: inside the bench; 2 or more: --backend postgres)")
 	killAfter := fl.Duration("kill-after", 0, "SIGKILL the first server process this long into the storm and start it again at once (needs --processes)")
 	waitLimit := fl.Duration("wait-limit", 10*time.Minute, "give up when the fleet is not done this long after the broadcasts are created")
+	dbMaxConns := fl.Int("db-max-conns", config.Default().DBMaxConns, "on PostgreSQL, each process's budget of church database connections (STEEPLE_DB_MAX_CONNS)")
 	rescueAfter := fl.Duration("rescue-after", 30*time.Second, "the servers' STEEPLE_JOB_RESCUE_AFTER: how long a killed server's sends wait (STEEPLE_SEND_JOB_TIMEOUT is two thirds of it)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
@@ -70,8 +71,8 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 {
-		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0"}
+	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 || *dbMaxConns < 1 {
+		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0, --db-max-conns ≥ 1"}
 	}
 	if err := checkProcessFlags(b, *processes, *killAfter, *rescueAfter); err != nil {
 		return err
@@ -92,7 +93,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	mc := tenancy.ManagerConfig{MaxConns: def.MaxOpenTenants, MaxPerTenant: def.DBMaxConnsPerTenant, MaxPools: def.MaxOpenTenants,
 		IdleTimeout: time.Minute, AcquireTimeout: 30 * time.Second}
 	if b == steeple.BackendPostgres {
-		mc.MaxConns, mc.MaxPools = def.DBMaxConns, def.DBMaxConns
+		mc.MaxConns, mc.MaxPools = *dbMaxConns, *dbMaxConns
 	}
 	ten, closeTen, err := e.open(ctx, e.options(def.RegistryMaxConns, mc, store.Schema()))
 	if err != nil {
@@ -104,7 +105,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	fleet, total := sundaySizes(rng, *nChurches, *bigMax)
 	var stack *sundayStack
 	if *processes > 0 {
-		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter})
+		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter, dbMaxConns: *dbMaxConns})
 	} else {
 		stack, err = startSundayApp(ctx, ten, total, *workers, *eventWorkers)
 	}
@@ -224,7 +225,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if conns != nil {
 		conns.stop()
 		r.out.metric("max_db_connections", float64(conns.max()), "conns",
-			append(extra, kv{"budget", max(1, *processes) * (def.DBMaxConns + def.RegistryMaxConns)})...)
+			append(extra, kv{"budget", max(1, *processes) * (*dbMaxConns + def.RegistryMaxConns)})...)
 	}
 	if *processes > 0 {
 		stack.serverFigures(r, extra)

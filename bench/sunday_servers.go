@@ -55,10 +55,10 @@ type serverSettings struct {
 	keysFile, simRoot, simKey          string
 	workers, eventWorkers              int
 	rescueAfter                        time.Duration
+	dbMaxConns                         int
 }
 
 func (s serverSettings) environ(addr string) []string {
-	def := config.Default()
 	vars := map[string]string{
 		"STEEPLE_ADDR":                         addr,
 		"STEEPLE_PUBLIC_URL":                   "http://" + addr,
@@ -82,7 +82,7 @@ func (s serverSettings) environ(addr string) []string {
 		// (docs/benchmarks.md: raise --rescue-after to rule that out).
 		"STEEPLE_JOB_RESCUE_AFTER": s.rescueAfter.String(),
 		"STEEPLE_SEND_JOB_TIMEOUT": (s.rescueAfter * 2 / 3).String(),
-		"STEEPLE_DB_MAX_CONNS":     strconv.Itoa(def.DBMaxConns),
+		"STEEPLE_DB_MAX_CONNS":     strconv.Itoa(s.dbMaxConns),
 		"STEEPLE_LOG_LEVEL":        "info",
 	}
 	if s.registryURL != "" {

@@ -261,6 +261,13 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		if err != nil {
 			return err
 		}
+		// Hold the church's connection across the call, so that recording
+		// what the provider answered never waits for one: a job cut off by
+		// its timeout while waiting there could outlive the queue's rescue
+		// time, and be run again beside itself (a duplicate text).
+		if _, err := hh.get(ctx); err != nil {
+			return err
+		}
 		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
 		id, err := s.provider.Send(sctx, Outbound{From: out.From, To: out.To, Text: out.Text, MediaURLs: out.MediaURLs, WebhookURL: webhook})
@@ -381,13 +388,20 @@ func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string
 	}
 }
 
-// pause sleeps, giving the church's handle back first if the wait is long.
+// pause sleeps, giving the church's handle back first if the wait is long
+// (a slow rate's second or more). The short waits between texts at a
+// registered pace keep it: given back, the idle pool was closed by another
+// church's job to open its own, and reopened a moment later — on
+// PostgreSQL a new server process for every text.
 func (s *Service) pause(ctx context.Context, hh *handleHolder, wait time.Duration) error {
-	if wait > 20*time.Millisecond {
+	if wait > longPause {
 		hh.release()
 	}
 	return s.sleep(ctx, wait)
 }
+
+// longPause is the least wait for a slot that gives the handle back.
+const longPause = 250 * time.Millisecond
 
 // interval spaces sends for a rate, with 2% to spare so that jitter between
 // the claim and the provider's receipt never puts one more message into a
