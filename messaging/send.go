@@ -50,8 +50,10 @@ func (s *Service) endTurn(church string) {
 	}
 	// The job told to wait may still be running for a few milliseconds,
 	// until the queue records its wait: look again until it is waiting.
+	// (Not for long: one that outlived its wait and runs in another
+	// process needs no waking.)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		for {
 			woken, err := s.queue.Wake(ctx, next)
