@@ -190,7 +190,11 @@ const (
 func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {
 	h, err := m.acquire(ctx, tenantID, mode)
 	if err != nil {
-		m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
+		// A try that found no free connection is not an acquisition that
+		// failed: nobody waited, and the caller has another way round.
+		if mode != acquireRecordNow || !errors.Is(err, ErrBudgetExhausted) {
+			m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
+		}
 		return h, err
 	}
 	noteChurch(ctx, tenantID)
@@ -262,15 +266,15 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			}
 			return m.connect(ctx, t, p, true)
 		}
+		if now { // no waiting, no closing another church's pool
+			m.mu.Unlock()
+			return nil, errBudgetExhausted()
+		}
 		// A church with no connection at all may close another's idle pool;
 		// so may a busy church's second caller (a STOP or a page while its
 		// send job holds the first), except background work: sends growing
 		// their pools would evict each other on every chunk. Background
 		// work at its limit is not starving: room freed would not let it in.
-		if now {
-			m.mu.Unlock()
-			return nil, errBudgetExhausted()
-		}
 		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit())
 		if starving || (canGrow && !background) {
 			if victim := m.popIdle(); victim != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -20,6 +22,8 @@ func TestTryAcquireToRecordNeverWaits(t *testing.T) {
 		opts := b.Options()
 		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 2, 1
 		opts.Manager.AcquireTimeout = 30 * time.Second
+		metrics := prometheus.NewRegistry()
+		opts.Metrics = metrics
 		ten := b.Open(t, opts)
 		ts := provisionMany(t, ten, "Try now", 3, 1)
 		ctx := context.Background()
@@ -60,6 +64,11 @@ func TestTryAcquireToRecordNeverWaits(t *testing.T) {
 		if open := ten.Manager.OpenTenants(); len(open) != 2 {
 			t.Fatalf("open churches %v; want the two pools left as they were", open)
 		}
+		// Operators read acquisition errors as the budget running out for
+		// someone who waited: a try that found no room is not one.
+		if n := acquireErrors(t, metrics); n != 0 {
+			t.Fatalf("%v acquisition errors counted for tries; want 0", n)
+		}
 		// What waits may still close it (the slow way round works).
 		third, err := ten.Manager.AcquireToRecord(ctx, ts[2].ID)
 		if err != nil {
@@ -80,4 +89,22 @@ func TestTryAcquireToRecordNeverWaits(t *testing.T) {
 		ping(t, h)
 		h.Release()
 	})
+}
+
+// acquireErrors sums steeple_tenant_acquire_errors_total (0 before any).
+func acquireErrors(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() == "steeple_tenant_acquire_errors_total" {
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return sum
 }
