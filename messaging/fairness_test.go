@@ -50,15 +50,16 @@ func TestSmallChurchNotHeldBehindBigOne(t *testing.T) {
 // (three chunks, paced at 25 a second) holds one worker and two small
 // churches that ask just after it are done within seconds, not after its
 // first two chunks (8 s). The chunk ending its turn wakes the next one, so
-// the big church's texts still go out at its pace, with no gap of the
-// minute a woken-never chunk would wait.
+// the big church's texts still go out at its pace, without the seconds an
+// unwoken chunk waits before it looks again.
 func TestChurchJobsTakeTurns(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
 			// A long slice: the turns, not the slices, are what let the
-			// small churches in.
-			Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },
+			// small churches in. A long wait for an unwoken turn: the
+			// wakes, not the waits running out, are what keep the pace.
+			Messaging: func(c *messaging.Config) { c.SendSlice, c.TurnWait = time.Minute, time.Minute },
 			Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 2 }})
 		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
 		small := []*testkit.Church{

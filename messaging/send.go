@@ -30,7 +30,7 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) er
 	if !svc.turns.take(church, job.ID) {
 		// Another job of the church is sending here: wait in the queue
 		// (not an attempt) until it ends and wakes this one.
-		return river.JobSnooze(turnWait)
+		return river.JobSnooze(svc.cfg.TurnWait)
 	}
 	defer svc.endTurn(church)
 	err := svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
@@ -48,20 +48,21 @@ func (s *Service) endTurn(church string) {
 	if next == 0 {
 		return
 	}
-	// The job told to wait may still be running for a few milliseconds,
-	// until the queue records its wait: look again until it is waiting.
-	// (Not for long: one that outlived its wait and runs in another
-	// process needs no waking.)
+	// The job told to wait is still running until the queue records its
+	// wait (milliseconds, or seconds when the registry is busy): look
+	// again, less and less often, until it is waiting. (A job that
+	// outlived its wait and runs elsewhere is woken when it ends, and then
+	// finds nothing left to send.)
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnWait)
 		defer cancel()
-		for {
+		for pause := 20 * time.Millisecond; ; pause = min(2*pause, time.Second) {
 			woken, err := s.queue.Wake(ctx, next)
 			if err != nil {
 				s.log.Warn("could not wake a church's next send job; it runs when its wait ends", "tenant", church, "job", next, "err", err)
 				return
 			}
-			if woken || sleepCtx(ctx, 20*time.Millisecond) != nil {
+			if woken || sleepCtx(ctx, pause) != nil {
 				return
 			}
 		}

@@ -57,6 +57,11 @@ type Config struct {
 	// 20,000, paced per number, then takes turns with the churches that
 	// broadcast after it instead of holding every worker until it is done.
 	SendSlice time.Duration
+	// TurnWait is how long a send job waits for its church's turn in this
+	// process when no job wakes it (default 3 s): short, since a waiting
+	// job costs the queue only a fetch and a write each time it comes
+	// back. See churchTurns.
+	TurnWait time.Duration
 	// LookupIP resolves the host of a media URL given through the API, to
 	// refuse internal addresses (nil: the system resolver).
 	LookupIP func(ctx context.Context, host string) ([]net.IPAddr, error)
@@ -86,6 +91,9 @@ func (c Config) withDefaults() Config {
 	if c.SendSlice == 0 {
 		c.SendSlice = d.SendSlice
 	}
+	if c.TurnWait == 0 {
+		c.TurnWait = d.TurnWait
+	}
 	if c.SweepEvery == 0 {
 		c.SweepEvery = d.SweepEvery
 	}
@@ -104,7 +112,7 @@ func (c Config) validate() error {
 	if c.UnregisteredDailyCap < 0 {
 		fields["unregistered_daily_cap"] = "may not be negative"
 	}
-	if c.CapRecheck < 0 || c.SweepAge < 0 || c.JobTimeout < 0 || c.SweepEvery < 0 || c.SendSlice < 0 {
+	if c.CapRecheck < 0 || c.SweepAge < 0 || c.JobTimeout < 0 || c.SweepEvery < 0 || c.SendSlice < 0 || c.TurnWait < 0 {
 		fields["durations"] = "may not be negative"
 	}
 	for _, b := range c.RetryBackoff {
@@ -128,6 +136,7 @@ func DefaultConfig() Config {
 		CapRecheck:   15 * time.Minute,
 		SweepEvery:   time.Minute,
 		SendSlice:    2 * time.Second,
+		TurnWait:     3 * time.Second,
 	}
 }
 

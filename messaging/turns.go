@@ -3,7 +3,6 @@ package messaging
 import (
 	"slices"
 	"sync"
-	"time"
 )
 
 // churchTurns lets one send job at a time work for a church in this
@@ -13,18 +12,15 @@ import (
 // use: with 40 workers and a church of 5,000 (50 jobs), most workers sat
 // in that wait while small churches queued. A job that finds its church's
 // turn taken gives its worker back and waits in the queue; the job ending
-// its turn wakes the next one (turnWait bounds the wait should that wake
-// be lost with a process). Across processes the registry's pacing keeps
-// the number's pace.
+// its turn wakes the next one. Config.TurnWait bounds the wait when no wake
+// comes: the woken job may have run in another process, whose end wakes
+// that process's waiters, not this one's (or this process died). Across
+// processes the registry's pacing keeps the number's pace.
 type churchTurns struct {
 	mu      sync.Mutex
 	busy    map[string]bool
 	waiting map[string][]int64 // church id → its jobs waiting here, oldest first
 }
-
-// turnWait is how long a job waits for its church's turn when no job
-// wakes it.
-const turnWait = time.Minute
 
 // take claims the church's turn for job; false means another job of the
 // church is running here, and job now waits for it.
