@@ -70,8 +70,8 @@ func (s *Service) endTurn(church string) {
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
-// while the worker waits for its pacing slot, so a paced send does not sit
-// on a budgeted connection.
+// while the worker waits long for its pacing slot (see pause), so a slow
+// paced send does not sit on a budgeted connection.
 type handleHolder struct {
 	ten *tenancy.Tenancy
 	id  string

@@ -139,68 +139,6 @@ func (m *Manager) OpenTenants() []string {
 	return out
 }
 
-// Acquire returns a handle on the tenant's database. Errors: EINVALID for a
-// malformed id, ENOTFOUND for an unknown or deleted church, ESUSPENDED for a
-// suspended one, ESCHEMA when its database is newer than this binary, and
-// EUNAVAILABLE (wrapping ErrBudgetExhausted) when no connection came free
-// before ctx's deadline — or before AcquireTimeout if ctx has none.
-func (m *Manager) Acquire(ctx context.Context, tenantID string) (*Handle, error) {
-	return m.acquireCounted(ctx, tenantID, acquireServe)
-}
-
-// AcquireToRecord is Acquire that also opens a suspended (or closed, not
-// yet purged) church's
-// database, to record what its members did meanwhile (a STOP, a delivery
-// receipt): suspension stops serving the church, not its members' choices
-// from counting. Nothing may be sent with the handle's church while it is
-// suspended; the send pipeline acquires with Acquire and stops there.
-func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle, error) {
-	return m.acquireCounted(ctx, tenantID, acquireRecord)
-}
-
-// AcquireBackground is Acquire for bulk work (a broadcast's send jobs)
-// that leaves room for the rest: it opens a connection only while fewer
-// than backgroundLimit connections are counted against the budget, so a
-// quarter of it stays for STOPs, receipts and pages however many send
-// workers there are. It may still use an idle connection its church's
-// pool already has.
-func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
-	return m.acquireCounted(ctx, tenantID, acquireBackground)
-}
-
-// TryAcquireToRecord is AcquireToRecord that never waits for a connection
-// nor closes another church's pool to make one: when none is free at once
-// it fails with EUNAVAILABLE (ErrBudgetExhausted). For work that has a
-// slower way round (a receipt the queue can apply later), so that a flood
-// of it does not crowd the callers that must wait.
-func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Handle, error) {
-	return m.acquireCounted(ctx, tenantID, acquireRecordNow)
-}
-
-// acquireMode says what an acquisition may open and who it gives way to.
-type acquireMode int
-
-const (
-	acquireServe      acquireMode = iota // an active church only
-	acquireRecord                        // suspended and closing churches too
-	acquireBackground                    // active only, within backgroundLimit
-	acquireRecordNow                     // as acquireRecord, without waiting or evicting
-)
-
-func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {
-	h, err := m.acquire(ctx, tenantID, mode)
-	if err != nil {
-		// A try that found no free connection is not an acquisition that
-		// failed: nobody waited, and the caller has another way round.
-		if mode != acquireRecordNow || !errors.Is(err, ErrBudgetExhausted) {
-			m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
-		}
-		return h, err
-	}
-	noteChurch(ctx, tenantID)
-	return h, nil
-}
-
 func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
 	suspendedToo, background := mode == acquireRecord || mode == acquireRecordNow, mode == acquireBackground
 	now := mode == acquireRecordNow

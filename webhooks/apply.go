@@ -137,23 +137,30 @@ func (s *Service) applyInbound(ctx context.Context, h *tenancy.Handle, ev EventA
 
 func (s *Service) applyReceipt(ctx context.Context, h *tenancy.Handle, ev EventArgs, p *telnyx.MessagePayload) error {
 	r, err := s.msg.ApplyReceipt(ctx, h, ev.EventType, ev.OccurredAt, p)
-	if err != nil {
+	if err != nil || s.countReceipt(ev.EventType, r) {
 		return err
 	}
+	// The provider may report before the send worker has recorded the
+	// message id: look again shortly, for a while.
+	if s.cfg.Now().Sub(ev.OccurredAt) < s.cfg.ReceiptGrace {
+		return river.JobSnooze(s.cfg.RetryEvery)
+	}
+	s.count(ev.EventType, OutcomeUnknownID)
+	return nil
+}
+
+// countReceipt counts a receipt applied or out of order; false means no
+// text has its id (yet), which the caller counts when it gives up.
+func (s *Service) countReceipt(eventType string, r store.ReceiptResult) bool {
 	switch r {
 	case store.ReceiptApplied:
-		s.count(ev.EventType, OutcomeApplied)
+		s.count(eventType, OutcomeApplied)
 	case store.ReceiptStale:
-		s.count(ev.EventType, OutcomeOutOfOrder)
-	case store.ReceiptUnknown:
-		// The provider may report before the send worker has recorded the
-		// message id: look again shortly, for a while.
-		if s.cfg.Now().Sub(ev.OccurredAt) < s.cfg.ReceiptGrace {
-			return river.JobSnooze(s.cfg.RetryEvery)
-		}
-		s.count(ev.EventType, OutcomeUnknownID)
+		s.count(eventType, OutcomeOutOfOrder)
+	default:
+		return false
 	}
-	return nil
+	return true
 }
 
 // PruneArgs is the periodic job forgetting old event ids.

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple"
-	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 )
 
@@ -48,15 +47,11 @@ func (s *Service) applyOnArrival(ctx context.Context, ev telnyx.Event) bool {
 	}
 	giveUp := time.Now().Add(arrivalWait)
 	for {
-		r, err := s.applyReceiptNow(ctx, tenantID, ev, &p)
+		done, err := s.applyReceiptNow(ctx, tenantID, ev, &p)
 		if err != nil {
 			return false
 		}
-		switch r {
-		case arrivalUnavailable:
-			s.count(ev.EventType, OutcomeUnavailable)
-			return true
-		case arrivalDone:
+		if done {
 			return true
 		}
 		if time.Now().After(giveUp) {
@@ -70,36 +65,21 @@ func (s *Service) applyOnArrival(ctx context.Context, ev telnyx.Event) bool {
 	}
 }
 
-type arrivalResult int
-
-const (
-	arrivalDone        arrivalResult = iota // applied or out of order (counted)
-	arrivalUnknown                          // no text with that id yet
-	arrivalUnavailable                      // no such church
-)
-
 // applyReceiptNow makes one attempt, holding the church's connection only
-// for it.
-func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telnyx.Event, p *telnyx.MessagePayload) (arrivalResult, error) {
+// for it, and counts its outcome; false means no text has that id yet.
+func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telnyx.Event, p *telnyx.MessagePayload) (bool, error) {
 	h, err := s.ten.Manager.TryAcquireToRecord(ctx, tenantID)
 	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
-		return arrivalUnavailable, nil
+		s.count(ev.EventType, OutcomeUnavailable)
+		return true, nil
 	}
 	if err != nil {
-		return 0, err
+		return false, err
 	}
 	defer h.Release()
 	r, err := s.msg.ApplyReceipt(ctx, h, ev.EventType, ev.OccurredAt, p)
 	if err != nil {
-		return 0, err
+		return false, err
 	}
-	switch r {
-	case store.ReceiptApplied:
-		s.count(ev.EventType, OutcomeApplied)
-	case store.ReceiptStale:
-		s.count(ev.EventType, OutcomeOutOfOrder)
-	default:
-		return arrivalUnknown, nil
-	}
-	return arrivalDone, nil
+	return s.countReceipt(ev.EventType, r), nil
 }
