@@ -3,9 +3,11 @@ package webhooks
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 )
 
@@ -18,11 +20,18 @@ import (
 // writes to the registry (on SQLite, one writer shared with the sends),
 // and left them waiting minutes behind one another.
 //
+// A member's text (a STOP above all) is applied on arrival the same way
+// when its church's connection is free at once (acceptInbound): storing it
+// is keyed on the provider's message id, so applying it again changes
+// nothing, and its event id is then recorded alone, so that the provider's
+// retry is still answered as a duplicate. Its answer (a STOP's
+// confirmation) is queued as a send job as before.
+//
 // Anything not quick goes to the queue as before: a receipt that does not
-// name its church in its webhook URL, a church paused for a move or with
-// no connection free at once (it never waits for one: see
-// TryAcquireToRecord), and a message id the sender has not
-// recorded yet once arrivalWait has passed.
+// name its church in its webhook URL, a text to a number no church owns,
+// a church paused for a move or with no connection free at once (it never
+// waits for one: see TryAcquireToRecord), and a message id the sender has
+// not recorded yet once arrivalWait has passed.
 const (
 	// arrivalWait bounds the wait for the send worker to record the
 	// message id (the provider may report a few milliseconds before it).
@@ -82,4 +91,58 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 		return false, err
 	}
 	return s.countReceipt(ev.EventType, r), nil
+}
+
+// acceptInbound takes a member's text: applied now if its church's
+// connection is free at once, else queued. The answer and the counts are
+// those of the queued path: "duplicate" for an event id seen before, and
+// the apply's own outcome (applied, or duplicate for a text stored before
+// under another event id).
+func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, error) {
+	res := s.inboundNow(ctx, ev)
+	var err error
+	if res != nil {
+		err = s.commits.record(ctx, ev.ID)
+	} else {
+		err = s.commits.add(ctx, s.JobArgs(ev))
+	}
+	seen := errors.Is(err, errSeen)
+	if err != nil && !seen {
+		return "", err
+	}
+	switch {
+	case res != nil && !res.Duplicate:
+		s.count(ev.EventType, OutcomeApplied)
+	case res != nil && !seen:
+		s.count(ev.EventType, OutcomeDuplicate) // the same text under a new event id
+	}
+	if seen {
+		s.count(ev.EventType, OutcomeDuplicate)
+		return OutcomeDuplicate, nil
+	}
+	s.count(ev.EventType, OutcomeAccepted)
+	return OutcomeAccepted, nil
+}
+
+// inboundNow applies a member's text if that is quick; nil leaves it to
+// the queue (which also counts what cannot be applied at all).
+func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) *store.InboundResult {
+	var p telnyx.MessagePayload
+	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
+		return nil
+	}
+	tenantID, err := s.route(ctx, ev.EventType, &p)
+	if err != nil {
+		return nil
+	}
+	h, err := s.ten.Manager.TryAcquireToRecord(ctx, tenantID)
+	if err != nil {
+		return nil
+	}
+	defer h.Release()
+	res, err := s.inbox.ApplyInbound(ctx, h, &p)
+	if err != nil {
+		return nil
+	}
+	return res
 }

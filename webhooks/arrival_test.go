@@ -8,6 +8,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/webhooks"
@@ -45,6 +46,36 @@ func TestReceiptsAppliedOnArrival(t *testing.T) {
 		// receipts may be.
 		if sent := metric(t, s, telnyx.EventMessageSent, webhooks.OutcomeApplied) + metric(t, s, telnyx.EventMessageSent, webhooks.OutcomeOutOfOrder); queued != 3-int(sent) {
 			t.Fatalf("%d receipts queued, %v message.sent applied on arrival; want every other one of the 6 applied on arrival", queued, sent)
+		}
+	})
+}
+
+// A member's STOP is applied while the provider waits for its answer: in a
+// server with no event workers, the member is opted out by the time the
+// webhook has been answered, and Steeple's confirmation (the provider
+// answers only the bare keyword) is sent: send jobs are not event workers.
+// The next broadcast skips them.
+func TestStopAppliedOnArrival(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Tune: func(tu *app.Tuning) { tu.Queue.EventWorkers = 0 }})
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
+		dee := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(1), OptedIn: true})
+		eli := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Eli", Phone: testkit.Phone(2), OptedIn: true})
+		inbound(t, s, testkit.Phone(1), c.Number, " Stop. 🙏")
+		// No waiting: the webhook's answer came after the STOP was applied.
+		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 1 {
+			t.Fatalf("%v texts applied; want 1", got)
+		}
+		th := waitConversationWith(t, s, c, testkit.Phone(1), 1)
+		if answers := waitAnswers(t, s, c, th.ID, 1); answers[0].Purpose != store.KeywordStop {
+			t.Fatalf("answer %+v; want the STOP confirmation", answers[0])
+		}
+		bid := c.API(s).BroadcastAll(t, "Picnic on Saturday")
+		v := waitRecipient(t, s, c, bid, eli, steeple.RecipientDelivered)
+		if r := v.Recipient(dee); r != nil && r.Status != steeple.RecipientSkipped {
+			t.Fatalf("Dee in a broadcast after STOP: %+v", r)
 		}
 	})
 }

@@ -29,14 +29,24 @@ type groupCommit struct {
 }
 
 type pendingEvent struct {
-	args EventArgs
-	seen bool
-	done chan error
+	args   EventArgs
+	idOnly bool // the event was applied on arrival: no job
+	seen   bool
+	done   chan error
 }
 
 // add commits one event; it returns errSeen for an id seen before.
 func (g *groupCommit) add(ctx context.Context, args EventArgs) error {
-	p := &pendingEvent{args: args, done: make(chan error, 1)}
+	return g.wait(ctx, &pendingEvent{args: args, done: make(chan error, 1)})
+}
+
+// record commits the id alone of an event already applied, so that the
+// provider's retry of it is known as one; errSeen as add.
+func (g *groupCommit) record(ctx context.Context, eventID string) error {
+	return g.wait(ctx, &pendingEvent{args: EventArgs{EventID: eventID}, idOnly: true, done: make(chan error, 1)})
+}
+
+func (g *groupCommit) wait(ctx context.Context, p *pendingEvent) error {
 	g.mu.Lock()
 	g.queue = append(g.queue, p)
 	if !g.running {
@@ -79,7 +89,7 @@ func (g *groupCommit) drain() {
 }
 
 // commit writes a batch: the id rows, then the jobs of the ids not seen
-// before, in one transaction.
+// before (and not applied already), in one transaction.
 func (g *groupCommit) commit(batch []*pendingEvent) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -91,7 +101,7 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 			if err != nil {
 				return nil, err
 			}
-			if p.seen = !fresh; !p.seen {
+			if p.seen = !fresh; !p.seen && !p.idOnly {
 				params = append(params, river.InsertManyParams{Args: p.args})
 			}
 		}

@@ -1,9 +1,9 @@
 // Package webhooks takes provider events in and routes each to exactly one
 // church in constant time. Receiving is cheap and durable: verify the
 // signature, de-duplicate on the event id and queue the event, in one
-// registry transaction — or, for a delivery receipt naming its church,
-// apply it at once when that is quick (see arrival.go). A queued event is
-// then applied by a worker:
+// registry transaction — or, for a member's text or a delivery receipt
+// naming its church, apply it at once when that is quick (see arrival.go).
+// A queued event is then applied by a worker:
 // an inbound text goes to the church owning the receiving number (the
 // registry's phone-number index); a delivery receipt goes to the church
 // named in the message's own webhook URL, which Steeple set when sending
@@ -181,6 +181,9 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 	if err := readable(&ev); err != nil {
 		s.count(ev.EventType, OutcomeMalformed)
 		return OutcomeMalformed, steeple.Errorf(steeple.EINVALID, "malformed webhook: %v", err)
+	}
+	if ev.EventType == telnyx.EventMessageReceived {
+		return s.acceptInbound(ctx, ev)
 	}
 	if s.applyOnArrival(ctx, ev) {
 		s.count(ev.EventType, OutcomeAccepted)
