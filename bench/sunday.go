@@ -63,6 +63,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	killAfter := fl.Duration("kill-after", 0, "SIGKILL the first server process this long into the storm and start it again at once (needs --processes)")
 	waitLimit := fl.Duration("wait-limit", 10*time.Minute, "give up when the fleet is not done this long after the broadcasts are created")
 	dbMaxConns := fl.Int("db-max-conns", config.Default().DBMaxConns, "on PostgreSQL, each process's budget of church database connections (STEEPLE_DB_MAX_CONNS)")
+	registryConns := fl.Int("registry-max-conns", config.Default().RegistryMaxConns, "each process's registry pool, shared with the job queue (STEEPLE_REGISTRY_MAX_CONNS)")
 	rescueAfter := fl.Duration("rescue-after", 30*time.Second, "the servers' STEEPLE_JOB_RESCUE_AFTER: how long a killed server's sends wait (STEEPLE_SEND_JOB_TIMEOUT is two thirds of it)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
@@ -71,8 +72,8 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
-	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 || *dbMaxConns < 1 {
-		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0, --db-max-conns ≥ 1"}
+	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 || *dbMaxConns < 1 || *registryConns < 2 {
+		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0, --db-max-conns ≥ 1, --registry-max-conns ≥ 2"}
 	}
 	if err := checkProcessFlags(b, *processes, *killAfter, *rescueAfter); err != nil {
 		return err
@@ -95,7 +96,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if b == steeple.BackendPostgres {
 		mc.MaxConns, mc.MaxPools = *dbMaxConns, *dbMaxConns
 	}
-	ten, closeTen, err := e.open(ctx, e.options(def.RegistryMaxConns, mc, store.Schema()))
+	ten, closeTen, err := e.open(ctx, e.options(*registryConns, mc, store.Schema()))
 	if err != nil {
 		return err
 	}
@@ -105,7 +106,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	fleet, total := sundaySizes(rng, *nChurches, *bigMax)
 	var stack *sundayStack
 	if *processes > 0 {
-		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter, dbMaxConns: *dbMaxConns})
+		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter, dbMaxConns: *dbMaxConns, registryConns: *registryConns})
 	} else {
 		stack, err = startSundayApp(ctx, ten, total, *workers, *eventWorkers)
 	}
@@ -225,7 +226,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if conns != nil {
 		conns.stop()
 		r.out.metric("max_db_connections", float64(conns.max()), "conns",
-			append(extra, kv{"budget", max(1, *processes) * (*dbMaxConns + def.RegistryMaxConns)})...)
+			append(extra, kv{"budget", max(1, *processes) * (*dbMaxConns + *registryConns)})...)
 	}
 	if *processes > 0 {
 		stack.serverFigures(r, extra)

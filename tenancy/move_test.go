@@ -56,12 +56,16 @@ func buildSQLiteDeployment(t *testing.T) *sqliteDeployment {
 	testkit.WaitUntil(t, 30*time.Second, func() bool { return len(api.Conversations(t, "")) > 0 }, "the first text to be applied")
 
 	// Stop the workers, then take one more text: its event stays queued.
+	// (It is queued only when its church has no connection free at once:
+	// this holds every connection Grace Chapel's pool may have.)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := s.Queue.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
+	release := holdEveryConnection(t, s, d.grace.ID)
 	inbound(t, s, d.grace.Phones[2], d.grace.Number, d.queuedText)
+	release()
 	if n := s.JobCount(t, "webhook_event", "available"); n == 0 {
 		t.Logf("queued jobs by kind: none named webhook_event available")
 	}
@@ -69,6 +73,30 @@ func buildSQLiteDeployment(t *testing.T) *sqliteDeployment {
 		t.Fatal(err)
 	}
 	return d
+}
+
+// holdEveryConnection acquires a church's handles until no more comes
+// within a moment, and returns what releases them.
+func holdEveryConnection(t *testing.T, s *testkit.Server, tenantID string) func() {
+	t.Helper()
+	var held []*tenancy.Handle
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
+		cancel()
+		if err != nil {
+			break
+		}
+		held = append(held, h)
+	}
+	if len(held) == 0 {
+		t.Fatal("no connection of the church could be held")
+	}
+	return func() {
+		for _, h := range held {
+			h.Release()
+		}
+	}
 }
 
 func inbound(t *testing.T, s *testkit.Server, from, to, text string) {
