@@ -155,10 +155,10 @@ const (
 	OutcomeIgnored      = "ignored_type"
 )
 
-// Accept verifies and queues one webhook: signature and timestamp
-// (EUNAUTHORIZED), JSON shape (EINVALID); an event type Steeple does not
-// handle is accepted and ignored; an event id seen before is accepted and
-// not queued again. It returns the outcome.
+// Accept verifies one webhook and applies it (see arrival.go) or queues
+// it: signature and timestamp (EUNAUTHORIZED), JSON shape (EINVALID); an
+// event type Steeple does not handle is accepted and ignored; an event id
+// seen before is accepted and not queued again. It returns the outcome.
 func (s *Service) Accept(ctx context.Context, signature, timestamp string, body []byte) (string, error) {
 	if err := telnyx.VerifySignature(s.cfg.PublicKey, signature, timestamp, body, s.cfg.Now()); err != nil {
 		outcome := OutcomeBadSignature
