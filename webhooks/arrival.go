@@ -21,23 +21,29 @@ import (
 // and left them waiting minutes behind one another.
 //
 // A member's text (a STOP above all) is applied on arrival the same way
-// when its church's connection is free at once (acceptInbound): storing it
-// is keyed on the provider's message id, so applying it again changes
-// nothing, and its event id is then recorded alone, so that the provider's
-// retry is still answered as a duplicate. Its answer (a STOP's
+// when its church's connection comes within inboundWait (acceptInbound):
+// storing it is keyed on the provider's message id, so applying it again
+// changes nothing, and its event id is then recorded alone, so that the
+// provider's retry is still answered as a duplicate. Its answer (a STOP's
 // confirmation) is queued as a send job as before.
 //
 // Anything not quick goes to the queue as before: a receipt that does not
 // name its church in its webhook URL, a text to a number no church owns,
-// a church paused for a move or with no connection free at once (it never
-// waits for one: see TryAcquireToRecord), and a message id the sender has
-// not recorded yet once arrivalWait has passed.
+// a church paused for a move, a receipt whose church has no connection
+// free at once (it never waits for one: see TryAcquireToRecord) or whose
+// message id the sender has not recorded once arrivalWait has passed, and
+// a text whose church's connection did not come within inboundWait.
 const (
 	// arrivalWait bounds the wait for the send worker to record the
 	// message id (the provider may report a few milliseconds before it).
 	arrivalWait = 300 * time.Millisecond
 	// arrivalPoll is the pause between two looks for that id.
 	arrivalPoll = 15 * time.Millisecond
+	// inboundWait bounds the wait for a connection to a member's text's
+	// church. Unlike a receipt's, it may wait and close an idle church's
+	// pool to make room: members' texts are one in a hundred events, too
+	// few to crowd the manager, and a STOP queued waits behind the queue.
+	inboundWait = 2 * time.Second
 )
 
 // applyOnArrival applies a receipt now if it can; false hands it to the
@@ -135,7 +141,9 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) *store.Inboun
 	if err != nil {
 		return nil
 	}
-	h, err := s.ten.Manager.TryAcquireToRecord(ctx, tenantID)
+	wait, cancel := context.WithTimeout(ctx, inboundWait)
+	h, err := s.ten.Manager.AcquireToRecord(wait, tenantID)
+	cancel()
 	if err != nil {
 		return nil
 	}
