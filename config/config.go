@@ -153,7 +153,7 @@ func Default() Config {
 		SendRateAccount:          50,
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
-		EventWorkers:             4,
+		EventWorkers:             16,
 		SendJobTimeout:           10 * time.Minute,
 		JobRescueAfter:           11 * time.Minute,
 		OpsUser:                  "ops",

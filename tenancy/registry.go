@@ -82,7 +82,11 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("STEEPLE_DATABASE_URL: %w", err)
 		}
-		cfg.MaxConns = int32(o.RegistryMaxConns)
+		// The job queue's listener takes one connection out of the pool
+		// for good (the pool would then open another in its place): the
+		// pool is one smaller, so that the process stays within the
+		// setting (at least 2).
+		cfg.MaxConns = int32(max(o.RegistryMaxConns-1, 1))
 		cfg.ConnConfig.RuntimeParams["application_name"] = o.AppName
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
