@@ -102,6 +102,9 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	kw, flag := Classify(p.Text)
 	in := store.InboundText{ProviderID: p.ID, From: p.From.PhoneNumber, ChurchNumber: p.To[0].PhoneNumber, Body: p.Text,
 		Keyword: kw, Flag: flag, Wording: strings.TrimSpace(p.Text)}
+	if p.ReceivedAt != nil {
+		in.ReceivedUS = p.ReceivedAt.UnixMicro()
+	}
 	for _, m := range p.Media {
 		in.Media = append(in.Media, store.Media{URL: m.URL, ContentType: m.ContentType, Size: m.Size})
 	}

@@ -118,6 +118,12 @@ type InboundText struct {
 	Wording      string      // recorded with a keyword's consent change
 	Join         *Join       // a text-to-join keyword (Keyword is KeywordJoin)
 	Name         *NameAnswer // the answer to a connect card (Keyword is KeywordName)
+	// ReceivedUS is when the provider received the text (microseconds; 0
+	// unknown): a STOP or START older than one applied already changes no
+	// consent (texts can be applied out of order).
+	ReceivedUS int64
+	// laterKeyword is set by ApplyInbound when that is so.
+	laterKeyword bool
 	// Clarify, for a flagged text, is the one "Reply STOP" text of the flag:
 	// stored only if the conversation has had none since its flag was last
 	// cleared and its phone may be texted.
@@ -182,6 +188,9 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 		if n, _ := r.RowsAffected(); n == 0 {
 			res.Duplicate = true
 			return errDuplicate
+		}
+		if in.laterKeyword, err = laterKeyword(ctx, tx, convID, in.ReceivedUS); err != nil {
+			return err
 		}
 		flagged := in.Flag != ""
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET unread = unread + 1, status = 'open',
@@ -251,18 +260,33 @@ func (s *Store) conversationFor(ctx context.Context, tx *sql.Tx, hash, phone, ch
 // contact's wish in both cases, so a member deleted after texting STOP is
 // still not texted. It reports whether the consent changed.
 func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, convID string, memberID sql.NullString, now time.Time) (bool, error) {
+	if in.laterKeyword {
+		return false, nil
+	}
 	switch in.Keyword {
 	case KeywordStop:
-		return s.setPhoneConsent(ctx, tx, in.From, convID, memberID.Valid, steeple.ConsentOptedOut, in.Wording, now)
+		return s.setPhoneConsent(ctx, tx, in, convID, memberID.Valid, steeple.ConsentOptedOut, in.Wording, now)
 	case KeywordStart:
-		return s.setPhoneConsent(ctx, tx, in.From, convID, memberID.Valid, steeple.ConsentOptedIn, in.Wording, now)
+		return s.setPhoneConsent(ctx, tx, in, convID, memberID.Valid, steeple.ConsentOptedIn, in.Wording, now)
 	}
 	return false, nil
 }
 
+// laterKeyword reports whether the conversation's phone has a STOP or
+// START applied that the provider received after receivedUS.
+func laterKeyword(ctx context.Context, tx *sql.Tx, convID string, receivedUS int64) (bool, error) {
+	if receivedUS == 0 {
+		return false, nil
+	}
+	var last int64
+	err := tx.QueryRowContext(ctx, `SELECT keyword_us FROM conversations WHERE id = $1`, convID).Scan(&last)
+	return receivedUS < last, err
+}
+
 // setPhoneConsent records a phone's own opt-out or opt-in (source
 // keyword) on its conversation and, when members have the phone, on each.
-func (s *Store) setPhoneConsent(ctx context.Context, tx *sql.Tx, phone, convID string, hasMember bool, status, wording string, now time.Time) (bool, error) {
+func (s *Store) setPhoneConsent(ctx context.Context, tx *sql.Tx, in InboundText, convID string, hasMember bool, status, wording string, now time.Time) (bool, error) {
+	phone := in.From
 	optedOut := status == steeple.ConsentOptedOut
 	var wasOut bool
 	if err := tx.QueryRowContext(ctx, `SELECT opted_out FROM conversations WHERE id = $1`, convID).Scan(&wasOut); err != nil {
@@ -271,8 +295,9 @@ func (s *Store) setPhoneConsent(ctx context.Context, tx *sql.Tx, phone, convID s
 	// STOP settles a flagged request to stop: the flag and its one
 	// clarification are done with.
 	if _, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = $1,
-		flagged = CASE WHEN $1 THEN FALSE ELSE flagged END, clarified = CASE WHEN $1 THEN FALSE ELSE clarified END
-		WHERE id = $2`, optedOut, convID); err != nil {
+		flagged = CASE WHEN $1 THEN FALSE ELSE flagged END, clarified = CASE WHEN $1 THEN FALSE ELSE clarified END,
+		keyword_us = CASE WHEN $3 > keyword_us THEN $3 ELSE keyword_us END
+		WHERE id = $2`, optedOut, convID, in.ReceivedUS); err != nil {
 		return false, err
 	}
 	if !hasMember {

@@ -64,8 +64,8 @@ func (s *Store) applyJoin(ctx context.Context, tx *sql.Tx, in InboundText, convI
 		}
 		res.MemberID, res.NewMember = m.ID, true
 	}
-	if phoneOut && j.Resubscribes {
-		if _, err := s.setPhoneConsent(ctx, tx, in.From, convID, true, steeple.ConsentOptedIn, j.Wording, now); err != nil {
+	if phoneOut && j.Resubscribes && !in.laterKeyword {
+		if _, err := s.setPhoneConsent(ctx, tx, in, convID, true, steeple.ConsentOptedIn, j.Wording, now); err != nil {
 			return nil, err
 		}
 		res.Resubscribed, phoneOut = true, false
