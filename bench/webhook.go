@@ -39,10 +39,12 @@ import (
 //     into a SQLite table opened the way the registry is (same pragmas,
 //     same pool size), autocommit.
 //   - throughput, p50_ms, p99_ms: Steeple's own handler (httpapi, with
-//     webhooks.Service on the SQLite registry: verify, parse, de-duplication
-//     row and River job in one transaction) while the queue runs as `steeple
-//     serve` runs it (production poll interval and worker counts), its event
-//     workers applying the inbound texts to --churches churches. Both
+//     webhooks.Service on the SQLite registry: verify, parse, then apply
+//     each inbound text to its church and record its id — or, for a text
+//     whose church's connection does not come at once, the de-duplication
+//     row and River job in one transaction) while the queue runs as
+//     `steeple serve` runs it (production poll interval and worker counts),
+//     its event workers applying the queued texts to --churches churches. Both
 //     handlers serve a real net/http server on 127.0.0.1 and take the same
 //     signed message.received webhooks (each event id unique) from the same
 //     load generator: --clients clients on keep-alive connections, each

@@ -14,9 +14,10 @@ func (s *Server) routeWebhooks() {
 	s.mux.HandleFunc("POST /webhooks/telnyx", s.telnyxWebhook)
 }
 
-// telnyxWebhook verifies, de-duplicates and queues a provider event and
-// answers at once; the event is applied by a worker. The provider retries
-// anything but 2xx, so only a bad signature or body is refused.
+// telnyxWebhook verifies and de-duplicates a provider event, applies it
+// when that is quick (a member's text, a delivery receipt) or queues it
+// for a worker, and answers. The provider retries anything but 2xx, so
+// only a bad signature or body is refused.
 func (s *Server) telnyxWebhook(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, webhooks.MaxBody))
 	var tooBig *http.MaxBytesError

@@ -33,6 +33,13 @@ func TestRegistryConnectionsWithinSetting(t *testing.T) {
 	defer admin.Close()
 	admin.SetMaxOpenConns(1)
 
+	// The bug this guards against needs the listener connected.
+	testkit.WaitUntil(t, 10*time.Second, func() bool {
+		var n int
+		err := admin.QueryRowContext(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND query ILIKE 'listen%'`,
+			name).Scan(&n)
+		return err == nil && n > 0
+	}, "the job queue's listener to connect")
 	var wg sync.WaitGroup
 	for range 12 {
 		wg.Add(1)

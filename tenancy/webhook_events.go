@@ -22,3 +22,10 @@ func (t Tx) RecordWebhookEvent(ctx context.Context, eventID string, at time.Time
 	n, err := t.ex.Exec(ctx, `INSERT INTO webhook_events (event_id, received_at) VALUES ($1, $2) ON CONFLICT DO NOTHING`, eventID, at)
 	return n == 1, err
 }
+
+// WebhookEventSeen reports whether a webhook event id was recorded.
+func (r *Registry) WebhookEventSeen(ctx context.Context, eventID string) (bool, error) {
+	var n int
+	err := r.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM webhook_events WHERE event_id = $1`, eventID).Scan(&n)
+	return n > 0, err
+}

@@ -44,6 +44,10 @@ const (
 	// pool to make room: members' texts are one in a hundred events, too
 	// few to crowd the manager, and a STOP queued waits behind the queue.
 	inboundWait = 2 * time.Second
+	// inboundWaiters bounds the texts waiting for a connection at once.
+	inboundWaiters = 32
+	// inboundWork bounds a text's whole handling on arrival.
+	inboundWork = 30 * time.Second
 )
 
 // applyOnArrival applies a receipt now if it can; false hands it to the
@@ -100,11 +104,22 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 }
 
 // acceptInbound takes a member's text: applied now if its church's
-// connection is free at once, else queued. The answer and the counts are
-// those of the queued path: "duplicate" for an event id seen before, and
-// the apply's own outcome (applied, or duplicate for a text stored before
+// connection comes within inboundWait, else queued. The answer and the
+// counts are those of the queued path: "duplicate" for an event id seen
+// before (looked up first, so that a retry costs one read), and the
+// apply's own outcome (applied, or duplicate for a text stored before
 // under another event id).
+//
+// Once the text is stored its follow-ups (the answer's send job, staff
+// notices, a welcome text) are queued or merely logged on failure, so the
+// work runs on a context the provider hanging up does not cancel.
 func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inboundWork)
+	defer cancel()
+	if seen, err := s.ten.Registry.WebhookEventSeen(ctx, ev.ID); err == nil && seen {
+		s.count(ev.EventType, OutcomeDuplicate)
+		return OutcomeDuplicate, nil
+	}
 	res := s.inboundNow(ctx, ev)
 	var err error
 	if res != nil {
@@ -131,7 +146,10 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 }
 
 // inboundNow applies a member's text if that is quick; nil leaves it to
-// the queue (which also counts what cannot be applied at all).
+// the queue (which also counts what cannot be applied at all). At most
+// inboundWaiters requests wait for a connection at once; beyond them a
+// text is queued at once (a text-to-join keyword shown on screen during a
+// service can bring hundreds together).
 func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) *store.InboundResult {
 	var p telnyx.MessagePayload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
@@ -141,9 +159,15 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) *store.Inboun
 	if err != nil {
 		return nil
 	}
+	select {
+	case s.inboundSlots <- struct{}{}:
+	default:
+		return nil
+	}
 	wait, cancel := context.WithTimeout(ctx, inboundWait)
 	h, err := s.ten.Manager.AcquireToRecord(wait, tenantID)
 	cancel()
+	<-s.inboundSlots
 	if err != nil {
 		return nil
 	}

@@ -115,6 +115,9 @@ type Service struct {
 	metrics *prometheus.CounterVec
 	log     *slog.Logger
 	refused *rejectionLog
+	// inboundSlots holds one token per text waiting for a connection
+	// on arrival (see inboundNow).
+	inboundSlots chan struct{}
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -134,7 +137,7 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 		reg.MustRegister(m)
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
-		refused: newRejectionLog(log, cfg.RejectionLogEvery)}
+		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters)}
 	s.commits = &groupCommit{svc: s}
 	s.register(q.Workers())
 	q.AddPeriodic(s.periodicJobs(cfg.PruneEvery)...)
