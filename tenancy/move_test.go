@@ -63,7 +63,7 @@ func buildSQLiteDeployment(t *testing.T) *sqliteDeployment {
 	if err := s.Queue.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	release := holdEveryConnection(t, s, d.grace.ID)
+	release := s.HoldConnections(t, d.grace.ID)
 	inbound(t, s, d.grace.Phones[2], d.grace.Number, d.queuedText)
 	release()
 	if n := s.JobCount(t, "webhook_event", "available"); n == 0 {
@@ -73,30 +73,6 @@ func buildSQLiteDeployment(t *testing.T) *sqliteDeployment {
 		t.Fatal(err)
 	}
 	return d
-}
-
-// holdEveryConnection acquires a church's handles until no more comes
-// within a moment, and returns what releases them.
-func holdEveryConnection(t *testing.T, s *testkit.Server, tenantID string) func() {
-	t.Helper()
-	var held []*tenancy.Handle
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
-		cancel()
-		if err != nil {
-			break
-		}
-		held = append(held, h)
-	}
-	if len(held) == 0 {
-		t.Fatal("no connection of the church could be held")
-	}
-	return func() {
-		for _, h := range held {
-			h.Release()
-		}
-	}
 }
 
 func inbound(t *testing.T, s *testkit.Server, from, to, text string) {

@@ -9,6 +9,7 @@ import (
 	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // A delivery receipt is applied while the provider waits for its answer
@@ -30,9 +31,10 @@ import (
 // Anything not quick goes to the queue as before: a receipt that does not
 // name its church in its webhook URL, a text to a number no church owns,
 // a church paused for a move, a receipt whose church has no connection
-// free at once (it never waits for one: see TryAcquireToRecord) or whose
-// message id the sender has not recorded once arrivalWait has passed, and
-// a text whose church's connection did not come within inboundWait.
+// free at once (it never waits for one: see TryAcquireToRecord) and no
+// drain applied it in time (drain.go), or whose message id the sender has
+// not recorded once arrivalWait has passed, and a text whose church's
+// connection did not come within inboundWait.
 const (
 	// arrivalWait bounds the wait for the send worker to record the
 	// message id (the provider may report a few milliseconds before it).
@@ -91,6 +93,13 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
 		s.count(ev.EventType, OutcomeUnavailable)
 		return true, nil
+	}
+	if errors.Is(err, tenancy.ErrBudgetExhausted) {
+		r, err := s.drain.apply(ctx, tenantID, ev, p)
+		if err != nil {
+			return false, err
+		}
+		return s.countReceipt(ev.EventType, r), nil
 	}
 	if err != nil {
 		return false, err

@@ -79,3 +79,45 @@ func TestStopAppliedOnArrival(t *testing.T) {
 		}
 	})
 }
+
+// A receipt whose church has no connection free at once is handed to the
+// church's drain, which takes the connection once it comes free and
+// applies the receipt while its webhook waits: with no event workers, the
+// text is delivered when the webhook has been answered, and nothing was
+// queued.
+func TestReceiptDrainedWhenNoConnectionFree(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		k := newSigner(t) // the simulator's own receipts are refused: this test posts them
+		opts := k.options(nil)
+		opts.Tune = func(tu *app.Tuning) { tu.Queue.EventWorkers = 0 }
+		s := testkit.NewServer(t, b, opts)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		ann := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ann", Phone: testkit.Phone(1), OptedIn: true})
+		bid := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
+		waitRecipient(t, s, c, bid, ann, steeple.RecipientSent)
+		if err := s.Sim.WaitIdle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		x := onlySentTo(t, s, testkit.Phone(1))
+		at := time.Now().Add(-time.Second).UTC().Truncate(time.Millisecond)
+
+		release := s.HoldConnections(t, c.ID)
+		const held = 400 * time.Millisecond
+		go func() { time.Sleep(held); release() }()
+		began := time.Now()
+		if code, outcome := k.post(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, at,
+			receiptPayload(x, "delivered", x.WebhookURL, at, at))); code != 200 || outcome != webhooks.OutcomeAccepted {
+			t.Fatalf("receipt: %d %q", code, outcome)
+		}
+		if waited := time.Since(began); waited < held/2 {
+			t.Fatalf("the receipt was answered after %v, while every connection was held for %v", waited, held)
+		}
+		if r := c.API(s).GetBroadcast(t, bid).Recipient(ann); r.Status != steeple.RecipientDelivered {
+			t.Fatalf("Ann once the receipt was answered: %+v; want delivered", r)
+		}
+		if _, jobs := storedEvents(t, s); jobs != 0 {
+			t.Fatalf("%d webhook jobs queued; want none", jobs)
+		}
+	})
+}

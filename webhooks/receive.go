@@ -118,6 +118,7 @@ type Service struct {
 	// inboundSlots holds one token per text waiting for a connection
 	// on arrival (see inboundNow).
 	inboundSlots chan struct{}
+	drain        *receiptDrain
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -139,6 +140,7 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
 		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters)}
 	s.commits = &groupCommit{svc: s}
+	s.drain = newReceiptDrain(s)
 	s.register(q.Workers())
 	q.AddPeriodic(s.periodicJobs(cfg.PruneEvery)...)
 	return s, nil

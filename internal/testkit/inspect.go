@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // ServerRefs returns the registry's reference (host:port) of each PostgreSQL
@@ -89,4 +90,29 @@ func serverRef(url string) string {
 		panic(err)
 	}
 	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
+}
+
+// HoldConnections acquires a church's handles until no more comes within
+// a moment, so that the church has no connection free, and returns what
+// releases them.
+func (s *Server) HoldConnections(t testing.TB, tenantID string) (release func()) {
+	t.Helper()
+	var held []*tenancy.Handle
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
+		cancel()
+		if err != nil {
+			break
+		}
+		held = append(held, h)
+	}
+	if len(held) == 0 {
+		t.Fatal("no connection of the church could be held")
+	}
+	return func() {
+		for _, h := range held {
+			h.Release()
+		}
+	}
 }
