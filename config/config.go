@@ -153,7 +153,7 @@ func Default() Config {
 		SendRateAccount:          50,
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
-		EventWorkers:             16,
+		EventWorkers:             4,
 		SendJobTimeout:           10 * time.Minute,
 		JobRescueAfter:           11 * time.Minute,
 		OpsUser:                  "ops",
