@@ -157,7 +157,7 @@ func (s *Service) ApplyInbound(ctx context.Context, h *tenancy.Handle, p *telnyx
 	if err != nil {
 		return nil, err
 	}
-	if draft != nil && !res.Duplicate {
+	if draft != nil && !res.Duplicate && !res.AnswerSkipped { // an unused intent is dropped by the recovery sweep
 		s.msg.DispatchReply(ctx, h.TenantID(), draft.ID)
 	}
 	if res.Clarified {

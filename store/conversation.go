@@ -146,6 +146,7 @@ type InboundResult struct {
 	ConsentChanged bool
 	Joined         *Joined // what a text-to-join keyword did
 	Clarified      bool    // in.Clarify was stored
+	AnswerSkipped  bool    // the answer was not stored: a later STOP or START was applied already
 }
 
 // ApplyInbound stores an inbound text in one transaction: it finds the
@@ -189,8 +190,13 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 			res.Duplicate = true
 			return errDuplicate
 		}
-		if in.laterKeyword, err = laterKeyword(ctx, tx, convID, in.ReceivedUS); err != nil {
-			return err
+		if in.Keyword == KeywordStop || in.Keyword == KeywordStart || in.Join != nil {
+			// Reading the row after conversationFor's UPDATE of it: on
+			// PostgreSQL the row is locked, so two texts of the phone
+			// being applied at once take turns here.
+			if in.laterKeyword, err = laterKeyword(ctx, tx, convID, in.ReceivedUS); err != nil {
+				return err
+			}
 		}
 		flagged := in.Flag != ""
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET unread = unread + 1, status = 'open',
@@ -213,7 +219,10 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 				return err
 			}
 		}
-		if answer != nil {
+		// A STOP or START that changed nothing (a later one was applied)
+		// is not confirmed: its confirmation would contradict the later one.
+		res.AnswerSkipped = answer != nil && in.laterKeyword && (in.Keyword == KeywordStop || in.Keyword == KeywordStart)
+		if answer != nil && !res.AnswerSkipped {
 			if err := s.insertOutbound(ctx, tx, convID, *answer, nowUS+1, now); err != nil {
 				return err
 			}

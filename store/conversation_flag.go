@@ -128,8 +128,11 @@ func (s *Store) ConfirmOptOut(ctx context.Context, h *tenancy.Handle, id, adminI
 			AND flag <> '' ORDER BY created_us DESC, id DESC LIMIT 1`, id).Scan(&wording); err != nil && err != sql.ErrNoRows {
 			return err
 		}
+		// A STOP or START received before now and applied later changes
+		// no consent (see laterKeyword).
 		if _, err := tx.ExecContext(ctx, `UPDATE conversations SET opted_out = TRUE, flagged = FALSE, clarified = FALSE,
-			updated_at = $1 WHERE id = $2`, now, id); err != nil {
+			updated_at = $1, keyword_us = CASE WHEN $3 > keyword_us THEN $3 ELSE keyword_us END WHERE id = $2`,
+			now, id, now.UnixMicro()); err != nil {
 			return err
 		}
 		ids, err := memberIDsWithPhoneTx(ctx, tx, hash)

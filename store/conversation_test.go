@@ -327,6 +327,25 @@ func TestApplyInbound(t *testing.T) {
 			if got := c.memberConsent(t, m.ID); got != steeple.ConsentOptedIn {
 				t.Fatalf("after a later START Flo is %s; want opted in", got)
 			}
+			// A STOP of 10:00:07 applied now changes nothing, and is not
+			// confirmed: "you are unsubscribed" would be false.
+			answer := &store.OutboundDraft{ID: steeple.NewID(), Body: "You are unsubscribed.", Purpose: store.KeywordStop,
+				CreatedBy: store.CreatedBySystem}
+			lateStop, err := c.textErr(phone, "STOP", answer, keyword(store.KeywordStop), at(7))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if lateStop.ConsentChanged || !lateStop.AnswerSkipped {
+				t.Fatalf("a late STOP: %+v; want no consent change, its answer skipped", lateStop)
+			}
+			if got := c.memberConsent(t, m.ID); got != steeple.ConsentOptedIn {
+				t.Fatalf("after a late STOP Flo is %s; want opted in", got)
+			}
+			for _, msg := range c.thread(t, stop.ConversationID) {
+				if msg.Direction == store.DirectionOutbound {
+					t.Fatalf("an answer was stored for a late keyword: %+v", msg)
+				}
+			}
 		})
 
 		t.Run("a member who texted STOP and is then deleted stays opted out", func(t *testing.T) {

@@ -140,8 +140,8 @@ func (m *Manager) OpenTenants() []string {
 }
 
 func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
-	suspendedToo, background := mode == acquireRecord || mode == acquireRecordNow, mode == acquireBackground
-	now := mode == acquireRecordNow
+	suspendedToo := mode == acquireRecord || mode == acquireRecordNow || mode == acquireRecordQuiet
+	background, now, quiet := mode == acquireBackground, mode == acquireRecordNow, mode == acquireRecordQuiet
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
@@ -213,8 +213,8 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		// send job holds the first), except background work: sends growing
 		// their pools would evict each other on every chunk. Background
 		// work at its limit is not starving: room freed would not let it in.
-		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit())
-		if starving || (canGrow && !background) {
+		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit()) && !quiet
+		if starving || (canGrow && !background && !quiet) {
 			if victim := m.popIdle(); victim != nil {
 				m.mu.Unlock()
 				m.closePool(victim)

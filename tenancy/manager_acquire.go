@@ -49,14 +49,25 @@ func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Han
 	return m.acquireCounted(ctx, tenantID, acquireRecordNow)
 }
 
+// WaitToRecord is AcquireToRecord that waits for room but never closes
+// another church's pool to make it, nor counts as starving (which would
+// have busy pools give connections back): it gets its church's connection
+// once one is free, or its pool may grow. For work that stands in for many
+// callers (a church's receipt drain) and must not churn other churches'
+// pools while it waits. Errors as AcquireToRecord.
+func (m *Manager) WaitToRecord(ctx context.Context, tenantID string) (*Handle, error) {
+	return m.acquireCounted(ctx, tenantID, acquireRecordQuiet)
+}
+
 // acquireMode says what an acquisition may open and who it gives way to.
 type acquireMode int
 
 const (
-	acquireServe      acquireMode = iota // an active church only
-	acquireRecord                        // suspended and closing churches too
-	acquireBackground                    // active only, within backgroundLimit
-	acquireRecordNow                     // as acquireRecord, without waiting or evicting
+	acquireServe       acquireMode = iota // an active church only
+	acquireRecord                         // suspended and closing churches too
+	acquireBackground                     // active only, within backgroundLimit
+	acquireRecordNow                      // as acquireRecord, without waiting or evicting
+	acquireRecordQuiet                    // as acquireRecord, waiting without evicting or starving
 )
 
 func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {

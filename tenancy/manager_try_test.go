@@ -95,3 +95,51 @@ func TestTryAcquireToRecordNeverWaits(t *testing.T) {
 		h.Release()
 	})
 }
+
+// WaitToRecord waits for room but never takes it from another church: with
+// the budget held by one church in use and another's idle pool, a third
+// church's wait times out and the idle pool stays open; a wait for the
+// church in use gets its connection once it is given back.
+func TestWaitToRecordNeverEvicts(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := b.Options()
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 2, 1
+		ten := b.Open(t, opts)
+		ts := provisionMany(t, ten, "Wait quietly", 3, 1)
+		ctx := context.Background()
+		inUse, err := ten.Manager.Acquire(ctx, ts[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle, err := ten.Manager.Acquire(ctx, ts[1].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idle.Release()
+
+		wait, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		h, err := ten.Manager.WaitToRecord(wait, ts[2].ID)
+		cancel()
+		if err == nil {
+			h.Release()
+			t.Fatal("a church whose pool needs another closed got a connection")
+		}
+		if !errors.Is(err, tenancy.ErrBudgetExhausted) {
+			t.Fatalf("waiting for room: %v; want the budget exhausted", err)
+		}
+		if open := ten.Manager.OpenTenants(); len(open) != 2 {
+			t.Fatalf("open churches %v; want the two pools left as they were", open)
+		}
+
+		go func() { time.Sleep(200 * time.Millisecond); inUse.Release() }()
+		wait, cancel = context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		h, err = ten.Manager.WaitToRecord(wait, ts[0].ID)
+		if err != nil {
+			t.Fatalf("waiting for the church's own connection: %v", err)
+		}
+		ping(t, h)
+		h.Release()
+	})
+}

@@ -42,10 +42,11 @@ const (
 	// arrivalPoll is the pause between two looks for that id.
 	arrivalPoll = 15 * time.Millisecond
 	// inboundWait bounds the wait for a connection to a member's text's
-	// church. Unlike a receipt's, it may wait and close an idle church's
-	// pool to make room: members' texts are one in a hundred events, too
-	// few to crowd the manager, and a STOP queued waits behind the queue.
-	inboundWait = 2 * time.Second
+	// church (the provider wants its answer within 2 s). Unlike a
+	// receipt's, it may wait and close an idle church's pool to make room:
+	// members' texts are one in a hundred events, too few to crowd the
+	// manager, and a STOP queued waits behind the queue.
+	inboundWait = time.Second
 	// inboundWaiters bounds the texts waiting for a connection at once.
 	inboundWaiters = 32
 	// inboundWork bounds a text's whole handling on arrival.

@@ -18,14 +18,21 @@ import (
 // one acquisition for many receipts instead of a job each (its registry
 // writes, its fetch and its own acquisition). Few drains run at once, so
 // they do not crowd the manager's waiters as the webhooks themselves
-// would; a receipt that finds them all busy, or is not applied within
-// drainWait, is queued as before (applying it twice changes nothing).
+// would, and a drain never closes another church's pool to get its
+// connection (tenancy.WaitToRecord): STOPs and pages come first. A receipt that finds them all busy, or is not applied within
+// drainWait, is queued as before (applying it twice changes nothing). Its
+// drain may still apply it meanwhile: the queued job then finds it applied
+// (out of order).
 const (
 	// drains bounds the churches being drained at once in a process.
 	drains = 8
-	// drainWait bounds a webhook's wait for its receipt, and a drain's
-	// wait for its church's connection.
-	drainWait = 2 * time.Second
+	// drainWait bounds a webhook's wait for its receipt: the provider
+	// wants its answer within 2 s, and a receipt not applied by then must
+	// still be queued.
+	drainWait = time.Second
+	// drainAcquire bounds a drain's wait for its church's connection,
+	// leaving its webhooks time to have the receipts applied.
+	drainAcquire = 800 * time.Millisecond
 	// drainHold bounds how long a drain keeps the connection while
 	// receipts keep coming; those still waiting then are queued.
 	drainHold = time.Second
@@ -59,6 +66,9 @@ func newReceiptDrain(svc *Service) *receiptDrain {
 
 // apply has the church's drain apply one receipt and waits for it.
 func (d *receiptDrain) apply(ctx context.Context, tenantID string, ev telnyx.Event, p *telnyx.MessagePayload) (store.ReceiptResult, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	it := &drainItem{ev: ev, p: p, done: make(chan drainResult, 1)}
 	d.mu.Lock()
 	items, running := d.waiting[tenantID]
@@ -84,36 +94,39 @@ func (d *receiptDrain) apply(ctx context.Context, tenantID string, ev telnyx.Eve
 }
 
 // drain takes the church's connection and applies what waits for it
-// until nothing does (or drainHold has passed).
+// until nothing does, or drainHold has passed: it then gives the
+// connection back and answers the rest with an error (they are queued).
 func (d *receiptDrain) drain(tenantID string) {
 	defer func() { <-d.slots }()
-	wait, cancel := context.WithTimeout(context.Background(), drainWait)
-	h, err := d.svc.ten.Manager.AcquireToRecord(wait, tenantID)
+	wait, cancel := context.WithTimeout(context.Background(), drainAcquire)
+	h, err := d.svc.ten.Manager.WaitToRecord(wait, tenantID)
 	cancel()
-	if err == nil {
-		defer h.Release()
-	}
-	until := time.Now().Add(drainHold)
 	ctx, cancel := context.WithTimeout(context.Background(), drainHold+drainWait)
 	defer cancel()
+	until := time.Now().Add(drainHold)
 	for {
 		d.mu.Lock()
 		items := d.waiting[tenantID]
-		if len(items) == 0 {
+		done := len(items) == 0 || err != nil || time.Now().After(until)
+		if done {
 			delete(d.waiting, tenantID)
-			d.mu.Unlock()
+		} else {
+			d.waiting[tenantID] = []*drainItem{}
+		}
+		d.mu.Unlock()
+		if done {
+			if h != nil {
+				h.Release()
+			}
+			if err == nil {
+				err = errDrainBusy
+			}
+			for _, it := range items {
+				it.done <- drainResult{err: err}
+			}
 			return
 		}
-		d.waiting[tenantID] = []*drainItem{}
-		d.mu.Unlock()
-		if err == nil && time.Now().After(until) {
-			err = errDrainBusy
-		}
 		for _, it := range items {
-			if err != nil {
-				it.done <- drainResult{err: err}
-				continue
-			}
 			r, aerr := d.svc.msg.ApplyReceipt(ctx, h, it.ev.EventType, it.ev.OccurredAt, it.p)
 			it.done <- drainResult{r: r, err: aerr}
 		}
