@@ -190,7 +190,7 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 			res.Duplicate = true
 			return errDuplicate
 		}
-		if in.Keyword == KeywordStop || in.Keyword == KeywordStart || in.Join != nil {
+		if in.consentKeyword() || in.Join != nil {
 			// Reading the row after conversationFor's UPDATE of it: on
 			// PostgreSQL the row is locked, so two texts of the phone
 			// being applied at once take turns here.
@@ -221,7 +221,7 @@ func (s *Store) ApplyInbound(ctx context.Context, h *tenancy.Handle, in InboundT
 		}
 		// A STOP or START that changed nothing (a later one was applied)
 		// is not confirmed: its confirmation would contradict the later one.
-		res.AnswerSkipped = answer != nil && in.laterKeyword && (in.Keyword == KeywordStop || in.Keyword == KeywordStart)
+		res.AnswerSkipped = answer != nil && in.laterKeyword && in.consentKeyword()
 		if answer != nil && !res.AnswerSkipped {
 			if err := s.insertOutbound(ctx, tx, convID, *answer, nowUS+1, now); err != nil {
 				return err
@@ -279,6 +279,11 @@ func (s *Store) applyKeyword(ctx context.Context, tx *sql.Tx, in InboundText, co
 		return s.setPhoneConsent(ctx, tx, in, convID, memberID.Valid, steeple.ConsentOptedIn, in.Wording, now)
 	}
 	return false, nil
+}
+
+// consentKeyword reports whether the text is a STOP or START.
+func (in InboundText) consentKeyword() bool {
+	return in.Keyword == KeywordStop || in.Keyword == KeywordStart
 }
 
 // laterKeyword reports whether the conversation's phone has a STOP or
