@@ -78,7 +78,7 @@ func (b sqliteBackend) drop(_ context.Context, t *steeple.Tenant) error {
 }
 
 func (b sqliteBackend) open(t *steeple.Tenant, maxConns int) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", SQLiteDSN(b.path(t), "rw"))
+	db, err := openSQLite(SQLiteDSN(b.path(t), "rw"))
 	if err != nil {
 		return nil, err
 	}
