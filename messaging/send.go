@@ -161,11 +161,8 @@ func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadc
 	if err != nil {
 		return err
 	}
-	// A stopped broadcast sends nothing more (one primary-key read per text;
-	// the claim in deliver is what makes the stop exact).
-	if stopped, _, err := s.store.BroadcastStopped(ctx, h, b.ID); err != nil || stopped {
-		return err
-	}
+	// A stopped broadcast sends nothing more: its recipients are skipped,
+	// and the claim in deliver finds none of them to send.
 	phone, ok, err := s.store.SendTarget(ctx, h, it.MemberID)
 	if err != nil {
 		return err
@@ -194,8 +191,9 @@ type outgoing struct {
 	MemberID       string // the member texted, "" for an unknown contact
 	Uncapped       bool   // an answer to a keyword: not held by the daily cap
 	record         func(context.Context, *tenancy.Handle, store.RecipientUpdate) error
-	// claim, when set, is asked right before the provider call whether the
-	// text may still go (false: its broadcast was stopped; send nothing).
+	// claim, when set, marks the text sending in place of record, and says
+	// whether it may still go (false: its broadcast was stopped; send
+	// nothing).
 	claim func(context.Context, *tenancy.Handle) (bool, error)
 }
 
@@ -246,11 +244,7 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		}
 		// Mark first, then take the slot: only the wait and the call itself
 		// stand between a slot and its send, so sends keep their spacing.
-		if err := update(store.RecipientUpdate{Status: steeple.RecipientSending}); err != nil {
-			return err
-		}
-		// The stop's claim too comes before the slot: a database write
-		// between the slot and the call would push sends together.
+		// A broadcast's claim is its mark, in one write.
 		if out.claim != nil {
 			h, err := hh.get(ctx)
 			if err != nil {
@@ -259,6 +253,8 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 			if ok, err := out.claim(ctx, h); err != nil || !ok {
 				return err
 			}
+		} else if err := update(store.RecipientUpdate{Status: steeple.RecipientSending}); err != nil {
+			return err
 		}
 		claimed, err := s.waitForSlot(ctx, hh, out.From, rate)
 		if err != nil {
