@@ -47,7 +47,6 @@ type Registry struct {
 	pool    *pgxpool.Pool // PostgreSQL only: the same connections, for the job queue
 	backend steeple.Backend
 	now     func() time.Time
-	pacing  *memoryPacing // SQLite only: the send pacing state (see memoryPacing)
 }
 
 // RegistryPath is where the embedded registry lives inside a data directory.
@@ -72,12 +71,12 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		}
 		// secure_delete zeroes what a purge deletes instead of leaving
 		// the bytes in free pages (see Purge).
-		db, err := openSQLite(SQLiteDSN(RegistryPath(o.DataDir), "rwc") + "&_pragma=secure_delete(1)")
+		db, err := sql.Open("sqlite", SQLiteDSN(RegistryPath(o.DataDir), "rwc")+"&_pragma=secure_delete(1)")
 		if err != nil {
 			return nil, err
 		}
 		limitPool(db, max(o.RegistryMaxConns, sqliteRegistryConns))
-		r.db, r.backend, r.pacing = db, steeple.BackendSQLite, &memoryPacing{next: map[string]int64{}}
+		r.db, r.backend = db, steeple.BackendSQLite
 	} else {
 		cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
 		if err != nil {

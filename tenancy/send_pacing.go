@@ -4,55 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"sync"
 	"time"
 )
-
-// memoryPacing keeps the send pacing state of a SQLite registry in this
-// process. A SQLite registry is served by one process by design, and the
-// registry's pacing rows exist to share the slots between processes: on
-// SQLite a claim written for every text put each send worker in line for
-// the file's one writer (docs/benchmarks.md, the Sunday storm). The
-// arithmetic is the same as the statements'. A restart forgets it, which
-// costs at most one interval: the old process sends nothing more.
-type memoryPacing struct {
-	mu   sync.Mutex
-	next map[string]int64 // key → next free time, µs since the epoch
-}
-
-func (p *memoryPacing) reserve(key string, now, step int64) int64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	next := max(p.next[key], now) + step
-	p.next[key] = next
-	return next
-}
-
-// claim returns (next, true) when the present moment is claimed, and
-// (the next free time, false) otherwise.
-func (p *memoryPacing) claim(key string, now, step, slack int64) (int64, bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	next, ok := p.next[key]
-	switch {
-	case !ok:
-		next = now + step
-	case next > now:
-		return next, false
-	default:
-		next = max(next, now-slack) + step
-	}
-	p.next[key] = next
-	return next, true
-}
-
-func (p *memoryPacing) delay(key string, floor int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if next, ok := p.next[key]; ok && next < floor {
-		p.next[key] = floor
-	}
-}
 
 // ReserveSendSlot takes the next free send slot for key, spaced by
 // interval, and returns how long to wait for it. One statement, so
@@ -62,9 +15,6 @@ func (p *memoryPacing) delay(key string, floor int64) {
 func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval time.Duration) (time.Duration, error) {
 	now := time.Now().UnixMicro()
 	step := interval.Microseconds()
-	if r.pacing != nil {
-		return time.Duration(r.pacing.reserve(key, now, step)-step-now) * time.Microsecond, nil
-	}
 	var next int64
 	err := r.db.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
 		ON CONFLICT (key) DO UPDATE SET next_us =
@@ -89,13 +39,6 @@ func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.
 	// the sender is more than slack late: small wake-up delays then cost no
 	// drift, and any run of sends still spans its intervals minus slack.
 	slack := min(interval/10, 10*time.Millisecond).Microseconds()
-	if r.pacing != nil {
-		next, ok := r.pacing.claim(key, now, interval.Microseconds(), slack)
-		if ok {
-			return 0, claimed, nil
-		}
-		return max(time.Duration(next-now)*time.Microsecond, time.Microsecond), time.Time{}, nil
-	}
 	var next int64
 	err := r.db.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
 		ON CONFLICT (key) DO UPDATE SET next_us =
@@ -121,10 +64,6 @@ func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.
 // real one.
 func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.Time, interval time.Duration) error {
 	floor := sentAt.Add(interval).UnixMicro()
-	if r.pacing != nil {
-		r.pacing.delay(key, floor)
-		return nil
-	}
 	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
 	return err
 }
