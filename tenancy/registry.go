@@ -71,7 +71,7 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		}
 		// secure_delete zeroes what a purge deletes instead of leaving
 		// the bytes in free pages (see Purge).
-		db, err := sql.Open("sqlite", SQLiteDSN(RegistryPath(o.DataDir), "rwc")+"&_pragma=secure_delete(1)")
+		db, err := openSQLite(SQLiteDSN(RegistryPath(o.DataDir), "rwc") + "&_pragma=secure_delete(1)")
 		if err != nil {
 			return nil, err
 		}
