@@ -250,8 +250,8 @@ func TestAcquireWaitsOnlyUntilDeadline(t *testing.T) {
 
 		// The caller's deadline, for another tenant and for the same one.
 		for _, tn := range []*steeple.Tenant{y, x} {
+			start := time.Now() // before the deadline is set: it counts from there
 			ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
-			start := time.Now()
 			_, err := ten.Manager.Acquire(ctx, tn.ID)
 			took := time.Since(start)
 			cancel()
