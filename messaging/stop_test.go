@@ -12,6 +12,7 @@ import (
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
+	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 )
 
@@ -143,6 +144,49 @@ func TestStopOtherChurchNotFound(t *testing.T) {
 		}
 		if r := s.Do(t, "POST", "/api/v1/messages/not-an-id/cancel", a.Token, nil); r.Status != http.StatusNotFound {
 			t.Fatalf("bad id: %d %s", r.Status, r.Raw)
+		}
+	})
+}
+
+// A recipient whose text a worker had claimed when the stop came (the worker
+// then died, or the provider said "try later") is still to be sent as far as
+// its row goes; the claim reads the stop itself, so no retry sends it.
+func TestClaimAfterStopSendsNothing(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		c := s.Church(t, testkit.ChurchOptions{Name: "Claim Church", Email: "owner@claim.example.org", Number: "+13125550911"})
+		ids := importMembers(t, s, c, membersCSV("Claim", 6300, 6303)).ids()
+		id := c.API(s).Broadcast(t, map[string]any{"text": "Picnic moved", "audience": map[string]any{"member_ids": ids}})
+		ctx := context.Background()
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Release()
+		for _, m := range ids[:2] {
+			if ok, err := s.Store.ClaimHandOff(ctx, h, id, m); err != nil || !ok {
+				t.Fatalf("claim before the stop: %v, %v", ok, err)
+			}
+		}
+		owner, err := s.Store.AdminByEmail(ctx, h, c.Email)
+		if err != nil {
+			t.Fatal(err)
+		}
+		skipped, err := s.Store.StopBroadcast(ctx, h, id, owner.ID, "Pat", "")
+		if err != nil || skipped != len(ids)-2 {
+			t.Fatalf("stop skipped %d, %v; want %d (the two claimed are in flight)", skipped, err, len(ids)-2)
+		}
+		// The first one's worker died; the second one's provider said "try
+		// later" after the stop: back to queued.
+		if err := s.Store.UpdateRecipient(ctx, h, id, ids[1], store.RecipientUpdate{Status: steeple.RecipientQueued}); err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ids {
+			if ok, err := s.Store.ClaimHandOff(ctx, h, id, m); err != nil || ok {
+				t.Fatalf("claim after the stop of %s: %v, %v; want false", m, ok, err)
+			}
 		}
 	})
 }

@@ -59,15 +59,19 @@ func (s *Store) InFlight(ctx context.Context, h *tenancy.Handle, id string, sinc
 // ClaimHandOff is the last word before a recipient's text goes to the
 // provider: in one write it marks the recipient sending (one attempt more)
 // and handed over, if it is still to be sent (queued, or sending when a
-// worker stopped). False means the broadcast was stopped (or the recipient
-// finished) meanwhile: send nothing. The row's update serializes with
+// worker stopped) and its broadcast is not stopped. False means the
+// broadcast was stopped (or the recipient finished) meanwhile: send
+// nothing. The stop is read in the same write: a recipient left "sending"
+// by a worker that died, or put back to queued by a provider's "try
+// later", is never sent once the stop is committed. The row's update serializes with
 // StopBroadcast's, so a text either is claimed before the stop (and the
 // stop waits for it) or is never sent.
 func (s *Store) ClaimHandOff(ctx context.Context, h *tenancy.Handle, messageID, memberID string) (bool, error) {
 	now := s.Now()
 	res, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = 'sending', handed_at = $1, updated_at = $1,
 		error_code = '', error_detail = '', attempts = attempts + 1
-		WHERE message_id = $2 AND member_id = $3 AND status IN ('queued', 'sending')`, now, messageID, memberID)
+		WHERE message_id = $2 AND member_id = $3 AND status IN ('queued', 'sending')
+		AND NOT EXISTS (SELECT 1 FROM messages WHERE id = $2 AND cancelled_at IS NOT NULL)`, now, messageID, memberID)
 	if err != nil {
 		return false, err
 	}

@@ -242,6 +242,8 @@ func TestSQLiteWritesClassified(t *testing.T) {
 		"SELECT 1": false, "\n\t select x FROM t": false, "(SELECT 1)": false, "VALUES (1)": false,
 		"INSERT INTO t VALUES (1)": true, "UPDATE t SET x = 1": true, "DELETE FROM t": true,
 		"WITH a AS (SELECT 1) DELETE FROM t": true, "PRAGMA wal_checkpoint": true, "x": true,
+		"-- name: JobGetByID :one\nSELECT * FROM river_job": false, "/* a */ SELECT 1": false,
+		"-- name: JobInsert\nINSERT INTO t VALUES (1)": true, "-- only a comment": true,
 	} {
 		if got := writes(q); got != want {
 			t.Errorf("writes(%q) = %v, want %v", q, got, want)

@@ -52,7 +52,7 @@ func (g *writeGate) leave() { <-g.turn }
 // plain reads. Guessing a read wrongly only leaves that statement to
 // SQLite's own lock.
 func writes(query string) bool {
-	q := strings.TrimLeft(query, " \t\r\n(")
+	q := skipComments(query)
 	if len(q) < 6 {
 		return true
 	}
@@ -61,6 +61,30 @@ func writes(query string) bool {
 		return false
 	}
 	return true
+}
+
+// skipComments drops leading blanks, parentheses and comments (River's
+// queries start with "-- name: …").
+func skipComments(q string) string {
+	for {
+		q = strings.TrimLeft(q, " \t\r\n(")
+		switch {
+		case strings.HasPrefix(q, "--"):
+			i := strings.IndexByte(q, '\n')
+			if i < 0 {
+				return ""
+			}
+			q = q[i+1:]
+		case strings.HasPrefix(q, "/*"):
+			i := strings.Index(q, "*/")
+			if i < 0 {
+				return ""
+			}
+			q = q[i+2:]
+		default:
+			return q
+		}
+	}
 }
 
 // gatedTx leaves the gate when the transaction ends.
