@@ -61,11 +61,11 @@ func (s *Store) InFlight(ctx context.Context, h *tenancy.Handle, id string, sinc
 // and handed over, if it is still to be sent (queued, or sending when a
 // worker stopped) and its broadcast is not stopped. False means the
 // broadcast was stopped (or the recipient finished) meanwhile: send
-// nothing. The stop is read in the same write: a recipient left "sending"
-// by a worker that died, or put back to queued by a provider's "try
-// later", is never sent once the stop is committed. The row's update serializes with
-// StopBroadcast's, so a text either is claimed before the stop (and the
-// stop waits for it) or is never sent.
+// nothing. Reading the stop in the same write keeps a recipient left
+// "sending" by a worker that died, or put back to queued by a provider's
+// "try later", from being sent after the stop. The row's update serializes
+// with StopBroadcast's, so a text either is claimed before the stop (and
+// the stop waits for it) or is never sent.
 func (s *Store) ClaimHandOff(ctx context.Context, h *tenancy.Handle, messageID, memberID string) (bool, error) {
 	now := s.Now()
 	res, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = 'sending', handed_at = $1, updated_at = $1,

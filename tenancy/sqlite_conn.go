@@ -15,11 +15,12 @@ import (
 // dozen distinct statements.
 const stmtCacheSize = 64
 
-// openSQLite opens a church database whose connections keep their prepared
-// statements. database/sql prepares a statement on every call made without
-// Prepare, and on SQLite that parse was about a fifth of the CPU of a busy
-// Sunday (docs/benchmarks.md). PostgreSQL needs none of this: pgx caches
-// prepared statements per connection itself.
+// openSQLite opens a SQLite database (a church's or the registry) whose
+// connections keep their prepared statements and take turns to write (see
+// writeGate). database/sql prepares a statement on every call made without
+// Prepare, and on SQLite that parse was about a quarter of the CPU of the
+// 1,000-church Sunday storm (docs/benchmarks.md). PostgreSQL needs none of
+// this: pgx caches prepared statements per connection itself.
 func openSQLite(dsn string) (*sql.DB, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
@@ -69,12 +70,15 @@ type sqliteConn struct {
 	clock  uint64 // counts uses, for least-recently-used eviction
 }
 
+// preparedStmt is what the driver's prepared statements offer.
+type preparedStmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
 type cachedStmt struct {
-	stmt interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	}
+	preparedStmt
 	busy     bool // rows still open on it
 	lastUsed uint64
 }
@@ -123,26 +127,36 @@ func (c *sqliteConn) ResetSession(ctx context.Context) error {
 
 func (c *sqliteConn) IsValid() bool { return c.inner().IsValid() }
 
-// Close finalizes the kept statements before the connection.
+// Close gives back the write turn if held, and finalizes the kept
+// statements before the connection.
 func (c *sqliteConn) Close() error {
 	c.leaveGate()
 	for q, s := range c.stmts {
-		_ = s.stmt.Close()
+		_ = s.Close()
 		delete(c.stmts, q)
 	}
 	return c.conn.Close()
 }
 
-func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
-	if writes(query) {
-		took, err := c.enterGate(ctx)
-		if err != nil {
-			return nil, err
-		}
-		if took {
-			defer c.leaveGate()
-		}
+// writeTurn takes the write turn for a query that writes, unless this
+// connection holds it already; release gives back what it took.
+func (c *sqliteConn) writeTurn(ctx context.Context, query string) (release func(), err error) {
+	if !writes(query) {
+		return func() {}, nil
 	}
+	took, err := c.enterGate(ctx)
+	if err != nil || !took {
+		return func() {}, err
+	}
+	return c.leaveGate, nil
+}
+
+func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	release, err := c.writeTurn(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	s, done, err := c.statement(ctx, query)
 	if err != nil {
 		return nil, err
@@ -154,24 +168,16 @@ func (c *sqliteConn) ExecContext(ctx context.Context, query string, args []drive
 // QueryContext holds the write turn of a writing query (INSERT …
 // RETURNING) until its rows are closed.
 func (c *sqliteConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
-	took := false
-	if writes(query) {
-		var err error
-		if took, err = c.enterGate(ctx); err != nil {
-			return nil, err
-		}
-	}
-	s, done, err := c.statement(ctx, query)
+	release, err := c.writeTurn(ctx, query)
 	if err != nil {
-		if took {
-			c.leaveGate()
-		}
 		return nil, err
 	}
-	if took {
-		stmtDone := done
-		done = func() { stmtDone(); c.leaveGate() }
+	s, stmtDone, err := c.statement(ctx, query)
+	if err != nil {
+		release()
+		return nil, err
 	}
+	done := func() { stmtDone(); release() }
 	rows, err := s.QueryContext(ctx, args)
 	if err != nil {
 		done()
@@ -193,11 +199,7 @@ func (c *sqliteConn) statement(ctx context.Context, query string) (*cachedStmt, 
 	if err != nil {
 		return nil, nil, err
 	}
-	s := &cachedStmt{stmt: ds.(interface {
-		driver.Stmt
-		driver.StmtExecContext
-		driver.StmtQueryContext
-	}), busy: true, lastUsed: c.clock}
+	s := &cachedStmt{preparedStmt: ds.(preparedStmt), busy: true, lastUsed: c.clock}
 	if _, taken := c.stmts[query]; taken || strings.Contains(query, ";") {
 		return s, func() { _ = ds.Close() }, nil
 	}
@@ -220,17 +222,9 @@ func (c *sqliteConn) evict() bool {
 	if found == nil {
 		return false
 	}
-	_ = found.stmt.Close()
+	_ = found.Close()
 	delete(c.stmts, oldest)
 	return true
-}
-
-func (s *cachedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
-	return s.stmt.ExecContext(ctx, args)
-}
-
-func (s *cachedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
-	return s.stmt.QueryContext(ctx, args)
 }
 
 // releasingRows hands its statement back when closed, and forwards the
