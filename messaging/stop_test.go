@@ -188,5 +188,24 @@ func TestClaimAfterStopSendsNothing(t *testing.T) {
 				t.Fatalf("claim after the stop of %s: %v, %v; want false", m, ok, err)
 			}
 		}
+		// The one put back to queued was surely never sent: skipped as the
+		// stop would have. The one whose worker died may have reached the
+		// provider, so it is not called skipped.
+		rs, err := s.Store.BroadcastRecipients(ctx, h, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			switch r.MemberID {
+			case ids[0]:
+				if r.Status != steeple.RecipientSending {
+					t.Errorf("recipient claimed before the stop: %s, want sending", r.Status)
+				}
+			case ids[1]:
+				if want := "stopped by " + owner.Name; r.Status != steeple.RecipientSkipped || r.ErrorDetail != want {
+					t.Errorf("recipient put back after the stop: %s %q, want skipped %q", r.Status, r.ErrorDetail, want)
+				}
+			}
+		}
 	})
 }

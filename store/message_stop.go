@@ -76,7 +76,21 @@ func (s *Store) ClaimHandOff(ctx context.Context, h *tenancy.Handle, messageID, 
 		return false, err
 	}
 	n, err := res.RowsAffected()
-	return n == 1, err
+	if err != nil || n == 1 {
+		return n == 1, err
+	}
+	// Refused. If the broadcast was stopped and this text was surely never
+	// handed over (the set StopBroadcast skips), skip it now as the stop
+	// would have, so it does not stay queued for ever. One claimed before
+	// by a worker that died may have reached the provider: it is left as
+	// it is rather than called skipped.
+	_, err = h.ExecContext(ctx, `UPDATE message_recipients SET status = 'skipped', error_code = '',
+		error_detail = 'stopped by ' || COALESCE((SELECT a.name FROM messages m JOIN admins a ON a.id = m.cancelled_by
+			WHERE m.id = $2 AND a.name <> ''), 'an admin'),
+		finished_at = $1, updated_at = $1
+		WHERE message_id = $2 AND member_id = $3 AND (status = 'queued' OR (status = 'sending' AND handed_at IS NULL))
+		AND EXISTS (SELECT 1 FROM messages WHERE id = $2 AND cancelled_at IS NOT NULL)`, now, messageID, memberID)
+	return false, err
 }
 
 // BroadcastStopped says whether a broadcast was stopped, and by whom.
