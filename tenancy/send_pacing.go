@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"time"
+
+	"github.com/steeple-sms/steeple"
 )
 
 // ReserveSendSlot takes the next free send slot for key, spaced by
@@ -33,6 +35,33 @@ func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval tim
 // sending are a full interval apart whichever process makes them, however
 // late each sender woke.
 func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.Duration) (time.Duration, time.Time, error) {
+	if r.backend != steeple.BackendSQLite {
+		return claimSendTime(ctx, r.db, key, interval)
+	}
+	// On SQLite the claim first waits its turn at the file's writer, then
+	// reads the clock: a claim timed before that wait (tens of ms while a
+	// Sunday's senders queue there) is stale by the time it is written,
+	// and its sender had to push the slot back with a second write
+	// (DelaySendSlots) on most texts.
+	var (
+		wait    time.Duration
+		claimed time.Time
+	)
+	err := r.inTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		wait, claimed, err = claimSendTime(ctx, tx, key, interval)
+		return err
+	})
+	return wait, claimed, err
+}
+
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// claimSendTime is ClaimSendTime's statements, on the clock read now.
+func claimSendTime(ctx context.Context, q rowQuerier, key string, interval time.Duration) (time.Duration, time.Time, error) {
 	claimed := time.Now()
 	now := claimed.UnixMicro()
 	// The next free time advances from its schedule, not from now, unless
@@ -40,7 +69,7 @@ func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.
 	// drift, and any run of sends still spans its intervals minus slack.
 	slack := min(interval/10, 10*time.Millisecond).Microseconds()
 	var next int64
-	err := r.db.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
+	err := q.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
 		ON CONFLICT (key) DO UPDATE SET next_us =
 			(CASE WHEN send_pacing.next_us > CAST($2 AS BIGINT) - CAST($4 AS BIGINT) THEN send_pacing.next_us
 				ELSE CAST($2 AS BIGINT) - CAST($4 AS BIGINT) END) + CAST($3 AS BIGINT)
@@ -52,7 +81,7 @@ func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.
 	if !errors.Is(err, sql.ErrNoRows) {
 		return 0, time.Time{}, err
 	}
-	if err := r.db.QueryRowContext(ctx, `SELECT next_us FROM send_pacing WHERE key = $1`, key).Scan(&next); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT next_us FROM send_pacing WHERE key = $1`, key).Scan(&next); err != nil {
 		return 0, time.Time{}, err
 	}
 	return max(time.Duration(next-now)*time.Microsecond, time.Microsecond), time.Time{}, nil
