@@ -55,7 +55,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	bigMax := fl.Int("big-max", 5000, "members of the largest churches (the issue's full storm: --churches 1000 --big-max 20000)")
 	seed := fl.Uint64("seed", 1, "random seed of the church sizes and of who texts STOP")
 	workers := fl.Int("workers", 40, "send workers (STEEPLE_WORKERS)")
-	eventWorkers := fl.Int("event-workers", config.Default().EventWorkers, "event workers (STEEPLE_EVENT_WORKERS)")
+	eventWorkers := fl.Int("event-workers", 0, "event workers (STEEPLE_EVENT_WORKERS; 0: the backend's default, 16 on SQLite and 4 on PostgreSQL)")
 	stopPct := fl.Float64("stop-pct", 1, "percent of recipients who text STOP during the storm")
 	cpuProfile := fl.String("cpuprofile", "", "write a CPU profile of the storm to this path")
 	stopWindow := fl.Duration("stop-window", 10*time.Second, "the STOPs are spread over this long from the storm's start")
@@ -72,6 +72,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	*eventWorkers = config.EventWorkersFor(*eventWorkers, b == steeple.BackendPostgres)
 	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 || *dbMaxConns < 1 || *registryConns < 2 {
 		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0, --db-max-conns ≥ 1, --registry-max-conns ≥ 2"}
 	}

@@ -92,7 +92,7 @@ func runWebhook(ctx context.Context, r *runner, args []string) (err error) {
 	nReceipts := fl.Int("receipts", 2000, "receipts applied in each receipts phase")
 	def := config.Default()
 	workers := fl.Int("workers", def.Workers, "send and other job workers (STEEPLE_WORKERS)")
-	eventWorkers := fl.Int("event-workers", def.EventWorkers, "webhook event workers (STEEPLE_EVENT_WORKERS)")
+	eventWorkers := fl.Int("event-workers", config.EventWorkersFor(0, false), "webhook event workers (STEEPLE_EVENT_WORKERS)")
 	poll := fl.Duration("poll", 0, "queue poll interval on SQLite while webhooks are posted (0: the production default, 200ms)")
 	dlrPoll := fl.Duration("dlr-poll", 5*time.Millisecond, "queue poll interval on SQLite in the receipts phases; it also sets River's fetch cooldown (0: the production default)")
 	maxOpen := fl.Int("max-open-tenants", def.MaxOpenTenants, "church databases open at once (STEEPLE_MAX_OPEN_TENANTS)")

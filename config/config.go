@@ -86,7 +86,8 @@ type Config struct {
 	DeleteGrace time.Duration
 	// Workers is how many jobs this process runs at once.
 	Workers int
-	// EventWorkers is how many webhook events it applies at once, besides.
+	// EventWorkers is how many webhook events it applies at once, besides;
+	// 0 picks by backend (EventWorkerCount).
 	EventWorkers int
 	// SendJobTimeout bounds one run of a send job (a chunk of 100
 	// recipients); a chunk cut off is retried and resumes where it stopped.
@@ -153,7 +154,6 @@ func Default() Config {
 		SendRateAccount:          50,
 		Workers:                  10,
 		ProviderConfirmsKeywords: true,
-		EventWorkers:             4,
 		SendJobTimeout:           10 * time.Minute,
 		JobRescueAfter:           11 * time.Minute,
 		OpsUser:                  "ops",
@@ -186,6 +186,27 @@ func (c Config) Simulated() bool { return c.TelnyxAPIKey == "" }
 
 // Postgres reports whether the PostgreSQL backend is configured.
 func (c Config) Postgres() bool { return c.DatabaseURL != "" }
+
+// EventWorkerCount is STEEPLE_EVENT_WORKERS, or when unset the backend's
+// default: 4 on PostgreSQL, where each worker holds one of the server's
+// budgeted connections while it applies and receipts mostly go to the
+// church's drain; 16 on SQLite, where a connection costs a file handle
+// and 4 workers let a Sunday's queued receipts wait 20 s to be picked up
+// (0.2 s with 16, the same throughput; docs/benchmarks.md).
+func (c Config) EventWorkerCount() int {
+	return EventWorkersFor(c.EventWorkers, c.Postgres())
+}
+
+// EventWorkersFor is EventWorkerCount for a setting and a backend.
+func EventWorkersFor(setting int, postgres bool) int {
+	switch {
+	case setting > 0:
+		return setting
+	case postgres:
+		return 4
+	}
+	return 16
+}
 
 // setting ties one Config field to its environment variable and flag.
 type setting struct {
@@ -284,7 +305,7 @@ var settings = []setting{
 	strSetting("STEEPLE_SIGNUP", "signup", "open, approval (an operator approves new churches) or closed (only operators create churches)", func(c *Config) *string { return &c.Signup }),
 	intSetting("STEEPLE_SIGNUPS_PER_ADDRESS", "signups-per-address", "signups per client address per hour (0: no cap)", func(c *Config) *int { return &c.SignupsPerAddress }),
 	intSetting("STEEPLE_SIGNUPS_GLOBAL", "signups-global", "signups in all per hour (0: no cap)", func(c *Config) *int { return &c.SignupsGlobal }),
-	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process", func(c *Config) *int { return &c.EventWorkers }),
+	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process (0: 16 on SQLite, 4 on PostgreSQL)", func(c *Config) *int { return &c.EventWorkers }),
 	durSetting("STEEPLE_SEND_JOB_TIMEOUT", "send-job-timeout", "longest run of one send job (100 recipients); then it is retried and resumes", func(c *Config) *time.Duration { return &c.SendJobTimeout }),
 	durSetting("STEEPLE_JOB_RESCUE_AFTER", "job-rescue-after", "a job running this long is taken for dead (its process killed) and run again; above STEEPLE_SEND_JOB_TIMEOUT", func(c *Config) *time.Duration { return &c.JobRescueAfter }),
 }
@@ -464,8 +485,8 @@ func (c *Config) Validate() error {
 	if c.Workers < 1 {
 		return fmt.Errorf("STEEPLE_WORKERS: must be at least 1, got %d", c.Workers)
 	}
-	if c.EventWorkers < 1 {
-		return fmt.Errorf("STEEPLE_EVENT_WORKERS: must be at least 1, got %d", c.EventWorkers)
+	if c.EventWorkers < 0 {
+		return fmt.Errorf("STEEPLE_EVENT_WORKERS: must be at least 1 (or 0 for the backend's default), got %d", c.EventWorkers)
 	}
 	if c.SendJobTimeout <= 0 {
 		return errors.New("STEEPLE_SEND_JOB_TIMEOUT: must be positive")

@@ -157,3 +157,31 @@ func TestRescueAndAccountRateSettings(t *testing.T) {
 		}
 	}
 }
+
+// Unset, the event workers follow the backend; a setting is kept on either.
+func TestEventWorkersByBackend(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want int
+	}{
+		{nil, 16},
+		{map[string]string{"STEEPLE_DATABASE_URL": "postgres://u@db1:5432/reg"}, 4},
+		{map[string]string{"STEEPLE_EVENT_WORKERS": "6"}, 6},
+		{map[string]string{"STEEPLE_EVENT_WORKERS": "6", "STEEPLE_DATABASE_URL": "postgres://u@db1:5432/reg"}, 6},
+	} {
+		c, err := Load(nil, lookup(tc.env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.EventWorkerCount(); got != tc.want {
+			t.Errorf("%v: %d event workers, want %d", tc.env, got, tc.want)
+		}
+	}
+	c, err := Load(nil, lookup(map[string]string{"STEEPLE_EVENT_WORKERS": "-1"}))
+	if err == nil {
+		err = c.Validate()
+	}
+	if err == nil || !strings.Contains(err.Error(), "STEEPLE_EVENT_WORKERS") {
+		t.Fatalf("-1 event workers: %v", err)
+	}
+}

@@ -158,7 +158,7 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t.Registration.PublicURL = publicURL
 	t.Closing.Grace = cfg.DeleteGrace
 	m.JobTimeout = cfg.SendJobTimeout
-	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkers, RescueAfter: cfg.JobRescueAfter}
+	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkerCount(), RescueAfter: cfg.JobRescueAfter}
 	if cfg.SendJobTimeout < time.Minute {
 		// Below River's 1-minute default for other jobs: bound those too, so
 		// that none still running is taken for dead (Validate keeps the
