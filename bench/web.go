@@ -101,7 +101,7 @@ func runWeb(ctx context.Context, r *runner, args []string) (err error) {
 			t.Auth.SignupsPerAddress, t.Auth.SignupsGlobal = 0, 0
 			// Webhook events are applied by this process's event workers, as
 			// `steeple serve` does (the inbox is measured with the queue running).
-			t.Queue = jobs.Config{Logger: quiet, NoPeriodicJobs: true, EventWorkers: def.EventWorkers}
+			t.Queue = jobs.Config{Logger: quiet, NoPeriodicJobs: true, EventWorkers: config.EventWorkersFor(0, b == steeple.BackendPostgres)}
 		}})
 	if err != nil {
 		return err

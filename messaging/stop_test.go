@@ -174,7 +174,7 @@ func TestClaimAfterStopSendsNothing(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		skipped, err := s.Store.StopBroadcast(ctx, h, id, owner.ID, "Pat", "")
+		skipped, err := s.Store.StopBroadcast(ctx, h, id, owner.ID, owner.Name, "")
 		if err != nil || skipped != len(ids)-2 {
 			t.Fatalf("stop skipped %d, %v; want %d (the two claimed are in flight)", skipped, err, len(ids)-2)
 		}

@@ -209,6 +209,9 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 		}
 	}
 	t := TuningFromConfig(o.Config, publicURL)
+	// The event workers' default follows the registry actually opened,
+	// whatever the config says of it.
+	t.Queue.EventWorkers = config.EventWorkersFor(o.Config.EventWorkers, o.Tenancy.Registry.Backend() == steeple.BackendPostgres)
 	t.Sim.Logger = log
 	if o.Tune != nil {
 		o.Tune(&t)

@@ -145,3 +145,23 @@ func TestTuningFromConfigRescue(t *testing.T) {
 		t.Fatalf("defaults: messaging timeout %v, rescue %v, queue timeout %v", def.Messaging.JobTimeout, def.Queue.RescueAfter, def.Queue.JobTimeout)
 	}
 }
+
+// Unset, the event workers follow the registry New was given (the config
+// here names none): 16 on SQLite, 4 on PostgreSQL.
+func TestEventWorkersFollowTheRegistry(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		got := -1
+		if _, err := build(t, b, app.Options{Tune: func(tu *app.Tuning) { got = tu.Queue.EventWorkers }}); err != nil {
+			t.Fatal(err)
+		}
+		want := 16
+		if b.Name == "postgres" {
+			want = 4
+		}
+		if got != want {
+			t.Fatalf("%d event workers, want %d", got, want)
+		}
+	})
+}
