@@ -87,7 +87,7 @@ type Config struct {
 	// Workers is how many jobs this process runs at once.
 	Workers int
 	// EventWorkers is how many webhook events it applies at once, besides;
-	// 0 picks by backend (EventWorkerCount).
+	// 0 picks by backend (EventWorkersFor).
 	EventWorkers int
 	// SendJobTimeout bounds one run of a send job (a chunk of 100
 	// recipients); a chunk cut off is retried and resumes where it stopped.
@@ -186,27 +186,6 @@ func (c Config) Simulated() bool { return c.TelnyxAPIKey == "" }
 
 // Postgres reports whether the PostgreSQL backend is configured.
 func (c Config) Postgres() bool { return c.DatabaseURL != "" }
-
-// EventWorkerCount is STEEPLE_EVENT_WORKERS, or when unset the backend's
-// default: 4 on PostgreSQL, where each worker holds one of the server's
-// budgeted connections while it applies and receipts mostly go to the
-// church's drain; 16 on SQLite, where a connection costs a file handle
-// and 4 workers let a Sunday's queued receipts wait 20 s to be picked up
-// (0.2 s with 16, the same throughput; docs/benchmarks.md).
-func (c Config) EventWorkerCount() int {
-	return EventWorkersFor(c.EventWorkers, c.Postgres())
-}
-
-// EventWorkersFor is EventWorkerCount for a setting and a backend.
-func EventWorkersFor(setting int, postgres bool) int {
-	switch {
-	case setting > 0:
-		return setting
-	case postgres:
-		return 4
-	}
-	return 16
-}
 
 // setting ties one Config field to its environment variable and flag.
 type setting struct {

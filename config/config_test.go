@@ -173,7 +173,7 @@ func TestEventWorkersByBackend(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := c.EventWorkerCount(); got != tc.want {
+		if got := EventWorkersFor(c.EventWorkers, c.Postgres()); got != tc.want {
 			t.Errorf("%v: %d event workers, want %d", tc.env, got, tc.want)
 		}
 	}

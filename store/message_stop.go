@@ -10,6 +10,10 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
+// notHandedOver selects the recipients whose text surely never reached
+// the provider: queued, or sending but not claimed by ClaimHandOff.
+const notHandedOver = `(status = 'queued' OR (status = 'sending' AND handed_at IS NULL))`
+
 // StopBroadcast marks a broadcast stopped and, in the same transaction,
 // skips every recipient whose text is not being handed to the provider
 // right now (queued, or sending but not yet claimed by ClaimHandOff), with
@@ -33,7 +37,7 @@ func (s *Store) StopBroadcast(ctx context.Context, h *tenancy.Handle, id, adminI
 		}
 		res, err = tx.ExecContext(ctx, `UPDATE message_recipients SET status = 'skipped', error_code = '',
 			error_detail = $1, finished_at = $2, updated_at = $2
-			WHERE message_id = $3 AND (status = 'queued' OR (status = 'sending' AND handed_at IS NULL))`,
+			WHERE message_id = $3 AND `+notHandedOver,
 			"stopped by "+adminName, now, id)
 		if err != nil {
 			return err
@@ -88,7 +92,7 @@ func (s *Store) ClaimHandOff(ctx context.Context, h *tenancy.Handle, messageID, 
 		error_detail = 'stopped by ' || COALESCE((SELECT a.name FROM messages m JOIN admins a ON a.id = m.cancelled_by
 			WHERE m.id = $2 AND a.name <> ''), 'an admin'),
 		finished_at = $1, updated_at = $1
-		WHERE message_id = $2 AND member_id = $3 AND (status = 'queued' OR (status = 'sending' AND handed_at IS NULL))
+		WHERE message_id = $2 AND member_id = $3 AND `+notHandedOver+`
 		AND EXISTS (SELECT 1 FROM messages WHERE id = $2 AND cancelled_at IS NOT NULL)`, now, messageID, memberID)
 	return false, err
 }

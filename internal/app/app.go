@@ -158,7 +158,9 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 	t.Registration.PublicURL = publicURL
 	t.Closing.Grace = cfg.DeleteGrace
 	m.JobTimeout = cfg.SendJobTimeout
-	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, EventWorkers: cfg.EventWorkerCount(), RescueAfter: cfg.JobRescueAfter}
+	// EventWorkers is left to New, which picks its default by the registry
+	// it is given.
+	t.Queue = jobs.Config{MaxWorkers: cfg.Workers, RescueAfter: cfg.JobRescueAfter}
 	if cfg.SendJobTimeout < time.Minute {
 		// Below River's 1-minute default for other jobs: bound those too, so
 		// that none still running is taken for dead (Validate keeps the
@@ -210,7 +212,7 @@ func New(ctx context.Context, o Options) (_ *App, err error) {
 	}
 	t := TuningFromConfig(o.Config, publicURL)
 	// The event workers' default follows the registry actually opened,
-	// whatever the config says of it.
+	// whatever the config's URL says.
 	t.Queue.EventWorkers = config.EventWorkersFor(o.Config.EventWorkers, o.Tenancy.Registry.Backend() == steeple.BackendPostgres)
 	t.Sim.Logger = log
 	if o.Tune != nil {
