@@ -270,35 +270,20 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
 		id, err := s.provider.Send(sctx, Outbound{From: out.From, To: out.To, Text: out.Text, MediaURLs: out.MediaURLs, WebhookURL: webhook})
-		cancel()
 		if sentAt.Sub(claimed) > 2*time.Millisecond {
-			if err := s.ten.Registry.DelaySendSlots(ctx, "number:"+out.From, sentAt, interval(rate)); err != nil {
-				return err
-			}
+			s.delaySlots(sctx, hh.id, out.From, sentAt, rate)
 		}
 		o, code, detail, wait := classify(err)
-		switch o {
-		case outcomeSent:
-			return update(store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: id})
-		case outcomeOptedOut:
-			if err := s.providerOptOut(ctx, hh, out.MemberID); err != nil {
-				return err
-			}
-			return update(store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorCode: code, ErrorDetail: "opted out at the provider: " + detail})
-		case outcomeInvalidTo:
-			if out.MemberID != "" {
-				h, err := hh.get(ctx)
-				if err != nil {
-					return err
-				}
-				if err := s.store.MarkPhoneInvalid(ctx, h, out.MemberID); err != nil {
-					return err
-				}
-			}
-			return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: "invalid number: " + detail})
-		case outcomeRejected:
-			return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: detail})
+		if o != outcomeRetry {
+			// The provider's answer is acted on and recorded on sctx, not
+			// the job's context: a job cut off now (its timeout, a
+			// shutdown) would leave the text 'sending', and its retry would
+			// send it again.
+			err := s.settle(sctx, hh, out, o, id, code, detail)
+			cancel()
+			return err
 		}
+		cancel()
 		// Retryable: put it back, wait, try again; after the last wait hand
 		// the job back to the queue (or give up on the job's last try).
 		if err := update(store.RecipientUpdate{Status: steeple.RecipientQueued, ErrorCode: code, ErrorDetail: detail}); err != nil {
@@ -314,6 +299,44 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		if err := s.sleep(ctx, max(wait, s.cfg.RetryBackoff[try])); err != nil {
 			return err
 		}
+	}
+}
+
+// settle records what the provider answered to a text it did not ask to
+// have again later: sent, or refused for good (and what the refusal says
+// about the member).
+func (s *Service) settle(ctx context.Context, hh *handleHolder, out outgoing, o outcome, id, code, detail string) error {
+	update := func(u store.RecipientUpdate) error { return s.record(ctx, hh, out, u) }
+	switch o {
+	case outcomeSent:
+		return update(store.RecipientUpdate{Status: steeple.RecipientSent, ProviderID: id})
+	case outcomeOptedOut:
+		if err := s.providerOptOut(ctx, hh, out.MemberID); err != nil {
+			return err
+		}
+		return update(store.RecipientUpdate{Status: steeple.RecipientSkipped, ErrorCode: code, ErrorDetail: "opted out at the provider: " + detail})
+	case outcomeInvalidTo:
+		if out.MemberID != "" {
+			h, err := hh.get(ctx)
+			if err != nil {
+				return err
+			}
+			if err := s.store.MarkPhoneInvalid(ctx, h, out.MemberID); err != nil {
+				return err
+			}
+		}
+		return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: "invalid number: " + detail})
+	}
+	return update(store.RecipientUpdate{Status: steeple.RecipientFailed, ErrorCode: code, ErrorDetail: detail})
+}
+
+// delaySlots moves a number's next send slot past a send that went late.
+// Best effort: the text is gone, and a failure here must not keep it from
+// being recorded.
+func (s *Service) delaySlots(ctx context.Context, church, from string, sentAt time.Time, rate float64) {
+	if err := s.ten.Registry.DelaySendSlots(ctx, "number:"+from, sentAt, interval(rate)); err != nil {
+		s.log.Warn("could not move a number's next send slot past a late send; its next text may follow closer than its pace",
+			"tenant", church, "err", err)
 	}
 }
 

@@ -125,6 +125,16 @@ const (
 )
 
 func (s *Sim) handleSendMessage(w http.ResponseWriter, r *http.Request) {
+	s.mu.Lock()
+	delay := s.sendDelay
+	s.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
 	now := s.clock()
 	ok, limit, remaining, reset := s.takeRate(now)
 	if limit > 0 {

@@ -115,6 +115,7 @@ type Sim struct {
 	window     int64 // Unix second of the current rate window
 	windowUsed int
 	down       bool
+	sendDelay  time.Duration // how long each send waits before its answer
 	failN      int
 	failStatus int
 	failCode   string
@@ -292,6 +293,7 @@ func (s *Sim) resetLocked() {
 	s.optedOut = map[string]bool{}
 	s.rateLimit, s.window, s.windowUsed = 0, 0, 0
 	s.down = false
+	s.sendDelay = 0
 	s.failN, s.failStatus, s.failCode, s.failRoute = 0, 0, "", ""
 	s.numberState = newNumberState()
 	s.tenDLCState = newTenDLCState()
@@ -310,6 +312,14 @@ func (s *Sim) SetDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.down = down
+}
+
+// SetSendDelay makes every send wait d before it is answered, as a slow
+// provider does; 0 answers at once.
+func (s *Sim) SetSendDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sendDelay = max(d, 0)
 }
 
 // FailNext makes the next n /v2 calls, whatever they are, answer status with
