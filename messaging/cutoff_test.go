@@ -18,13 +18,17 @@ func TestProviderAnswerOutlivesTheJob(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
-			Messaging: func(c *messaging.Config) { c.JobTimeout = 300 * time.Millisecond }})
+			Messaging: func(c *messaging.Config) {
+				// A pace that never keeps a job waiting for its slot: the
+				// job's timeout must fall during the provider call.
+				c.JobTimeout, c.PerNumberRate = time.Second, 50
+			}})
 		c := s.Church(t, testkit.ChurchOptions{Name: "Slow Creek Chapel", Email: "owner@slowcreek.example.org", Number: "+13125550830"})
 		ann := c.API(s).CreateMember(t, "Ann", testkit.Phone(31))
 		ben := c.API(s).CreateMember(t, "Ben", testkit.Phone(32))
 		s.Sim.OptOut(testkit.Phone(32))
 		// Each answer comes after the job's timeout has cut it off.
-		s.Sim.SetSendDelay(800 * time.Millisecond)
+		s.Sim.SetSendDelay(2500 * time.Millisecond)
 
 		for _, who := range []struct{ name, member, status, code string }{
 			{"Ann", ann, "sent", ""},
@@ -36,13 +40,14 @@ func TestProviderAnswerOutlivesTheJob(t *testing.T) {
 				got = recipientsByMember(c.API(s).GetBroadcast(t, id))[who.member]
 				return (got.Status == "delivered" || string(got.Status) == who.status) && got.Code == who.code
 			}
-			testkit.WaitUntil(t, 8*time.Second, look, func() string {
+			testkit.WaitUntil(t, 20*time.Second, look, func() string {
 				return fmt.Sprintf("%s: recipient %s %s %q; want %s %s recorded by the job the provider answered",
 					who.name, got.Status, got.Code, got.Detail, who.status, who.code)
 			})
 		}
-		// Ann's retried job, had there been one, would have texted her again.
-		time.Sleep(2 * time.Second)
+		// Ann's retried job, had there been one (1 s after the cut, then
+		// the provider's 2.5 s), would have texted her again.
+		time.Sleep(4 * time.Second)
 		if n := s.Sim.CountTo(testkit.Phone(31)); n != 1 {
 			t.Errorf("Ann got %d texts; want 1", n)
 		}

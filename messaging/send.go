@@ -103,8 +103,9 @@ func (hh *handleHolder) release() {
 // sendChunk sends a chunk's pending recipients, paced per sending number
 // and per provider account. A recipient is marked sending before the
 // provider call and sent (with the provider's id) right after: if the
-// worker dies between the two, the retry sends that one recipient again —
-// the only window for a duplicate. On lastTry, recipients the provider kept
+// worker dies between the two, the retry sends that one recipient again.
+// That, and a provider call that timed out after the provider had taken
+// the text (retried like any timeout), are the windows for a duplicate. On lastTry, recipients the provider kept
 // refusing are marked failed rather than left queued.
 func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
@@ -270,20 +271,23 @@ func (s *Service) deliver(ctx context.Context, hh *handleHolder, out outgoing, l
 		sctx, cancel := detached(ctx)
 		sentAt := time.Now()
 		id, err := s.provider.Send(sctx, Outbound{From: out.From, To: out.To, Text: out.Text, MediaURLs: out.MediaURLs, WebhookURL: webhook})
-		if sentAt.Sub(claimed) > 2*time.Millisecond {
-			s.delaySlots(sctx, hh.id, out.From, sentAt, rate)
-		}
 		o, code, detail, wait := classify(err)
+		var settled error
 		if o != outcomeRetry {
 			// The provider's answer is acted on and recorded on sctx, not
 			// the job's context: a job cut off now (its timeout, a
 			// shutdown) would leave the text 'sending', and its retry would
-			// send it again.
-			err := s.settle(sctx, hh, out, o, id, code, detail)
-			cancel()
-			return err
+			// send it again. The record goes first; the pacing write after
+			// a late send may not use up its time.
+			settled = s.settle(sctx, hh, out, o, id, code, detail)
+		}
+		if sentAt.Sub(claimed) > 2*time.Millisecond {
+			s.delaySlots(sctx, hh.id, out.From, sentAt, rate)
 		}
 		cancel()
+		if o != outcomeRetry {
+			return settled
+		}
 		// Retryable: put it back, wait, try again; after the last wait hand
 		// the job back to the queue (or give up on the job's last try).
 		if err := update(store.RecipientUpdate{Status: steeple.RecipientQueued, ErrorCode: code, ErrorDetail: detail}); err != nil {
