@@ -105,8 +105,9 @@ func (hh *handleHolder) release() {
 // provider call and sent (with the provider's id) right after: if the
 // worker dies between the two, the retry sends that one recipient again.
 // That, and a provider call that timed out after the provider had taken
-// the text (retried like any timeout), are the windows for a duplicate. On lastTry, recipients the provider kept
-// refusing are marked failed rather than left queued.
+// the text (retried like any timeout), are the windows for a duplicate.
+// On lastTry, recipients the provider kept refusing are marked failed
+// rather than left queued.
 func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
