@@ -81,3 +81,28 @@ func TestFailedAssignmentRetried(t *testing.T) {
 		}
 	})
 }
+
+// Two syncs of a church that met the same refusal at once (a webhook's and
+// the poller's) record one failed try, not two: counted twice, the number
+// lost an automatic retry (seen as a flaky TestFailedAssignmentRetried).
+func TestOneRefusalCountedOnce(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true})
+		c := s.Church(t, testkit.ChurchOptions{Name: "Twice Told Chapel", Number: "+13125550860"})
+		ctx := context.Background()
+		retry := s.Clock.Now().Add(5 * time.Minute)
+		for range 2 { // both read 0 tries before trying
+			if err := s.Tenancy.Registry.FailCampaignAssignment(ctx, c.ID, c.Number, "Carrier rejected the assignment", &retry, 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := s.Tenancy.Registry.ChurchNumber(ctx, c.ID, c.Number)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n.CampaignState != registration.NumberFailed || n.CampaignAttempts != 1 {
+			t.Fatalf("after one refusal recorded by two syncs: state %q, %d tries; want failed, 1", n.CampaignState, n.CampaignAttempts)
+		}
+	})
+}

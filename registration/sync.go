@@ -223,7 +223,7 @@ func (s *Service) syncNumbers(ctx context.Context, h *tenancy.Handle, r *store.R
 				why += fmt.Sprintf(" (try %d of %d; no more automatic tries)", tries, s.cfg.AssignAttempts)
 			}
 			s.log.Warn("10DLC number assignment failed", "tenant", h.TenantID(), "number", n.E164, "reasons", why)
-			if err := s.ten.Registry.FailCampaignAssignment(ctx, h.TenantID(), n.E164, why, retryAt); err != nil {
+			if err := s.ten.Registry.FailCampaignAssignment(ctx, h.TenantID(), n.E164, why, retryAt, n.CampaignAttempts); err != nil {
 				return false, err
 			}
 			continue

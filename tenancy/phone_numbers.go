@@ -139,15 +139,19 @@ func (r *Registry) SetCampaignState(ctx context.Context, tenantID, e164, state s
 
 // FailCampaignAssignment records a failed campaign assignment try: state
 // failed with the reasons, one more failed try, and when the next may be
-// made (nil: no more automatic tries).
-func (r *Registry) FailCampaignAssignment(ctx context.Context, tenantID, e164, reasons string, retryAt *time.Time) error {
+// made (nil: no more automatic tries). tried is the count of failed tries
+// the try was made after: two syncs of the church that tried at the same
+// moment (a webhook's and the poller's) record it once, not as two tries
+// (which left a number one automatic retry short).
+func (r *Registry) FailCampaignAssignment(ctx context.Context, tenantID, e164, reasons string, retryAt *time.Time, tried int) error {
 	var at any
 	if retryAt != nil {
 		at = retryAt.Unix()
 	}
 	_, err := r.db.ExecContext(ctx, `UPDATE phone_numbers SET campaign_state = 'failed', campaign_reasons = $1,
-		campaign_attempts = campaign_attempts + 1, campaign_retry_at = $2 WHERE e164 = $3 AND tenant_id = $4`,
-		reasons, at, e164, tenantID)
+		campaign_attempts = campaign_attempts + 1, campaign_retry_at = $2 WHERE e164 = $3 AND tenant_id = $4
+		AND campaign_attempts = $5`,
+		reasons, at, e164, tenantID, tried)
 	return err
 }
 
