@@ -13,6 +13,22 @@ import (
 // ApplyReceipt applies a message.sent or message.finalized event to the
 // church's broadcast recipient or conversation message.
 func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType string, occurred time.Time, p *telnyx.MessagePayload) (store.ReceiptResult, error) {
+	return s.store.ApplyReceipt(ctx, h, receiptOf(eventType, occurred, p))
+}
+
+// AdoptReceipt applies a receipt whose id no text has to the broadcast
+// recipient it can only be for, one whose send worker died between the
+// provider's answer and its record (see store.AdoptReceipt).
+func (s *Service) AdoptReceipt(ctx context.Context, h *tenancy.Handle, eventType string, occurred time.Time, p *telnyx.MessagePayload) (store.ReceiptResult, error) {
+	if len(p.To) == 0 || p.Direction == "inbound" {
+		return store.ReceiptUnknown, nil
+	}
+	return s.store.AdoptReceipt(ctx, h, receiptOf(eventType, occurred, p),
+		store.ReceiptText{From: p.From.PhoneNumber, To: p.To[0].PhoneNumber, Text: p.Text})
+}
+
+// receiptOf reads a message.sent or message.finalized event.
+func receiptOf(eventType string, occurred time.Time, p *telnyx.MessagePayload) store.Receipt {
 	r := store.Receipt{ProviderID: p.ID, OccurredAt: occurred, At: occurred}
 	if eventType == telnyx.EventMessageFinalized {
 		r.Final = true
@@ -37,5 +53,5 @@ func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType
 	} else if p.SentAt != nil {
 		r.At = *p.SentAt
 	}
-	return s.store.ApplyReceipt(ctx, h, r)
+	return r
 }

@@ -140,14 +140,31 @@ func (s *Service) applyReceipt(ctx context.Context, h *tenancy.Handle, ev EventA
 	if err != nil || s.countReceipt(ev.EventType, r) {
 		return err
 	}
+	age := s.cfg.Now().Sub(ev.OccurredAt)
+	// Still unknown a while after it occurred: the send worker may have
+	// died between the provider's answer and its record. Adopted by the one
+	// recipient it can be for, the text is not sent again by the retried
+	// job, which a restarted or other process runs minutes later.
+	if age >= adoptAfter {
+		r, err := s.msg.AdoptReceipt(ctx, h, ev.EventType, ev.OccurredAt, p)
+		if err != nil || s.countReceipt(ev.EventType, r) {
+			return err
+		}
+	}
 	// The provider may report before the send worker has recorded the
 	// message id: look again shortly, for a while.
-	if s.cfg.Now().Sub(ev.OccurredAt) < s.cfg.ReceiptGrace {
+	if age < s.cfg.ReceiptGrace {
 		return river.JobSnooze(s.cfg.RetryEvery)
 	}
 	s.count(ev.EventType, OutcomeUnknownID)
 	return nil
 }
+
+// adoptAfter is how long a receipt stays unknown before it may be adopted
+// (store.AdoptReceipt): a live worker records its text's id within
+// milliseconds of the provider's answer. Adopting one it was about to
+// record anyway changes nothing: its record then finds the text sent.
+const adoptAfter = 2 * time.Second
 
 // countReceipt counts a receipt applied or out of order; false means no
 // text has its id (yet), which the caller counts when it gives up.

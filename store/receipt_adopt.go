@@ -1,0 +1,58 @@
+package store
+
+import (
+	"context"
+
+	"github.com/steeple-sms/steeple/tenancy"
+)
+
+// ReceiptText is what a receipt says about its text besides the
+// provider's id: the number it was sent from, the phone it went to and
+// its body.
+type ReceiptText struct {
+	From, To, Text string
+}
+
+// AdoptReceipt applies a receipt whose provider id no text has to the one
+// broadcast recipient it can only be for: still `sending`, with no
+// provider id, its broadcast sent from t.From, its member on phone t.To
+// and its body t.Text. That is a text the provider took from a send
+// worker that died before it recorded the provider's id: once adopted, the
+// worker's retried job finds it sent and does not send it again. With no
+// such recipient, or more than one (two broadcasts of the same words in
+// flight to one member), nothing changes: ReceiptUnknown.
+func (s *Store) AdoptReceipt(ctx context.Context, h *tenancy.Handle, r Receipt, t ReceiptText) (ReceiptResult, error) {
+	ix := s.phoneIndexes(t.To)
+	rows, err := h.QueryContext(ctx, `SELECT message_id, member_id FROM message_recipients
+		WHERE message_id IN (SELECT id FROM messages WHERE from_number = $1)
+		AND member_id IN (SELECT id FROM members WHERE phone_hash IN ($2, $3))
+		AND status = 'sending' AND provider_id IS NULL AND body = $4 LIMIT 2`, t.From, ix.cur, ix.prev, t.Text)
+	if err != nil {
+		return 0, err
+	}
+	var found [][2]string
+	for rows.Next() {
+		var k [2]string
+		if err := rows.Scan(&k[0], &k[1]); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		found = append(found, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(found) != 1 {
+		return ReceiptUnknown, err
+	}
+	// Recorded as the worker would have, then the receipt itself applies.
+	now := s.Now()
+	res, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = 'sent', provider_id = $1, sent_at = $2, updated_at = $2
+		WHERE message_id = $3 AND member_id = $4 AND status = 'sending' AND provider_id IS NULL`,
+		r.ProviderID, now, found[0][0], found[0][1])
+	if err != nil {
+		return 0, err
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return ReceiptUnknown, err
+	}
+	return s.ApplyReceipt(ctx, h, r)
+}
