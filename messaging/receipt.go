@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/steeple-sms/steeple"
@@ -20,11 +21,28 @@ func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType
 // recipient it can only be for, one whose send worker died between the
 // provider's answer and its record (see store.AdoptReceipt).
 func (s *Service) AdoptReceipt(ctx context.Context, h *tenancy.Handle, eventType string, occurred time.Time, p *telnyx.MessagePayload) (store.ReceiptResult, error) {
-	if len(p.To) == 0 || p.Direction == "inbound" {
+	broadcast := broadcastInURL(p.WebhookURL)
+	if broadcast == "" || len(p.To) == 0 || p.Direction == "inbound" {
+		// Only a broadcast's texts are adopted: a test send, a notice or a
+		// conversation's text names none, and its receipt is never taken
+		// for a recipient's.
 		return store.ReceiptUnknown, nil
 	}
 	return s.store.AdoptReceipt(ctx, h, receiptOf(eventType, occurred, p),
-		store.ReceiptText{From: p.From.PhoneNumber, To: p.To[0].PhoneNumber, Text: p.Text})
+		store.ReceiptText{MessageID: broadcast, To: p.To[0].PhoneNumber, Text: p.Text})
+}
+
+// broadcastInURL returns the broadcast a webhook URL names (the provider
+// signs the URL as part of the payload), or "".
+func broadcastInURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	if id := u.Query().Get(BroadcastParam); steeple.ValidID(id) {
+		return id
+	}
+	return ""
 }
 
 // receiptOf reads a message.sent or message.finalized event.

@@ -132,7 +132,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	if err != nil {
 		return err
 	}
-	webhook := s.webhookURL(a.TenantID)
+	webhook := s.broadcastWebhookURL(a.TenantID, a.MessageID)
 	start := time.Now()
 	for i, it := range items {
 		if i > 0 && time.Since(start) >= s.cfg.SendSlice {
@@ -442,3 +442,13 @@ func interval(perSecond float64) time.Duration {
 func (s *Service) webhookURL(tenantID string) string {
 	return strings.TrimRight(s.cfg.PublicURL, "/") + "/webhooks/telnyx?tenant=" + url.QueryEscape(tenantID)
 }
+
+// broadcastWebhookURL also names the broadcast: a receipt whose text's id
+// its send worker died before recording is then adopted within that
+// broadcast only (see store.AdoptReceipt), never by another text.
+func (s *Service) broadcastWebhookURL(tenantID, messageID string) string {
+	return s.webhookURL(tenantID) + "&" + BroadcastParam + "=" + url.QueryEscape(messageID)
+}
+
+// BroadcastParam is the webhook URL's parameter naming a broadcast.
+const BroadcastParam = "broadcast"

@@ -7,26 +7,24 @@ import (
 )
 
 // ReceiptText is what a receipt says about its text besides the
-// provider's id: the number it was sent from, the phone it went to and
-// its body.
+// provider's id: the broadcast its webhook URL names, the phone it went
+// to and its body.
 type ReceiptText struct {
-	From, To, Text string
+	MessageID, To, Text string
 }
 
 // AdoptReceipt applies a receipt whose provider id no text has to the one
-// broadcast recipient it can only be for: still `sending`, with no
-// provider id, its broadcast sent from t.From, its member on phone t.To
-// and its body t.Text. That is a text the provider took from a send
-// worker that died before it recorded the provider's id: once adopted, the
-// worker's retried job finds it sent and does not send it again. With no
-// such recipient, or more than one (two broadcasts of the same words in
-// flight to one member), nothing changes: ReceiptUnknown.
+// recipient it can only be for: of broadcast t.MessageID, still `sending`
+// with no provider id, its member on phone t.To and its body t.Text. That
+// is a text the provider took from a send worker that died before it
+// recorded the provider's id: once adopted, the worker's retried job finds
+// it sent and does not send it again. With no such recipient, or more than
+// one, nothing changes: ReceiptUnknown.
 func (s *Store) AdoptReceipt(ctx context.Context, h *tenancy.Handle, r Receipt, t ReceiptText) (ReceiptResult, error) {
 	ix := s.phoneIndexes(t.To)
 	rows, err := h.QueryContext(ctx, `SELECT message_id, member_id FROM message_recipients
-		WHERE message_id IN (SELECT id FROM messages WHERE from_number = $1)
-		AND member_id IN (SELECT id FROM members WHERE phone_hash IN ($2, $3))
-		AND status = 'sending' AND provider_id IS NULL AND body = $4 LIMIT 2`, t.From, ix.cur, ix.prev, t.Text)
+		WHERE message_id = $1 AND member_id IN (SELECT id FROM members WHERE phone_hash IN ($2, $3))
+		AND status = 'sending' AND provider_id IS NULL AND body = $4 LIMIT 2`, t.MessageID, ix.cur, ix.prev, t.Text)
 	if err != nil {
 		return 0, err
 	}

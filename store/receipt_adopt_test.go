@@ -55,10 +55,10 @@ func TestAdoptReceipt(t *testing.T) {
 			t.Fatalf("no recipient %s", memberID)
 			return ""
 		}
-		adopt := func(t *testing.T, id string, to, text string, want store.ReceiptResult) {
+		adopt := func(t *testing.T, broadcast, id, to, text string, want store.ReceiptResult) {
 			t.Helper()
 			got, err := c.st.AdoptReceipt(ctx, c.h, store.Receipt{ProviderID: id, OccurredAt: s.Clock.Now(), At: s.Clock.Now()},
-				store.ReceiptText{From: c.number, To: to, Text: text})
+				store.ReceiptText{MessageID: broadcast, To: to, Text: text})
 			if err != nil || got != want {
 				t.Fatalf("AdoptReceipt(%s to %s %q) = %v, %v; want %v", id, to, text, got, err, want)
 			}
@@ -67,13 +67,18 @@ func TestAdoptReceipt(t *testing.T) {
 		ann := c.member(t, "Ann", "+13126010001", steeple.ConsentOptedIn)
 		ben := c.member(t, "Ben", "+13126010002", steeple.ConsentOptedIn)
 		picnic := broadcast(t, "Picnic on Sunday", ann, ben)
+		choir := broadcast(t, "Picnic on Sunday", ann) // the same words, another broadcast
 
-		adopt(t, "p-wrong-text", ann.Phone, "Picnic on Saturday", store.ReceiptUnknown)
-		adopt(t, "p-stranger", "+13126010999", "Picnic on Sunday", store.ReceiptUnknown)
-		if st := status(t, picnic, ann.ID); st != steeple.RecipientSending {
-			t.Fatalf("Ann after receipts not hers: %s; want sending", st)
+		adopt(t, picnic, "p-wrong-text", ann.Phone, "Picnic on Saturday", store.ReceiptUnknown)
+		adopt(t, picnic, "p-stranger", "+13126010999", "Picnic on Sunday", store.ReceiptUnknown)
+		adopt(t, steeple.NewID(), "p-other-broadcast", ann.Phone, "Picnic on Sunday", store.ReceiptUnknown)
+		if a, b := status(t, picnic, ann.ID), status(t, choir, ann.ID); a != steeple.RecipientSending || b != steeple.RecipientSending {
+			t.Fatalf("Ann after receipts not hers: %s, %s; want sending", a, b)
 		}
-		adopt(t, "p-ann", ann.Phone, "Picnic on Sunday", store.ReceiptApplied)
+		adopt(t, picnic, "p-ann", ann.Phone, "Picnic on Sunday", store.ReceiptApplied)
+		if st := status(t, choir, ann.ID); st != steeple.RecipientSending {
+			t.Fatalf("Ann's recipient of the other broadcast after the picnic's receipt: %s; want sending", st)
+		}
 		if st := status(t, picnic, ann.ID); st != steeple.RecipientSent {
 			t.Fatalf("Ann after her receipt: %s; want sent", st)
 		}
@@ -86,14 +91,22 @@ func TestAdoptReceipt(t *testing.T) {
 			t.Fatalf("delivered after adoption: %v, %v", got, err)
 		}
 		// A text adopted once is not adopted again.
-		adopt(t, "p-ann-again", ann.Phone, "Picnic on Sunday", store.ReceiptUnknown)
+		adopt(t, picnic, "p-ann-again", ann.Phone, "Picnic on Sunday", store.ReceiptUnknown)
 
-		// Two broadcasts of the same words in flight to Ben: which one the
-		// provider took cannot be told, so neither is marked.
-		again := broadcast(t, "Picnic on Sunday", ben)
-		adopt(t, "p-ben", ben.Phone, "Picnic on Sunday", store.ReceiptUnknown)
-		if a, b := status(t, picnic, ben.ID), status(t, again, ben.ID); a != steeple.RecipientSending || b != steeple.RecipientSending {
-			t.Fatalf("Ben's two recipients after an ambiguous receipt: %s, %s; want both sending", a, b)
+		// Two members of one household on one phone in one broadcast (the
+		// audience keeps one, but a broadcast made before a phone was
+		// shared may hold both): which one the provider took cannot be
+		// told, so neither is marked.
+		cy := c.member(t, "Cy", "+13126010003", steeple.ConsentOptedIn)
+		dee := c.member(t, "Dee", "+13126010004", steeple.ConsentOptedIn)
+		supper := broadcast(t, "Supper at six", cy, dee)
+		if _, err := c.h.ExecContext(ctx, `UPDATE members SET phone_hash = (SELECT phone_hash FROM members WHERE id = $1) WHERE id = $2`,
+			cy.ID, dee.ID); err != nil {
+			t.Fatal(err)
+		}
+		adopt(t, supper, "p-cy", cy.Phone, "Supper at six", store.ReceiptUnknown)
+		if a, b := status(t, supper, cy.ID), status(t, supper, dee.ID); a != steeple.RecipientSending || b != steeple.RecipientSending {
+			t.Fatalf("a household's two recipients after an ambiguous receipt: %s, %s; want both sending", a, b)
 		}
 	})
 }

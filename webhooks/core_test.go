@@ -192,7 +192,7 @@ func coreIsolationAtScale(t *testing.T, s *testkit.Server, p string, others map[
 	for _, c := range ts {
 		got := from[c.number]
 		if len(got) != 1 || got[0].To != p || got[0].Text != "News from "+c.name ||
-			!strings.HasSuffix(got[0].WebhookURL, "?tenant="+c.id) {
+			!strings.Contains(got[0].WebhookURL, "?tenant="+c.id+"&broadcast=") {
 			t.Fatalf("texts from %s (%s): %+v; want one to %s from %s", c.number, c.name, got, p, c.name)
 		}
 	}

@@ -103,7 +103,7 @@ func TestLateReceiptAfterNumberMoved(t *testing.T) {
 		aMsg := a.API(s).BroadcastAll(t, "Grace Chapel is moving to a new number")
 		waitRecipient(t, s, a, aMsg, annA, steeple.RecipientSent)
 		x := onlySentTo(t, s, p)
-		if x.From != number || !strings.HasSuffix(x.WebhookURL, "?tenant="+a.ID) {
+		if x.From != number || !strings.Contains(x.WebhookURL, "?tenant="+a.ID+"&broadcast="+aMsg) {
 			t.Fatalf("A's text: %+v; want it from %s naming A in its webhook URL", x, number)
 		}
 		aSent := refusedSimWebhook(t, s, x.ID, telnyx.EventMessageSent)
