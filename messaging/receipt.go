@@ -22,7 +22,7 @@ func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType
 // provider's answer and its record (see store.AdoptReceipt).
 func (s *Service) AdoptReceipt(ctx context.Context, h *tenancy.Handle, eventType string, occurred time.Time, p *telnyx.MessagePayload) (store.ReceiptResult, error) {
 	broadcast := broadcastInURL(p.WebhookURL)
-	if broadcast == "" || len(p.To) == 0 || p.Direction == "inbound" {
+	if broadcast == "" || len(p.To) == 0 {
 		// Only a broadcast's texts are adopted: a test send, a notice or a
 		// conversation's text names none, and its receipt is never taken
 		// for a recipient's.
@@ -39,7 +39,7 @@ func broadcastInURL(raw string) string {
 	if err != nil {
 		return ""
 	}
-	if id := u.Query().Get(BroadcastParam); steeple.ValidID(id) {
+	if id := u.Query().Get(broadcastParam); steeple.ValidID(id) {
 		return id
 	}
 	return ""

@@ -447,8 +447,8 @@ func (s *Service) webhookURL(tenantID string) string {
 // its send worker died before recording is then adopted within that
 // broadcast only (see store.AdoptReceipt), never by another text.
 func (s *Service) broadcastWebhookURL(tenantID, messageID string) string {
-	return s.webhookURL(tenantID) + "&" + BroadcastParam + "=" + url.QueryEscape(messageID)
+	return s.webhookURL(tenantID) + "&" + broadcastParam + "=" + url.QueryEscape(messageID)
 }
 
-// BroadcastParam is the webhook URL's parameter naming a broadcast.
-const BroadcastParam = "broadcast"
+// broadcastParam is the webhook URL's parameter naming a broadcast.
+const broadcastParam = "broadcast"

@@ -22,30 +22,30 @@ type ReceiptText struct {
 // one, nothing changes: ReceiptUnknown.
 func (s *Store) AdoptReceipt(ctx context.Context, h *tenancy.Handle, r Receipt, t ReceiptText) (ReceiptResult, error) {
 	ix := s.phoneIndexes(t.To)
-	rows, err := h.QueryContext(ctx, `SELECT message_id, member_id FROM message_recipients
+	rows, err := h.QueryContext(ctx, `SELECT member_id FROM message_recipients
 		WHERE message_id = $1 AND member_id IN (SELECT id FROM members WHERE phone_hash IN ($2, $3))
 		AND status = 'sending' AND provider_id IS NULL AND body = $4 LIMIT 2`, t.MessageID, ix.cur, ix.prev, t.Text)
 	if err != nil {
 		return 0, err
 	}
-	var found [][2]string
+	var members []string
 	for rows.Next() {
-		var k [2]string
-		if err := rows.Scan(&k[0], &k[1]); err != nil {
+		var id string
+		if err := rows.Scan(&id); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		found = append(found, k)
+		members = append(members, id)
 	}
 	rows.Close()
-	if err := rows.Err(); err != nil || len(found) != 1 {
+	if err := rows.Err(); err != nil || len(members) != 1 {
 		return ReceiptUnknown, err
 	}
 	// Recorded as the worker would have, then the receipt itself applies.
 	now := s.Now()
 	res, err := h.ExecContext(ctx, `UPDATE message_recipients SET status = 'sent', provider_id = $1, sent_at = $2, updated_at = $2
 		WHERE message_id = $3 AND member_id = $4 AND status = 'sending' AND provider_id IS NULL`,
-		r.ProviderID, now, found[0][0], found[0][1])
+		r.ProviderID, now, t.MessageID, members[0])
 	if err != nil {
 		return 0, err
 	}
