@@ -35,10 +35,6 @@ const (
 	// its claim by a millisecond or two, and the next holder may start at
 	// the lease's end.
 	paceGuard = 50 * time.Millisecond
-	// wishLasts is how long another process's asking for a lease keeps
-	// its holder from renewing: it asks again at each refusal while it
-	// still wants it.
-	wishLasts = 2 * leaseFor
 )
 
 // pacer holds this process's pacing leases.
@@ -57,7 +53,6 @@ type paceLease struct {
 	until    int64 // µs: the lease's end (past or 0: not held)
 	yielding bool  // another process asked for it: not renewed
 	renewing bool  // a renewal is under way
-	written  int64 // µs: the latest next free time written through to the row
 }
 
 func newPacer(db *sql.DB) *pacer {
@@ -82,61 +77,36 @@ func (p *pacer) claim(ctx context.Context, key string, interval time.Duration) (
 	l := p.lease(key)
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	now := time.Now()
+	us := now.UnixMicro()
+	switch {
+	case us >= l.until-paceGuard.Microseconds():
+		// Not held, or too near its end: take it before claiming.
+		if wait, err := p.take(ctx, key, l, us, l.next); err != nil || wait > 0 {
+			return wait, time.Time{}, err
+		}
+		now = time.Now() // the write may have waited for the registry's writer
+		us = now.UnixMicro()
+	case us >= l.until-paceRenew.Microseconds() && !l.yielding && !l.renewing:
+		// Renewed in the background: the sends go on meanwhile.
+		l.renewing = true
+		go p.renew(key, l)
+	}
+	if l.next > us {
+		return time.Duration(l.next-us) * time.Microsecond, time.Time{}, nil
+	}
 	// The next free time advances from its schedule, not from now, unless
 	// the sender is more than slack late: small wake-up delays then cost no
 	// drift, and any run of sends still spans its intervals minus slack.
 	slack := min(interval/10, 10*time.Millisecond).Microseconds()
-	for {
-		// The clock is read again after every write: one may have waited
-		// tens of ms for the registry's writer.
-		now := time.Now()
-		us := now.UnixMicro()
-		switch {
-		case us >= l.until-paceGuard.Microseconds():
-			// Not held, or too near its end: take it before claiming.
-			if wait, err := p.take(ctx, key, l, us, l.next); err != nil || wait > 0 {
-				return wait, time.Time{}, err
-			}
-			continue
-		case us >= l.until-paceRenew.Microseconds() && !l.yielding && !l.renewing:
-			// Renewed in the background: the sends go on meanwhile.
-			l.renewing = true
-			go p.renew(key, l)
+	next := max(l.next, us-slack) + interval.Microseconds()
+	if next > l.until {
+		if wait, err := p.take(ctx, key, l, us, next); err != nil || wait > 0 {
+			return wait, time.Time{}, err
 		}
-		if l.next > us {
-			return time.Duration(l.next-us) * time.Microsecond, time.Time{}, nil
-		}
-		next := max(l.next, us-slack) + interval.Microseconds()
-		if next > l.until && next > l.written {
-			// Past the lease's end: the row must hold it before the claim,
-			// so that the next holder starts no earlier. A guard more is
-			// written, covering the clock read again after the write.
-			if err := p.writeThrough(ctx, key, l, us, next+paceGuard.Microseconds()); err != nil {
-				return 0, time.Time{}, err
-			}
-			continue
-		}
-		l.next = next
-		return 0, now, nil
 	}
-}
-
-// writeThrough writes next to the row of a lease this process holds, with
-// more than a guard of it left; else the lease is taken again first.
-// Caller holds l.mu.
-func (p *pacer) writeThrough(ctx context.Context, key string, l *paceLease, now, next int64) error {
-	res, err := p.db.ExecContext(ctx, `UPDATE send_pacing
-		SET next_us = CASE WHEN next_us > CAST($1 AS BIGINT) THEN next_us ELSE CAST($1 AS BIGINT) END
-		WHERE key = $2 AND holder = $3 AND until_us >= CAST($4 AS BIGINT)`, next, key, p.holder, now+paceGuard.Microseconds())
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		l.until = 0 // not ours after all: the next turn of claim takes it
-		return err
-	}
-	l.written = max(l.written, next)
-	return nil
+	l.next = next
+	return 0, now, nil
 }
 
 // delay is Registry.DelaySendSlots: in memory while the lease is held,
@@ -164,8 +134,7 @@ func (p *pacer) take(ctx context.Context, key string, l *paceLease, now, next in
 	if err != nil {
 		return 0, err
 	}
-	// Waits count from after the write, which may have waited itself.
-	return l.settle(a, p.holder, time.Now().UnixMicro(), next), nil
+	return l.settle(a, p.holder, now, next), nil
 }
 
 // renew renews a held lease off the senders' path.
@@ -181,7 +150,7 @@ func (p *pacer) renew(key string, l *paceLease) {
 	defer l.mu.Unlock()
 	l.renewing = false
 	if err == nil { // else a claim near the lease's end takes it in line
-		l.settle(a, p.holder, time.Now().UnixMicro(), next)
+		l.settle(a, p.holder, now, next)
 	}
 }
 
@@ -226,17 +195,11 @@ func (p *pacer) write(ctx context.Context, key string, now, next int64) (leaseAn
 					CASE WHEN send_pacing.next_us > CAST($2 AS BIGINT) THEN send_pacing.next_us ELSE CAST($2 AS BIGINT) END
 				WHEN send_pacing.until_us > send_pacing.next_us THEN send_pacing.until_us
 				ELSE send_pacing.next_us END,
-			-- The holder's writes may commit out of order: its lease
-			-- never shrinks. Its own wish for it is never its own, and
-			-- another's wish outlives the holder's taking it back.
-			until_us = CASE WHEN send_pacing.holder = $3 AND send_pacing.until_us > CAST($4 AS BIGINT)
-				THEN send_pacing.until_us ELSE CAST($4 AS BIGINT) END,
-			wanted_us = CASE WHEN send_pacing.holder = $3 THEN send_pacing.wanted_us ELSE 0 END,
-			holder = $3
-		WHERE (send_pacing.holder = $3 AND send_pacing.wanted_us <= CAST($5 AS BIGINT) - CAST($7 AS BIGINT))
+			holder = $3, until_us = CAST($4 AS BIGINT), wanted_us = 0
+		WHERE (send_pacing.holder = $3 AND send_pacing.wanted_us = 0)
 			OR (send_pacing.holder <> $3 AND send_pacing.until_us <= CAST($5 AS BIGINT))
 			OR send_pacing.until_us + CAST($6 AS BIGINT) <= CAST($5 AS BIGINT)
-		RETURNING next_us, until_us`, key, next, p.holder, a.end, now, paceGuard.Microseconds(), wishLasts.Microseconds()).Scan(&a.next, &a.end)
+		RETURNING next_us`, key, next, p.holder, a.end, now, paceGuard.Microseconds()).Scan(&a.next)
 	if err == nil {
 		a.taken = true
 		return a, nil

@@ -38,48 +38,42 @@ func claimUntil(t *testing.T, reg *tenancy.Registry, proc int, key string, inter
 // Two processes (two registries over one database) sending from one
 // number keep its pace between them, and both get to send: the pace is
 // kept in memory under a lease, and a process that wants the number gets
-// it when the holder's lease lapses. At 600 ms a claim's next free time
-// often lies past the lease's end and is written through to the row.
+// it when the holder's lease lapses.
 func TestPacingLeaseSharedByProcesses(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		regs := []*tenancy.Registry{b.Open(t, b.Options()).Registry, b.Open(t, b.Options()).Registry}
-		for _, tc := range []struct {
-			interval, run time.Duration
-			least         int // claims the run must make (at most run/interval)
-		}{{20 * time.Millisecond, 3 * time.Second, 100}, {600 * time.Millisecond, 6 * time.Second, 7}} {
-			slack := min(tc.interval/10, 10*time.Millisecond) // a late sender's allowance
-			key := "number:+1312555018" + string(rune('0'+tc.interval/(100*time.Millisecond)%10))
-			stop := time.Now().Add(tc.run)
-			out := make(chan paceClaim, 1000)
-			var wg sync.WaitGroup
-			for i := range 4 { // two senders in each process
-				wg.Go(func() { claimUntil(t, regs[i%2], i%2, key, tc.interval, stop, out) })
-			}
-			wg.Wait()
-			close(out)
-			var claims []paceClaim
-			per := [2]int{}
-			for c := range out {
-				claims = append(claims, c)
-				per[c.proc]++
-			}
-			slices.SortFunc(claims, func(a, b paceClaim) int { return a.at.Compare(b.at) })
-			for i := 1; i < len(claims); i++ {
-				if gap := claims[i].at.Sub(claims[i-1].at); gap < tc.interval-slack {
-					t.Fatalf("at %v: claims %d and %d (processes %d, %d) %v apart; want at least %v",
-						tc.interval, i-1, i, claims[i-1].proc, claims[i].proc, gap, tc.interval-slack)
-				}
-			}
-			if per[0] == 0 || per[1] == 0 {
-				t.Fatalf("at %v: claims per process %v: the lease never changed hands", tc.interval, per)
-			}
-			if len(claims) < tc.least {
-				t.Fatalf("at %v: %d claims in %v (per process %v); want at least %d: hand-overs stall the number",
-					tc.interval, len(claims), tc.run, per, tc.least)
-			}
-			t.Logf("%s at %v: %d claims, per process %v", b.Name, tc.interval, len(claims), per)
+		const interval = 20 * time.Millisecond
+		const slack = 2 * time.Millisecond // interval/10: a late sender's allowance
+		key := "number:+13125550188"
+		stop := time.Now().Add(3 * time.Second)
+		out := make(chan paceClaim, 1000)
+		var wg sync.WaitGroup
+		for i := range 4 { // two senders in each process
+			wg.Go(func() { claimUntil(t, regs[i%2], i%2, key, interval, stop, out) })
 		}
+		wg.Wait()
+		close(out)
+		var claims []paceClaim
+		per := [2]int{}
+		for c := range out {
+			claims = append(claims, c)
+			per[c.proc]++
+		}
+		slices.SortFunc(claims, func(a, b paceClaim) int { return a.at.Compare(b.at) })
+		for i := 1; i < len(claims); i++ {
+			if gap := claims[i].at.Sub(claims[i-1].at); gap < interval-slack {
+				t.Fatalf("claims %d and %d (processes %d, %d) %v apart; want at least %v", i-1, i, claims[i-1].proc, claims[i].proc, gap, interval-slack)
+			}
+		}
+		if per[0] == 0 || per[1] == 0 {
+			t.Fatalf("claims per process %v: the lease never changed hands", per)
+		}
+		// 3 s at 20 ms: 150 at most. Hand-overs cost a guard's worth each.
+		if len(claims) < 100 {
+			t.Fatalf("%d claims in 3 s at one per %v (per process %v): hand-overs stall the number", len(claims), interval, per)
+		}
+		t.Logf("%s: %d claims, per process %v", b.Name, len(claims), per)
 	})
 }
 
@@ -117,7 +111,7 @@ func TestPacingLeaseOutlivesItsHolder(t *testing.T) {
 			}
 			// A sender may be a slack early on a late one's schedule (see
 			// ClaimSendTime): 10 ms at these intervals.
-			if gap := next.Sub(first); gap < interval-10*time.Millisecond || gap > max(interval, time.Second)+time.Second {
+			if gap := next.Sub(first); gap < interval-10*time.Millisecond || gap > max(interval, time.Second)+500*time.Millisecond {
 				t.Fatalf("interval %v: the other process sent %v after the dead one; want from %v to the lease's end", interval, gap, interval)
 			}
 		}
