@@ -390,11 +390,10 @@ func (s *Service) providerOptOut(ctx context.Context, hh *handleHolder, memberID
 }
 
 // waitForSlot waits until this send may go: the account's rate is a slot
-// reserved ahead in the registry, the number's (the limit carriers
-// enforce) a moment claimed right before sending, in memory under the
-// process's lease on the number (tenancy/pacing_lease.go). Both hold
-// across processes. The handle is given back during a long wait. It
-// returns the moment claimed.
+// reserved ahead, the number's (the limit carriers enforce) a moment
+// claimed right before sending. Both are shared through the registry by
+// every process. The handle is given back during a long wait. It returns
+// the moment claimed.
 func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) (time.Time, error) {
 	if s.cfg.AccountRate > 0 {
 		wait, err := s.ten.Registry.ReserveSendSlot(ctx, "account", interval(s.cfg.AccountRate))

@@ -47,7 +47,6 @@ type Registry struct {
 	pool    *pgxpool.Pool // PostgreSQL only: the same connections, for the job queue
 	backend steeple.Backend
 	now     func() time.Time
-	pace    *pacer
 }
 
 // RegistryPath is where the embedded registry lives inside a data directory.
@@ -95,7 +94,6 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		}
 		r.pool, r.db, r.backend = pool, stdlib.OpenDBFromPool(pool), steeple.BackendPostgres
 	}
-	r.pace = newPacer(r.db)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := r.db.PingContext(pctx); err != nil {
