@@ -150,20 +150,7 @@ func (s *Store) ConfirmOptOut(ctx context.Context, h *tenancy.Handle, id, adminI
 }
 
 func memberIDsWithPhoneTx(ctx context.Context, tx *sql.Tx, hash string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM members WHERE phone_hash = $1 ORDER BY id`, hash)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryStrings(ctx, tx, `SELECT id FROM members WHERE phone_hash = $1 ORDER BY id`, hash)
 }
 
 // MarkConversationUnread marks a conversation unread again (one unread

@@ -106,20 +106,7 @@ func (s *Store) CountMembers(ctx context.Context, h *tenancy.Handle, f MemberFil
 // memberIDsTx lists the ids matching a filter inside a transaction.
 func (s *Store) memberIDsTx(ctx context.Context, tx *sql.Tx, f MemberFilter) ([]string, error) {
 	args := []any{}
-	rows, err := tx.QueryContext(ctx, `SELECT m.id FROM members m WHERE `+s.where(f, &args)+` ORDER BY m.id`, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
+	return queryStrings(ctx, tx, `SELECT m.id FROM members m WHERE `+s.where(f, &args)+` ORDER BY m.id`, args...)
 }
 
 // memberColumnsOf is memberColumns qualified by a table alias.

@@ -22,23 +22,10 @@ type ReceiptText struct {
 // one, nothing changes: ReceiptUnknown.
 func (s *Store) AdoptReceipt(ctx context.Context, h *tenancy.Handle, r Receipt, t ReceiptText) (ReceiptResult, error) {
 	ix := s.phoneIndexes(t.To)
-	rows, err := h.QueryContext(ctx, `SELECT member_id FROM message_recipients
+	members, err := queryStrings(ctx, h, `SELECT member_id FROM message_recipients
 		WHERE message_id = $1 AND member_id IN (SELECT id FROM members WHERE phone_hash IN ($2, $3))
 		AND status = 'sending' AND provider_id IS NULL AND body = $4 LIMIT 2`, t.MessageID, ix.cur, ix.prev, t.Text)
-	if err != nil {
-		return 0, err
-	}
-	var members []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		members = append(members, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil || len(members) != 1 {
+	if err != nil || len(members) != 1 {
 		return ReceiptUnknown, err
 	}
 	// Recorded as the worker would have, then the receipt itself applies.
