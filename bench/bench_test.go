@@ -277,7 +277,7 @@ func TestSundayScenarioSQLite(t *testing.T) {
 	got := checkLines(t, stdout, "sunday", "sqlite")
 	checkMetrics(t, got, "fleet_msgs_per_s", "ceiling_msgs_per_s", "fleet_to_ceiling_ratio", "pace_bound_msgs_per_s",
 		"fleet_to_pace_bound_ratio", "busy_msgs_per_s", "small_church_p95_seconds", "small_church_to_pace_p95",
-		"small_church_to_floor_p95", "stop_applied_p99_ms", "texts_after_stop", "receipt_lag_p99_seconds", "lost", "duplicates", "rss_mb")
+		"small_church_to_floor_p95", "small_church_to_fair_share_p95", "stop_applied_p99_ms", "texts_after_stop", "receipt_lag_p99_seconds", "lost", "duplicates", "rss_mb")
 	for _, m := range []string{"lost", "duplicates", "texts_after_stop"} {
 		if v := got[m]["value"]; v != json.Number("0") {
 			t.Errorf("%s = %v, want 0", m, v)
@@ -323,6 +323,23 @@ func TestFleetScenarioPostgres(t *testing.T) {
 	checkCleanedUp(t, stderr)
 	if !strings.Contains(stderr, "dropped 3 tenant databases") {
 		t.Errorf("the moved churches' databases were not dropped:\n%s", stderr)
+	}
+}
+
+// Round-robin across the churches still sending: 50, 100 and 300 members
+// and one of 1,000 share 100 texts a second, each up to 75 a second.
+func TestFairShareP95(t *testing.T) {
+	fleet := []*sundayChurch{{members: 300}, {members: 50}, {members: 1000}, {members: 100}}
+	// 4 share: 25/s each, the 50 done at 2 s. 3 share: 33.3/s, 50 more
+	// each, the 100 done at 3.5 s. 2 share: 50/s, 200 more, the 300 done
+	// at 7.5 s. The p95 of three small churches is the last.
+	if got := fairShareP95(fleet, 100, 75); math.Abs(got-7.5) > 1e-9 {
+		t.Errorf("fair-share p95 %v; want 7.5 s", got)
+	}
+	// At 1,000 a second every church sends at its own pace (75/s): the
+	// 300-member church takes 4 s.
+	if got := fairShareP95(fleet, 1000, 75); math.Abs(got-4) > 1e-9 {
+		t.Errorf("fair-share p95 at a fast rate %v; want 300/75 = 4 s", got)
 	}
 }
 

@@ -217,6 +217,9 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 			kv{"floor_p95_seconds", roundTo(smallFloor, 2)})...)
 	r.out.metric("small_church_to_pace_p95", percentile(res.smallRatio, 95), "ratio", extra...)
 	r.out.metric("small_church_to_floor_p95", percentile(res.smallSeconds, 95)/smallFloor, "ratio", extra...)
+	fair := fairShareP95(fleet, res.busyRate, registeredRate)
+	r.out.metric("small_church_to_fair_share_p95", percentile(res.smallSeconds, 95)/fair, "ratio",
+		append(extra, kv{"fair_share_p95_seconds", roundTo(fair, 2)})...)
 	r.out.metric("stop_applied_p99_ms", percentile(res.stopMS, 99), "ms", append(extra, kv{"stops", len(stops)}, kv{"applied", len(res.stopMS)},
 		kv{"p50_ms", roundTo(percentile(res.stopMS, 50), 1)})...)
 	r.out.metric("texts_after_stop", float64(res.afterStop), "texts", extra...)

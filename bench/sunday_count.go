@@ -353,3 +353,32 @@ func sundayBounds(fleet []*sundayChurch, sent int, ceiling, rate float64) (paceB
 	}
 	return paceBound, max(float64(sum)/ceiling, float64(small[k-1]-1)/rate)
 }
+
+// fairShareP95 is when the 95th percentile small church (≤ 300 members)
+// would be done if rate were shared equally by every church still sending,
+// each up to its own number's pace, all starting together: round-robin
+// across churches at the run's own speed. Against it,
+// small_church_p95_seconds tells fairness apart from speed: near 1, a
+// small church was not held back by the large ones, and what stands
+// between it and its floor is how fast the fleet sends. Texts are
+// counted as members (the STOPs, 1 %, are left in).
+func fairShareP95(fleet []*sundayChurch, rate, pace float64) float64 {
+	sizes := make([]int, len(fleet))
+	for i, c := range fleet {
+		sizes[i] = c.members
+	}
+	slices.Sort(sizes)
+	var small []float64
+	at, each := 0.0, 0.0 // the time, and the texts each church still sending has sent
+	for i, n := range sizes {
+		// Churches finish smallest first; until the next does, the
+		// len(sizes)-i still sending share rate.
+		per := min(pace, rate/float64(len(sizes)-i))
+		at += (float64(n) - each) / per
+		each = float64(n)
+		if n <= 300 {
+			small = append(small, at)
+		}
+	}
+	return percentile(small, 95)
+}
