@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -249,4 +251,67 @@ func TestSQLiteWritesClassified(t *testing.T) {
 			t.Errorf("writes(%q) = %v, want %v", q, got, want)
 		}
 	}
+}
+
+// Bulk writers (pacing claims) take the turn after every other writer
+// waiting, whatever the order they came in; each class keeps its own
+// order; a waiter that gives up leaves the queue without losing anyone's
+// turn.
+func TestWriteGateLetsOtherWritersBeforeBulk(t *testing.T) {
+	ctx := context.Background()
+	g := newWriteGate()
+	if err := g.enter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu     sync.Mutex
+		order  []string
+		wg     sync.WaitGroup
+		queued int // waiters in the gate's queues
+	)
+	queue := func(name string, c context.Context) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := g.enter(c); err != nil {
+				t.Errorf("%s: %v", name, err)
+				return
+			}
+			mu.Lock()
+			order = append(order, name)
+			mu.Unlock()
+			g.leave()
+		}()
+		// Queued before the next comes.
+		for deadline := time.Now().Add(time.Second); ; {
+			g.mu.Lock()
+			n := len(g.waiting[writeNormal]) + len(g.waiting[writeBulk])
+			g.mu.Unlock()
+			if n == queued+1 || time.Now().After(deadline) {
+				queued = n
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	queue("claim 1", BulkWrites(ctx))
+	queue("claim 2", BulkWrites(ctx))
+	// One that gives up, queued among them.
+	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel()
+	if err := g.enter(BulkWrites(short)); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a bulk writer whose context ended: %v", err)
+	}
+	queue("fetch", ctx)
+	queue("stop", ctx)
+	g.leave()
+	wg.Wait()
+	if want := []string{"fetch", "stop", "claim 1", "claim 2"}; !slices.Equal(order, want) {
+		t.Fatalf("turns went %v; want %v", order, want)
+	}
+	// Everyone done: the gate is free.
+	if err := g.enter(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.leave()
 }

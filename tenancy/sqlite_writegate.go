@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql/driver"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,34 +20,100 @@ import (
 //
 // Another process (a CLI command) still meets the SQLite lock, and waits
 // under busy_timeout as before.
-type writeGate struct{ turn chan struct{} }
+//
+// Bulk writes (the send workers' pacing claims: one a text, most of the
+// writer's time on a Sunday) wait behind every other writer: the job
+// queue's fetches and completions, a STOP's consent, a page's save. In
+// the claims' FIFO those waited for a queue of claims each; the events
+// queue then drained at 35 jobs a second and a STOP queued at the
+// storm's start waited 6.5 s to be picked up (docs/benchmarks.md, eighth
+// pass). Other writes are few, so the claims lose little.
+type writeGate struct {
+	mu   sync.Mutex
+	held bool
+	// waiting holds each class's waiters in arrival order; a waiter's
+	// channel is closed when the turn is handed to it.
+	waiting [2][]chan struct{}
+}
 
-func newWriteGate() *writeGate { return &writeGate{turn: make(chan struct{}, 1)} }
+// Write classes: a writer of the first goes before any of the second.
+const (
+	writeNormal = 0
+	writeBulk   = 1
+)
+
+func newWriteGate() *writeGate { return &writeGate{} }
 
 // writeGateWait matches the connections' busy_timeout (SQLiteDSN).
 const writeGateWait = 10 * time.Second
 
 var errWriteGateTimeout = errors.New("database is locked: another writer in this process held it for 10s")
 
-func (g *writeGate) enter(ctx context.Context) error {
-	select {
-	case g.turn <- struct{}{}:
-		return nil
-	default:
-	}
-	t := time.NewTimer(writeGateWait)
-	defer t.Stop()
-	select {
-	case g.turn <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return errWriteGateTimeout
-	}
+// bulkWriteKey marks a context whose writes are bulk (see BulkWrites).
+type bulkWriteKey struct{}
+
+// BulkWrites marks ctx's SQLite writes as bulk: they take the write turn
+// after every other writer waiting.
+func BulkWrites(ctx context.Context) context.Context {
+	return context.WithValue(ctx, bulkWriteKey{}, true)
 }
 
-func (g *writeGate) leave() { <-g.turn }
+func writeClass(ctx context.Context) int {
+	if bulk, _ := ctx.Value(bulkWriteKey{}).(bool); bulk {
+		return writeBulk
+	}
+	return writeNormal
+}
+
+func (g *writeGate) enter(ctx context.Context) error {
+	class := writeClass(ctx)
+	g.mu.Lock()
+	if !g.held {
+		g.held = true
+		g.mu.Unlock()
+		return nil
+	}
+	turn := make(chan struct{})
+	g.waiting[class] = append(g.waiting[class], turn)
+	g.mu.Unlock()
+	t := time.NewTimer(writeGateWait)
+	defer t.Stop()
+	var err error
+	select {
+	case <-turn:
+		return nil
+	case <-ctx.Done():
+		err = ctx.Err()
+	case <-t.C:
+		err = errWriteGateTimeout
+	}
+	g.mu.Lock()
+	if i := slices.Index(g.waiting[class], turn); i >= 0 {
+		g.waiting[class] = slices.Delete(g.waiting[class], i, i+1)
+		g.mu.Unlock()
+		return err
+	}
+	g.mu.Unlock()
+	// The turn was handed over as the wait ended: pass it on.
+	g.leave()
+	return err
+}
+
+// leave hands the turn to the first waiter of the first class that has
+// one, or frees it.
+func (g *writeGate) leave() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for class, q := range g.waiting {
+		if len(q) > 0 {
+			close(q[0])
+			q[0] = nil
+			g.waiting[class] = q[1:]
+			return
+		}
+	}
+	g.held = false
+}
 
 // writes says whether a statement outside a transaction may write: all but
 // plain reads. Guessing a read wrongly only leaves that statement to
