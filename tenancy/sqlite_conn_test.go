@@ -287,9 +287,12 @@ func TestWriteGateLetsOtherWritersBeforeBulk(t *testing.T) {
 			g.mu.Lock()
 			n := len(g.waiting[writeNormal]) + len(g.waiting[writeBulk])
 			g.mu.Unlock()
-			if n == queued+1 || time.Now().After(deadline) {
+			if n == queued+1 {
 				queued = n
 				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not queued after 1 s (%d waiting)", name, n)
 			}
 			time.Sleep(time.Millisecond)
 		}
@@ -314,4 +317,44 @@ func TestWriteGateLetsOtherWritersBeforeBulk(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.leave()
+}
+
+// A waiter whose wait ends (its context) just as the turn is handed to it
+// passes the turn on: the gate is never left held by nobody.
+func TestWriteGateHandOverAtGiveUp(t *testing.T) {
+	g := newWriteGate()
+	for range 200 {
+		if err := g.enter(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- g.enter(BulkWrites(ctx)) }()
+		for {
+			g.mu.Lock()
+			n := len(g.waiting[writeBulk])
+			g.mu.Unlock()
+			if n == 1 {
+				break
+			}
+			time.Sleep(10 * time.Microsecond)
+		}
+		// Give up and hand over at the same moment.
+		go cancel()
+		g.leave()
+		if err := <-done; err == nil {
+			g.leave() // it got the turn: its holder leaves
+		}
+		free := make(chan error, 1)
+		go func() { free <- g.enter(context.Background()) }()
+		select {
+		case err := <-free:
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(time.Second):
+			t.Fatal("the gate stayed held after a waiter gave up as it was handed the turn")
+		}
+		g.leave()
+	}
 }

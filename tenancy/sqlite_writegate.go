@@ -47,7 +47,7 @@ func newWriteGate() *writeGate { return &writeGate{} }
 // writeGateWait matches the connections' busy_timeout (SQLiteDSN).
 const writeGateWait = 10 * time.Second
 
-var errWriteGateTimeout = errors.New("database is locked: another writer in this process held it for 10s")
+var errWriteGateTimeout = errors.New("database is locked: waited 10s for this process's other writers")
 
 // bulkWriteKey marks a context whose writes are bulk (see BulkWrites).
 type bulkWriteKey struct{}
