@@ -15,7 +15,7 @@ import (
 // relative. Slots are on the wall clock, not the registry's injectable one:
 // the provider counts real seconds.
 func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval time.Duration) (time.Duration, error) {
-	ctx = BulkWrites(ctx)
+	ctx = bulkWrites(ctx)
 	now := time.Now().UnixMicro()
 	step := interval.Microseconds()
 	var next int64
@@ -37,7 +37,7 @@ func (r *Registry) ReserveSendSlot(ctx context.Context, key string, interval tim
 // late each sender woke.
 func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.Duration) (time.Duration, time.Time, error) {
 	// One a text: on SQLite the other writers go first (see writeGate).
-	ctx = BulkWrites(ctx)
+	ctx = bulkWrites(ctx)
 	if r.backend != steeple.BackendSQLite {
 		return claimSendTime(ctx, r.db, key, interval)
 	}
@@ -95,7 +95,7 @@ func claimSendTime(ctx context.Context, q rowQuerier, key string, interval time.
 // or scheduler) calls it, so the next send keeps a full interval after the
 // real one.
 func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.Time, interval time.Duration) error {
-	ctx = BulkWrites(ctx)
+	ctx = bulkWrites(ctx)
 	floor := sentAt.Add(interval).UnixMicro()
 	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
 	return err

@@ -297,12 +297,12 @@ func TestWriteGateLetsOtherWritersBeforeBulk(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}
-	queue("claim 1", BulkWrites(ctx))
-	queue("claim 2", BulkWrites(ctx))
+	queue("claim 1", bulkWrites(ctx))
+	queue("claim 2", bulkWrites(ctx))
 	// One that gives up, queued among them.
 	short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel()
-	if err := g.enter(BulkWrites(short)); !errors.Is(err, context.DeadlineExceeded) {
+	if err := g.enter(bulkWrites(short)); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("a bulk writer whose context ended: %v", err)
 	}
 	queue("fetch", ctx)
@@ -329,7 +329,7 @@ func TestWriteGateHandOverAtGiveUp(t *testing.T) {
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- g.enter(BulkWrites(ctx)) }()
+		go func() { done <- g.enter(bulkWrites(ctx)) }()
 		for {
 			g.mu.Lock()
 			n := len(g.waiting[writeBulk])

@@ -22,8 +22,8 @@ import (
 // under busy_timeout as before.
 //
 // Bulk writes (the send workers' pacing claims: one a text, most of the
-// writer's time on a Sunday) wait behind every other writer: the job
-// queue's fetches and completions, a STOP's consent, a page's save. In
+// registry writer's time on a Sunday) wait behind every other writer: the
+// job queue's fetches, completions and inserts, a webhook's event row. In
 // the claims' FIFO those waited for a queue of claims each; the events
 // queue then drained at 35 jobs a second and a STOP queued at the
 // storm's start waited 6.5 s to be picked up (docs/benchmarks.md, eighth
@@ -49,12 +49,12 @@ const writeGateWait = 10 * time.Second
 
 var errWriteGateTimeout = errors.New("database is locked: waited 10s for this process's other writers")
 
-// bulkWriteKey marks a context whose writes are bulk (see BulkWrites).
+// bulkWriteKey marks a context whose writes are bulk (see bulkWrites).
 type bulkWriteKey struct{}
 
-// BulkWrites marks ctx's SQLite writes as bulk: they take the write turn
+// bulkWrites marks ctx's SQLite writes as bulk: they take the write turn
 // after every other writer waiting.
-func BulkWrites(ctx context.Context) context.Context {
+func bulkWrites(ctx context.Context) context.Context {
 	return context.WithValue(ctx, bulkWriteKey{}, true)
 }
 
