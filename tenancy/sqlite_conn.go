@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"reflect"
-	"strings"
 
 	"modernc.org/sqlite"
 )
@@ -200,7 +199,7 @@ func (c *sqliteConn) statement(ctx context.Context, query string) (*cachedStmt, 
 		return nil, nil, err
 	}
 	s := &cachedStmt{preparedStmt: ds.(preparedStmt), busy: true, lastUsed: c.clock}
-	if _, taken := c.stmts[query]; taken || strings.Contains(query, ";") {
+	if _, taken := c.stmts[query]; taken || isScript(query) {
 		return s, func() { _ = ds.Close() }, nil
 	}
 	if len(c.stmts) >= stmtCacheSize && !c.evict() {

@@ -77,6 +77,16 @@ func TestSQLiteStatementsAreKeptAndReused(t *testing.T) {
 	if err := conn.QueryRowContext(ctx, `SELECT name FROM t WHERE x = $1`, 2).Scan(&name); err != nil || name != "b" {
 		t.Fatalf("after the script: %q, %v", name, err)
 	}
+	// One statement with a semicolon in a comment (as River's completion
+	// has) is kept.
+	for i := 1; i <= 2; i++ {
+		if _, err := conn.ExecContext(ctx, "-- one statement; not two\nUPDATE t SET name = 'c' WHERE x = $1", i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cachedOn(t, conn); n != 4 {
+		t.Fatalf("kept %d statements, want 4: the commented one once", n)
+	}
 	// A kept SELECT * sees a column added after it was prepared.
 	if _, err := conn.ExecContext(ctx, `ALTER TABLE t ADD COLUMN extra TEXT DEFAULT 'e'`); err != nil {
 		t.Fatal(err)
