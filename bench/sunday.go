@@ -63,6 +63,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	killAfter := fl.Duration("kill-after", 0, "SIGKILL the first server process this long into the storm and start it again at once (needs --processes)")
 	waitLimit := fl.Duration("wait-limit", 10*time.Minute, "give up when the fleet is not done this long after the broadcasts are created")
 	dbMaxConns := fl.Int("db-max-conns", config.Default().DBMaxConns, "on PostgreSQL, each process's budget of church database connections (STEEPLE_DB_MAX_CONNS)")
+	maxOpen := fl.Int("max-open-tenants", config.Default().MaxOpenTenants, "on SQLite, each process's budget of open church files and connections (STEEPLE_MAX_OPEN_TENANTS)")
 	registryConns := fl.Int("registry-max-conns", config.Default().RegistryMaxConns, "each process's registry pool, shared with the job queue (STEEPLE_REGISTRY_MAX_CONNS)")
 	rescueAfter := fl.Duration("rescue-after", 30*time.Second, "the servers' STEEPLE_JOB_RESCUE_AFTER: how long a killed server's sends wait (STEEPLE_SEND_JOB_TIMEOUT is two thirds of it)")
 	if err := parseFlags(fl, args); err != nil {
@@ -73,8 +74,8 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	*eventWorkers = config.EventWorkersFor(*eventWorkers, b == steeple.BackendPostgres)
-	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 || *dbMaxConns < 1 || *registryConns < 2 {
-		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0, --db-max-conns ≥ 1, --registry-max-conns ≥ 2"}
+	if *nChurches < 2 || *bigMax < 300 || *workers < 1 || *eventWorkers < 1 || *stopPct < 0 || *stopPct > 50 || *stopWindow <= 0 || *waitLimit <= 0 || *dbMaxConns < 1 || *maxOpen < 1 || *registryConns < 2 {
+		return usageError{"--churches ≥ 2, --big-max ≥ 300, --workers ≥ 1, --event-workers ≥ 1, 0 ≤ --stop-pct ≤ 50, --stop-window > 0, --wait-limit > 0, --db-max-conns ≥ 1, --max-open-tenants ≥ 1, --registry-max-conns ≥ 2"}
 	}
 	if err := checkProcessFlags(b, *processes, *killAfter, *rescueAfter); err != nil {
 		return err
@@ -92,7 +93,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	def := config.Default()
 	// The budget as `steeple serve` sizes it (tenancy.OptionsFromConfig):
 	// PostgreSQL's server connections, or on SQLite open church files.
-	mc := tenancy.ManagerConfig{MaxConns: def.MaxOpenTenants, MaxPerTenant: def.DBMaxConnsPerTenant, MaxPools: def.MaxOpenTenants,
+	mc := tenancy.ManagerConfig{MaxConns: *maxOpen, MaxPerTenant: min(def.DBMaxConnsPerTenant, *maxOpen), MaxPools: *maxOpen,
 		IdleTimeout: time.Minute, AcquireTimeout: 30 * time.Second}
 	if b == steeple.BackendPostgres {
 		mc.MaxConns, mc.MaxPools = *dbMaxConns, *dbMaxConns
@@ -107,7 +108,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	fleet, total := sundaySizes(rng, *nChurches, *bigMax)
 	var stack *sundayStack
 	if *processes > 0 {
-		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter, dbMaxConns: *dbMaxConns, registryConns: *registryConns})
+		stack, err = startSundayProcs(ctx, e, ten, total, sundayProcs{n: *processes, workers: *workers, eventWorkers: *eventWorkers, rescueAfter: *rescueAfter, dbMaxConns: *dbMaxConns, maxOpen: *maxOpen, registryConns: *registryConns})
 	} else {
 		stack, err = startSundayApp(ctx, ten, total, *workers, *eventWorkers)
 	}

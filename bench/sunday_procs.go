@@ -27,6 +27,7 @@ type sundayProcs struct {
 	workers, eventWorkers int
 	rescueAfter           time.Duration
 	dbMaxConns            int // each server's STEEPLE_DB_MAX_CONNS (PostgreSQL)
+	maxOpen               int // each server's STEEPLE_MAX_OPEN_TENANTS (SQLite)
 	registryConns         int // each server's STEEPLE_REGISTRY_MAX_CONNS
 }
 
@@ -103,7 +104,7 @@ func startSundayProcs(ctx context.Context, e *env, ten *tenancy.Tenancy, total i
 	}
 	s.sink = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) }))
 	set := serverSettings{dataDir: e.dataDir, keysFile: keysFile, simRoot: s.simURL, simKey: s.sim.PublicKeyBase64(),
-		workers: p.workers, eventWorkers: p.eventWorkers, rescueAfter: p.rescueAfter, dbMaxConns: p.dbMaxConns, registryConns: p.registryConns}
+		workers: p.workers, eventWorkers: p.eventWorkers, rescueAfter: p.rescueAfter, dbMaxConns: p.dbMaxConns, maxOpen: p.maxOpen, registryConns: p.registryConns}
 	if e.backend == steeple.BackendPostgres {
 		set.registryURL, set.tenantServer = e.regURL, e.serverURL
 	}

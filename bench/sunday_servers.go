@@ -55,7 +55,7 @@ type serverSettings struct {
 	keysFile, simRoot, simKey          string
 	workers, eventWorkers              int
 	rescueAfter                        time.Duration
-	dbMaxConns, registryConns          int
+	dbMaxConns, maxOpen, registryConns int
 }
 
 func (s serverSettings) environ(addr string) []string {
@@ -84,6 +84,9 @@ func (s serverSettings) environ(addr string) []string {
 		"STEEPLE_SEND_JOB_TIMEOUT": (s.rescueAfter * 2 / 3).String(),
 		"STEEPLE_DB_MAX_CONNS":     strconv.Itoa(s.dbMaxConns),
 		"STEEPLE_LOG_LEVEL":        "info",
+	}
+	if s.maxOpen > 0 {
+		vars["STEEPLE_MAX_OPEN_TENANTS"] = strconv.Itoa(s.maxOpen)
 	}
 	if s.registryConns > 0 {
 		vars["STEEPLE_REGISTRY_MAX_CONNS"] = strconv.Itoa(s.registryConns)
