@@ -17,6 +17,24 @@ func (s *Service) ApplyReceipt(ctx context.Context, h *tenancy.Handle, eventType
 	return s.store.ApplyReceipt(ctx, h, receiptOf(eventType, occurred, p))
 }
 
+// ReceiptEvent is one message.sent or message.finalized event.
+type ReceiptEvent struct {
+	Type     string
+	Occurred time.Time
+	Payload  *telnyx.MessagePayload
+}
+
+// ApplyReceipts applies receipts that arrived together for one church in
+// one transaction (see store.ApplyReceipts); the results come in their
+// order.
+func (s *Service) ApplyReceipts(ctx context.Context, h *tenancy.Handle, evs []ReceiptEvent) ([]store.ReceiptResult, error) {
+	rs := make([]store.Receipt, len(evs))
+	for i, ev := range evs {
+		rs[i] = receiptOf(ev.Type, ev.Occurred, ev.Payload)
+	}
+	return s.store.ApplyReceipts(ctx, h, rs)
+}
+
 // AdoptReceipt applies a receipt whose id no text has to the broadcast
 // recipient it can only be for, one whose send worker died between the
 // provider's answer and its record (see store.AdoptReceipt).

@@ -45,6 +45,33 @@ const (
 // worker's own "sent" (the UPDATE misses, the worker commits, the look
 // finds the text) is applied, not taken for stale.
 func (s *Store) ApplyReceipt(ctx context.Context, h *tenancy.Handle, r Receipt) (ReceiptResult, error) {
+	return s.applyReceipt(ctx, h, r)
+}
+
+// ApplyReceipts applies receipts that arrived together for one church in
+// one transaction: one commit for them all instead of one each (on
+// PostgreSQL a flush of its log each). Each is applied as ApplyReceipt
+// would, in the order given; their results come in that order. An error
+// rolls all of them back.
+func (s *Store) ApplyReceipts(ctx context.Context, h *tenancy.Handle, rs []Receipt) ([]ReceiptResult, error) {
+	out := make([]ReceiptResult, len(rs))
+	err := h.InTx(ctx, func(tx *sql.Tx) error {
+		for i, r := range rs {
+			res, err := s.applyReceipt(ctx, tx, r)
+			if err != nil {
+				return err
+			}
+			out[i] = res
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Store) applyReceipt(ctx context.Context, h querier, r Receipt) (ReceiptResult, error) {
 	for _, table := range []string{"message_recipients", "conversation_messages"} {
 		applied, err := s.applyReceiptTo(ctx, h, table, r)
 		if err != nil {
@@ -78,7 +105,7 @@ func (s *Store) ApplyReceipt(ctx context.Context, h *tenancy.Handle, r Receipt) 
 
 // applyReceiptTo is ApplyReceipt's conditional UPDATE of one table; it
 // reports whether a row changed.
-func (s *Store) applyReceiptTo(ctx context.Context, h *tenancy.Handle, table string, r Receipt) (bool, error) {
+func (s *Store) applyReceiptTo(ctx context.Context, h querier, table string, r Receipt) (bool, error) {
 	occ := r.OccurredAt.UnixMicro()
 	touch := ", updated_at = $1"
 	var res sql.Result

@@ -209,5 +209,35 @@ func TestApplyReceipt(t *testing.T) {
 			apply(t, sent("nobody-sent-this", time.Second), store.ReceiptUnknown)
 			apply(t, final("nobody-sent-this", steeple.RecipientDelivered, time.Second), store.ReceiptUnknown)
 		})
+
+		// Receipts that came together are applied in one transaction, each
+		// as alone: a final outcome before an older "sent" of the same text
+		// stays, a broadcast's text and a conversation's are both found,
+		// and an unknown id is said so.
+		t.Run("together", func(t *testing.T) {
+			tables := receiptTables(c)
+			readA := tables[0].make(t, "together-a")
+			readB := tables[1].make(t, "together-b")
+			got, err := c.st.ApplyReceipts(ctx, c.h, []store.Receipt{
+				final("together-a", steeple.RecipientDelivered, 3*time.Second),
+				sent("together-a", time.Second),
+				sent("together-b", time.Second),
+				final("together-b", steeple.RecipientFailed, 2*time.Second),
+				sent("nobody-sent-this-either", time.Second),
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := []store.ReceiptResult{store.ReceiptApplied, store.ReceiptStale, store.ReceiptApplied, store.ReceiptApplied, store.ReceiptUnknown}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("ApplyReceipts = %v; want %v", got, want)
+			}
+			if a := readA(t); a.Status != steeple.RecipientDelivered || !same(a.FinishedAt, at(3*time.Second)) {
+				t.Fatalf("the broadcast's text: %+v", a)
+			}
+			if b := readB(t); b.Status != steeple.RecipientFailed || !same(b.SentAt, at(time.Second)) || !same(b.FinishedAt, at(2*time.Second)) {
+				t.Fatalf("the conversation's text: %+v", b)
+			}
+		})
 	})
 }

@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -115,6 +116,69 @@ func TestReceiptDrainedWhenNoConnectionFree(t *testing.T) {
 		}
 		if r := c.API(s).GetBroadcast(t, bid).Recipient(ann); r.Status != steeple.RecipientDelivered {
 			t.Fatalf("Ann once the receipt was answered: %+v; want delivered", r)
+		}
+		if _, jobs := storedEvents(t, s); jobs != 0 {
+			t.Fatalf("%d webhook jobs queued; want none", jobs)
+		}
+	})
+}
+
+// Receipts for one church that wait together for its connection are
+// applied by its drain in one transaction, each as alone: for three texts,
+// a "sent" and a newer final outcome posted at once, in either order, all
+// three end delivered and nothing is queued.
+func TestReceiptsDrainedTogether(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		k := newSigner(t)
+		opts := k.options(nil)
+		opts.Tune = func(tu *app.Tuning) { tu.Queue.EventWorkers = 0 }
+		s := testkit.NewServer(t, b, opts)
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		var members []string
+		for i := 1; i <= 3; i++ {
+			members = append(members, s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: fmt.Sprint("Member ", i), Phone: testkit.Phone(i), OptedIn: true}))
+		}
+		bid := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
+		for _, m := range members {
+			waitRecipient(t, s, c, bid, m, steeple.RecipientSent)
+		}
+		if err := s.Sim.WaitIdle(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		sentAt := time.Now().Add(-2 * time.Second).UTC().Truncate(time.Millisecond)
+		doneAt := sentAt.Add(time.Second)
+		var bodies [][]byte
+		for i := range members {
+			x := onlySentTo(t, s, testkit.Phone(i+1))
+			bodies = append(bodies,
+				eventBody(t, newUUID(), telnyx.EventMessageFinalized, doneAt, receiptPayload(x, "delivered", x.WebhookURL, sentAt, doneAt)),
+				eventBody(t, newUUID(), telnyx.EventMessageSent, sentAt, receiptPayload(x, "sent", x.WebhookURL, sentAt, time.Time{})))
+		}
+
+		release := s.HoldConnections(t, c.ID)
+		go func() { time.Sleep(300 * time.Millisecond); release() }()
+		type answer struct {
+			code    int
+			outcome string
+		}
+		answers := make(chan answer, len(bodies))
+		for _, body := range bodies {
+			go func() {
+				code, outcome := k.post(t, s, body)
+				answers <- answer{code, outcome}
+			}()
+		}
+		for range bodies {
+			if a := <-answers; a.code != 200 || a.outcome != webhooks.OutcomeAccepted {
+				t.Fatalf("receipt: %d %q", a.code, a.outcome)
+			}
+		}
+		v := c.API(s).GetBroadcast(t, bid)
+		for _, m := range members {
+			if r := v.Recipient(m); r.Status != steeple.RecipientDelivered {
+				t.Fatalf("%s once the receipts were answered: %+v; want delivered", m, r)
+			}
 		}
 		if _, jobs := storedEvents(t, s); jobs != 0 {
 			t.Fatalf("%d webhook jobs queued; want none", jobs)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 )
@@ -16,11 +17,13 @@ import (
 // that came for the church meanwhile on it, while their webhooks wait. On
 // PostgreSQL, where a Sunday's send jobs hold most of the budget, this is
 // one acquisition for many receipts instead of a job each (its registry
-// writes, its fetch and its own acquisition). Few drains run at once, so
-// they do not crowd the manager's waiters as the webhooks themselves
-// would, and a drain never closes another church's pool to get its
-// connection (tenancy.WaitToRecord): STOPs and pages come first. A receipt that finds them all busy, or is not applied within
-// drainWait, is queued as before (applying it twice changes nothing). Its
+// writes, its fetch and its own acquisition), and one commit for the
+// receipts that waited together (store.ApplyReceipts). Few drains run at
+// once, so they do not crowd the manager's waiters as the webhooks
+// themselves would, and a drain never closes another church's pool to get
+// its connection (tenancy.WaitToRecord): STOPs and pages come first. A
+// receipt that finds them all busy, or is not applied within drainWait,
+// is queued as before (applying it twice changes nothing). Its
 // drain may still apply it meanwhile: the queued job then finds it applied
 // (out of order).
 const (
@@ -96,6 +99,8 @@ func (d *receiptDrain) apply(ctx context.Context, tenantID string, ev telnyx.Eve
 // drain takes the church's connection and applies what waits for it
 // until nothing does, or drainHold has passed: it then gives the
 // connection back and answers the rest with an error (they are queued).
+// The receipts waiting together are applied in one transaction, one
+// commit for them all; if it fails, they are all queued.
 func (d *receiptDrain) drain(tenantID string) {
 	defer func() { <-d.slots }()
 	wait, cancel := context.WithTimeout(context.Background(), drainAcquire)
@@ -126,9 +131,17 @@ func (d *receiptDrain) drain(tenantID string) {
 			}
 			return
 		}
-		for _, it := range items {
-			r, aerr := d.svc.msg.ApplyReceipt(ctx, h, it.ev.EventType, it.ev.OccurredAt, it.p)
-			it.done <- drainResult{r: r, err: aerr}
+		evs := make([]messaging.ReceiptEvent, len(items))
+		for i, it := range items {
+			evs[i] = messaging.ReceiptEvent{Type: it.ev.EventType, Occurred: it.ev.OccurredAt, Payload: it.p}
+		}
+		rs, aerr := d.svc.msg.ApplyReceipts(ctx, h, evs)
+		for i, it := range items {
+			if aerr != nil {
+				it.done <- drainResult{err: aerr}
+				continue
+			}
+			it.done <- drainResult{r: rs[i]}
 		}
 	}
 }
