@@ -10,20 +10,24 @@ import "strings"
 // transaction that holds the registry's one writer (docs/benchmarks.md,
 // ninth pass).
 func isScript(query string) bool {
+	ended := false // a statement has ended: anything more to run makes a script
 	for i := 0; i < len(query); i++ {
 		switch c := query[i]; {
 		case c == '-' && strings.HasPrefix(query[i:], "--"):
 			i = skipTo(query, i+2, "\n")
 		case c == '/' && strings.HasPrefix(query[i:], "/*"):
 			i = skipTo(query, i+2, "*/")
+		case c == ';':
+			ended = true
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+		case ended:
+			return true
 		case c == '\'' || c == '"' || c == '`':
 			// A doubled quote inside ends one quoted run and starts the
 			// next, which comes to the same.
 			i = skipTo(query, i+1, string(c))
 		case c == '[':
 			i = skipTo(query, i+1, "]")
-		case c == ';':
-			return !onlyBlanksAndComments(query[i+1:])
 		}
 	}
 	return false
@@ -36,20 +40,4 @@ func skipTo(s string, from int, end string) int {
 		return from + k + len(end) - 1
 	}
 	return len(s)
-}
-
-// onlyBlanksAndComments reports whether s holds nothing to run.
-func onlyBlanksAndComments(s string) bool {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == ';':
-		case c == '-' && strings.HasPrefix(s[i:], "--"):
-			i = skipTo(s, i+2, "\n")
-		case c == '/' && strings.HasPrefix(s[i:], "/*"):
-			i = skipTo(s, i+2, "*/")
-		default:
-			return false
-		}
-	}
-	return true
 }

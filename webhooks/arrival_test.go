@@ -124,7 +124,7 @@ func TestReceiptDrainedWhenNoConnectionFree(t *testing.T) {
 }
 
 // Receipts for one church that wait together for its connection are
-// applied by its drain in one transaction, each as alone: for three texts,
+// applied by its drain (in one transaction), each as alone: for three texts,
 // a "sent" and a newer final outcome posted at once, in either order, all
 // three end delivered and nothing is queued.
 func TestReceiptsDrainedTogether(t *testing.T) {
