@@ -17,6 +17,10 @@ type Handle struct {
 	conn    *sql.Conn
 	release func()
 	once    sync.Once
+	// lend reaches callers waiting for this church's connection (Lend);
+	// nil on a borrowed handle.
+	lend     chan<- lendOffer
+	borrowed bool
 }
 
 // Tenant returns the church this handle belongs to, as the registry had it

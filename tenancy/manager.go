@@ -88,6 +88,9 @@ type pool struct {
 	// retired: the church moved since this pool opened; it is closed once
 	// its last handle is released and never handed out again.
 	retired bool
+	// lend carries a busy connection from its holder to a caller of the
+	// same church waiting to record something brief (Handle.Lend).
+	lend chan lendOffer
 }
 
 // placeOf names where t's database lives, to tell a pool opened before a
@@ -140,8 +143,9 @@ func (m *Manager) OpenTenants() []string {
 }
 
 func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
-	suspendedToo := mode == acquireRecord || mode == acquireRecordNow || mode == acquireRecordQuiet
+	suspendedToo := mode != acquireServe && mode != acquireBackground
 	background, now, quiet := mode == acquireBackground, mode == acquireRecordNow, mode == acquireRecordQuiet
+	mayBorrow := quiet || mode == acquireRecordBrief
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
@@ -190,7 +194,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		if canGrow && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
 			fresh := p == nil
 			if fresh {
-				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{})}
+				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{}), lend: make(chan lendOffer)}
 				m.pools[id] = p
 			}
 			p.conns++
@@ -225,12 +229,19 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			m.starving++
 		}
 		ch := m.changed
+		var lend chan lendOffer
+		if mayBorrow && p != nil {
+			lend = p.lend
+		}
 		m.mu.Unlock()
-		err := w.wait(ctx, m, ch)
+		lent, err := w.waitOrBorrow(ctx, m, ch, lend)
 		if starving {
 			m.mu.Lock()
 			m.starving--
 			m.mu.Unlock()
+		}
+		if lent != nil {
+			return lent.handle(t), nil
 		}
 		if err != nil {
 			return nil, err
@@ -396,7 +407,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 		}
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
-	h := &Handle{tenant: *t, conn: conn}
+	h := &Handle{tenant: *t, conn: conn, lend: p.lend}
 	h.release = func() { m.release(p, conn, !unfence(t, conn)) }
 	return h, nil
 }

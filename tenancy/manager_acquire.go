@@ -52,9 +52,10 @@ func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Han
 // WaitToRecord is AcquireToRecord that waits for room but never closes
 // another church's pool to make it, nor counts as starving (which would
 // have busy pools give connections back): it gets its church's connection
-// once one is free, or its pool may grow. For work that stands in for many
-// callers (a church's receipt drain) and must not churn other churches'
-// pools while it waits. Errors as AcquireToRecord.
+// once one is free, or its pool may grow, or its holder lends it
+// (Handle.Lend). For work that stands in for many callers (a church's
+// receipt drain) and must not churn other churches' pools while it waits.
+// Errors as AcquireToRecord.
 func (m *Manager) WaitToRecord(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireRecordQuiet)
 }
@@ -67,7 +68,8 @@ const (
 	acquireRecord                         // suspended and closing churches too
 	acquireBackground                     // active only, within backgroundLimit
 	acquireRecordNow                      // as acquireRecord, without waiting or evicting
-	acquireRecordQuiet                    // as acquireRecord, waiting without evicting or starving
+	acquireRecordQuiet                    // as acquireRecord, waiting without evicting or starving; may borrow
+	acquireRecordBrief                    // as acquireRecord, and may borrow (Handle.Lend)
 )
 
 func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {

@@ -90,6 +90,13 @@ func (m *Manager) dedicatedHandle(ctx context.Context, t *steeple.Tenant, fn fun
 type waitClock struct{ start time.Time }
 
 func (w *waitClock) wait(ctx context.Context, m *Manager, ch <-chan struct{}) error {
+	_, err := w.waitOrBorrow(ctx, m, ch, nil)
+	return err
+}
+
+// waitOrBorrow waits as wait does, or until the church's busy connection
+// is lent on lend (nil: never).
+func (w *waitClock) waitOrBorrow(ctx context.Context, m *Manager, ch <-chan struct{}, lend <-chan lendOffer) (*lendOffer, error) {
 	if w.start.IsZero() {
 		w.start = time.Now()
 		m.metrics.waits.Inc()
@@ -104,9 +111,11 @@ func (w *waitClock) wait(ctx context.Context, m *Manager, ch <-chan struct{}) er
 	}()
 	select {
 	case <-ch:
-		return nil
+		return nil, nil
+	case o := <-lend:
+		return &o, nil
 	case <-ctx.Done():
-		return errBudgetExhausted()
+		return nil, errBudgetExhausted()
 	}
 }
 

@@ -63,7 +63,7 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	}
 	// A suspended church's members still count: their STOP and their
 	// receipts are recorded (nothing is answered or sent meanwhile).
-	h, err := s.ten.Manager.AcquireToRecord(ctx, tenantID)
+	h, err := s.ten.Manager.AcquireToRecordBriefly(ctx, tenantID)
 	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
 		s.count(ev.EventType, OutcomeUnavailable)
 		return nil

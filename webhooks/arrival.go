@@ -175,7 +175,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) *store.Inboun
 		return nil
 	}
 	wait, cancel := context.WithTimeout(ctx, inboundWait)
-	h, err := s.ten.Manager.AcquireToRecord(wait, tenantID)
+	h, err := s.ten.Manager.AcquireToRecordBriefly(wait, tenantID)
 	cancel()
 	<-s.inboundSlots
 	if err != nil {

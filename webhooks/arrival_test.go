@@ -12,6 +12,7 @@ import (
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
+	"github.com/steeple-sms/steeple/tenancy"
 	"github.com/steeple-sms/steeple/webhooks"
 )
 
@@ -182,6 +183,49 @@ func TestReceiptsDrainedTogether(t *testing.T) {
 		}
 		if _, jobs := storedEvents(t, s); jobs != 0 {
 			t.Fatalf("%d webhook jobs queued; want none", jobs)
+		}
+	})
+}
+
+// While a church's send job holds its only connection for a whole paced
+// broadcast, the church's receipts borrow that connection between two
+// texts (tenancy.Handle.Lend): with no event workers, every text ends
+// delivered and no receipt was queued. Without the loan they would wait
+// for a connection the job keeps for seconds, and be queued.
+func TestReceiptsBorrowTheSendersConnection(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{
+			Tenancy: func(o *tenancy.Options) { o.Now = time.Now; o.Manager.MaxPerTenant = 1 },
+			Tune:    func(tu *app.Tuning) { tu.Queue.EventWorkers = 0 },
+		})
+		s.Sim.SetOutcome("*", telnyxsim.Outcome{Kind: telnyxsim.Deliver, Delay: 100 * time.Millisecond})
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
+		ctx := context.Background()
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 20 a second: 50 ms between texts, short enough that the job keeps
+		// its connection throughout (messaging's longPause).
+		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "20"); err != nil {
+			t.Fatal(err)
+		}
+		h.Release()
+		const n = 40
+		var members []string
+		for i := 1; i <= n; i++ {
+			members = append(members, s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: fmt.Sprint("Member ", i), Phone: testkit.Phone(i), OptedIn: true}))
+		}
+		bid := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
+		for _, m := range members {
+			waitRecipient(t, s, c, bid, m, steeple.RecipientDelivered)
+		}
+		if got := metric(t, s, telnyx.EventMessageFinalized, webhooks.OutcomeApplied); got != n {
+			t.Fatalf("%v final receipts applied on arrival; want %d", got, n)
+		}
+		if _, jobs := storedEvents(t, s); jobs != 0 {
+			t.Fatalf("%d receipts queued; want none", jobs)
 		}
 	})
 }

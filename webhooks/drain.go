@@ -9,6 +9,7 @@ import (
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
 	"github.com/steeple-sms/steeple/telnyx"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // A receipt whose church has no connection free at once is handed to a
@@ -18,17 +19,21 @@ import (
 // PostgreSQL, where a Sunday's send jobs hold most of the budget, this is
 // one acquisition for many receipts instead of a job each (its registry
 // writes, its fetch and its own acquisition), and one commit for the
-// receipts that waited together (store.ApplyReceipts). Few drains run at
-// once, so they do not crowd the manager's waiters as the webhooks
-// themselves would, and a drain never closes another church's pool to get
-// its connection (tenancy.WaitToRecord): STOPs and pages come first. A
-// receipt that finds them all busy, or is not applied within drainWait,
-// is queued as before (applying it twice changes nothing). Its
-// drain may still apply it meanwhile: the queued job then finds it applied
-// (out of order).
+// receipts that waited together (store.ApplyReceipts). The connection is
+// most often the church's own send job's, lent between two texts
+// (tenancy.Handle.Lend), so draining costs no room in the budget. A drain
+// is one waiter however many receipts wait behind it, and it never closes
+// another church's pool to get its connection (tenancy.WaitToRecord):
+// STOPs and pages come first. A receipt that finds every drain busy, or is
+// not applied within drainWait, is queued as before (applying it twice
+// changes nothing). Its drain may still apply it meanwhile: the queued job
+// then finds it applied (out of order).
 const (
-	// drains bounds the churches being drained at once in a process.
-	drains = 8
+	// drains bounds the churches being drained at once in a process: on a
+	// Sunday morning every sending church may have receipts waiting (with
+	// eight, most receipts queued in a 30-church storm on PostgreSQL had
+	// found no drain free: docs/benchmarks.md).
+	drains = 64
 	// drainWait bounds a webhook's wait for its receipt: the provider
 	// wants its answer within 2 s, and a receipt not applied by then must
 	// still be queued.
@@ -36,8 +41,9 @@ const (
 	// drainAcquire bounds a drain's wait for its church's connection,
 	// leaving its webhooks time to have the receipts applied.
 	drainAcquire = 800 * time.Millisecond
-	// drainHold bounds how long a drain keeps the connection while
-	// receipts keep coming; those still waiting then are queued.
+	// drainHold bounds how long a drain keeps a connection of its own
+	// while receipts keep coming; it then waits for one again, behind the
+	// church's other callers.
 	drainHold = time.Second
 )
 
@@ -97,51 +103,79 @@ func (d *receiptDrain) apply(ctx context.Context, tenantID string, ev telnyx.Eve
 }
 
 // drain takes the church's connection and applies what waits for it
-// until nothing does, or drainHold has passed: it then gives the
-// connection back and answers the rest with an error (they are queued).
-// The receipts waiting together are applied in one transaction, one
-// commit for them all; if it fails, they are all queued.
+// until nothing does. The receipts waiting together are applied in one
+// transaction, one commit for them all; if it fails, they are all queued.
+// A connection lent by the church's send job (tenancy.Handle.Lend) is
+// given back after each such transaction and borrowed again for the next;
+// one of its own is given back after drainHold, and waited for again, so
+// that the church's other callers get their turn.
 func (d *receiptDrain) drain(tenantID string) {
 	defer func() { <-d.slots }()
-	wait, cancel := context.WithTimeout(context.Background(), drainAcquire)
-	h, err := d.svc.ten.Manager.WaitToRecord(wait, tenantID)
-	cancel()
-	ctx, cancel := context.WithTimeout(context.Background(), drainHold+drainWait)
-	defer cancel()
-	until := time.Now().Add(drainHold)
-	for {
-		d.mu.Lock()
-		items := d.waiting[tenantID]
-		done := len(items) == 0 || err != nil || time.Now().After(until)
-		if done {
-			delete(d.waiting, tenantID)
-		} else {
-			d.waiting[tenantID] = []*drainItem{}
+	var h *tenancy.Handle
+	var held time.Time
+	defer func() {
+		if h != nil {
+			h.Release()
 		}
-		d.mu.Unlock()
-		if done {
-			if h != nil {
-				h.Release()
-			}
-			if err == nil {
-				err = errDrainBusy
-			}
-			for _, it := range items {
-				it.done <- drainResult{err: err}
-			}
+	}()
+	for {
+		items := d.next(tenantID)
+		if items == nil {
 			return
 		}
-		evs := make([]messaging.ReceiptEvent, len(items))
-		for i, it := range items {
-			evs[i] = messaging.ReceiptEvent{Type: it.ev.EventType, Occurred: it.ev.OccurredAt, Payload: it.p}
+		if h != nil && time.Since(held) > drainHold {
+			h.Release()
+			h = nil
 		}
-		rs, aerr := d.svc.msg.ApplyReceipts(ctx, h, evs)
-		for i, it := range items {
-			if aerr != nil {
-				it.done <- drainResult{err: aerr}
+		if h == nil {
+			wait, cancel := context.WithTimeout(context.Background(), drainAcquire)
+			var err error
+			h, err = d.svc.ten.Manager.WaitToRecord(wait, tenantID)
+			cancel()
+			if err != nil {
+				for _, it := range items {
+					it.done <- drainResult{err: err}
+				}
 				continue
 			}
-			it.done <- drainResult{r: rs[i]}
+			held = time.Now()
 		}
+		ctx, cancel := context.WithTimeout(context.Background(), drainWait)
+		d.applyTogether(ctx, h, items)
+		cancel()
+		if h.Borrowed() {
+			h.Release()
+			h = nil
+		}
+	}
+}
+
+// next takes the receipts waiting for the church's drain; nil when none
+// wait, and the drain ends.
+func (d *receiptDrain) next(tenantID string) []*drainItem {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	items := d.waiting[tenantID]
+	if len(items) == 0 {
+		delete(d.waiting, tenantID)
+		return nil
+	}
+	d.waiting[tenantID] = []*drainItem{}
+	return items
+}
+
+// applyTogether applies the receipts in one transaction and answers each.
+func (d *receiptDrain) applyTogether(ctx context.Context, h *tenancy.Handle, items []*drainItem) {
+	evs := make([]messaging.ReceiptEvent, len(items))
+	for i, it := range items {
+		evs[i] = messaging.ReceiptEvent{Type: it.ev.EventType, Occurred: it.ev.OccurredAt, Payload: it.p}
+	}
+	rs, err := d.svc.msg.ApplyReceipts(ctx, h, evs)
+	for i, it := range items {
+		if err != nil {
+			it.done <- drainResult{err: err}
+			continue
+		}
+		it.done <- drainResult{r: rs[i]}
 	}
 }

@@ -1,0 +1,59 @@
+package tenancy
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/steeple-sms/steeple"
+)
+
+// Lending a busy connection. On Sunday morning a church's send job holds
+// its connection for its whole turn while its receipts and its members'
+// STOPs arrive; on PostgreSQL, where the send jobs hold most of the
+// budget, those callers would wait for room that rarely comes, and the
+// receipts went to the queue. The send job lends its connection instead,
+// between two texts (when it has no transaction open), to one such caller
+// of its own church waiting for it, and takes it back when that caller
+// releases it: a brief write on a connection already open and counted.
+
+// lendOffer is a holder's connection on its way to a borrower; back is
+// closed when the borrower gives it back.
+type lendOffer struct {
+	conn *sql.Conn
+	back chan struct{}
+}
+
+// handle wraps the lent connection for the borrower. Its release hands the
+// connection back to the holder, nothing else: the holder's acquisition
+// still owns it (its count, its move fence).
+func (o *lendOffer) handle(t *steeple.Tenant) *Handle {
+	return &Handle{tenant: *t, conn: o.conn, release: func() { close(o.back) }, borrowed: true}
+}
+
+// Borrowed reports whether the handle is another holder's connection lent
+// to this caller: give it back as soon as the brief work is done.
+func (h *Handle) Borrowed() bool { return h.borrowed }
+
+// Lend hands the connection to a caller of the same church waiting to
+// record something brief (AcquireToRecordBriefly, WaitToRecord), if one
+// waits right now, and returns once it is given back; with nobody
+// waiting it returns at once. Call it only with no transaction open on the
+// handle. A lent handle cannot be lent again.
+func (h *Handle) Lend() {
+	if h.lend == nil {
+		return
+	}
+	o := lendOffer{conn: h.conn, back: make(chan struct{})}
+	select {
+	case h.lend <- o:
+		<-o.back
+	default:
+	}
+}
+
+// AcquireToRecordBriefly is AcquireToRecord for one brief write (a queued
+// receipt, a member's text): while it waits, its church's busy connection
+// may be lent to it by the holder (Handle.Lend).
+func (m *Manager) AcquireToRecordBriefly(ctx context.Context, tenantID string) (*Handle, error) {
+	return m.acquireCounted(ctx, tenantID, acquireRecordBrief)
+}
