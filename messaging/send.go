@@ -144,10 +144,10 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 			}
 			start = time.Now()
 		}
-		if hh.h != nil {
-			// Between two texts: a receipt or a STOP of this church waiting
-			// for a connection may use this one meanwhile.
-			hh.h.Lend()
+		if hh.h != nil && !hh.h.Lend() {
+			// Between two texts a receipt or a STOP of this church waiting
+			// for a connection may use this one; one cut short closed it.
+			hh.release()
 		}
 		// The number is looked up per text: a release stops it at once.
 		from, assigned, err := s.sendingNumber(ctx, a.TenantID, b.From)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 
+	"github.com/jackc/pgx/v5/stdlib"
+
 	"github.com/steeple-sms/steeple"
 )
 
@@ -38,17 +40,36 @@ func (h *Handle) Borrowed() bool { return h.borrowed }
 // record something brief (AcquireToRecordBriefly, WaitToRecord), if one
 // waits right now, and returns once it is given back; with nobody
 // waiting it returns at once. Call it only with no transaction open on the
-// handle. A lent handle cannot be lent again.
-func (h *Handle) Lend() {
+// handle. A borrowed handle cannot be lent again. It reports whether the
+// connection is still usable: on PostgreSQL a borrower whose context ended
+// mid-query has had it closed (pgx closes a connection it cannot
+// interrupt cleanly), and the holder must release the handle and acquire
+// another.
+func (h *Handle) Lend() bool {
 	if h.lend == nil {
-		return
+		return true
 	}
 	o := lendOffer{conn: h.conn, back: make(chan struct{})}
 	select {
 	case h.lend <- o:
 		<-o.back
+		return !closedConn(h.conn)
 	default:
+		return true
 	}
+}
+
+// closedConn reports whether the driver has closed the connection under
+// database/sql (a PostgreSQL query cut short by its context).
+func closedConn(conn *sql.Conn) bool {
+	closed := false
+	_ = conn.Raw(func(dc any) error {
+		if c, ok := dc.(*stdlib.Conn); ok {
+			closed = c.Conn().IsClosed()
+		}
+		return nil
+	})
+	return closed
 }
 
 // AcquireToRecordBriefly is AcquireToRecord for one brief write (a queued

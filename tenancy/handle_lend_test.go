@@ -38,10 +38,26 @@ func TestLendBusyConnection(t *testing.T) {
 		}
 		holder.Lend() // nobody waits: returns at once
 
-		// Whoever may not borrow still finds the budget spent.
+		// Whoever may not borrow still finds the budget spent, though the
+		// holder offers its connection all along.
+		offering := make(chan struct{})
+		offered := make(chan struct{})
+		go func() {
+			defer close(offered)
+			for {
+				select {
+				case <-offering:
+					return
+				case <-time.After(5 * time.Millisecond):
+					holder.Lend()
+				}
+			}
+		}()
 		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
 		_, err = ten.Manager.AcquireToRecord(short, church.ID)
 		cancel()
+		close(offering)
+		<-offered
 		if !errors.Is(err, tenancy.ErrBudgetExhausted) {
 			t.Fatalf("AcquireToRecord while the connection is held: %v; want the budget exhausted", err)
 		}
@@ -118,5 +134,75 @@ func TestLendBusyConnection(t *testing.T) {
 			t.Fatalf("after the holder released: %v", err)
 		}
 		h.Release()
+	})
+}
+
+// A borrower whose context ends mid-query: on PostgreSQL pgx closes the
+// connection, and Lend says so, so that the holder gives it up (the
+// manager then discards it) instead of sending on a dead connection; on
+// SQLite the connection survives. Either way the budget is whole again
+// once the holder releases.
+func TestLendReportsAConnectionClosedByTheBorrower(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := b.Options()
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 1, 1, 1
+		ten := b.Open(t, opts)
+		church := provisionMany(t, ten, "Cut short", 1, 1)[0]
+		ctx := context.Background()
+		holder, err := ten.Manager.AcquireBackground(ctx, church.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow := `SELECT pg_sleep(2)`
+		if b.Name == "sqlite" {
+			slow = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT count(*) FROM n`
+		}
+		borrowed := make(chan error, 1)
+		go func() {
+			wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			h, err := ten.Manager.AcquireToRecordBriefly(wait, church.ID)
+			if err != nil {
+				borrowed <- err
+				return
+			}
+			defer h.Release()
+			short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
+			defer cancelShort()
+			_, err = h.ExecContext(short, slow)
+			borrowed <- err
+		}()
+		usable := true
+		deadline := time.Now().Add(10 * time.Second)
+		for lent := false; !lent; {
+			select {
+			case err := <-borrowed:
+				if err == nil {
+					t.Fatal("the slow query finished within 100 ms; want it cut short")
+				}
+				borrowed <- err
+				lent = true
+			default:
+				if time.Now().After(deadline) {
+					t.Fatal("nobody borrowed the connection")
+				}
+				usable = holder.Lend()
+				time.Sleep(5 * time.Millisecond)
+			}
+		}
+		if err := <-borrowed; err == nil {
+			t.Fatal("the slow query was not cut short")
+		}
+		if want := b.Name == "sqlite"; usable != want {
+			t.Fatalf("Lend reported the connection usable=%v after the borrower's query was cut short; want %v", usable, want)
+		}
+		holder.Release()
+		h, err := ten.Manager.Acquire(ctx, church.ID)
+		if err != nil {
+			t.Fatalf("after the holder released: %v", err)
+		}
+		defer h.Release()
+		ping(t, h)
 	})
 }
