@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/tenancy"
 )
@@ -17,16 +18,8 @@ import (
 func TestLendBusyConnection(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		opts := b.Options()
-		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 1, 1, 1
-		ten := b.Open(t, opts)
-		church := provisionMany(t, ten, "Lend", 1, 1)[0]
+		ten, church, holder := heldAlone(t, b)
 		ctx := context.Background()
-
-		holder, err := ten.Manager.AcquireBackground(ctx, church.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
 		defer holder.Release()
 		if holder.Borrowed() {
 			t.Fatal("the holder's own handle says borrowed")
@@ -54,7 +47,7 @@ func TestLendBusyConnection(t *testing.T) {
 			}
 		}()
 		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		_, err = ten.Manager.AcquireToRecord(short, church.ID)
+		_, err := ten.Manager.AcquireToRecord(short, church.ID)
 		cancel()
 		close(offering)
 		<-offered
@@ -145,15 +138,8 @@ func TestLendBusyConnection(t *testing.T) {
 func TestLendReportsAConnectionClosedByTheBorrower(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		opts := b.Options()
-		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 1, 1, 1
-		ten := b.Open(t, opts)
-		church := provisionMany(t, ten, "Cut short", 1, 1)[0]
+		ten, church, holder := heldAlone(t, b)
 		ctx := context.Background()
-		holder, err := ten.Manager.AcquireBackground(ctx, church.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
 		slow := `SELECT pg_sleep(2)`
 		if b.Name == "sqlite" {
 			slow = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT count(*) FROM n`
@@ -205,4 +191,19 @@ func TestLendReportsAConnectionClosedByTheBorrower(t *testing.T) {
 		defer h.Release()
 		ping(t, h)
 	})
+}
+
+// heldAlone opens a tenancy whose budget is one connection, provisions one
+// church, and holds its connection as a send job does.
+func heldAlone(t *testing.T, b *testkit.Backend) (*tenancy.Tenancy, *steeple.Tenant, *tenancy.Handle) {
+	t.Helper()
+	opts := b.Options()
+	opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 1, 1, 1
+	ten := b.Open(t, opts)
+	church := provisionMany(t, ten, "Lend", 1, 1)[0]
+	holder, err := ten.Manager.AcquireBackground(context.Background(), church.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ten, church, holder
 }
