@@ -1,11 +1,9 @@
 package messaging_test
 
 import (
-	"context"
 	"testing"
 	"time"
 
-	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
@@ -23,7 +21,7 @@ func TestSmallChurchNotHeldBehindBigOne(t *testing.T) {
 			Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 1 }})
 		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
 		small := s.Church(t, testkit.ChurchOptions{Name: "Small Chapel", Email: "owner@small.example.org", Number: "+13125550500"})
-		setSendRate(t, s, big, "25")
+		s.SetSendRate(t, big.ID, "25")
 		importMembers(t, s, big, membersCSV("Bea", 0, 200))
 		importMembers(t, s, small, membersCSV("Sam", 1000, 1010))
 		text := map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}}
@@ -66,7 +64,7 @@ func TestChurchJobsTakeTurns(t *testing.T) {
 			s.Church(t, testkit.ChurchOptions{Name: "Small Chapel", Email: "owner@small.example.org", Number: "+13125550500"}),
 			s.Church(t, testkit.ChurchOptions{Name: "Little Mission", Email: "owner@little.example.org", Number: "+13125550600"}),
 		}
-		setSendRate(t, s, big, "25")
+		s.SetSendRate(t, big.ID, "25")
 		importMembers(t, s, big, membersCSV("Bea", 0, 300))
 		for i, c := range small {
 			importMembers(t, s, c, membersCSV("Sam", 1000+100*i, 1010+100*i))
@@ -104,17 +102,4 @@ func TestChurchJobsTakeTurns(t *testing.T) {
 			t.Errorf("the big church's texts took %v; want about 12 s (a chunk waited for a turn nobody woke it for)", bigTook)
 		}
 	})
-}
-
-// setSendRate lowers a church's own send rate (messages a second).
-func setSendRate(t *testing.T, s *testkit.Server, c *testkit.Church, rate string) {
-	t.Helper()
-	h, err := s.Tenancy.Manager.Acquire(context.Background(), c.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Release()
-	if err := s.Store.SetSetting(context.Background(), h, steeple.SettingSendRate, rate); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -193,15 +193,7 @@ func TestBroadcastPacing(t *testing.T) {
 		t.Parallel() // mostly waiting: let SQLite and PostgreSQL pace side by side
 		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock})
 		c := s.Church(t, testkit.ChurchOptions{Name: "Paced Parish", Email: "owner@paced.example.org", Number: "+13125550300"})
-		ctx := context.Background()
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "5"); err != nil {
-			t.Fatal(err)
-		}
-		h.Release()
+		s.SetSendRate(t, c.ID, "5")
 		if a := importMembers(t, s, c, membersCSV("Pat", 0, 100)); a.Created != 100 {
 			t.Fatalf("import: %+v", a)
 		}

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
@@ -36,15 +35,7 @@ func TestPacingAcrossProcesses(t *testing.T) {
 		t.Parallel()
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: wallClock})
 		c := s.Church(t, testkit.ChurchOptions{Name: "Shared Number Church", Email: "owner@shared.example.org", Number: "+13125550900"})
-		ctx := context.Background()
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "5"); err != nil {
-			t.Fatal(err)
-		}
-		h.Release()
+		s.SetSendRate(t, c.ID, "5")
 		ids := importMembers(t, s, c, membersCSV("Two", 5000, 5060)).ids()
 		// Four broadcasts: four send jobs for two one-job-at-a-time processes.
 		var msgs []string

@@ -38,14 +38,7 @@ func TestStopSendingAcrossProcesses(t *testing.T) {
 		s := testkit.NewServer(t, b, testkit.ServerOptions{NoQueue: true, Tenancy: wallClock})
 		c := s.Church(t, testkit.ChurchOptions{Name: "Stop Church", Email: "owner@stop.example.org", Number: "+13125550910"})
 		ctx := context.Background()
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "10"); err != nil {
-			t.Fatal(err)
-		}
-		h.Release()
+		s.SetSendRate(t, c.ID, "10")
 		ids := importMembers(t, s, c, membersCSV("Stop", 6000, 6250)).ids()
 		// Three chunks: both processes send at once.
 		id := c.API(s).Broadcast(t, map[string]any{"text": "Service cancelled", "audience": map[string]any{"member_ids": ids}})
@@ -97,7 +90,7 @@ func TestStopSendingAcrossProcesses(t *testing.T) {
 		if r := s.Do(t, "POST", "/api/v1/messages/"+id+"/cancel", c.Token, nil); r.Status != http.StatusOK {
 			t.Fatalf("second cancel: %d %s", r.Status, r.Raw)
 		}
-		h, err = s.Tenancy.Manager.Acquire(ctx, c.ID)
+		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
 		if err != nil {
 			t.Fatal(err)
 		}

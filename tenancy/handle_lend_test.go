@@ -33,79 +33,51 @@ func TestLendBusyConnection(t *testing.T) {
 
 		// Whoever may not borrow still finds the budget spent, though the
 		// holder offers its connection all along.
-		offering := make(chan struct{})
-		offered := make(chan struct{})
+		var err error
+		done := make(chan struct{})
 		go func() {
-			defer close(offered)
-			for {
-				select {
-				case <-offering:
-					return
-				case <-time.After(5 * time.Millisecond):
-					holder.Lend()
-				}
-			}
+			defer close(done)
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			_, err = ten.Manager.AcquireToRecord(short, church.ID)
 		}()
-		short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		_, err := ten.Manager.AcquireToRecord(short, church.ID)
-		cancel()
-		close(offering)
-		<-offered
+		lendUntil(holder, done)
 		if !errors.Is(err, tenancy.ErrBudgetExhausted) {
 			t.Fatalf("AcquireToRecord while the connection is held: %v; want the budget exhausted", err)
 		}
 
+		const hold = 150 * time.Millisecond
 		borrow := func(name string, acquire func(context.Context, string) (*tenancy.Handle, error)) {
 			t.Helper()
-			type result struct {
-				h   *tenancy.Handle
-				err error
-			}
-			got := make(chan result, 1)
-			wait, cancel := context.WithTimeout(ctx, 10*time.Second)
-			defer cancel()
+			var err error
+			var borrowed bool
+			var tenantID string
+			done := make(chan struct{})
 			go func() {
-				h, err := acquire(wait, church.ID)
-				got <- result{h, err}
+				wait, cancel := context.WithTimeout(ctx, 10*time.Second)
+				defer cancel()
+				h, aerr := acquire(wait, church.ID)
+				if aerr != nil {
+					err = aerr
+					close(done)
+					return
+				}
+				borrowed, tenantID = h.Borrowed(), h.TenantID()
+				_, err = h.ExecContext(ctx, `INSERT INTO lent (note) VALUES ($1)`, name)
+				time.Sleep(hold)
+				close(done) // before giving it back: the holder's last offer is this one
+				h.Release()
+				h.Release() // twice changes nothing
 			}()
-			hold := 150 * time.Millisecond
-			lentBack := make(chan time.Duration, 1)
-			var r result
-		lend:
-			for {
-				select {
-				case r = <-got:
-					break lend
-				default:
-				}
-				go func() {
-					start := time.Now()
-					holder.Lend()
-					lentBack <- time.Since(start)
-				}()
-				select {
-				case r = <-got:
-					break lend
-				case <-lentBack:
-					time.Sleep(5 * time.Millisecond)
-				}
-			}
-			if r.err != nil {
-				t.Fatalf("%s: %v; want the holder's connection", name, r.err)
-			}
-			if !r.h.Borrowed() {
+			_, took := lendUntil(holder, done)
+			switch {
+			case err != nil:
+				t.Fatalf("%s: %v; want to write on the holder's connection", name, err)
+			case !borrowed:
 				t.Fatalf("%s: handle not marked borrowed", name)
-			}
-			if r.h.TenantID() != church.ID {
-				t.Fatalf("%s: handle of %s; want %s", name, r.h.TenantID(), church.ID)
-			}
-			if _, err := r.h.ExecContext(ctx, `INSERT INTO lent (note) VALUES ($1)`, name); err != nil {
-				t.Fatalf("%s: writing on the borrowed connection: %v", name, err)
-			}
-			time.Sleep(hold)
-			r.h.Release()
-			r.h.Release() // twice changes nothing
-			if took := <-lentBack; took < hold {
+			case tenantID != church.ID:
+				t.Fatalf("%s: handle of %s; want %s", name, tenantID, church.ID)
+			case took < hold:
 				t.Fatalf("%s: Lend returned after %v, before the borrower gave the connection back (%v)", name, took, hold)
 			}
 		}
@@ -144,41 +116,26 @@ func TestLendReportsAConnectionClosedByTheBorrower(t *testing.T) {
 		if b.Name == "sqlite" {
 			slow = `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000000) SELECT count(*) FROM n`
 		}
-		borrowed := make(chan error, 1)
+		var err error
+		done := make(chan struct{})
 		go func() {
 			wait, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
-			h, err := ten.Manager.AcquireToRecordBriefly(wait, church.ID)
-			if err != nil {
-				borrowed <- err
+			h, aerr := ten.Manager.AcquireToRecordBriefly(wait, church.ID)
+			if aerr != nil {
+				close(done)
+				t.Errorf("nobody borrowed the connection: %v", aerr)
 				return
 			}
-			defer h.Release()
 			short, cancelShort := context.WithTimeout(ctx, 100*time.Millisecond)
 			defer cancelShort()
 			_, err = h.ExecContext(short, slow)
-			borrowed <- err
+			close(done) // before giving it back: the holder's last offer is this one
+			h.Release()
 		}()
-		usable := true
-		deadline := time.Now().Add(10 * time.Second)
-		for lent := false; !lent; {
-			select {
-			case err := <-borrowed:
-				if err == nil {
-					t.Fatal("the slow query finished within 100 ms; want it cut short")
-				}
-				borrowed <- err
-				lent = true
-			default:
-				if time.Now().After(deadline) {
-					t.Fatal("nobody borrowed the connection")
-				}
-				usable = holder.Lend()
-				time.Sleep(5 * time.Millisecond)
-			}
-		}
-		if err := <-borrowed; err == nil {
-			t.Fatal("the slow query was not cut short")
+		usable, _ := lendUntil(holder, done)
+		if err == nil {
+			t.Fatal("the slow query finished within 100 ms; want it cut short")
 		}
 		if want := b.Name == "sqlite"; usable != want {
 			t.Fatalf("Lend reported the connection usable=%v after the borrower's query was cut short; want %v", usable, want)
@@ -206,4 +163,22 @@ func heldAlone(t *testing.T, b *testkit.Backend) (*tenancy.Tenancy, *steeple.Ten
 		t.Fatal(err)
 	}
 	return ten, church, holder
+}
+
+// lendUntil offers the holder's connection every 5 ms, as a send job does
+// between texts, until done is closed, and returns what its last offer
+// said and how long it took. A borrower closes done before it gives the
+// connection back, so the last offer is the one it took.
+func lendUntil(holder *tenancy.Handle, done <-chan struct{}) (usable bool, took time.Duration) {
+	for {
+		select {
+		case <-done:
+			return usable, took
+		default:
+		}
+		start := time.Now()
+		usable = holder.Lend()
+		took = time.Since(start)
+		time.Sleep(5 * time.Millisecond)
+	}
 }

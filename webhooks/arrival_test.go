@@ -201,17 +201,9 @@ func TestReceiptsBorrowTheSendersConnection(t *testing.T) {
 		})
 		s.Sim.SetOutcome("*", telnyxsim.Outcome{Kind: telnyxsim.Deliver, Delay: 100 * time.Millisecond})
 		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
-		ctx := context.Background()
-		h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
 		// 20 a second: 50 ms between texts, short enough that the job keeps
 		// its connection throughout (messaging's longPause).
-		if err := s.Store.SetSetting(ctx, h, steeple.SettingSendRate, "20"); err != nil {
-			t.Fatal(err)
-		}
-		h.Release()
+		s.SetSendRate(t, c.ID, "20")
 		const n = 40
 		var members []string
 		for i := 1; i <= n; i++ {

@@ -133,9 +133,7 @@ func (d *receiptDrain) drain(tenantID string) {
 			h, err = d.svc.ten.Manager.WaitToRecord(wait, tenantID)
 			cancel()
 			if err != nil {
-				for _, it := range items {
-					it.done <- drainResult{err: err}
-				}
+				fail(items, err)
 				continue
 			}
 			held = time.Now()
@@ -171,11 +169,18 @@ func (d *receiptDrain) applyTogether(ctx context.Context, h *tenancy.Handle, ite
 		evs[i] = messaging.ReceiptEvent{Type: it.ev.EventType, Occurred: it.ev.OccurredAt, Payload: it.p}
 	}
 	rs, err := d.svc.msg.ApplyReceipts(ctx, h, evs)
+	if err != nil {
+		fail(items, err)
+		return
+	}
 	for i, it := range items {
-		if err != nil {
-			it.done <- drainResult{err: err}
-			continue
-		}
 		it.done <- drainResult{r: rs[i]}
+	}
+}
+
+// fail answers each receipt with err: their webhooks queue them.
+func fail(items []*drainItem, err error) {
+	for _, it := range items {
+		it.done <- drainResult{err: err}
 	}
 }

@@ -138,6 +138,17 @@ func (s *Server) SetQuietHours(t testing.TB, tenantID, start, end string) {
 	})
 }
 
+// SetSendRate lowers a church's own send rate (texts a second, its
+// send_rate setting).
+func (s *Server) SetSendRate(t testing.TB, tenantID, rate string) {
+	t.Helper()
+	s.WithHandle(t, tenantID, func(h *tenancy.Handle) {
+		if err := s.Store.SetSetting(context.Background(), h, steeple.SettingSendRate, rate); err != nil {
+			t.Fatalf("send rate of %s: %v", tenantID, err)
+		}
+	})
+}
+
 // AddMembers adds n opted-in members named M0, M1… with phones phone(i)
 // (default Phone(i)) as AddMember does, and returns their ids and phones.
 func (s *Server) AddMembers(t testing.TB, tenantID string, n int, phone func(i int) string) (ids, phones []string) {
