@@ -172,7 +172,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	r.logf("%d STOPs texted", len(stops))
-	if err := waitSunday(ctx, r, ten, fleet, *waitLimit, func() error { return serversAlive(stack.servers) }); err != nil {
+	if err := waitSunday(ctx, r, ten, stack.sim, fleet, stops, *waitLimit, func() error { return serversAlive(stack.servers) }); err != nil {
 		return err
 	}
 	var kill *sundayKill

@@ -104,6 +104,13 @@ func (s *Sim) CountTo(phone string) int {
 	return s.sentTo[phone]
 }
 
+// CountFrom returns how many sends from phone were accepted.
+func (s *Sim) CountFrom(phone string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sentFrom[phone]
+}
+
 // sendRequest is the body of POST /v2/messages.
 type sendRequest struct {
 	From               string   `json:"from"`
@@ -205,6 +212,7 @@ func (s *Sim) handleSendMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	s.messages = trim(append(s.messages, sent), s.history)
 	s.sentTo[sent.To]++
+	s.sentFrom[sent.From]++
 	outcome := s.outcomeLocked(req.To)
 	s.mu.Unlock()
 

@@ -105,6 +105,7 @@ type Sim struct {
 	mu         sync.Mutex
 	messages   []SentMessage
 	sentTo     map[string]int // sends per destination, never trimmed
+	sentFrom   map[string]int // sends per sending number, never trimmed
 	outcomes   map[string]Outcome
 	optedOut   map[string]bool
 	noKeywords bool // the profile's opt-out management is off
@@ -288,6 +289,7 @@ func (s *Sim) Reset() {
 func (s *Sim) resetLocked() {
 	s.messages = nil
 	s.sentTo = map[string]int{}
+	s.sentFrom = map[string]int{}
 	s.webhooks = nil
 	s.outcomes = map[string]Outcome{}
 	s.optedOut = map[string]bool{}
