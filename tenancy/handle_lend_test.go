@@ -182,3 +182,58 @@ func lendUntil(holder *tenancy.Handle, done <-chan struct{}) (usable bool, took 
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// While a send job holds its church's connection, a brief record of the
+// church borrows it instead of opening another, even with room in the
+// budget (a Sunday's receipts made every sending church's pool grow, and
+// on PostgreSQL the growth closed other churches' pools); whoever does
+// not borrow (a page) still gets a connection of its own.
+func TestBriefRecordBorrowsRatherThanGrow(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := b.Options()
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 4, 4, 4
+		ten := b.Open(t, opts)
+		church := provisionMany(t, ten, "Grow", 1, 1)[0]
+		ctx := context.Background()
+		holder, err := ten.Manager.AcquireBackground(ctx, church.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ten.Manager.TryAcquireToRecord(ctx, church.ID); !errors.Is(err, tenancy.ErrBudgetExhausted) {
+			t.Fatalf("TryAcquireToRecord while the send job holds the connection: %v; want the budget's answer (the drain borrows)", err)
+		}
+		var borrowed bool
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			wait, cancel := context.WithTimeout(ctx, 5*time.Second)
+			defer cancel()
+			h, err := ten.Manager.AcquireToRecordBriefly(wait, church.ID)
+			if err != nil {
+				t.Errorf("AcquireToRecordBriefly: %v", err)
+				return
+			}
+			borrowed = h.Borrowed()
+			h.Release()
+		}()
+		lendUntil(holder, done)
+		if !borrowed {
+			t.Fatal("the brief record got a connection of its own; want the send job's, lent")
+		}
+		if st := ten.Manager.Stats(); st.Conns != 1 {
+			t.Fatalf("connections counted after the borrow: %d; want 1", st.Conns)
+		}
+		page, err := ten.Manager.AcquireToRecord(ctx, church.ID)
+		if err != nil || page.Borrowed() {
+			t.Fatalf("AcquireToRecord beside the send job: borrowed %v, %v; want a connection of its own", err == nil && page.Borrowed(), err)
+		}
+		page.Release()
+		holder.Release()
+		h, err := ten.Manager.TryAcquireToRecord(ctx, church.ID)
+		if err != nil {
+			t.Fatalf("TryAcquireToRecord once the send job is done: %v", err)
+		}
+		h.Release()
+	})
+}

@@ -91,6 +91,10 @@ type pool struct {
 	// lend carries a busy connection from its holder to a caller of the
 	// same church waiting to record something brief (Handle.Lend).
 	lend chan lendOffer
+	// lenders counts the connections held by send jobs, which lend them
+	// between two texts: while one is held, a brief record of the church
+	// borrows it rather than open another (see acquire).
+	lenders int
 }
 
 // placeOf names where t's database lives, to tell a pool opened before a
@@ -146,6 +150,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 	suspendedToo := mode != acquireServe && mode != acquireBackground
 	background, now, quiet := mode == acquireBackground, mode == acquireRecordNow, mode == acquireRecordQuiet
 	mayBorrow := quiet || mode == acquireRecordBrief
+	briefRecord := mayBorrow || now
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)
@@ -186,11 +191,19 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			continue
 		}
 		if p != nil && p.inUse < p.conns { // an idle connection in this pool
-			m.take(p)
+			m.take(p, background)
 			m.mu.Unlock()
-			return m.connect(ctx, t, p, false)
+			return m.connect(ctx, t, p, false, background)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
+		if briefRecord && p != nil && p.lenders > 0 {
+			// The church's send job lends its connection within a text's
+			// time: on a Sunday morning a receipt or a STOP opening a
+			// second one made each sending church's pool grow, and on
+			// PostgreSQL the budget then closed other churches' pools and
+			// started new server connections all through the storm.
+			canGrow = false
+		}
 		if canGrow && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
 			fresh := p == nil
 			if fresh {
@@ -199,14 +212,14 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			}
 			p.conns++
 			m.conns++
-			m.take(p)
+			m.take(p, background)
 			m.mu.Unlock()
 			if fresh {
-				if err := m.openPool(t, p); err != nil {
+				if err := m.openPool(t, p, background); err != nil {
 					return nil, err
 				}
 			}
-			return m.connect(ctx, t, p, true)
+			return m.connect(ctx, t, p, true, background)
 		}
 		if now { // no waiting, no closing another church's pool
 			m.mu.Unlock()
@@ -302,14 +315,27 @@ func (m *Manager) backgroundLimit() int {
 	return max(1, m.cfg.MaxConns-max(1, m.cfg.MaxConns/4))
 }
 
-// take marks one of p's connections in use. Caller holds mu.
-func (m *Manager) take(p *pool) {
+// take marks one of p's connections in use, by a lender (a send job) or
+// not. Caller holds mu.
+func (m *Manager) take(p *pool, lender bool) {
 	if p.idleElem != nil {
 		m.idle.Remove(p.idleElem)
 		p.idleElem = nil
 	}
 	p.inUse++
 	m.inUse++
+	if lender {
+		p.lenders++
+	}
+}
+
+// untake undoes take. Caller holds mu.
+func (m *Manager) untake(p *pool, lender bool) {
+	p.inUse--
+	m.inUse--
+	if lender {
+		p.lenders--
+	}
 }
 
 // popIdle removes the least recently used idle pool from the manager's view;
@@ -348,7 +374,7 @@ func (m *Manager) notify() {
 }
 
 // openPool opens the database of a pool just added by acquire.
-func (m *Manager) openPool(t *steeple.Tenant, p *pool) error {
+func (m *Manager) openPool(t *steeple.Tenant, p *pool, lender bool) error {
 	db, err := m.be.open(t, m.cfg.MaxPerTenant)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -361,8 +387,7 @@ func (m *Manager) openPool(t *steeple.Tenant, p *pool) error {
 		}
 		p.conns--
 		m.conns--
-		p.inUse--
-		m.inUse--
+		m.untake(p, lender)
 		close(p.ready)
 		m.notify()
 		return &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
@@ -376,12 +401,11 @@ func (m *Manager) openPool(t *steeple.Tenant, p *pool) error {
 
 // connect takes a real connection for a reserved slot. grew says whether the
 // slot was a new reservation (given back if the connection cannot be made).
-func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew bool) (*Handle, error) {
+func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew, lender bool) (*Handle, error) {
 	conn, err := p.db.Conn(ctx)
 	if err != nil {
 		m.mu.Lock()
-		p.inUse--
-		m.inUse--
+		m.untake(p, lender)
 		if grew {
 			p.conns--
 			m.conns--
@@ -398,7 +422,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 	}
 	if err := fence(ctx, t, conn); err != nil {
 		moving := errors.Is(err, ErrMoving)
-		m.release(p, conn, !moving) // a failed query leaves the connection suspect
+		m.release(p, conn, !moving, lender) // a failed query leaves the connection suspect
 		if moving {
 			return nil, err
 		}
@@ -408,7 +432,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
 	h := &Handle{tenant: *t, conn: conn, lend: p.lend}
-	h.release = func() { m.release(p, conn, !unfence(t, conn)) }
+	h.release = func() { m.release(p, conn, !unfence(t, conn), lender) }
 	return h, nil
 }
 
@@ -419,7 +443,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew 
 //
 // A connection whose state is in doubt (bad: its move lock could not be
 // let go) is always closed.
-func (m *Manager) release(p *pool, conn *sql.Conn, bad bool) {
+func (m *Manager) release(p *pool, conn *sql.Conn, bad, lender bool) {
 	m.mu.Lock()
 	discard := bad || m.starving > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
 	m.mu.Unlock()
@@ -428,8 +452,7 @@ func (m *Manager) release(p *pool, conn *sql.Conn, bad bool) {
 	}
 	_ = conn.Close()
 	m.mu.Lock()
-	p.inUse--
-	m.inUse--
+	m.untake(p, lender)
 	if discard {
 		p.conns--
 		if m.cfg.CloseGrace > 0 {
