@@ -39,6 +39,14 @@ type ManagerConfig struct {
 	// budget: a PostgreSQL server process lingers a few milliseconds after
 	// its client has gone. Zero on SQLite, whose files close at once.
 	CloseGrace time.Duration
+	// BorrowFirst makes a brief record wait for its church's send job to
+	// lend its connection rather than open another (see acquire). On
+	// PostgreSQL (where Open sets it) another connection is a server
+	// process and room in a budget all churches share; on SQLite it is a
+	// file handle within the church's own cap, and waiting for the lend
+	// (the send job may be waiting for its pacing claim at the registry)
+	// made receipts slower (docs/benchmarks.md, eleventh pass).
+	BorrowFirst bool
 }
 
 // Manager hands out tenant handles within one connection budget for the
@@ -196,12 +204,12 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			return m.connect(ctx, t, p, false, background)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
-		if briefRecord && p != nil && p.lenders > 0 {
+		if m.cfg.BorrowFirst && briefRecord && p != nil && p.lenders > 0 {
 			// The church's send job lends its connection within a text's
 			// time: on a Sunday morning a receipt or a STOP opening a
-			// second one made each sending church's pool grow, and on
-			// PostgreSQL the budget then closed other churches' pools and
-			// started new server connections all through the storm.
+			// second one made each sending church's pool grow, and the
+			// budget then closed other churches' pools and started new
+			// server connections all through the storm.
 			canGrow = false
 		}
 		if canGrow && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {

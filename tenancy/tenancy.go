@@ -92,6 +92,9 @@ func Open(ctx context.Context, o Options) (*Tenancy, error) {
 	if o.DatabaseURL != "" && o.Manager.CloseGrace == 0 {
 		o.Manager.CloseGrace = 20 * time.Millisecond
 	}
+	if o.DatabaseURL != "" {
+		o.Manager.BorrowFirst = true
+	}
 	reg, err := openRegistry(ctx, &o)
 	if err != nil {
 		return nil, err
