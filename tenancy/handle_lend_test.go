@@ -241,6 +241,19 @@ func TestBriefRecordBorrowsRatherThanGrow(t *testing.T) {
 		if err != nil || page.Borrowed() {
 			t.Fatalf("AcquireToRecord beside the send job: borrowed %v, %v; want a connection of its own", err == nil && page.Borrowed(), err)
 		}
-		page.Release()
+		defer page.Release()
+		// Once the send job is done the church's pool may grow again: with
+		// its connections all taken, a receipt opens another.
+		holder.Release()
+		other, err := ten.Manager.AcquireToRecord(ctx, church.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Release()
+		h, err := ten.Manager.TryAcquireToRecord(ctx, church.ID)
+		if err != nil {
+			t.Fatalf("TryAcquireToRecord after the send job released its connection: %v; want a connection of its own", err)
+		}
+		h.Release()
 	})
 }
