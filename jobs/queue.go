@@ -34,11 +34,18 @@ type Execer interface {
 // send worker is busy pacing a long broadcast.
 const QueueEvents = "events"
 
+// QueueMembers is the lane of members' texts (a STOP above all), with
+// workers of its own beside the events queue's: on Sunday morning
+// receipts are queued by the thousand, and a STOP waiting for a worker
+// behind them stayed queued 7–40 s (docs/benchmarks.md, twelfth pass).
+const QueueMembers = "members"
+
 // Config tunes the queue.
 type Config struct {
 	MaxWorkers int // concurrent send and other jobs in this process (default 10)
 	// EventWorkers is how many webhook events this process applies at once
-	// (QueueEvents); 0 leaves that queue to other processes.
+	// (QueueEvents), and as many members' texts beside them (QueueMembers);
+	// 0 leaves both queues to other processes.
 	EventWorkers int
 	// NoPeriodicJobs leaves out the periodic jobs services add (tests that
 	// drive sweeps and ticks by hand).
@@ -151,6 +158,7 @@ func (q *Queue) Open() error {
 	queues := map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: c.MaxWorkers}}
 	if c.EventWorkers > 0 {
 		queues[QueueEvents] = river.QueueConfig{MaxWorkers: c.EventWorkers}
+		queues[QueueMembers] = river.QueueConfig{MaxWorkers: c.EventWorkers}
 	}
 	pollEvery := c.PollInterval
 	if pollEvery == 0 {

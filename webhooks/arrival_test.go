@@ -96,12 +96,7 @@ func TestReceiptDrainedWhenNoConnectionFree(t *testing.T) {
 		s := testkit.NewServer(t, b, opts)
 		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
 		ann := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Ann", Phone: testkit.Phone(1), OptedIn: true})
-		bid := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
-		waitRecipient(t, s, c, bid, ann, steeple.RecipientSent)
-		if err := s.Sim.WaitIdle(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		x := onlySentTo(t, s, testkit.Phone(1))
+		bid, x := broadcastToOne(t, s, c, ann, testkit.Phone(1))
 		at := time.Now().Add(-time.Second).UTC().Truncate(time.Millisecond)
 
 		release := s.HoldConnections(t, c.ID)

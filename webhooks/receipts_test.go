@@ -46,6 +46,19 @@ func refusedSimWebhook(t *testing.T, s *testkit.Server, messageID, eventType str
 	return body
 }
 
+// broadcastToOne broadcasts to a church whose one member is memberID, at
+// phone, and returns the broadcast's id and the text the simulator
+// accepted, once the simulator has posted its webhooks for it.
+func broadcastToOne(t *testing.T, s *testkit.Server, c *testkit.Church, memberID, phone string) (string, telnyxsim.SentMessage) {
+	t.Helper()
+	bid := c.API(s).BroadcastAll(t, "Service at 10 tomorrow")
+	waitRecipient(t, s, c, bid, memberID, steeple.RecipientSent)
+	if err := s.Sim.WaitIdle(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return bid, onlySentTo(t, s, phone)
+}
+
 // onlySentTo returns the one text the simulator accepted for a phone.
 func onlySentTo(t *testing.T, s *testkit.Server, to string) telnyxsim.SentMessage {
 	t.Helper()

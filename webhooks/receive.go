@@ -269,14 +269,16 @@ func payloadAAD(eventID string) []byte { return []byte("webhook-event:" + eventI
 // Kind names the job.
 func (EventArgs) Kind() string { return "webhook_event" }
 
-// InsertOpts puts events on their own queue and retries one whose church
-// was briefly unreachable. A member's text (a STOP above all) goes before
-// the receipts queued with it: on Sunday morning receipts arrive by the
-// thousand, and a STOP must not wait behind them.
+// InsertOpts puts events on queues of their own and retries one whose
+// church was briefly unreachable. A member's text (a STOP above all) has
+// a lane of its own (jobs.QueueMembers): on Sunday morning receipts are
+// queued by the thousand, and a STOP must not wait for a worker behind
+// them. It keeps priority 1 (receipts 2), which the lane no longer needs
+// but which orders any member's text still on the events queue from
+// before the lane.
 func (a EventArgs) InsertOpts() river.InsertOpts {
-	priority := 2
 	if a.EventType == telnyx.EventMessageReceived {
-		priority = 1
+		return river.InsertOpts{Queue: jobs.QueueMembers, MaxAttempts: 10, Priority: 1}
 	}
-	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 10, Priority: priority}
+	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 10, Priority: 2}
 }

@@ -92,14 +92,17 @@ func serverRef(url string) string {
 	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 }
 
-// HoldConnections acquires a church's handles until no more comes within
-// a moment, so that the church has no connection free, and returns what
-// releases them.
+// ConnsPerChurch is the most connections one church's pool may hold.
+func (s *Server) ConnsPerChurch() int { return s.perTenant }
+
+// HoldConnections acquires a church's handles up to its pool's cap (each
+// given time to open on a loaded machine) or until no more comes, so that
+// the church has no connection free, and returns what releases them.
 func (s *Server) HoldConnections(t testing.TB, tenantID string) (release func()) {
 	t.Helper()
 	var held []*tenancy.Handle
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	for len(held) < s.perTenant {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
 		cancel()
 		if err != nil {

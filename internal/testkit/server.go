@@ -62,6 +62,7 @@ type Server struct {
 	Backend      *Backend
 	App          *app.App
 	opt          ServerOptions
+	perTenant    int // the manager's MaxPerTenant
 	// Mail is the SMTP server that receives the server's mail.
 	Mail *SMTPServer
 	mail mail.Sender
@@ -194,7 +195,8 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	t.Cleanup(hs.Close)
 	return &Server{URL: hs.URL, Sim: a.Sim, SimURL: a.SimURL, Messaging: a.Messaging, Inbox: a.Inbox, Webhooks: a.Webhooks,
 		Numbers: a.Numbers, Registration: a.Registration, Schedules: a.Schedules, Members: a.Members, Metrics: a.Metrics,
-		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a, opt: opt, Mail: smtpSrv, mail: sender}
+		Queue: a.Queue, Tenancy: ten, Auth: a.Auth, Store: a.Store, Keys: keys, KeysFile: keysFile, Clock: clock, Backend: b, App: a, opt: opt, Mail: smtpSrv, mail: sender,
+		perTenant: o.Manager.MaxPerTenant}
 }
 
 // Another builds a second Steeple over the server's church data, keys and
