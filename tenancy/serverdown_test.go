@@ -13,17 +13,24 @@ import (
 	"github.com/steeple-sms/steeple/internal/testkit"
 )
 
-// A tenant server that goes down after startup fails only its own churches,
-// with the typed unavailable error, and they recover when it comes back.
-func TestServerDownFailsOnlyItsTenants(t *testing.T) {
-	b := testkit.Postgres(t)
+// proxied starts a proxy to b's first server and returns it with that
+// server's URL through it.
+func proxied(t *testing.T, b *testkit.Backend) (*testkit.Proxy, string) {
 	real, err := pgx.ParseConfig(b.Servers()[0])
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := testkit.NewProxy(t, real.Host+":"+strconv.Itoa(int(real.Port)))
+	target := real.Host + ":" + strconv.Itoa(int(real.Port))
+	proxy := testkit.NewProxy(t, target)
+	return proxy, strings.Replace(b.Servers()[0], target, proxy.Addr(), 1)
+}
+
+// A tenant server that goes down after startup fails only its own churches,
+// with the typed unavailable error, and they recover when it comes back.
+func TestServerDownFailsOnlyItsTenants(t *testing.T) {
+	b := testkit.Postgres(t)
+	proxy, viaProxy := proxied(t, b)
 	o := b.Options()
-	viaProxy := strings.Replace(b.Servers()[0], real.Host+":"+strconv.Itoa(int(real.Port)), proxy.Addr(), 1)
 	o.TenantServers = []string{b.Servers()[0], viaProxy}
 	ten := b.Open(t, o)
 	tenants := provision(t, ten, "Down", 4) // placement alternates: two on each server

@@ -5,6 +5,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 )
 
 // Proxy forwards TCP connections to a target, and can be stopped and
@@ -18,6 +19,7 @@ type Proxy struct {
 	mu    sync.Mutex
 	ln    net.Listener
 	conns map[net.Conn]struct{}
+	delay time.Duration // before a new connection reaches the target
 }
 
 // NewProxy starts a proxy to target on a free loopback port; it stops when
@@ -46,6 +48,14 @@ func (p *Proxy) Stop() {
 	}
 }
 
+// SetDelay makes every new connection wait d before it reaches the target:
+// a server slow to start connections, as a loaded one is.
+func (p *Proxy) SetDelay(d time.Duration) {
+	p.mu.Lock()
+	p.delay = d
+	p.mu.Unlock()
+}
+
 // Start listens again on the same address.
 func (p *Proxy) Start() { p.listen(p.addr) }
 
@@ -69,6 +79,10 @@ func (p *Proxy) listen(addr string) {
 }
 
 func (p *Proxy) forward(c net.Conn) {
+	p.mu.Lock()
+	delay := p.delay
+	p.mu.Unlock()
+	time.Sleep(delay)
 	up, err := net.Dial("tcp", p.target)
 	if err != nil {
 		c.Close()
