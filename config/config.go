@@ -284,7 +284,7 @@ var settings = []setting{
 	strSetting("STEEPLE_SIGNUP", "signup", "open, approval (an operator approves new churches) or closed (only operators create churches)", func(c *Config) *string { return &c.Signup }),
 	intSetting("STEEPLE_SIGNUPS_PER_ADDRESS", "signups-per-address", "signups per client address per hour (0: no cap)", func(c *Config) *int { return &c.SignupsPerAddress }),
 	intSetting("STEEPLE_SIGNUPS_GLOBAL", "signups-global", "signups in all per hour (0: no cap)", func(c *Config) *int { return &c.SignupsGlobal }),
-	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process (0: 16 on SQLite, 4 on PostgreSQL)", func(c *Config) *int { return &c.EventWorkers }),
+	intSetting("STEEPLE_EVENT_WORKERS", "event-workers", "webhook events applied at once by this process, and as many members' texts (0: 16 on SQLite, 4 on PostgreSQL)", func(c *Config) *int { return &c.EventWorkers }),
 	durSetting("STEEPLE_SEND_JOB_TIMEOUT", "send-job-timeout", "longest run of one send job (100 recipients); then it is retried and resumes", func(c *Config) *time.Duration { return &c.SendJobTimeout }),
 	durSetting("STEEPLE_JOB_RESCUE_AFTER", "job-rescue-after", "a job running this long is taken for dead (its process killed) and run again; above STEEPLE_SEND_JOB_TIMEOUT", func(c *Config) *time.Duration { return &c.JobRescueAfter }),
 }
