@@ -2,7 +2,6 @@ package messaging_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
@@ -10,7 +9,6 @@ import (
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/messaging"
 	"github.com/steeple-sms/steeple/store"
-	"github.com/steeple-sms/steeple/tenancy"
 )
 
 // A send job that finds no connection for its church within its turn's
@@ -27,22 +25,7 @@ func TestSendJobWaitsInQueueForAConnection(t *testing.T) {
 		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})
 		importMembers(t, s, c, membersCSV("Ann", 0, 3))
 		ctx := context.Background()
-		var held []*tenancy.Handle
-		for range s.ConnsPerChurch() {
-			h, err := s.Tenancy.Manager.Acquire(ctx, c.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			held = append(held, h)
-		}
-		var once sync.Once
-		release := func() {
-			once.Do(func() {
-				for _, h := range held {
-					h.Release()
-				}
-			})
-		}
+		held, release := s.HoldConnections(t, c.ID)
 		defer release()
 		bc, err := s.Messaging.Create(ctx, held[0], &steeple.Admin{ID: steeple.NewID()},
 			messaging.BroadcastRequest{Text: "Service at 10", Audience: store.Audience{All: true}})
@@ -50,6 +33,9 @@ func TestSendJobWaitsInQueueForAConnection(t *testing.T) {
 			t.Fatal(err)
 		}
 		time.Sleep(7 * time.Second)
+		if sent := s.SentFrom(c.Number); len(sent) != 0 {
+			t.Fatalf("%d texts went out while every connection of the church was held", len(sent))
+		}
 		if n := s.RegistryCount(t, `SELECT COUNT(*) FROM river_job WHERE kind = $1 AND errors IS NOT NULL`, messaging.SendChunkArgs{}.Kind()); n != 0 {
 			t.Fatalf("%d send jobs recorded an error while their church had no connection free; want them waiting in the queue", n)
 		}

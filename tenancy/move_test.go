@@ -63,7 +63,7 @@ func buildSQLiteDeployment(t *testing.T) *sqliteDeployment {
 	if err := s.Queue.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
-	release := s.HoldConnections(t, d.grace.ID)
+	_, release := s.HoldConnections(t, d.grace.ID)
 	inbound(t, s, d.grace.Phones[2], d.grace.Number, d.queuedText)
 	release()
 	if n := s.JobCount(t, "webhook_event", "available"); n == 0 {

@@ -99,7 +99,7 @@ func TestReceiptDrainedWhenNoConnectionFree(t *testing.T) {
 		bid, x := broadcastToOne(t, s, c, ann, testkit.Phone(1))
 		at := time.Now().Add(-time.Second).UTC().Truncate(time.Millisecond)
 
-		release := s.HoldConnections(t, c.ID)
+		_, release := s.HoldConnections(t, c.ID)
 		const held = 400 * time.Millisecond
 		go func() { time.Sleep(held); release() }()
 		began := time.Now()
@@ -152,7 +152,7 @@ func TestReceiptsDrainedTogether(t *testing.T) {
 				eventBody(t, newUUID(), telnyx.EventMessageSent, sentAt, receiptPayload(x, "sent", x.WebhookURL, sentAt, time.Time{})))
 		}
 
-		release := s.HoldConnections(t, c.ID)
+		_, release := s.HoldConnections(t, c.ID)
 		go func() { time.Sleep(300 * time.Millisecond); release() }()
 		type answer struct {
 			code    int

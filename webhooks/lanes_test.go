@@ -1,7 +1,6 @@
 package webhooks_test
 
 import (
-	"sync"
 	"testing"
 	"time"
 
@@ -34,9 +33,7 @@ func TestQueuedStopNotBehindReceipts(t *testing.T) {
 
 		// The busy church's receipt finds no connection, outwaits its drain
 		// and is queued; the one event worker takes it and waits.
-		var once sync.Once
-		hold := s.HoldConnections(t, busy.ID)
-		releaseBusy := func() { once.Do(hold) }
+		_, releaseBusy := s.HoldConnections(t, busy.ID)
 		defer releaseBusy()
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageFinalized, at,
 			receiptPayload(x, "delivered", x.WebhookURL, at, at)))
@@ -45,7 +42,7 @@ func TestQueuedStopNotBehindReceipts(t *testing.T) {
 			"the receipt being applied by the event worker")
 
 		// Dee's STOP finds no connection within the webhook's wait and is queued.
-		releaseQuiet := s.HoldConnections(t, quiet.ID)
+		_, releaseQuiet := s.HoldConnections(t, quiet.ID)
 		k.mustAccept(t, s, eventBody(t, newUUID(), telnyx.EventMessageReceived, time.Now(),
 			inboundPayload(newUUID(), testkit.Phone(2), quiet.Number, "STOP", "")))
 		if n := s.RegistryCount(t, `SELECT COUNT(*) FROM river_job WHERE kind = $1 AND queue = $2`, kind, jobs.QueueMembers); n != 1 {

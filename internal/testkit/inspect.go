@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -92,15 +93,12 @@ func serverRef(url string) string {
 	return fmt.Sprintf("%s:%d", cfg.Host, cfg.Port)
 }
 
-// ConnsPerChurch is the most connections one church's pool may hold.
-func (s *Server) ConnsPerChurch() int { return s.perTenant }
-
 // HoldConnections acquires a church's handles up to its pool's cap (each
 // given time to open on a loaded machine) or until no more comes, so that
-// the church has no connection free, and returns what releases them.
-func (s *Server) HoldConnections(t testing.TB, tenantID string) (release func()) {
+// the church has no connection free. It returns them (to work with one
+// meanwhile) and what releases them, which may be called more than once.
+func (s *Server) HoldConnections(t testing.TB, tenantID string) (held []*tenancy.Handle, release func()) {
 	t.Helper()
-	var held []*tenancy.Handle
 	for len(held) < s.perTenant {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		h, err := s.Tenancy.Manager.Acquire(ctx, tenantID)
@@ -113,9 +111,12 @@ func (s *Server) HoldConnections(t testing.TB, tenantID string) (release func())
 	if len(held) == 0 {
 		t.Fatal("no connection of the church could be held")
 	}
-	return func() {
-		for _, h := range held {
-			h.Release()
-		}
+	var once sync.Once
+	return held, func() {
+		once.Do(func() {
+			for _, h := range held {
+				h.Release()
+			}
+		})
 	}
 }
