@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -296,10 +297,10 @@ func rssMB() int { return procStatusKB("self", "VmRSS") / 1024 }
 
 // logEventWaits splits the events' lag in two from the queue's own record:
 // queued → picked up by a worker, and picked up → applied. It tells a queue
-// that cannot keep up from events that are slow to apply. A member's text
-// (a STOP) is priority 1: its slowest is given apart.
+// that cannot keep up from events that are slow to apply. Members' texts
+// (STOPs) have a lane of their own: their slowest is given apart.
 func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
-	rows, err := ten.Registry.DB().QueryContext(ctx, `SELECT priority, attempt, created_at, attempted_at, finalized_at FROM river_job
+	rows, err := ten.Registry.DB().QueryContext(ctx, `SELECT queue, attempt, created_at, attempted_at, finalized_at FROM river_job
 		WHERE kind = 'webhook_event' AND state = 'completed' AND attempted_at IS NOT NULL AND finalized_at IS NOT NULL`)
 	if err != nil {
 		return err
@@ -310,14 +311,15 @@ func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
 	var slowestAt string
 	retried := 0
 	for rows.Next() {
-		var priority, attempt int
+		var queue string
+		var attempt int
 		var created, attempted, finalized time.Time
-		if err := rows.Scan(&priority, &attempt, &created, &attempted, &finalized); err != nil {
+		if err := rows.Scan(&queue, &attempt, &created, &attempted, &finalized); err != nil {
 			return err
 		}
 		q, a := attempted.Sub(created).Seconds(), finalized.Sub(attempted).Seconds()
 		queued, applying = append(queued, q), append(applying, a)
-		if priority == 1 && q+a > slowest {
+		if queue == jobs.QueueMembers && q+a > slowest {
 			slowest, slowestAt = q+a, fmt.Sprintf("queued %.2fs, applying %.3fs", q, a)
 		}
 		if attempt > 1 {
@@ -329,7 +331,7 @@ func logEventWaits(ctx context.Context, r *runner, ten *tenancy.Tenancy) error {
 	}
 	r.logf("%d events: queued → picked up p50 %.2fs p99 %.2fs; picked up → applied p50 %.3fs p99 %.3fs; %d on a later attempt",
 		len(queued), percentile(queued, 50), percentile(queued, 99), percentile(applying, 50), percentile(applying, 99), retried)
-	r.logf("members' texts (priority 1): slowest %.2fs (%s)", slowest, slowestAt)
+	r.logf("members' texts (their lane): slowest %.2fs (%s)", slowest, slowestAt)
 	return nil
 }
 

@@ -273,12 +273,11 @@ func (EventArgs) Kind() string { return "webhook_event" }
 // church was briefly unreachable. A member's text (a STOP above all) has
 // a lane of its own (jobs.QueueMembers): on Sunday morning receipts are
 // queued by the thousand, and a STOP must not wait for a worker behind
-// them. It keeps priority 1 (receipts 2): the lane does not need it, but
-// it is how readers of the queue (the Sunday bench) tell members' texts
-// from receipts, as they did on the events queue before the lane.
+// them. (Receipts keep priority 2 from when both shared the events
+// queue; apart, the priorities order nothing.)
 func (a EventArgs) InsertOpts() river.InsertOpts {
 	if a.EventType == telnyx.EventMessageReceived {
-		return river.InsertOpts{Queue: jobs.QueueMembers, MaxAttempts: 10, Priority: 1}
+		return river.InsertOpts{Queue: jobs.QueueMembers, MaxAttempts: 10}
 	}
 	return river.InsertOpts{Queue: jobs.QueueEvents, MaxAttempts: 10, Priority: 2}
 }
