@@ -20,6 +20,7 @@ import (
 	"riverqueue.com/riverui"
 	"riverqueue.com/riverui/uiendpoints"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
@@ -122,6 +123,47 @@ func (q *Queue) OthersWaiting(ctx context.Context) (bool, error) {
 	err := q.reg.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM river_job WHERE state = 'available' AND queue = $1 LIMIT 1) w`,
 		river.QueueDefault).Scan(&n)
 	return n > 0, err
+}
+
+// MaxWorkers is how many jobs of the default queue this process runs at once.
+func (q *Queue) MaxWorkers() int { return q.cfg.MaxWorkers }
+
+// Promote puts the oldest job of kind whose argument key is value and that
+// waits to run within soon (ready, or snoozed briefly) back in its place
+// in the line: ready, as if scheduled when it was inserted, so it goes
+// before the jobs inserted after it (River hands jobs out by priority,
+// then scheduled time). It reports whether it moved one. A running or
+// failed job, and one snoozed for longer (a chunk held by a daily cap
+// until its day), are left alone. River's API can only make a job ready
+// now, which is the end of the line.
+func (q *Queue) Promote(ctx context.Context, kind, key, value string, soon time.Duration) (bool, error) {
+	// Looked up first, so a broadcast with nothing left waits for no
+	// writer (on SQLite the registry has one).
+	find := `SELECT id FROM river_job WHERE kind = $1 AND state IN ('available', 'scheduled')
+		AND json_extract(args, '$.' || $2) = $3
+		AND scheduled_at <= datetime('now', 'subsec', '+' || $4 || ' seconds') ORDER BY id LIMIT 1`
+	if q.reg.Backend() == steeple.BackendPostgres {
+		find = `SELECT id FROM river_job WHERE kind = $1 AND state IN ('available', 'scheduled')
+			AND args @> jsonb_build_object($2::text, $3::text) -- River's index of the arguments
+			AND scheduled_at <= now() + make_interval(secs => $4) ORDER BY id LIMIT 1`
+	}
+	var id int64
+	err := q.reg.DB().QueryRowContext(ctx, find, kind, key, value, soon.Seconds()).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	// A worker may have fetched it meanwhile: then it is running, and
+	// nothing changes.
+	res, err := q.reg.DB().ExecContext(ctx, `UPDATE river_job SET state = 'available', scheduled_at = created_at
+		WHERE id = $1 AND state IN ('available', 'scheduled')`, id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // New makes the queue over the registry. Services add their workers and

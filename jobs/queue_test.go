@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/riverqueue/river"
 
@@ -57,6 +58,79 @@ func TestQueueConfigIsValidated(t *testing.T) {
 			if _, err := jobs.New(ten.Registry, c); err == nil {
 				t.Errorf("config %+v accepted", c)
 			}
+		}
+	})
+}
+
+type placeArgs struct {
+	MessageID string `json:"message_id"`
+}
+
+func (placeArgs) Kind() string { return "place_test" }
+
+type placeWorker struct {
+	river.WorkerDefaults[placeArgs]
+	ran chan string
+}
+
+func (w placeWorker) Work(_ context.Context, j *river.Job[placeArgs]) error {
+	w.ran <- j.Args.MessageID
+	return nil
+}
+
+// Promote puts a waiting job back where it was inserted: a job snoozed
+// until later, inserted before another, runs before it once promoted.
+// Nothing to promote is reported, not an error.
+func TestPromoteRestoresAJobsPlace(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		ten := b.Open(t, b.Options())
+		q, err := jobs.New(ten.Registry, jobs.Config{MaxWorkers: 1, PollInterval: 20 * time.Millisecond, NoPeriodicJobs: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := placeWorker{ran: make(chan string, 4)}
+		river.AddWorker(q.Workers(), w)
+		if err := q.Open(); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		later := &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
+		if _, err := q.InsertTx(ctx, nil, []river.InsertManyParams{{Args: placeArgs{MessageID: "first"}, InsertOpts: later}}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond) // a later insertion time
+		if _, err := q.InsertTx(ctx, nil, []river.InsertManyParams{{Args: placeArgs{MessageID: "second"}}}); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := q.Promote(ctx, placeArgs{}.Kind(), "message_id", "nobody", time.Minute); ok || err != nil {
+			t.Fatalf("promoting no job: %v, %v; want false, nil", ok, err)
+		}
+		if ok, err := q.Promote(ctx, placeArgs{}.Kind(), "message_id", "first", time.Second); ok || err != nil {
+			t.Fatalf("promoting a job snoozed for longer than asked: %v, %v; want false, nil", ok, err)
+		}
+		if ok, err := q.Promote(ctx, placeArgs{}.Kind(), "message_id", "first", 2*time.Hour); !ok || err != nil {
+			t.Fatalf("promoting the snoozed job: %v, %v; want true, nil", ok, err)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = q.Stop(context.Background()) })
+		var order []string
+		for range 2 {
+			select {
+			case m := <-w.ran:
+				order = append(order, m)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("only %v ran", order)
+			}
+		}
+		if order[0] != "first" || order[1] != "second" {
+			t.Fatalf("ran %v; want the promoted job first, in its place", order)
+		}
+		if ok, err := q.Promote(ctx, placeArgs{}.Kind(), "message_id", "first", time.Minute); ok || err != nil {
+			t.Fatalf("promoting a job that ran: %v, %v; want false, nil", ok, err)
 		}
 	})
 }
