@@ -1,6 +1,7 @@
 package messaging_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -100,6 +101,62 @@ func TestChurchJobsTakeTurns(t *testing.T) {
 		}
 		if bigTook > 30*time.Second {
 			t.Errorf("the big church's texts took %v; want about 12 s (a chunk waited for a turn nobody woke it for)", bigTook)
+		}
+	})
+}
+
+// A large church keeps its place in the line: with four workers one church
+// at a time may, so when its chunk ends its next one goes back to where
+// its broadcast was queued, not behind the nine small churches that asked
+// after it. Its 400 texts (paced at 50 a second: 8 s) are done in about
+// that; taking turns they waited behind the small churches' chunks and
+// took about 16 s. The small churches still share the other three workers.
+func TestLargeChurchKeepsItsPlace(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
+			// A long slice: chunk ends, not slices, are what send a
+			// chunk to the back here.
+			Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },
+			Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 4 }})
+		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
+		s.SetSendRate(t, big.ID, "50")
+		importMembers(t, s, big, membersCSV("Bea", 0, 400))
+		small := make([]*testkit.Church, 9)
+		for i := range small {
+			small[i] = s.Church(t, testkit.ChurchOptions{Name: fmt.Sprintf("Chapel %d", i),
+				Email: fmt.Sprintf("owner@chapel%d.example.org", i), Number: fmt.Sprintf("+1312555%04d", 600+i)})
+			s.SetSendRate(t, small[i].ID, "20")
+			importMembers(t, s, small[i], membersCSV(fmt.Sprintf("Sam%d", i), 1000+100*i, 1100+100*i))
+		}
+		text := map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}}
+		asked := time.Now()
+		bigID := big.API(s).Broadcast(t, text)
+		ids := make([]string, len(small))
+		for i, c := range small {
+			ids[i] = c.API(s).Broadcast(t, text)
+		}
+		wantAllSent(t, waitDone(t, s, big, bigID, time.Minute), 400)
+		for i, c := range small {
+			wantAllSent(t, waitDone(t, s, c, ids[i], time.Minute), 100)
+		}
+
+		bigTexts := s.SentFrom(big.Number)
+		bigTook := bigTexts[len(bigTexts)-1].ReceivedAt.Sub(asked)
+		var smallLast time.Time
+		for _, c := range small {
+			texts := s.SentFrom(c.Number)
+			if last := texts[len(texts)-1].ReceivedAt; last.After(smallLast) {
+				smallLast = last
+			}
+		}
+		t.Logf("%s: the big church's 400 texts took %v (its pace: 8 s); the small churches were done %v after asking",
+			b.Name, bigTook.Round(time.Millisecond), smallLast.Sub(asked).Round(time.Millisecond))
+		if bigTook > 12*time.Second {
+			t.Errorf("the big church's texts took %v; want about 8 s (its next chunks went to the back of the line)", bigTook)
+		}
+		if smallLast.Sub(asked) > 30*time.Second {
+			t.Errorf("the small churches were done %v after asking; want about 15 s (nine chunks of 5 s on three workers)", smallLast.Sub(asked))
 		}
 	})
 }

@@ -32,8 +32,10 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) er
 		// (not an attempt) until it ends and wakes this one.
 		return river.JobSnooze(svc.cfg.TurnWait)
 	}
-	defer svc.endTurn(church)
+	sent := false
+	defer func() { svc.endTurn(church, job.Args.MessageID, sent) }()
 	err := svc.sendChunk(ctx, job.Args, job.Attempt >= job.MaxAttempts)
+	sent = err == nil
 	if errors.Is(err, tenancy.ErrBudgetExhausted) {
 		// No connection for the church within its wait: back to the queue
 		// (not an attempt), where a church whose database is open goes
@@ -49,9 +51,24 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) er
 	return err
 }
 
-// endTurn ends a church's send turn here and wakes its next waiting job.
-func (s *Service) endTurn(church string) {
+// endTurn ends a church's send turn here and lets its next chunk go: to
+// the front of the line if the church keeps its place there (see
+// keepPlace), else the next of its chunks waiting here, woken to the end.
+func (s *Service) endTurn(church, message string, sent bool) {
 	next := s.turns.done(church)
+	if sent && s.turns.holds(church, time.Now()) {
+		// Before the worker is free, so it may be the one to take it.
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnWait)
+		promoted, err := s.queue.Promote(ctx, SendChunkArgs{}.Kind(), "message_id", message, s.cfg.TurnWait)
+		cancel()
+		if err != nil {
+			s.log.Warn("could not put a broadcast's next chunk back in its place; it waits its turn at the end", "tenant", church, "err", err)
+		}
+		if promoted {
+			return
+		}
+	}
+	s.turns.letGo(church)
 	if next == 0 {
 		return
 	}
@@ -74,6 +91,23 @@ func (s *Service) endTurn(church string) {
 			}
 		}
 	}()
+}
+
+// placeTakenAt is how many chunks of its broadcast must be left after the
+// one sending for a church to take a place in the line: at least 300 more
+// texts, seconds at a registered pace. Shorter broadcasts, as small
+// churches' are, go in their turns.
+const placeTakenAt = 3
+
+// placesKept is how many churches at once may keep their place in the line
+// here: a quarter of the send workers, or of the connections send jobs may
+// hold if fewer (none below four). The rest take turns, so a small church
+// never waits behind more than that many large ones; and a large church
+// sends at its number's pace rather than once a round of the whole queue,
+// which at 1,000 churches left the largest sending alone long after the
+// rest (docs/benchmarks.md, fourteenth pass).
+func (s *Service) placesKept() int {
+	return min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots()) / 4
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
@@ -145,14 +179,23 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 		return err
 	}
 	webhook := s.broadcastWebhookURL(a.TenantID, a.MessageID)
+	// A long broadcast (a few chunks after this one) may keep its place in
+	// the line, and keeps it to its end; the rest take turns.
+	long := b.Counts[steeple.RecipientQueued]+b.Counts[steeple.RecipientSending]-len(items) >= placeTakenAt*store.ChunkSize
+	if long {
+		s.turns.keepPlace(a.TenantID, s.placesKept(), time.Now())
+	}
 	start := time.Now()
 	for i, it := range items {
 		if i > 0 && time.Since(start) >= s.cfg.SendSlice {
 			// Its turn is over: if other jobs wait for a worker, back to the
 			// end of the queue (not an attempt), so other churches' chunks
-			// go before the rest.
-			if waiting, err := s.queue.OthersWaiting(ctx); err == nil && waiting {
-				return river.JobSnooze(0)
+			// go before the rest; unless the church keeps its place.
+			now := time.Now()
+			if !s.turns.holds(a.TenantID, now) && !(long && s.turns.keepPlace(a.TenantID, s.placesKept(), now)) {
+				if waiting, err := s.queue.OthersWaiting(ctx); err == nil && waiting {
+					return river.JobSnooze(0)
+				}
 			}
 			start = time.Now()
 		}

@@ -316,6 +316,10 @@ func (m *Manager) roomFor(newPool bool) bool {
 	return !newPool || len(m.pools)+m.dedicated+m.closing < m.cfg.MaxPools
 }
 
+// BackgroundSlots is how many connections bulk work (send jobs) may hold
+// at once: the budget less the share kept for everything else.
+func (m *Manager) BackgroundSlots() int { return m.backgroundLimit() }
+
 // backgroundLimit is how many connections may be counted against the budget
 // for background work to open one more: three quarters of the budget (at
 // least one), so bulk sends never take the last of it.
