@@ -107,10 +107,12 @@ func TestChurchJobsTakeTurns(t *testing.T) {
 
 // A large church keeps its place in the line: with four workers one church
 // at a time may, so when its chunk ends its next one goes back to where
-// its broadcast was queued, not behind the nine small churches that asked
-// after it. Its 400 texts (paced at 50 a second: 8 s) are done in about
-// that; taking turns they waited behind the small churches' chunks and
-// took about 16 s. The small churches still share the other three workers.
+// its broadcast was queued, not behind the six small churches that asked
+// after it. Its 400 texts (paced at 50 a second) leave without a pause
+// between chunks; taking turns, its second chunk waited about 8 s for a
+// worker behind the small churches' chunks (10 s each). The small churches
+// still share the other three workers. The gap, not the total time, is
+// checked: a loaded machine slows every text, not the wait for a worker.
 func TestLargeChurchKeepsItsPlace(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
@@ -122,11 +124,11 @@ func TestLargeChurchKeepsItsPlace(t *testing.T) {
 		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
 		s.SetSendRate(t, big.ID, "50")
 		importMembers(t, s, big, membersCSV("Bea", 0, 400))
-		small := make([]*testkit.Church, 9)
+		small := make([]*testkit.Church, 6)
 		for i := range small {
 			small[i] = s.Church(t, testkit.ChurchOptions{Name: fmt.Sprintf("Chapel %d", i),
 				Email: fmt.Sprintf("owner@chapel%d.example.org", i), Number: fmt.Sprintf("+1312555%04d", 600+i)})
-			s.SetSendRate(t, small[i].ID, "20")
+			s.SetSendRate(t, small[i].ID, "10")
 			importMembers(t, s, small[i], membersCSV(fmt.Sprintf("Sam%d", i), 1000+100*i, 1100+100*i))
 		}
 		text := map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}}
@@ -142,7 +144,10 @@ func TestLargeChurchKeepsItsPlace(t *testing.T) {
 		}
 
 		bigTexts := s.SentFrom(big.Number)
-		bigTook := bigTexts[len(bigTexts)-1].ReceivedAt.Sub(asked)
+		var gap time.Duration
+		for i := 1; i < len(bigTexts); i++ {
+			gap = max(gap, bigTexts[i].ReceivedAt.Sub(bigTexts[i-1].ReceivedAt))
+		}
 		var smallLast time.Time
 		for _, c := range small {
 			texts := s.SentFrom(c.Number)
@@ -150,13 +155,14 @@ func TestLargeChurchKeepsItsPlace(t *testing.T) {
 				smallLast = last
 			}
 		}
-		t.Logf("%s: the big church's 400 texts took %v (its pace: 8 s); the small churches were done %v after asking",
-			b.Name, bigTook.Round(time.Millisecond), smallLast.Sub(asked).Round(time.Millisecond))
-		if bigTook > 12*time.Second {
-			t.Errorf("the big church's texts took %v; want about 8 s (its next chunks went to the back of the line)", bigTook)
+		t.Logf("%s: the big church's 400 texts took %v (its pace: 8 s), longest pause %v; the small churches were done %v after asking",
+			b.Name, bigTexts[len(bigTexts)-1].ReceivedAt.Sub(asked).Round(time.Millisecond), gap.Round(time.Millisecond),
+			smallLast.Sub(asked).Round(time.Millisecond))
+		if gap > 3*time.Second {
+			t.Errorf("the big church paused %v between two texts; want under 3 s (its next chunk went to the back of the line)", gap)
 		}
-		if smallLast.Sub(asked) > 30*time.Second {
-			t.Errorf("the small churches were done %v after asking; want about 15 s (nine chunks of 5 s on three workers)", smallLast.Sub(asked))
+		if smallLast.Sub(asked) > 40*time.Second {
+			t.Errorf("the small churches were done %v after asking; want about 20 s (six chunks of 10 s on three workers)", smallLast.Sub(asked))
 		}
 	})
 }

@@ -52,11 +52,11 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) er
 }
 
 // endTurn ends a church's send turn here and lets its next chunk go: to
-// the front of the line if the church keeps its place there (see
-// keepPlace), else the next of its chunks waiting here, woken to the end.
+// the front of the line if its broadcast holds a place (see churchPlaces),
+// else the next of its chunks waiting here, woken to the end.
 func (s *Service) endTurn(church, message string, sent bool) {
 	next := s.turns.done(church)
-	if sent && s.turns.holds(church, time.Now()) {
+	if sent && s.places.holds(church, message, time.Now()) {
 		// Before the worker is free, so it may be the one to take it.
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnWait)
 		promoted, err := s.queue.Promote(ctx, SendChunkArgs{}.Kind(), "message_id", message, s.cfg.TurnWait)
@@ -65,10 +65,13 @@ func (s *Service) endTurn(church, message string, sent bool) {
 			s.log.Warn("could not put a broadcast's next chunk back in its place; it waits its turn at the end", "tenant", church, "err", err)
 		}
 		if promoted {
+			if next != 0 {
+				s.turns.putBack(church, next)
+			}
 			return
 		}
 	}
-	s.turns.letGo(church)
+	s.places.letGo(church, message)
 	if next == 0 {
 		return
 	}
@@ -99,13 +102,12 @@ func (s *Service) endTurn(church, message string, sent bool) {
 // churches' are, go in their turns.
 const placeTakenAt = 3
 
-// placesKept is how many churches at once may keep their place in the line
+// placesKept is how many churches at once may hold a place in the line
 // here: a quarter of the send workers, or of the connections send jobs may
 // hold if fewer (none below four). The rest take turns, so a small church
 // never waits behind more than that many large ones; and a large church
-// sends at its number's pace rather than once a round of the whole queue,
-// which at 1,000 churches left the largest sending alone long after the
-// rest (docs/benchmarks.md, fourteenth pass).
+// sends as fast as one worker can, rather than a chunk per round of the
+// whole queue.
 func (s *Service) placesKept() int {
 	return min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots()) / 4
 }
@@ -183,7 +185,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	// the line, and keeps it to its end; the rest take turns.
 	long := b.Counts[steeple.RecipientQueued]+b.Counts[steeple.RecipientSending]-len(items) >= placeTakenAt*store.ChunkSize
 	if long {
-		s.turns.keepPlace(a.TenantID, s.placesKept(), time.Now())
+		s.places.keep(a.TenantID, a.MessageID, s.placesKept(), time.Now())
 	}
 	start := time.Now()
 	for i, it := range items {
@@ -192,7 +194,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 			// end of the queue (not an attempt), so other churches' chunks
 			// go before the rest; unless the church keeps its place.
 			now := time.Now()
-			if !s.turns.holds(a.TenantID, now) && !(long && s.turns.keepPlace(a.TenantID, s.placesKept(), now)) {
+			if !s.places.holds(a.TenantID, a.MessageID, now) && !(long && s.places.keep(a.TenantID, a.MessageID, s.placesKept(), now)) {
 				if waiting, err := s.queue.OthersWaiting(ctx); err == nil && waiting {
 					return river.JobSnooze(0)
 				}

@@ -154,6 +154,8 @@ type Service struct {
 	quietWait QuietWait
 	// turns lets one send job at a time work for a church here.
 	turns churchTurns
+	// places are the long broadcasts keeping their place in the line.
+	places churchPlaces
 }
 
 // QuietWait says how long a text must still wait for the church's quiet
@@ -171,7 +173,7 @@ func New(ten *tenancy.Tenancy, st *store.Store, p Provider, q *jobs.Queue, quiet
 		return nil, err
 	}
 	s := &Service{ten: ten, store: st, provider: p, queue: q, quietWait: quiet, cfg: cfg, log: log, sleep: sleepCtx}
-	s.turns.stale = cfg.SendSlice + cfg.TurnWait
+	s.places.stale = cfg.SendSlice + cfg.TurnWait
 	w := q.Workers()
 	river.AddWorker(w, &sendWorker{svc: s})
 	river.AddWorker(w, &sweepWorker{svc: s})

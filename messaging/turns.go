@@ -3,7 +3,6 @@ package messaging
 import (
 	"slices"
 	"sync"
-	"time"
 )
 
 // churchTurns lets one send job at a time work for a church in this
@@ -21,58 +20,6 @@ type churchTurns struct {
 	mu      sync.Mutex
 	busy    map[string]bool
 	waiting map[string][]int64 // church id → its jobs waiting here, oldest first
-	// holding are the churches keeping their place in the line (see
-	// keepPlace), with when each was last seen sending here; stale is how
-	// long a church keeps it unseen (its next chunk may have run in
-	// another process).
-	holding map[string]time.Time
-	stale   time.Duration
-}
-
-// keepPlace says whether the church, sending a long broadcast, keeps its
-// place in the line: it does if it already does, or if fewer than limit
-// churches do. A church keeping its place sends past its time slice, and
-// its next chunk goes back to where its broadcast was queued instead of
-// to the end.
-func (t *churchTurns) keepPlace(church string, limit int, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.holding[church]; ok {
-		t.holding[church] = now
-		return true
-	}
-	for c, seen := range t.holding {
-		if now.Sub(seen) > t.stale {
-			delete(t.holding, c)
-		}
-	}
-	if len(t.holding) >= limit {
-		return false
-	}
-	if t.holding == nil {
-		t.holding = map[string]time.Time{}
-	}
-	t.holding[church] = now
-	return true
-}
-
-// holds says whether the church keeps its place, and marks it seen.
-func (t *churchTurns) holds(church string, now time.Time) bool {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if _, ok := t.holding[church]; ok {
-		t.holding[church] = now
-		return true
-	}
-	return false
-}
-
-// letGo ends the church's hold on its place: its broadcast is sent, or its
-// chunk ended early.
-func (t *churchTurns) letGo(church string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	delete(t.holding, church)
 }
 
 // take claims the church's turn for job; false means another job of the
@@ -90,10 +37,17 @@ func (t *churchTurns) take(church string, job int64) bool {
 	}
 	t.setWaiting(church, w)
 	t.busy[church] = true
-	if _, ok := t.holding[church]; ok {
-		t.holding[church] = time.Now()
-	}
 	return true
+}
+
+// putBack returns a job that done handed out, unwoken, to the head of the
+// church's waiting jobs (another chunk went ahead of it).
+func (t *churchTurns) putBack(church string, job int64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !slices.Contains(t.waiting[church], job) {
+		t.waiting[church] = append([]int64{job}, t.waiting[church]...)
+	}
 }
 
 // done ends the church's turn and returns the job to wake (0: none).
