@@ -102,6 +102,15 @@ func (s *Service) endTurn(church, message string, sent bool) {
 // churches' are, go in their turns.
 const placeTakenAt = 3
 
+// holdsPlace says whether the chunk's broadcast holds a place in the line
+// (and marks it seen): a long one takes one if there is room.
+func (s *Service) holdsPlace(a SendChunkArgs, long bool) bool {
+	if long {
+		return s.places.keep(a.TenantID, a.MessageID, s.placesKept(), time.Now())
+	}
+	return s.places.holds(a.TenantID, a.MessageID, time.Now())
+}
+
 // placesKept is how many churches at once may hold a place in the line
 // here: a quarter of the send workers, or of the connections send jobs may
 // hold if fewer (none below four). The rest take turns, so a small church
@@ -181,20 +190,17 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 		return err
 	}
 	webhook := s.broadcastWebhookURL(a.TenantID, a.MessageID)
-	// A long broadcast (a few chunks after this one) may keep its place in
-	// the line, and keeps it to its end; the rest take turns.
+	// A long broadcast (a few chunks after this one) may take a place in
+	// the line, and holds it through its last chunks; the rest take turns.
 	long := b.Counts[steeple.RecipientQueued]+b.Counts[steeple.RecipientSending]-len(items) >= placeTakenAt*store.ChunkSize
-	if long {
-		s.places.keep(a.TenantID, a.MessageID, s.placesKept(), time.Now())
-	}
+	s.holdsPlace(a, long)
 	start := time.Now()
 	for i, it := range items {
 		if i > 0 && time.Since(start) >= s.cfg.SendSlice {
 			// Its turn is over: if other jobs wait for a worker, back to the
 			// end of the queue (not an attempt), so other churches' chunks
 			// go before the rest; unless the church keeps its place.
-			now := time.Now()
-			if !s.places.holds(a.TenantID, a.MessageID, now) && !(long && s.places.keep(a.TenantID, a.MessageID, s.placesKept(), now)) {
+			if !s.holdsPlace(a, long) {
 				if waiting, err := s.queue.OthersWaiting(ctx); err == nil && waiting {
 					return river.JobSnooze(0)
 				}
