@@ -116,14 +116,7 @@ func TestChurchJobsTakeTurns(t *testing.T) {
 func TestLargeChurchKeepsItsPlace(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
-			// A long slice: chunk ends, not slices, are what send a
-			// chunk to the back here.
-			Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },
-			Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 4 }})
-		big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
-		s.SetSendRate(t, big.ID, "50")
-		importMembers(t, s, big, membersCSV("Bea", 0, 400))
+		s, big := bigChurch(t, b)
 		small := make([]*testkit.Church, 6)
 		for i := range small {
 			small[i] = s.Church(t, testkit.ChurchOptions{Name: fmt.Sprintf("Chapel %d", i),
@@ -165,4 +158,52 @@ func TestLargeChurchKeepsItsPlace(t *testing.T) {
 			t.Errorf("the small churches were done %v after asking; want about 20 s (six chunks of 10 s on three workers)", smallLast.Sub(asked))
 		}
 	})
+}
+
+// A long broadcast holding its place sends a few texts at once, so a
+// church reaches its number's pace when one text's round takes longer than
+// the pace's interval: with the provider answering in 60 ms, one at a time
+// a church allowed 50 a second sent at most 16; its 400 texts take about
+// 8 s, not 25. The pace still holds: never more than 50 within a second.
+func TestLongBroadcastReachesItsPace(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s, big := bigChurch(t, b)
+		s.Sim.SetSendDelay(60 * time.Millisecond)
+		asked := time.Now()
+		id := big.API(s).Broadcast(t, map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}})
+		wantAllSent(t, waitDone(t, s, big, id, time.Minute), 400)
+
+		got := s.SentFrom(big.Number)
+		took := got[len(got)-1].ReceivedAt.Sub(asked)
+		bursts, worst := 0, time.Hour
+		for i := 0; i+50 < len(got); i++ {
+			gap := got[i+50].ReceivedAt.Sub(got[i].ReceivedAt)
+			worst = min(worst, gap)
+			if gap < time.Second-hopJitter {
+				bursts++
+			}
+		}
+		t.Logf("%s: 400 texts at 50/s with the provider answering in 60 ms took %v (pace: 8 s; one at a time: 25 s); tightest 51-text window %v",
+			b.Name, took.Round(time.Millisecond), worst.Round(time.Millisecond))
+		if took > 16*time.Second {
+			t.Errorf("the church's 400 texts took %v; want about 8 s (its chunks sent one text at a time)", took)
+		}
+		if bursts > 0 {
+			t.Errorf("the provider received 51 texts within one second %d times (tightest %v); the pace of 50 a second was broken", bursts, worst)
+		}
+	})
+}
+
+// bigChurch is a server with four send workers and a church of 400 allowed
+// 50 texts a second. Its slice is long: chunk ends, not slices, are what
+// send a chunk to the back.
+func bigChurch(t *testing.T, b *testkit.Backend) (*testkit.Server, *testkit.Church) {
+	s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
+		Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },
+		Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 4 }})
+	big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
+	s.SetSendRate(t, big.ID, "50")
+	importMembers(t, s, big, membersCSV("Bea", 0, 400))
+	return s, big
 }

@@ -112,13 +112,13 @@ func (s *Service) holdsPlace(a SendChunkArgs, long bool) bool {
 }
 
 // placesKept is how many churches at once may hold a place in the line
-// here: a quarter of the send workers, or of the connections send jobs may
-// hold if fewer (none below four). The rest take turns, so a small church
-// never waits behind more than that many large ones; and a large church
-// sends as fast as one worker can, rather than a chunk per round of the
-// whole queue.
+// here: with their lanes, a quarter of the send workers, or of the
+// connections send jobs may hold if fewer (at least one place). The rest
+// take turns, so a small church never waits behind more than that many
+// large ones; and a large church sends at its number's pace, rather than
+// a chunk per round of the whole queue.
 func (s *Service) placesKept() int {
-	return min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots()) / 4
+	return max(1, min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots())/4/placeLanes)
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
@@ -193,35 +193,25 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	// A long broadcast (a few chunks after this one) may take a place in
 	// the line, and holds it through its last chunks; the rest take turns.
 	long := b.Counts[steeple.RecipientQueued]+b.Counts[steeple.RecipientSending]-len(items) >= placeTakenAt*store.ChunkSize
-	s.holdsPlace(a, long)
-	start := time.Now()
-	for i, it := range items {
-		if i > 0 && time.Since(start) >= s.cfg.SendSlice {
-			// Its turn is over: if other jobs wait for a worker, back to the
-			// end of the queue (not an attempt), so other churches' chunks
-			// go before the rest; unless the church keeps its place.
-			if !s.holdsPlace(a, long) {
-				if waiting, err := s.queue.OthersWaiting(ctx); err == nil && waiting {
-					return river.JobSnooze(0)
-				}
-			}
-			start = time.Now()
+	held := s.holdsPlace(a, long)
+	f := &chunkFeed{items: items, start: time.Now(), slice: s.cfg.SendSlice, sliceOver: func() bool {
+		// Its turn is over: if other jobs wait for a worker, back to the
+		// end of the queue, so other churches' chunks go before the rest;
+		// unless the church keeps its place.
+		if s.holdsPlace(a, long) {
+			return false
 		}
-		if hh.h != nil && !hh.h.Lend() {
-			// Between two texts a receipt or a STOP of this church waiting
-			// for a connection may use this one; one cut short closed it.
-			hh.release()
-		}
+		waiting, err := s.queue.OthersWaiting(ctx)
+		return err == nil && waiting
+	}}
+	return s.sendLanes(ctx, hh, f, held, func(ctx context.Context, hh *handleHolder, it store.SendItem) error {
 		// The number is looked up per text: a release stops it at once.
 		from, assigned, err := s.sendingNumber(ctx, a.TenantID, b.From)
 		if err != nil {
 			return err
 		}
-		if err := s.sendOne(ctx, hh, b, from, it, lim.from(assigned), webhook, lastTry); err != nil {
-			return snoozeAtCap(err)
-		}
-	}
-	return nil
+		return snoozeAtCap(s.sendOne(ctx, hh, b, from, it, lim.from(assigned), webhook, lastTry))
+	})
 }
 
 func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, from string, it store.SendItem, lim limits, webhook string, lastTry bool) error {

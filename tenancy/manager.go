@@ -155,10 +155,10 @@ func (m *Manager) OpenTenants() []string {
 }
 
 func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
-	suspendedToo := mode != acquireServe && mode != acquireBackground
-	background, now, quiet := mode == acquireBackground, mode == acquireRecordNow, mode == acquireRecordQuiet
+	background, now, quiet := mode.background(), mode.tries(), mode == acquireRecordQuiet
+	suspendedToo := mode != acquireServe && !background
 	mayBorrow := quiet || mode == acquireRecordBrief
-	briefRecord := mayBorrow || now
+	briefRecord := mayBorrow || mode == acquireRecordNow
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
 	t, err := m.reg.Tenant(ctx, id)

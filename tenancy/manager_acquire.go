@@ -40,6 +40,15 @@ func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Hand
 	return m.acquireCounted(ctx, tenantID, acquireBackground)
 }
 
+// TryAcquireBackground is AcquireBackground that never waits for a
+// connection nor closes another church's pool to make one: when none is
+// free at once it fails with EUNAVAILABLE (ErrBudgetExhausted). For a send
+// that is one of several for its church, and is not needed to make
+// progress (a long broadcast's extra lanes).
+func (m *Manager) TryAcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
+	return m.acquireCounted(ctx, tenantID, acquireBackgroundNow)
+}
+
 // TryAcquireToRecord is AcquireToRecord that never waits for a connection
 // nor closes another church's pool to make one: when none is free at once
 // it fails with EUNAVAILABLE (ErrBudgetExhausted). For work that has a
@@ -64,20 +73,31 @@ func (m *Manager) WaitToRecord(ctx context.Context, tenantID string) (*Handle, e
 type acquireMode int
 
 const (
-	acquireServe       acquireMode = iota // an active church only
-	acquireRecord                         // suspended and closing churches too
-	acquireBackground                     // active only, within backgroundLimit
-	acquireRecordNow                      // as acquireRecord, without waiting or evicting
-	acquireRecordQuiet                    // as acquireRecord, waiting without evicting or starving; may borrow
-	acquireRecordBrief                    // as acquireRecord, and may borrow (Handle.Lend)
+	acquireServe         acquireMode = iota // an active church only
+	acquireRecord                           // suspended and closing churches too
+	acquireBackground                       // active only, within backgroundLimit
+	acquireRecordNow                        // as acquireRecord, without waiting or evicting
+	acquireRecordQuiet                      // as acquireRecord, waiting without evicting or starving; may borrow
+	acquireRecordBrief                      // as acquireRecord, and may borrow (Handle.Lend)
+	acquireBackgroundNow                    // as acquireBackground, without waiting or evicting
 )
+
+// tries says the mode takes a free connection or none, without waiting.
+func (mode acquireMode) tries() bool {
+	return mode == acquireRecordNow || mode == acquireBackgroundNow
+}
+
+// background says the mode is bulk work, kept within backgroundLimit.
+func (mode acquireMode) background() bool {
+	return mode == acquireBackground || mode == acquireBackgroundNow
+}
 
 func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acquireMode) (*Handle, error) {
 	h, err := m.acquire(ctx, tenantID, mode)
 	if err != nil {
 		// A try that found no free connection is not an acquisition that
 		// failed: nobody waited, and the caller has another way round.
-		if mode != acquireRecordNow || !errors.Is(err, ErrBudgetExhausted) {
+		if !mode.tries() || !errors.Is(err, ErrBudgetExhausted) {
 			m.metrics.acquireErr.WithLabelValues(steeple.ErrorCode(err)).Inc()
 		}
 		return h, err
