@@ -65,6 +65,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	dbMaxConns := fl.Int("db-max-conns", config.Default().DBMaxConns, "on PostgreSQL, each process's budget of church database connections (STEEPLE_DB_MAX_CONNS)")
 	maxOpen := fl.Int("max-open-tenants", config.Default().MaxOpenTenants, "on SQLite, each process's budget of open church files and connections (STEEPLE_MAX_OPEN_TENANTS)")
 	registryConns := fl.Int("registry-max-conns", config.Default().RegistryMaxConns, "each process's registry pool, shared with the job queue (STEEPLE_REGISTRY_MAX_CONNS)")
+	providerDelay := fl.Duration("provider-delay", 0, "the simulator answers each send this much later, as a provider reached over the internet would (the ceiling's sends too)")
 	rescueAfter := fl.Duration("rescue-after", 30*time.Second, "the servers' STEEPLE_JOB_RESCUE_AFTER: how long a killed server's sends wait (STEEPLE_SEND_JOB_TIMEOUT is two thirds of it)")
 	if err := parseFlags(fl, args); err != nil {
 		return err
@@ -147,6 +148,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	if err != nil {
 		return err
 	}
+	stack.sim.SetSendDelay(*providerDelay)
 	cpu0 := readCPU()
 	storm := time.Now()
 	var killed <-chan sundayKill
