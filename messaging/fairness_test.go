@@ -116,7 +116,7 @@ func TestChurchJobsTakeTurns(t *testing.T) {
 func TestLargeChurchKeepsItsPlace(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s, big := bigChurch(t, b)
+		s, big := bigChurch(t, b, 4) // one place, one lane
 		small := make([]*testkit.Church, 6)
 		for i := range small {
 			small[i] = s.Church(t, testkit.ChurchOptions{Name: fmt.Sprintf("Chapel %d", i),
@@ -168,7 +168,7 @@ func TestLargeChurchKeepsItsPlace(t *testing.T) {
 func TestLongBroadcastReachesItsPace(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s, big := bigChurch(t, b)
+		s, big := bigChurch(t, b, 12) // a share of three: one place, three lanes
 		s.Sim.SetSendDelay(60 * time.Millisecond)
 		asked := time.Now()
 		id := big.API(s).Broadcast(t, map[string]any{"text": "Service at 10", "audience": map[string]any{"all": true}})
@@ -195,13 +195,13 @@ func TestLongBroadcastReachesItsPace(t *testing.T) {
 	})
 }
 
-// bigChurch is a server with four send workers and a church of 400 allowed
-// 50 texts a second. Its slice is long: chunk ends, not slices, are what
+// bigChurch is a server with that many send workers and a church of 400
+// allowed 50 texts a second. Its slice is long: chunk ends, not slices, are what
 // send a chunk to the back.
-func bigChurch(t *testing.T, b *testkit.Backend) (*testkit.Server, *testkit.Church) {
+func bigChurch(t *testing.T, b *testkit.Backend, workers int) (*testkit.Server, *testkit.Church) {
 	s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
 		Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },
-		Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = 4 }})
+		Tune:      func(tu *app.Tuning) { tu.Queue.MaxWorkers = workers }})
 	big := s.Church(t, testkit.ChurchOptions{Name: "Big Cathedral", Email: "owner@big.example.org", Number: "+13125550400"})
 	s.SetSendRate(t, big.ID, "50")
 	importMembers(t, s, big, membersCSV("Bea", 0, 400))

@@ -2,6 +2,7 @@ package messaging
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -10,7 +11,8 @@ import (
 	"github.com/steeple-sms/steeple/store"
 )
 
-// placeLanes is how many texts a chunk holding a place sends at once. One
+// placeLanes is how many texts at most a chunk holding a place sends at
+// once (fewer where a process's share for long broadcasts is smaller). One
 // text's round (a pacing claim, the hand-off claim, the provider's answer,
 // the status write) took about 40 ms under Sunday's load, so one at a time
 // a church of 20,000 sent 25 texts a second when its number allows 75
@@ -64,13 +66,15 @@ func (f *chunkFeed) stop(err error) {
 	}
 }
 
-// sendLanes runs the chunk's texts through lanes: hh's, and for a chunk
-// holding its place up to placeLanes-1 more, each on a connection of its
-// own that was free at once (a lane never waits for one, nor takes one
-// from another church).
-func (s *Service) sendLanes(ctx context.Context, hh *handleHolder, f *chunkFeed, held bool, send func(context.Context, *handleHolder, store.SendItem) error) error {
+// sendLanes runs the chunk's texts through lanes: hh's, and up to
+// lanes-1 more, each on a connection of its own that was free at once (a
+// lane never waits to start, nor takes a connection from another church).
+// An extra lane ends when it has given its connection back (a long pause,
+// a retry's wait, a STOP that needed it): it is there only to fill the
+// pace while connections are at hand.
+func (s *Service) sendLanes(ctx context.Context, hh *handleHolder, f *chunkFeed, lanes int, send func(context.Context, *handleHolder, store.SendItem) error) error {
 	var wg sync.WaitGroup
-	for lane := 1; held && lane < placeLanes && len(f.items) > lane; lane++ {
+	for lane := 1; lane < lanes && len(f.items) > lane; lane++ {
 		h, err := s.ten.Manager.TryAcquireBackground(ctx, hh.id)
 		if err != nil {
 			break
@@ -80,24 +84,34 @@ func (s *Service) sendLanes(ctx context.Context, hh *handleHolder, f *chunkFeed,
 		go func() {
 			defer wg.Done()
 			defer extra.release()
-			s.runLane(ctx, extra, f, send)
+			defer func() {
+				// River recovers a panic in its worker, not in a goroutine
+				// of it: without this one lane's panic ends the process.
+				if p := recover(); p != nil {
+					f.stop(fmt.Errorf("send lane panicked: %v", p))
+				}
+			}()
+			s.runLane(ctx, extra, f, true, send)
 		}()
 	}
-	s.runLane(ctx, hh, f, send)
+	s.runLane(ctx, hh, f, false, send)
 	wg.Wait()
 	return f.err
 }
 
-func (s *Service) runLane(ctx context.Context, hh *handleHolder, f *chunkFeed, send func(context.Context, *handleHolder, store.SendItem) error) {
+func (s *Service) runLane(ctx context.Context, hh *handleHolder, f *chunkFeed, extra bool, send func(context.Context, *handleHolder, store.SendItem) error) {
 	for {
-		it, ok := f.take()
-		if !ok {
-			return
-		}
 		if hh.h != nil && !hh.h.Lend() {
 			// Between two texts a receipt or a STOP of this church waiting
 			// for a connection may use this one; one cut short closed it.
 			hh.release()
+		}
+		if extra && hh.h == nil {
+			return
+		}
+		it, ok := f.take()
+		if !ok {
+			return
 		}
 		if err := send(ctx, hh, it); err != nil {
 			f.stop(err)

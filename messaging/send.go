@@ -111,14 +111,34 @@ func (s *Service) holdsPlace(a SendChunkArgs, long bool) bool {
 	return s.places.holds(a.TenantID, a.MessageID, time.Now())
 }
 
+// longShare is how many texts at once a process gives long broadcasts
+// holding a place: a quarter of its send workers, or of the connections
+// send jobs may hold if fewer (none below four). The rest take turns, so a
+// small church never waits behind more than that.
+func (s *Service) longShare() int {
+	return min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots()) / 4
+}
+
 // placesKept is how many churches at once may hold a place in the line
-// here: with their lanes, a quarter of the send workers, or of the
-// connections send jobs may hold if fewer (at least one place). The rest
-// take turns, so a small church never waits behind more than that many
-// large ones; and a large church sends at its number's pace, rather than
-// a chunk per round of the whole queue.
+// here: the share in places of placeLanes lanes (at least one if any). A
+// church holding one sends at its number's pace, rather than a chunk per
+// round of the whole queue.
 func (s *Service) placesKept() int {
-	return max(1, min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots())/4/placeLanes)
+	if share := s.longShare(); share > 0 {
+		return max(1, share/placeLanes)
+	}
+	return 0
+}
+
+// lanesFor is how many texts at once a chunk sends: one in its turn; for a
+// broadcast holding a place at a pace faster than a long pause, up to
+// placeLanes within the share (at a slower pace every text waits longer
+// than a round, and a lane would give its connection back each time).
+func (s *Service) lanesFor(held bool, rate float64) int {
+	if !held || interval(rate) >= longPause {
+		return 1
+	}
+	return max(1, min(placeLanes, s.longShare()))
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
@@ -155,7 +175,8 @@ func (hh *handleHolder) release() {
 // sendChunk sends a chunk's pending recipients, paced per sending number
 // and per provider account. A recipient is marked sending before the
 // provider call and sent (with the provider's id) right after: if the
-// worker dies between the two, the retry sends that one recipient again.
+// worker dies between the two, the retry sends that recipient again (one
+// per lane, see sendLanes).
 // That, and a provider call that timed out after the provider had taken
 // the text (retried like any timeout), are the windows for a duplicate.
 // On lastTry, recipients the provider kept refusing are marked failed
@@ -204,7 +225,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 		waiting, err := s.queue.OthersWaiting(ctx)
 		return err == nil && waiting
 	}}
-	return s.sendLanes(ctx, hh, f, held, func(ctx context.Context, hh *handleHolder, it store.SendItem) error {
+	return s.sendLanes(ctx, hh, f, s.lanesFor(held, lim.rate), func(ctx context.Context, hh *handleHolder, it store.SendItem) error {
 		// The number is looked up per text: a release stops it at once.
 		from, assigned, err := s.sendingNumber(ctx, a.TenantID, b.From)
 		if err != nil {
@@ -450,9 +471,10 @@ func (s *Service) providerOptOut(ctx context.Context, hh *handleHolder, memberID
 // waitForSlot waits until this send may go: the account's rate is a slot
 // reserved ahead, the number's (the limit carriers enforce) a moment
 // claimed right before sending. Both are shared through the registry by
-// every process. The handle is given back during a long wait. It returns
-// the moment claimed.
-func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) (time.Time, error) {
+// every process. In this process a number's sends claim one at a time
+// (see numberGates). The handle is given back during a long wait. It
+// returns the moment claimed.
+func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) (claimed time.Time, err error) {
 	if s.cfg.AccountRate > 0 {
 		wait, err := s.ten.Registry.ReserveSendSlot(ctx, "account", interval(s.cfg.AccountRate))
 		if err != nil {
@@ -462,13 +484,19 @@ func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string
 			return time.Time{}, err
 		}
 	}
+	gate, wait, err := s.gates.enter(ctx, from)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer func() { gate.leave(claimed, interval(rate)) }()
 	for {
-		wait, claimed, err := s.ten.Registry.ClaimSendTime(ctx, "number:"+from, interval(rate))
-		if err != nil || wait == 0 {
-			return claimed, err
+		if wait > 0 {
+			if err := s.pause(ctx, hh, wait); err != nil {
+				return time.Time{}, err
+			}
 		}
-		if err := s.pause(ctx, hh, wait); err != nil {
-			return time.Time{}, err
+		if wait, claimed, err = s.ten.Registry.ClaimSendTime(ctx, "number:"+from, interval(rate)); err != nil || wait == 0 {
+			return claimed, err
 		}
 	}
 }

@@ -156,6 +156,8 @@ type Service struct {
 	turns churchTurns
 	// places are the long broadcasts keeping their place in the line.
 	places churchPlaces
+	// gates space this process's claims of a number's pace.
+	gates numberGates
 }
 
 // QuietWait says how long a text must still wait for the church's quiet
