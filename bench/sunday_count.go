@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/jobs"
 	"github.com/steeple-sms/steeple/telnyx"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
@@ -258,7 +259,7 @@ func minTime(a, b time.Time) time.Time {
 // ceiling is the in-run limit: n sends through the same provider client to
 // the same simulator with the same concurrency, and no bookkeeping at all.
 func (s *sundayStack) ceiling(ctx context.Context, n, workers int) (float64, error) {
-	client := telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: "simulated"})
+	client := telnyx.New(telnyx.Config{BaseURL: s.simURL + "/v2", APIKey: "simulated", MaxConns: app.ProviderConns(workers)})
 	work := make(chan int)
 	errs := make(chan error, workers)
 	var wg sync.WaitGroup

@@ -167,10 +167,17 @@ func TuningFromConfig(cfg config.Config, publicURL string) Tuning {
 		// send job's timeout under the rescue time).
 		t.Queue.JobTimeout = cfg.SendJobTimeout
 	}
-	t.Telnyx = telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey}
+	t.Telnyx = telnyx.Config{BaseURL: cfg.TelnyxBaseURL, APIKey: cfg.TelnyxAPIKey, MaxConns: ProviderConns(cfg.Workers)}
 	t.ExportDir = filepath.Join(cfg.DataDir, "exports")
 	return t
 }
+
+// ProviderConns is how many connections to the provider a process may
+// hold: enough for every text its send workers, their lanes and the
+// members' replies may have in a provider call at once. The client's
+// default of 16 capped a process of 40 workers at 157 texts/s against a
+// provider answering in 100 ms (docs/benchmarks.md, fifteenth pass).
+func ProviderConns(workers int) int { return max(16, 2*workers) }
 
 // New builds a Steeple over o.Tenancy, in the one order that works: keys,
 // the provider (or simulator), the queue, then each service with what it

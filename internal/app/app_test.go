@@ -140,6 +140,10 @@ func TestTuningFromConfigRescue(t *testing.T) {
 		t.Fatalf("messaging timeout %v, rescue %v, queue timeout %v, account rate %v",
 			tu.Messaging.JobTimeout, tu.Queue.RescueAfter, tu.Queue.JobTimeout, tu.Messaging.AccountRate)
 	}
+	cfg.Workers = 40
+	if tu := app.TuningFromConfig(cfg, "http://127.0.0.1:1"); tu.Telnyx.MaxConns < 40 {
+		t.Fatalf("40 send workers share %d connections to the provider; want one each at least", tu.Telnyx.MaxConns)
+	}
 	def := app.TuningFromConfig(config.Default(), "http://127.0.0.1:1")
 	if def.Messaging.JobTimeout != 10*time.Minute || def.Queue.RescueAfter != 11*time.Minute || def.Queue.JobTimeout != 0 {
 		t.Fatalf("defaults: messaging timeout %v, rescue %v, queue timeout %v", def.Messaging.JobTimeout, def.Queue.RescueAfter, def.Queue.JobTimeout)
