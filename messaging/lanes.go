@@ -17,7 +17,7 @@ import (
 // the status write) took about 40 ms under Sunday's load, so one at a time
 // a church of 20,000 sent 25 texts a second when its number allows 75
 // (docs/benchmarks.md, fifteenth pass); against a provider answering in
-// 150 ms, 6. The number's pace is still claimed text by text in the
+// 100 ms, 9.7. The number's pace is still claimed text by text in the
 // registry, so lanes only fill the time it allows.
 const placeLanes = 3
 
