@@ -196,8 +196,8 @@ func TestLongBroadcastReachesItsPace(t *testing.T) {
 }
 
 // bigChurch is a server with that many send workers and a church of 400
-// allowed 50 texts a second. Its slice is long: chunk ends, not slices, are what
-// send a chunk to the back.
+// allowed 50 texts a second. Its slice is long: chunk ends, not slices,
+// are what send a chunk to the back.
 func bigChurch(t *testing.T, b *testkit.Backend, workers int) (*testkit.Server, *testkit.Church) {
 	s := testkit.NewServer(t, b, testkit.ServerOptions{Tenancy: wallClock,
 		Messaging: func(c *messaging.Config) { c.SendSlice = time.Minute },

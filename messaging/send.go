@@ -131,14 +131,15 @@ func (s *Service) placesKept() int {
 }
 
 // lanesFor is how many texts at once a chunk sends: one in its turn; for a
-// broadcast holding a place at a pace faster than a long pause, up to
-// placeLanes within the share (at a slower pace every text waits longer
-// than a round, and a lane would give its connection back each time).
+// broadcast holding a place (so the share is at least one) at a pace
+// faster than a long pause, up to placeLanes within the share (at a slower
+// pace every text waits longer than a round, and a lane would give its
+// connection back each time).
 func (s *Service) lanesFor(held bool, rate float64) int {
 	if !held || interval(rate) >= longPause {
 		return 1
 	}
-	return max(1, min(placeLanes, s.longShare()))
+	return min(placeLanes, s.longShare())
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
