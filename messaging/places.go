@@ -12,6 +12,10 @@ import (
 // broadcast holding a place sends past its time slice, and its next chunk
 // goes back to where the broadcast was queued (jobs.Queue.Promote) instead
 // of to the end. A church holds at most one place, for one broadcast.
+//
+// The places go to the broadcasts with the most texts left: the storm
+// lasts at least as long as its largest church takes at its number's
+// pace, so that church must not be the one taking turns (sixteenth pass).
 type churchPlaces struct {
 	mu   sync.Mutex
 	held map[string]place // church id → its place
@@ -22,12 +26,18 @@ type churchPlaces struct {
 
 type place struct {
 	message string
+	left    int // texts the broadcast had left when last seen
 	seen    time.Time
 }
 
-// keep says whether the church's broadcast keeps its place: it does if it
-// already does, or if fewer than limit churches hold one here.
-func (p *churchPlaces) keep(church, message string, limit int, now time.Time) bool {
+// keep says whether the church's broadcast, with left texts still to send,
+// keeps or takes a place. It keeps the one it holds while no more than
+// limit churches hold one here (the limit shrinks when more churches send:
+// a place beyond it is given up). It takes one if fewer than limit are
+// held, or in place of the broadcast with the fewest texts left if it has
+// half as many again: the margin keeps two broadcasts of about the same
+// size from taking a place from each other in turn.
+func (p *churchPlaces) keep(church, message string, left, limit int, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for c, pl := range p.held {
@@ -39,14 +49,34 @@ func (p *churchPlaces) keep(church, message string, limit int, now time.Time) bo
 		if pl.message != message {
 			return false
 		}
+		if len(p.held) > limit {
+			delete(p.held, church)
+			return false
+		}
 	} else if len(p.held) >= limit {
-		return false
+		fewest, ok := p.fewestLeft()
+		if !ok || 2*left < 3*p.held[fewest].left {
+			return false
+		}
+		delete(p.held, fewest)
 	}
 	if p.held == nil {
 		p.held = map[string]place{}
 	}
-	p.held[church] = place{message: message, seen: now}
+	p.held[church] = place{message: message, left: left, seen: now}
 	return true
+}
+
+// fewestLeft is the church whose place's broadcast has the fewest texts
+// left; false if no place is held.
+func (p *churchPlaces) fewestLeft() (string, bool) {
+	church, fewest := "", 0
+	for c, pl := range p.held {
+		if church == "" || pl.left < fewest {
+			church, fewest = c, pl.left
+		}
+	}
+	return church, church != ""
 }
 
 // holds says whether the church's broadcast holds its place, and marks it
@@ -62,7 +92,8 @@ func (p *churchPlaces) holds(church, message string, now time.Time) bool {
 		delete(p.held, church)
 		return false
 	}
-	p.held[church] = place{message: message, seen: now}
+	pl.seen = now
+	p.held[church] = pl
 	return true
 }
 

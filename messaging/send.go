@@ -103,10 +103,12 @@ func (s *Service) endTurn(church, message string, sent bool) {
 const placeTakenAt = 3
 
 // holdsPlace says whether the chunk's broadcast holds a place in the line
-// (and marks it seen): a long one takes one if there is room.
-func (s *Service) holdsPlace(a SendChunkArgs, long bool) bool {
-	if long {
-		return s.places.keep(a.TenantID, a.MessageID, s.placesKept(), time.Now())
+// (and marks it seen): a long one, with after texts left behind this
+// chunk, takes one if there is room or if it has many more left than a
+// broadcast holding one (see churchPlaces.keep).
+func (s *Service) holdsPlace(a SendChunkArgs, after int) bool {
+	if after >= placeTakenAt*store.ChunkSize {
+		return s.places.keep(a.TenantID, a.MessageID, after, s.placesKept(), time.Now())
 	}
 	return s.places.holds(a.TenantID, a.MessageID, time.Now())
 }
@@ -123,23 +125,37 @@ func (s *Service) longShare() int {
 // here: the share in places of placeLanes lanes (at least one if any). A
 // church holding one sends at its number's pace, rather than a chunk per
 // round of the whole queue.
+//
+// While no more churches send here than the share (the end of a storm,
+// when only the largest are left), each of them may hold one: the other
+// workers have no church to send for, and taking turns the last ten of
+// Sunday's 1,000 churches sent 34 texts a second each for minutes where
+// their numbers allow 75 (docs/benchmarks.md, sixteenth pass). Once more
+// churches send, the places beyond the share are given up (see keep).
 func (s *Service) placesKept() int {
-	if share := s.longShare(); share > 0 {
-		return max(1, share/placeLanes)
+	share := s.longShare()
+	switch {
+	case share == 0:
+		return 0
+	case s.turns.sending() <= share:
+		return share
 	}
-	return 0
+	return max(1, share/placeLanes)
 }
 
-// lanesFor is how many texts at once a chunk sends: one in its turn; for a
-// broadcast holding a place (so the share is at least one) at a pace
-// faster than a long pause, up to placeLanes within the share (at a slower
-// pace every text waits longer than a round, and a lane would give its
-// connection back each time).
+// lanesFor is how many texts at once a chunk sends at a pace faster than
+// a long pause (at a slower pace every text waits longer than a round, and
+// a lane would give its connection back each time): up to placeLanes
+// within the share for a broadcast holding a place, or for any while no
+// more churches send here than the share (a quiet weekday: against a
+// provider answering in 100 ms a church of 300 sent a text every 0.1 s or
+// more, where its number allows 75 a second); else one, in its turn.
 func (s *Service) lanesFor(held bool, rate float64) int {
-	if !held || interval(rate) >= longPause {
+	share := s.longShare()
+	if interval(rate) >= longPause || !held && s.turns.sending() > share {
 		return 1
 	}
-	return min(placeLanes, s.longShare())
+	return max(1, min(placeLanes, share))
 }
 
 // handleHolder acquires the church's handle when needed and gives it back
@@ -214,13 +230,13 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	webhook := s.broadcastWebhookURL(a.TenantID, a.MessageID)
 	// A long broadcast (a few chunks after this one) may take a place in
 	// the line, and holds it through its last chunks; the rest take turns.
-	long := b.Counts[steeple.RecipientQueued]+b.Counts[steeple.RecipientSending]-len(items) >= placeTakenAt*store.ChunkSize
-	held := s.holdsPlace(a, long)
+	after := b.Counts[steeple.RecipientQueued] + b.Counts[steeple.RecipientSending] - len(items)
+	held := s.holdsPlace(a, after)
 	f := &chunkFeed{items: items, start: time.Now(), slice: s.cfg.SendSlice, sliceOver: func() bool {
 		// Its turn is over: if other jobs wait for a worker, back to the
 		// end of the queue, so other churches' chunks go before the rest;
 		// unless the church keeps its place.
-		if s.holdsPlace(a, long) {
+		if s.holdsPlace(a, after) {
 			return false
 		}
 		waiting, err := s.queue.OthersWaiting(ctx)

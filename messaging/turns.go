@@ -63,6 +63,13 @@ func (t *churchTurns) done(church string) int64 {
 	return w[0]
 }
 
+// sending is how many churches have a send job running here.
+func (t *churchTurns) sending() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.busy)
+}
+
 func (t *churchTurns) setWaiting(church string, w []int64) {
 	if len(w) == 0 {
 		delete(t.waiting, church)
