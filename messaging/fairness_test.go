@@ -209,9 +209,10 @@ func bigChurch(t *testing.T, b *testkit.Backend, workers int) (*testkit.Server, 
 }
 
 // While no more churches send than a process's share for long broadcasts,
-// each long broadcast holds a place and sends a few texts at once: at the
-// end of Sunday's storm the last, largest churches are alone, and the
-// workers have no one else to send for. With 12 workers (a share of three,
+// each sends a few texts at once (and each long broadcast may hold a
+// place, which TestPlacesAreBounded checks): at the end of Sunday's storm
+// the last, largest churches are alone, and the workers have no one else
+// to send for. With 12 workers (a share of three,
 // one place when busy) two churches allowed 50 a second each send 400
 // texts with the provider answering in 60 ms: about 8 s each, where the
 // one without a place sent a text at a time (25 s).
@@ -260,7 +261,7 @@ func TestQuietBroadcastUsesLanes(t *testing.T) {
 		took := got[len(got)-1].ReceivedAt.Sub(asked)
 		t.Logf("%s: 100 texts at 50/s with the provider answering in 60 ms took %v (pace: 2 s; one at a time: 6 s or more)", b.Name, took.Round(time.Millisecond))
 		if took > 5*time.Second {
-			t.Errorf("the church's 100 texts took %v; want about 2 s (one text at a time)", took)
+			t.Errorf("the church's 100 texts took %v; want about 2 s (it sent one text at a time)", took)
 		}
 	})
 }

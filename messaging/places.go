@@ -31,12 +31,12 @@ type place struct {
 }
 
 // keep says whether the church's broadcast, with left texts still to send,
-// keeps or takes a place. It keeps the one it holds while no more than
-// limit churches hold one here (the limit shrinks when more churches send:
-// a place beyond it is given up). It takes one if fewer than limit are
-// held, or in place of the broadcast with the fewest texts left if it has
-// half as many again: the margin keeps two broadcasts of about the same
-// size from taking a place from each other in turn.
+// keeps or takes a place while limit may be held. It keeps the one it
+// holds unless more than limit are held and limit others have more left
+// (the limit shrinks when more churches send). It takes one if fewer than
+// limit are held, or in place of the broadcast with the fewest texts left
+// if it has half as many again: the margin keeps two broadcasts of about
+// the same size from taking a place from each other in turn.
 func (p *churchPlaces) keep(church, message string, left, limit int, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -46,14 +46,12 @@ func (p *churchPlaces) keep(church, message string, left, limit int, now time.Ti
 		}
 	}
 	if pl, ok := p.held[church]; ok {
-		if pl.message != message {
+		if pl.message != message || p.outranked(church, left, limit) {
 			return false
 		}
-		if len(p.held) > limit {
-			delete(p.held, church)
-			return false
-		}
-	} else if len(p.held) >= limit {
+	} else if len(p.held) > limit {
+		return false
+	} else if len(p.held) == limit {
 		fewest, ok := p.fewestLeft()
 		if !ok || 2*left < 3*p.held[fewest].left {
 			return false
@@ -64,6 +62,26 @@ func (p *churchPlaces) keep(church, message string, left, limit int, now time.Ti
 		p.held = map[string]place{}
 	}
 	p.held[church] = place{message: message, left: left, seen: now}
+	return true
+}
+
+// outranked says whether the church gives up its place: more than limit
+// are held and limit others have more texts left (of two with as many,
+// the one with the lower id ranks first). It then holds none.
+func (p *churchPlaces) outranked(church string, left, limit int) bool {
+	if len(p.held) <= limit {
+		return false
+	}
+	more := 0
+	for c, pl := range p.held {
+		if c != church && (pl.left > left || pl.left == left && c < church) {
+			more++
+		}
+	}
+	if more < limit {
+		return false
+	}
+	delete(p.held, church)
 	return true
 }
 
@@ -79,9 +97,10 @@ func (p *churchPlaces) fewestLeft() (string, bool) {
 	return church, church != ""
 }
 
-// holds says whether the church's broadcast holds its place, and marks it
-// seen; a place unseen for longer than stale is gone.
-func (p *churchPlaces) holds(church, message string, now time.Time) bool {
+// holds says whether the church's broadcast holds its place, while limit
+// may be held, and marks it seen; a place unseen for longer than stale is
+// gone, and one outranked beyond the limit given up (see keep).
+func (p *churchPlaces) holds(church, message string, limit int, now time.Time) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	pl, ok := p.held[church]
@@ -90,6 +109,9 @@ func (p *churchPlaces) holds(church, message string, now time.Time) bool {
 	}
 	if now.Sub(pl.seen) > p.stale {
 		delete(p.held, church)
+		return false
+	}
+	if p.outranked(church, pl.left, limit) {
 		return false
 	}
 	pl.seen = now

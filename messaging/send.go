@@ -56,7 +56,7 @@ func (w *sendWorker) Work(ctx context.Context, job *river.Job[SendChunkArgs]) er
 // else the next of its chunks waiting here, woken to the end.
 func (s *Service) endTurn(church, message string, sent bool) {
 	next := s.turns.done(church)
-	if sent && s.places.holds(church, message, time.Now()) {
+	if sent && s.places.holds(church, message, s.placesKept(), time.Now()) {
 		// Before the worker is free, so it may be the one to take it.
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnWait)
 		promoted, err := s.queue.Promote(ctx, SendChunkArgs{}.Kind(), "message_id", message, s.cfg.TurnWait)
@@ -110,13 +110,14 @@ func (s *Service) holdsPlace(a SendChunkArgs, after int) bool {
 	if after >= placeTakenAt*store.ChunkSize {
 		return s.places.keep(a.TenantID, a.MessageID, after, s.placesKept(), time.Now())
 	}
-	return s.places.holds(a.TenantID, a.MessageID, time.Now())
+	return s.places.holds(a.TenantID, a.MessageID, s.placesKept(), time.Now())
 }
 
 // longShare is how many texts at once a process gives long broadcasts
-// holding a place: a quarter of its send workers, or of the connections
-// send jobs may hold if fewer (none below four). The rest take turns, so a
-// small church never waits behind more than that.
+// holding a place while it is busy: a quarter of its send workers, or of
+// the connections send jobs may hold if fewer (none below four). The rest
+// take turns, so a small church never waits behind more than that. It is
+// also how many churches sending here count as few (see placesKept).
 func (s *Service) longShare() int {
 	return min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots()) / 4
 }
@@ -127,11 +128,10 @@ func (s *Service) longShare() int {
 // round of the whole queue.
 //
 // While no more churches send here than the share (the end of a storm,
-// when only the largest are left), each of them may hold one: the other
-// workers have no church to send for, and taking turns the last ten of
-// Sunday's 1,000 churches sent 34 texts a second each for minutes where
-// their numbers allow 75 (docs/benchmarks.md, sixteenth pass). Once more
-// churches send, the places beyond the share are given up (see keep).
+// when only the largest are left, or a quiet day), each of them may hold
+// one: the other workers have no church to send for. Once more churches
+// send, the places beyond the usual number are given up, those with the
+// fewest texts left first (see churchPlaces.keep).
 func (s *Service) placesKept() int {
 	share := s.longShare()
 	switch {
@@ -145,17 +145,18 @@ func (s *Service) placesKept() int {
 
 // lanesFor is how many texts at once a chunk sends at a pace faster than
 // a long pause (at a slower pace every text waits longer than a round, and
-// a lane would give its connection back each time): up to placeLanes
-// within the share for a broadcast holding a place, or for any while no
-// more churches send here than the share (a quiet weekday: against a
-// provider answering in 100 ms a church of 300 sent a text every 0.1 s or
-// more, where its number allows 75 a second); else one, in its turn.
+// a lane would give its connection back each time): up to placeLanes for a
+// broadcast holding a place, or for any while no more churches send here
+// than the share (a quiet day: against a provider answering in 100 ms a
+// church of 100 sent a text every 0.1 s or more, where its number allows
+// 75 a second); else one, in its turn. Never more than the church's pool
+// less one connection, kept for its STOPs and receipts.
 func (s *Service) lanesFor(held bool, rate float64) int {
 	share := s.longShare()
 	if interval(rate) >= longPause || !held && s.turns.sending() > share {
 		return 1
 	}
-	return max(1, min(placeLanes, share))
+	return max(1, min(placeLanes, share, s.ten.Manager.PerTenantConns()-1))
 }
 
 // handleHolder acquires the church's handle when needed and gives it back

@@ -176,6 +176,7 @@ func New(ten *tenancy.Tenancy, st *store.Store, p Provider, q *jobs.Queue, quiet
 	}
 	s := &Service{ten: ten, store: st, provider: p, queue: q, quietWait: quiet, cfg: cfg, log: log, sleep: sleepCtx}
 	s.places.stale = cfg.SendSlice + cfg.TurnWait
+	s.turns.window = cfg.SendSlice + cfg.TurnWait
 	w := q.Workers()
 	river.AddWorker(w, &sendWorker{svc: s})
 	river.AddWorker(w, &sweepWorker{svc: s})

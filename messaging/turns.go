@@ -3,6 +3,7 @@ package messaging
 import (
 	"slices"
 	"sync"
+	"time"
 )
 
 // churchTurns lets one send job at a time work for a church in this
@@ -20,6 +21,12 @@ type churchTurns struct {
 	mu      sync.Mutex
 	busy    map[string]bool
 	waiting map[string][]int64 // church id → its jobs waiting here, oldest first
+	// peak is the most churches seen sending at once since peakAt, kept
+	// for window: between one chunk's end and the next one's start the
+	// count dips, and sending must not read a busy process as a quiet one.
+	peak   int
+	peakAt time.Time
+	window time.Duration
 }
 
 // take claims the church's turn for job; false means another job of the
@@ -37,6 +44,9 @@ func (t *churchTurns) take(church string, job int64) bool {
 	}
 	t.setWaiting(church, w)
 	t.busy[church] = true
+	if now := time.Now(); len(t.busy) >= t.peak || now.Sub(t.peakAt) > t.window {
+		t.peak, t.peakAt = len(t.busy), now
+	}
 	return true
 }
 
@@ -63,10 +73,15 @@ func (t *churchTurns) done(church string) int64 {
 	return w[0]
 }
 
-// sending is how many churches have a send job running here.
+// sending is how many churches have a send job running here: the most
+// at once within the last window (a rise counts at once, a fall only once
+// it has lasted the window).
 func (t *churchTurns) sending() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if time.Since(t.peakAt) <= t.window {
+		return max(t.peak, len(t.busy))
+	}
 	return len(t.busy)
 }
 

@@ -44,8 +44,10 @@ func TestReleaseStopsSending(t *testing.T) {
 		s.AddMembers(t, c.ID, members, func(i int) string { return fmt.Sprintf("+1312300%04d", i) })
 
 		// Released while its broadcast is under way (8 texts, 5 a second): the
-		// rest goes from the church's other number. Only the text already
-		// waiting for its slot may still leave from the released one.
+		// rest goes from the church's other number. Only the texts already
+		// waiting for their slots may still leave from the released one: one
+		// per lane the chunk sends on (three at most; the church sends alone,
+		// so its chunk sends a few texts at once).
 		id := c.API(s).BroadcastAll(t, "Service moves to 11am")
 		testkit.Eventually(t, 10*time.Second, func() string {
 			if len(s.SentWhere(func(m telnyxsim.SentMessage) bool { return m.Text == "Service moves to 11am" })) == 0 {
@@ -81,7 +83,7 @@ func TestReleaseStopsSending(t *testing.T) {
 				t.Errorf("text from %s", m.From)
 			}
 		}
-		if late > 1 || sent[len(sent)-1].From != second {
+		if late > 3 || sent[len(sent)-1].From != second {
 			t.Errorf("after the release %d texts left from the released number (of %d): %+v", late, len(sent)-releasedAt, sent)
 		}
 		if nums, err := s.Tenancy.Registry.SendingNumbers(ctx, c.ID); err != nil || len(nums) != 1 || nums[0] != second {

@@ -320,6 +320,9 @@ func (m *Manager) roomFor(newPool bool) bool {
 // at once: the budget less the share kept for everything else.
 func (m *Manager) BackgroundSlots() int { return m.backgroundLimit() }
 
+// PerTenantConns is the most connections one church's pool may hold.
+func (m *Manager) PerTenantConns() int { return m.cfg.MaxPerTenant }
+
 // backgroundLimit is how many connections may be counted against the budget
 // for background work to open one more: three quarters of the budget (at
 // least one), so bulk sends never take the last of it.

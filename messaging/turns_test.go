@@ -1,0 +1,26 @@
+package messaging
+
+import (
+	"testing"
+	"time"
+)
+
+// How many churches send here is the most at once within the window: the
+// dip between one chunk's end and the next one's start does not make a
+// busy process look quiet; a fall counts once it has lasted the window.
+func TestTurnsSendingKeepsItsPeak(t *testing.T) {
+	turns := churchTurns{window: time.Hour}
+	for i, church := range []string{"a", "b", "c"} {
+		if !turns.take(church, int64(i+1)) {
+			t.Fatalf("church %s did not get its turn", church)
+		}
+	}
+	turns.done("b")
+	if got := turns.sending(); got != 3 {
+		t.Fatalf("sending = %d just after a turn ended; want the peak of 3", got)
+	}
+	turns.window = 0 // the window has passed
+	if got := turns.sending(); got != 2 {
+		t.Fatalf("sending = %d once the window passed; want the 2 still sending", got)
+	}
+}
