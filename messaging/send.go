@@ -137,10 +137,16 @@ func (s *Service) placesKept() int {
 	switch {
 	case share == 0:
 		return 0
-	case s.turns.sending() <= share:
+	case s.fewSending(share):
 		return share
 	}
 	return max(1, share/placeLanes)
+}
+
+// fewSending says whether no more churches send here than the share for
+// long broadcasts (none count as few when the share is none).
+func (s *Service) fewSending(share int) bool {
+	return share > 0 && s.turns.sending() <= share
 }
 
 // lanesFor is how many texts at once a chunk sends at a pace faster than
@@ -153,7 +159,7 @@ func (s *Service) placesKept() int {
 // less one connection, kept for its STOPs and receipts.
 func (s *Service) lanesFor(held bool, rate float64) int {
 	share := s.longShare()
-	if interval(rate) >= longPause || !held && s.turns.sending() > share {
+	if interval(rate) >= longPause || !held && !s.fewSending(share) {
 		return 1
 	}
 	return max(1, min(placeLanes, share, s.ten.Manager.PerTenantConns()-1))
