@@ -165,6 +165,19 @@ func (s *Service) lanesFor(held bool, rate float64) int {
 	return max(1, min(placeLanes, share, s.ten.Manager.PerTenantConns()-1))
 }
 
+// sliceAfter is a chunk's turn, given how long it took to get going (its
+// church's connection, the first reads): SendSlice, longer by four times
+// that, up to four times SendSlice. Every turn a church takes may start a
+// connection to its database; on a busy PostgreSQL one took about a second
+// (a server process forked for it), and with two-second turns a 100-church
+// storm started 3,400 of them, the host 40 % in the kernel. Longer turns
+// after a slow start halved that and sent 1.7 times as fast
+// (docs/benchmarks.md, seventeenth pass). On SQLite, or on a pool already
+// open, a chunk gets going in milliseconds and its turn stays SendSlice.
+func (s *Service) sliceAfter(start time.Duration) time.Duration {
+	return min(s.cfg.SendSlice+4*start, 4*s.cfg.SendSlice)
+}
+
 // handleHolder acquires the church's handle when needed and gives it back
 // while the worker waits long for its pacing slot (see pause), so a slow
 // paced send does not sit on a budgeted connection.
@@ -206,6 +219,7 @@ func (hh *handleHolder) release() {
 // On lastTry, recipients the provider kept refusing are marked failed
 // rather than left queued.
 func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
+	begun := time.Now()
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
 	// A chunk waits for its church's connection no longer than for its
@@ -239,7 +253,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	// the line, and holds it through its last chunks; the rest take turns.
 	after := b.Counts[steeple.RecipientQueued] + b.Counts[steeple.RecipientSending] - len(items)
 	held := s.holdsPlace(a, after)
-	f := &chunkFeed{items: items, start: time.Now(), slice: s.cfg.SendSlice, sliceOver: func() bool {
+	f := &chunkFeed{items: items, start: time.Now(), slice: s.sliceAfter(time.Since(begun)), sliceOver: func() bool {
 		// Its turn is over: if other jobs wait for a worker, back to the
 		// end of the queue, so other churches' chunks go before the rest;
 		// unless the church keeps its place.

@@ -24,3 +24,19 @@ func TestTurnsSendingKeepsItsPeak(t *testing.T) {
 		t.Fatalf("sending = %d once the window passed; want the 2 still sending", got)
 	}
 }
+
+// A chunk that got going at once takes the usual slice; one whose church's
+// connection was slow to come keeps its worker longer, up to a bound.
+func TestSliceLongerAfterASlowStart(t *testing.T) {
+	s := &Service{cfg: Config{SendSlice: 2 * time.Second}}
+	for _, c := range []struct{ start, want time.Duration }{
+		{0, 2 * time.Second},
+		{5 * time.Millisecond, 2020 * time.Millisecond},
+		{time.Second, 6 * time.Second},
+		{10 * time.Second, 8 * time.Second},
+	} {
+		if got := s.sliceAfter(c.start); got != c.want {
+			t.Errorf("slice after a start of %v = %v; want %v", c.start, got, c.want)
+		}
+	}
+}
