@@ -30,7 +30,7 @@ type chunkFeed struct {
 	next  int
 	start time.Time
 	err   error
-	// sliceOver says, when a slice of SendSlice has passed, whether the
+	// sliceOver says, when a slice (see sliceAfter) has passed, whether the
 	// chunk gives its worker back now.
 	sliceOver func() bool
 	slice     time.Duration

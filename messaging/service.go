@@ -53,7 +53,7 @@ type Config struct {
 	SweepEvery time.Duration
 	// SendSlice is how long a send job works before it gives its worker
 	// back, when other jobs wait, and goes to the end of the queue
-	// (default 2 s): a church of
+	// (default 2 s; longer after a slow start, see sliceAfter): a church of
 	// 20,000, paced per number, then takes turns with the churches that
 	// broadcast after it instead of holding every worker until it is done.
 	SendSlice time.Duration
@@ -175,7 +175,9 @@ func New(ten *tenancy.Tenancy, st *store.Store, p Provider, q *jobs.Queue, quiet
 		return nil, err
 	}
 	s := &Service{ten: ten, store: st, provider: p, queue: q, quietWait: quiet, cfg: cfg, log: log, sleep: sleepCtx}
-	s.places.stale = cfg.SendSlice + cfg.TurnWait
+	// A chunk holding a place marks it seen at each end of its turn,
+	// which may last maxSlice.
+	s.places.stale = s.maxSlice() + cfg.TurnWait
 	s.turns.window = cfg.SendSlice + cfg.TurnWait
 	w := q.Workers()
 	river.AddWorker(w, &sendWorker{svc: s})

@@ -26,17 +26,22 @@ func TestTurnsSendingKeepsItsPeak(t *testing.T) {
 }
 
 // A chunk that got going at once takes the usual slice; one whose church's
-// connection was slow to come keeps its worker longer, up to a bound.
+// connection was slow to come keeps its worker longer, up to four slices
+// and never more than half the job's timeout.
 func TestSliceLongerAfterASlowStart(t *testing.T) {
-	s := &Service{cfg: Config{SendSlice: 2 * time.Second}}
-	for _, c := range []struct{ start, want time.Duration }{
-		{0, 2 * time.Second},
-		{5 * time.Millisecond, 2020 * time.Millisecond},
-		{time.Second, 6 * time.Second},
-		{10 * time.Second, 8 * time.Second},
+	for _, c := range []struct {
+		timeout, start, want time.Duration
+	}{
+		{10 * time.Minute, 0, 2 * time.Second},
+		{10 * time.Minute, 5 * time.Millisecond, 2020 * time.Millisecond},
+		{10 * time.Minute, time.Second, 6 * time.Second},
+		{10 * time.Minute, 10 * time.Second, 8 * time.Second},
+		{6 * time.Second, time.Second, 3 * time.Second},
+		{time.Second, time.Second, 2 * time.Second}, // never below SendSlice
 	} {
+		s := &Service{cfg: Config{SendSlice: 2 * time.Second, JobTimeout: c.timeout}}
 		if got := s.sliceAfter(c.start); got != c.want {
-			t.Errorf("slice after a start of %v = %v; want %v", c.start, got, c.want)
+			t.Errorf("job timeout %v: slice after a start of %v = %v; want %v", c.timeout, c.start, got, c.want)
 		}
 	}
 }
