@@ -165,15 +165,16 @@ func (s *Service) lanesFor(held bool, rate float64) int {
 	return max(1, min(placeLanes, share, s.ten.Manager.PerTenantConns()-1))
 }
 
-// sliceAfter is a chunk's turn, given how long it took to get going (its
-// church's connection, once there was room for it, and the first reads):
-// SendSlice, longer by four times that, up to maxSlice. Every turn a
-// church takes may start a connection to its database; on a busy
+// sliceAfter is a chunk's turn, given how long it took to get going (room
+// for its church's connection in a full budget, the connection, the first
+// reads): SendSlice, longer by four times that, up to maxSlice. Every turn
+// a church takes may start a connection to its database; on a busy
 // PostgreSQL one took about a second (a server process forked for it), and
 // with two-second turns a 100-church storm on two processes started
 // 3,600–4,750 of them, the host 41 % in the kernel. Longer turns after a
 // slow start started about half as many and sent 1.5 times as fast or more
-// (docs/benchmarks.md, seventeenth pass). On SQLite, or on a pool already
+// (docs/benchmarks.md, seventeenth pass); counting the connection alone,
+// not the wait for room, changed nothing. On SQLite, or on a pool already
 // open, a chunk gets going in milliseconds and its turn stays SendSlice.
 func (s *Service) sliceAfter(start time.Duration) time.Duration {
 	return min(s.cfg.SendSlice+4*start, s.maxSlice())
@@ -226,6 +227,7 @@ func (hh *handleHolder) release() {
 // On lastTry, recipients the provider kept refusing are marked failed
 // rather than left queued.
 func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
+	begun := time.Now()
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
 	// A chunk waits for its church's connection no longer than for its
@@ -242,7 +244,6 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	if err != nil {
 		return err
 	}
-	reads := time.Now()
 	b, err := s.store.Broadcast(ctx, h, a.MessageID)
 	if err != nil {
 		return err
@@ -260,7 +261,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 	// the line, and holds it through its last chunks; the rest take turns.
 	after := b.Counts[steeple.RecipientQueued] + b.Counts[steeple.RecipientSending] - len(items)
 	held := s.holdsPlace(a, after)
-	f := &chunkFeed{items: items, start: time.Now(), slice: s.sliceAfter(h.Connected() + time.Since(reads)), sliceOver: func() bool {
+	f := &chunkFeed{items: items, start: time.Now(), slice: s.sliceAfter(time.Since(begun)), sliceOver: func() bool {
 		// Its turn is over: if other jobs wait for a worker, back to the
 		// end of the queue, so other churches' chunks go before the rest;
 		// unless the church keeps its place.

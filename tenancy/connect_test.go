@@ -33,21 +33,9 @@ func TestConnectionFinishedPastCallersDeadline(t *testing.T) {
 	if took := time.Since(began); took < delay {
 		t.Fatalf("acquired in %v; the proxy should have delayed the connection %v", took, delay)
 	}
-	if h.Connected() < delay {
-		t.Fatalf("Connected() = %v; the connection took at least %v to make", h.Connected(), delay)
-	}
 	var one int
 	if err := h.QueryRowContext(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
 		t.Fatalf("the finished connection: %d, %v", one, err)
-	}
-	h.Release()
-	// The pool's idle connection comes back at once, and says so.
-	h, err = ten.Manager.AcquireToRecordBriefly(context.Background(), tenants[0].ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h.Connected() >= delay {
-		t.Fatalf("an idle connection: Connected() = %v; want next to nothing", h.Connected())
 	}
 	h.Release()
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"sync"
-	"time"
 
 	"github.com/steeple-sms/steeple"
 )
@@ -22,16 +21,7 @@ type Handle struct {
 	// nil on a borrowed handle.
 	lend     chan<- lendOffer
 	borrowed bool
-	// connected is how long making the connection took once there was
-	// room for it (see Connected).
-	connected time.Duration
 }
-
-// Connected is how long getting this handle's connection took once there
-// was room for it, the wait for room left out: next to nothing for an idle
-// connection of the church's pool, a server connection's start otherwise
-// (a second on a busy PostgreSQL server).
-func (h *Handle) Connected() time.Duration { return h.connected }
 
 // Tenant returns the church this handle belongs to, as the registry had it
 // when the handle was acquired.

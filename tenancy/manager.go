@@ -417,7 +417,6 @@ func (m *Manager) openPool(t *steeple.Tenant, p *pool, lender bool) error {
 // connect takes a real connection for a reserved slot. grew says whether the
 // slot was a new reservation (given back if the connection cannot be made).
 func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew, lender bool) (*Handle, error) {
-	started := time.Now()
 	ctx, cancel := finishing(ctx)
 	defer cancel()
 	conn, err := p.db.Conn(ctx)
@@ -449,7 +448,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew,
 		}
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
-	h := &Handle{tenant: *t, conn: conn, lend: p.lend, connected: time.Since(started)}
+	h := &Handle{tenant: *t, conn: conn, lend: p.lend}
 	h.release = func() { m.release(p, conn, !unfence(t, conn), lender) }
 	return h, nil
 }
