@@ -166,16 +166,12 @@ func (s *Service) lanesFor(held bool, rate float64) int {
 }
 
 // sliceAfter is a chunk's turn, given how long it took to get going (room
-// for its church's connection in a full budget, the connection, the first
-// reads): SendSlice, longer by four times that, up to maxSlice. Every turn
-// a church takes may start a connection to its database; on a busy
-// PostgreSQL one took about a second (a server process forked for it), and
-// with two-second turns a 100-church storm on two processes started
-// 3,600–4,750 of them, the host 41 % in the kernel. Longer turns after a
-// slow start started about half as many and sent 1.5 times as fast or more
-// (docs/benchmarks.md, seventeenth pass); counting the connection alone,
-// not the wait for room, changed nothing. On SQLite, or on a pool already
-// open, a chunk gets going in milliseconds and its turn stays SendSlice.
+// for its church's connection, the connection, the first reads): SendSlice
+// plus four times that, up to maxSlice. Each turn may start a connection
+// to the church's database, about a second on a busy PostgreSQL server;
+// longer turns then halved the connections started and sent 1.5 times as
+// fast (docs/benchmarks.md, seventeenth pass; the wait for room is the
+// part that counts). On SQLite, or an open pool, the turn stays SendSlice.
 func (s *Service) sliceAfter(start time.Duration) time.Duration {
 	return min(s.cfg.SendSlice+4*start, s.maxSlice())
 }
