@@ -120,6 +120,12 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 // apply's own outcome (applied, or duplicate for a text stored before
 // under another event id).
 //
+// A text queued because its connection had not come keeps waiting for it
+// after the answer (applyLate), and is applied as soon as it comes, its
+// job then taken back: on a busy Sunday a STOP queued at the storm's start
+// otherwise waited seconds behind the other members' texts, each of which
+// needed its own church's connection started again.
+//
 // Once the text is stored its follow-ups (the answer's send job, staff
 // notices, a welcome text) are queued or merely logged on failure, so the
 // work runs on a context the provider hanging up does not cancel.
@@ -130,12 +136,18 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 		s.count(ev.EventType, OutcomeDuplicate)
 		return OutcomeDuplicate, nil
 	}
-	res := s.inboundNow(ctx, ev)
-	var err error
+	res, late := s.inboundNow(ctx, ev)
+	var (
+		jobID int64
+		err   error
+	)
 	if res != nil {
 		err = s.commits.record(ctx, ev.ID)
 	} else {
-		err = s.commits.add(ctx, s.JobArgs(ev))
+		jobID, err = s.commits.add(ctx, s.JobArgs(ev))
+	}
+	if late != nil {
+		go s.applyLate(late, jobID, err == nil)
 	}
 	seen := errors.Is(err, errSeen)
 	if err != nil && !seen {
@@ -155,36 +167,94 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 	return OutcomeAccepted, nil
 }
 
-// inboundNow applies a member's text if that is quick; nil leaves it to
-// the queue (which also counts what cannot be applied at all). At most
-// inboundWaiters requests wait for a connection at once; beyond them a
-// text is queued at once (a text-to-join keyword shown on screen during a
-// service can bring hundreds together).
-func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) *store.InboundResult {
+// lateText is a member's text whose connection did not come within
+// inboundWait: the wait goes on, on a context of its own.
+type lateText struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	ev     telnyx.Event
+	p      telnyx.MessagePayload
+	got    <-chan acquired
+}
+
+type acquired struct {
+	h   *tenancy.Handle
+	err error
+}
+
+// inboundNow applies a member's text if that is quick. Otherwise it returns
+// nil and, if the text waits for its connection still, that wait (for
+// applyLate); neither when the text cannot be routed now or
+// inboundWaiters texts wait already (the queue then does all, and also
+// counts what cannot be applied at all). The bound is there because a
+// text-to-join keyword shown on screen during a service can bring hundreds
+// together.
+func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.InboundResult, *lateText) {
 	var p telnyx.MessagePayload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
-		return nil
+		return nil, nil
 	}
 	tenantID, err := s.route(ctx, ev.EventType, &p)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
 	select {
 	case s.inboundSlots <- struct{}{}:
 	default:
-		return nil
+		return nil, nil
 	}
-	wait, cancel := context.WithTimeout(ctx, inboundWait)
-	h, err := s.ten.Manager.AcquireToRecordBriefly(wait, tenantID)
-	cancel()
-	<-s.inboundSlots
+	// The wait outlives this request if it must (applyLate ends it).
+	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inboundWork)
+	got := make(chan acquired, 1)
+	go func() {
+		h, err := s.ten.Manager.AcquireToRecordBriefly(waitCtx, tenantID)
+		<-s.inboundSlots
+		got <- acquired{h, err}
+	}()
+	timer := time.NewTimer(inboundWait)
+	defer timer.Stop()
+	var a acquired
+	select {
+	case a = <-got:
+	case <-timer.C:
+		return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got}
+	}
+	defer cancel()
+	if a.err != nil {
+		return nil, nil
+	}
+	defer a.h.Release()
+	res, err := s.inbox.ApplyInbound(ctx, a.h, &p)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	defer h.Release()
-	res, err := s.inbox.ApplyInbound(ctx, h, &p)
+	return res, nil
+}
+
+// applyLate applies a text once its connection comes, if its job was
+// queued (ok), and then takes the job back; the job applies it otherwise
+// (applying twice changes nothing). It never waits past inboundWork.
+func (s *Service) applyLate(l *lateText, jobID int64, ok bool) {
+	defer l.cancel()
+	a := <-l.got
+	if a.err != nil {
+		return
+	}
+	if !ok {
+		a.h.Release() // not queued: the provider will post it again
+		return
+	}
+	res, err := s.inbox.ApplyInbound(l.ctx, a.h, &l.p)
+	a.h.Release()
 	if err != nil {
-		return nil
+		return
 	}
-	return res
+	if res.Duplicate {
+		s.count(l.ev.EventType, OutcomeDuplicate)
+	} else {
+		s.count(l.ev.EventType, OutcomeApplied)
+	}
+	if err := s.queue.Cancel(l.ctx, jobID); err != nil {
+		s.log.Debug("taking back a text's job applied meanwhile", "job", jobID, "err", err)
+	}
 }

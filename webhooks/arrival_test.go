@@ -82,6 +82,50 @@ func TestStopAppliedOnArrival(t *testing.T) {
 	})
 }
 
+// A member's text whose church's connection does not come while the
+// provider waits is queued, and its wait for the connection goes on after
+// the answer: once the connection comes the STOP is applied, with no event
+// worker at all, its confirmation is sent, and its queued job is taken
+// back (cancelled, so no worker applies it again).
+func TestStopAppliedOnceItsConnectionComes(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Tune: func(tu *app.Tuning) { tu.Queue.EventWorkers = 0 }})
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
+		dee := s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(1), OptedIn: true})
+		kind := webhooks.EventArgs{}.Kind()
+
+		_, release := s.HoldConnections(t, c.ID)
+		defer release()
+		began := time.Now()
+		inbound(t, s, testkit.Phone(1), c.Number, " Stop. 🙏") // not the bare keyword: Steeple answers it
+		if waited := time.Since(began); waited < 900*time.Millisecond {
+			t.Fatalf("the STOP was answered after %v, while every connection of its church was held", waited)
+		}
+		if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 0 {
+			t.Fatalf("%v texts applied while every connection was held; want 0", got)
+		}
+		if n := s.JobCount(t, kind, "available"); n != 1 {
+			t.Fatalf("%d webhook jobs waiting once the STOP was answered; want 1", n)
+		}
+		release()
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 1 {
+				return fmt.Sprintf("%v texts applied; want 1", got)
+			}
+			if n := s.JobCount(t, kind, "cancelled"); n != 1 {
+				return fmt.Sprintf("%d webhook jobs cancelled; want the STOP's", n)
+			}
+			return ""
+		})
+		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		th := waitConversationWith(t, s, c, testkit.Phone(1), 1)
+		if answers := waitAnswers(t, s, c, th.ID, 1); answers[0].Purpose != store.KeywordStop {
+			t.Fatalf("answer %+v; want the STOP confirmation", answers[0])
+		}
+	})
+}
+
 // A receipt whose church has no connection free at once is handed to the
 // church's drain, which takes the connection once it comes free and
 // applies the receipt while its webhook waits: with no event workers, the

@@ -32,12 +32,18 @@ type pendingEvent struct {
 	args   EventArgs
 	idOnly bool // the event was applied on arrival: no job
 	seen   bool
+	jobID  int64 // the job queued for it, once committed
 	done   chan error
 }
 
-// add commits one event; it returns errSeen for an id seen before.
-func (g *groupCommit) add(ctx context.Context, args EventArgs) error {
-	return g.wait(ctx, &pendingEvent{args: args, done: make(chan error, 1)})
+// add commits one event and returns its job's id; it returns errSeen for
+// an id seen before.
+func (g *groupCommit) add(ctx context.Context, args EventArgs) (int64, error) {
+	p := &pendingEvent{args: args, done: make(chan error, 1)}
+	if err := g.wait(ctx, p); err != nil {
+		return 0, err
+	}
+	return p.jobID, nil
 }
 
 // record commits the id alone of an event already applied, so that the
@@ -94,8 +100,10 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := g.svc.cfg.Now().UTC()
-	_, err := g.svc.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
+	var queued []*pendingEvent // in the order of their jobs
+	res, err := g.svc.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
 		params := make([]river.InsertManyParams, 0, len(batch))
+		queued = queued[:0]
 		for _, p := range batch {
 			fresh, err := tenancy.InTx(tx).RecordWebhookEvent(ctx, p.args.EventID, now)
 			if err != nil {
@@ -103,9 +111,16 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 			}
 			if p.seen = !fresh; !p.seen && !p.idOnly {
 				params = append(params, river.InsertManyParams{Args: p.args})
+				queued = append(queued, p)
 			}
 		}
 		return params, nil
 	})
-	return err
+	if err != nil {
+		return err
+	}
+	for i, r := range res {
+		queued[i].jobID = r.Job.ID
+	}
+	return nil
 }

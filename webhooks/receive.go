@@ -194,7 +194,7 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 		s.count(ev.EventType, OutcomeAccepted)
 		return OutcomeAccepted, nil
 	}
-	err = s.commits.add(ctx, s.JobArgs(ev))
+	_, err = s.commits.add(ctx, s.JobArgs(ev))
 	if errors.Is(err, errSeen) {
 		s.count(ev.EventType, OutcomeDuplicate)
 		return OutcomeDuplicate, nil
