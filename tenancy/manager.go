@@ -76,9 +76,12 @@ type Manager struct {
 	dedicated int // single-connection pools for migrations and provisioning
 	closing   int // pools being closed: still open until Close returns
 	waiting   int
-	starving  int           // waiters whose church has no connection yet
-	changed   chan struct{} // closed and replaced whenever room may have come free
-	closed    bool
+	starving  int // waiters whose church has no connection yet
+	// membersWaiting counts members' texts waiting for room: the others
+	// give way to them (AcquireForMemberText).
+	membersWaiting int
+	changed        chan struct{} // closed and replaced whenever room may have come free
+	closed         bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -157,7 +160,8 @@ func (m *Manager) OpenTenants() []string {
 func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
 	background, now, quiet := mode.background(), mode.tries(), mode == acquireRecordQuiet
 	suspendedToo := mode != acquireServe && !background
-	mayBorrow := quiet || mode == acquireRecordBrief
+	memberText := mode == acquireMemberText
+	mayBorrow := quiet || mode == acquireRecordBrief || memberText
 	briefRecord := mayBorrow || mode == acquireRecordNow
 	ctx, cancel := m.withDeadline(ctx)
 	defer cancel()
@@ -204,6 +208,10 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			return m.connect(ctx, t, p, false, background)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
+		// While a member's text waits for room, only another takes new
+		// room, and a page: receipts and sends keep to what their
+		// church's pool has (see AcquireForMemberText).
+		yields := m.membersWaiting > 0 && !memberText && mode != acquireServe
 		if m.cfg.BorrowFirst && briefRecord && p != nil && p.lenders > 0 {
 			// The church's send job lends its connection within a text's
 			// time: on a Sunday morning a receipt or a STOP opening a
@@ -212,7 +220,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			// server connections all through the storm.
 			canGrow = false
 		}
-		if canGrow && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
+		if canGrow && !yields && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
 			fresh := p == nil
 			if fresh {
 				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{}), lend: make(chan lendOffer)}
@@ -238,8 +246,8 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		// send job holds the first), except background work: sends growing
 		// their pools would evict each other on every chunk. Background
 		// work at its limit is not starving: room freed would not let it in.
-		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit()) && !quiet
-		if starving || (canGrow && !background && !quiet) {
+		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit()) && !quiet && !yields
+		if starving || (canGrow && !background && !quiet && !yields) {
 			if victim := m.popIdle(); victim != nil {
 				m.mu.Unlock()
 				m.closePool(victim)
@@ -249,6 +257,12 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		if starving {
 			m.starving++
 		}
+		// Only a text that room would let in holds the others back (one
+		// waiting for its own church's full pool must not stall the rest).
+		firstForRoom := memberText && canGrow
+		if firstForRoom {
+			m.membersWaiting++
+		}
 		ch := m.changed
 		var lend chan lendOffer
 		if mayBorrow && p != nil {
@@ -256,9 +270,14 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		}
 		m.mu.Unlock()
 		lent, err := w.waitOrBorrow(ctx, m, ch, lend)
-		if starving {
+		if starving || firstForRoom {
 			m.mu.Lock()
-			m.starving--
+			if starving {
+				m.starving--
+			}
+			if firstForRoom {
+				m.membersWaiting--
+			}
 			m.mu.Unlock()
 		}
 		if lent != nil {

@@ -80,6 +80,7 @@ const (
 	acquireRecordQuiet                      // as acquireRecord, waiting without evicting or starving; may borrow
 	acquireRecordBrief                      // as acquireRecord, and may borrow (Handle.Lend)
 	acquireBackgroundNow                    // as acquireBackground, without waiting or evicting
+	acquireMemberText                       // as acquireRecordBrief, and first for room
 )
 
 // tries says the mode takes a free connection or none, without waiting.

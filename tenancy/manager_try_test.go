@@ -143,3 +143,111 @@ func TestWaitToRecordNeverEvicts(t *testing.T) {
 		h.Release()
 	})
 }
+
+// A member's text waiting for room in a full budget goes first: when a
+// connection comes free, the text gets it although receipts of another
+// church waited for room before it, and they wait until the next.
+func TestMemberTextFirstForRoom(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := b.Options()
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 2, 1
+		opts.Manager.AcquireTimeout = 30 * time.Second
+		ten := b.Open(t, opts)
+		ts := provisionMany(t, ten, "Room first", 4, 1)
+		ctx := context.Background()
+		held := make([]*tenancy.Handle, 2)
+		for i := range held {
+			h, err := ten.Manager.Acquire(ctx, ts[i].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held[i] = h
+		}
+
+		type got struct {
+			who string
+			h   *tenancy.Handle
+		}
+		gots := make(chan got, 8)
+		wait := func(who string, acquire func(context.Context, string) (*tenancy.Handle, error), id string) {
+			go func() {
+				h, err := acquire(ctx, id)
+				if err != nil {
+					t.Errorf("%s: %v", who, err)
+				}
+				gots <- got{who, h}
+			}()
+		}
+		const receipts = 5
+		for range receipts {
+			wait("receipt", ten.Manager.AcquireToRecordBriefly, ts[3].ID)
+		}
+		time.Sleep(300 * time.Millisecond) // the receipts wait first
+		wait("member's text", ten.Manager.AcquireForMemberText, ts[2].ID)
+		time.Sleep(300 * time.Millisecond)
+
+		held[1].Release() // room for one
+		first := <-gots
+		if first.who != "member's text" {
+			t.Fatalf("the room went to a %s; want the member's text", first.who)
+		}
+		select {
+		case g := <-gots:
+			t.Fatalf("a %s got a connection too; the budget had room for one", g.who)
+		case <-time.After(300 * time.Millisecond):
+		}
+		ping(t, first.h)
+		first.h.Release()
+		for range receipts { // the receipts' church's pool: one at a time
+			g := <-gots
+			g.h.Release()
+		}
+		held[0].Release()
+	})
+}
+
+// A member's text waiting for its own church's full pool (room would not
+// let it in) holds nobody back: another church's receipt takes the room
+// there is at once.
+func TestMemberTextWaitingForItsPoolHoldsNobodyBack(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := b.Options()
+		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 3, 3, 1
+		opts.Manager.AcquireTimeout = 30 * time.Second
+		ten := b.Open(t, opts)
+		ts := provisionMany(t, ten, "Own pool", 2, 1)
+		ctx := context.Background()
+		held, err := ten.Manager.Acquire(ctx, ts[0].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		textDone := make(chan error, 1)
+		go func() {
+			h, err := ten.Manager.AcquireForMemberText(ctx, ts[0].ID)
+			if err == nil {
+				h.Release()
+			}
+			textDone <- err
+		}()
+		time.Sleep(300 * time.Millisecond) // the text waits for its church's one connection
+
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		start := time.Now()
+		h, err := ten.Manager.AcquireToRecordBriefly(wctx, ts[1].ID)
+		if err != nil {
+			t.Fatalf("another church's receipt, with room in the budget: %v", err)
+		}
+		if took := time.Since(start); took > 2*time.Second {
+			t.Fatalf("another church's receipt took %v; want at once", took)
+		}
+		ping(t, h)
+		h.Release()
+		held.Release()
+		if err := <-textDone; err != nil {
+			t.Fatalf("the member's text once its church's connection came free: %v", err)
+		}
+	})
+}

@@ -63,7 +63,11 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	}
 	// A suspended church's members still count: their STOP and their
 	// receipts are recorded (nothing is answered or sent meanwhile).
-	h, err := s.ten.Manager.AcquireToRecordBriefly(ctx, tenantID)
+	acquire := s.ten.Manager.AcquireToRecordBriefly
+	if ev.EventType == telnyx.EventMessageReceived {
+		acquire = s.ten.Manager.AcquireForMemberText
+	}
+	h, err := acquire(ctx, tenantID)
 	if c := steeple.ErrorCode(err); c == steeple.ENOTFOUND || c == steeple.EINVALID {
 		s.count(ev.EventType, OutcomeUnavailable)
 		return nil

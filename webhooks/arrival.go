@@ -47,8 +47,12 @@ const (
 	// members' texts are one in a hundred events, too few to crowd the
 	// manager, and a STOP queued waits behind the queue.
 	inboundWait = time.Second
-	// inboundWaiters bounds the texts waiting for a connection at once.
+	// inboundWaiters bounds the texts waiting for a connection at once
+	// while the provider waits.
 	inboundWaiters = 32
+	// lateWaiters bounds the texts still waiting for it after their answer
+	// (applyLate).
+	lateWaiters = 64
 	// inboundWork bounds a text's whole handling on arrival.
 	inboundWork = 30 * time.Second
 )
@@ -184,9 +188,9 @@ type acquired struct {
 
 // inboundNow applies a member's text if that is quick. Otherwise it returns
 // nil and, if the text waits for its connection still, that wait (for
-// applyLate); neither when the text cannot be routed now or
-// inboundWaiters texts wait already (the queue then does all, and also
-// counts what cannot be applied at all). The bound is there because a
+// applyLate); neither when the text cannot be routed now, inboundWaiters
+// texts wait already, or lateWaiters wait on after their answer (the queue
+// then does all, and also counts what cannot be applied at all). The bound is there because a
 // text-to-join keyword shown on screen during a service can bring hundreds
 // together.
 func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.InboundResult, *lateText) {
@@ -207,8 +211,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inboundWork)
 	got := make(chan acquired, 1)
 	go func() {
-		h, err := s.ten.Manager.AcquireToRecordBriefly(waitCtx, tenantID)
-		<-s.inboundSlots
+		h, err := s.ten.Manager.AcquireForMemberText(waitCtx, tenantID)
 		got <- acquired{h, err}
 	}()
 	timer := time.NewTimer(inboundWait)
@@ -216,8 +219,17 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 	var a acquired
 	select {
 	case a = <-got:
+		<-s.inboundSlots
 	case <-timer.C:
-		return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got}
+		<-s.inboundSlots // the next text may wait its second
+		select {
+		case s.lateSlots <- struct{}{}:
+			return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got}
+		default: // too many wait on: the queue applies this one
+			cancel()
+			go releaseWhenGot(got)
+			return nil, nil
+		}
 	}
 	defer cancel()
 	if a.err != nil {
@@ -235,6 +247,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 // queued (ok), and then takes the job back; the job applies it otherwise
 // (applying twice changes nothing). It never waits past inboundWork.
 func (s *Service) applyLate(l *lateText, jobID int64, ok bool) {
+	defer func() { <-s.lateSlots }()
 	defer l.cancel()
 	a := <-l.got
 	if a.err != nil {
@@ -256,5 +269,12 @@ func (s *Service) applyLate(l *lateText, jobID int64, ok bool) {
 	}
 	if err := s.queue.Cancel(l.ctx, jobID); err != nil {
 		s.log.Debug("taking back a text's job applied meanwhile", "job", jobID, "err", err)
+	}
+}
+
+// releaseWhenGot gives back the handle of a wait given up, if it came.
+func releaseWhenGot(got <-chan acquired) {
+	if a := <-got; a.err == nil {
+		a.h.Release()
 	}
 }

@@ -118,7 +118,9 @@ type Service struct {
 	// inboundSlots holds one token per text waiting for a connection
 	// on arrival (see inboundNow).
 	inboundSlots chan struct{}
-	drain        *receiptDrain
+	// lateSlots holds one token per text waiting for it after its answer.
+	lateSlots chan struct{}
+	drain     *receiptDrain
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -138,7 +140,8 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 		reg.MustRegister(m)
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
-		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters)}
+		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters),
+		lateSlots: make(chan struct{}, lateWaiters)}
 	s.commits = &groupCommit{svc: s}
 	s.drain = newReceiptDrain(s)
 	s.register(q.Workers())
