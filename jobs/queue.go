@@ -84,7 +84,7 @@ type Queue struct {
 	start    func(context.Context) error
 	stop     func(context.Context) error
 	retry    func(context.Context, int64) (*rivertype.JobRow, error)
-	cancel   func(context.Context, int64) (*rivertype.JobRow, error)
+	remove   func(context.Context, int64) (*rivertype.JobRow, error)
 	insertTx func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error)
 	// endpoints are River UI's API over this queue's client.
 	endpoints uiendpoints.Bundle
@@ -225,7 +225,7 @@ func (q *Queue) Open() error {
 		if err != nil {
 			return fmt.Errorf("job queue: %w", err)
 		}
-		q.start, q.stop, q.retry, q.cancel, q.endpoints = client.Start, client.Stop, client.JobRetry, client.JobCancel, riverui.NewEndpoints(client, nil)
+		q.start, q.stop, q.retry, q.remove, q.endpoints = client.Start, client.Stop, client.JobRetry, client.JobDelete, riverui.NewEndpoints(client, nil)
 		q.insertTx = func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 			var res []*rivertype.JobInsertResult
 			err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
@@ -251,7 +251,7 @@ func (q *Queue) Open() error {
 	if err != nil {
 		return fmt.Errorf("job queue: %w", err)
 	}
-	q.start, q.stop, q.retry, q.cancel, q.endpoints = client.Start, client.Stop, client.JobRetry, client.JobCancel, riverui.NewEndpoints(client, nil)
+	q.start, q.stop, q.retry, q.remove, q.endpoints = client.Start, client.Stop, client.JobRetry, client.JobDelete, riverui.NewEndpoints(client, nil)
 	q.insertTx = func(ctx context.Context, fn func(Execer) ([]river.InsertManyParams, error)) ([]*rivertype.JobInsertResult, error) {
 		tx, err := db.BeginTx(ctx, nil)
 		if err != nil {
@@ -318,16 +318,22 @@ func (q *Queue) Wake(ctx context.Context, id int64) (bool, error) {
 	return row.State != rivertype.JobStateRunning, nil
 }
 
-// Cancel takes back a job whose work was done another way (a member's
-// text applied by its webhook's own wait): one not yet run never runs;
-// one already running is asked to stop, and may finish all the same, so
-// its work must be safe to do twice.
-func (q *Queue) Cancel(ctx context.Context, id int64) error {
+// TakeBack deletes a job whose work was done another way (a member's text
+// applied by its webhook's own wait), unless it is running: a job already
+// started is left to finish, so nothing it does is cut short. It reports
+// whether the job was taken back (false too for one already gone).
+func (q *Queue) TakeBack(ctx context.Context, id int64) (bool, error) {
 	if !q.opened {
-		return errNotOpen
+		return false, errNotOpen
 	}
-	_, err := q.cancel(ctx, id)
-	return err
+	_, err := q.remove(ctx, id)
+	switch {
+	case errors.Is(err, rivertype.ErrJobRunning), errors.Is(err, rivertype.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, err
+	}
+	return true, nil
 }
 
 // InsertTx runs fn and inserts jobs in one registry transaction.

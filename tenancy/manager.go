@@ -77,8 +77,8 @@ type Manager struct {
 	closing   int // pools being closed: still open until Close returns
 	waiting   int
 	starving  int // waiters whose church has no connection yet
-	// membersWaiting counts members' texts waiting for room: the others
-	// give way to them (AcquireForMemberText).
+	// membersWaiting counts members' texts waiting for a connection in a
+	// full budget: the others give way to them (AcquireForMemberText).
 	membersWaiting int
 	changed        chan struct{} // closed and replaced whenever room may have come free
 	closed         bool
@@ -131,13 +131,17 @@ type Stats struct {
 	Conns int   // connections counted against the budget
 	InUse int   // connections held by handles
 	Opens int64 // pools opened since start (dedicated ones included)
+	// Waiting is how many callers wait for a connection; MembersWaiting
+	// how many of them are members' texts the others give way to.
+	Waiting, MembersWaiting int
 }
 
 // Stats returns the current accounting.
 func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return Stats{Pools: len(m.pools) + m.dedicated + m.closing, Conns: m.conns, InUse: m.inUse, Opens: m.opens.Load()}
+	return Stats{Pools: len(m.pools) + m.dedicated + m.closing, Conns: m.conns, InUse: m.inUse, Opens: m.opens.Load(),
+		Waiting: m.waiting, MembersWaiting: m.membersWaiting}
 }
 
 // OpenTenants lists the tenants whose pools are open, least recently used
@@ -178,6 +182,29 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 	}
 	var w waitClock
 	defer w.record(m.metrics)
+	// first: this member's text is counted in membersWaiting, which has the
+	// others give way (see AcquireForMemberText). Changed under mu only.
+	first := false
+	setFirst := func(want bool) {
+		if want == first {
+			return
+		}
+		first = want
+		if want {
+			m.membersWaiting++
+			return
+		}
+		if m.membersWaiting--; m.membersWaiting == 0 {
+			m.notify() // those who gave way look again
+		}
+	}
+	defer func() {
+		if memberText {
+			m.mu.Lock()
+			setFirst(false)
+			m.mu.Unlock()
+		}
+	}()
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -196,6 +223,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		}
 		if p != nil && p.db == nil { // another caller is opening it
 			ready := p.ready
+			setFirst(false)
 			m.mu.Unlock()
 			if err := w.wait(ctx, m, ready); err != nil {
 				return nil, err
@@ -204,14 +232,11 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		}
 		if p != nil && p.inUse < p.conns { // an idle connection in this pool
 			m.take(p, background)
+			setFirst(false)
 			m.mu.Unlock()
 			return m.connect(ctx, t, p, false, background)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
-		// While a member's text waits for room, only another takes new
-		// room, and a page: receipts and sends keep to what their
-		// church's pool has (see AcquireForMemberText).
-		yields := m.membersWaiting > 0 && !memberText && mode != acquireServe
 		if m.cfg.BorrowFirst && briefRecord && p != nil && p.lenders > 0 {
 			// The church's send job lends its connection within a text's
 			// time: on a Sunday morning a receipt or a STOP opening a
@@ -220,6 +245,14 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			// server connections all through the storm.
 			canGrow = false
 		}
+		// A member's text holds the others back while what it lacks is a
+		// connection in a full budget; waiting for its own church's full
+		// pool it holds nobody back. While one is counted, only another,
+		// or a page, takes new room or closes a pool to make it.
+		if memberText {
+			setFirst(canGrow && m.conns >= m.cfg.MaxConns)
+		}
+		yields := m.membersWaiting > 0 && !memberText && mode != acquireServe
 		if canGrow && !yields && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
 			fresh := p == nil
 			if fresh {
@@ -229,6 +262,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			p.conns++
 			m.conns++
 			m.take(p, background)
+			setFirst(false)
 			m.mu.Unlock()
 			if fresh {
 				if err := m.openPool(t, p, background); err != nil {
@@ -257,12 +291,6 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		if starving {
 			m.starving++
 		}
-		// Only a text that room would let in holds the others back (one
-		// waiting for its own church's full pool must not stall the rest).
-		firstForRoom := memberText && canGrow
-		if firstForRoom {
-			m.membersWaiting++
-		}
 		ch := m.changed
 		var lend chan lendOffer
 		if mayBorrow && p != nil {
@@ -270,14 +298,9 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		}
 		m.mu.Unlock()
 		lent, err := w.waitOrBorrow(ctx, m, ch, lend)
-		if starving || firstForRoom {
+		if starving {
 			m.mu.Lock()
-			if starving {
-				m.starving--
-			}
-			if firstForRoom {
-				m.membersWaiting--
-			}
+			m.starving--
 			m.mu.Unlock()
 		}
 		if lent != nil {
@@ -481,7 +504,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew,
 // let go) is always closed.
 func (m *Manager) release(p *pool, conn *sql.Conn, bad, lender bool) {
 	m.mu.Lock()
-	discard := bad || m.starving > 0 && m.conns >= m.cfg.MaxConns && p.inUse > 1
+	discard := bad || (m.starving > 0 || m.membersWaiting > 0) && m.conns >= m.cfg.MaxConns && p.inUse > 1
 	m.mu.Unlock()
 	if discard {
 		discardConn(conn)

@@ -183,9 +183,9 @@ func TestMemberTextFirstForRoom(t *testing.T) {
 		for range receipts {
 			wait("receipt", ten.Manager.AcquireToRecordBriefly, ts[3].ID)
 		}
-		time.Sleep(300 * time.Millisecond) // the receipts wait first
+		testkit.WaitUntil(t, 10*time.Second, func() bool { return ten.Manager.Stats().Waiting == receipts }, "the receipts waiting first")
 		wait("member's text", ten.Manager.AcquireForMemberText, ts[2].ID)
-		time.Sleep(300 * time.Millisecond)
+		testkit.WaitUntil(t, 10*time.Second, func() bool { return ten.Manager.Stats().MembersWaiting == 1 }, "the member's text waiting")
 
 		held[1].Release() // room for one
 		first := <-gots
@@ -231,7 +231,10 @@ func TestMemberTextWaitingForItsPoolHoldsNobodyBack(t *testing.T) {
 			}
 			textDone <- err
 		}()
-		time.Sleep(300 * time.Millisecond) // the text waits for its church's one connection
+		testkit.WaitUntil(t, 10*time.Second, func() bool { return ten.Manager.Stats().Waiting == 1 }, "the text waiting for its church's one connection")
+		if n := ten.Manager.Stats().MembersWaiting; n != 0 {
+			t.Fatalf("%d members' texts holding the others back; want none (room would not let this one in)", n)
+		}
 
 		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

@@ -125,8 +125,8 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 // under another event id).
 //
 // A text queued because its connection had not come keeps waiting for it
-// after the answer (applyLate), and is applied as soon as it comes, its
-// job then taken back: on a busy Sunday a STOP queued at the storm's start
+// after the answer (applyLate, for Config.LateWait), and is applied as soon
+// as it comes, its job then taken back if no worker has started it: on a busy Sunday a STOP queued at the storm's start
 // otherwise waited seconds behind the other members' texts, each of which
 // needed its own church's connection started again.
 //
@@ -151,7 +151,7 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 		jobID, err = s.commits.add(ctx, s.JobArgs(ev))
 	}
 	if late != nil {
-		go s.applyLate(late, jobID, err == nil)
+		go s.applyLate(late, jobID)
 	}
 	seen := errors.Is(err, errSeen)
 	if err != nil && !seen {
@@ -208,7 +208,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 		return nil, nil
 	}
 	// The wait outlives this request if it must (applyLate ends it).
-	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inboundWork)
+	waitCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inboundWait+max(s.cfg.LateWait, 0))
 	got := make(chan acquired, 1)
 	go func() {
 		h, err := s.ten.Manager.AcquireForMemberText(waitCtx, tenantID)
@@ -222,14 +222,16 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 		<-s.inboundSlots
 	case <-timer.C:
 		<-s.inboundSlots // the next text may wait its second
-		select {
-		case s.lateSlots <- struct{}{}:
-			return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got}
-		default: // too many wait on: the queue applies this one
-			cancel()
-			go releaseWhenGot(got)
-			return nil, nil
+		if s.cfg.LateWait > 0 {
+			select {
+			case s.lateSlots <- struct{}{}:
+				return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got}
+			default: // too many wait on: the queue applies this one
+			}
 		}
+		cancel()
+		go releaseWhenGot(got)
+		return nil, nil
 	}
 	defer cancel()
 	if a.err != nil {
@@ -243,18 +245,21 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 	return res, nil
 }
 
-// applyLate applies a text once its connection comes, if its job was
-// queued (ok), and then takes the job back; the job applies it otherwise
-// (applying twice changes nothing). It never waits past inboundWork.
-func (s *Service) applyLate(l *lateText, jobID int64, ok bool) {
+// applyLate applies a text once its connection comes (applying it twice
+// changes nothing, so whatever became of its queueing), then takes back
+// its job (jobID, 0 for none) unless a worker has started it. The job
+// applies the text if this wait runs out first.
+func (s *Service) applyLate(l *lateText, jobID int64) {
 	defer func() { <-s.lateSlots }()
 	defer l.cancel()
+	defer func() {
+		// net/http recovered a panic in the request; nothing does here.
+		if p := recover(); p != nil {
+			s.log.Error("applying a member's text after its answer panicked; the queue applies it", "panic", p)
+		}
+	}()
 	a := <-l.got
 	if a.err != nil {
-		return
-	}
-	if !ok {
-		a.h.Release() // not queued: the provider will post it again
 		return
 	}
 	res, err := s.inbox.ApplyInbound(l.ctx, a.h, &l.p)
@@ -267,7 +272,10 @@ func (s *Service) applyLate(l *lateText, jobID int64, ok bool) {
 	} else {
 		s.count(l.ev.EventType, OutcomeApplied)
 	}
-	if err := s.queue.Cancel(l.ctx, jobID); err != nil {
+	if jobID == 0 {
+		return
+	}
+	if _, err := s.queue.TakeBack(l.ctx, jobID); err != nil {
 		s.log.Debug("taking back a text's job applied meanwhile", "job", jobID, "err", err)
 	}
 }

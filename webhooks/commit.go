@@ -2,6 +2,7 @@ package webhooks
 
 import (
 	"context"
+	"encoding/json"
 	"sync"
 	"time"
 
@@ -100,10 +101,10 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	now := g.svc.cfg.Now().UTC()
-	var queued []*pendingEvent // in the order of their jobs
+	queued := map[string]*pendingEvent{} // by event id, unique among the fresh
 	res, err := g.svc.queue.InsertTxFunc(ctx, func(tx jobs.Execer) ([]river.InsertManyParams, error) {
 		params := make([]river.InsertManyParams, 0, len(batch))
-		queued = queued[:0]
+		clear(queued)
 		for _, p := range batch {
 			fresh, err := tenancy.InTx(tx).RecordWebhookEvent(ctx, p.args.EventID, now)
 			if err != nil {
@@ -111,7 +112,7 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 			}
 			if p.seen = !fresh; !p.seen && !p.idOnly {
 				params = append(params, river.InsertManyParams{Args: p.args})
-				queued = append(queued, p)
+				queued[p.args.EventID] = p
 			}
 		}
 		return params, nil
@@ -119,8 +120,16 @@ func (g *groupCommit) commit(batch []*pendingEvent) error {
 	if err != nil {
 		return err
 	}
-	for i, r := range res {
-		queued[i].jobID = r.Job.ID
+	// Each job is known by its arguments' event id: the insert's results
+	// are not promised in the order given.
+	for _, r := range res {
+		var args EventArgs
+		if json.Unmarshal(r.Job.EncodedArgs, &args) != nil {
+			continue
+		}
+		if p := queued[args.EventID]; p != nil {
+			p.jobID = r.Job.ID
+		}
 	}
 	return nil
 }

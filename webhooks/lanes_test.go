@@ -21,7 +21,10 @@ func TestQueuedStopNotBehindReceipts(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		k := newSigner(t) // the simulator's own receipts are refused: this test posts them
 		opts := k.options(nil)
-		opts.Tune = func(tu *app.Tuning) { tu.Queue.EventWorkers = 1 }
+		opts.Tune = func(tu *app.Tuning) {
+			tu.Queue.EventWorkers = 1
+			tu.Webhooks.LateWait = -1 // the lane applies the STOP, not its webhook's wait
+		}
 		opts.AcquireTimeout = 30 * time.Second // the stuck receipt waits its church's connection this long
 		s := testkit.NewServer(t, b, opts)
 		busy := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100"})

@@ -55,6 +55,11 @@ type Config struct {
 	// reason of refusing or dropping events (default 1 minute); the lines
 	// carry counts.
 	RejectionLogEvery time.Duration
+	// LateWait is how long a member's text queued for want of its
+	// church's connection keeps waiting for it after the provider has its
+	// answer, to be applied at once when it comes (default 30 s; negative:
+	// not at all, the queue applies it).
+	LateWait time.Duration
 }
 
 // withDefaults fills what c leaves zero.
@@ -78,6 +83,9 @@ func (c Config) withDefaults() Config {
 	if c.RejectionLogEvery == 0 {
 		c.RejectionLogEvery = d.RejectionLogEvery
 	}
+	if c.LateWait == 0 {
+		c.LateWait = d.LateWait
+	}
 	return c
 }
 
@@ -99,7 +107,7 @@ func (c Config) validate() error {
 // DefaultConfig returns the documented defaults (the key must be set).
 func DefaultConfig() Config {
 	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour,
-		RejectionLogEvery: time.Minute}
+		RejectionLogEvery: time.Minute, LateWait: 30 * time.Second}
 }
 
 // Service receives and applies webhook events.
