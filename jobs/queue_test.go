@@ -2,6 +2,7 @@ package jobs_test
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -131,6 +132,93 @@ func TestPromoteRestoresAJobsPlace(t *testing.T) {
 		}
 		if ok, err := q.Promote(ctx, placeArgs{}.Kind(), "message_id", "first", time.Minute); ok || err != nil {
 			t.Fatalf("promoting a job that ran (running or finished): %v, %v; want false, nil", ok, err)
+		}
+	})
+}
+
+type holdArgs struct{ Name string }
+
+func (holdArgs) Kind() string { return "hold" }
+
+// holdWorker reports each job it starts and finishes it when told,
+// reporting whether its context had been cancelled meanwhile.
+type holdWorker struct {
+	river.WorkerDefaults[holdArgs]
+	started chan string
+	finish  chan struct{}
+	cut     chan bool
+}
+
+func (w holdWorker) Work(ctx context.Context, j *river.Job[holdArgs]) error {
+	w.started <- j.Args.Name
+	<-w.finish
+	w.cut <- ctx.Err() != nil
+	return nil
+}
+
+// TakeBack deletes a job no worker has started, and leaves a running one
+// alone, its context not cancelled: what it is doing is not cut short.
+func TestTakeBackLeavesARunningJob(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		t.Parallel()
+		ten := b.Open(t, b.Options())
+		q, err := jobs.New(ten.Registry, jobs.Config{MaxWorkers: 1, PollInterval: 20 * time.Millisecond, NoPeriodicJobs: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := holdWorker{started: make(chan string, 2), finish: make(chan struct{}), cut: make(chan bool, 2)}
+		river.AddWorker(q.Workers(), w)
+		if err := q.Open(); err != nil {
+			t.Fatal(err)
+		}
+		ctx := context.Background()
+		later := &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
+		res, err := q.InsertTx(ctx, nil, []river.InsertManyParams{{Args: holdArgs{Name: "waiting"}, InsertOpts: later}, {Args: holdArgs{Name: "running"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := map[string]int64{}
+		for _, r := range res {
+			var a holdArgs
+			if err := json.Unmarshal(r.Job.EncodedArgs, &a); err != nil {
+				t.Fatal(err)
+			}
+			ids[a.Name] = r.Job.ID
+		}
+		waiting, running := ids["waiting"], ids["running"]
+		if waiting == 0 || running == 0 {
+			t.Fatalf("job ids %v", ids)
+		}
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = q.Stop(context.Background()) })
+		select {
+		case name := <-w.started:
+			if name != "running" {
+				t.Fatalf("%s started", name)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the job did not start")
+		}
+		if ok, err := q.TakeBack(ctx, running); ok || err != nil {
+			t.Fatalf("taking back a running job: %v, %v; want false, nil", ok, err)
+		}
+		if ok, err := q.TakeBack(ctx, waiting); !ok || err != nil {
+			t.Fatalf("taking back a job not started: %v, %v; want true, nil", ok, err)
+		}
+		if ok, err := q.TakeBack(ctx, waiting); ok || err != nil {
+			t.Fatalf("taking back a job gone already: %v, %v; want false, nil", ok, err)
+		}
+		time.Sleep(2500 * time.Millisecond) // past the queue's look for cancellations (2 s when polling)
+		close(w.finish)
+		if cut := <-w.cut; cut {
+			t.Fatal("the running job's context was cancelled")
+		}
+		var n int
+		if err := ten.Registry.DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM river_job WHERE id = $1`, waiting).Scan(&n); err != nil || n != 0 {
+			t.Fatalf("the job taken back: %d rows (%v); want none", n, err)
 		}
 	})
 }

@@ -126,9 +126,10 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 //
 // A text queued because its connection had not come keeps waiting for it
 // after the answer (applyLate, for Config.LateWait), and is applied as soon
-// as it comes, its job then taken back if no worker has started it: on a busy Sunday a STOP queued at the storm's start
-// otherwise waited seconds behind the other members' texts, each of which
-// needed its own church's connection started again.
+// as it comes, its job then taken back if no worker has started it: on a
+// busy Sunday a STOP queued at the storm's start otherwise waited seconds
+// behind the other members' texts, each of which needed its own church's
+// connection started again.
 //
 // Once the text is stored its follow-ups (the answer's send job, staff
 // notices, a welcome text) are queued or merely logged on failure, so the
@@ -141,6 +142,9 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 		return OutcomeDuplicate, nil
 	}
 	res, late := s.inboundNow(ctx, ev)
+	if late != nil {
+		go s.applyLate(late) // no connection held while the job is committed
+	}
 	var (
 		jobID int64
 		err   error
@@ -151,7 +155,7 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 		jobID, err = s.commits.add(ctx, s.JobArgs(ev))
 	}
 	if late != nil {
-		go s.applyLate(late, jobID)
+		late.job <- jobID // 0 when none was queued
 	}
 	seen := errors.Is(err, errSeen)
 	if err != nil && !seen {
@@ -179,6 +183,7 @@ type lateText struct {
 	ev     telnyx.Event
 	p      telnyx.MessagePayload
 	got    <-chan acquired
+	job    chan int64 // its job's id once committed (buffered)
 }
 
 type acquired struct {
@@ -225,7 +230,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 		if s.cfg.LateWait > 0 {
 			select {
 			case s.lateSlots <- struct{}{}:
-				return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got}
+				return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got, job: make(chan int64, 1)}
 			default: // too many wait on: the queue applies this one
 			}
 		}
@@ -247,9 +252,9 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 
 // applyLate applies a text once its connection comes (applying it twice
 // changes nothing, so whatever became of its queueing), then takes back
-// its job (jobID, 0 for none) unless a worker has started it. The job
-// applies the text if this wait runs out first.
-func (s *Service) applyLate(l *lateText, jobID int64) {
+// its job once committed, unless a worker has started it. The job applies
+// the text if this wait runs out first.
+func (s *Service) applyLate(l *lateText) {
 	defer func() { <-s.lateSlots }()
 	defer l.cancel()
 	defer func() {
@@ -272,6 +277,7 @@ func (s *Service) applyLate(l *lateText, jobID int64) {
 	} else {
 		s.count(l.ev.EventType, OutcomeApplied)
 	}
+	jobID := <-l.job
 	if jobID == 0 {
 		return
 	}
