@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/steeple-sms/steeple"
+	"github.com/steeple-sms/steeple/internal/app"
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/telnyx/telnyxsim"
 	"github.com/steeple-sms/steeple/tenancy"
@@ -28,7 +29,9 @@ type sqliteDeployment struct {
 
 func buildSQLiteDeployment(t *testing.T) *sqliteDeployment {
 	t.Helper()
-	s := testkit.NewServer(t, testkit.SQLite(t))
+	// A text whose connection does not come stays queued: its own wait
+	// after its answer (which would apply it and take its job back) is off.
+	s := testkit.NewServer(t, testkit.SQLite(t), testkit.ServerOptions{Tune: func(tu *app.Tuning) { tu.Webhooks.LateWait = -1 }})
 	d := &sqliteDeployment{s: s, annMail: "ann@example.org", queuedText: "Queued before the move"}
 	d.grace = s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", Members: 3, QuietHoursOff: true})
 	d.second = s.Church(t, testkit.ChurchOptions{Name: "First Baptist", Number: "+13125550101", Members: 2, QuietHoursOff: true})
