@@ -10,6 +10,7 @@ import (
 
 	"github.com/steeple-sms/steeple/internal/testkit"
 	"github.com/steeple-sms/steeple/jobs"
+	"github.com/steeple-sms/steeple/tenancy"
 )
 
 type noopArgs struct{}
@@ -79,6 +80,22 @@ func (w placeWorker) Work(_ context.Context, j *river.Job[placeArgs]) error {
 	return nil
 }
 
+// openOneWorkerQueue opens a queue with one worker over a new registry on
+// b, its workers added by add; it is not started.
+func openOneWorkerQueue(t *testing.T, b *testkit.Backend, add func(*river.Workers)) (*jobs.Queue, *tenancy.Tenancy) {
+	t.Helper()
+	ten := b.Open(t, b.Options())
+	q, err := jobs.New(ten.Registry, jobs.Config{MaxWorkers: 1, PollInterval: 20 * time.Millisecond, NoPeriodicJobs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	add(q.Workers())
+	if err := q.Open(); err != nil {
+		t.Fatal(err)
+	}
+	return q, ten
+}
+
 // Promote puts a waiting job back where it was inserted: a job snoozed
 // until later, inserted before another, runs before it once promoted.
 // Nothing to promote is reported, not an error.
@@ -86,16 +103,8 @@ func TestPromoteRestoresAJobsPlace(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		t.Parallel()
-		ten := b.Open(t, b.Options())
-		q, err := jobs.New(ten.Registry, jobs.Config{MaxWorkers: 1, PollInterval: 20 * time.Millisecond, NoPeriodicJobs: true})
-		if err != nil {
-			t.Fatal(err)
-		}
 		w := placeWorker{ran: make(chan string, 4)}
-		river.AddWorker(q.Workers(), w)
-		if err := q.Open(); err != nil {
-			t.Fatal(err)
-		}
+		q, _ := openOneWorkerQueue(t, b, func(ws *river.Workers) { river.AddWorker(ws, w) })
 		ctx := context.Background()
 		later := &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
 		if _, err := q.InsertTx(ctx, nil, []river.InsertManyParams{{Args: placeArgs{MessageID: "first"}, InsertOpts: later}}); err != nil {
@@ -162,16 +171,8 @@ func TestTakeBackLeavesARunningJob(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		t.Parallel()
-		ten := b.Open(t, b.Options())
-		q, err := jobs.New(ten.Registry, jobs.Config{MaxWorkers: 1, PollInterval: 20 * time.Millisecond, NoPeriodicJobs: true})
-		if err != nil {
-			t.Fatal(err)
-		}
 		w := holdWorker{started: make(chan string, 2), finish: make(chan struct{}), cut: make(chan bool, 2)}
-		river.AddWorker(q.Workers(), w)
-		if err := q.Open(); err != nil {
-			t.Fatal(err)
-		}
+		q, ten := openOneWorkerQueue(t, b, func(ws *river.Workers) { river.AddWorker(ws, w) })
 		ctx := context.Background()
 		later := &river.InsertOpts{ScheduledAt: time.Now().Add(time.Hour)}
 		res, err := q.InsertTx(ctx, nil, []river.InsertManyParams{{Args: holdArgs{Name: "waiting"}, InsertOpts: later}, {Args: holdArgs{Name: "running"}}})

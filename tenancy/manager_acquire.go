@@ -8,7 +8,7 @@ import (
 )
 
 // The ways to acquire a church's handle, by who asks: each is the one
-// acquire loop (manager.go) in a mode saying what it may open and whom it
+// acquire loop (below) in a mode saying what it may open and whom it
 // gives way to.
 
 // Acquire returns a handle on the tenant's database. Errors: EINVALID for a
@@ -105,4 +105,156 @@ func (m *Manager) acquireCounted(ctx context.Context, tenantID string, mode acqu
 	}
 	noteChurch(ctx, tenantID)
 	return h, nil
+}
+
+// acquire is the one acquisition loop every mode above runs.
+func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Handle, error) {
+	background, now, quiet := mode.background(), mode.tries(), mode == acquireRecordQuiet
+	suspendedToo := mode != acquireServe && !background
+	memberText := mode == acquireMemberText
+	mayBorrow := quiet || mode == acquireRecordBrief || memberText
+	briefRecord := mayBorrow || mode == acquireRecordNow
+	ctx, cancel := m.withDeadline(ctx)
+	defer cancel()
+	t, err := m.reg.Tenant(ctx, id)
+	if err != nil {
+		if expired(ctx) && steeple.ErrorCode(err) == steeple.EINTERNAL {
+			// The registry's connections stayed busy until the deadline.
+			return nil, errBudgetExhausted()
+		}
+		return nil, err
+	}
+	if err := m.servable(t, suspendedToo); err != nil {
+		return nil, err
+	}
+	var w waitClock
+	defer w.record(m.metrics)
+	// first: this member's text is counted in membersWaiting, which has the
+	// others give way (see AcquireForMemberText). Changed under mu only.
+	first := false
+	setFirst := func(want bool) {
+		if want == first {
+			return
+		}
+		first = want
+		if want {
+			m.membersWaiting++
+			return
+		}
+		if m.membersWaiting--; m.membersWaiting == 0 {
+			m.notify() // those who gave way look again
+		}
+	}
+	defer func() {
+		if memberText {
+			m.mu.Lock()
+			setFirst(false)
+			m.mu.Unlock()
+		}
+	}()
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, ErrManagerClosed
+		}
+		p := m.pools[id]
+		if p != nil && p.place != placeOf(t) {
+			// The church moved: this pool reaches its old database.
+			if victim := m.retire(p); victim != nil {
+				m.mu.Unlock()
+				m.closePool(victim)
+				continue
+			}
+			p = nil
+		}
+		if p != nil && p.db == nil { // another caller is opening it
+			ready := p.ready
+			setFirst(false)
+			m.mu.Unlock()
+			if err := w.wait(ctx, m, ready); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if p != nil && p.inUse < p.conns { // an idle connection in this pool
+			m.take(p, background)
+			setFirst(false)
+			m.mu.Unlock()
+			return m.connect(ctx, t, p, false, background)
+		}
+		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
+		if m.cfg.BorrowFirst && briefRecord && p != nil && p.lenders > 0 {
+			// The church's send job lends its connection within a text's
+			// time: on a Sunday morning a receipt or a STOP opening a
+			// second one made each sending church's pool grow, and the
+			// budget then closed other churches' pools and started new
+			// server connections all through the storm.
+			canGrow = false
+		}
+		// A member's text holds the others back while what it lacks is a
+		// connection in a full budget; waiting for its own church's full
+		// pool it holds nobody back. While one is counted, only another,
+		// or a page, takes new room or closes a pool to make it.
+		if memberText {
+			setFirst(canGrow && m.conns >= m.cfg.MaxConns)
+		}
+		yields := m.membersWaiting > 0 && !memberText && mode != acquireServe
+		if canGrow && !yields && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
+			fresh := p == nil
+			if fresh {
+				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{}), lend: make(chan lendOffer)}
+				m.pools[id] = p
+			}
+			p.conns++
+			m.conns++
+			m.take(p, background)
+			setFirst(false)
+			m.mu.Unlock()
+			if fresh {
+				if err := m.openPool(t, p, background); err != nil {
+					return nil, err
+				}
+			}
+			return m.connect(ctx, t, p, true, background)
+		}
+		if now { // no waiting, no closing another church's pool
+			m.mu.Unlock()
+			return nil, errBudgetExhausted()
+		}
+		// A church with no connection at all may close another's idle pool;
+		// so may a busy church's second caller (a STOP or a page while its
+		// send job holds the first), except background work: sends growing
+		// their pools would evict each other on every chunk. Background
+		// work at its limit is not starving: room freed would not let it in.
+		starving := (p == nil || p.conns == 0) && (!background || m.inUse < m.backgroundLimit()) && !quiet && !yields
+		if starving || (canGrow && !background && !quiet && !yields) {
+			if victim := m.popIdle(); victim != nil {
+				m.mu.Unlock()
+				m.closePool(victim)
+				continue
+			}
+		}
+		if starving {
+			m.starving++
+		}
+		ch := m.changed
+		var lend chan lendOffer
+		if mayBorrow && p != nil {
+			lend = p.lend
+		}
+		m.mu.Unlock()
+		lent, err := w.waitOrBorrow(ctx, m, ch, lend)
+		if starving {
+			m.mu.Lock()
+			m.starving--
+			m.mu.Unlock()
+		}
+		if lent != nil {
+			return lent.handle(t), nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
 }

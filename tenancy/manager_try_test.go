@@ -13,15 +13,22 @@ import (
 	"github.com/steeple-sms/steeple/tenancy"
 )
 
+// smallBudget is b's options with a budget of conns connections, one a
+// church, and callers waiting up to 30 s.
+func smallBudget(b *testkit.Backend, conns int) tenancy.Options {
+	opts := b.Options()
+	opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = conns, conns, 1
+	opts.Manager.AcquireTimeout = 30 * time.Second
+	return opts
+}
+
 // TryAcquireToRecord takes a free connection (opening the church's pool if
 // there is room, a suspended church's too) and otherwise fails at once,
 // without waiting and without closing another church's idle pool.
 func TestTryAcquireToRecordNeverWaits(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		opts := b.Options()
-		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 2, 1
-		opts.Manager.AcquireTimeout = 30 * time.Second
+		opts := smallBudget(b, 2)
 		metrics := prometheus.NewRegistry()
 		opts.Metrics = metrics
 		ten := b.Open(t, opts)
@@ -150,9 +157,7 @@ func TestWaitToRecordNeverEvicts(t *testing.T) {
 func TestMemberTextFirstForRoom(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		opts := b.Options()
-		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 2, 2, 1
-		opts.Manager.AcquireTimeout = 30 * time.Second
+		opts := smallBudget(b, 2)
 		ten := b.Open(t, opts)
 		ts := provisionMany(t, ten, "Room first", 4, 1)
 		ctx := context.Background()
@@ -213,9 +218,7 @@ func TestMemberTextFirstForRoom(t *testing.T) {
 func TestMemberTextWaitingForItsPoolHoldsNobodyBack(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		opts := b.Options()
-		opts.Manager.MaxConns, opts.Manager.MaxPools, opts.Manager.MaxPerTenant = 3, 3, 1
-		opts.Manager.AcquireTimeout = 30 * time.Second
+		opts := smallBudget(b, 3)
 		ten := b.Open(t, opts)
 		ts := provisionMany(t, ten, "Own pool", 2, 1)
 		ctx := context.Background()

@@ -77,7 +77,7 @@ func (s *Service) apply(ctx context.Context, ev EventArgs) error {
 	}
 	defer h.Release()
 	if ev.EventType == telnyx.EventMessageReceived {
-		return s.applyInbound(ctx, h, ev, &p)
+		return s.applyInbound(ctx, h, ev.EventType, &p)
 	}
 	return s.applyReceipt(ctx, h, ev, &p)
 }
@@ -122,19 +122,21 @@ func tenantInURL(raw string) string {
 	return ""
 }
 
-func (s *Service) applyInbound(ctx context.Context, h *tenancy.Handle, ev EventArgs, p *telnyx.MessagePayload) error {
+// applyInbound stores a member's text and counts what became of it (the
+// queue's worker and a text's wait after its answer both call it).
+func (s *Service) applyInbound(ctx context.Context, h *tenancy.Handle, eventType string, p *telnyx.MessagePayload) error {
 	res, err := s.inbox.ApplyInbound(ctx, h, p)
 	if steeple.ErrorCode(err) == steeple.EINVALID {
-		s.count(ev.EventType, OutcomeInvalid)
+		s.count(eventType, OutcomeInvalid)
 		return nil
 	}
 	if err != nil {
 		return err
 	}
 	if res.Duplicate {
-		s.count(ev.EventType, OutcomeDuplicate)
+		s.count(eventType, OutcomeDuplicate)
 	} else {
-		s.count(ev.EventType, OutcomeApplied)
+		s.count(eventType, OutcomeApplied)
 	}
 	return nil
 }

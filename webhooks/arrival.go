@@ -178,12 +178,12 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, e
 // lateText is a member's text whose connection did not come within
 // inboundWait: the wait goes on, on a context of its own.
 type lateText struct {
-	ctx    context.Context
-	cancel context.CancelFunc
-	ev     telnyx.Event
-	p      telnyx.MessagePayload
-	got    <-chan acquired
-	job    chan int64 // its job's id once committed (buffered)
+	ctx       context.Context
+	cancel    context.CancelFunc
+	eventType string
+	p         telnyx.MessagePayload
+	got       <-chan acquired
+	job       chan int64 // its job's id once committed (buffered)
 }
 
 type acquired struct {
@@ -195,9 +195,9 @@ type acquired struct {
 // nil and, if the text waits for its connection still, that wait (for
 // applyLate); neither when the text cannot be routed now, inboundWaiters
 // texts wait already, or lateWaiters wait on after their answer (the queue
-// then does all, and also counts what cannot be applied at all). The bound is there because a
-// text-to-join keyword shown on screen during a service can bring hundreds
-// together.
+// then does all, and also counts what cannot be applied at all). The
+// bounds are there because a text-to-join keyword shown on screen during a
+// service can bring hundreds together.
 func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.InboundResult, *lateText) {
 	var p telnyx.MessagePayload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
@@ -230,7 +230,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 		if s.cfg.LateWait > 0 {
 			select {
 			case s.lateSlots <- struct{}{}:
-				return nil, &lateText{ctx: waitCtx, cancel: cancel, ev: ev, p: p, got: got, job: make(chan int64, 1)}
+				return nil, &lateText{ctx: waitCtx, cancel: cancel, eventType: ev.EventType, p: p, got: got, job: make(chan int64, 1)}
 			default: // too many wait on: the queue applies this one
 			}
 		}
@@ -267,15 +267,12 @@ func (s *Service) applyLate(l *lateText) {
 	if a.err != nil {
 		return
 	}
-	res, err := s.inbox.ApplyInbound(l.ctx, a.h, &l.p)
-	a.h.Release()
+	err := func() error {
+		defer a.h.Release() // before the registry is asked anything
+		return s.applyInbound(l.ctx, a.h, l.eventType, &l.p)
+	}()
 	if err != nil {
 		return
-	}
-	if res.Duplicate {
-		s.count(l.ev.EventType, OutcomeDuplicate)
-	} else {
-		s.count(l.ev.EventType, OutcomeApplied)
 	}
 	jobID := <-l.job
 	if jobID == 0 {
