@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -25,7 +26,7 @@ import (
 // operator would, on a port of its own that it keeps across a restart.
 type sundayServer struct {
 	n       int    // 1, 2, …
-	url     string // http://127.0.0.1:PORT, also its STEEPLE_PUBLIC_URL
+	url     string // http://127.0.0.1:PORT, also its STEEPLE_PUBLIC_URL and STEEPLE_PROCESS_URL
 	exe     string
 	env     []string
 	logPath string // stdout and stderr of every incarnation, appended
@@ -44,6 +45,9 @@ type serverLife struct {
 	PeakMB int     `json:"peak_mb"` // VmHWM, read just before it ended
 	CPU    float64 `json:"cpu_s"`   // user + system seconds
 	Killed bool    `json:"killed,omitempty"`
+	// HandedOver counts the members' texts it handed to the other process
+	// sending for their church (read from its /metrics just before it ended).
+	HandedOver int `json:"handed_over"`
 }
 
 // serverSettings are the variables every child is given: where the data
@@ -62,6 +66,7 @@ func (s serverSettings) environ(addr string) []string {
 	vars := map[string]string{
 		"STEEPLE_ADDR":                         addr,
 		"STEEPLE_PUBLIC_URL":                   "http://" + addr,
+		"STEEPLE_PROCESS_URL":                  "http://" + addr,
 		"STEEPLE_KEYS_FILE":                    s.keysFile,
 		"STEEPLE_TELNYX_BASE_URL":              s.simRoot + "/v2",
 		"STEEPLE_TELNYX_API_KEY":               "simulated",
@@ -240,7 +245,12 @@ func (s *sundayServer) end(sig syscall.Signal, grace time.Duration) {
 		life.CPU = roundTo(cpu.Seconds(), 2)
 	}
 	life.Killed = sig == syscall.SIGKILL
+	url := s.url
 	s.ending = true
+	s.mu.Unlock()
+	handed := handedOver(url)
+	s.mu.Lock()
+	life.HandedOver = handed
 	s.mu.Unlock()
 	_ = cmd.Process.Signal(sig)
 	select {
@@ -296,6 +306,31 @@ func stopServers(servers []*sundayServer) {
 		go func() { defer wg.Done(); s.stop() }()
 	}
 	wg.Wait()
+}
+
+// handedOver reads the server's count of members' texts handed over (0
+// if its metrics cannot be read).
+func handedOver(url string) int {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "steeple_webhook_events_total{") && strings.Contains(line, `outcome="handed_over"`) {
+			if f := strings.Fields(line); len(f) == 2 {
+				v, _ := strconv.ParseFloat(f[1], 64)
+				n += int(v)
+			}
+		}
+	}
+	return n
 }
 
 // procStatusKB reads a "kB" field of /proc/PID/status (0 where absent).

@@ -57,6 +57,9 @@ type Config struct {
 	// webhooks). Empty: http://Addr, with 0.0.0.0 or [::] read as 127.0.0.1
 	// (see PublicBase); Validate fills it in.
 	PublicURL string
+	// ProcessURL is where the other processes sharing the registry reach
+	// this one directly, not through a load balancer (empty: none).
+	ProcessURL string
 	// Plans are the limits churches can be on; DefaultPlan is a new church's.
 	Plans       map[string]Plan
 	DefaultPlan string
@@ -259,6 +262,7 @@ var settings = []setting{
 	strSetting("STEEPLE_LOG_LEVEL", "log-level", "debug, info, warn or error", func(c *Config) *string { return &c.LogLevel }),
 	strSetting("STEEPLE_LOG_FORMAT", "log-format", "text or json", func(c *Config) *string { return &c.LogFormat }),
 	strSetting("STEEPLE_KEYS_FILE", "keys-file", "keys file (default on SQLite: DATA_DIR/keys.json, generated)", func(c *Config) *string { return &c.KeysFile }),
+	strSetting("STEEPLE_PROCESS_URL", "process-url", "where the other steeple serve processes sharing the registry reach this one directly, to hand it a member's text for a church it is sending for (empty: nothing handed over)", func(c *Config) *string { return &c.ProcessURL }),
 	strSetting("STEEPLE_PUBLIC_URL", "public-url", "base URL people and Telnyx use to reach this server (default: http://ADDR, 0.0.0.0 read as 127.0.0.1)", func(c *Config) *string { return &c.PublicURL }),
 	{"STEEPLE_PLANS", "plans", "plans as name:admins=N:segments=N, comma-separated (0 = unlimited)",
 		func(fs *flag.FlagSet, c *Config, n, u string) {
@@ -445,6 +449,12 @@ func (c *Config) Validate() error {
 	c.PublicURL = c.PublicBase()
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("STEEPLE_PUBLIC_URL: %q must be an http(s) URL", c.PublicURL)
+	}
+	if c.ProcessURL != "" {
+		c.ProcessURL = strings.TrimSuffix(c.ProcessURL, "/")
+		if u, err := url.Parse(c.ProcessURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("STEEPLE_PROCESS_URL: %q must be an http(s) URL", c.ProcessURL)
+		}
 	}
 	if c.SendRatePerNumber <= 0 || c.SendRateRegistered <= 0 {
 		return errors.New("STEEPLE_SEND_RATE_PER_NUMBER and STEEPLE_SEND_RATE_REGISTERED: must be positive")

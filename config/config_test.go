@@ -68,6 +68,7 @@ func TestBadSettingsAreNamed(t *testing.T) {
 		"STEEPLE_DEFAULT_PLAN":                 {"STEEPLE_DEFAULT_PLAN": "gold"},
 		"STEEPLE_PLANS":                        {"STEEPLE_PLANS": "x:admins=many"},
 		"STEEPLE_PUBLIC_URL":                   {"STEEPLE_PUBLIC_URL": "ftp://x"},
+		"STEEPLE_PROCESS_URL":                  {"STEEPLE_PROCESS_URL": "10.0.0.7:8080"},
 		"STEEPLE_NUMBER_RELEASE_GRACE":         {"STEEPLE_NUMBER_RELEASE_GRACE": "-1h"},
 		"STEEPLE_DELETE_GRACE":                 {"STEEPLE_DELETE_GRACE": "-1h"},
 		"STEEPLE_HTTP_WRITE_TIMEOUT":           {"STEEPLE_HTTP_READ_TIMEOUT": "5m", "STEEPLE_HTTP_WRITE_TIMEOUT": "5m"},

@@ -30,7 +30,8 @@ func (s *Server) telnyxWebhook(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, steeple.Errorf(steeple.EINVALID, "reading webhook body: %v", err))
 		return
 	}
-	outcome, err := s.deps.Webhooks.Accept(r.Context(), r.Header.Get(telnyx.HeaderSignature), r.Header.Get(telnyx.HeaderTimestamp), body)
+	outcome, err := s.deps.Webhooks.Accept(r.Context(), webhooks.Delivery{Signature: r.Header.Get(telnyx.HeaderSignature),
+		Timestamp: r.Header.Get(telnyx.HeaderTimestamp), Body: body, HandedOver: r.Header.Get(webhooks.HeaderHandedOver) != ""})
 	if err != nil {
 		s.fail(w, r, err)
 		return

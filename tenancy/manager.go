@@ -161,6 +161,15 @@ func (m *Manager) OpenTenants() []string {
 	return out
 }
 
+// HasOpen reports whether tenantID's pool is open here (a caller would
+// find a connection at hand, or one to borrow).
+func (m *Manager) HasOpen(tenantID string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.pools[tenantID]
+	return ok && !p.retired
+}
+
 // servable refuses tenants that must not be served (a suspended one is
 // refused unless suspendedToo).
 func (m *Manager) servable(t *steeple.Tenant, suspendedToo bool) error {

@@ -47,6 +47,8 @@ type Registry struct {
 	pool    *pgxpool.Pool // PostgreSQL only: the same connections, for the job queue
 	backend steeple.Backend
 	now     func() time.Time
+	// processURL is Options.ProcessURL, recorded with each send claim.
+	processURL string
 }
 
 // RegistryPath is where the embedded registry lives inside a data directory.
@@ -64,7 +66,7 @@ const sqliteRegistryConns = 32
 // directory and file if needed; on PostgreSQL it opens one pool of maxConns
 // connections shared by registry queries and the job queue.
 func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
-	r := &Registry{now: o.Now}
+	r := &Registry{now: o.Now, processURL: o.ProcessURL}
 	if o.DatabaseURL == "" {
 		if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("STEEPLE_DATA_DIR %s: %w", o.DataDir, err)

@@ -39,7 +39,7 @@ func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.
 	// One a text: on SQLite the other writers go first (see writeGate).
 	ctx = bulkWrites(ctx)
 	if r.backend != steeple.BackendSQLite {
-		return claimSendTime(ctx, r.db, key, interval)
+		return claimSendTime(ctx, r.db, key, interval, r.processURL)
 	}
 	// On SQLite the claim first waits its turn at the file's writer, then
 	// reads the clock: a claim timed before that wait (tens of ms while a
@@ -52,7 +52,7 @@ func (r *Registry) ClaimSendTime(ctx context.Context, key string, interval time.
 	)
 	err := r.inTx(ctx, func(tx *sql.Tx) error {
 		var err error
-		wait, claimed, err = claimSendTime(ctx, tx, key, interval)
+		wait, claimed, err = claimSendTime(ctx, tx, key, interval, r.processURL)
 		return err
 	})
 	return wait, claimed, err
@@ -63,8 +63,9 @@ type rowQuerier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// claimSendTime is ClaimSendTime's statements, on the clock read now.
-func claimSendTime(ctx context.Context, q rowQuerier, key string, interval time.Duration) (time.Duration, time.Time, error) {
+// claimSendTime is ClaimSendTime's statements, on the clock read now. A
+// claim made records its sender (see RecentSender).
+func claimSendTime(ctx context.Context, q rowQuerier, key string, interval time.Duration, sender string) (time.Duration, time.Time, error) {
 	claimed := time.Now()
 	now := claimed.UnixMicro()
 	// The next free time advances from its schedule, not from now, unless
@@ -72,12 +73,12 @@ func claimSendTime(ctx context.Context, q rowQuerier, key string, interval time.
 	// drift, and any run of sends still spans its intervals minus slack.
 	slack := min(interval/10, 10*time.Millisecond).Microseconds()
 	var next int64
-	err := q.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT))
+	err := q.QueryRowContext(ctx, `INSERT INTO send_pacing (key, next_us, sender) VALUES ($1, CAST($2 AS BIGINT) + CAST($3 AS BIGINT), $5)
 		ON CONFLICT (key) DO UPDATE SET next_us =
 			(CASE WHEN send_pacing.next_us > CAST($2 AS BIGINT) - CAST($4 AS BIGINT) THEN send_pacing.next_us
-				ELSE CAST($2 AS BIGINT) - CAST($4 AS BIGINT) END) + CAST($3 AS BIGINT)
+				ELSE CAST($2 AS BIGINT) - CAST($4 AS BIGINT) END) + CAST($3 AS BIGINT), sender = $5
 		WHERE send_pacing.next_us <= CAST($2 AS BIGINT)
-		RETURNING next_us`, key, now, interval.Microseconds(), slack).Scan(&next)
+		RETURNING next_us`, key, now, interval.Microseconds(), slack, sender).Scan(&next)
 	if err == nil {
 		return 0, claimed, nil
 	}
@@ -100,3 +101,24 @@ func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.T
 	_, err := r.db.ExecContext(ctx, `UPDATE send_pacing SET next_us = CAST($1 AS BIGINT) WHERE key = $2 AND next_us < CAST($1 AS BIGINT)`, floor, key)
 	return err
 }
+
+// RecentSender names the other process that claimed a send time on the
+// number e164 within the last `within` (its ProcessURL), or "" when none
+// did, or this process did. A member's text to the number is best applied
+// there: that process holds the church's connection while it sends.
+func (r *Registry) RecentSender(ctx context.Context, e164 string, within time.Duration) (string, error) {
+	if r.processURL == "" {
+		return "", nil
+	}
+	var sender string
+	err := r.db.QueryRowContext(ctx, `SELECT sender FROM send_pacing WHERE key = $1 AND next_us >= CAST($2 AS BIGINT)`,
+		"number:"+e164, time.Now().Add(-within).UnixMicro()).Scan(&sender)
+	if errors.Is(err, sql.ErrNoRows) || sender == r.processURL {
+		return "", nil
+	}
+	return sender, err
+}
+
+// ProcessURL is where the other processes sharing the registry reach this
+// one ("" when unset: it hands nothing over and is handed nothing).
+func (r *Registry) ProcessURL() string { return r.processURL }

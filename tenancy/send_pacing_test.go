@@ -19,7 +19,7 @@ func TestSQLiteClaimReadsTheClockAfterItsTurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, `CREATE TABLE send_pacing (key TEXT PRIMARY KEY, next_us BIGINT NOT NULL)`); err != nil {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE send_pacing (key TEXT PRIMARY KEY, next_us BIGINT NOT NULL, sender TEXT NOT NULL DEFAULT '')`); err != nil {
 		t.Fatal(err)
 	}
 	r := &Registry{db: db, backend: steeple.BackendSQLite}

@@ -36,6 +36,11 @@ type Options struct {
 	Now          func() time.Time
 	// DefaultPlan is the plan of a new church (default "standard").
 	DefaultPlan string
+	// ProcessURL is where the other Steeple processes sharing the registry
+	// reach this one (STEEPLE_PROCESS_URL), recorded with each send claim
+	// so that a member's text arriving elsewhere is handed to the process
+	// sending for its church. Empty: nothing is handed over.
+	ProcessURL string
 }
 
 // OptionsFromConfig maps the process configuration onto Options. On SQLite
@@ -56,7 +61,7 @@ func OptionsFromConfig(c *config.Config, schema Schema) Options {
 	return Options{
 		DataDir: c.DataDir, DatabaseURL: c.DatabaseURL, TenantServers: c.Servers(),
 		RegistryMaxConns: c.RegistryMaxConns, Manager: mc, AppName: "steeple", TenantSchema: schema,
-		DefaultPlan: c.DefaultPlan,
+		DefaultPlan: c.DefaultPlan, ProcessURL: c.ProcessURL,
 	}
 }
 

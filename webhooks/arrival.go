@@ -134,14 +134,19 @@ func (s *Service) applyReceiptNow(ctx context.Context, tenantID string, ev telny
 // Once the text is stored its follow-ups (the answer's send job, staff
 // notices, a welcome text) are queued or merely logged on failure, so the
 // work runs on a context the provider hanging up does not cancel.
-func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event) (string, error) {
+func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event, d Delivery) (string, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), inboundWork)
 	defer cancel()
 	if seen, err := s.ten.Registry.WebhookEventSeen(ctx, ev.ID); err == nil && seen {
 		s.count(ev.EventType, OutcomeDuplicate)
 		return OutcomeDuplicate, nil
 	}
-	res, late := s.inboundNow(ctx, ev)
+	p, tenantID := s.routeInbound(ctx, ev)
+	if outcome, ok := s.handOver(ctx, tenantID, p, d); ok {
+		s.count(ev.EventType, OutcomeHandedOver)
+		return outcome, nil
+	}
+	res, late := s.inboundNow(ctx, ev.EventType, tenantID, p)
 	if late != nil {
 		go s.applyLate(late) // no connection held while the job is committed
 	}
@@ -191,20 +196,30 @@ type acquired struct {
 	err error
 }
 
-// inboundNow applies a member's text if that is quick. Otherwise it returns
-// nil and, if the text waits for its connection still, that wait (for
-// applyLate); neither when the text cannot be routed now, inboundWaiters
-// texts wait already, or lateWaiters wait on after their answer (the queue
-// then does all, and also counts what cannot be applied at all). The
-// bounds are there because a text-to-join keyword shown on screen during a
-// service can bring hundreds together.
-func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.InboundResult, *lateText) {
+// routeInbound decodes a member's text and names its church; "" when it
+// cannot be routed now (the queue then does all, and counts what cannot be
+// applied at all).
+func (s *Service) routeInbound(ctx context.Context, ev telnyx.Event) (*telnyx.MessagePayload, string) {
 	var p telnyx.MessagePayload
 	if err := json.Unmarshal(ev.Payload, &p); err != nil || p.ID == "" {
-		return nil, nil
+		return &p, ""
 	}
 	tenantID, err := s.route(ctx, ev.EventType, &p)
 	if err != nil {
+		return &p, ""
+	}
+	return &p, tenantID
+}
+
+// inboundNow applies a member's text, routed to tenantID, if that is quick.
+// Otherwise it returns nil and, if the text waits for its connection
+// still, that wait (for applyLate); neither when the text is not routed,
+// inboundWaiters texts wait already, or lateWaiters wait on after their
+// answer (the queue then does all). The bounds are there because a
+// text-to-join keyword shown on screen during a service can bring hundreds
+// together.
+func (s *Service) inboundNow(ctx context.Context, eventType, tenantID string, p *telnyx.MessagePayload) (*store.InboundResult, *lateText) {
+	if tenantID == "" {
 		return nil, nil
 	}
 	select {
@@ -230,7 +245,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 		if s.cfg.LateWait > 0 {
 			select {
 			case s.lateSlots <- struct{}{}:
-				return nil, &lateText{ctx: waitCtx, cancel: cancel, eventType: ev.EventType, p: p, got: got, job: make(chan int64, 1)}
+				return nil, &lateText{ctx: waitCtx, cancel: cancel, eventType: eventType, p: *p, got: got, job: make(chan int64, 1)}
 			default: // too many wait on: the queue applies this one
 			}
 		}
@@ -243,7 +258,7 @@ func (s *Service) inboundNow(ctx context.Context, ev telnyx.Event) (*store.Inbou
 		return nil, nil
 	}
 	defer a.h.Release()
-	res, err := s.inbox.ApplyInbound(ctx, a.h, &p)
+	res, err := s.inbox.ApplyInbound(ctx, a.h, p)
 	if err != nil {
 		return nil, nil
 	}

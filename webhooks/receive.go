@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -129,6 +130,8 @@ type Service struct {
 	// lateSlots holds one token per text waiting for it after its answer.
 	lateSlots chan struct{}
 	drain     *receiptDrain
+	// peers carries texts handed to other processes (handover.go).
+	peers *http.Client
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -149,7 +152,7 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
 		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters),
-		lateSlots: make(chan struct{}, lateWaiters)}
+		lateSlots: make(chan struct{}, lateWaiters), peers: &http.Client{Timeout: handOverWait}}
 	s.commits = &groupCommit{svc: s}
 	s.drain = newReceiptDrain(s)
 	s.register(q.Workers())
@@ -169,14 +172,27 @@ const (
 	OutcomeMalformed    = "malformed"
 	OutcomeTooLarge     = "too_large"
 	OutcomeIgnored      = "ignored_type"
+	// OutcomeHandedOver: a member's text handed to the process sending for
+	// its church, which applied or queued it (handover.go).
+	OutcomeHandedOver = "handed_over"
 )
+
+// Delivery is one webhook as it came: the provider's signature headers and
+// the body they sign, and whether another Steeple process handed it over
+// (handover.go; such a one is never handed on).
+type Delivery struct {
+	Signature, Timestamp string
+	Body                 []byte
+	HandedOver           bool
+}
 
 // Accept verifies one webhook and applies it (see arrival.go) or queues
 // it: signature and timestamp (EUNAUTHORIZED), JSON shape (EINVALID); an
 // event type Steeple does not handle is accepted and ignored; an event id
 // seen before is accepted and not queued again. It returns the outcome.
-func (s *Service) Accept(ctx context.Context, signature, timestamp string, body []byte) (string, error) {
-	if err := telnyx.VerifySignature(s.cfg.PublicKey, signature, timestamp, body, s.cfg.Now()); err != nil {
+func (s *Service) Accept(ctx context.Context, d Delivery) (string, error) {
+	body := d.Body
+	if err := telnyx.VerifySignature(s.cfg.PublicKey, d.Signature, d.Timestamp, body, s.cfg.Now()); err != nil {
 		outcome := OutcomeBadSignature
 		if errors.Is(err, telnyx.ErrStaleTimestamp) {
 			outcome = OutcomeStale
@@ -199,7 +215,7 @@ func (s *Service) Accept(ctx context.Context, signature, timestamp string, body 
 		return OutcomeMalformed, steeple.Errorf(steeple.EINVALID, "malformed webhook: %v", err)
 	}
 	if ev.EventType == telnyx.EventMessageReceived {
-		return s.acceptInbound(ctx, ev)
+		return s.acceptInbound(ctx, ev, d)
 	}
 	if s.applyOnArrival(ctx, ev) {
 		s.count(ev.EventType, OutcomeAccepted)

@@ -118,6 +118,9 @@ type ServerOptions struct {
 	// either way; without Welcome the inbox's NoWelcome setting is on, so
 	// that other tests count only the texts they send themselves.
 	Welcome bool
+	// ProcessURL makes the server's own address its STEEPLE_PROCESS_URL, as
+	// for one of several processes sharing the registry.
+	ProcessURL bool
 	// Keys are the keys file to serve with (default: freshly generated),
 	// e.g. an earlier server's, to serve data restored from its backup.
 	Keys *secret.File
@@ -134,6 +137,14 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		opt = so[0]
 	}
 	o.Now = clock.Now
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	if opt.ProcessURL {
+		o.ProcessURL = "http://" + ln.Addr().String()
+	}
 	if opt.Tenancy != nil {
 		opt.Tenancy(&o)
 	}
@@ -144,10 +155,6 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		keysFile = *opt.Keys
 	}
 	keys, err := secret.New(keysFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,94 @@
+package webhooks
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/steeple-sms/steeple/telnyx"
+)
+
+// Handing a member's text to the process sending for its church. With
+// several processes behind one webhook address, a STOP reaches any of
+// them; on Sunday morning it mostly reached one that had no connection to
+// its church (the church's sends ran in the other process) and had to
+// start one in a budget its own send jobs held: on a busy host a second or
+// more, for every such STOP. The process sending for the church holds its
+// connection and lends it between two texts (tenancy.Handle.Lend), so the
+// text is handed to it: the provider's body and signature, forwarded as
+// they came, are verified there as any webhook is.
+//
+// The sender is whoever last claimed a send time on the receiving number
+// (the registry records it with the claim, tenancy.RecentSender). A text
+// is handed over only when its church's pool is not open here, another
+// process claimed on the number within recentSend, and this process has a
+// STEEPLE_PROCESS_URL; a handed-over text is never handed on. If the other
+// process does not answer 2xx within handOverWait, the text is taken here
+// as before (its event id then tells a second copy apart).
+
+// HeaderHandedOver marks a webhook forwarded by another Steeple process.
+// Anyone may set it; it only keeps the text from being handed on.
+const HeaderHandedOver = "Steeple-Handed-Over"
+
+const (
+	// recentSend is how lately another process must have claimed a send
+	// time on the number for its church's connection to be taken as open
+	// there (a send job's texts are a few milliseconds apart at a
+	// registered pace; its turn lasts seconds).
+	recentSend = time.Second
+	// handOverWait bounds the other process's answer: it waits up to
+	// inboundWait for the connection itself, and the provider wants an
+	// answer within 2 s.
+	handOverWait = inboundWait + 300*time.Millisecond
+)
+
+// handOver forwards d to the process sending for tenantID's number (""
+// when the text is not routed) if there is one and this process has no
+// connection to the church at hand.
+// It returns the other process's outcome, and false when the text is to be
+// taken here.
+func (s *Service) handOver(ctx context.Context, tenantID string, p *telnyx.MessagePayload, d Delivery) (string, bool) {
+	if tenantID == "" || d.HandedOver || len(p.To) == 0 || s.ten.Registry.ProcessURL() == "" || s.ten.Manager.HasOpen(tenantID) {
+		return "", false
+	}
+	peer, err := s.ten.Registry.RecentSender(ctx, p.To[0].PhoneNumber, recentSend)
+	if err != nil || peer == "" {
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, handOverWait)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peer+"/webhooks/telnyx", bytes.NewReader(d.Body))
+	if err != nil {
+		return "", false
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(telnyx.HeaderSignature, d.Signature)
+	req.Header.Set(telnyx.HeaderTimestamp, d.Timestamp)
+	req.Header.Set(HeaderHandedOver, "1")
+	resp, err := s.peers.Do(req)
+	if err != nil {
+		s.log.Debug("handing a member's text to the process sending for its church", "to", redacted(peer), "err", err)
+		return "", false
+	}
+	defer resp.Body.Close()
+	var answer struct {
+		Status string `json:"status"`
+	}
+	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&answer) != nil || answer.Status == "" {
+		s.log.Debug("handing a member's text to the process sending for its church", "to", redacted(peer), "status", resp.StatusCode)
+		return "", false
+	}
+	return answer.Status, true
+}
+
+// redacted is a process URL fit for a log (no password).
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
