@@ -311,7 +311,7 @@ func stopServers(servers []*sundayServer) {
 // handedOver reads the server's count of members' texts handed over (0
 // if its metrics cannot be read).
 func handedOver(url string) int {
-	c := http.Client{Timeout: 5 * time.Second}
+	c := http.Client{Timeout: time.Second} // before a kill too: keep it short
 	resp, err := c.Get(url + "/metrics")
 	if err != nil {
 		return 0

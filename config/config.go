@@ -453,7 +453,7 @@ func (c *Config) Validate() error {
 	if c.ProcessURL != "" {
 		c.ProcessURL = strings.TrimSuffix(c.ProcessURL, "/")
 		if u, err := url.Parse(c.ProcessURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("STEEPLE_PROCESS_URL: %q must be an http(s) URL", c.ProcessURL)
+			return errors.New("STEEPLE_PROCESS_URL: must be an http(s) URL with a host, such as http://10.0.0.7:8080")
 		}
 	}
 	if c.SendRatePerNumber <= 0 || c.SendRateRegistered <= 0 {

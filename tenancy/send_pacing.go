@@ -102,9 +102,11 @@ func (r *Registry) DelaySendSlots(ctx context.Context, key string, sentAt time.T
 	return err
 }
 
-// RecentSender names the other process that claimed a send time on the
-// number e164 within the last `within` (its ProcessURL), or "" when none
-// did, or this process did. A member's text to the number is best applied
+// RecentSender names the other process that made the last claim of a send
+// time on the number e164 (its ProcessURL) if the number's next free time
+// is at most `within` past (the claim was within `within` plus the pace's
+// interval, or a delayed send's), or "" when no claim is that recent, or
+// this process made it. A member's text to the number is best applied
 // there: that process holds the church's connection while it sends.
 func (r *Registry) RecentSender(ctx context.Context, e164 string, within time.Duration) (string, error) {
 	if r.processURL == "" {

@@ -142,11 +142,14 @@ func (s *Service) acceptInbound(ctx context.Context, ev telnyx.Event, d Delivery
 		return OutcomeDuplicate, nil
 	}
 	p, tenantID := s.routeInbound(ctx, ev)
+	handing := time.Now()
 	if outcome, ok := s.handOver(ctx, tenantID, p, d); ok {
 		s.count(ev.EventType, OutcomeHandedOver)
 		return outcome, nil
 	}
-	res, late := s.inboundNow(ctx, ev.EventType, tenantID, p)
+	// A hand-over tried in vain took its time from the wait here: the
+	// provider wants its answer within 2 s.
+	res, late := s.inboundNow(ctx, ev.EventType, tenantID, p, inboundWait-time.Since(handing))
 	if late != nil {
 		go s.applyLate(late) // no connection held while the job is committed
 	}
@@ -211,14 +214,15 @@ func (s *Service) routeInbound(ctx context.Context, ev telnyx.Event) (*telnyx.Me
 	return &p, tenantID
 }
 
-// inboundNow applies a member's text, routed to tenantID, if that is quick.
+// inboundNow applies a member's text, routed to tenantID, if its
+// connection comes within wait.
 // Otherwise it returns nil and, if the text waits for its connection
 // still, that wait (for applyLate); neither when the text is not routed,
 // inboundWaiters texts wait already, or lateWaiters wait on after their
 // answer (the queue then does all). The bounds are there because a
 // text-to-join keyword shown on screen during a service can bring hundreds
 // together.
-func (s *Service) inboundNow(ctx context.Context, eventType, tenantID string, p *telnyx.MessagePayload) (*store.InboundResult, *lateText) {
+func (s *Service) inboundNow(ctx context.Context, eventType, tenantID string, p *telnyx.MessagePayload, wait time.Duration) (*store.InboundResult, *lateText) {
 	if tenantID == "" {
 		return nil, nil
 	}
@@ -234,7 +238,7 @@ func (s *Service) inboundNow(ctx context.Context, eventType, tenantID string, p 
 		h, err := s.ten.Manager.AcquireForMemberText(waitCtx, tenantID)
 		got <- acquired{h, err}
 	}()
-	timer := time.NewTimer(inboundWait)
+	timer := time.NewTimer(max(wait, 0))
 	defer timer.Stop()
 	var a acquired
 	select {

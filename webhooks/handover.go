@@ -24,10 +24,14 @@ import (
 // The sender is whoever last claimed a send time on the receiving number
 // (the registry records it with the claim, tenancy.RecentSender). A text
 // is handed over only when its church's pool is not open here, another
-// process claimed on the number within recentSend, and this process has a
-// STEEPLE_PROCESS_URL; a handed-over text is never handed on. If the other
-// process does not answer 2xx within handOverWait, the text is taken here
-// as before (its event id then tells a second copy apart).
+// process claimed on the number lately (the number's next free time is at
+// most recentSend past), this process has a STEEPLE_PROCESS_URL, and fewer
+// than handOverSlots texts are being handed over already; a handed-over
+// text is never handed on. If the other process does not answer 2xx within
+// Config.HandOverWait, the text is taken here as before, with what is left
+// of inboundWait (its event id then tells a second copy apart). A wrong
+// guess costs a hop, never the text: the other process takes it as any
+// webhook.
 
 // HeaderHandedOver marks a webhook forwarded by another Steeple process.
 // Anyone may set it; it only keeps the text from being handed on.
@@ -39,11 +43,18 @@ const (
 	// there (a send job's texts are a few milliseconds apart at a
 	// registered pace; its turn lasts seconds).
 	recentSend = time.Second
-	// handOverWait bounds the other process's answer: it waits up to
-	// inboundWait for the connection itself, and the provider wants an
-	// answer within 2 s.
-	handOverWait = inboundWait + 300*time.Millisecond
+	// handOverSlots bounds the texts being handed over at once (a
+	// text-to-join keyword on screen brings hundreds together).
+	handOverSlots = 32
 )
+
+// newPeerClient is the HTTP client texts are handed over with: its
+// connections to the other processes are kept for the next text.
+func newPeerClient(wait time.Duration) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = handOverSlots
+	return &http.Client{Timeout: wait, Transport: tr}
+}
 
 // handOver forwards d to the process sending for tenantID's number (""
 // when the text is not routed) if there is one and this process has no
@@ -58,7 +69,13 @@ func (s *Service) handOver(ctx context.Context, tenantID string, p *telnyx.Messa
 	if err != nil || peer == "" {
 		return "", false
 	}
-	ctx, cancel := context.WithTimeout(ctx, handOverWait)
+	select {
+	case s.handOverSlots <- struct{}{}:
+		defer func() { <-s.handOverSlots }()
+	default:
+		return "", false
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.HandOverWait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peer+"/webhooks/telnyx", bytes.NewReader(d.Body))
 	if err != nil {

@@ -26,7 +26,8 @@ func TestTextHandedToTheProcessSendingForItsChurch(t *testing.T) {
 	b := testkit.Postgres(t)
 	k := newSigner(t)
 	noWorkers := func(tu *app.Tuning) { tu.Queue.EventWorkers = 0 }
-	opts := k.options(func(c *webhooks.Config) { c.LateWait = -1 })
+	// The sending process may take its time to answer on a busy machine.
+	opts := k.options(func(c *webhooks.Config) { c.LateWait, c.HandOverWait = -1, 20*time.Second })
 	opts.ProcessURL, opts.Tune = true, noWorkers
 	sending := testkit.NewServer(t, b, opts)
 	opts.Tenancy = func(o *tenancy.Options) { o.Manager.MaxConns, o.Manager.MaxPools, o.Manager.MaxPerTenant = 1, 1, 1 }

@@ -61,6 +61,11 @@ type Config struct {
 	// answer, to be applied at once when it comes (default 30 s; negative:
 	// not at all, the queue applies it).
 	LateWait time.Duration
+	// HandOverWait bounds the answer of the process a member's text is
+	// handed to (handover.go; default 1.3 s: that process waits up to 1 s
+	// for the church's connection itself, and the provider wants an answer
+	// within 2 s).
+	HandOverWait time.Duration
 }
 
 // withDefaults fills what c leaves zero.
@@ -87,6 +92,9 @@ func (c Config) withDefaults() Config {
 	if c.LateWait == 0 {
 		c.LateWait = d.LateWait
 	}
+	if c.HandOverWait == 0 {
+		c.HandOverWait = d.HandOverWait
+	}
 	return c
 }
 
@@ -96,7 +104,7 @@ func (c Config) validate() error {
 	if len(c.PublicKey) != ed25519.PublicKeySize {
 		fields["public_key"] = "must be an Ed25519 public key"
 	}
-	if c.ReceiptGrace < 0 || c.RetryEvery < 0 || c.Retention < 0 || c.PruneEvery < 0 {
+	if c.ReceiptGrace < 0 || c.RetryEvery < 0 || c.Retention < 0 || c.PruneEvery < 0 || c.HandOverWait < 0 {
 		fields["durations"] = "may not be negative"
 	}
 	if len(fields) > 0 {
@@ -108,7 +116,7 @@ func (c Config) validate() error {
 // DefaultConfig returns the documented defaults (the key must be set).
 func DefaultConfig() Config {
 	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour,
-		RejectionLogEvery: time.Minute, LateWait: 30 * time.Second}
+		RejectionLogEvery: time.Minute, LateWait: 30 * time.Second, HandOverWait: inboundWait + 300*time.Millisecond}
 }
 
 // Service receives and applies webhook events.
@@ -130,8 +138,10 @@ type Service struct {
 	// lateSlots holds one token per text waiting for it after its answer.
 	lateSlots chan struct{}
 	drain     *receiptDrain
-	// peers carries texts handed to other processes (handover.go).
-	peers *http.Client
+	// peers carries texts handed to other processes (handover.go);
+	// handOverSlots holds one token per text being handed over.
+	peers         *http.Client
+	handOverSlots chan struct{}
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -152,7 +162,8 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
 		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters),
-		lateSlots: make(chan struct{}, lateWaiters), peers: &http.Client{Timeout: handOverWait}}
+		lateSlots: make(chan struct{}, lateWaiters), peers: newPeerClient(cfg.HandOverWait),
+		handOverSlots: make(chan struct{}, handOverSlots)}
 	s.commits = &groupCommit{svc: s}
 	s.drain = newReceiptDrain(s)
 	s.register(q.Workers())
