@@ -46,8 +46,10 @@ type serverLife struct {
 	CPU    float64 `json:"cpu_s"`   // user + system seconds
 	Killed bool    `json:"killed,omitempty"`
 	// HandedOver counts the members' texts it handed to the other process
-	// sending for their church (read from its /metrics just before it ended).
-	HandedOver int `json:"handed_over"`
+	// sending for their church, HandOverFailures those it tried to and
+	// took itself (read from its /metrics just before it ended).
+	HandedOver       int `json:"handed_over"`
+	HandOverFailures int `json:"hand_over_failures"`
 }
 
 // serverSettings are the variables every child is given: where the data
@@ -248,9 +250,9 @@ func (s *sundayServer) end(sig syscall.Signal, grace time.Duration) {
 	url := s.url
 	s.ending = true
 	s.mu.Unlock()
-	handed := handedOver(url)
+	handed, failed := handOvers(url)
 	s.mu.Lock()
-	life.HandedOver = handed
+	life.HandedOver, life.HandOverFailures = handed, failed
 	s.mu.Unlock()
 	_ = cmd.Process.Signal(sig)
 	select {
@@ -308,29 +310,36 @@ func stopServers(servers []*sundayServer) {
 	wg.Wait()
 }
 
-// handedOver reads the server's count of members' texts handed over (0
-// if its metrics cannot be read).
-func handedOver(url string) int {
+// handOvers reads the server's counts of members' texts handed over and
+// of hand-overs that failed (0 if its metrics cannot be read).
+func handOvers(url string) (handed, failed int) {
 	c := http.Client{Timeout: time.Second} // before a kill too: keep it short
 	resp, err := c.Get(url + "/metrics")
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0
+		return 0, 0
 	}
-	n := 0
+	value := func(line string) int {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			return 0
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		return int(v)
+	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(line, "steeple_webhook_events_total{") && strings.Contains(line, `outcome="handed_over"`) {
-			if f := strings.Fields(line); len(f) == 2 {
-				v, _ := strconv.ParseFloat(f[1], 64)
-				n += int(v)
-			}
+		switch {
+		case strings.HasPrefix(line, "steeple_webhook_events_total{") && strings.Contains(line, `outcome="handed_over"`):
+			handed += value(line)
+		case strings.HasPrefix(line, "steeple_webhook_hand_over_failures_total "):
+			failed += value(line)
 		}
 	}
-	return n
+	return handed, failed
 }
 
 // procStatusKB reads a "kB" field of /proc/PID/status (0 where absent).

@@ -87,6 +87,7 @@ func (s *Service) handOver(ctx context.Context, tenantID string, p *telnyx.Messa
 	req.Header.Set(HeaderHandedOver, "1")
 	resp, err := s.peers.Do(req)
 	if err != nil {
+		s.handOverFailures.Inc()
 		s.log.Debug("handing a member's text to the process sending for its church", "to", redacted(peer), "err", err)
 		return "", false
 	}
@@ -95,6 +96,7 @@ func (s *Service) handOver(ctx context.Context, tenantID string, p *telnyx.Messa
 		Status string `json:"status"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&answer) != nil || answer.Status == "" {
+		s.handOverFailures.Inc()
 		s.log.Debug("handing a member's text to the process sending for its church", "to", redacted(peer), "status", resp.StatusCode)
 		return "", false
 	}

@@ -2,6 +2,7 @@ package webhooks_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -80,4 +81,44 @@ func TestTextHandedToTheProcessSendingForItsChurch(t *testing.T) {
 	if n := arriving.JobCount(t, webhooks.EventArgs{}.Kind()); n != 1 {
 		t.Fatalf("%d webhook jobs queued; want the second STOP's", n)
 	}
+
+	// The registry names a process that is gone (nothing listens there):
+	// the hand-over fails, is counted, and the text is taken here.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := "http://" + ln.Addr().String()
+	ln.Close()
+	if _, err := sending.Tenancy.Registry.DB().ExecContext(context.Background(),
+		`UPDATE send_pacing SET sender = $1, next_us = $2 WHERE key = $3`, gone, time.Now().Add(time.Minute).UnixMicro(), "number:"+c.Number); err != nil {
+		t.Fatal(err)
+	}
+	if code, outcome := stop(testkit.Phone(3)); code != http.StatusOK || outcome != webhooks.OutcomeAccepted {
+		t.Fatalf("third STOP answered %d %q; want 200 accepted", code, outcome)
+	}
+	if got := counter(t, arriving, "steeple_webhook_hand_over_failures_total"); got != 1 {
+		t.Fatalf("%v failed hand-overs counted; want 1", got)
+	}
+	if got := metric(t, arriving, telnyx.EventMessageReceived, webhooks.OutcomeHandedOver); got != 1 {
+		t.Fatalf("%v texts handed over; want still 1", got)
+	}
+	if n := arriving.JobCount(t, webhooks.EventArgs{}.Kind()); n != 2 {
+		t.Fatalf("%d webhook jobs queued; want the second and third STOPs'", n)
+	}
+}
+
+// counter reads an unlabelled counter of the server's (0 if absent).
+func counter(t testing.TB, s *testkit.Server, name string) float64 {
+	t.Helper()
+	mfs, err := s.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }

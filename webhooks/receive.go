@@ -140,8 +140,9 @@ type Service struct {
 	drain     *receiptDrain
 	// peers carries texts handed to other processes (handover.go);
 	// handOverSlots holds one token per text being handed over.
-	peers         *http.Client
-	handOverSlots chan struct{}
+	peers            *http.Client
+	handOverSlots    chan struct{}
+	handOverFailures prometheus.Counter
 }
 
 // New builds the service over a queue that is not open yet: it adds its
@@ -157,13 +158,15 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	}
 	m := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "steeple_webhook_events_total",
 		Help: "Provider webhook events by type and what became of them."}, []string{"type", "outcome"})
+	failed := prometheus.NewCounter(prometheus.CounterOpts{Name: "steeple_webhook_hand_over_failures_total",
+		Help: "Members' texts not handed to the process sending for their church because it did not answer 200 in time; each was taken where it arrived."})
 	if reg != nil {
-		reg.MustRegister(m)
+		reg.MustRegister(m, failed)
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
 		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters),
 		lateSlots: make(chan struct{}, lateWaiters), peers: newPeerClient(cfg.HandOverWait),
-		handOverSlots: make(chan struct{}, handOverSlots)}
+		handOverSlots: make(chan struct{}, handOverSlots), handOverFailures: failed}
 	s.commits = &groupCommit{svc: s}
 	s.drain = newReceiptDrain(s)
 	s.register(q.Workers())
