@@ -125,7 +125,7 @@ func newPostgresBackend(urls []string, appName string) (*postgresBackend, error)
 	for _, u := range urls {
 		cfg, err := pgx.ParseConfig(u)
 		if err != nil {
-			return nil, fmt.Errorf("tenant server %s: %w", redactURL(u), err)
+			return nil, fmt.Errorf("tenant server %s: %w", steeple.RedactURL(u), err)
 		}
 		cfg.RuntimeParams["application_name"] = appName
 		b.servers[serverRef(cfg)] = cfg
@@ -139,7 +139,7 @@ func newPostgresBackend(urls []string, appName string) (*postgresBackend, error)
 func ServerRef(u string) (string, error) {
 	cfg, err := pgx.ParseConfig(u)
 	if err != nil {
-		return "", fmt.Errorf("server %s: %w", redactURL(u), err)
+		return "", fmt.Errorf("server %s: %w", steeple.RedactURL(u), err)
 	}
 	return serverRef(cfg), nil
 }
@@ -226,12 +226,4 @@ func (b *postgresBackend) ping(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparseable URL)"
-	}
-	return u.Redacted()
 }

@@ -92,7 +92,7 @@ func openRegistry(ctx context.Context, o *Options) (*Registry, error) {
 		cfg.ConnConfig.RuntimeParams["application_name"] = o.AppName
 		pool, err := pgxpool.NewWithConfig(ctx, cfg)
 		if err != nil {
-			return nil, fmt.Errorf("registry %s: %w", redactURL(o.DatabaseURL), err)
+			return nil, fmt.Errorf("registry %s: %w", steeple.RedactURL(o.DatabaseURL), err)
 		}
 		r.pool, r.db, r.backend = pool, stdlib.OpenDBFromPool(pool), steeple.BackendPostgres
 	}
@@ -115,7 +115,7 @@ func (r *Registry) describe(o *Options) string {
 	if o.DatabaseURL == "" {
 		return RegistryPath(o.DataDir)
 	}
-	return redactURL(o.DatabaseURL)
+	return steeple.RedactURL(o.DatabaseURL)
 }
 
 // Close closes the registry's connections.

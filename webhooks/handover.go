@@ -4,10 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
-	"net/url"
 	"time"
 
+	"github.com/steeple-sms/steeple"
 	"github.com/steeple-sms/steeple/telnyx"
 )
 
@@ -75,11 +76,23 @@ func (s *Service) handOver(ctx context.Context, tenantID string, p *telnyx.Messa
 	default:
 		return "", false
 	}
+	outcome, err := s.forward(ctx, peer, d)
+	if err != nil {
+		s.handOverFailures.Inc()
+		s.log.Debug("handing a member's text to the process sending for its church", "to", steeple.RedactURL(peer), "err", err)
+		return "", false
+	}
+	return outcome, true
+}
+
+// forward posts d to peer's webhook, marked handed over, and returns the
+// outcome it answers; any answer but a 200 with an outcome is an error.
+func (s *Service) forward(ctx context.Context, peer string, d Delivery) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.HandOverWait)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, peer+"/webhooks/telnyx", bytes.NewReader(d.Body))
 	if err != nil {
-		return "", false
+		return "", err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(telnyx.HeaderSignature, d.Signature)
@@ -87,27 +100,14 @@ func (s *Service) handOver(ctx context.Context, tenantID string, p *telnyx.Messa
 	req.Header.Set(HeaderHandedOver, "1")
 	resp, err := s.peers.Do(req)
 	if err != nil {
-		s.handOverFailures.Inc()
-		s.log.Debug("handing a member's text to the process sending for its church", "to", redacted(peer), "err", err)
-		return "", false
+		return "", err
 	}
 	defer resp.Body.Close()
 	var answer struct {
 		Status string `json:"status"`
 	}
 	if resp.StatusCode != http.StatusOK || json.NewDecoder(resp.Body).Decode(&answer) != nil || answer.Status == "" {
-		s.handOverFailures.Inc()
-		s.log.Debug("handing a member's text to the process sending for its church", "to", redacted(peer), "status", resp.StatusCode)
-		return "", false
+		return "", fmt.Errorf("answered %d without an outcome", resp.StatusCode)
 	}
-	return answer.Status, true
-}
-
-// redacted is a process URL fit for a log (no password).
-func redacted(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
+	return answer.Status, nil
 }
