@@ -103,7 +103,9 @@ func (s *Service) runLane(ctx context.Context, hh *handleHolder, f *chunkFeed, e
 	for {
 		if hh.h != nil && !hh.h.Lend() {
 			// Between two texts a receipt or a STOP of this church waiting
-			// for a connection may use this one; one cut short closed it.
+			// for a connection may use this one (one cut short closed it),
+			// and a STOP of another church waiting for room in a full
+			// budget takes its place: then a connection is acquired again.
 			hh.release()
 		}
 		if extra && hh.h == nil {

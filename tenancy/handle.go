@@ -21,6 +21,9 @@ type Handle struct {
 	// nil on a borrowed handle.
 	lend     chan<- lendOffer
 	borrowed bool
+	// giveWay asks whether a send job's connection is to be given up for
+	// a member's text waiting for room (Lend); nil on other handles.
+	giveWay func() bool
 }
 
 // Tenant returns the church this handle belongs to, as the registry had it

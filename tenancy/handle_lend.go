@@ -41,10 +41,16 @@ func (h *Handle) Borrowed() bool { return h.borrowed }
 // waits right now, and returns once it is given back; with nobody
 // waiting it returns at once. Call it only with no transaction open on the
 // handle. A borrowed handle cannot be lent again. It reports whether the
-// connection is still usable: on PostgreSQL a borrower whose context ended
-// mid-query has had it closed (pgx closes a connection it cannot
-// interrupt cleanly), and the holder must release the handle and acquire
-// another.
+// holder may go on with the connection. It may not:
+//   - when on PostgreSQL a borrower whose context ended mid-query has had
+//     it closed (pgx closes a connection it cannot interrupt cleanly);
+//   - when the handle is a send job's (AcquireBackground) and a member's
+//     text of another church waits for room in a full budget: the
+//     connection is given up for it, one for each such text, and closed
+//     on Release.
+//
+// Either way the holder must release the handle and acquire another
+// (which waits until the texts have their room).
 func (h *Handle) Lend() bool {
 	if h.lend == nil {
 		return true
@@ -53,10 +59,28 @@ func (h *Handle) Lend() bool {
 	select {
 	case h.lend <- o:
 		<-o.back
-		return !closedConn(h.conn)
+		if closedConn(h.conn) {
+			return false
+		}
 	default:
-		return true
 	}
+	return h.giveWay == nil || !h.giveWay()
+}
+
+// giveWay reports whether a send job's connection is to be given up now
+// for a member's text waiting for room in a full budget, and counts it
+// given so that one text has one connection given up for it. Without
+// this a STOP to a church sending nothing waited for a send job's turn to
+// end: two seconds and more, the whole broadcast when no other job waited.
+func (m *Manager) giveWay() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.membersWaiting <= m.givingWay || m.conns < m.cfg.MaxConns {
+		return false
+	}
+	m.givingWay++
+	m.metrics.gaveWay.Inc()
+	return true
 }
 
 // closedConn reports whether the driver has closed the connection under

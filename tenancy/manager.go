@@ -80,8 +80,11 @@ type Manager struct {
 	// membersWaiting counts members' texts waiting for a connection in a
 	// full budget: the others give way to them (AcquireForMemberText).
 	membersWaiting int
-	changed        chan struct{} // closed and replaced whenever room may have come free
-	closed         bool
+	// givingWay counts send jobs' connections given up for those texts and
+	// not yet taken by one (Handle.Lend); never more than membersWaiting.
+	givingWay int
+	changed   chan struct{} // closed and replaced whenever room may have come free
+	closed    bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -349,7 +352,14 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew,
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
 	h := &Handle{tenant: *t, conn: conn, lend: p.lend}
-	h.release = func() { m.release(p, conn, !unfence(t, conn), lender) }
+	gaveWay := false
+	if lender {
+		h.giveWay = func() bool {
+			gaveWay = m.giveWay()
+			return gaveWay
+		}
+	}
+	h.release = func() { m.release(p, conn, !unfence(t, conn) || gaveWay, lender) }
 	return h, nil
 }
 
@@ -358,11 +368,11 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew,
 // does not need right now is closed instead of kept idle, so that the room
 // goes to that church; otherwise it stays for this pool's next caller.
 //
-// A connection whose state is in doubt (bad: its move lock could not be
-// let go) is always closed.
-func (m *Manager) release(p *pool, conn *sql.Conn, bad, lender bool) {
+// A connection whose state is in doubt (its move lock could not be let
+// go), or given up for a member's text (Handle.Lend), is always closed.
+func (m *Manager) release(p *pool, conn *sql.Conn, closeIt, lender bool) {
 	m.mu.Lock()
-	discard := bad || (m.starving > 0 || m.membersWaiting > 0) && m.conns >= m.cfg.MaxConns && p.inUse > 1
+	discard := closeIt || (m.starving > 0 || m.membersWaiting > 0) && m.conns >= m.cfg.MaxConns && p.inUse > 1
 	m.mu.Unlock()
 	if discard {
 		discardConn(conn)

@@ -144,6 +144,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		if m.membersWaiting--; m.membersWaiting == 0 {
 			m.notify() // those who gave way look again
 		}
+		m.givingWay = min(m.givingWay, m.membersWaiting)
 	}
 	defer func() {
 		if memberText {
@@ -209,6 +210,11 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			p.conns++
 			m.conns++
 			m.take(p, background)
+			if memberText && m.givingWay > 0 {
+				// The room a send job gave up, or other room: either way the
+				// next text may need a send job to give way again.
+				m.givingWay--
+			}
 			setFirst(false)
 			m.mu.Unlock()
 			if fresh {

@@ -212,6 +212,93 @@ func TestMemberTextFirstForRoom(t *testing.T) {
 	})
 }
 
+// Send jobs give their connections up for members' texts of other churches
+// waiting for room in a full budget, between two texts (Lend reports false,
+// and Release closes the connection): one for each text, and only a send
+// job's (a page keeps its connection). The job then acquires again.
+func TestSendJobGivesWayToAMemberText(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		ten := b.Open(t, smallBudget(b, 4)) // three for send jobs, one for the rest
+		ts := provisionMany(t, ten, "Give way", 6, 1)
+		ctx := context.Background()
+		sends := make([]*tenancy.Handle, 3)
+		for i := range sends {
+			h, err := ten.Manager.AcquireBackground(ctx, ts[i].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sends[i] = h
+		}
+		page, err := ten.Manager.Acquire(ctx, ts[3].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer page.Release()
+		if !sends[0].Lend() {
+			t.Fatal("a send job gave its connection up with no member's text waiting")
+		}
+
+		texts := make(chan *tenancy.Handle, 2)
+		for _, church := range ts[4:] {
+			go func() {
+				h, err := ten.Manager.AcquireForMemberText(ctx, church.ID)
+				if err != nil {
+					t.Errorf("member's text: %v", err)
+				}
+				texts <- h
+			}()
+		}
+		testkit.WaitUntil(t, 10*time.Second, func() bool { return ten.Manager.Stats().MembersWaiting == 2 }, "two members' texts waiting")
+		if !page.Lend() {
+			t.Fatal("a page gave its connection up")
+		}
+		// The jobs look between two texts, as a send lane does.
+		gave := make([]bool, len(sends))
+		var got []*tenancy.Handle
+		for deadline := time.Now().Add(10 * time.Second); len(got) < 2; {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d members' texts got a connection from the send jobs (gave way: %v); want 2", len(got), gave)
+			}
+			for i, h := range sends {
+				if !gave[i] && !h.Lend() {
+					gave[i] = true
+					h.Release()
+				}
+			}
+			select {
+			case h := <-texts:
+				got = append(got, h)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		if gave[2] || !gave[0] || !gave[1] {
+			t.Fatalf("send jobs that gave way: %v; want the first two, one for each text", gave)
+		}
+		for _, h := range got {
+			ping(t, h)
+			h.Release()
+		}
+		if st := ten.Manager.Stats(); st.Conns > 4 {
+			t.Fatalf("%d connections counted; the budget is 4", st.Conns)
+		}
+		if !sends[2].Lend() {
+			t.Fatal("a send job gave its connection up once the texts had theirs")
+		}
+		// The jobs that gave way acquire again, in the room the texts left.
+		for _, church := range ts[:2] {
+			again, cancel := context.WithTimeout(ctx, 10*time.Second)
+			h, err := ten.Manager.AcquireBackground(again, church.ID)
+			cancel()
+			if err != nil {
+				t.Fatalf("a send job that gave way: %v", err)
+			}
+			h.Release()
+		}
+		sends[2].Release()
+	})
+}
+
 // A member's text waiting for its own church's full pool (room would not
 // let it in) holds nobody back: another church's receipt takes the room
 // there is at once.

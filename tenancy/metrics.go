@@ -11,6 +11,7 @@ type managerMetrics struct {
 	evictions  prometheus.Counter
 	opens      prometheus.Counter
 	acquireErr *prometheus.CounterVec
+	gaveWay    prometheus.Counter
 }
 
 func newManagerMetrics(reg prometheus.Registerer, m *Manager) *managerMetrics {
@@ -36,11 +37,15 @@ func newManagerMetrics(reg prometheus.Registerer, m *Manager) *managerMetrics {
 			Name: "steeple_tenant_acquire_errors_total",
 			Help: "Failed acquisitions by error code.",
 		}, []string{"code"}),
+		gaveWay: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "steeple_tenant_conns_given_way_total",
+			Help: "Send jobs' connections given up for a member's text waiting for room in a full budget.",
+		}),
 	}
 	if reg == nil {
 		return mm
 	}
-	reg.MustRegister(mm.waits, mm.waitTime, mm.evictions, mm.opens, mm.acquireErr,
+	reg.MustRegister(mm.waits, mm.waitTime, mm.evictions, mm.opens, mm.acquireErr, mm.gaveWay,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "steeple_tenant_pools_open",
 			Help: "Tenant databases open (pools, including dedicated migration connections).",

@@ -284,3 +284,18 @@ func receiptPayload(m telnyxsim.SentMessage, status, webhookURL string, sentAt, 
 	}
 	return p
 }
+
+// counter reads an unlabelled counter of the server's (0 if absent).
+func counter(t testing.TB, s *testkit.Server, name string) float64 {
+	t.Helper()
+	mfs, err := s.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name && len(mf.GetMetric()) == 1 {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
+}

@@ -145,6 +145,9 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 	if opt.ProcessURL {
 		o.ProcessURL = "http://" + ln.Addr().String()
 	}
+	// The tenant manager's series beside the app's, as serve has them.
+	metrics := prometheus.NewRegistry()
+	o.Metrics = metrics
 	if opt.Tenancy != nil {
 		opt.Tenancy(&o)
 	}
@@ -172,7 +175,7 @@ func NewServer(t testing.TB, b *Backend, so ...ServerOptions) *Server {
 		log = opt.Logger
 	}
 	a, err := app.New(context.Background(), app.Options{Config: cfg, Tenancy: ten, Keys: keys, PublicURL: "http://" + ln.Addr().String(),
-		Logger: log, Tune: func(tu *app.Tuning) { tu.ExportDir = exportDir; tuneForTests(tu, clock, sender, opt) }})
+		Logger: log, Metrics: metrics, Tune: func(tu *app.Tuning) { tu.ExportDir = exportDir; tuneForTests(tu, clock, sender, opt) }})
 	if err != nil {
 		ln.Close()
 		t.Fatal(err)
