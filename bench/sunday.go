@@ -223,8 +223,11 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	fair := fairShareP95(fleet, res.busyRate, registeredRate)
 	r.out.metric("small_church_to_fair_share_p95", percentile(res.smallSeconds, 95)/fair, "ratio",
 		append(extra, kv{"fair_share_p95_seconds", roundTo(fair, 2)})...)
-	r.out.metric("stop_applied_p99_ms", percentile(res.stopMS, 99), "ms", append(extra, kv{"stops", len(stops)}, kv{"applied", len(res.stopMS)},
-		kv{"p50_ms", roundTo(percentile(res.stopMS, 50), 1)})...)
+	stopExtra := append(extra, kv{"stops", len(stops)}, kv{"applied", len(res.stopMS)}, kv{"p50_ms", roundTo(percentile(res.stopMS, 50), 1)})
+	if *processes == 0 { // else each server's, in its figures
+		stopExtra = append(stopExtra, kv{"gave_way", ten.Manager.Stats().GaveWay})
+	}
+	r.out.metric("stop_applied_p99_ms", percentile(res.stopMS, 99), "ms", stopExtra...)
 	r.out.metric("texts_after_stop", float64(res.afterStop), "texts", extra...)
 	r.out.metric("receipt_lag_p99_seconds", percentile(res.receiptLag, 99), "s", extra...)
 	r.out.metric("lost", float64(res.lost), "texts", extra...)

@@ -50,6 +50,9 @@ type serverLife struct {
 	// took itself (read from its /metrics just before it ended).
 	HandedOver       int `json:"handed_over"`
 	HandOverFailures int `json:"hand_over_failures"`
+	// GaveWay counts its send jobs' connections given up for members'
+	// texts waiting for room in its full budget.
+	GaveWay int `json:"gave_way"`
 }
 
 // serverSettings are the variables every child is given: where the data
@@ -250,9 +253,9 @@ func (s *sundayServer) end(sig syscall.Signal, grace time.Duration) {
 	url := s.url
 	s.ending = true
 	s.mu.Unlock()
-	handed, failed := handOvers(url)
+	counts := serverCounts(url)
 	s.mu.Lock()
-	life.HandedOver, life.HandOverFailures = handed, failed
+	life.HandedOver, life.HandOverFailures, life.GaveWay = counts.HandedOver, counts.HandOverFailures, counts.GaveWay
 	s.mu.Unlock()
 	_ = cmd.Process.Signal(sig)
 	select {
@@ -310,18 +313,19 @@ func stopServers(servers []*sundayServer) {
 	wg.Wait()
 }
 
-// handOvers reads the server's counts of members' texts handed over and
-// of hand-overs that failed (0 if its metrics cannot be read).
-func handOvers(url string) (handed, failed int) {
+// serverCounts reads the server's counts of members' texts handed over,
+// of hand-overs that failed and of connections given way (0 if its
+// metrics cannot be read), as serverLife has them.
+func serverCounts(url string) (out serverLife) {
 	c := http.Client{Timeout: time.Second} // before a kill too: keep it short
 	resp, err := c.Get(url + "/metrics")
 	if err != nil {
-		return 0, 0
+		return out
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		return 0, 0
+		return out
 	}
 	value := func(line string) int {
 		f := strings.Fields(line)
@@ -334,12 +338,14 @@ func handOvers(url string) (handed, failed int) {
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
 		case strings.HasPrefix(line, "steeple_webhook_events_total{") && strings.Contains(line, `outcome="handed_over"`):
-			handed += value(line)
+			out.HandedOver += value(line)
 		case strings.HasPrefix(line, "steeple_webhook_hand_over_failures_total "):
-			failed += value(line)
+			out.HandOverFailures += value(line)
+		case strings.HasPrefix(line, "steeple_tenant_conns_given_way_total "):
+			out.GaveWay += value(line)
 		}
 	}
-	return handed, failed
+	return out
 }
 
 // procStatusKB reads a "kB" field of /proc/PID/status (0 where absent).

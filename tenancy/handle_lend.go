@@ -79,6 +79,7 @@ func (m *Manager) giveWay() bool {
 		return false
 	}
 	m.givingWay++
+	m.gaveWay++
 	m.metrics.gaveWay.Inc()
 	return true
 }

@@ -83,6 +83,7 @@ type Manager struct {
 	// givingWay counts send jobs' connections given up for those texts and
 	// not yet taken by one (Handle.Lend); never more than membersWaiting.
 	givingWay int
+	gaveWay   int64         // since start, for Stats
 	changed   chan struct{} // closed and replaced whenever room may have come free
 	closed    bool
 
@@ -137,6 +138,9 @@ type Stats struct {
 	// Waiting is how many callers wait for a connection; MembersWaiting
 	// how many of them are members' texts the others give way to.
 	Waiting, MembersWaiting int
+	// GaveWay counts send jobs' connections given up for those texts
+	// since start (Handle.Lend).
+	GaveWay int64
 }
 
 // Stats returns the current accounting.
@@ -144,7 +148,7 @@ func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return Stats{Pools: len(m.pools) + m.dedicated + m.closing, Conns: m.conns, InUse: m.inUse, Opens: m.opens.Load(),
-		Waiting: m.waiting, MembersWaiting: m.membersWaiting}
+		Waiting: m.waiting, MembersWaiting: m.membersWaiting, GaveWay: m.gaveWay}
 }
 
 // OpenTenants lists the tenants whose pools are open, least recently used

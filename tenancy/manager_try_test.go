@@ -279,8 +279,8 @@ func TestSendJobGivesWayToAMemberText(t *testing.T) {
 			ping(t, h)
 			h.Release()
 		}
-		if st := ten.Manager.Stats(); st.Conns > 4 {
-			t.Fatalf("%d connections counted; the budget is 4", st.Conns)
+		if st := ten.Manager.Stats(); st.Conns > 4 || st.GaveWay != 2 {
+			t.Fatalf("%d connections counted, %d given way; the budget is 4, two given way", st.Conns, st.GaveWay)
 		}
 		if !sends[2].Lend() {
 			t.Fatal("a send job gave its connection up once the texts had theirs")
