@@ -253,9 +253,9 @@ func (s *sundayServer) end(sig syscall.Signal, grace time.Duration) {
 	url := s.url
 	s.ending = true
 	s.mu.Unlock()
-	counts := serverCounts(url)
+	c := readServerCounts(url)
 	s.mu.Lock()
-	life.HandedOver, life.HandOverFailures, life.GaveWay = counts.HandedOver, counts.HandOverFailures, counts.GaveWay
+	life.HandedOver, life.HandOverFailures, life.GaveWay = c.handedOver, c.handOverFailures, c.gaveWay
 	s.mu.Unlock()
 	_ = cmd.Process.Signal(sig)
 	select {
@@ -313,10 +313,13 @@ func stopServers(servers []*sundayServer) {
 	wg.Wait()
 }
 
-// serverCounts reads the server's counts of members' texts handed over,
-// of hand-overs that failed and of connections given way (0 if its
-// metrics cannot be read), as serverLife has them.
-func serverCounts(url string) (out serverLife) {
+// serverCounts are a server's counters that serverLife reports.
+type serverCounts struct{ handedOver, handOverFailures, gaveWay int }
+
+// readServerCounts reads the server's counts of members' texts handed
+// over, of hand-overs that failed and of connections given way (0 if its
+// metrics cannot be read).
+func readServerCounts(url string) (out serverCounts) {
 	c := http.Client{Timeout: time.Second} // before a kill too: keep it short
 	resp, err := c.Get(url + "/metrics")
 	if err != nil {
@@ -338,11 +341,11 @@ func serverCounts(url string) (out serverLife) {
 	for _, line := range strings.Split(string(b), "\n") {
 		switch {
 		case strings.HasPrefix(line, "steeple_webhook_events_total{") && strings.Contains(line, `outcome="handed_over"`):
-			out.HandedOver += value(line)
+			out.handedOver += value(line)
 		case strings.HasPrefix(line, "steeple_webhook_hand_over_failures_total "):
-			out.HandOverFailures += value(line)
+			out.handOverFailures += value(line)
 		case strings.HasPrefix(line, "steeple_tenant_conns_given_way_total "):
-			out.GaveWay += value(line)
+			out.gaveWay += value(line)
 		}
 	}
 	return out

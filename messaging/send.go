@@ -193,6 +193,14 @@ type handleHolder struct {
 	borrowed bool
 }
 
+// getWithin is get waiting at most d for a connection, where nothing is
+// under way that a failure would leave half done.
+func (hh *handleHolder) getWithin(ctx context.Context, d time.Duration) (*tenancy.Handle, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	return hh.get(ctx)
+}
+
 func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
 	if hh.h == nil {
 		// A broadcast is bulk work: it gives way to STOPs, receipts and
@@ -224,14 +232,14 @@ func (hh *handleHolder) release() {
 // rather than left queued.
 func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
 	begun := time.Now()
+	// A chunk waits for its church's connection no longer than for its
+	// turn, at its start or before a text once it gave it up (a long pause,
+	// a STOP that needed the room): a worker idle behind a full budget
+	// could be sending for a church whose database is open. It then goes
+	// back to the queue (Work), and goes on where it stopped.
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
-	// A chunk waits for its church's connection no longer than for its
-	// turn: a worker idle behind a full budget could be sending for a
-	// church whose database is open.
-	wait, cancel := context.WithTimeout(ctx, s.cfg.TurnWait)
-	h, err := hh.get(wait)
-	cancel()
+	h, err := hh.getWithin(ctx, s.cfg.TurnWait)
 	if steeple.ErrorCode(err) == steeple.ENOTFOUND {
 		s.log.Warn("send job for a church that no longer exists; dropped", "tenant", a.TenantID, "message", a.MessageID,
 			"reason", "the church was deleted")
@@ -280,7 +288,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, from string, it store.SendItem, lim limits, webhook string, lastTry bool) error {
 	// Consent and phone are read again right before the send: a chunk at a
 	// slow rate takes minutes, and a change meanwhile must hold.
-	h, err := hh.get(ctx)
+	h, err := hh.getWithin(ctx, s.cfg.TurnWait)
 	if err != nil {
 		return err
 	}

@@ -45,9 +45,9 @@ func (h *Handle) Borrowed() bool { return h.borrowed }
 //   - when on PostgreSQL a borrower whose context ended mid-query has had
 //     it closed (pgx closes a connection it cannot interrupt cleanly);
 //   - when the handle is a send job's (AcquireBackground) and a member's
-//     text of another church waits for room in a full budget: the
-//     connection is given up for it, one for each such text, and closed
-//     on Release.
+//     text of a church with no connection open waits for room in a full
+//     budget: the connection is given up for it (one for each such
+//     church, see manager_giveway.go) and closed on Release.
 //
 // Either way the holder must release the handle and acquire another
 // (which waits until the texts have their room).
@@ -65,23 +65,6 @@ func (h *Handle) Lend() bool {
 	default:
 	}
 	return h.giveWay == nil || !h.giveWay()
-}
-
-// giveWay reports whether a send job's connection is to be given up now
-// for a member's text waiting for room in a full budget, and counts it
-// given so that one text has one connection given up for it. Without
-// this a STOP to a church sending nothing waited for a send job's turn to
-// end: two seconds and more, the whole broadcast when no other job waited.
-func (m *Manager) giveWay() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.membersWaiting <= m.givingWay || m.conns < m.cfg.MaxConns {
-		return false
-	}
-	m.givingWay++
-	m.gaveWay++
-	m.metrics.gaveWay.Inc()
-	return true
 }
 
 // closedConn reports whether the driver has closed the connection under

@@ -80,12 +80,11 @@ type Manager struct {
 	// membersWaiting counts members' texts waiting for a connection in a
 	// full budget: the others give way to them (AcquireForMemberText).
 	membersWaiting int
-	// givingWay counts send jobs' connections given up for those texts and
-	// not yet taken by one (Handle.Lend); never more than membersWaiting.
-	givingWay int
-	gaveWay   int64         // since start, for Stats
-	changed   chan struct{} // closed and replaced whenever room may have come free
-	closed    bool
+	// giving: send jobs give their connections up for members' texts
+	// (manager_giveway.go).
+	giving  giving
+	changed chan struct{} // closed and replaced whenever room may have come free
+	closed  bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -148,7 +147,7 @@ func (m *Manager) Stats() Stats {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return Stats{Pools: len(m.pools) + m.dedicated + m.closing, Conns: m.conns, InUse: m.inUse, Opens: m.opens.Load(),
-		Waiting: m.waiting, MembersWaiting: m.membersWaiting, GaveWay: m.gaveWay}
+		Waiting: m.waiting, MembersWaiting: m.membersWaiting, GaveWay: m.giving.total}
 }
 
 // OpenTenants lists the tenants whose pools are open, least recently used
@@ -237,58 +236,6 @@ func (m *Manager) backgroundLimit() int {
 	return max(1, m.cfg.MaxConns-max(1, m.cfg.MaxConns/4))
 }
 
-// take marks one of p's connections in use, by a lender (a send job) or
-// not. Caller holds mu.
-func (m *Manager) take(p *pool, lender bool) {
-	if p.idleElem != nil {
-		m.idle.Remove(p.idleElem)
-		p.idleElem = nil
-	}
-	p.inUse++
-	m.inUse++
-	if lender {
-		p.lenders++
-	}
-}
-
-// untake undoes take. Caller holds mu.
-func (m *Manager) untake(p *pool, lender bool) {
-	p.inUse--
-	m.inUse--
-	if lender {
-		p.lenders--
-	}
-}
-
-// popIdle removes the least recently used idle pool from the manager's view;
-// its connections stay counted until closePool has closed them. Caller holds mu.
-func (m *Manager) popIdle() *pool {
-	e := m.idle.Front()
-	if e == nil {
-		return nil
-	}
-	p := m.idle.Remove(e).(*pool)
-	p.idleElem = nil
-	delete(m.pools, p.id)
-	m.closing++
-	return p
-}
-
-// closePool closes a pool taken out by popIdle and only then gives its
-// connections back to the budget, so real connections never exceed it.
-func (m *Manager) closePool(p *pool) {
-	if err := p.db.Close(); err != nil {
-		m.log.Warn("closing tenant pool", "tenant", p.id, "err", err)
-	}
-	time.Sleep(m.cfg.CloseGrace)
-	m.metrics.evictions.Inc()
-	m.mu.Lock()
-	m.conns -= p.conns
-	m.closing--
-	m.notify()
-	m.mu.Unlock()
-}
-
 // notify wakes every waiter to look again. Caller holds mu.
 func (m *Manager) notify() {
 	close(m.changed)
@@ -346,7 +293,7 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew,
 	}
 	if err := fence(ctx, t, conn); err != nil {
 		moving := errors.Is(err, ErrMoving)
-		m.release(p, conn, !moving, lender) // a failed query leaves the connection suspect
+		m.release(p, conn, !moving, false, lender) // a failed query leaves the connection suspect
 		if moving {
 			return nil, err
 		}
@@ -356,69 +303,18 @@ func (m *Manager) connect(ctx context.Context, t *steeple.Tenant, p *pool, grew,
 		return nil, &steeple.Error{Code: steeple.EUNAVAILABLE, Message: "the church's database is unavailable", RetryAfter: 5 * time.Second, Err: err}
 	}
 	h := &Handle{tenant: *t, conn: conn, lend: p.lend}
-	gaveWay := false
+	givenUp := false
 	if lender {
 		h.giveWay = func() bool {
-			gaveWay = m.giveWay()
-			return gaveWay
+			givenUp = givenUp || m.giveWay()
+			return givenUp
 		}
 	}
-	h.release = func() { m.release(p, conn, !unfence(t, conn) || gaveWay, lender) }
+	h.release = func() {
+		// A connection given up is closed: its move lock goes with it.
+		m.release(p, conn, givenUp || !unfence(t, conn), givenUp, lender)
+	}
 	return h, nil
-}
-
-// release gives a handle's connection back. When a church with no
-// connection at all waits and the budget is full, a connection its pool
-// does not need right now is closed instead of kept idle, so that the room
-// goes to that church; otherwise it stays for this pool's next caller.
-//
-// A connection whose state is in doubt (its move lock could not be let
-// go), or given up for a member's text (Handle.Lend), is always closed.
-func (m *Manager) release(p *pool, conn *sql.Conn, closeIt, lender bool) {
-	m.mu.Lock()
-	discard := closeIt || (m.starving > 0 || m.membersWaiting > 0) && m.conns >= m.cfg.MaxConns && p.inUse > 1
-	m.mu.Unlock()
-	if discard {
-		discardConn(conn)
-	}
-	_ = conn.Close()
-	m.mu.Lock()
-	m.untake(p, lender)
-	if discard {
-		p.conns--
-		if m.cfg.CloseGrace > 0 {
-			// The pool's count drops now; the budget's after the grace.
-			time.AfterFunc(m.cfg.CloseGrace, func() {
-				m.mu.Lock()
-				m.conns--
-				m.notify()
-				m.mu.Unlock()
-			})
-		} else {
-			m.conns--
-		}
-	}
-	p.lastUsed = m.now()
-	m.settle(p)
-	m.mu.Unlock()
-}
-
-// settle files a pool with nothing in use as idle (or closes it once the
-// manager is closed) and wakes waiters. Caller holds mu.
-func (m *Manager) settle(p *pool) {
-	if p.inUse == 0 && p.retired {
-		p.retired = false // closed once
-		go m.closePool(p)
-	} else if p.inUse == 0 && m.pools[p.id] == p {
-		if m.closed {
-			delete(m.pools, p.id)
-			m.closing++
-			go m.closePool(p)
-		} else if p.idleElem == nil {
-			p.idleElem = m.idle.PushBack(p)
-		}
-	}
-	m.notify()
 }
 
 // Evict closes t's pool once nothing uses it (a church about to be purged,

@@ -130,9 +130,20 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 	var w waitClock
 	defer w.record(m.metrics)
 	// first: this member's text is counted in membersWaiting, which has the
-	// others give way (see AcquireForMemberText). Changed under mu only.
-	first := false
+	// others give way (see AcquireForMemberText); wanting: in giving.wanted
+	// too, its church having no connection, for which a send job gives its
+	// own up (manager_giveway.go). Changed under mu only.
+	first, wanting := false, false
+	setWanting := func(want bool) {
+		if want != wanting {
+			wanting = want
+			m.giving.want(id, want)
+		}
+	}
 	setFirst := func(want bool) {
+		if !want {
+			setWanting(false)
+		}
 		if want == first {
 			return
 		}
@@ -144,7 +155,6 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		if m.membersWaiting--; m.membersWaiting == 0 {
 			m.notify() // those who gave way look again
 		}
-		m.givingWay = min(m.givingWay, m.membersWaiting)
 	}
 	defer func() {
 		if memberText {
@@ -199,6 +209,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		// or a page, takes new room or closes a pool to make it.
 		if memberText {
 			setFirst(canGrow && m.conns >= m.cfg.MaxConns)
+			setWanting(first && (p == nil || p.conns == 0))
 		}
 		yields := m.membersWaiting > 0 && !memberText && mode != acquireServe
 		if canGrow && !yields && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
@@ -210,11 +221,6 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			p.conns++
 			m.conns++
 			m.take(p, background)
-			if memberText && m.givingWay > 0 {
-				// The room a send job gave up, or other room: either way the
-				// next text may need a send job to give way again.
-				m.givingWay--
-			}
 			setFirst(false)
 			m.mu.Unlock()
 			if fresh {
