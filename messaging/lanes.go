@@ -105,8 +105,10 @@ func (s *Service) runLane(ctx context.Context, hh *handleHolder, f *chunkFeed, e
 			// Between two texts a receipt or a STOP of this church waiting
 			// for a connection may use this one (one cut short closed it),
 			// and a STOP of another church waiting for room in a full
-			// budget takes its place: then a connection is acquired again.
+			// budget takes its place: then a connection is acquired again,
+			// within the chunk's turn (sendChunk).
 			hh.release()
+			hh.within = s.cfg.TurnWait
 		}
 		if extra && hh.h == nil {
 			return

@@ -191,18 +191,25 @@ type handleHolder struct {
 	h   *tenancy.Handle
 	// borrowed is a handle its caller releases (a request's): kept throughout.
 	borrowed bool
+	// within bounds the next wait for a connection (0: none but ctx's).
+	within time.Duration
 }
 
 // getWithin is get waiting at most d for a connection, where nothing is
 // under way that a failure would leave half done.
 func (hh *handleHolder) getWithin(ctx context.Context, d time.Duration) (*tenancy.Handle, error) {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	hh.within = d
 	return hh.get(ctx)
 }
 
 func (hh *handleHolder) get(ctx context.Context) (*tenancy.Handle, error) {
 	if hh.h == nil {
+		if hh.within > 0 {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, hh.within)
+			defer cancel()
+		}
+		hh.within = 0
 		// A broadcast is bulk work: it gives way to STOPs, receipts and
 		// pages waiting for a connection (see AcquireBackground).
 		h, err := hh.ten.Manager.AcquireBackground(ctx, hh.id)
@@ -233,10 +240,10 @@ func (hh *handleHolder) release() {
 func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) error {
 	begun := time.Now()
 	// A chunk waits for its church's connection no longer than for its
-	// turn, at its start or before a text once it gave it up (a long pause,
-	// a STOP that needed the room): a worker idle behind a full budget
-	// could be sending for a church whose database is open. It then goes
-	// back to the queue (Work), and goes on where it stopped.
+	// turn, at its start or once it gave it up for a member's text (see
+	// runLane): a worker idle behind a full budget could be sending for a
+	// church whose database is open. It then goes back to the queue (Work),
+	// and goes on where it stopped.
 	hh := &handleHolder{ten: s.ten, id: a.TenantID}
 	defer hh.release()
 	h, err := hh.getWithin(ctx, s.cfg.TurnWait)
@@ -288,7 +295,7 @@ func (s *Service) sendChunk(ctx context.Context, a SendChunkArgs, lastTry bool) 
 func (s *Service) sendOne(ctx context.Context, hh *handleHolder, b *store.Broadcast, from string, it store.SendItem, lim limits, webhook string, lastTry bool) error {
 	// Consent and phone are read again right before the send: a chunk at a
 	// slow rate takes minutes, and a change meanwhile must hold.
-	h, err := hh.getWithin(ctx, s.cfg.TurnWait)
+	h, err := hh.get(ctx)
 	if err != nil {
 		return err
 	}

@@ -36,12 +36,13 @@ func (o *lendOffer) handle(t *steeple.Tenant) *Handle {
 // to this caller: give it back as soon as the brief work is done.
 func (h *Handle) Borrowed() bool { return h.borrowed }
 
-// Lend hands the connection to a caller of the same church waiting to
-// record something brief (AcquireToRecordBriefly, WaitToRecord), if one
-// waits right now, and returns once it is given back; with nobody
-// waiting it returns at once. Call it only with no transaction open on the
-// handle. A borrowed handle cannot be lent again. It reports whether the
-// holder may go on with the connection. It may not:
+// Lend hands the connection to the callers of the same church waiting to
+// record something brief (AcquireToRecordBriefly, WaitToRecord), one after
+// the other, if any wait right now (at most lendsAtOnce), and returns once
+// it is given back; with nobody waiting it returns at once. Call it only
+// with no transaction open on the handle. A borrowed handle cannot be lent
+// again. It reports whether the holder may go on with the connection. It
+// may not:
 //   - when on PostgreSQL a borrower whose context ended mid-query has had
 //     it closed (pgx closes a connection it cannot interrupt cleanly);
 //   - when the handle is a send job's (AcquireBackground) and a member's
@@ -55,16 +56,36 @@ func (h *Handle) Lend() bool {
 	if h.lend == nil {
 		return true
 	}
+	for range lendsAtOnce {
+		if !h.lendOnce() {
+			break
+		}
+		if closedConn(h.conn) {
+			return false
+		}
+	}
+	return h.giveWay == nil || !h.giveWay()
+}
+
+// lendsAtOnce bounds the callers served by one Lend. One a text was too
+// few on Sunday morning: a large church's STOPs (one in a hundred of its
+// members) and receipts waited their turns behind each other, one a text,
+// and the last STOPs were applied 2–5 s late (twentieth pass in
+// docs/benchmarks.md). A brief write takes milliseconds; a text's pace,
+// 13 ms at 75 a second.
+const lendsAtOnce = 8
+
+// lendOnce lends the connection to one waiting caller, if one waits, and
+// returns once it is given back; false when nobody waited.
+func (h *Handle) lendOnce() bool {
 	o := lendOffer{conn: h.conn, back: make(chan struct{})}
 	select {
 	case h.lend <- o:
 		<-o.back
-		if closedConn(h.conn) {
-			return false
-		}
+		return true
 	default:
+		return false
 	}
-	return h.giveWay == nil || !h.giveWay()
 }
 
 // closedConn reports whether the driver has closed the connection under

@@ -150,6 +150,50 @@ func TestLendReportsAConnectionClosedByTheBorrower(t *testing.T) {
 	})
 }
 
+// One Lend serves every brief caller of the church waiting at that moment,
+// one after the other (up to eight), not one a text: on Sunday morning a
+// large church's STOPs waited their turns behind each other and its
+// receipts, one a text, for seconds.
+func TestLendServesEveryCallerWaiting(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		ten, church, holder := heldAlone(t, b)
+		defer holder.Release()
+		const callers = 3
+		served := make(chan bool, callers)
+		for range callers {
+			go func() {
+				wait, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				defer cancel()
+				h, err := ten.Manager.AcquireToRecordBriefly(wait, church.ID)
+				if err != nil {
+					t.Errorf("brief record: %v", err)
+					served <- false
+					return
+				}
+				ping(t, h)
+				served <- h.Borrowed()
+				h.Release()
+			}()
+		}
+		testkit.WaitUntil(t, 10*time.Second, func() bool { return ten.Manager.Stats().Waiting == callers }, "three brief records waiting")
+		if !holder.Lend() {
+			t.Fatal("the holder may not go on after lending")
+		}
+		for i := range callers {
+			select {
+			case borrowed := <-served:
+				if !borrowed {
+					t.Fatalf("caller %d was not lent the holder's connection", i+1)
+				}
+			default:
+				t.Fatalf("%d of %d waiting callers served by one Lend; want all", i, callers)
+			}
+		}
+		ping(t, holder)
+	})
+}
+
 // heldAlone opens a tenancy whose budget is one connection, provisions one
 // church, and holds its connection as a send job does.
 func heldAlone(t *testing.T, b *testkit.Backend) (*tenancy.Tenancy, *steeple.Tenant, *tenancy.Handle) {
