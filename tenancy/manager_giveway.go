@@ -28,7 +28,7 @@ type giving struct {
 	// released yet; freeing, connections closed whose room is not back in
 	// the budget yet.
 	promised, freeing int
-	total             int64 // given up since start, for Stats
+	total             int64 // given up since start (Stats, and its metric)
 	// anyWanted is len(wanted) > 0, read without mu: every send lane asks
 	// between two texts.
 	anyWanted atomic.Bool
@@ -68,7 +68,6 @@ func (m *Manager) giveWay() bool {
 	}
 	g.promised++
 	g.total++
-	m.metrics.gaveWay.Inc()
 	return true
 }
 

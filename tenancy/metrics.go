@@ -11,7 +11,6 @@ type managerMetrics struct {
 	evictions  prometheus.Counter
 	opens      prometheus.Counter
 	acquireErr *prometheus.CounterVec
-	gaveWay    prometheus.Counter
 }
 
 func newManagerMetrics(reg prometheus.Registerer, m *Manager) *managerMetrics {
@@ -37,15 +36,11 @@ func newManagerMetrics(reg prometheus.Registerer, m *Manager) *managerMetrics {
 			Name: "steeple_tenant_acquire_errors_total",
 			Help: "Failed acquisitions by error code.",
 		}, []string{"code"}),
-		gaveWay: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "steeple_tenant_conns_given_way_total",
-			Help: "Send jobs' connections given up for a member's text waiting for room in a full budget.",
-		}),
 	}
 	if reg == nil {
 		return mm
 	}
-	reg.MustRegister(mm.waits, mm.waitTime, mm.evictions, mm.opens, mm.acquireErr, mm.gaveWay,
+	reg.MustRegister(mm.waits, mm.waitTime, mm.evictions, mm.opens, mm.acquireErr,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "steeple_tenant_pools_open",
 			Help: "Tenant databases open (pools, including dedicated migration connections).",
@@ -58,6 +53,10 @@ func newManagerMetrics(reg prometheus.Registerer, m *Manager) *managerMetrics {
 			Name: "steeple_tenant_conns_in_use",
 			Help: "Tenant connections held by a request or job.",
 		}, func() float64 { return float64(m.Stats().InUse) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "steeple_tenant_conns_given_way_total",
+			Help: "Send jobs' connections given up for a member's text waiting for room in a full budget.",
+		}, func() float64 { return float64(m.Stats().GaveWay) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "steeple_tenant_conns_budget",
 			Help: "The connection budget for all tenant databases together.",
