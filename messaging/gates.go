@@ -52,3 +52,58 @@ func (gate *numberGate) leave(claimed time.Time, interval time.Duration) {
 	}
 	gate.turn <- struct{}{}
 }
+
+// waitForSlot waits until this send may go: the account's rate is a slot
+// reserved ahead, the number's (the limit carriers enforce) a moment
+// claimed right before sending. Both are shared through the registry by
+// every process. In this process a number's sends claim one at a time
+// (see numberGates). The handle is given back during a long wait. It
+// returns the moment claimed.
+func (s *Service) waitForSlot(ctx context.Context, hh *handleHolder, from string, rate float64) (claimed time.Time, err error) {
+	if s.cfg.AccountRate > 0 {
+		wait, err := s.ten.Registry.ReserveSendSlot(ctx, "account", interval(s.cfg.AccountRate))
+		if err != nil {
+			return time.Time{}, err
+		}
+		if err := s.pause(ctx, hh, wait); err != nil {
+			return time.Time{}, err
+		}
+	}
+	gate, wait, err := s.gates.enter(ctx, from)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer func() { gate.leave(claimed, interval(rate)) }()
+	for {
+		if wait > 0 {
+			if err := s.pause(ctx, hh, wait); err != nil {
+				return time.Time{}, err
+			}
+		}
+		if wait, claimed, err = s.ten.Registry.ClaimSendTime(ctx, "number:"+from, interval(rate)); err != nil || wait == 0 {
+			return claimed, err
+		}
+	}
+}
+
+// pause sleeps, giving the church's handle back first if the wait is long
+// (a slow rate's second or more). The short waits between texts at a
+// registered pace keep it: given back, the idle pool was closed by another
+// church's job to open its own, and reopened a moment later — on
+// PostgreSQL a new server process for every text.
+func (s *Service) pause(ctx context.Context, hh *handleHolder, wait time.Duration) error {
+	if wait > longPause {
+		hh.release()
+	}
+	return s.sleep(ctx, wait)
+}
+
+// longPause is the least wait for a slot that gives the handle back.
+const longPause = 250 * time.Millisecond
+
+// interval spaces sends for a rate, with 2% to spare so that jitter between
+// the claim and the provider's receipt never puts one more message into a
+// second than the rate allows.
+func interval(perSecond float64) time.Duration {
+	return time.Duration(float64(time.Second) / perSecond * 1.02)
+}

@@ -123,3 +123,19 @@ func (s *Service) runLane(ctx context.Context, hh *handleHolder, f *chunkFeed, e
 		}
 	}
 }
+
+// lanesFor is how many texts at once a chunk sends at a pace faster than
+// a long pause (at a slower pace every text waits longer than a round, and
+// a lane would give its connection back each time): up to placeLanes for a
+// broadcast holding a place, or for any while no more churches send here
+// than the share (a quiet day: against a provider answering in 100 ms a
+// church of 100 sent a text every 0.1 s or more, where its number allows
+// 75 a second); else one, in its turn. Never more than the church's pool
+// less one connection, kept for its STOPs and receipts.
+func (s *Service) lanesFor(held bool, rate float64) int {
+	share := s.longShare()
+	if interval(rate) >= longPause || !held && !s.fewSending(share) {
+		return 1
+	}
+	return max(1, min(placeLanes, share, s.ten.Manager.PerTenantConns()-1))
+}

@@ -3,6 +3,8 @@ package messaging
 import (
 	"sync"
 	"time"
+
+	"github.com/steeple-sms/steeple/store"
 )
 
 // churchPlaces are the broadcasts keeping their place in the line in this
@@ -127,4 +129,57 @@ func (p *churchPlaces) letGo(church, message string) {
 	if pl, ok := p.held[church]; ok && pl.message == message {
 		delete(p.held, church)
 	}
+}
+
+// placeTakenAt is how many chunks of its broadcast must be left after the
+// one sending for a church to take a place in the line: at least 300 more
+// texts, seconds at a registered pace. Shorter broadcasts, as small
+// churches' are, go in their turns.
+const placeTakenAt = 3
+
+// holdsPlace says whether the chunk's broadcast holds a place in the line
+// (and marks it seen): a long one, with after texts left behind this
+// chunk, takes one if there is room or if it has many more left than a
+// broadcast holding one (see churchPlaces.keep).
+func (s *Service) holdsPlace(a SendChunkArgs, after int) bool {
+	if after >= placeTakenAt*store.ChunkSize {
+		return s.places.keep(a.TenantID, a.MessageID, after, s.placesKept(), time.Now())
+	}
+	return s.places.holds(a.TenantID, a.MessageID, s.placesKept(), time.Now())
+}
+
+// longShare is how many texts at once a process gives long broadcasts
+// holding a place while it is busy: a quarter of its send workers, or of
+// the connections send jobs may hold if fewer (none below four). The rest
+// take turns, so a small church never waits behind more than that. It is
+// also how many churches sending here count as few (see placesKept).
+func (s *Service) longShare() int {
+	return min(s.queue.MaxWorkers(), s.ten.Manager.BackgroundSlots()) / 4
+}
+
+// placesKept is how many churches at once may hold a place in the line
+// here: the share in places of placeLanes lanes (at least one if any). A
+// church holding one sends at its number's pace, rather than a chunk per
+// round of the whole queue.
+//
+// While no more churches send here than the share (the end of a storm,
+// when only the largest are left, or a quiet day), each of them may hold
+// one: the other workers have no church to send for. Once more churches
+// send, the places beyond the usual number are given up, those with the
+// fewest texts left first (see churchPlaces.keep).
+func (s *Service) placesKept() int {
+	share := s.longShare()
+	switch {
+	case share == 0:
+		return 0
+	case s.fewSending(share):
+		return share
+	}
+	return max(1, share/placeLanes)
+}
+
+// fewSending says whether no more churches send here than the share for
+// long broadcasts (none count as few when the share is none).
+func (s *Service) fewSending(share int) bool {
+	return share > 0 && s.turns.sending() <= share
 }

@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -91,4 +92,66 @@ func (t *churchTurns) setWaiting(church string, w []int64) {
 		return
 	}
 	t.waiting[church] = w
+}
+
+// endTurn ends a church's send turn here and lets its next chunk go: to
+// the front of the line if its broadcast holds a place (see churchPlaces),
+// else the next of its chunks waiting here, woken to the end.
+func (s *Service) endTurn(church, message string, sent bool) {
+	next := s.turns.done(church)
+	if sent && s.places.holds(church, message, s.placesKept(), time.Now()) {
+		// Before the worker is free, so it may be the one to take it.
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnWait)
+		promoted, err := s.queue.Promote(ctx, SendChunkArgs{}.Kind(), "message_id", message, s.cfg.TurnWait)
+		cancel()
+		if err != nil {
+			s.log.Warn("could not put a broadcast's next chunk back in its place; it waits its turn at the end", "tenant", church, "err", err)
+		}
+		if promoted {
+			if next != 0 {
+				s.turns.putBack(church, next)
+			}
+			return
+		}
+	}
+	s.places.letGo(church, message)
+	if next == 0 {
+		return
+	}
+	// The job told to wait is still running until the queue records its
+	// wait (milliseconds, or seconds when the registry is busy): look
+	// again, less and less often, until it is waiting. (A job that
+	// outlived its wait and runs elsewhere is woken when it ends, and then
+	// finds nothing left to send.)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.TurnWait)
+		defer cancel()
+		for pause := 20 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+			woken, err := s.queue.Wake(ctx, next)
+			if err != nil {
+				s.log.Warn("could not wake a church's next send job; it runs when its wait ends", "tenant", church, "job", next, "err", err)
+				return
+			}
+			if woken || sleepCtx(ctx, pause) != nil {
+				return
+			}
+		}
+	}()
+}
+
+// sliceAfter is a chunk's turn, given how long it took to get going (room
+// for its church's connection, the connection, the first reads): SendSlice
+// plus four times that, up to maxSlice. Each turn may start a connection
+// to the church's database, about a second on a busy PostgreSQL server;
+// longer turns then halved the connections started and sent 1.5 times as
+// fast (docs/benchmarks.md, seventeenth pass; the wait for room is the
+// part that counts). On SQLite, or an open pool, the turn stays SendSlice.
+func (s *Service) sliceAfter(start time.Duration) time.Duration {
+	return min(s.cfg.SendSlice+4*start, s.maxSlice())
+}
+
+// maxSlice bounds a turn: four times SendSlice, and never more than half
+// the job's timeout, so that a longer turn is not cut off by it.
+func (s *Service) maxSlice() time.Duration {
+	return max(s.cfg.SendSlice, min(4*s.cfg.SendSlice, s.cfg.JobTimeout/2))
 }
