@@ -50,9 +50,6 @@ const (
 	// inboundWaiters bounds the texts waiting for a connection at once
 	// while the provider waits.
 	inboundWaiters = 32
-	// lateWaiters bounds the texts still waiting for it after their answer
-	// (applyLate).
-	lateWaiters = 64
 	// inboundWork bounds a text's whole handling on arrival.
 	inboundWork = 30 * time.Second
 )
@@ -218,8 +215,8 @@ func (s *Service) routeInbound(ctx context.Context, ev telnyx.Event) (*telnyx.Me
 // connection comes within wait.
 // Otherwise it returns nil and, if the text waits for its connection
 // still, that wait (for applyLate); neither when the text is not routed,
-// inboundWaiters texts wait already, or lateWaiters wait on after their
-// answer (the queue then does all). The bounds are there because a
+// inboundWaiters texts wait already, or Config.LateWaiters wait on after
+// their answer (the queue then does all). The bounds are there because a
 // text-to-join keyword shown on screen during a service can bring hundreds
 // together.
 func (s *Service) inboundNow(ctx context.Context, eventType, tenantID string, p *telnyx.MessagePayload, wait time.Duration) (*store.InboundResult, *lateText) {

@@ -61,6 +61,9 @@ type Config struct {
 	// answer, to be applied at once when it comes (default 30 s; negative:
 	// not at all, the queue applies it).
 	LateWait time.Duration
+	// LateWaiters bounds the texts still waiting for their connection
+	// after their answer (default 64); beyond it the queue applies them.
+	LateWaiters int
 	// HandOverWait bounds the answer of the process a member's text is
 	// handed to (handover.go; default 1.3 s: that process waits up to 1 s
 	// for the church's connection itself, and the provider wants an answer
@@ -95,6 +98,9 @@ func (c Config) withDefaults() Config {
 	if c.HandOverWait == 0 {
 		c.HandOverWait = d.HandOverWait
 	}
+	if c.LateWaiters == 0 {
+		c.LateWaiters = d.LateWaiters
+	}
 	return c
 }
 
@@ -107,6 +113,9 @@ func (c Config) validate() error {
 	if c.ReceiptGrace < 0 || c.RetryEvery < 0 || c.Retention < 0 || c.PruneEvery < 0 || c.HandOverWait < 0 {
 		fields["durations"] = "may not be negative"
 	}
+	if c.LateWaiters < 0 {
+		fields["late_waiters"] = "may not be negative"
+	}
 	if len(fields) > 0 {
 		return &steeple.Error{Code: steeple.EINVALID, Message: "webhook configuration is invalid", Fields: fields}
 	}
@@ -116,7 +125,8 @@ func (c Config) validate() error {
 // DefaultConfig returns the documented defaults (the key must be set).
 func DefaultConfig() Config {
 	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour,
-		RejectionLogEvery: time.Minute, LateWait: 30 * time.Second, HandOverWait: inboundWait + 300*time.Millisecond}
+		RejectionLogEvery: time.Minute, LateWait: 30 * time.Second, HandOverWait: inboundWait + 300*time.Millisecond,
+		LateWaiters: 64}
 }
 
 // Service receives and applies webhook events.
@@ -165,7 +175,7 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
 		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters),
-		lateSlots: make(chan struct{}, lateWaiters), peers: newPeerClient(cfg.HandOverWait),
+		lateSlots: make(chan struct{}, cfg.LateWaiters), peers: newPeerClient(cfg.HandOverWait),
 		handOverSlots: make(chan struct{}, handOverSlots), handOverFailures: failed}
 	s.commits = &groupCommit{svc: s}
 	s.drain = newReceiptDrain(s)
