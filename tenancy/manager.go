@@ -109,6 +109,10 @@ type pool struct {
 	// between two texts: while one is held, a brief record of the church
 	// borrows it rather than open another (see acquire).
 	lenders int
+	// membersFirst counts members' texts waiting for one of this pool's
+	// connections (the pool full and at its size): the next one free goes
+	// to them, not to a receipt or a send of the church (see acquire).
+	membersFirst int
 }
 
 // placeOf names where t's database lives, to tell a pool opened before a
