@@ -31,20 +31,8 @@ func TestMemberTextFirstForItsChurchsConnection(t *testing.T) {
 			held[i] = h
 		}
 
-		type got struct {
-			who string
-			h   *tenancy.Handle
-		}
-		gots := make(chan got, 8)
-		wait := func(who string, acquire func(context.Context, string) (*tenancy.Handle, error)) {
-			go func() {
-				h, err := acquire(ctx, church)
-				if err != nil {
-					t.Errorf("%s: %v", who, err)
-				}
-				gots <- got{who, h}
-			}()
-		}
+		gots := make(chan acquired, 8)
+		wait := func(who string, acquire acquireFunc) { acquireInBackground(t, gots, who, acquire, church) }
 		const receipts = 3
 		for range receipts {
 			wait("receipt", ten.Manager.AcquireToRecord)

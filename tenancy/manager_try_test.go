@@ -170,20 +170,8 @@ func TestMemberTextFirstForRoom(t *testing.T) {
 			held[i] = h
 		}
 
-		type got struct {
-			who string
-			h   *tenancy.Handle
-		}
-		gots := make(chan got, 8)
-		wait := func(who string, acquire func(context.Context, string) (*tenancy.Handle, error), id string) {
-			go func() {
-				h, err := acquire(ctx, id)
-				if err != nil {
-					t.Errorf("%s: %v", who, err)
-				}
-				gots <- got{who, h}
-			}()
-		}
+		gots := make(chan acquired, 8)
+		wait := func(who string, acquire acquireFunc, id string) { acquireInBackground(t, gots, who, acquire, id) }
 		const receipts = 5
 		for range receipts {
 			wait("receipt", ten.Manager.AcquireToRecordBriefly, ts[3].ID)
@@ -361,4 +349,24 @@ func TestMemberTextWaitingForItsPoolHoldsNobodyBack(t *testing.T) {
 			t.Fatalf("the member's text once its church's connection came free: %v", err)
 		}
 	})
+}
+
+// acquired is who got which handle, from acquireInBackground.
+type acquired struct {
+	who string
+	h   *tenancy.Handle
+}
+
+type acquireFunc func(context.Context, string) (*tenancy.Handle, error)
+
+// acquireInBackground acquires tenantID's handle in a goroutine, sending
+// it to gots once it comes: tests of who gets a connection first.
+func acquireInBackground(t *testing.T, gots chan<- acquired, who string, acquire acquireFunc, tenantID string) {
+	go func() {
+		h, err := acquire(context.Background(), tenantID)
+		if err != nil {
+			t.Errorf("%s: %v", who, err)
+		}
+		gots <- acquired{who, h}
+	}()
 }

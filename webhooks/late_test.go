@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -37,20 +38,7 @@ func TestLateWaitersBounded(t *testing.T) {
 
 		_, release := s.HoldConnections(t, c.ID)
 		defer release()
-		var wg sync.WaitGroup
-		errs := make([]error, len(members))
-		for i := range members {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				errs[i] = s.Sim.Inbound(context.Background(), telnyxsim.InboundMessage{From: testkit.Phone(i + 1), To: c.Number,
-					Text: "STOP", WebhookURL: s.URL + "/webhooks/telnyx"})
-			}()
-		}
-		wg.Wait()
-		if err := errors.Join(errs...); err != nil {
-			t.Fatal(err)
-		}
+		stopsAtOnce(t, s, c, len(members))
 		if n := s.JobCount(t, kind, "available"); n != 2 {
 			t.Fatalf("%d webhook jobs waiting once both STOPs were answered; want 2", n)
 		}
@@ -112,4 +100,72 @@ func TestLateWaitEndsAndLeavesTheJob(t *testing.T) {
 		}
 		wantConsent(t, s, c, dee, steeple.ConsentOptedIn, steeple.ConsentSourceAdmin)
 	})
+}
+
+// With room for one text to wait within its answer, a second arriving
+// meanwhile is answered at once and waits on for its connection after
+// the answer: once every connection of its church comes free both STOPs
+// are applied and both jobs taken back, with no event worker.
+func TestTextAnsweredAtOnceWaitsOn(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		s := testkit.NewServer(t, b, testkit.ServerOptions{Tune: func(tu *app.Tuning) {
+			tu.Queue.EventWorkers = 0
+			tu.Webhooks.InboundWaiters = 1
+		}})
+		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
+		members := []string{
+			s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(1), OptedIn: true}),
+			s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Eli", Phone: testkit.Phone(2), OptedIn: true}),
+		}
+		kind := webhooks.EventArgs{}.Kind()
+
+		_, release := s.HoldConnections(t, c.ID)
+		defer release()
+		took := stopsAtOnce(t, s, c, len(members))
+		slices.Sort(took)
+		if took[0] > 700*time.Millisecond || took[1] < 900*time.Millisecond {
+			t.Fatalf("the STOPs were answered after %v; want one at once and one after its wait", took)
+		}
+		if n := s.JobCount(t, kind, "available"); n != 2 {
+			t.Fatalf("%d webhook jobs waiting once both STOPs were answered; want 2", n)
+		}
+		release()
+		testkit.Eventually(t, 10*time.Second, func() string {
+			if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 2 {
+				return fmt.Sprintf("%v texts applied; want both", got)
+			}
+			if n := s.JobCount(t, kind); n != 0 {
+				return fmt.Sprintf("%d webhook jobs; want both taken back", n)
+			}
+			return ""
+		})
+		for _, id := range members {
+			wantConsent(t, s, c, id, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
+		}
+	})
+}
+
+// stopsAtOnce has members 1..n text STOP at the same moment and returns
+// how long each webhook took to be answered.
+func stopsAtOnce(t *testing.T, s *testkit.Server, c *testkit.Church, n int) []time.Duration {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	took := make([]time.Duration, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			began := time.Now()
+			errs[i] = s.Sim.Inbound(context.Background(), telnyxsim.InboundMessage{From: testkit.Phone(i + 1), To: c.Number,
+				Text: "STOP", WebhookURL: s.URL + "/webhooks/telnyx"})
+			took[i] = time.Since(began)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	return took
 }

@@ -61,6 +61,9 @@ type Config struct {
 	// answer, to be applied at once when it comes (default 30 s; negative:
 	// not at all, the queue applies it).
 	LateWait time.Duration
+	// InboundWaiters bounds the texts waiting for their church's connection
+	// at once while the provider waits for its answer (default 32).
+	InboundWaiters int
 	// LateWaiters bounds the texts still waiting for their connection
 	// after their answer (default 64); beyond it the queue applies them.
 	LateWaiters int
@@ -98,6 +101,9 @@ func (c Config) withDefaults() Config {
 	if c.HandOverWait == 0 {
 		c.HandOverWait = d.HandOverWait
 	}
+	if c.InboundWaiters == 0 {
+		c.InboundWaiters = d.InboundWaiters
+	}
 	if c.LateWaiters == 0 {
 		c.LateWaiters = d.LateWaiters
 	}
@@ -113,8 +119,8 @@ func (c Config) validate() error {
 	if c.ReceiptGrace < 0 || c.RetryEvery < 0 || c.Retention < 0 || c.PruneEvery < 0 || c.HandOverWait < 0 {
 		fields["durations"] = "may not be negative"
 	}
-	if c.LateWaiters < 0 {
-		fields["late_waiters"] = "may not be negative"
+	if c.LateWaiters < 0 || c.InboundWaiters < 0 {
+		fields["waiters"] = "may not be negative"
 	}
 	if len(fields) > 0 {
 		return &steeple.Error{Code: steeple.EINVALID, Message: "webhook configuration is invalid", Fields: fields}
@@ -126,7 +132,7 @@ func (c Config) validate() error {
 func DefaultConfig() Config {
 	return Config{ReceiptGrace: 2 * time.Minute, RetryEvery: 2 * time.Second, Retention: 72 * time.Hour, PruneEvery: time.Hour,
 		RejectionLogEvery: time.Minute, LateWait: 30 * time.Second, HandOverWait: inboundWait + 300*time.Millisecond,
-		LateWaiters: 64}
+		InboundWaiters: 32, LateWaiters: 64}
 }
 
 // Service receives and applies webhook events.
@@ -174,7 +180,7 @@ func New(ten *tenancy.Tenancy, keys *secret.Keys, ib *inbox.Service, msg *messag
 		reg.MustRegister(m, failed)
 	}
 	s := &Service{ten: ten, keys: keys, inbox: ib, msg: msg, reg: tendlc, queue: q, cfg: cfg, metrics: m, log: log,
-		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, inboundWaiters),
+		refused: newRejectionLog(log, cfg.RejectionLogEvery), inboundSlots: make(chan struct{}, cfg.InboundWaiters),
 		lateSlots: make(chan struct{}, cfg.LateWaiters), peers: newPeerClient(cfg.HandOverWait),
 		handOverSlots: make(chan struct{}, handOverSlots), handOverFailures: failed}
 	s.commits = &groupCommit{svc: s}
