@@ -25,15 +25,7 @@ import (
 func TestLateWaitersBounded(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s := testkit.NewServer(t, b, testkit.ServerOptions{Tune: func(tu *app.Tuning) {
-			tu.Queue.EventWorkers = 0
-			tu.Webhooks.LateWaiters = 1
-		}})
-		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
-		members := []string{
-			s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(1), OptedIn: true}),
-			s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Eli", Phone: testkit.Phone(2), OptedIn: true}),
-		}
+		s, c, members := twoMembersNoEventWorkers(t, b, func(c *webhooks.Config) { c.LateWaiters = 1 })
 		kind := webhooks.EventArgs{}.Kind()
 
 		_, release := s.HoldConnections(t, c.ID)
@@ -109,15 +101,7 @@ func TestLateWaitEndsAndLeavesTheJob(t *testing.T) {
 func TestTextAnsweredAtOnceWaitsOn(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
-		s := testkit.NewServer(t, b, testkit.ServerOptions{Tune: func(tu *app.Tuning) {
-			tu.Queue.EventWorkers = 0
-			tu.Webhooks.InboundWaiters = 1
-		}})
-		c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
-		members := []string{
-			s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(1), OptedIn: true}),
-			s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Eli", Phone: testkit.Phone(2), OptedIn: true}),
-		}
+		s, c, members := twoMembersNoEventWorkers(t, b, func(c *webhooks.Config) { c.InboundWaiters = 1 })
 		kind := webhooks.EventArgs{}.Kind()
 
 		_, release := s.HoldConnections(t, c.ID)
@@ -168,4 +152,18 @@ func stopsAtOnce(t *testing.T, s *testkit.Server, c *testkit.Church, n int) []ti
 		t.Fatal(err)
 	}
 	return took
+}
+
+// twoMembersNoEventWorkers is a server with no event workers, its webhook
+// settings tuned, and a church of two opted-in members (phones 1 and 2).
+func twoMembersNoEventWorkers(t *testing.T, b *testkit.Backend, tune func(*webhooks.Config)) (*testkit.Server, *testkit.Church, []string) {
+	s := testkit.NewServer(t, b, testkit.ServerOptions{Tune: func(tu *app.Tuning) {
+		tu.Queue.EventWorkers = 0
+		tune(&tu.Webhooks)
+	}})
+	c := s.Church(t, testkit.ChurchOptions{Name: "Grace Chapel", Number: "+13125550100", QuietHoursOff: true})
+	return s, c, []string{
+		s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Dee", Phone: testkit.Phone(1), OptedIn: true}),
+		s.AddMember(t, c.ID, testkit.MemberOptions{FirstName: "Eli", Phone: testkit.Phone(2), OptedIn: true}),
+	}
 }
