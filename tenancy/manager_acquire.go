@@ -235,7 +235,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 		if memberText {
 			setFirst(canGrow && m.conns >= m.cfg.MaxConns)
 			setWanting(first && (p == nil || p.conns == 0))
-			if p != nil && !canGrow {
+			if p != nil && p.conns >= m.cfg.MaxPerTenant {
 				setOwn(p)
 			} else {
 				setOwn(nil)

@@ -54,11 +54,11 @@ func TestMemberTextFirstForItsChurchsConnection(t *testing.T) {
 		}
 		ping(t, first.h)
 
-		first.h.Release()
+		first.release()
 		held[0].Release()
 		for range receipts {
 			g := <-gots
-			g.h.Release()
+			g.release()
 		}
 	})
 }

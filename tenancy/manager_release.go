@@ -69,14 +69,16 @@ func (m *Manager) closePool(p *pool) {
 // release gives a handle's connection back. When a church with no
 // connection at all waits and the budget is full, a connection its pool
 // does not need right now is closed instead of kept idle, so that the room
-// goes to that church; otherwise it stays for this pool's next caller.
+// goes to that church; otherwise (and always while a member's text of this
+// church waits for it, see pool.membersFirst) it stays for this pool's
+// next caller.
 //
 // A connection whose state is in doubt (its move lock could not be let
 // go), or given up for a member's text (givenUp, see Handle.Lend), is
 // always closed.
 func (m *Manager) release(p *pool, conn *sql.Conn, closeIt, givenUp, lender bool) {
 	m.mu.Lock()
-	discard := closeIt || (m.starving > 0 || m.membersWaiting > 0) && m.conns >= m.cfg.MaxConns && p.inUse > 1
+	discard := closeIt || (m.starving > 0 || m.membersWaiting > 0) && m.conns >= m.cfg.MaxConns && p.inUse > 1 && p.membersFirst == 0
 	m.mu.Unlock()
 	if discard {
 		discardConn(conn)

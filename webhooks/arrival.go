@@ -299,7 +299,11 @@ func (s *Service) applyLate(l *lateText) {
 	if err != nil {
 		return
 	}
-	jobID := <-l.job
+	var jobID int64
+	select {
+	case jobID = <-l.job:
+	case <-l.ctx.Done(): // the answer never came to commit it (a panic)
+	}
 	if jobID == 0 {
 		return
 	}
