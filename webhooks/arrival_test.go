@@ -109,15 +109,7 @@ func TestStopAppliedOnceItsConnectionComes(t *testing.T) {
 			t.Fatalf("%d webhook jobs waiting once the STOP was answered; want 1", n)
 		}
 		release()
-		testkit.Eventually(t, 10*time.Second, func() string {
-			if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 1 {
-				return fmt.Sprintf("%v texts applied; want 1", got)
-			}
-			if n := s.JobCount(t, kind); n != 0 {
-				return fmt.Sprintf("%d webhook jobs; want the STOP's taken back", n)
-			}
-			return ""
-		})
+		waitApplied(t, s, 1, 0) // the STOP's job taken back
 		wantConsent(t, s, c, dee, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
 		th := waitConversationWith(t, s, c, testkit.Phone(1), 1)
 		if answers := waitAnswers(t, s, c, th.ID, 1); answers[0].Purpose != store.KeywordStop {

@@ -299,3 +299,19 @@ func counter(t testing.TB, s *testkit.Server, name string) float64 {
 	}
 	return 0
 }
+
+// waitApplied waits until applied members' texts have been applied and
+// jobs webhook jobs are left (those of texts applied after their answer
+// are taken back).
+func waitApplied(t *testing.T, s *testkit.Server, applied float64, jobs int) {
+	t.Helper()
+	testkit.Eventually(t, 10*time.Second, func() string {
+		if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != applied {
+			return fmt.Sprintf("%v texts applied; want %v", got, applied)
+		}
+		if n := s.JobCount(t, webhooks.EventArgs{}.Kind()); n != jobs {
+			return fmt.Sprintf("%d webhook jobs; want %d", n, jobs)
+		}
+		return ""
+	})
+}

@@ -3,7 +3,6 @@ package webhooks_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -26,20 +25,8 @@ func TestLateWaitersBounded(t *testing.T) {
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s, c, members := twoMembersNoEventWorkers(t, b, func(c *webhooks.Config) { c.LateWaiters = 1 })
 		kind := webhooks.EventArgs{}.Kind()
-
-		_, release := s.HoldConnections(t, c.ID)
-		defer release()
-		stopsAtOnce(t, s, c, len(members))
-		if n := s.JobCount(t, kind, "available"); n != 2 {
-			t.Fatalf("%d webhook jobs waiting once both STOPs were answered; want 2", n)
-		}
-		release()
-		testkit.Eventually(t, 10*time.Second, func() string {
-			if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 1 {
-				return fmt.Sprintf("%v texts applied; want the one still waiting", got)
-			}
-			return ""
-		})
+		stopsWhileHeld(t, s, c, len(members))
+		waitApplied(t, s, 1, 1) // the one still waiting; the other's job left
 		// The other's wait would have ended by now had it begun one.
 		time.Sleep(1500 * time.Millisecond)
 		if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 1 {
@@ -101,28 +88,25 @@ func TestTextAnsweredAtOnceWaitsOn(t *testing.T) {
 	t.Parallel()
 	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
 		s, c, members := twoMembersNoEventWorkers(t, b, func(c *webhooks.Config) { c.InboundWaiters = 1 })
-		kind := webhooks.EventArgs{}.Kind()
-
-		_, release := s.HoldConnections(t, c.ID)
-		defer release()
-		stopsAtOnce(t, s, c, len(members))
-		if n := s.JobCount(t, kind, "available"); n != 2 {
-			t.Fatalf("%d webhook jobs waiting once both STOPs were answered; want 2", n)
-		}
-		release()
-		testkit.Eventually(t, 10*time.Second, func() string {
-			if got := metric(t, s, telnyx.EventMessageReceived, webhooks.OutcomeApplied); got != 2 {
-				return fmt.Sprintf("%v texts applied; want both", got)
-			}
-			if n := s.JobCount(t, kind); n != 0 {
-				return fmt.Sprintf("%d webhook jobs; want both taken back", n)
-			}
-			return ""
-		})
+		stopsWhileHeld(t, s, c, len(members))
+		waitApplied(t, s, 2, 0) // both jobs taken back
 		for _, id := range members {
 			wantConsent(t, s, c, id, steeple.ConsentOptedOut, steeple.ConsentSourceKeyword)
 		}
 	})
+}
+
+// stopsWhileHeld has members 1..n text STOP at once while every
+// connection of their church is held, checks that each was queued, and
+// frees the connections.
+func stopsWhileHeld(t *testing.T, s *testkit.Server, c *testkit.Church, n int) {
+	t.Helper()
+	_, release := s.HoldConnections(t, c.ID)
+	defer release()
+	stopsAtOnce(t, s, c, n)
+	if got := s.JobCount(t, webhooks.EventArgs{}.Kind(), "available"); got != n {
+		t.Fatalf("%d webhook jobs waiting once the %d STOPs were answered; want %d", got, n, n)
+	}
 }
 
 // stopsAtOnce has members 1..n text STOP at the same moment, and returns
