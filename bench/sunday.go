@@ -134,8 +134,10 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		if err != nil {
 			return err
 		}
-		defer done()
 		conns = startSampler(ctx, 50*time.Millisecond, count)
+		// The sampler stops before its connection closes, also when the
+		// run fails: pgx panics on a connection closed while in use.
+		defer func() { conns.stop(); done() }()
 	}
 	if err := stack.launch(ctx, r); err != nil {
 		return err
@@ -149,6 +151,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		return err
 	}
 	stack.sim.SetSendDelay(*providerDelay)
+	sessions := startSessionCount(ctx, e, b)
 	cpu0 := readCPU()
 	storm := time.Now()
 	var killed <-chan sundayKill
@@ -186,6 +189,7 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 		kill = &k
 	}
 	cpu := cpuSince(cpu0, readCPU())
+	sessionsStarted := sessions()
 	stopProfile()
 	rss.stop()
 	stopServers(stack.servers) // idle now; their peaks are read before they go
@@ -233,6 +237,10 @@ func runSunday(ctx context.Context, r *runner, args []string) (err error) {
 	r.out.metric("lost", float64(res.lost), "texts", extra...)
 	r.out.metric("duplicates", float64(res.dups), "texts", extra...)
 	r.out.metric("rss_mb", float64(rss.max()), "MiB", append(extra, cpu...)...) // this process: with --processes, not the servers
+	if sessionsStarted >= 0 {
+		r.out.metric("church_db_sessions", float64(sessionsStarted), "sessions",
+			append(extra, kv{"per_1000_texts", roundTo(1000*float64(sessionsStarted)/float64(max(res.sent, 1)), 1)})...)
+	}
 	if conns != nil {
 		conns.stop()
 		r.out.metric("max_db_connections", float64(conns.max()), "conns",

@@ -61,6 +61,30 @@ func sundayConnCounter(ctx context.Context, e *env, processes bool) (func(contex
 	return e.serveConnCounter(ctx, append(dbs, e.regDB))
 }
 
+// startSessionCount counts the sessions started on the churches'
+// PostgreSQL databases from now until the returned func is called (-1 on
+// SQLite, or when it cannot): every one is a server process started and
+// its church's statements prepared again, the cost of a connection budget
+// smaller than the churches sending.
+func startSessionCount(ctx context.Context, e *env, b steeple.Backend) func() int64 {
+	if b != steeple.BackendPostgres {
+		return func() int64 { return -1 }
+	}
+	dbs, err := e.tenantDatabases(ctx)
+	if err != nil {
+		e.r.logf("counting church database sessions: %v", err)
+		return func() int64 { return -1 }
+	}
+	before := e.serverSessions(ctx, dbs)
+	return func() int64 {
+		after := e.serverSessions(ctx, dbs)
+		if before < 0 || after < 0 {
+			return -1
+		}
+		return after - before
+	}
+}
+
 // startSundayProcs builds the stack of a --processes run: the simulator on
 // a real port, a keys file, and an in-process Steeple whose queue is never
 // started — it creates the broadcasts, and the send jobs it inserts are
