@@ -228,6 +228,16 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			// server connections all through the storm.
 			canGrow = false
 		}
+		if m.cfg.BorrowFirst && (mode == acquireRecordNow || quiet) && p != nil && p.conns > 0 {
+			// Nor, on PostgreSQL, does a receipt start another connection
+			// while its church has one, lent or not: it waits for that one
+			// (in its church's drain). Each start is a server process,
+			// about 33 ms of the server's CPU on a 2-core machine, and on
+			// Sunday morning a church's receipts arriving together
+			// started a sixth of all sessions, each closed again to make
+			// room (twenty-second pass in docs/benchmarks.md).
+			canGrow = false
+		}
 		// A member's text holds the others back while what it lacks is a
 		// connection in a full budget; waiting for its own church's full
 		// pool it holds nobody back. While one is counted, only another,
