@@ -233,9 +233,13 @@ func (m *Manager) BackgroundSlots() int { return m.backgroundLimit() }
 // PerTenantConns is the most connections one church's pool may hold.
 func (m *Manager) PerTenantConns() int { return m.cfg.MaxPerTenant }
 
-// backgroundLimit is how many connections may be counted against the budget
-// for background work to open one more: three quarters of the budget (at
-// least one), so bulk sends never take the last of it.
+// backgroundLimit is how many connections may be in use for background
+// work to open one more: three quarters of the budget (at least one), so
+// bulk sends never take the last of it. The rest is free or held by idle
+// pools, which anyone may close to make room. (Counting idle pools against
+// it had a send job close one idle pool after another until the count fell
+// below the limit: twice the pools closed, each one more server process
+// started again later; twenty-second pass in docs/benchmarks.md.)
 func (m *Manager) backgroundLimit() int {
 	return max(1, m.cfg.MaxConns-max(1, m.cfg.MaxConns/4))
 }

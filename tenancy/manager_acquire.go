@@ -32,9 +32,9 @@ func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle
 
 // AcquireBackground is Acquire for bulk work (a broadcast's send jobs)
 // that leaves room for the rest: it opens a connection only while fewer
-// than backgroundLimit connections are counted against the budget, so a
-// quarter of it stays for STOPs, receipts and pages however many send
-// workers there are. It may still use an idle connection its church's
+// than backgroundLimit connections are in use, so a quarter of the budget
+// stays free or in idle pools for STOPs, receipts and pages however many
+// send workers there are. It may still use an idle connection its church's
 // pool already has.
 func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireBackground)
@@ -252,7 +252,7 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			}
 		}
 		yields := m.membersWaiting > 0 && !memberText && mode != acquireServe
-		if canGrow && !yields && m.roomFor(p == nil) && (!background || m.conns < m.backgroundLimit()) {
+		if canGrow && !yields && m.roomFor(p == nil) && (!background || m.inUse < m.backgroundLimit()) {
 			fresh := p == nil
 			if fresh {
 				p = &pool{id: id, place: placeOf(t), ready: make(chan struct{}), lend: make(chan lendOffer)}

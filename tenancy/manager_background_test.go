@@ -2,6 +2,7 @@ package tenancy_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -91,4 +92,47 @@ func ping(t *testing.T, h *tenancy.Handle) {
 	if err := h.QueryRowContext(context.Background(), `SELECT 1`).Scan(&one); err != nil || one != 1 {
 		t.Fatalf("handle for %s: %d %v", h.TenantID(), one, err)
 	}
+}
+
+// A send job closes one idle pool when one makes its room: its share of
+// the budget counts connections in use, not idle pools, so the other idle
+// pool stays open for its church's next receipt (each pool reopened is a
+// server process started again on PostgreSQL).
+func TestSendJobClosesOnlyTheIdlePoolItNeeds(t *testing.T) {
+	t.Parallel()
+	testkit.ForEachBackend(t, func(t *testing.T, b *testkit.Backend) {
+		opts := smallBudget(b, 4) // send jobs: 3 in use at most
+		ten := b.Open(t, opts)
+		ts := provisionMany(t, ten, "Close one", 5, 1)
+		ctx := context.Background()
+		for _, tn := range ts[:2] { // two idle pools, ts[0] the older
+			h, err := ten.Manager.Acquire(ctx, tn.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h.Release()
+		}
+		send, err := ten.Manager.AcquireBackground(ctx, ts[2].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer send.Release()
+		page, err := ten.Manager.Acquire(ctx, ts[3].ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer page.Release()
+
+		// The budget is full (two in use, two idle); a second send job
+		// needs one connection.
+		h, err := ten.Manager.AcquireBackground(ctx, ts[4].ID)
+		if err != nil {
+			t.Fatalf("a send job with two in use and idle pools to close: %v", err)
+		}
+		ping(t, h)
+		h.Release()
+		if open := ten.Manager.OpenTenants(); !slices.Contains(open, ts[1].ID) || slices.Contains(open, ts[0].ID) {
+			t.Fatalf("open churches %v; want the older idle pool (%s) closed and the other (%s) kept", open, ts[0].ID, ts[1].ID)
+		}
+	})
 }
