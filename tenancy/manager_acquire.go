@@ -33,8 +33,8 @@ func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle
 // AcquireBackground is Acquire for bulk work (a broadcast's send jobs)
 // that leaves room for the rest: it opens a connection only while fewer
 // than backgroundLimit connections are in use, so a quarter of the budget
-// stays free or in idle pools for STOPs, receipts and pages however many
-// send workers there are. It may still use an idle connection its church's
+// stays free or in idle pools for STOPs, queued events and pages however
+// many send workers there are. It may still use an idle connection its church's
 // pool already has.
 func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireBackground)
@@ -51,9 +51,11 @@ func (m *Manager) TryAcquireBackground(ctx context.Context, tenantID string) (*H
 
 // TryAcquireToRecord is AcquireToRecord that never waits for a connection
 // nor closes another church's pool to make one: when none is free at once
-// it fails with EUNAVAILABLE (ErrBudgetExhausted). For work that has a
-// slower way round (a receipt the queue can apply later), so that a flood
-// of it does not crowd the callers that must wait.
+// it fails with EUNAVAILABLE (ErrBudgetExhausted), and with BorrowFirst
+// also when the church has a connection, all in use, though there is room
+// for another. For work that has a slower way round (a receipt its
+// church's drain or the queue can apply), so that a flood of it does not
+// crowd the callers that must wait.
 func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireRecordNow)
 }
@@ -61,8 +63,8 @@ func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Han
 // WaitToRecord is AcquireToRecord that waits for room but never closes
 // another church's pool to make it, nor counts as starving (which would
 // have busy pools give connections back): it gets its church's connection
-// once one is free, or its pool may grow, or its holder lends it
-// (Handle.Lend). For work that stands in for many callers (a church's
+// once one is free, or its holder lends it (Handle.Lend), or room to open
+// one — with BorrowFirst, only when the church has none. For work that stands in for many callers (a church's
 // receipt drain) and must not churn other churches' pools while it waits.
 // Errors as AcquireToRecord.
 func (m *Manager) WaitToRecord(ctx context.Context, tenantID string) (*Handle, error) {
@@ -229,9 +231,10 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			canGrow = false
 		}
 		if m.cfg.BorrowFirst && (mode == acquireRecordNow || quiet) && p != nil && p.conns > 0 {
-			// Nor, on PostgreSQL, does a receipt start another connection
-			// while its church has one, lent or not: it waits for that one
-			// (in its church's drain). Each start is a server process,
+			// Nor, on PostgreSQL, does a receipt on arrival or in its
+			// church's drain start another connection while its church has
+			// one, lent or not: it waits for that one (a queued event
+			// still may). Each start is a server process,
 			// about 33 ms of the server's CPU on a 2-core machine, and on
 			// Sunday morning a church's receipts arriving together
 			// started a sixth of all sessions, each closed again to make

@@ -3,6 +3,7 @@ package tenancy_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,6 +29,9 @@ func TestReceiptsWaitForTheirChurchsConnection(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		var once sync.Once
+		release := func() { once.Do(held.Release) }
+		t.Cleanup(release)
 		conns := func() int { return ten.Manager.Stats().Conns }
 
 		try, err := ten.Manager.TryAcquireToRecord(ctx, ch.ID)
@@ -36,7 +40,7 @@ func TestReceiptsWaitForTheirChurchsConnection(t *testing.T) {
 				t.Fatalf("a receipt on arrival on SQLite: %v; want a connection of its own", err)
 			}
 			try.Release()
-			held.Release()
+			release()
 			if n := conns(); n != 2 {
 				t.Fatalf("%d connections on SQLite; want 2", n)
 			}
@@ -61,7 +65,7 @@ func TestReceiptsWaitForTheirChurchsConnection(t *testing.T) {
 			t.Fatalf("%d connections; want the church's one", n)
 		}
 
-		go func() { time.Sleep(200 * time.Millisecond); held.Release() }()
+		go func() { time.Sleep(200 * time.Millisecond); release() }()
 		wctx, cancel = context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
 		drain, err := ten.Manager.WaitToRecord(wctx, ch.ID)
