@@ -42,12 +42,12 @@ type ManagerConfig struct {
 	// BorrowFirst makes a brief record wait for its church's send job to
 	// lend its connection rather than open another, and a receipt (on
 	// arrival, or in its church's drain) wait for its church's connection
-	// whoever holds it (see acquire). On
-	// PostgreSQL (where Open sets it) another connection is a server
-	// process and room in a budget all churches share; on SQLite it is a
-	// file handle within the church's own cap, and waiting for the lend
-	// (the send job may be waiting for its pacing claim at the registry)
-	// made receipts slower (docs/benchmarks.md, eleventh pass).
+	// whoever holds it (see acquire). On PostgreSQL (where Open sets it)
+	// another connection is a server process and room in a budget all
+	// churches share; on SQLite it is a file handle within the church's
+	// own cap, and waiting for the lend (the send job may be waiting for
+	// its pacing claim at the registry) made receipts slower
+	// (docs/benchmarks.md, eleventh pass).
 	BorrowFirst bool
 }
 
@@ -237,14 +237,12 @@ func (m *Manager) PerTenantConns() int { return m.cfg.MaxPerTenant }
 
 // backgroundLimit is how many connections may be in use for background
 // work to open one more: three quarters of the budget (at least one), so
-// bulk sends never take the last of it. The rest is free, held by other
-// callers, or held by idle pools that a page, a STOP or a queued event may
-// close to make room (a receipt on arrival or in its drain closes none: for
-// a church with nothing open it waits for room freed, then goes to the
-// queue, whose worker may close one). (Counting idle pools against
-// it had a send job close one idle pool after another until the count fell
-// below the limit: twice the pools closed, each one more server process
-// started again later; twenty-second pass in docs/benchmarks.md.)
+// bulk sends never take the last of it. The rest is free, in use by
+// others, or held by idle pools that a page, a STOP or a queued event
+// closes to make room (a receipt on arrival or in its drain closes none;
+// it goes to the queue). Idle pools are not counted: when they were, a
+// send job closed one after another until the count fell below the limit
+// (twice the pools closed, twenty-second pass in docs/benchmarks.md).
 func (m *Manager) backgroundLimit() int {
 	return max(1, m.cfg.MaxConns-max(1, m.cfg.MaxConns/4))
 }

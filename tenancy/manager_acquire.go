@@ -34,8 +34,8 @@ func (m *Manager) AcquireToRecord(ctx context.Context, tenantID string) (*Handle
 // that leaves room for the rest: it opens a connection only while fewer
 // than backgroundLimit connections are in use, so a quarter of the budget
 // stays free or in idle pools for STOPs, queued events and pages however
-// many send workers there are. It may still use an idle connection its church's
-// pool already has.
+// many send workers there are. It may still use an idle connection its
+// church's pool already has.
 func (m *Manager) AcquireBackground(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireBackground)
 }
@@ -64,8 +64,9 @@ func (m *Manager) TryAcquireToRecord(ctx context.Context, tenantID string) (*Han
 // another church's pool to make it, nor counts as starving (which would
 // have busy pools give connections back): it gets its church's connection
 // once one is free, or its holder lends it (Handle.Lend), or room to open
-// one — with BorrowFirst, only when the church has none. For work that stands in for many callers (a church's
-// receipt drain) and must not churn other churches' pools while it waits.
+// one — with BorrowFirst, only when the church has none. For work that
+// stands in for many callers (a church's receipt drain) and must not churn
+// other churches' pools while it waits.
 // Errors as AcquireToRecord.
 func (m *Manager) WaitToRecord(ctx context.Context, tenantID string) (*Handle, error) {
 	return m.acquireCounted(ctx, tenantID, acquireRecordQuiet)
@@ -222,23 +223,18 @@ func (m *Manager) acquire(ctx context.Context, id string, mode acquireMode) (*Ha
 			return m.connect(ctx, t, p, false, background)
 		}
 		canGrow := p == nil || p.conns < m.cfg.MaxPerTenant
-		if m.cfg.BorrowFirst && briefRecord && p != nil && p.lenders > 0 {
-			// The church's send job lends its connection within a text's
-			// time: on a Sunday morning a receipt or a STOP opening a
-			// second one made each sending church's pool grow, and the
-			// budget then closed other churches' pools and started new
-			// server connections all through the storm.
-			canGrow = false
-		}
-		if m.cfg.BorrowFirst && (mode == acquireRecordNow || quiet) && p != nil && p.conns > 0 {
-			// Nor, on PostgreSQL, does a receipt on arrival or in its
-			// church's drain start another connection while its church has
-			// one, lent or not: it waits for that one (a queued event
-			// still may). Each start is a server process,
-			// about 33 ms of the server's CPU on a 2-core machine, and on
-			// Sunday morning a church's receipts arriving together
-			// started a sixth of all sessions, each closed again to make
-			// room (twenty-second pass in docs/benchmarks.md).
+		// On PostgreSQL each connection started is a server process (about
+		// 33 ms of its CPU on a 2-core machine), and on a Sunday morning
+		// a church's second connection made the budget close other
+		// churches' pools and start theirs again all through the storm.
+		// So a brief record borrows its church's send job's connection,
+		// lent within a text's time, rather than open another; and a
+		// receipt on arrival or in its church's drain waits for the
+		// church's connection whoever holds it (receipts arriving together
+		// started a sixth of a storm's sessions, twenty-second pass in
+		// docs/benchmarks.md). A queued event still may open one.
+		receipt := mode == acquireRecordNow || quiet
+		if m.cfg.BorrowFirst && p != nil && (briefRecord && p.lenders > 0 || receipt && p.conns > 0) {
 			canGrow = false
 		}
 		// A member's text holds the others back while what it lacks is a
